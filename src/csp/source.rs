@@ -1,0 +1,518 @@
+//! Source expressions (CSP3 §2.3.1): parse, validate, print.
+//!
+//! Grammar (https://www.w3.org/TR/CSP3/#grammardef-serialized-source-list):
+//!
+//! ```text
+//! source-expression = scheme-source / host-source / keyword-source / nonce-source / hash-source
+//! scheme-source     = scheme ":"                       ; scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+//! host-source       = [ scheme-part "://" ] host-part [ ":" port-part ] [ path-part ]
+//! host-part         = "*" / [ "*." ] 1*host-char *( "." 1*host-char ) [ "." ]
+//! port-part         = 1*DIGIT / "*"
+//! keyword-source    = "'self'" / "'unsafe-inline'" / "'unsafe-eval'" / "'strict-dynamic'" / ...
+//! nonce-source      = "'nonce-" base64-value "'"
+//! hash-source       = "'" hash-algorithm "-" base64-value "'"
+//! ```
+
+use std::fmt;
+
+/// A quoted keyword source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Keyword {
+    SelfOrigin,
+    None,
+    UnsafeInline,
+    UnsafeEval,
+    StrictDynamic,
+    UnsafeHashes,
+    ReportSample,
+    WasmUnsafeEval,
+    UnsafeAllowRedirects,
+    InlineSpeculationRules,
+}
+
+impl Keyword {
+    pub const ALL: [Keyword; 10] = [
+        Keyword::SelfOrigin,
+        Keyword::None,
+        Keyword::UnsafeInline,
+        Keyword::UnsafeEval,
+        Keyword::StrictDynamic,
+        Keyword::UnsafeHashes,
+        Keyword::ReportSample,
+        Keyword::WasmUnsafeEval,
+        Keyword::UnsafeAllowRedirects,
+        Keyword::InlineSpeculationRules,
+    ];
+
+    /// The keyword as written, with its single quotes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Keyword::SelfOrigin => "'self'",
+            Keyword::None => "'none'",
+            Keyword::UnsafeInline => "'unsafe-inline'",
+            Keyword::UnsafeEval => "'unsafe-eval'",
+            Keyword::StrictDynamic => "'strict-dynamic'",
+            Keyword::UnsafeHashes => "'unsafe-hashes'",
+            Keyword::ReportSample => "'report-sample'",
+            Keyword::WasmUnsafeEval => "'wasm-unsafe-eval'",
+            Keyword::UnsafeAllowRedirects => "'unsafe-allow-redirects'",
+            Keyword::InlineSpeculationRules => "'inline-speculation-rules'",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HashAlgorithm {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Port {
+    Number(u16),
+    Any,
+}
+
+/// One parsed source expression. Hosts and schemes are kept as written; comparisons are
+/// ASCII case-insensitive, as browsers do.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Source {
+    Keyword(Keyword),
+    Nonce(String),
+    Hash(HashAlgorithm, String),
+    /// `data:`, `https:`: the scheme without the colon.
+    Scheme(String),
+    Host(HostSource),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HostSource {
+    pub scheme: Option<String>,
+    /// `*`, `*.example.com` or `example.com` (a trailing dot is kept).
+    pub host: String,
+    pub port: Option<Port>,
+    /// The path as written, `/` included; `None` when absent.
+    pub path: Option<String>,
+}
+
+/// Why a text is not a source expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceError {
+    pub source: String,
+    pub reason: String,
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` is not a valid CSP source: {}",
+            self.source, self.reason
+        )
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+fn err(source: &str, reason: impl Into<String>) -> SourceError {
+    SourceError {
+        source: source.to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn is_scheme(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b[0].is_ascii_alphabetic()
+        && b[1..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+}
+
+fn is_base64_value(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    s.len() - body.len() <= 2
+        && !body.is_empty()
+        && body
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_'))
+}
+
+/// RFC 3986 pchar plus `/`, without `;` and `,` (they separate directives and policies).
+fn is_path_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b'='
+                | b':'
+                | b'@'
+                | b'/'
+                | b'%'
+        )
+}
+
+impl Source {
+    /// Parse one source expression as CSP3 defines it. Keyword names are case-insensitive.
+    pub fn parse(text: &str) -> Result<Source, SourceError> {
+        if text.is_empty() {
+            return Err(err(text, "it is empty"));
+        }
+        if let Some(bad) = text.bytes().find(|c| {
+            c.is_ascii_whitespace() || c.is_ascii_control() || matches!(c, b';' | b',' | b'"')
+        }) {
+            return Err(err(
+                text,
+                format!(
+                    "it contains {:?}, which would split or end the policy",
+                    bad as char
+                ),
+            ));
+        }
+        if !text.is_ascii() {
+            return Err(err(
+                text,
+                "it contains non-ASCII characters (write an internationalised host in punycode)",
+            ));
+        }
+        if text.starts_with('\'') {
+            return parse_quoted(text);
+        }
+        if text.contains('\'') {
+            return Err(err(
+                text,
+                "a quote is only allowed around a keyword, nonce or hash",
+            ));
+        }
+        if let Some(scheme) = text.strip_suffix(':') {
+            if is_scheme(scheme) {
+                return Ok(Source::Scheme(scheme.to_string()));
+            }
+            return Err(err(text, "not a scheme"));
+        }
+        parse_host_source(text)
+    }
+
+    pub fn keyword(&self) -> Option<Keyword> {
+        match self {
+            Source::Keyword(k) => Some(*k),
+            _ => None,
+        }
+    }
+
+    /// A nonce or hash source.
+    pub fn is_nonce_or_hash(&self) -> bool {
+        matches!(self, Source::Nonce(_) | Source::Hash(..))
+    }
+}
+
+fn parse_quoted(text: &str) -> Result<Source, SourceError> {
+    if text.len() < 3 || !text.ends_with('\'') {
+        return Err(err(text, "an opening quote without its closing quote"));
+    }
+    let inner = &text[1..text.len() - 1];
+    let lower = inner.to_ascii_lowercase();
+    for k in Keyword::ALL {
+        if k.as_str()[1..k.as_str().len() - 1] == lower {
+            return Ok(Source::Keyword(k));
+        }
+    }
+    if lower.starts_with("nonce-") {
+        let value = &inner[6..];
+        return if is_base64_value(value) {
+            Ok(Source::Nonce(value.to_string()))
+        } else {
+            Err(err(
+                text,
+                "a nonce must be base64 (letters, digits, + / - _ and up to two =)",
+            ))
+        };
+    }
+    for (prefix, alg) in [
+        ("sha256-", HashAlgorithm::Sha256),
+        ("sha384-", HashAlgorithm::Sha384),
+        ("sha512-", HashAlgorithm::Sha512),
+    ] {
+        if lower.starts_with(prefix) {
+            let value = &inner[prefix.len()..];
+            return if is_base64_value(value) {
+                Ok(Source::Hash(alg, value.to_string()))
+            } else {
+                Err(err(
+                    text,
+                    "a hash must be base64 (letters, digits, + / - _ and up to two =)",
+                ))
+            };
+        }
+    }
+    Err(err(text, "not a CSP keyword, nonce or hash"))
+}
+
+fn parse_host_source(text: &str) -> Result<Source, SourceError> {
+    let (scheme, rest) = match text.find("://") {
+        Some(i) => {
+            let scheme = &text[..i];
+            if !is_scheme(scheme) {
+                return Err(err(text, format!("`{scheme}` is not a scheme")));
+            }
+            (Some(scheme.to_string()), &text[i + 3..])
+        }
+        None => (None, text),
+    };
+    let host_end = rest.find([':', '/']).unwrap_or(rest.len());
+    let host = &rest[..host_end];
+    validate_host(text, host)?;
+    let mut after = &rest[host_end..];
+    let mut port = None;
+    if let Some(p) = after.strip_prefix(':') {
+        let end = p.find('/').unwrap_or(p.len());
+        let digits = &p[..end];
+        port = Some(if digits == "*" {
+            Port::Any
+        } else if !digits.is_empty()
+            && digits.len() <= 5
+            && digits.bytes().all(|c| c.is_ascii_digit())
+        {
+            Port::Number(
+                digits
+                    .parse()
+                    .map_err(|_| err(text, "the port is above 65535"))?,
+            )
+        } else {
+            return Err(err(text, format!("`{digits}` is not a port (digits or *)")));
+        });
+        after = &p[end..];
+    }
+    let path = if after.is_empty() {
+        None
+    } else {
+        if after.starts_with("//") {
+            return Err(err(text, "a path cannot start with //"));
+        }
+        if let Some(bad) = after.bytes().find(|&c| !is_path_char(c)) {
+            return Err(err(
+                text,
+                format!(
+                    "{:?} is not allowed in a path (percent-encode it)",
+                    bad as char
+                ),
+            ));
+        }
+        Some(after.to_string())
+    };
+    Ok(Source::Host(HostSource {
+        scheme,
+        host: host.to_string(),
+        port,
+        path,
+    }))
+}
+
+fn validate_host(text: &str, host: &str) -> Result<(), SourceError> {
+    if host == "*" {
+        return Ok(());
+    }
+    let name = host.strip_prefix("*.").unwrap_or(host);
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if name.is_empty() {
+        return Err(err(text, "the host is missing"));
+    }
+    for label in name.split('.') {
+        if label == "*" {
+            return Err(err(
+                text,
+                "a wildcard is only allowed as the leftmost label (`*.example.com`)",
+            ));
+        }
+        if label.is_empty() {
+            return Err(err(text, "the host has an empty label"));
+        }
+        if let Some(bad) = label
+            .bytes()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == b'-'))
+        {
+            return Err(err(
+                text,
+                format!("{:?} is not allowed in a host name", bad as char),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Keyword(k) => f.write_str(k.as_str()),
+            Source::Nonce(v) => write!(f, "'nonce-{v}'"),
+            Source::Hash(alg, v) => {
+                let alg = match alg {
+                    HashAlgorithm::Sha256 => "sha256",
+                    HashAlgorithm::Sha384 => "sha384",
+                    HashAlgorithm::Sha512 => "sha512",
+                };
+                write!(f, "'{alg}-{v}'")
+            }
+            Source::Scheme(s) => write!(f, "{s}:"),
+            Source::Host(h) => {
+                if let Some(s) = &h.scheme {
+                    write!(f, "{s}://")?;
+                }
+                f.write_str(&h.host)?;
+                match h.port {
+                    Some(Port::Any) => f.write_str(":*")?,
+                    Some(Port::Number(n)) => write!(f, ":{n}")?,
+                    None => {}
+                }
+                if let Some(p) = &h.path {
+                    f.write_str(p)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A source a vendor (or `--allow`) asks for: a valid source expression, and stricter than
+/// what browsers accept, because a typo here silently opens or breaks a site.
+pub fn parse_vendor_source(text: &str, allow_insecure: bool) -> Result<Source, SourceError> {
+    let source = Source::parse(text)?;
+    if let Source::Host(h) = &source {
+        let bare = h.scheme.is_none() && h.port.is_none() && h.path.is_none();
+        if bare
+            && Keyword::ALL
+                .iter()
+                .any(|k| k.as_str().trim_matches('\'').eq_ignore_ascii_case(&h.host))
+        {
+            return Err(err(
+                text,
+                format!(
+                    "a keyword must be quoted: '{}'",
+                    h.host.to_ascii_lowercase()
+                ),
+            ));
+        }
+    }
+    let scheme = match &source {
+        Source::Scheme(s) => Some(s.as_str()),
+        Source::Host(h) => h.scheme.as_deref(),
+        _ => None,
+    };
+    if let Some(s) = scheme {
+        if !allow_insecure && (s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("ws")) {
+            return Err(err(
+                text,
+                format!("{s}: is unencrypted; pass --allow-insecure if you really mean it"),
+            ));
+        }
+    }
+    Ok(source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_kind() {
+        assert_eq!(
+            Source::parse("'SELF'").unwrap(),
+            Source::Keyword(Keyword::SelfOrigin)
+        );
+        assert_eq!(
+            Source::parse("data:").unwrap(),
+            Source::Scheme("data".into())
+        );
+        assert!(
+            matches!(Source::parse("'nonce-abc123=='").unwrap(), Source::Nonce(v) if v == "abc123==")
+        );
+        assert!(matches!(
+            Source::parse("'sha256-AbC+/='").unwrap(),
+            Source::Hash(HashAlgorithm::Sha256, _)
+        ));
+        let Source::Host(h) = Source::parse("wss://*.relay.crisp.chat:443/path/").unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (
+                h.scheme.as_deref(),
+                h.host.as_str(),
+                h.port,
+                h.path.as_deref()
+            ),
+            (
+                Some("wss"),
+                "*.relay.crisp.chat",
+                Some(Port::Number(443)),
+                Some("/path/")
+            )
+        );
+        assert!(matches!(Source::parse("*").unwrap(), Source::Host(h) if h.host == "*"));
+        assert!(
+            matches!(Source::parse("example.com:*").unwrap(), Source::Host(h) if h.port == Some(Port::Any))
+        );
+    }
+
+    #[test]
+    fn rejects_what_browsers_would_ignore_or_split() {
+        for bad in [
+            "https://*.ingest.*.sentry.io",
+            "'self",
+            "a b",
+            "a;b",
+            "x,y",
+            "https://",
+            "https://exa_mple.com",
+            "'nonce-'",
+            "'sha1-abc'",
+            "https://a.com:99999",
+            "*.*.com",
+        ] {
+            assert!(Source::parse(bad).is_err(), "{bad} should be rejected");
+        }
+        let e = Source::parse("https://*.ingest.*.sentry.io").unwrap_err();
+        assert!(e.to_string().contains("leftmost label"), "{e}");
+    }
+
+    #[test]
+    fn vendor_sources_are_stricter() {
+        assert!(
+            Source::parse("self").is_ok(),
+            "browsers read it as a host named self"
+        );
+        assert!(parse_vendor_source("self", false)
+            .unwrap_err()
+            .reason
+            .contains("quoted"));
+        assert!(parse_vendor_source("ws://muserelay.com", false).is_err());
+        assert!(parse_vendor_source("http:", false).is_err());
+        assert!(parse_vendor_source("ws://muserelay.com", true).is_ok());
+        assert!(parse_vendor_source("wss://muserelay.com", false).is_ok());
+    }
+
+    #[test]
+    fn prints_what_it_parsed() {
+        for s in [
+            "'self'",
+            "https://a.example.com:8443/x/",
+            "data:",
+            "*.example.com",
+            "'nonce-abc'",
+            "*",
+        ] {
+            assert_eq!(Source::parse(s).unwrap().to_string(), s);
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! A CSP site: a place in a file where a Content-Security-Policy value lives.
+//!
+//! Like toml_edit's `Formatted<T>`, a site knows its decoded value, the raw bytes it was read
+//! from and where they are. csppatch never re-prints bytes outside a site's raw value.
+
+use std::ops::Range;
+
+/// Whether browsers enforce the policy or only report violations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Disposition {
+    Enforce,
+    ReportOnly,
+}
+
+impl Disposition {
+    /// From a header name, case-insensitively: `Content-Security-Policy[-Report-Only]`.
+    pub fn from_header_name(name: &[u8]) -> Option<Disposition> {
+        if name.eq_ignore_ascii_case(b"content-security-policy") {
+            Some(Disposition::Enforce)
+        } else if name.eq_ignore_ascii_case(b"content-security-policy-report-only") {
+            Some(Disposition::ReportOnly)
+        } else {
+            None
+        }
+    }
+
+    pub fn header_name(self) -> &'static str {
+        match self {
+            Disposition::Enforce => "Content-Security-Policy",
+            Disposition::ReportOnly => "Content-Security-Policy-Report-Only",
+        }
+    }
+}
+
+/// How the policy reaches the browser: some directives are ignored in a `<meta>` policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Delivery {
+    Header,
+    Meta,
+}
+
+/// A value as the server sends it, with the raw bytes each of its bytes came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decoded {
+    /// The header value as sent (for a meta tag: the `content` attribute after character
+    /// references are decoded). Bytes that are not UTF-8 are replaced (U+FFFD) and the site is
+    /// then refused by the dialect.
+    pub text: String,
+    /// `raw[i]` is the absolute file byte range that produced `text` byte `i`. Every byte of a
+    /// multi-byte character, and every byte an escape produced, carries the whole raw range.
+    pub raw: Vec<Range<usize>>,
+    /// Ranges of `text` whose content is only known at request time (`$var`, `{$ENV}`, a PHP
+    /// expression). The text there is a stand-in; the merge never edits inside it.
+    pub opaque: Vec<Range<usize>>,
+}
+
+impl Decoded {
+    /// Append bytes that stand for themselves, starting at file offset `at`.
+    pub fn push_literal(&mut self, at: usize, bytes: &[u8]) {
+        let text = String::from_utf8_lossy(bytes);
+        if let std::borrow::Cow::Borrowed(s) = text {
+            self.text.push_str(s);
+            self.raw
+                .extend((0..bytes.len()).map(|i| at + i..at + i + 1));
+        } else {
+            // Not UTF-8: map every replacement character to the whole literal.
+            for ch in text.chars() {
+                self.push_char(ch, at..at + bytes.len());
+            }
+        }
+    }
+
+    /// Append one character produced by the raw bytes `raw` (an escape, a character reference).
+    pub fn push_char(&mut self, ch: char, raw: Range<usize>) {
+        let mut buf = [0u8; 4];
+        let s = ch.encode_utf8(&mut buf);
+        self.text.push_str(s);
+        self.raw.extend(std::iter::repeat_n(raw, s.len()));
+    }
+
+    /// Append a stand-in for text only known at request time, produced by `raw`.
+    pub fn push_opaque(&mut self, stand_in: &str, raw: Range<usize>) {
+        let start = self.text.len();
+        self.text.push_str(stand_in);
+        self.raw.extend(std::iter::repeat_n(raw, stand_in.len()));
+        self.opaque.push(start..self.text.len());
+    }
+
+    /// File offset where text inserted at `text` position `pos` goes: right after the raw
+    /// bytes of the character before it, so insertions stay with the text on their left
+    /// (inside the same quoted literal, before an Apache continuation).
+    pub fn raw_insertion_point(&self, pos: usize) -> Option<usize> {
+        if pos == 0 {
+            self.raw.first().map(|r| r.start)
+        } else {
+            self.raw.get(pos - 1).map(|r| r.end)
+        }
+    }
+
+    /// File range holding exactly `text[range]`, if those bytes are contiguous in the file
+    /// (no continuation, quote or concatenation between them) and none of them is opaque.
+    pub fn raw_range(&self, range: Range<usize>) -> Option<Range<usize>> {
+        if range.is_empty() {
+            return self.raw_insertion_point(range.start).map(|p| p..p);
+        }
+        if self.touches_opaque(range.clone()) {
+            return None;
+        }
+        let slice = self.raw.get(range.clone())?;
+        for pair in slice.windows(2) {
+            if pair[0] != pair[1] && pair[0].end != pair[1].start {
+                return None;
+            }
+        }
+        Some(slice[0].start..slice[slice.len() - 1].end)
+    }
+
+    /// Does `range` of the text overlap, or sit strictly inside, an opaque part?
+    pub fn touches_opaque(&self, range: Range<usize>) -> bool {
+        self.opaque.iter().any(|o| {
+            if range.is_empty() {
+                o.start < range.start && range.start < o.end
+            } else {
+                o.start < range.end && range.start < o.end
+            }
+        })
+    }
+}
+
+/// One CSP value in a file.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub disposition: Disposition,
+    pub delivery: Delivery,
+    /// File byte range that a whole re-encoded value replaces: the raw value token(s),
+    /// quotes included.
+    pub span: Range<usize>,
+    pub value: Decoded,
+    /// The policy the author evidently meant, when what the server sends is damaged by the
+    /// format (nginx sends a backslash-newline raw). The merge runs on this text and the value
+    /// is rewritten whole, on one line, even if the vendor needs nothing new.
+    pub repaired: Option<Repair>,
+    /// Where the site is, for messages: `server example.com > location /api`.
+    pub context: String,
+    /// Why this site cannot be patched (a value built from variables, an env placeholder).
+    pub refusal: Option<String>,
+    /// nginx: the variable a `set`/`map` value is assigned to. Such a site is a CSP only when a
+    /// CSP header refers to the variable; the pipeline links them (see `FileScan::refs`).
+    pub binding: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repair {
+    pub text: String,
+    /// The diagnostic code that explains the damage (`NGX201`).
+    pub code: &'static str,
+}
+
+impl Site {
+    /// The policy text the merge works on.
+    pub fn policy_text(&self) -> &str {
+        self.repaired
+            .as_ref()
+            .map_or(self.value.text.as_str(), |r| r.text.as_str())
+    }
+}
+
+/// A header that takes its value from a variable (`add_header Content-Security-Policy $csp`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VarRef {
+    pub name: String,
+    pub disposition: Disposition,
+    /// File offset of the reference, for messages.
+    pub offset: usize,
+    pub context: String,
+}
+
+/// An include directive as written (`include sites-enabled/*;`, `IncludeOptional conf.d/*.conf`,
+/// Caddy `import`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Include {
+    /// The path or glob, decoded.
+    pub pattern: String,
+    pub offset: usize,
+    /// A missing target is not an error (`IncludeOptional`, globs).
+    pub optional: bool,
+}
+
+/// Everything a dialect found in one file.
+#[derive(Debug, Clone, Default)]
+pub struct FileScan {
+    /// CSP values set directly.
+    pub sites: Vec<Site>,
+    /// Values assigned to variables (nginx `set`, `map`); they become sites when referenced.
+    pub bindings: Vec<Site>,
+    /// CSP headers whose value is a variable.
+    pub refs: Vec<VarRef>,
+    pub includes: Vec<Include>,
+    /// Apache `ServerRoot`, which include paths are relative to.
+    pub server_root: Option<String>,
+    /// Lints about the file as it is (location from the dialect, severity as it sees fit).
+    pub diagnostics: Vec<crate::diag::Diagnostic>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoded_with_continuation() -> Decoded {
+        // raw file: `"a b \<LF>c"` at offset 10: text "a b c"
+        let mut d = Decoded::default();
+        d.push_literal(11, b"a b ");
+        d.push_literal(17, b"c");
+        d
+    }
+
+    #[test]
+    fn insertion_points_attach_left() {
+        let d = decoded_with_continuation();
+        assert_eq!(d.text, "a b c");
+        assert_eq!(d.raw_insertion_point(0), Some(11));
+        assert_eq!(
+            d.raw_insertion_point(4),
+            Some(15),
+            "before the continuation"
+        );
+        assert_eq!(d.raw_insertion_point(5), Some(18));
+    }
+
+    #[test]
+    fn ranges_across_gaps_are_not_contiguous() {
+        let d = decoded_with_continuation();
+        assert_eq!(d.raw_range(0..3), Some(11..14));
+        assert_eq!(d.raw_range(3..5), None);
+    }
+
+    #[test]
+    fn escapes_map_to_their_whole_raw_sequence() {
+        let mut d = Decoded::default();
+        d.push_literal(0, b"a");
+        d.push_char('"', 1..3);
+        d.push_literal(3, b"b");
+        assert_eq!(d.text, "a\"b");
+        assert_eq!(d.raw_range(0..3), Some(0..4));
+        assert_eq!(d.raw_insertion_point(2), Some(3));
+    }
+
+    #[test]
+    fn opaque_parts_are_not_editable() {
+        let mut d = Decoded::default();
+        d.push_literal(0, b"x ");
+        d.push_opaque("$v", 2..4);
+        d.push_literal(4, b" y");
+        assert!(d.raw_range(2..3).is_none());
+        assert!(d.touches_opaque(3..3));
+        assert!(
+            !d.touches_opaque(2..2),
+            "an insertion before the variable is fine"
+        );
+        assert!(
+            !d.touches_opaque(4..4),
+            "an insertion after the variable is fine"
+        );
+    }
+}
