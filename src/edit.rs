@@ -1,1 +1,209 @@
-//! (being built)
+//! A file's edits as byte-range replacements, and the unified diff that shows them.
+//!
+//! Nothing here re-prints the file: the new bytes are the old bytes with a few ranges
+//! replaced, so every byte outside a CSP value is the same byte, by construction.
+
+use std::io::Write;
+use std::ops::Range;
+
+use similar::{DiffOp, TextDiff};
+
+/// Replace `range` of the file with `bytes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Splice {
+    pub range: Range<usize>,
+    pub bytes: Vec<u8>,
+}
+
+/// `src` with every splice applied. Splices may come in any order; two that overlap are a
+/// bug in the caller and are refused (two insertions at the same point keep their order).
+pub fn apply(src: &[u8], splices: &[Splice]) -> Result<Vec<u8>, String> {
+    let mut order: Vec<&Splice> = splices.iter().collect();
+    order.sort_by_key(|s| (s.range.start, s.range.end));
+    let mut out =
+        Vec::with_capacity(src.len() + splices.iter().map(|s| s.bytes.len()).sum::<usize>());
+    let mut at = 0;
+    for s in order {
+        if s.range.start < at || s.range.end > src.len() || s.range.start > s.range.end {
+            return Err(format!(
+                "overlapping or out-of-bounds edit at bytes {}..{}",
+                s.range.start, s.range.end
+            ));
+        }
+        out.extend_from_slice(&src[at..s.range.start]);
+        out.extend_from_slice(&s.bytes);
+        at = s.range.end;
+    }
+    out.extend_from_slice(&src[at..]);
+    Ok(out)
+}
+
+/// Colours for the diff, when the output is a terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paint {
+    Plain,
+    Ansi,
+}
+
+/// A unified diff (`--- a/PATH` / `+++ b/PATH`, 3 lines of context) of `old` to `new`, as
+/// bytes: lines are written exactly as they are in the files (CRLF, non-UTF-8), so that
+/// `patch -p1` or `git apply` reproduces the new file byte for byte.
+pub fn unified_diff(old: &[u8], new: &[u8], path: &str, paint: Paint) -> Vec<u8> {
+    let diff = TextDiff::configure().diff_lines(old, new);
+    let old_lines: Vec<&[u8]> = diff.old_slices().to_vec();
+    let new_lines: Vec<&[u8]> = diff.new_slices().to_vec();
+    let mut out = Vec::new();
+    let groups = diff.grouped_ops(3);
+    if groups.is_empty() {
+        return out;
+    }
+    let (bold, red, green, cyan, reset): (&[u8], &[u8], &[u8], &[u8], &[u8]) = match paint {
+        Paint::Plain => (b"", b"", b"", b"", b""),
+        Paint::Ansi => (
+            b"\x1b[1m",
+            b"\x1b[31m",
+            b"\x1b[32m",
+            b"\x1b[36m",
+            b"\x1b[0m",
+        ),
+    };
+    out.extend_from_slice(bold);
+    let _ = write!(out, "--- a/{path}\n+++ b/{path}\n");
+    out.extend_from_slice(reset);
+    for group in groups {
+        let (first, last) = (&group[0], &group[group.len() - 1]);
+        let old_start = first.old_range().start;
+        let old_len = last.old_range().end - old_start;
+        let new_start = first.new_range().start;
+        let new_len = last.new_range().end - new_start;
+        out.extend_from_slice(cyan);
+        let _ = write!(
+            out,
+            "@@ -{} +{} @@",
+            hunk_range(old_start, old_len),
+            hunk_range(new_start, new_len)
+        );
+        out.extend_from_slice(reset);
+        out.push(b'\n');
+        for op in &group {
+            let (tag, lines): (u8, Vec<&[u8]>) = match *op {
+                DiffOp::Equal { old_index, len, .. } => {
+                    (b' ', old_lines[old_index..old_index + len].to_vec())
+                }
+                DiffOp::Delete {
+                    old_index, old_len, ..
+                } => (b'-', old_lines[old_index..old_index + old_len].to_vec()),
+                DiffOp::Insert {
+                    new_index, new_len, ..
+                } => (b'+', new_lines[new_index..new_index + new_len].to_vec()),
+                DiffOp::Replace {
+                    old_index,
+                    old_len,
+                    new_index,
+                    new_len,
+                } => {
+                    write_lines(
+                        &mut out,
+                        b'-',
+                        &old_lines[old_index..old_index + old_len],
+                        red,
+                        reset,
+                    );
+                    (b'+', new_lines[new_index..new_index + new_len].to_vec())
+                }
+            };
+            let colour = match tag {
+                b'-' => red,
+                b'+' => green,
+                _ => b"",
+            };
+            write_lines(&mut out, tag, &lines, colour, reset);
+        }
+    }
+    out
+}
+
+fn write_lines(out: &mut Vec<u8>, tag: u8, lines: &[&[u8]], colour: &[u8], reset: &[u8]) {
+    for line in lines {
+        out.extend_from_slice(colour);
+        out.push(tag);
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        out.extend_from_slice(body);
+        if !colour.is_empty() {
+            out.extend_from_slice(reset);
+        }
+        out.push(b'\n');
+        if !line.ends_with(b"\n") {
+            out.extend_from_slice(b"\\ No newline at end of file\n");
+        }
+    }
+}
+
+/// `start,len` in unified-diff notation (1-based; an empty range names the line before it).
+fn hunk_range(start: usize, len: usize) -> String {
+    match len {
+        0 => format!("{start},0"),
+        1 => format!("{}", start + 1),
+        _ => format!("{},{}", start + 1, len),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applies_in_any_order_and_keeps_the_rest() {
+        let src = b"abcdef";
+        let out = apply(
+            src,
+            &[
+                Splice {
+                    range: 4..4,
+                    bytes: b"X".to_vec(),
+                },
+                Splice {
+                    range: 1..2,
+                    bytes: b"YY".to_vec(),
+                },
+            ],
+        )
+        .unwrap();
+        assert_eq!(out, b"aYYcdXef");
+    }
+
+    #[test]
+    fn refuses_overlaps() {
+        assert!(apply(
+            b"abcdef",
+            &[
+                Splice {
+                    range: 1..3,
+                    bytes: vec![]
+                },
+                Splice {
+                    range: 2..4,
+                    bytes: vec![]
+                }
+            ]
+        )
+        .is_err());
+        assert!(apply(
+            b"abc",
+            &[Splice {
+                range: 2..9,
+                bytes: vec![]
+            }]
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn diff_keeps_crlf_and_marks_missing_newline() {
+        let old = b"a\r\nb\r\nc";
+        let new = b"a\r\nB\r\nc";
+        let d = unified_diff(old, new, "x.conf", Paint::Plain);
+        assert_eq!(d, b"--- a/x.conf\n+++ b/x.conf\n@@ -1,3 +1,3 @@\n a\r\n-b\r\n+B\r\n c\n\\ No newline at end of file\n".to_vec());
+        assert!(unified_diff(old, old, "x", Paint::Plain).is_empty());
+    }
+}

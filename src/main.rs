@@ -1,4 +1,343 @@
-fn main() {
-    eprintln!("csppatch: being built");
-    std::process::exit(2);
+//! The command line: arguments in, a `Config` to the library, exit codes out. Nothing else.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use csppatch::csp::{self, MergeOptions, Requirement};
+use csppatch::diag::{Diagnostic, Severity};
+use csppatch::dialect::DialectKind;
+use csppatch::edit::Paint;
+use csppatch::scan::ScanOptions;
+use csppatch::site::Delivery;
+use csppatch::{exit, report, vendors, Config, Mode};
+
+/// Let a third-party widget through your Content-Security-Policy without weakening it.
+///
+/// csppatch finds the CSP in nginx, Apache httpd, Caddy, WordPress functions.php and HTML
+/// <meta> files, merges in the vendor's required sources by the rules of CSP Level 3, changes
+/// only the bytes of that value, shows a unified diff, can check the result with the server's
+/// own validator, and writes atomically.
+///
+/// Examples:
+///   csppatch /etc/nginx/sites-enabled --vendor muserelay --dry-run
+///   csppatch /etc/nginx --vendor intercom --region eu --validate
+///   csppatch . --vendor crisp --check            (pre-commit: exit 1 if a file would change)
+///   csppatch merge --vendor muserelay "default-src 'self'"
+///
+/// Exit codes: 0 done (or nothing to do), 1 --check found changes, 2 bad input (usage,
+/// unparsable file, invalid source, unsafe request), 3 validation failed and nothing was written.
+#[derive(Parser, Debug)]
+#[command(
+    name = "csppatch",
+    version,
+    verbatim_doc_comment,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    patch: PatchArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print POLICY with the vendors merged in (one line on stdout, diagnostics on stderr).
+    Merge {
+        #[command(flatten)]
+        vendors: VendorArgs,
+        /// Treat POLICY as delivered by a <meta> tag (frame-ancestors, report-uri, sandbox are ignored there).
+        #[arg(long)]
+        meta: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// The serialized policy (list), as a header value.
+        policy: String,
+    },
+    /// List the built-in vendor presets with the page each one comes from.
+    Vendors {
+        #[arg(long)]
+        json: bool,
+        /// Also list the vendors defined in this file.
+        #[arg(long, value_name = "FILE")]
+        vendors_file: Vec<PathBuf>,
+    },
+    /// Explain a diagnostic code (CSP101, NGX201...), or list them all.
+    Rules { code: Option<String> },
+}
+
+#[derive(Args, Debug)]
+struct VendorArgs {
+    /// A vendor preset (repeatable): see `csppatch vendors`, or one defined in --vendors-file.
+    #[arg(long = "vendor", value_name = "NAME")]
+    vendor: Vec<String>,
+    /// The regional variant for presets that have one (us, eu, au).
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// The custom tracking domain, for presets that take one (Ortto).
+    #[arg(long, value_name = "HOST")]
+    custom_domain: Option<String>,
+    /// The site already puts a nonce on the vendor's script tag (strict CSP): add no script
+    /// hosts for presets that support it (Ortto Level 3, Intercom, GTM).
+    #[arg(long)]
+    nonce: bool,
+    /// Ad-hoc sources, validated like preset ones (repeatable): 'DIRECTIVE SOURCE...'.
+    #[arg(long, value_name = "'DIRECTIVE SOURCE...'")]
+    allow: Vec<String>,
+    /// TOML file of extra vendor definitions, same schema as the built-ins (repeatable).
+    #[arg(long, value_name = "FILE")]
+    vendors_file: Vec<PathBuf>,
+    /// Accept http: and ws: sources (unencrypted: development only).
+    #[arg(long)]
+    allow_insecure: bool,
+}
+
+#[derive(Args, Debug)]
+struct PatchArgs {
+    /// Files or directories to patch (directories are walked; includes are followed).
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    vendors: VendorArgs,
+    /// Configuration dialect; `auto` picks it per file by name and content.
+    #[arg(long, value_enum, default_value_t = DialectArg::Auto)]
+    dialect: DialectArg,
+    /// Print the unified diff, write nothing, exit 0.
+    #[arg(long, conflicts_with = "check")]
+    dry_run: bool,
+    /// Print the diff, write nothing, exit 1 when any file would change.
+    #[arg(long)]
+    check: bool,
+    /// Run the server's validator (nginx -t, apache2 -t, caddy validate, php -l) on the
+    /// patched configuration before anything is written; exit 3 if it fails.
+    #[arg(long)]
+    validate: bool,
+    /// The validator to run instead of the default one (a shell command; implies --validate).
+    #[arg(long, value_name = "CMD")]
+    validate_cmd: Option<String>,
+    /// The server's main config file, for include resolution and validation (default: the
+    /// nearest nginx.conf / apache2.conf / Caddyfile above the paths, else the system one).
+    #[arg(long, value_name = "PATH")]
+    conf_root: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum DialectArg {
+    Auto,
+    Nginx,
+    Apache,
+    Caddy,
+    Php,
+    Html,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Some(Command::Merge {
+            vendors,
+            meta,
+            format,
+            policy,
+        }) => merge(&vendors, meta, format, &policy),
+        Some(Command::Vendors { json, vendors_file }) => list_vendors(json, &vendors_file),
+        Some(Command::Rules { code }) => rules(code.as_deref()),
+        None => patch(&cli.patch),
+    };
+    ExitCode::from(code)
+}
+
+fn patch(args: &PatchArgs) -> u8 {
+    let paint = paint(args.color, std::io::stdout().is_terminal());
+    let requirements = match requirements(&args.vendors) {
+        Ok(r) => r,
+        Err(diags) => return fail(&diags, paint),
+    };
+    let dialect = match args.dialect {
+        DialectArg::Auto => None,
+        DialectArg::Nginx => Some(DialectKind::Nginx),
+        DialectArg::Apache => Some(DialectKind::Apache),
+        DialectArg::Caddy => Some(DialectKind::Caddy),
+        DialectArg::Php => Some(DialectKind::Php),
+        DialectArg::Html => Some(DialectKind::Html),
+    };
+    let mode = if args.check {
+        Mode::Check
+    } else if args.dry_run {
+        Mode::DryRun
+    } else {
+        Mode::Write
+    };
+    let config = Config {
+        paths: args.paths.clone(),
+        requirements,
+        scan: ScanOptions {
+            dialect,
+            conf_root: args.conf_root.clone(),
+            system_root: PathBuf::from("/"),
+        },
+        mode,
+        validate: args.validate || args.validate_cmd.is_some(),
+        validate_cmd: args.validate_cmd.clone(),
+    };
+    let report = csppatch::run(&config);
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    let _ = match args.format {
+        Format::Text => report::render_text(&report, paint, &mut out, &mut err),
+        Format::Json => report::render_json(&report, &mut out),
+    };
+    report.exit_code
+}
+
+fn paint(color: Color, terminal: bool) -> Paint {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    match color {
+        Color::Always => Paint::Ansi,
+        Color::Auto if terminal && !no_color => Paint::Ansi,
+        _ => Paint::Plain,
+    }
+}
+
+/// The vendors' requirements, or the diagnostics that explain why they cannot be had.
+fn requirements(args: &VendorArgs) -> Result<Vec<Requirement>, Vec<Diagnostic>> {
+    let _ = vendors::RULES;
+    if !args.vendor.is_empty() || !args.vendors_file.is_empty() {
+        return Err(vec![Diagnostic::error(
+            "VND701",
+            "vendor presets are not available in this build yet",
+        )]);
+    }
+    let mut out = Vec::new();
+    for allow in &args.allow {
+        let mut words = allow.split_ascii_whitespace();
+        let Some(directive) = words.next() else {
+            return Err(vec![Diagnostic::error(
+                "VND701",
+                "--allow needs 'DIRECTIVE SOURCE...'",
+            )]);
+        };
+        for w in words {
+            if let Err(e) = csp::source::parse_vendor_source(w, args.allow_insecure) {
+                return Err(vec![Diagnostic::error("VND701", format!("--allow: {e}"))]);
+            }
+            out.push(Requirement {
+                directive: directive.to_ascii_lowercase(),
+                source: w.to_string(),
+                vendor: "--allow".into(),
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(vec![Diagnostic::error("VND701", "nothing to add: pass --vendor NAME (see `csppatch vendors`) or --allow 'DIRECTIVE SOURCE...'")]);
+    }
+    Ok(out)
+}
+
+fn fail(diags: &[Diagnostic], paint: Paint) -> u8 {
+    let r = report::Report {
+        diagnostics: diags.to_vec(),
+        exit_code: exit::BAD_INPUT,
+        ..Default::default()
+    };
+    let mut err = std::io::stderr().lock();
+    for d in &r.diagnostics {
+        let _ = writeln!(err, "{}[{}]: {}", d.severity, d.code, d.message);
+        if let Some(h) = &d.help {
+            let _ = writeln!(err, "    = help: {h}");
+        }
+    }
+    let _ = paint;
+    exit::BAD_INPUT
+}
+
+fn merge(args: &VendorArgs, meta: bool, format: Format, policy: &str) -> u8 {
+    let requirements = match requirements(args) {
+        Ok(r) => r,
+        Err(diags) => return fail(&diags, Paint::Plain),
+    };
+    let delivery = if meta {
+        Delivery::Meta
+    } else {
+        Delivery::Header
+    };
+    let outcome = csp::merge(policy, &requirements, &MergeOptions { delivery });
+    let errors = outcome
+        .diagnostics
+        .iter()
+        .any(|d| d.severity == Severity::Error);
+    match format {
+        Format::Text => {
+            println!("{}", outcome.text);
+            let mut err = std::io::stderr().lock();
+            for d in &outcome.diagnostics {
+                let _ = writeln!(err, "{}[{}]: {}", d.severity, d.code, d.message);
+                if let Some(h) = &d.help {
+                    let _ = writeln!(err, "    = help: {h}");
+                }
+            }
+        }
+        Format::Json => {
+            let doc = serde_json::json!({
+                "policy": outcome.text,
+                "added": outcome.added.iter().map(|a| serde_json::json!({"directive": a.directive, "source": a.source})).collect::<Vec<_>>(),
+                "warnings": outcome.diagnostics.iter().map(|d| serde_json::json!({"code": d.code, "message": d.message, "severity": d.severity})).collect::<Vec<_>>(),
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+    }
+    if errors {
+        exit::BAD_INPUT
+    } else {
+        exit::OK
+    }
+}
+
+fn list_vendors(json: bool, files: &[PathBuf]) -> u8 {
+    let _ = (json, files);
+    eprintln!("vendor presets are not available in this build yet");
+    exit::BAD_INPUT
+}
+
+fn rules(code: Option<&str>) -> u8 {
+    match code {
+        Some(c) => {
+            match csppatch::rules::find(c) {
+                Some(r) => {
+                    println!("{} ({})\n\n## What it does\n{}\n\n## Why is this bad?\n{}\n\n## Example\n{}", r.code, r.name, r.what, r.why, r.example);
+                    exit::OK
+                }
+                None => {
+                    eprintln!("error: no rule {c}; `csppatch rules` lists them");
+                    exit::BAD_INPUT
+                }
+            }
+        }
+        None => {
+            for r in csppatch::rules::all() {
+                println!("{:<8} {:<32} {}", r.code, r.name, r.what);
+            }
+            exit::OK
+        }
+    }
 }

@@ -1,1 +1,471 @@
-//! (being built)
+//! The real validators: `nginx -t`, `apache2 -t`, `caddy validate`, `php -l`, run against the
+//! patched configuration at its real paths before any real file changes.
+//!
+//! The patched files are bind-mounted over the real ones in a private mount namespace
+//! (`unshare --mount`), so the server reads the patched tree where it expects it and every
+//! message names the real paths. Where no namespace can be made, the caller writes, validates
+//! and restores (see `lib.rs`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::dialect::DialectKind;
+use crate::scan::Tree;
+
+/// One validator run to make.
+#[derive(Debug)]
+pub struct Validator {
+    /// `nginx -t -c /etc/nginx/nginx.conf`, as shown to the user.
+    pub label: String,
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub cwd: Option<PathBuf>,
+    /// Wrapper configs and a scratch HOME; removed when the validator is dropped.
+    _scratch: Option<tempfile::TempDir>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub ok: bool,
+    /// What the validator printed (stdout then stderr).
+    pub output: String,
+}
+
+/// The validators for the configurations the changed files belong to. `custom` is
+/// `--validate-cmd`, run once with `sh -c`.
+pub fn plan(
+    tree: &Tree,
+    changed: &[usize],
+    custom: Option<&str>,
+) -> Result<Vec<Validator>, String> {
+    if let Some(cmd) = custom {
+        return Ok(vec![Validator {
+            label: cmd.to_string(),
+            argv: vec!["sh".into(), "-c".into(), cmd.into()],
+            env: vec![],
+            cwd: None,
+            _scratch: None,
+        }]);
+    }
+    let mut out = Vec::new();
+    let mut dialects: Vec<DialectKind> = changed.iter().map(|&i| tree.files[i].dialect).collect();
+    dialects.sort();
+    dialects.dedup();
+    for kind in dialects {
+        let roots: Vec<usize> = tree
+            .roots
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|&(_, r)| r)
+            .collect();
+        match kind {
+            DialectKind::Php => {
+                for &i in changed.iter().filter(|&&i| tree.files[i].dialect == kind) {
+                    let path = tree.files[i].target.display().to_string();
+                    out.push(simple(vec![binary("php")?, "-l".into(), path]));
+                }
+            }
+            DialectKind::Html => {}
+            _ if !roots.is_empty() => {
+                for r in roots {
+                    out.push(for_root(kind, tree, r)?);
+                }
+            }
+            _ => {
+                let files: Vec<usize> = changed
+                    .iter()
+                    .copied()
+                    .filter(|&i| tree.files[i].dialect == kind)
+                    .collect();
+                out.push(wrapper(kind, tree, &files)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn simple(argv: Vec<String>) -> Validator {
+    Validator {
+        label: argv.join(" "),
+        argv,
+        env: vec![],
+        cwd: None,
+        _scratch: None,
+    }
+}
+
+/// A server binary, looked up in PATH and the sbin directories PATH often lacks.
+fn binary(name: &str) -> Result<String, String> {
+    let candidates: &[&str] = match name {
+        "apache" => &["apache2", "httpd"],
+        "nginx" => &["nginx"],
+        "caddy" => &["caddy"],
+        _ => &["php"],
+    };
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.extend(
+        [
+            "/usr/sbin",
+            "/usr/local/sbin",
+            "/sbin",
+            "/usr/local/nginx/sbin",
+        ]
+        .map(PathBuf::from),
+    );
+    for c in candidates {
+        for d in &dirs {
+            let p = d.join(c);
+            if p.is_file() {
+                return Ok(p.display().to_string());
+            }
+        }
+    }
+    Err(format!(
+        "cannot validate: `{}` is not installed (use --validate-cmd to name the validator)",
+        candidates[0]
+    ))
+}
+
+fn for_root(kind: DialectKind, tree: &Tree, r: usize) -> Result<Validator, String> {
+    let root = &tree.files[r];
+    let conf = root.target.display().to_string();
+    let dir = root
+        .target
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    Ok(match kind {
+        DialectKind::Nginx => simple(vec![binary("nginx")?, "-t".into(), "-c".into(), conf]),
+        DialectKind::Apache => {
+            let server_root = root
+                .scan
+                .as_ref()
+                .ok()
+                .and_then(|s| s.server_root.clone())
+                .unwrap_or_else(|| dir.display().to_string());
+            let bin = binary("apache")?;
+            let mut v = simple(vec![
+                bin.clone(),
+                "-t".into(),
+                "-f".into(),
+                conf.clone(),
+                "-d".into(),
+                server_root.clone(),
+            ]);
+            // Debian's apache2.conf uses ${APACHE_LOCK_DIR} and friends from envvars.
+            if dir.join("envvars").is_file() {
+                v.argv = vec![
+                    "sh".into(),
+                    "-c".into(),
+                    ". ./envvars && exec \"$0\" -t -f \"$1\" -d \"$2\"".into(),
+                    bin,
+                    conf,
+                    server_root,
+                ];
+                v.cwd = Some(dir);
+            }
+            v
+        }
+        _ => caddy_validator(conf)?,
+    })
+}
+
+fn caddy_validator(config: String) -> Result<Validator, String> {
+    let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let home = scratch.path().display().to_string();
+    let argv = vec![
+        binary("caddy")?,
+        "validate".into(),
+        "--adapter".into(),
+        "caddyfile".into(),
+        "--config".into(),
+        config,
+    ];
+    Ok(Validator {
+        label: argv.join(" "),
+        argv,
+        // caddy validate provisions modules, which may touch its data directory.
+        env: vec![
+            ("HOME".into(), home.clone()),
+            ("XDG_DATA_HOME".into(), home.clone()),
+            ("XDG_CONFIG_HOME".into(), home),
+        ],
+        cwd: None,
+        _scratch: Some(scratch),
+    })
+}
+
+/// Lone files with no main config: a minimal main config that includes them, in a scratch
+/// directory that mirrors the files' server directory with symlinks so that their relative
+/// includes still resolve.
+fn wrapper(kind: DialectKind, tree: &Tree, files: &[usize]) -> Result<Validator, String> {
+    let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = scratch.path();
+    let first = &tree.files[files[0]].target;
+    if let Some(base) = first.parent().and_then(Path::parent) {
+        if let Ok(entries) = std::fs::read_dir(base) {
+            for e in entries.flatten() {
+                let _ = std::os::unix::fs::symlink(e.path(), dir.join(e.file_name()));
+            }
+        }
+    }
+    let q = |p: &Path| format!("\"{}\"", p.display());
+    let mut conf = Vec::new();
+    let main = dir.join("csppatch-validate.conf");
+    let argv = match kind {
+        DialectKind::Nginx => {
+            let _ = writeln!(
+                conf,
+                "pid {};\nerror_log {};\nevents {{}}\nhttp {{",
+                q(&dir.join("nginx.pid")),
+                q(&dir.join("error.log"))
+            );
+            for &i in files {
+                let f = &tree.files[i];
+                if has_block(&f.src, b"server") {
+                    let _ = writeln!(conf, "    include {};", q(&f.target));
+                } else {
+                    let _ = writeln!(
+                        conf,
+                        "    server {{\n        listen 127.0.0.1:8;\n        include {};\n    }}",
+                        q(&f.target)
+                    );
+                }
+            }
+            conf.extend_from_slice(b"}\n");
+            vec![
+                binary("nginx")?,
+                "-t".into(),
+                "-e".into(),
+                dir.join("error.log").display().to_string(),
+                "-c".into(),
+                main.display().to_string(),
+            ]
+        }
+        DialectKind::Apache => {
+            let _ = writeln!(conf, "ServerRoot {}\nPidFile {}\nErrorLog {}\nMutex file:{}\nListen 127.0.0.1:8\nServerName localhost", q(dir), q(&dir.join("httpd.pid")), q(&dir.join("error.log")), dir.display());
+            for m in APACHE_MODULES {
+                let so = Path::new("/usr/lib/apache2/modules").join(format!("mod_{m}.so"));
+                if so.is_file() {
+                    let _ = writeln!(
+                        conf,
+                        "<IfModule !{m}_module>\n    LoadModule {m}_module {}\n</IfModule>",
+                        q(&so)
+                    );
+                }
+            }
+            for &i in files {
+                let f = &tree.files[i];
+                if f.target.file_name().is_some_and(|n| n == ".htaccess") {
+                    let d = f.target.parent().unwrap_or(Path::new("/"));
+                    let _ = writeln!(
+                        conf,
+                        "<Directory {}>\n    Include {}\n</Directory>",
+                        q(d),
+                        q(&f.target)
+                    );
+                } else {
+                    let _ = writeln!(conf, "Include {}", q(&f.target));
+                }
+            }
+            vec![
+                binary("apache")?,
+                "-t".into(),
+                "-f".into(),
+                main.display().to_string(),
+            ]
+        }
+        DialectKind::Caddy => {
+            for &i in files {
+                let f = &tree.files[i];
+                if has_site_block(&f.src) {
+                    let _ = writeln!(conf, "import {}", q(&f.target));
+                } else {
+                    let _ = writeln!(
+                        conf,
+                        "http://127.0.0.1:8 {{\n    import {}\n}}",
+                        q(&f.target)
+                    );
+                }
+            }
+            std::fs::write(&main, &conf).map_err(|e| e.to_string())?;
+            let mut v = caddy_validator(main.display().to_string())?;
+            v._scratch = Some(scratch);
+            return Ok(v);
+        }
+        _ => return Err("no validator for this dialect".into()),
+    };
+    std::fs::write(&main, &conf).map_err(|e| e.to_string())?;
+    Ok(Validator {
+        label: argv.join(" "),
+        argv,
+        env: vec![],
+        cwd: None,
+        _scratch: Some(scratch),
+    })
+}
+
+/// Modules a lone Apache vhost or .htaccess commonly needs (an unknown directive would
+/// otherwise fail the check for reasons that have nothing to do with the patch).
+const APACHE_MODULES: &[&str] = &[
+    "mpm_event",
+    "authz_core",
+    "authz_host",
+    "authz_user",
+    "authn_core",
+    "authn_file",
+    "auth_basic",
+    "access_compat",
+    "alias",
+    "dir",
+    "mime",
+    "env",
+    "setenvif",
+    "headers",
+    "rewrite",
+    "expires",
+    "deflate",
+    "filter",
+    "ssl",
+    "socache_shmcb",
+    "proxy",
+    "proxy_http",
+    "proxy_fcgi",
+    "negotiation",
+    "autoindex",
+    "status",
+    "remoteip",
+    "http2",
+    "include",
+    "cgi",
+    "actions",
+    "reqtimeout",
+];
+
+/// Does the file have a top-level `NAME {` block (an nginx file of server blocks rather than a
+/// snippet of directives for inside one)?
+fn has_block(src: &[u8], name: &[u8]) -> bool {
+    src.split(|&b| b == b'\n').any(|l| {
+        let t = l.trim_ascii_start();
+        t.starts_with(name) && t[name.len()..].trim_ascii_start().starts_with(b"{")
+    })
+}
+
+/// A Caddyfile with site blocks (an address then `{` at the start of a line) rather than a
+/// list of directives meant to be imported into one.
+fn has_site_block(src: &[u8]) -> bool {
+    src.split(|&b| b == b'\n').any(|l| {
+        let t = l.trim_ascii();
+        !l.starts_with(b" ")
+            && !l.starts_with(b"\t")
+            && t.ends_with(b"{")
+            && !t.starts_with(b"(")
+            && !t.starts_with(b"#")
+            && t.len() > 1
+    })
+}
+
+/// Can this process make a private mount namespace? Tried once.
+pub fn namespace_available() -> bool {
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "true"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// Run `v`, with each `(patched copy, real path)` of `mounts` bind-mounted over the real path
+/// in a private mount namespace (none: run it as is).
+pub fn run(v: &Validator, mounts: &[(PathBuf, PathBuf)]) -> Outcome {
+    let mut cmd = if mounts.is_empty() {
+        let mut c = Command::new(&v.argv[0]);
+        c.args(&v.argv[1..]);
+        c
+    } else {
+        let mut c = Command::new("unshare");
+        c.args([
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "sh",
+            "-c",
+            MOUNT_SCRIPT,
+            "sh",
+        ]);
+        c.arg(mounts.len().to_string());
+        for (from, to) in mounts {
+            c.arg(from).arg(to);
+        }
+        c.args(&v.argv);
+        c
+    };
+    cmd.envs(v.env.iter().map(|(k, val)| (k, val)))
+        .stdin(Stdio::null());
+    if let Some(d) = &v.cwd {
+        cmd.current_dir(d);
+    }
+    match cmd.output() {
+        Ok(o) => {
+            let mut output = String::from_utf8_lossy(&o.stdout).into_owned();
+            output.push_str(&String::from_utf8_lossy(&o.stderr));
+            Outcome {
+                ok: o.status.success(),
+                output,
+            }
+        }
+        Err(e) => Outcome {
+            ok: false,
+            output: format!("cannot run {}: {e}", v.argv[0]),
+        },
+    }
+}
+
+/// `sh -c` script: `N from1 to1 ... fromN toN cmd args...`.
+const MOUNT_SCRIPT: &str = r#"set -e
+n=$1; shift
+while [ "$n" -gt 0 ]; do mount --bind "$1" "$2"; shift 2; n=$((n-1)); done
+exec "$@""#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tells_server_files_from_snippets() {
+        assert!(has_block(b"# x\nserver {\n listen 80;\n}\n", b"server"));
+        assert!(!has_block(b"add_header X y;\nlocation / {}\n", b"server"));
+        assert!(has_site_block(b"example.com {\n  header X y\n}\n"));
+        assert!(!has_site_block(b"header X y\n"));
+        assert!(!has_site_block(b"(snip) {\n header X y\n}\n"));
+    }
+
+    #[test]
+    fn bind_mounts_show_the_patched_file_at_the_real_path() {
+        if !namespace_available() {
+            eprintln!("SKIPPED: no private mount namespace here");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.conf");
+        let patched = dir.path().join("patched.conf");
+        std::fs::write(&real, b"old").unwrap();
+        std::fs::write(&patched, b"new").unwrap();
+        let v = simple(vec!["cat".into(), real.display().to_string()]);
+        let out = run(&v, &[(patched, real.clone())]);
+        assert!(out.ok, "{}", out.output);
+        assert_eq!(out.output, "new");
+        assert_eq!(
+            std::fs::read(&real).unwrap(),
+            b"old",
+            "the real file is untouched"
+        );
+    }
+}

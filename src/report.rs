@@ -1,0 +1,227 @@
+//! What a run did, and how it is shown: a unified diff per changed file then diagnostics
+//! (text), or one JSON document (`--format json`).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::csp::Added;
+use crate::diag::{Diagnostic, Severity};
+use crate::edit::{unified_diff, Paint};
+use crate::site::Disposition;
+use crate::Mode;
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Report {
+    pub mode: Option<Mode>,
+    /// Files whose bytes change (or changed, when written).
+    pub files: Vec<FileChange>,
+    /// Every CSP site csppatch considered, changed or not.
+    pub sites: Vec<SiteReport>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub validations: Vec<ValidationReport>,
+    /// Files read (configuration only).
+    pub files_read: usize,
+    /// Files walked over that are not configuration csppatch knows.
+    pub files_skipped: usize,
+    pub written: bool,
+    pub exit_code: u8,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct FileChange {
+    pub path: PathBuf,
+    #[serde(skip)]
+    pub before: Vec<u8>,
+    #[serde(skip)]
+    pub after: Vec<u8>,
+    /// The unified diff, for JSON readers.
+    pub diff: String,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct SiteReport {
+    pub path: PathBuf,
+    pub line: usize,
+    pub col: usize,
+    pub context: String,
+    pub disposition: Disposition,
+    /// The variable the value is assigned to (nginx `map`/`set`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variable: Option<String>,
+    pub before: String,
+    pub after: String,
+    pub added: Vec<Added>,
+    pub changed: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ValidationReport {
+    pub command: String,
+    /// `before`: the unpatched configuration; `after`: the patched one.
+    pub stage: &'static str,
+    pub ok: bool,
+    pub output: String,
+}
+
+impl Report {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+
+    /// Sources added, over every site.
+    pub fn added_count(&self) -> usize {
+        self.sites.iter().map(|s| s.added.len()).sum()
+    }
+}
+
+/// Diffs on stdout, diagnostics and the summary on stderr, as linters do: `csppatch ... > fix.patch`
+/// gives a patch file.
+pub fn render_text(
+    report: &Report,
+    paint: Paint,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    for f in &report.files {
+        out.write_all(&unified_diff(
+            &f.before,
+            &f.after,
+            &f.path.display().to_string(),
+            paint,
+        ))?;
+    }
+    for site in report.sites.iter().filter(|s| !s.added.is_empty()) {
+        let loc = format!("{}:{}", site.path.display(), site.line);
+        let what = match &site.variable {
+            Some(v) => format!("${v} ({})", site.context),
+            None => site.context.clone(),
+        };
+        writeln!(
+            err,
+            "{} {} {}",
+            paint_str(paint, "\x1b[1m", &loc),
+            site.disposition.header_name(),
+            what
+        )?;
+        for a in &site.added {
+            let how = if a.created { " (new directive)" } else { "" };
+            let policy = if report.sites.iter().any(|s| s.before.contains(',')) {
+                format!(" [policy {}]", a.policy + 1)
+            } else {
+                String::new()
+            };
+            writeln!(err, "    + {} {}{how}{policy}", a.directive, a.source)?;
+        }
+    }
+    for d in &report.diagnostics {
+        render_diagnostic(d, report, paint, err)?;
+    }
+    for v in &report.validations {
+        let status = if v.ok {
+            paint_str(paint, "\x1b[32m", "ok")
+        } else {
+            paint_str(paint, "\x1b[31m", "FAILED")
+        };
+        writeln!(err, "validate ({}): {} {status}", v.stage, v.command)?;
+        if !v.ok {
+            for line in v.output.lines() {
+                writeln!(err, "    {line}")?;
+            }
+        }
+    }
+    writeln!(err, "{}", summary(report))
+}
+
+fn render_diagnostic(
+    d: &Diagnostic,
+    report: &Report,
+    paint: Paint,
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    let colour = match d.severity {
+        Severity::Error => "\x1b[1;31m",
+        Severity::Warning => "\x1b[1;33m",
+        Severity::Note => "\x1b[1;36m",
+    };
+    let head = paint_str(paint, colour, &format!("{}[{}]", d.severity, d.code));
+    match &d.location {
+        Some(loc) => writeln!(err, "{loc}: {head}: {}", d.message)?,
+        None => writeln!(err, "{head}: {}", d.message)?,
+    }
+    if let Some(loc) = &d.location {
+        let src = report
+            .files
+            .iter()
+            .find(|f| f.path == loc.path)
+            .map(|f| &f.before);
+        let text = match src {
+            Some(s) => Some(crate::diag::source_line(s, loc.line)),
+            None => std::fs::read(&loc.path)
+                .ok()
+                .map(|s| crate::diag::source_line(&s, loc.line)),
+        };
+        if let Some(text) = text.filter(|t| !t.trim().is_empty()) {
+            let shown: String = text.chars().take(160).collect();
+            writeln!(err, "    {shown}")?;
+            let pad: String = text
+                .chars()
+                .take(loc.col.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            if loc.col <= 160 {
+                writeln!(err, "    {pad}{}", paint_str(paint, colour, "^"))?;
+            }
+        }
+    }
+    if let Some(help) = &d.help {
+        writeln!(err, "    = help: {help}")?;
+    }
+    Ok(())
+}
+
+pub fn summary(report: &Report) -> String {
+    let changed = report.files.len();
+    let what = format!(
+        "{} file{} read, {} CSP site{}, {} source{} added in {} file{}",
+        report.files_read,
+        plural(report.files_read),
+        report.sites.len(),
+        plural(report.sites.len()),
+        report.added_count(),
+        plural(report.added_count()),
+        changed,
+        plural(changed)
+    );
+    let outcome = match (report.mode, report.written, report.exit_code) {
+        (_, true, _) => "written".to_string(),
+        (_, _, crate::exit::INVALID) => "validation failed: nothing written".to_string(),
+        (_, _, crate::exit::BAD_INPUT) => "errors: nothing written".to_string(),
+        (Some(Mode::DryRun), ..) => "dry run: nothing written".to_string(),
+        (Some(Mode::Check), ..) if changed > 0 => "check: changes needed".to_string(),
+        _ if changed == 0 => "nothing to change".to_string(),
+        _ => "nothing written".to_string(),
+    };
+    format!("csppatch: {what} ({outcome})")
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn paint_str(paint: Paint, colour: &str, s: &str) -> String {
+    match paint {
+        Paint::Plain => s.to_string(),
+        Paint::Ansi => format!("{colour}{s}\x1b[0m"),
+    }
+}
+
+pub fn render_json(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    writeln!(out)
+}
