@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing (scripts/test-deps.sh), then runs every test,
+# including the ones that start real nginx, Apache, Caddy, PHP and Chromium on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/test-deps.sh
+cargo test --locked --all-targets
+cargo test --locked --doc
