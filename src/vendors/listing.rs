@@ -118,13 +118,15 @@ pub fn listing_text(vendors: &[VendorInfo]) -> String {
             w2 = widths[2]
         ));
     }
-    out.push_str(
-        "\nREGIONS: --region picks one; * marks the default.\n\
-         OPTIONS: custom-domain takes --custom-domain HOST; nonce: the vendor documents a mode \
-         where the site's nonce on its script tag replaces script-src hosts.\n\
-         [unverified]: the list comes from third-party copies of the vendor's page; check it \
-         before relying on it.\n\
-         Sources and notes: csppatch vendors --json\n",
-    );
+    out.push_str(concat!(
+        "\n",
+        "REGIONS      --region picks one; * marks the default.\n",
+        "OPTIONS      custom-domain: takes --custom-domain HOST.\n",
+        "             nonce: the vendor documents a nonce mode, where the site's nonce on the\n",
+        "             vendor's script tag takes the place of its script-src hosts.\n",
+        "[unverified] the list (or, when partly, some sources) comes from third-party copies\n",
+        "             of the vendor's page, not from the vendor: check it before relying on it.\n",
+        "Source URLs and notes: csppatch vendors --json\n",
+    ));
     out
 }

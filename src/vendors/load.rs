@@ -204,8 +204,12 @@ fn validate(doc: &Doc, v: VendorDoc, origin: Origin) -> Result<Vendor, Vec<Diagn
             format!("`{name}` is not a usable vendor name: use lower-case letters, digits and `-`, starting with a letter (it is typed after --vendor)"),
         ));
     }
-    if v.title.trim().is_empty() {
-        errors.push(doc.error("VND706", v.name.span(), format!("{name}: `title` is empty")));
+    if v.title.get_ref().trim().is_empty() {
+        errors.push(doc.error(
+            "VND706",
+            v.title.span(),
+            format!("{name}: `title` is empty"),
+        ));
     }
     if let Some(url) = &v.source_url {
         if !(url.get_ref().starts_with("https://") || url.get_ref().starts_with("http://")) {
@@ -247,7 +251,12 @@ fn validate(doc: &Doc, v: VendorDoc, origin: Origin) -> Result<Vendor, Vec<Diagn
         .collect();
     let default_region = check_regions(doc, &name, &v, &regions, &mut errors);
     let custom_domain = params(doc, &name, &v.params, &sources, &regions, &mut errors);
-    if sources.is_empty() && regions.iter().all(|r| r.entries.is_empty()) {
+    // Judged on what is written, so that a file whose only source is invalid gets one error.
+    let written = |t: &DirectiveTable| !t.0.is_empty();
+    if !written(&v.sources)
+        && !written(&v.unverified_sources)
+        && !v.regions.0.iter().any(|(_, t)| written(t))
+    {
         errors.push(doc.error(
             "VND709",
             v.name.span(),
@@ -260,7 +269,7 @@ fn validate(doc: &Doc, v: VendorDoc, origin: Origin) -> Result<Vendor, Vec<Diagn
     Ok(Vendor {
         at: doc.at(v.name.span()),
         name,
-        title: v.title,
+        title: v.title.into_inner(),
         source_url: v.source_url.map(Spanned::into_inner),
         verified: v.verified,
         notes: v.notes,

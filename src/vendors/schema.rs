@@ -66,7 +66,7 @@ pub struct VendorListDoc {
 #[serde(deny_unknown_fields)]
 pub struct VendorDoc {
     pub name: Spanned<String>,
-    pub title: String,
+    pub title: Spanned<String>,
     pub source_url: Option<Spanned<String>>,
     #[serde(default = "yes")]
     pub verified: bool,
