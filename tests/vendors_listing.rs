@@ -31,7 +31,8 @@ fn listing_json_of_the_builtins() {
         .unwrap();
     assert_eq!(ortto["regions"], serde_json::json!(["us", "eu", "au"]));
     assert_eq!(ortto["default_region"], "us");
-    assert_eq!(ortto["params"], serde_json::json!(["custom-domain"]));
+    assert_eq!(ortto["params"][0]["name"], "custom-domain");
+    assert!(ortto["nonce_notes"].as_str().unwrap().contains("Level 3"));
     assert_eq!(ortto["nonce_mode"], true);
     assert_eq!(ortto["origin"], serde_json::json!({"kind": "builtin"}));
     common::snapshots("vendors").bind(|| insta::assert_json_snapshot!("listing-json", json));

@@ -15,12 +15,20 @@ pub struct VendorInfo {
     /// Region names in file order; empty when the vendor has no regional variants.
     pub regions: Vec<String>,
     pub default_region: Option<String>,
-    /// Parameters the vendor takes (`custom-domain`).
-    pub params: Vec<String>,
+    /// Parameters the vendor takes (only `custom-domain` exists).
+    pub params: Vec<ParamInfo>,
     /// The vendor documents a nonce mode.
     pub nonce_mode: bool,
+    pub nonce_notes: Option<String>,
     pub notes: Option<String>,
     pub origin: Origin,
+}
+
+/// A parameter, e.g. `custom-domain` (given with `--custom-domain`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ParamInfo {
+    pub name: String,
+    pub description: String,
 }
 
 impl VendorInfo {
@@ -38,12 +46,16 @@ impl VendorInfo {
                 .collect(),
             regions: v.regions.iter().map(|r| r.name.clone()).collect(),
             default_region: v.default_region.clone(),
-            params: if v.has_custom_domain() {
-                vec![CUSTOM_DOMAIN_PARAM.to_string()]
-            } else {
-                Vec::new()
-            },
+            params: v
+                .custom_domain_description()
+                .map(|d| ParamInfo {
+                    name: CUSTOM_DOMAIN_PARAM.to_string(),
+                    description: d.to_string(),
+                })
+                .into_iter()
+                .collect(),
             nonce_mode: v.has_nonce_mode(),
+            nonce_notes: v.nonce_notes().map(str::to_string),
             notes: v.notes.clone(),
             origin: v.origin.clone(),
         }
@@ -70,7 +82,7 @@ pub fn listing_text(vendors: &[VendorInfo]) -> String {
                     .collect::<Vec<_>>()
                     .join(",")
             };
-            let mut options: Vec<&str> = v.params.iter().map(String::as_str).collect();
+            let mut options: Vec<&str> = v.params.iter().map(|p| p.name.as_str()).collect();
             if v.nonce_mode {
                 options.push("nonce");
             }

@@ -17,7 +17,7 @@ pub mod schema;
 
 use std::path::{Path, PathBuf};
 
-pub use listing::{listing_text, VendorInfo};
+pub use listing::{listing_text, ParamInfo, VendorInfo};
 pub use load::{Origin, Vendor};
 pub use resolve::{parse_allow, Resolved, Selection, ALLOW_VENDOR};
 pub use rules::RULES;

@@ -171,7 +171,10 @@ fn vendor_requirements(
                         list.join(", ")
                     ),
                 )
-                .at(v.at.clone())]);
+                .with_help(format!(
+                    "pass --region {}, or leave it out for the default",
+                    v.regions[0].name
+                ))]);
             }
         }
     }
