@@ -400,7 +400,8 @@ pub(crate) fn check_source(text: &str, allow_insecure: bool) -> Result<(), (&'st
     ))
 }
 
-fn source_help(why: &str) -> String {
+/// What to do about a source refused for `why`.
+pub(crate) fn source_help(why: &str) -> String {
     if why.contains("leftmost label") {
         "CSP cannot match a wildcard in the middle of a host: list each host the vendor really uses instead".into()
     } else if why.contains("unencrypted") {

@@ -2,7 +2,7 @@
 //! merge adds, plus the warnings and notes the user should see.
 
 use super::directive::{self, closest};
-use super::load::{check_source, Entry, Vendor, CUSTOM_DOMAIN_PLACEHOLDER};
+use super::load::{check_source, source_help, Entry, Vendor, CUSTOM_DOMAIN_PLACEHOLDER};
 use crate::csp::source::{Keyword, Source};
 use crate::csp::Requirement;
 use crate::diag::Diagnostic;
@@ -348,9 +348,7 @@ pub fn parse_allow(text: &str, allow_insecure: bool) -> Result<Vec<Requirement>,
     };
     let directive = first.to_ascii_lowercase();
     if let Some(why) = directive::check(&directive) {
-        if Source::parse(first).is_ok_and(
-            |s| !matches!(s, Source::Host(ref h) if h.scheme.is_none() && !h.host.contains('.')),
-        ) {
+        if looks_like_source(first) {
             return Err(shape(format!(
                 "it starts with the source `{first}`; put the directive first"
             )));
@@ -368,8 +366,9 @@ pub fn parse_allow(text: &str, allow_insecure: bool) -> Result<Vec<Requirement>,
     }
     let mut out: Vec<Requirement> = Vec::new();
     for source in sources {
-        check_source(source, allow_insecure)
-            .map_err(|(code, why)| Diagnostic::error(code, format!("--allow '{text}': {why}")))?;
+        check_source(source, allow_insecure).map_err(|(code, why)| {
+            Diagnostic::error(code, format!("--allow '{text}': {why}")).with_help(source_help(&why))
+        })?;
         let req = Requirement {
             directive: directive.clone(),
             source: source.to_string(),
@@ -380,6 +379,16 @@ pub fn parse_allow(text: &str, allow_insecure: bool) -> Result<Vec<Requirement>,
         }
     }
     Ok(out)
+}
+
+/// A word that can only be a source: a keyword, scheme, URL or dotted host. A bare word
+/// (`scirpt-src`) parses as a host too, but is far likelier a misspelt directive.
+fn looks_like_source(word: &str) -> bool {
+    match Source::parse(word) {
+        Ok(Source::Host(h)) => h.scheme.is_some() || h.host.contains('.'),
+        Ok(_) => true,
+        Err(_) => false,
+    }
 }
 
 #[cfg(test)]
