@@ -1,6 +1,6 @@
 //! The command line: arguments in, a `Config` to the library, exit codes out. Nothing else.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -170,7 +170,7 @@ fn main() -> ExitCode {
 
 fn patch(args: &PatchArgs) -> u8 {
     let paint = paint(args.color, std::io::stdout().is_terminal());
-    let requirements = match requirements(&args.vendors) {
+    let (requirements, notes) = match requirements(&args.vendors) {
         Ok(r) => r,
         Err(diags) => return fail(&diags, paint),
     };
@@ -201,7 +201,8 @@ fn patch(args: &PatchArgs) -> u8 {
         validate: args.validate || args.validate_cmd.is_some(),
         validate_cmd: args.validate_cmd.clone(),
     };
-    let report = csppatch::run(&config);
+    let mut report = csppatch::run(&config);
+    report.diagnostics.splice(0..0, notes);
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
     let _ = match args.format {
         Format::Text => report::render_text(&report, paint, &mut out, &mut err),
@@ -219,69 +220,69 @@ fn paint(color: Color, terminal: bool) -> Paint {
     }
 }
 
-/// The vendors' requirements, or the diagnostics that explain why they cannot be had.
-fn requirements(args: &VendorArgs) -> Result<Vec<Requirement>, Vec<Diagnostic>> {
-    let _ = vendors::RULES;
-    if !args.vendor.is_empty() || !args.vendors_file.is_empty() {
-        return Err(vec![Diagnostic::error(
-            "VND701",
-            "vendor presets are not available in this build yet",
-        )]);
+/// The vendors' requirements and the notes about them, or the diagnostics that explain why
+/// they cannot be had.
+fn requirements(args: &VendorArgs) -> Result<(Vec<Requirement>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let catalog = catalog(&args.vendors_file)?;
+    let mut notes = catalog.1;
+    let selection = vendors::Selection {
+        vendors: args
+            .vendor
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect(),
+        region: args.region.clone(),
+        custom_domain: args.custom_domain.clone(),
+        nonce: args.nonce,
+        allow: args.allow.clone(),
+        allow_insecure: args.allow_insecure,
+    };
+    let resolved = catalog.0.requirements(&selection)?;
+    notes.extend(resolved.diagnostics);
+    if resolved.requirements.is_empty() {
+        return Err(vec![Diagnostic::error("VND719", "nothing to add: pass --vendor NAME (see `csppatch vendors`) or --allow 'DIRECTIVE SOURCE...'")]);
     }
-    let mut out = Vec::new();
-    for allow in &args.allow {
-        let mut words = allow.split_ascii_whitespace();
-        let Some(directive) = words.next() else {
-            return Err(vec![Diagnostic::error(
-                "VND701",
-                "--allow needs 'DIRECTIVE SOURCE...'",
-            )]);
-        };
-        for w in words {
-            if let Err(e) = csp::source::parse_vendor_source(w, args.allow_insecure) {
-                return Err(vec![Diagnostic::error("VND701", format!("--allow: {e}"))]);
-            }
-            out.push(Requirement {
-                directive: directive.to_ascii_lowercase(),
-                source: w.to_string(),
-                vendor: "--allow".into(),
-            });
-        }
+    Ok((resolved.requirements, notes))
+}
+
+/// The built-in presets plus those of every `--vendors-file`, with the notes loading gave.
+fn catalog(files: &[PathBuf]) -> Result<(vendors::Catalog, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let mut catalog = vendors::Catalog::builtin();
+    let mut notes = Vec::new();
+    for f in files {
+        notes.extend(catalog.load_file(f)?);
     }
-    if out.is_empty() {
-        return Err(vec![Diagnostic::error("VND701", "nothing to add: pass --vendor NAME (see `csppatch vendors`) or --allow 'DIRECTIVE SOURCE...'")]);
-    }
-    Ok(out)
+    Ok((catalog, notes))
+}
+
+fn print_diagnostics(diags: &[Diagnostic], paint: Paint) {
+    let r = report::Report {
+        diagnostics: diags.to_vec(),
+        ..Default::default()
+    };
+    let _ = report::render_diagnostics(&r, paint, &mut std::io::stderr().lock());
 }
 
 fn fail(diags: &[Diagnostic], paint: Paint) -> u8 {
-    let r = report::Report {
-        diagnostics: diags.to_vec(),
-        exit_code: exit::BAD_INPUT,
-        ..Default::default()
-    };
-    let mut err = std::io::stderr().lock();
-    for d in &r.diagnostics {
-        let _ = writeln!(err, "{}[{}]: {}", d.severity, d.code, d.message);
-        if let Some(h) = &d.help {
-            let _ = writeln!(err, "    = help: {h}");
-        }
-    }
-    let _ = paint;
+    print_diagnostics(diags, paint);
     exit::BAD_INPUT
 }
 
 fn merge(args: &VendorArgs, meta: bool, format: Format, policy: &str) -> u8 {
-    let requirements = match requirements(args) {
+    let paint = paint(Color::Auto, std::io::stderr().is_terminal());
+    let (requirements, notes) = match requirements(args) {
         Ok(r) => r,
-        Err(diags) => return fail(&diags, Paint::Plain),
+        Err(diags) => return fail(&diags, paint),
     };
     let delivery = if meta {
         Delivery::Meta
     } else {
         Delivery::Header
     };
-    let outcome = csp::merge(policy, &requirements, &MergeOptions { delivery });
+    let mut outcome = csp::merge(policy, &requirements, &MergeOptions { delivery });
+    outcome.diagnostics.splice(0..0, notes);
     let errors = outcome
         .diagnostics
         .iter()
@@ -289,13 +290,7 @@ fn merge(args: &VendorArgs, meta: bool, format: Format, policy: &str) -> u8 {
     match format {
         Format::Text => {
             println!("{}", outcome.text);
-            let mut err = std::io::stderr().lock();
-            for d in &outcome.diagnostics {
-                let _ = writeln!(err, "{}[{}]: {}", d.severity, d.code, d.message);
-                if let Some(h) = &d.help {
-                    let _ = writeln!(err, "    = help: {h}");
-                }
-            }
+            print_diagnostics(&outcome.diagnostics, paint);
         }
         Format::Json => {
             let doc = serde_json::json!({
@@ -314,9 +309,25 @@ fn merge(args: &VendorArgs, meta: bool, format: Format, policy: &str) -> u8 {
 }
 
 fn list_vendors(json: bool, files: &[PathBuf]) -> u8 {
-    let _ = (json, files);
-    eprintln!("vendor presets are not available in this build yet");
-    exit::BAD_INPUT
+    let paint = paint(Color::Auto, std::io::stderr().is_terminal());
+    let (catalog, notes) = match catalog(files) {
+        Ok(c) => c,
+        Err(diags) => return fail(&diags, paint),
+    };
+    print_diagnostics(&notes, paint);
+    let list = catalog.list();
+    if json {
+        match serde_json::to_string_pretty(&list) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::BAD_INPUT;
+            }
+        }
+    } else {
+        print!("{}", vendors::listing_text(&list));
+    }
+    exit::OK
 }
 
 fn rules(code: Option<&str>) -> u8 {

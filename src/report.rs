@@ -115,9 +115,7 @@ pub fn render_text(
             writeln!(err, "    + {} {}{how}{policy}", a.directive, a.source)?;
         }
     }
-    for d in &report.diagnostics {
-        render_diagnostic(d, report, paint, err)?;
-    }
+    render_diagnostics(report, paint, err)?;
     for v in &report.validations {
         let status = if v.ok {
             paint_str(paint, "\x1b[32m", "ok")
@@ -132,6 +130,19 @@ pub fn render_text(
         }
     }
     writeln!(err, "{}", summary(report))
+}
+
+/// Every diagnostic of the report, rustc/ruff style: `path:line:col: severity[CODE]: message`,
+/// the offending line with a caret, then the help.
+pub fn render_diagnostics(
+    report: &Report,
+    paint: Paint,
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    for d in &report.diagnostics {
+        render_diagnostic(d, report, paint, err)?;
+    }
+    Ok(())
 }
 
 fn render_diagnostic(

@@ -118,7 +118,8 @@ pub fn listing_text(vendors: &[VendorInfo]) -> String {
     };
     let widths = [width(0), width(1), width(2)];
     let mut out = String::new();
-    for row in std::iter::once(&header).chain(rows.iter()) {
+    let urls = std::iter::once(None).chain(vendors.iter().map(|v| v.source_url.as_deref()));
+    for (row, url) in std::iter::once(&header).chain(rows.iter()).zip(urls) {
         out.push_str(&format!(
             "{:w0$}  {:w1$}  {:w2$}  {}\n",
             row[0],
@@ -129,6 +130,9 @@ pub fn listing_text(vendors: &[VendorInfo]) -> String {
             w1 = widths[1],
             w2 = widths[2]
         ));
+        if let Some(url) = url {
+            out.push_str(&format!("{:w$}  {url}\n", "", w = widths[0]));
+        }
     }
     out.push_str(concat!(
         "\n",
@@ -138,7 +142,7 @@ pub fn listing_text(vendors: &[VendorInfo]) -> String {
         "             vendor's script tag takes the place of its script-src hosts.\n",
         "[unverified] the list (or, when partly, some sources) comes from third-party copies\n",
         "             of the vendor's page, not from the vendor: check it before relying on it.\n",
-        "Source URLs and notes: csppatch vendors --json\n",
+        "Every source and note: csppatch vendors --json\n",
     ));
     out
 }
