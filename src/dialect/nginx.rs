@@ -148,13 +148,15 @@ pub fn parse_file(path: &Path, src: &[u8]) -> Result<Vec<Directive>, Diagnostic>
         return Err(Diagnostic::error(
             "NGX003",
             format!(
-                "the file starts with a byte-order mark, which nginx reads as part of the first \
-                 directive: unknown directive \"{}\"",
+                "unknown directive \"{}\"",
                 String::from_utf8_lossy(&src[..name_len])
             ),
         )
         .at(location(path, src, 0))
-        .with_help("save the file as UTF-8 without a byte-order mark"));
+        .with_help(
+            "the file starts with a UTF-8 byte-order mark, which nginx reads as part of the \
+             first directive's name: save the file without it",
+        ));
     }
     parse(src).map_err(|e| {
         Diagnostic::error(e.code, e.message)
@@ -200,6 +202,14 @@ impl Dialect for Nginx {
         {
             return None;
         }
+        // more_set_headers: spaces or a colon in front of the value would be skipped.
+        let value_start = site.value.raw.first().map(|r| r.start);
+        if value_start != Some(inner.start)
+            && value_start == Some(at)
+            && fragment.starts_with([' ', '\t', ':'])
+        {
+            return None;
+        }
         value::check_encodable(fragment, &[]).ok()?;
         let escaped = value::escape(fragment, word.quote, &[], at == inner.start)?;
         let spaced = src
@@ -222,6 +232,15 @@ impl Dialect for Nginx {
         // `more_set_headers 'Content-Security-Policy: ...'`: the `Name: ` part stays as written.
         let value_start = site.value.raw.first().map_or(inner.end, |r| r.start);
         let prefix = &src[inner.start..value_start];
+        // headers-more skips spaces and colons before the value, and clears the header when
+        // nothing is left (ngx_http_headers_more_parse_header).
+        if !prefix.is_empty() && (value.is_empty() || value.starts_with([' ', '\t', ':'])) {
+            return Err(
+                "more_set_headers drops spaces and colons at the start of a value, and an empty \
+                 value removes the header: the value must start with a directive"
+                    .into(),
+            );
+        }
         let (quote, prefix, escaped) =
             match value::escape(value, word.quote, &variables, prefix.is_empty()) {
                 Some(escaped) => (word.quote, prefix.to_vec(), escaped),

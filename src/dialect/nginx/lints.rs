@@ -195,8 +195,14 @@ impl Tree<'_, '_> {
         }
     }
 
-    fn place(&self, h: &Header) -> String {
-        self.location(h.file, h.offset).to_string()
+    /// Where `h` is, seen from a diagnostic in file `from`: `line 4`, or `path:4:5`.
+    fn place(&self, h: &Header, from: usize) -> String {
+        let location = self.location(h.file, h.offset);
+        if h.file == from {
+            format!("line {}", location.line)
+        } else {
+            location.to_string()
+        }
     }
 
     fn check(
@@ -241,7 +247,7 @@ impl Tree<'_, '_> {
         };
         let names: Vec<String> = lost
             .iter()
-            .map(|h| format!("{} ({})", h.name, self.place(h)))
+            .map(|h| format!("{} ({})", h.name, self.place(h, level.file)))
             .collect();
         let from = outer.map_or_else(
             || "the enclosing level".to_string(),
@@ -255,7 +261,7 @@ impl Tree<'_, '_> {
                      {} is not sent for requests handled here",
                     level.label,
                     own[0].name,
-                    self.place(&own[0]),
+                    self.place(&own[0], level.file),
                     names.join(", "),
                 ),
             )
@@ -293,7 +299,7 @@ impl Tree<'_, '_> {
                         level.label,
                         same.len(),
                         disposition.header_name(),
-                        self.place(same[0]),
+                        self.place(same[0], second.file),
                     ),
                 )
                 .at(self.location(second.file, second.offset))

@@ -58,12 +58,13 @@ impl<'a> Finder<'a> {
         Ok(())
     }
 
+    /// nginx's own message for a CSP directive it refuses.
     fn refuse(&self, offset: usize, directive: &str, message: String) -> Diagnostic {
-        Diagnostic::error(
-            "NGX004",
-            format!("{message} in \"{directive}\" directive (nginx refuses this file)"),
-        )
-        .at(self.location(offset))
+        Diagnostic::error("NGX004", message)
+            .at(self.location(offset))
+            .with_help(format!(
+                "nginx refuses this `{directive}` (nginx -t), so csppatch does not edit it"
+            ))
     }
 
     /// `add_header NAME VALUE [always]` (ngx_http_headers_add: TAKE23, the third must be
@@ -79,7 +80,7 @@ impl<'a> Finder<'a> {
             return Err(self.refuse(
                 d.span.start,
                 "add_header",
-                "invalid number of arguments".into(),
+                "invalid number of arguments in \"add_header\" directive".into(),
             ));
         }
         let always = d.args.get(2);
@@ -182,11 +183,11 @@ impl<'a> Finder<'a> {
                 Diagnostic::warning(
                     "NGX201",
                     format!(
-                        "the {} value continues on another line: nginx sends the line \
-                         break{} inside the header, and browsers drop the directives after it",
+                        "the {} value continues on another line: nginx sends the {}line \
+                         break inside the header, and browsers drop the directives after it",
                         disposition.header_name(),
                         if site.value.text.contains("\\\n") || site.value.text.contains("\\\r") {
-                            " and the backslash"
+                            "backslash and the "
                         } else {
                             ""
                         }
@@ -285,7 +286,8 @@ impl<'a> Finder<'a> {
                 // `hostnames;` `volatile;`, or an entry nginx refuses.
                 continue;
             };
-            let key = entry.name.text(self.src);
+            // As written, so that `""` and `\default` stay recognisable.
+            let key = String::from_utf8_lossy(&self.src[entry.name.span.clone()]).into_owned();
             let context = context_string(&push(&push(outer, label.clone()), key));
             self.binding(word, name.clone(), context);
         }
@@ -384,9 +386,16 @@ pub fn block_label(d: &Directive, src: &[u8]) -> String {
             .iter()
             .find(|c| c.name_is(src, "server_name"))
             .and_then(|c| c.args.first());
-        return match server_name {
-            Some(n) => format!("server {}", n.text(src)),
-            None => "server".into(),
+        let listen = || {
+            d.children()
+                .iter()
+                .find(|c| c.name_is(src, "listen"))
+                .and_then(|c| c.args.first())
+        };
+        return match (server_name, listen()) {
+            (Some(n), _) => format!("server {}", n.text(src)),
+            (None, Some(l)) => format!("server (listen {})", l.text(src)),
+            (None, None) => "server".into(),
         };
     }
     let args: Vec<String> = d.args.iter().map(|a| a.text(src)).collect();
