@@ -425,3 +425,23 @@ fn h5bp_deployed() {
         render_tree_diags(&diags, &tree.prefix),
     );
 }
+
+/// NGX201 points at the backslash that continues the line, not at an earlier escaped one.
+#[test]
+fn line_break_diagnostic_points_at_the_continuation() {
+    let src =
+        b"add_header Content-Security-Policy \"img-src a\\\\b; \\\n  script-src 'self'\" always;\n";
+    let scan = find(Path::new("x.conf"), src);
+    let d = scan
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "NGX201")
+        .unwrap();
+    let loc = d.location.as_ref().unwrap();
+    assert_eq!((loc.line, loc.col), (1, 51));
+    assert_eq!(&src[50..52], b"\\\n");
+    assert_eq!(
+        scan.sites[0].policy_text(),
+        "img-src a\\b; script-src 'self'"
+    );
+}

@@ -173,10 +173,11 @@ impl<'a> Finder<'a> {
             site.refusal = Some("empty: nginx sends no header for an empty value".into());
         }
         if let Some(repair) = &site.repaired {
-            let first_break = site
-                .value
-                .text
-                .find(['\n', '\r', '\\'])
+            // Point at the first line break, or at the backslash that continues it.
+            let text = &site.value.text;
+            let first_break = text
+                .find(['\n', '\r'])
+                .map(|i| if text[..i].ends_with('\\') { i - 1 } else { i })
                 .and_then(|i| site.value.raw.get(i))
                 .map_or(word.span.start, |r| r.start);
             self.scan.diagnostics.push(

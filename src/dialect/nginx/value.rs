@@ -159,7 +159,8 @@ pub fn check_encodable(text: &str, allowed_variables: &[String]) -> Result<(), S
     if let Some(at) = stray_dollar(text, allowed_variables) {
         return Err(format!(
             "the value has a `$` at byte {at}: nginx reads `$` in a header value as a \
-             variable and has no escape for it (no CSP source needs one)"
+             variable and has no escape for it (no CSP source needs one; the usual workaround \
+             is a variable holding it: `geo $dollar {{ default \"$\"; }}` and `${{dollar}}`)"
         ));
     }
     Ok(())
