@@ -1,40 +1,315 @@
-//! nginx dialect (being built: see the issue for this dialect).
+//! nginx: `add_header Content-Security-Policy ...`, headers-more `more_set_headers`, and the
+//! `set` / `map` values such a header takes through a variable.
+//!
+//! The tokenizer mirrors nginx's own (`ngx_conf_read_token`, see `grammars/nginx.ebnf`), so a
+//! value decodes to exactly the bytes nginx sends, and a file nginx refuses to read is refused
+//! here with nginx's message.
+//!
+//! Decisions the pipeline relies on:
+//! - A header whose whole value is one variable (`add_header Content-Security-Policy $csp
+//!   always;`) is a [`VarRef`](crate::site::VarRef), not a site.
+//! - Every `set $var VALUE` and every `map` value is a binding (`Site::binding` = the name
+//!   without `$`), emitted with `Disposition::Enforce`: the disposition that counts is the
+//!   referring header's. A binding whose value is empty is emitted with
+//!   `refusal = Some(sites::EMPTY_BINDING)` ("empty: no CSP for these responses"): the
+//!   responses it selects get no CSP, on purpose, and it must not be patched.
+//! - A value that runs over lines (`\` + newline, or a newline inside the quotes) is sent by
+//!   nginx with the raw line break; the site carries `repaired` with the policy collapsed onto
+//!   one line (code NGX201). For direct sites NGX201 is reported here; for a binding the
+//!   pipeline reports it when a CSP header activates the binding.
+//! - `more_set_headers` sites span the whole `'Name: value'` argument; `encode_value` keeps the
+//!   `Name: ` part byte for byte.
+
+mod lints;
+mod lua;
+mod sites;
+mod syntax;
+mod tokenizer;
+mod value;
 
 use std::path::Path;
 
-use crate::diag::Diagnostic;
+use crate::diag::{line_col, Diagnostic, Location};
 use crate::rules::Rule;
 use crate::site::{FileScan, Site};
 
-use super::{Dialect, DialectKind};
+use super::{Dialect, DialectKind, TreeFile};
 
-pub static RULES: &[Rule] = &[];
+pub use sites::EMPTY_BINDING;
+pub use syntax::{parse, unescape, Body, Directive, Word};
+pub use tokenizer::{tokenize, Quote, SyntaxError, Token, TokenKind, CONF_BUFFER};
+
+pub static RULES: &[Rule] = &[
+    Rule {
+        code: "NGX001",
+        name: "nginx-syntax-error",
+        what: "The file is not valid nginx syntax: a statement without its `;`, an unbalanced \
+               brace, an unterminated quote, text right after a closing quote. The message is \
+               nginx's own (`unexpected \"}\"`, `unexpected end of file, expecting \";\" or \"}\"`).",
+        why: "nginx refuses to start or reload with this file, so csppatch does not edit it.",
+        example: "location /api {\n    proxy_pass http://backend\n}\n\nUse instead:\n\nlocation /api {\n    proxy_pass http://backend;\n}",
+    },
+    Rule {
+        code: "NGX002",
+        name: "nginx-parameter-too-long",
+        what: "A word or comment does not fit nginx's 4096-byte configuration buffer: nginx \
+               reports `too long parameter`. A quoted value holds at most 4094 bytes between \
+               its quotes before `;` and 4093 before a space (nginx 1.22).",
+        why: "nginx refuses the file.",
+        example: "add_header Content-Security-Policy \"<5000 bytes>\" always;\n\nUse instead:\n\nset $csp_a \"<first half>\";\nset $csp_b \"<second half>\";\nadd_header Content-Security-Policy \"$csp_a $csp_b\" always;",
+    },
+    Rule {
+        code: "NGX003",
+        name: "nginx-byte-order-mark",
+        what: "The file starts with a UTF-8 byte-order mark.",
+        why: "nginx does not skip it: the three bytes become part of the first directive's \
+              name and nginx stops with `unknown directive \"\u{feff}events\"`.",
+        example: "\u{feff}events {}\n\nUse instead: save the file as UTF-8 without BOM.",
+    },
+    Rule {
+        code: "NGX004",
+        name: "nginx-directive-refused",
+        what: "A Content-Security-Policy `add_header` or `more_set_headers` that nginx refuses: \
+               a wrong number of arguments, a third argument other than `always`, or a `$` that \
+               does not start a valid variable (`invalid variable name`).",
+        why: "nginx refuses the configuration, so csppatch does not edit it.",
+        example: "add_header Content-Security-Policy \"script-src 'self' $\" always;\n\nUse instead:\n\nadd_header Content-Security-Policy \"script-src 'self'\" always;",
+    },
+    Rule {
+        code: "NGX201",
+        name: "csp-value-line-break",
+        what: "A CSP value that continues on another line, with `\\` + newline or a newline \
+               inside the quotes.",
+        why: "nginx does not join lines: it sends the backslash and the line break inside the \
+              header. Browsers then lose the directives after the break, and the widget the \
+              snippet was meant to allow is blocked. csppatch rewrites the value on one line.",
+        example: "add_header Content-Security-Policy \"default-src 'self'; \\\n    script-src 'self' https://widget.example\" always;\n\nUse instead:\n\nadd_header Content-Security-Policy \"default-src 'self'; script-src 'self' https://widget.example\" always;",
+    },
+    Rule {
+        code: "NGX202",
+        name: "add-header-drops-inherited-csp",
+        what: "A `server`, `location` or `if` block with an `add_header` of its own but none for \
+               the CSP that the enclosing level sends.",
+        why: "nginx inherits `add_header` only into blocks that have none: one `add_header \
+              Cache-Control ...` in a location silently removes the server's CSP from every \
+              response that location serves. nginx 1.29.3 added `add_header_inherit merge;` to \
+              keep them; older servers (Debian 12 ships 1.22) need the CSP repeated. No warning \
+              when `add_header_inherit` is set.",
+        example: "server {\n    add_header Content-Security-Policy \"default-src 'self'\" always;\n    location /assets/ {\n        add_header Cache-Control \"public\";\n    }\n}\n\nUse instead:\n\nserver {\n    add_header Content-Security-Policy \"default-src 'self'\" always;\n    location /assets/ {\n        add_header Cache-Control \"public\";\n        add_header Content-Security-Policy \"default-src 'self'\" always;\n    }\n}",
+    },
+    Rule {
+        code: "NGX203",
+        name: "csp-add-header-without-always",
+        what: "`add_header Content-Security-Policy ...` without the `always` parameter.",
+        why: "Without `always`, nginx adds the header only to 200, 201, 204, 206, 301, 302, 303, \
+              304, 307 and 308 responses: error pages (404, 500, ...) go out without a CSP.",
+        example: "add_header Content-Security-Policy \"default-src 'self'\";\n\nUse instead:\n\nadd_header Content-Security-Policy \"default-src 'self'\" always;",
+    },
+    Rule {
+        code: "NGX204",
+        name: "multiple-csp-headers",
+        what: "Two or more `add_header Content-Security-Policy` (or two Report-Only) reach the \
+               same block.",
+        why: "Browsers enforce every policy they receive: a second header never loosens the \
+              first, so a source allowed in one but not the other is still blocked.",
+        example: "add_header Content-Security-Policy \"default-src 'self'\" always;\nadd_header Content-Security-Policy \"script-src https://widget.example\" always;\n\nUse instead:\n\nadd_header Content-Security-Policy \"default-src 'self'; script-src 'self' https://widget.example\" always;",
+    },
+    Rule {
+        code: "NGX205",
+        name: "csp-value-near-parameter-limit",
+        what: "A CSP value within 512 bytes of the longest parameter nginx reads (4094 bytes \
+               between quotes, one less before a space), or a patched value that would exceed it.",
+        why: "nginx refuses a longer parameter (`too long parameter`), so a policy that grows \
+              with each vendor eventually cannot be written in one piece.",
+        example: "add_header Content-Security-Policy \"<3900 bytes>\" always;\n\nUse instead:\n\nset $csp_fetch \"default-src 'self'; script-src ...\";\nset $csp_rest \"img-src ...; frame-ancestors 'none'\";\nadd_header Content-Security-Policy \"$csp_fetch; $csp_rest\" always;",
+    },
+];
 
 pub struct Nginx;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+fn location(path: &Path, src: &[u8], offset: usize) -> Location {
+    let (line, col) = line_col(src, offset);
+    Location {
+        path: path.to_path_buf(),
+        line,
+        col,
+    }
+}
+
+/// The statements of a file, or nginx's error about it as a diagnostic.
+pub fn parse_file(path: &Path, src: &[u8]) -> Result<Vec<Directive>, Diagnostic> {
+    if src.starts_with(BOM) {
+        let name_len = src
+            .iter()
+            .position(|&b| tokenizer::is_space(b) || b == b';' || b == b'{')
+            .unwrap_or(src.len());
+        return Err(Diagnostic::error(
+            "NGX003",
+            format!(
+                "unknown directive \"{}\"",
+                String::from_utf8_lossy(&src[..name_len])
+            ),
+        )
+        .at(location(path, src, 0))
+        .with_help(
+            "the file starts with a UTF-8 byte-order mark, which nginx reads as part of the \
+             first directive's name: save the file without it",
+        ));
+    }
+    parse(src).map_err(|e| {
+        Diagnostic::error(e.code, e.message)
+            .at(location(path, src, e.offset))
+            .with_help("nginx refuses this file too (nginx -t)")
+    })
+}
 
 impl Dialect for Nginx {
     fn kind(&self) -> DialectKind {
         DialectKind::Nginx
     }
 
-    fn find(&self, path: &Path, _src: &[u8]) -> Result<FileScan, Diagnostic> {
-        Err(Diagnostic::error(
-            "E001",
-            format!("{}: the nginx dialect is not built yet", path.display()),
-        ))
+    fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
+        let directives = parse_file(path, src)?;
+        let mut finder = sites::Finder::new(path, src);
+        finder.walk(&directives, &[])?;
+        Ok(finder.scan)
     }
 
     fn encode_fragment(
         &self,
-        _site: &Site,
-        _src: &[u8],
-        _at: usize,
-        _fragment: &str,
+        site: &Site,
+        src: &[u8],
+        at: usize,
+        fragment: &str,
     ) -> Option<Vec<u8>> {
-        None
+        let word = word_at(site, src)?;
+        let inner = word.inner();
+        if !(inner.start..=inner.end).contains(&at) || splits_escape(src, inner.start, at) {
+            return None;
+        }
+        // Text glued to `$name` would become part of the variable's name.
+        let after_variable = site.value.opaque.iter().any(|o| {
+            let text = &site.value.text[o.clone()];
+            site.value.raw.get(o.end - 1).is_some_and(|r| r.end == at) && !text.ends_with('}')
+        });
+        if after_variable
+            && fragment
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return None;
+        }
+        // more_set_headers: spaces or a colon in front of the value would be skipped.
+        let value_start = site.value.raw.first().map(|r| r.start);
+        if value_start != Some(inner.start)
+            && value_start == Some(at)
+            && fragment.starts_with([' ', '\t', ':'])
+        {
+            return None;
+        }
+        value::check_encodable(fragment, &[]).ok()?;
+        let escaped = value::escape(fragment, word.quote, &[], at == inner.start)?;
+        let spaced = src
+            .get(word.span.end)
+            .copied()
+            .is_some_and(tokenizer::is_space);
+        value::fits_buffer(word.quote, inner.len() + escaped.len(), spaced).then_some(escaped)
     }
 
-    fn encode_value(&self, _site: &Site, _src: &[u8], _value: &str) -> Result<Vec<u8>, String> {
-        Err("the nginx dialect is not built yet".into())
+    fn encode_value(&self, site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {
+        let word = word_at(site, src).ok_or("the site is not an nginx word")?;
+        let variables: Vec<String> = site
+            .value
+            .opaque
+            .iter()
+            .map(|o| site.value.text[o.clone()].to_string())
+            .collect();
+        value::check_encodable(value, &variables)?;
+        let inner = word.inner();
+        // `more_set_headers 'Content-Security-Policy: ...'`: the `Name: ` part stays as written.
+        let value_start = site.value.raw.first().map_or(inner.end, |r| r.start);
+        let prefix = &src[inner.start..value_start];
+        // headers-more skips spaces and colons before the value, and clears the header when
+        // nothing is left (ngx_http_headers_more_parse_header).
+        if !prefix.is_empty() && (value.is_empty() || value.starts_with([' ', '\t', ':'])) {
+            return Err(
+                "more_set_headers drops spaces and colons at the start of a value, and an empty \
+                 value removes the header: the value must start with a directive"
+                    .into(),
+            );
+        }
+        let (quote, prefix, escaped) =
+            match value::escape(value, word.quote, &variables, prefix.is_empty()) {
+                Some(escaped) => (word.quote, prefix.to_vec(), escaped),
+                None if word.quote == Quote::Bare => {
+                    // A bare word cannot hold spaces: switch to double quotes.
+                    let decoded = unescape(src, inner.start..value_start, Quote::Bare);
+                    let text: Vec<u8> = decoded.into_iter().map(|(b, _)| b).collect();
+                    let prefix =
+                        value::escape(&String::from_utf8_lossy(&text), Quote::Double, &[], false)
+                            .ok_or("the header name cannot be quoted")?;
+                    let escaped = value::escape(value, Quote::Double, &variables, false)
+                        .ok_or("the value cannot be written as an nginx string")?;
+                    (Quote::Double, prefix, escaped)
+                }
+                None => return Err("the value cannot be written as an nginx string".into()),
+            };
+        let spaced = src
+            .get(word.span.end)
+            .copied()
+            .is_some_and(tokenizer::is_space);
+        let inner_len = prefix.len() + escaped.len();
+        if !value::fits_buffer(quote, inner_len, spaced) {
+            return Err(format!(
+                "NGX205: the new value needs {inner_len} bytes, but nginx reads at most {} in \
+                 one parameter here (\"too long parameter\"); {}",
+                value::max_inner_len(quote, spaced),
+                sites::SPLIT_HELP
+            ));
+        }
+        let q: &[u8] = match quote {
+            Quote::Bare => b"",
+            Quote::Double => b"\"",
+            Quote::Single => b"'",
+        };
+        Ok([q, &prefix, &escaped, q].concat())
     }
+
+    fn check_tree(&self, files: &[TreeFile<'_>]) -> Vec<Diagnostic> {
+        lints::check_tree(files)
+    }
+}
+
+/// The word a site's span covers.
+fn word_at(site: &Site, src: &[u8]) -> Option<Word> {
+    let span = site.span.clone();
+    let first = *src.get(span.start)?;
+    let quote = match first {
+        b'"' => Quote::Double,
+        b'\'' => Quote::Single,
+        _ => Quote::Bare,
+    };
+    if quote != Quote::Bare && (span.len() < 2 || src.get(span.end - 1) != Some(&first)) {
+        return None;
+    }
+    Some(Word { span, quote })
+}
+
+/// Is `at` between a backslash and the byte it escapes?
+fn splits_escape(src: &[u8], from: usize, at: usize) -> bool {
+    let mut i = from;
+    while i < at {
+        if src[i] == b'\\' {
+            if i + 1 == at {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
 }

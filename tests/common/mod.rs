@@ -1,6 +1,8 @@
 //! Shared test support: snapshot settings, real binaries, the shared corpus and seed snippets.
 #![allow(dead_code)]
 
+pub mod nginx;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;

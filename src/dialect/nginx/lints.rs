@@ -1,0 +1,312 @@
+//! Checks that need the whole configuration: which `add_header` directives reach which block.
+//!
+//! nginx's headers filter inherits `add_header` from the enclosing level *only* when a level has
+//! none of its own (ngx_http_headers_merge_conf: `if (conf->headers == NULL) conf->headers =
+//! prev->headers`). nginx 1.29.3 added `add_header_inherit on|off|merge`, itself inherited.
+//! Includes are followed (h5bp sets its headers in included snippets), so these checks run on
+//! [`TreeFile`]s, whose `included` lists the files each include resolved to.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::diag::{line_col, Diagnostic, Location};
+use crate::dialect::TreeFile;
+use crate::site::Disposition;
+
+use super::sites::block_label;
+use super::syntax::{parse, Directive};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inherit {
+    On,
+    Off,
+    Merge,
+}
+
+/// An `add_header` and where it is.
+#[derive(Debug, Clone)]
+struct Header {
+    name: String,
+    csp: Option<Disposition>,
+    file: usize,
+    offset: usize,
+}
+
+/// An `http`, `server`, `location` or `if` block with the `add_header`s written at its level,
+/// through includes.
+#[derive(Debug)]
+struct Level {
+    label: String,
+    file: usize,
+    offset: usize,
+    headers: Vec<Header>,
+    inherit: Option<Inherit>,
+    children: Vec<Level>,
+}
+
+struct Tree<'f, 'a> {
+    files: &'f [TreeFile<'a>],
+    parsed: Vec<Option<Vec<Directive>>>,
+}
+
+pub fn check_tree(files: &[TreeFile<'_>]) -> Vec<Diagnostic> {
+    let tree = Tree {
+        files,
+        parsed: files.iter().map(|f| parse(f.src).ok()).collect(),
+    };
+    let mut out = Vec::new();
+    for root in tree.roots() {
+        let mut top = Level {
+            label: format!("top level of {}", files[root].path.display()),
+            file: root,
+            offset: 0,
+            headers: Vec::new(),
+            inherit: None,
+            children: Vec::new(),
+        };
+        let mut stack = vec![root];
+        if let Some(directives) = &tree.parsed[root] {
+            tree.collect(root, directives, &mut top, &mut stack);
+        }
+        // The top level of nginx.conf has no add_header; that of a snippet nothing includes
+        // stands for whatever block the user includes it in.
+        tree.check(&top, &[], Inherit::On, None, &mut out);
+    }
+    let mut seen = HashSet::new();
+    out.retain(|d| {
+        seen.insert((
+            d.code,
+            d.location.as_ref().map(ToString::to_string),
+            d.message.clone(),
+        ))
+    });
+    out
+}
+
+impl Tree<'_, '_> {
+    /// Files the checks start from: the main configuration, or else every file no other file
+    /// includes.
+    fn roots(&self) -> Vec<usize> {
+        let roots: Vec<usize> = (0..self.files.len())
+            .filter(|&i| self.files[i].is_root)
+            .collect();
+        if !roots.is_empty() {
+            return roots;
+        }
+        let included: HashSet<&Path> = self
+            .files
+            .iter()
+            .flat_map(|f| f.included.iter().flatten().map(PathBuf::as_path))
+            .collect();
+        (0..self.files.len())
+            .filter(|&i| !included.contains(self.files[i].path))
+            .collect()
+    }
+
+    fn file_index(&self, path: &Path) -> Option<usize> {
+        self.files.iter().position(|f| f.path == path)
+    }
+
+    /// Gather `directives` of `file` into `level`, following includes in place.
+    fn collect(
+        &self,
+        file: usize,
+        directives: &[Directive],
+        level: &mut Level,
+        stack: &mut Vec<usize>,
+    ) {
+        let src = self.files[file].src;
+        for d in directives {
+            let name = d.name.text(src);
+            match name.as_str() {
+                "add_header" => {
+                    let header = d.args.first().map(|a| a.value(src)).unwrap_or_default();
+                    level.headers.push(Header {
+                        name: String::from_utf8_lossy(&header).into_owned(),
+                        csp: Disposition::from_header_name(&header),
+                        file,
+                        offset: d.span.start,
+                    });
+                }
+                "add_header_inherit" => {
+                    level.inherit = match d.args.first().map(|a| a.text(src)).as_deref() {
+                        Some("merge") => Some(Inherit::Merge),
+                        Some("off") => Some(Inherit::Off),
+                        Some("on") => Some(Inherit::On),
+                        _ => level.inherit,
+                    };
+                }
+                "include" => self.follow_include(file, d, level, stack),
+                "http" | "server" | "location" | "if" => {
+                    let mut child = Level {
+                        label: block_label(d, src),
+                        file,
+                        offset: d.span.start,
+                        headers: Vec::new(),
+                        inherit: None,
+                        children: Vec::new(),
+                    };
+                    self.collect(file, d.children(), &mut child, stack);
+                    level.children.push(child);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn follow_include(
+        &self,
+        file: usize,
+        d: &Directive,
+        level: &mut Level,
+        stack: &mut Vec<usize>,
+    ) {
+        let f = &self.files[file];
+        let Some(k) = f
+            .scan
+            .includes
+            .iter()
+            .position(|i| i.offset == d.span.start)
+        else {
+            return;
+        };
+        for path in f.included.get(k).into_iter().flatten() {
+            let Some(target) = self.file_index(path) else {
+                continue;
+            };
+            // nginx itself would recurse until it runs out of file descriptors.
+            if stack.contains(&target) || stack.len() > 32 {
+                continue;
+            }
+            if let Some(directives) = &self.parsed[target] {
+                stack.push(target);
+                self.collect(target, directives, level, stack);
+                stack.pop();
+            }
+        }
+    }
+
+    fn location(&self, file: usize, offset: usize) -> Location {
+        let (line, col) = line_col(self.files[file].src, offset);
+        Location {
+            path: self.files[file].path.to_path_buf(),
+            line,
+            col,
+        }
+    }
+
+    /// Where `h` is, seen from a diagnostic in file `from`: `line 4`, or `path:4:5`.
+    fn place(&self, h: &Header, from: usize) -> String {
+        let location = self.location(h.file, h.offset);
+        if h.file == from {
+            format!("line {}", location.line)
+        } else {
+            location.to_string()
+        }
+    }
+
+    fn check(
+        &self,
+        level: &Level,
+        inherited: &[Header],
+        outer_mode: Inherit,
+        outer: Option<&Level>,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let mode = level.inherit.unwrap_or(outer_mode);
+        let own = &level.headers;
+        let effective: Vec<Header> = match mode {
+            Inherit::On if own.is_empty() => inherited.to_vec(),
+            Inherit::On | Inherit::Off => own.clone(),
+            Inherit::Merge => inherited.iter().chain(own).cloned().collect(),
+        };
+        if mode == Inherit::On && !own.is_empty() {
+            self.dropped_csp(level, inherited, outer, out);
+        }
+        self.duplicate_csp(level, &effective, out);
+        for child in &level.children {
+            self.check(child, &effective, mode, Some(level), out);
+        }
+    }
+
+    /// NGX202: this level has its own `add_header`s and none for a CSP the outer level sends.
+    fn dropped_csp(
+        &self,
+        level: &Level,
+        inherited: &[Header],
+        outer: Option<&Level>,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let own = &level.headers;
+        let lost: Vec<&Header> = inherited
+            .iter()
+            .filter(|h| h.csp.is_some_and(|d| !own.iter().any(|o| o.csp == Some(d))))
+            .collect();
+        let Some(first_lost) = lost.first() else {
+            return;
+        };
+        let names: Vec<String> = lost
+            .iter()
+            .map(|h| format!("{} ({})", h.name, self.place(h, level.file)))
+            .collect();
+        let from = outer.map_or_else(
+            || "the enclosing level".to_string(),
+            |o| format!("`{}`", o.label),
+        );
+        out.push(
+            Diagnostic::warning(
+                "NGX202",
+                format!(
+                    "`{}` has its own add_header ({} at {}), so it inherits none from {from}: \
+                     {} is not sent for requests handled here",
+                    level.label,
+                    own[0].name,
+                    self.place(&own[0], level.file),
+                    names.join(", "),
+                ),
+            )
+            .at(self.location(level.file, level.offset))
+            .with_help(format!(
+                "repeat the {} add_header inside `{}` (or include the snippet that sets it); \
+                 with nginx 1.29.3 or later, `add_header_inherit merge;` keeps the outer headers",
+                first_lost.name, level.label
+            )),
+        );
+    }
+
+    /// NGX204: two CSP headers of the same kind reach this level.
+    fn duplicate_csp(&self, level: &Level, effective: &[Header], out: &mut Vec<Diagnostic>) {
+        for disposition in [Disposition::Enforce, Disposition::ReportOnly] {
+            let same: Vec<&Header> = effective
+                .iter()
+                .filter(|h| h.csp == Some(disposition))
+                .collect();
+            // Report where the second one is added, not again in every block that inherits both.
+            let Some(second) = same.get(1) else { continue };
+            if !level
+                .headers
+                .iter()
+                .any(|h| h.file == second.file && h.offset == second.offset)
+            {
+                continue;
+            }
+            out.push(
+                Diagnostic::warning(
+                    "NGX204",
+                    format!(
+                        "`{}` sends {} {} headers (the first at {}): browsers enforce every \
+                         policy they receive, so a source must be allowed by all of them",
+                        level.label,
+                        same.len(),
+                        disposition.header_name(),
+                        self.place(same[0], second.file),
+                    ),
+                )
+                .at(self.location(second.file, second.offset))
+                .with_help(
+                    "keep one policy per response: merge the two values into one add_header",
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,457 @@
+//! Finding CSP sites in one parsed nginx file: `add_header`, headers-more `more_set_headers`,
+//! and the `set` / `map` values a CSP header can take through a variable.
+
+use std::path::Path;
+
+use crate::diag::{line_col, Diagnostic, Location};
+use crate::site::{Decoded, Delivery, Disposition, FileScan, Include, Repair, Site, VarRef};
+
+use super::syntax::{unescape, Directive, Word};
+use super::tokenizer::is_space;
+use super::value::{self, Mapped};
+
+/// The refusal of a `map` entry (or `set`) whose value is empty: nginx sends no header then.
+pub const EMPTY_BINDING: &str = "empty: no CSP for these responses";
+
+pub struct Finder<'a> {
+    pub path: &'a Path,
+    pub src: &'a [u8],
+    pub scan: FileScan,
+}
+
+impl<'a> Finder<'a> {
+    pub fn new(path: &'a Path, src: &'a [u8]) -> Self {
+        Finder {
+            path,
+            src,
+            scan: FileScan::default(),
+        }
+    }
+
+    pub fn location(&self, offset: usize) -> Location {
+        let (line, col) = line_col(self.src, offset);
+        Location {
+            path: self.path.to_path_buf(),
+            line,
+            col,
+        }
+    }
+
+    /// Visit `directives` (one block's statements) under the context labels `outer`.
+    pub fn walk(&mut self, directives: &[Directive], outer: &[String]) -> Result<(), Diagnostic> {
+        for d in directives {
+            let name = d.name.value(self.src);
+            match name.as_slice() {
+                b"add_header" => self.add_header(d, outer)?,
+                b"more_set_headers" => self.more_set_headers(d, outer)?,
+                b"set" => self.set(d, outer),
+                b"map" => self.map(d, outer),
+                b"include" => self.include(d),
+                _ => {}
+            }
+            if !d.children().is_empty() && name != b"map" {
+                let mut inner = outer.to_vec();
+                inner.push(block_label(d, self.src));
+                self.walk(d.children(), &inner)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// nginx's own message for a CSP directive it refuses.
+    fn refuse(&self, offset: usize, directive: &str, message: String) -> Diagnostic {
+        Diagnostic::error("NGX004", message)
+            .at(self.location(offset))
+            .with_help(format!(
+                "nginx refuses this `{directive}` (nginx -t), so csppatch does not edit it"
+            ))
+    }
+
+    /// `add_header NAME VALUE [always]` (ngx_http_headers_add: TAKE23, the third must be
+    /// "always").
+    fn add_header(&mut self, d: &Directive, outer: &[String]) -> Result<(), Diagnostic> {
+        let Some(header) = d.args.first() else {
+            return Ok(());
+        };
+        let Some(disposition) = Disposition::from_header_name(&header.value(self.src)) else {
+            return Ok(());
+        };
+        if !(2..=3).contains(&d.args.len()) {
+            return Err(self.refuse(
+                d.span.start,
+                "add_header",
+                "invalid number of arguments in \"add_header\" directive".into(),
+            ));
+        }
+        let always = d.args.get(2);
+        if let Some(extra) = always {
+            if extra.value(self.src) != b"always" {
+                return Err(self.refuse(
+                    extra.span.start,
+                    "add_header",
+                    format!("invalid parameter \"{}\"", extra.text(self.src)),
+                ));
+            }
+        }
+        let word = &d.args[1];
+        let mapped = unescape(self.src, word.span.clone(), word.quote);
+        self.header_value(word, &mapped, disposition, outer, "add_header")?;
+        if always.is_none() {
+            self.scan.diagnostics.push(
+                Diagnostic::warning(
+                    "NGX203",
+                    format!(
+                        "{} is added without `always`: nginx does not send it with error \
+                         responses (4xx, 5xx)",
+                        disposition.header_name()
+                    ),
+                )
+                .at(self.location(d.span.start))
+                .with_help("add `always` after the value"),
+            );
+        }
+        Ok(())
+    }
+
+    /// headers-more: `more_set_headers [-s STATUS] [-t TYPE] 'Name: value' ...`
+    /// (ngx_http_headers_more_parse_directive / _parse_header).
+    fn more_set_headers(&mut self, d: &Directive, outer: &[String]) -> Result<(), Diagnostic> {
+        let mut skip_next = false;
+        for word in &d.args {
+            if std::mem::take(&mut skip_next) {
+                continue;
+            }
+            let mapped = unescape(self.src, word.span.clone(), word.quote);
+            match mapped.first().map(|(b, _)| *b) {
+                None => continue,
+                Some(b'-') => {
+                    skip_next = mapped.len() == 2 && matches!(mapped[1].0, b't' | b's');
+                    continue;
+                }
+                Some(_) => {}
+            }
+            let Some((key, value)) = split_header(&mapped) else {
+                continue;
+            };
+            let Some(disposition) = Disposition::from_header_name(&key) else {
+                continue;
+            };
+            if value.is_empty() {
+                // An empty value clears the header: nothing is sent.
+                continue;
+            }
+            self.header_value(word, value, disposition, outer, "more_set_headers")?;
+        }
+        Ok(())
+    }
+
+    /// A CSP header's value: a site, or a reference when it is one variable.
+    fn header_value(
+        &mut self,
+        word: &Word,
+        value: &[Mapped],
+        disposition: Disposition,
+        outer: &[String],
+        directive: &str,
+    ) -> Result<(), Diagnostic> {
+        let decoded = value::decode_complex(value).map_err(|e| {
+            let at = value.get(e.at).map_or(word.span.start, |(_, r)| r.start);
+            self.refuse(at, directive, e.message)
+        })?;
+        let context = context_string(outer);
+        if let Some(name) = value::only_variable(&decoded) {
+            self.scan.refs.push(VarRef {
+                name,
+                disposition,
+                offset: word.span.start,
+                context,
+            });
+            return Ok(());
+        }
+        let mut site = self.site(word, decoded, disposition, context, None);
+        if site.value.text.is_empty() {
+            site.refusal = Some("empty: nginx sends no header for an empty value".into());
+        }
+        if let Some(repair) = &site.repaired {
+            // Point at the first line break, or at the backslash that continues it.
+            let text = &site.value.text;
+            let first_break = text
+                .find(['\n', '\r'])
+                .map(|i| if text[..i].ends_with('\\') { i - 1 } else { i })
+                .and_then(|i| site.value.raw.get(i))
+                .map_or(word.span.start, |r| r.start);
+            self.scan.diagnostics.push(
+                Diagnostic::warning(
+                    "NGX201",
+                    format!(
+                        "the {} value continues on another line: nginx sends the {}line \
+                         break inside the header, and browsers drop the directives after it",
+                        disposition.header_name(),
+                        if site.value.text.contains("\\\n") || site.value.text.contains("\\\r") {
+                            "backslash and the "
+                        } else {
+                            ""
+                        }
+                    ),
+                )
+                .at(self.location(first_break))
+                .with_help(format!(
+                    "write the value on one line; csppatch rewrites it as: {}",
+                    repair.text
+                )),
+            );
+        }
+        self.near_limit(&site, word);
+        self.scan.sites.push(site);
+        Ok(())
+    }
+
+    fn site(
+        &self,
+        word: &Word,
+        value: Decoded,
+        disposition: Disposition,
+        context: String,
+        binding: Option<String>,
+    ) -> Site {
+        let repaired = value.text.contains(['\n', '\r']).then(|| Repair {
+            text: value::collapse_line_breaks(&value.text),
+            code: "NGX201",
+        });
+        let refusal = value
+            .text
+            .contains(char::REPLACEMENT_CHARACTER)
+            .then(|| "the value is not valid UTF-8".to_string());
+        Site {
+            disposition,
+            delivery: Delivery::Header,
+            span: word.span.clone(),
+            value,
+            repaired,
+            context,
+            refusal,
+            binding,
+        }
+    }
+
+    /// NGX205: a value close to nginx's token limit.
+    fn near_limit(&mut self, site: &Site, word: &Word) {
+        let spaced = self.src.get(word.span.end).copied().is_some_and(is_space);
+        let max = value::max_inner_len(word.quote, spaced);
+        let used = word.inner().len();
+        if used + LIMIT_MARGIN > max {
+            self.scan.diagnostics.push(
+                Diagnostic::note(
+                    "NGX205",
+                    format!(
+                        "this {} value takes {used} of the {max} bytes nginx allows in one \
+                         parameter: a few more sources will not fit",
+                        site.disposition.header_name()
+                    ),
+                )
+                .at(self.location(word.span.start))
+                .with_help(SPLIT_HELP),
+            );
+        }
+    }
+
+    /// `set $var VALUE`.
+    fn set(&mut self, d: &Directive, outer: &[String]) {
+        let [var, word] = d.args.as_slice() else {
+            return;
+        };
+        let Some(name) = var.value(self.src).strip_prefix(b"$").map(<[u8]>::to_vec) else {
+            return;
+        };
+        let name = String::from_utf8_lossy(&name).into_owned();
+        let context = context_string(&push(outer, format!("set ${name}")));
+        self.binding(word, name, context);
+    }
+
+    /// `map SOURCE $var { KEY VALUE; ... default VALUE; }`: every value is a binding.
+    fn map(&mut self, d: &Directive, outer: &[String]) {
+        let [source, var] = d.args.as_slice() else {
+            return;
+        };
+        let Some(name) = var.value(self.src).strip_prefix(b"$").map(<[u8]>::to_vec) else {
+            return;
+        };
+        let name = String::from_utf8_lossy(&name).into_owned();
+        let label = format!("map {} ${name}", source.text(self.src));
+        for entry in d.children() {
+            if entry.name_is(self.src, "include") {
+                self.include(entry);
+                continue;
+            }
+            let [word] = entry.args.as_slice() else {
+                // `hostnames;` `volatile;`, or an entry nginx refuses.
+                continue;
+            };
+            // As written, so that `""` and `\default` stay recognisable.
+            let key = String::from_utf8_lossy(&self.src[entry.name.span.clone()]).into_owned();
+            let context = context_string(&push(&push(outer, label.clone()), key));
+            self.binding(word, name.clone(), context);
+        }
+    }
+
+    fn binding(&mut self, word: &Word, name: String, context: String) {
+        let mapped = unescape(self.src, word.span.clone(), word.quote);
+        let (decoded, refusal) = match value::decode_complex(&mapped) {
+            Ok(d) => (d, None),
+            Err(e) => {
+                let mut d = Decoded::default();
+                d.push_opaque(
+                    &String::from_utf8_lossy(&word.value(self.src)),
+                    word.span.clone(),
+                );
+                (d, Some(format!("nginx refuses this value: {}", e.message)))
+            }
+        };
+        let mut site = self.site(word, decoded, Disposition::Enforce, context, Some(name));
+        if site.value.text.is_empty() {
+            site.refusal = Some(EMPTY_BINDING.into());
+        }
+        site.refusal = refusal.or(site.refusal);
+        self.scan.bindings.push(site);
+    }
+
+    /// `include PATTERN;` as written. nginx globs when the pattern has `*`, `?` or `[`
+    /// (ngx_conf_include's strpbrk), and a glob that matches nothing is not an error.
+    fn include(&mut self, d: &Directive) {
+        let [pattern] = d.args.as_slice() else {
+            return;
+        };
+        let pattern = pattern.text(self.src);
+        let optional = pattern.contains(['*', '?', '[']);
+        self.scan.includes.push(Include {
+            pattern,
+            offset: d.span.start,
+            optional,
+        });
+    }
+}
+
+/// Leave this much room in a value before NGX205 speaks up: about three vendors' worth.
+const LIMIT_MARGIN: usize = 512;
+
+pub const SPLIT_HELP: &str = "split the policy over variables, each its own parameter: \
+     `set $csp_fetch \"default-src 'self'; script-src ...\"; set $csp_rest \"img-src ...\"; \
+     add_header Content-Security-Policy \"$csp_fetch; $csp_rest\" always;` (or one `map` per part)";
+
+/// headers-more's split of `Name: value`: the key runs to the first `:` or space, then every
+/// `:` and space is skipped (ngx_http_headers_more_parse_header). Like headers-more, the key is
+/// taken from the first byte, so leading spaces leave a key no header matches.
+fn split_header(bytes: &[Mapped]) -> Option<(Vec<u8>, &[Mapped])> {
+    let is_c_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r');
+    let first = bytes.iter().position(|(b, _)| !is_c_space(*b))?;
+    let key_len = bytes[first..]
+        .iter()
+        .position(|(b, _)| *b == b':' || is_c_space(*b))
+        .unwrap_or(bytes.len() - first);
+    let key: Vec<u8> = bytes[..key_len].iter().map(|(b, _)| *b).collect();
+    let after = (first + key_len + 1).min(bytes.len());
+    let value_start = bytes[after..]
+        .iter()
+        .position(|(b, _)| *b != b':' && !is_c_space(*b))
+        .map_or(bytes.len(), |p| after + p);
+    Some((key, &bytes[value_start..]))
+}
+
+fn push(outer: &[String], label: String) -> Vec<String> {
+    let mut v = outer.to_vec();
+    v.push(label);
+    v
+}
+
+/// `server example.com > location /api`; `http` is left out when something follows it.
+pub fn context_string(labels: &[String]) -> String {
+    let shown: Vec<&str> = labels
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| !(l.as_str() == "http" && *i + 1 < labels.len()))
+        .map(|(_, l)| l.as_str())
+        .collect();
+    if shown.is_empty() {
+        "top level".into()
+    } else {
+        shown.join(" > ")
+    }
+}
+
+/// How a block is named in contexts: `server example.com`, `location ~* \.svgz$`, `if ($a)`.
+pub fn block_label(d: &Directive, src: &[u8]) -> String {
+    let name = d.name.text(src);
+    if name == "server" && d.args.is_empty() {
+        let server_name = d
+            .children()
+            .iter()
+            .find(|c| c.name_is(src, "server_name"))
+            .and_then(|c| c.args.first());
+        let listen = || {
+            d.children()
+                .iter()
+                .find(|c| c.name_is(src, "listen"))
+                .and_then(|c| c.args.first())
+        };
+        return match (server_name, listen()) {
+            (Some(n), _) => format!("server {}", n.text(src)),
+            (None, Some(l)) => format!("server (listen {})", l.text(src)),
+            (None, None) => "server".into(),
+        };
+    }
+    let args: Vec<String> = d.args.iter().map(|a| a.text(src)).collect();
+    if args.is_empty() {
+        name
+    } else {
+        format!("{name} {}", args.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapped(s: &str) -> Vec<Mapped> {
+        s.bytes().enumerate().map(|(i, b)| (b, i..i + 1)).collect()
+    }
+
+    fn split(s: &str) -> Option<(String, String)> {
+        let m = mapped(s);
+        split_header(&m).map(|(k, v)| {
+            (
+                String::from_utf8(k).unwrap(),
+                v.iter().map(|(b, _)| *b as char).collect(),
+            )
+        })
+    }
+
+    #[test]
+    fn headers_more_splits_like_the_module() {
+        let kv = |k: &str, v: &str| Some((k.to_string(), v.to_string()));
+        assert_eq!(
+            split("Content-Security-Policy: a b"),
+            kv("Content-Security-Policy", "a b")
+        );
+        assert_eq!(split("X-A:b"), kv("X-A", "b"));
+        assert_eq!(split("X-A :: b "), kv("X-A", "b "));
+        assert_eq!(split("X-A:"), kv("X-A", ""));
+        assert_eq!(split("X-A"), kv("X-A", ""));
+        assert_eq!(
+            split(" X-A: b"),
+            kv(" X-", "b"),
+            "headers-more keeps the leading space"
+        );
+        assert_eq!(split("  "), None);
+    }
+
+    #[test]
+    fn contexts_drop_http_when_something_follows() {
+        let l = |v: &[&str]| context_string(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            l(&["http", "server a", "location /"]),
+            "server a > location /"
+        );
+        assert_eq!(l(&["http"]), "http");
+        assert_eq!(l(&[]), "top level");
+    }
+}
