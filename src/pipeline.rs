@@ -305,6 +305,17 @@ fn link(tree: &Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active> {
         }
     }
     for ((fi, bi), site) in bound {
+        // The dialect only knows a bound value is a CSP once it is referenced: say now what
+        // it would have said of a direct site.
+        if let Some(r) = &site.repaired {
+            if tree.files[fi].in_scope {
+                diagnostics.push(
+                    Diagnostic::warning(r.code, format!("the value of ${} contains a line break, which the server sends raw: browsers then drop the directives after it", site.binding.as_deref().unwrap_or("?")))
+                        .at(location(&tree.files[fi], site.span.start))
+                        .with_help("csppatch writes the patched value on one line"),
+                );
+            }
+        }
         active.push(Active {
             file: fi,
             which: SiteRef::Binding(bi),
