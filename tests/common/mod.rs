@@ -132,3 +132,5 @@ pub fn http_get(port: u16, path: &str, host: &str) -> std::io::Result<Response> 
     }
     Ok(Response { status, headers, body })
 }
+
+pub mod apache;
