@@ -369,3 +369,19 @@ fn hard_values_are_written_exactly_in_every_quoting_style() {
         );
     }
 }
+
+#[test]
+fn comments_continue_and_nul_bytes_end_lines_as_in_httpd() {
+    if !common::have("apache2") {
+        return;
+    }
+    let src = b"# a comment ending in a backslash swallows the next line \\\n\
+Header set Content-Security-Policy \"swallowed\"\n\
+Header set Content-Security-Policy-Report-Only \"b\"\0 unread \\\n\
+Header always set Content-Security-Policy \"c\"\n";
+    let scan = find("site.conf", src);
+    let texts: Vec<&str> = scan.sites.iter().map(|s| s.value.text.as_str()).collect();
+    assert_eq!(texts, ["b", "c"]);
+    let httpd = serve(src, "");
+    assert_sends(&httpd, "/", &expected_of(&scan));
+}

@@ -26,7 +26,7 @@ mod words;
 pub use lexer::{tokenize, Token, TokenKind};
 pub use rules::RULES;
 
-use header::{Action, Condition, HeaderDirective};
+use header::{Condition, HeaderDirective};
 use sections::Config;
 use words::Word;
 
@@ -303,11 +303,4 @@ fn macro_parameter(config: &Config, h: &CspHeader<'_>, text: &str) -> Option<Str
             .find(|p| text.contains(*p))
             .map(str::to_string)
     })
-}
-
-impl Action {
-    /// `add`, `append`, `merge` can leave two policies.
-    pub(crate) fn adds_policy(self) -> bool {
-        matches!(self, Action::Add | Action::Append | Action::Merge)
-    }
 }

@@ -84,8 +84,11 @@ fn opaque_parts(site: &Site) -> Vec<(String, std::ops::Range<usize>)> {
 /// equal to one of the site's opaque parts (`%{VAR}e`, `${VAR}`) is written as it was.
 pub fn value(site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {
     let original = quote_of(site, src);
-    let needs_quotes =
-        value.is_empty() || value.bytes().any(is_space) || value.starts_with(['"', '\'']);
+    // A bare word ending in a backslash would continue the line (`ap_cfg_getline`).
+    let needs_quotes = value.is_empty()
+        || value.bytes().any(is_space)
+        || value.starts_with(['"', '\''])
+        || value.ends_with('\\');
     let quote = original.or(needs_quotes.then_some(b'"'));
     let parts = opaque_parts(site);
     let mut out = Vec::with_capacity(value.len() + 2);

@@ -57,6 +57,11 @@ impl Action {
         ACTIONS.iter().find(|(k, _)| w.is(k)).map(|&(_, a)| a)
     }
 
+    /// `add`, `append`, `merge` can leave two policies.
+    pub fn adds_policy(self) -> bool {
+        matches!(self, Action::Add | Action::Append | Action::Merge)
+    }
+
     /// Actions whose value becomes the header sent.
     pub fn sends_value(self) -> bool {
         matches!(
