@@ -385,3 +385,34 @@ Header always set Content-Security-Policy \"c\"\n";
     let httpd = serve(src, "");
     assert_sends(&httpd, "/", &expected_of(&scan));
 }
+
+#[test]
+fn htaccess_lines_longer_than_8191_bytes_are_refused_like_httpd_does() {
+    if !common::have("apache2") {
+        return;
+    }
+    let allow = format!("<Directory \"{ROOT}/www\">\n    AllowOverride FileInfo\n</Directory>\n");
+    // Physical lines of 3 KB continued: the limit is on the joined line.
+    for (total, status) in [(8191, 200), (8192, 500)] {
+        let head = "Header set Content-Security-Policy \"default-src 'self' https://";
+        let fill = total - head.len() - "\"".len();
+        let host = "a".repeat(fill);
+        let mut line = String::from(head);
+        for (i, ch) in host.chars().enumerate() {
+            if i > 0 && i % 3000 == 0 {
+                line.push_str("\\\n");
+            }
+            line.push(ch);
+        }
+        line.push_str("\"\n");
+        let joined = line.replace("\\\n", "");
+        assert_eq!(joined.len() - 1, total);
+        let found = Apache.find(std::path::Path::new("www/.htaccess"), line.as_bytes());
+        assert_eq!(found.is_ok(), status == 200, "{total}: {:?}", found.err());
+        if status == 500 {
+            assert_eq!(found.unwrap_err().code, "APA006");
+        }
+        let httpd = Tree::new(&allow, &[("www/.htaccess", line.as_bytes())]).start();
+        assert_eq!(httpd.get("/").status, status, "{total} bytes");
+    }
+}

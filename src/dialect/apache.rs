@@ -68,6 +68,18 @@ pub(crate) struct CspHeader<'a> {
     pub site: Option<usize>,
 }
 
+/// Longest logical line httpd reads from a `.htaccess` file: `ap_build_config` lowers its
+/// limit to `HUGE_STRING_LEN` (8192, line end included) there; measured on httpd 2.4.
+const HTACCESS_LINE_MAX: usize = 8191;
+
+pub(crate) fn is_htaccess(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| {
+        n.to_string_lossy()
+            .to_ascii_lowercase()
+            .ends_with(".htaccess")
+    })
+}
+
 pub(crate) fn location(path: &Path, src: &[u8], offset: usize) -> Location {
     let (line, col) = line_col(src, offset);
     Location {
@@ -89,6 +101,21 @@ pub(crate) fn scan(path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
         .with_help("save the file as UTF-8 without a BOM"));
     }
     let lines = lexer::logical_lines(src);
+    if is_htaccess(path) {
+        if let Some(long) = lines.iter().find(|l| l.text.len() > HTACCESS_LINE_MAX) {
+            return Err(Diagnostic::error(
+                "APA006",
+                format!(
+                    "this line is {} bytes long (continuations joined): httpd reads .htaccess \
+                     lines of at most {HTACCESS_LINE_MAX} bytes and answers every request below \
+                     this directory with 500 (Line too long)",
+                    long.text.len()
+                ),
+            )
+            .at(location(path, src, long.span.start))
+            .with_help("move the header to the server configuration, or shorten it"));
+        }
+    }
     let config = sections::build(&lines).map_err(|e| {
         Diagnostic::error(e.code, format!("httpd refuses this file: {}", e.message))
             .at(location(path, src, e.offset))

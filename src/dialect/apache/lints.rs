@@ -113,12 +113,7 @@ pub(crate) fn check(
     out.extend(echo(config, src, path));
 
     // APA307: `.htaccess` needs AllowOverride FileInfo.
-    let htaccess = path.file_name().is_some_and(|n| {
-        n.to_string_lossy()
-            .to_ascii_lowercase()
-            .ends_with(".htaccess")
-    });
-    if let (true, Some(first)) = (htaccess, sites.first()) {
+    if let (true, Some(first)) = (super::is_htaccess(path), sites.first()) {
         out.push(
             Diagnostic::note(
                 "APA307",

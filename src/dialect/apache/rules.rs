@@ -56,6 +56,17 @@ pub static RULES: &[Rule] = &[
                   Use instead: save the file as UTF-8 without BOM.",
     },
     Rule {
+        code: "APA006",
+        name: "htaccess-line-too-long",
+        what: "A line of a `.htaccess` file is longer than 8191 bytes, continuations joined.",
+        why: "httpd reads `.htaccess` lines into a buffer of 8192 bytes (the server \
+              configuration allows 16 MB) and answers every request below that directory \
+              with 500 (`Line too long`). Backslash continuations do not help: the limit is \
+              on the joined line. `apache2 -t` does not read `.htaccess` files.",
+        example: "# .htaccess\nHeader set Content-Security-Policy \"default-src 'self' ... 9000 bytes\"\n\n\
+                  Use instead (server configuration):\n<Directory /var/www/html>\n    Header set Content-Security-Policy \"...\"\n</Directory>",
+    },
+    Rule {
         code: "APA301",
         name: "line-break-in-value",
         what: "The CSP value holds `\\n` or `\\r`: mod_headers turns them into a line feed or \
