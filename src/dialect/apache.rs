@@ -1,11 +1,22 @@
 //! Apache httpd 2.4: `*.conf` files in httpd syntax and `.htaccess`.
 //!
 //! The grammar is in `grammars/apache.ebnf`. The layers mirror httpd, each in its module:
-//! [`lexer`] reads lines like `ap_cfg_getline` (backslash-newline continuations),
-//! [`words`] splits them like `ap_getword_conf` (quotes, escapes, `${VAR}`), [`sections`]
-//! nests `<Section>`s like `ap_build_config`, [`header`] reads `Header` like mod_headers'
-//! `header_cmd`, and [`format`] decodes its value like mod_headers' format-string parser.
-//! [`lints`] explains the traps of mod_headers' two tables, [`encode`] writes values back.
+//! `lexer` reads lines like `ap_cfg_getline` (backslash-newline continuations), `words`
+//! splits them like `ap_getword_conf` (quotes, escapes, `${VAR}`), `sections` nests
+//! `<Section>`s like `ap_build_config`, `header` reads `Header` like mod_headers'
+//! `header_cmd`, and `format` decodes its value like mod_headers' format-string parser.
+//! `lints` explains the traps of mod_headers' two tables, `encode` writes values back.
+//!
+//! What a [`Site`] means here:
+//! - `span`: the value word as written, quotes included (it may cover continuation lines);
+//! - `value`: what mod_headers sends; `%{VAR}e`, `%D`, `%t`... and `${VAR}` are opaque;
+//! - `context`: `<VirtualHost *:443> example.com > <Directory /var/www> > Header always set,
+//!   if expr=...`, the table named even when implicit (`Header set (onsuccess table)`);
+//! - `repaired`: set when the value holds `\n`/`\r` (APA301): httpd fails every response;
+//! - `refusal`: an `expr=` value, a value that is not UTF-8, one using a `<Macro>` parameter.
+//!
+//! `.htaccess` lines are limited to 8191 bytes (APA006) and `apache2 -t` never reads them:
+//! run [`Dialect::find`] again on a patched `.htaccess`, with its path, to catch it.
 
 use std::path::Path;
 

@@ -35,7 +35,7 @@ pub enum TokenKind {
     Space,
     /// A run of bytes that are not whitespace (quotes and backslashes included).
     Text,
-    /// `\` [CR] LF ending a physical line: removed by httpd, which joins the next line.
+    /// `\` LF or `\` CR LF ending a physical line: removed by httpd, which joins the next line.
     Continuation,
     /// LF: ends the logical line.
     Newline,
