@@ -165,3 +165,5 @@ pub fn http_get(port: u16, path: &str, host: &str) -> std::io::Result<Response> 
         body,
     })
 }
+
+pub mod apache;
