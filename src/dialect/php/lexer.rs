@@ -1,0 +1,768 @@
+//! A lossless tokenizer for PHP source, good enough to find string literals exactly.
+//!
+//! It mirrors the rules of `Zend/zend_language_scanner.l` (PHP 8.2) that decide where a token
+//! ends: `INITIAL` (inline HTML up to an open tag), `ST_IN_SCRIPTING` (code), comments,
+//! `b?[']`, `b?["]` with `ST_DOUBLE_QUOTES`, `ST_BACKQUOTE`, `ST_HEREDOC`/`ST_NOWDOC` and the
+//! interpolation states (`ST_VAR_OFFSET`, `ST_LOOKING_FOR_PROPERTY`, `{$`, `${`). Every byte of
+//! the input belongs to exactly one token, so concatenating the tokens gives the file back.
+//! See `grammars/php.ebnf`.
+
+use std::ops::Range;
+
+/// How a string literal is delimited; decides its escapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Quote {
+    Single,
+    Double,
+    Backtick,
+    Heredoc,
+    Nowdoc,
+}
+
+/// A piece of a string literal's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    /// Characters (still escaped) between interpolations.
+    Text(Range<usize>),
+    /// `$var`, `$var[..]`, `$var->prop`, `{$expr}`, `${expr}`: known only at run time.
+    Interp(Range<usize>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrLit {
+    pub quote: Quote,
+    /// Bytes between the delimiters. Heredoc/nowdoc: from after the opening line's newline to
+    /// before the newline that precedes the closing label (Zend drops that newline).
+    pub content: Range<usize>,
+    pub parts: Vec<Part>,
+    /// Heredoc/nowdoc: the closing label's indentation, removed from every body line.
+    pub indent: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// Text outside `<?php ... ?>`, sent to the client as is (T_INLINE_HTML).
+    InlineHtml,
+    /// `<?php` plus one whitespace character, or `<?=` (T_OPEN_TAG, T_OPEN_TAG_WITH_ECHO).
+    OpenTag,
+    /// `?>` plus one optional newline (T_CLOSE_TAG; acts as `;`).
+    CloseTag,
+    Whitespace,
+    /// `//`, `#` (not `#[`), `/* */`, `/** */`.
+    Comment,
+    /// `$name`
+    Variable,
+    /// A label or a namespaced name: `header`, `\header`, `Foo\bar`.
+    Name,
+    Number,
+    Str(Box<StrLit>),
+    /// An operator or punctuation; `#[` is one.
+    Punct,
+    /// Everything after `__halt_compiler();`.
+    HaltData,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub kind: Kind,
+    pub span: Range<usize>,
+}
+
+impl Token {
+    pub fn text<'a>(&self, src: &'a [u8]) -> &'a [u8] {
+        &src[self.span.clone()]
+    }
+    pub fn is(&self, src: &[u8], punct: &str) -> bool {
+        self.kind == Kind::Punct && self.text(src) == punct.as_bytes()
+    }
+    /// A name, compared ASCII-case-insensitively (PHP function names and keywords are).
+    pub fn is_name(&self, src: &[u8], name: &str) -> bool {
+        self.kind == Kind::Name && self.text(src).eq_ignore_ascii_case(name.as_bytes())
+    }
+    pub fn is_trivia(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Whitespace | Kind::Comment | Kind::InlineHtml | Kind::OpenTag | Kind::HaltData
+        )
+    }
+}
+
+/// What the tokenizer cannot get past: an unterminated string, comment or heredoc.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LexError {
+    pub offset: usize,
+    pub message: String,
+}
+
+/// Tokenize a whole file, starting in inline HTML like PHP does.
+pub fn tokenize(src: &[u8]) -> Result<Vec<Token>, LexError> {
+    let mut lx = Lexer::new(src, 0..src.len());
+    lx.file()?;
+    Ok(lx.tokens)
+}
+
+/// Tokenize `range` of `src` as code (inside `<?php`): used to re-read a site's expression.
+pub fn tokenize_code(src: &[u8], range: Range<usize>) -> Result<Vec<Token>, LexError> {
+    let mut lx = Lexer::new(src, range);
+    lx.code(false)?;
+    Ok(lx.tokens)
+}
+
+/// `IS_LABEL_START` in the scanner.
+pub fn is_label_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
+}
+
+/// `IS_LABEL_SUCCESSOR` in the scanner.
+pub fn is_label_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
+}
+
+const PUNCT3: &[&[u8]] = &[
+    b"...", b"<=>", b"===", b"!==", b"**=", b"??=", b"<<=", b">>=", b"?->",
+];
+const PUNCT2: &[&[u8]] = &[
+    b"->", b"::", b"=>", b".=", b"==", b"!=", b"<>", b"<=", b">=", b"&&", b"||", b"??", b"++",
+    b"--", b"+=", b"-=", b"*=", b"/=", b"%=", b"&=", b"|=", b"^=", b"<<", b">>", b"**", b"#[",
+];
+
+struct Lexer<'a> {
+    src: &'a [u8],
+    pos: usize,
+    end: usize,
+    tokens: Vec<Token>,
+    /// Set after `__halt_compiler`: the data starts after the next `;` or `?>`.
+    halting: bool,
+}
+
+impl<'a> Lexer<'a> {
+    fn new(src: &'a [u8], range: Range<usize>) -> Self {
+        Lexer {
+            src,
+            pos: range.start,
+            end: range.end.min(src.len()),
+            tokens: Vec::new(),
+            halting: false,
+        }
+    }
+
+    fn at(&self, i: usize) -> u8 {
+        if i < self.end {
+            self.src[i]
+        } else {
+            0
+        }
+    }
+
+    fn starts_with(&self, i: usize, s: &[u8]) -> bool {
+        i + s.len() <= self.end && &self.src[i..i + s.len()] == s
+    }
+
+    fn push(&mut self, kind: Kind, start: usize) {
+        self.tokens.push(Token {
+            kind,
+            span: start..self.pos,
+        });
+    }
+
+    fn err(&self, offset: usize, message: &str) -> LexError {
+        LexError {
+            offset,
+            message: message.to_string(),
+        }
+    }
+
+    /// `INITIAL`: inline HTML up to `<?=` or `<?php` + whitespace/EOF (`inline_char_handler`).
+    /// Short tags (`<?`) follow the default php.ini (`short_open_tag = Off`).
+    fn file(&mut self) -> Result<(), LexError> {
+        while self.pos < self.end {
+            let start = self.pos;
+            let open = self.find_open_tag(start);
+            let html_end = open.unwrap_or(self.end);
+            if html_end > start {
+                self.pos = html_end;
+                self.push(Kind::InlineHtml, start);
+            }
+            if open.is_none() {
+                break;
+            }
+            let tag = self.pos;
+            if self.at(tag + 2) == b'=' {
+                self.pos = tag + 3;
+            } else {
+                self.pos = tag + 5;
+                match self.at(self.pos) {
+                    b' ' | b'\t' | b'\n' => self.pos += 1,
+                    b'\r' => self.pos += if self.at(self.pos + 1) == b'\n' { 2 } else { 1 },
+                    _ => {}
+                }
+            }
+            self.push(Kind::OpenTag, tag);
+            self.code(false)?;
+            if self.tokens.last().is_some_and(|t| t.kind == Kind::HaltData) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn find_open_tag(&self, from: usize) -> Option<usize> {
+        let mut i = from;
+        while i + 1 < self.end {
+            if self.src[i] == b'<' && self.src[i + 1] == b'?' {
+                if self.at(i + 2) == b'=' {
+                    return Some(i);
+                }
+                if i + 5 <= self.end && self.src[i + 2..i + 5].eq_ignore_ascii_case(b"php") {
+                    let next = self.at(i + 5);
+                    if i + 5 == self.end || matches!(next, b' ' | b'\t' | b'\n' | b'\r') {
+                        return Some(i);
+                    }
+                }
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// `ST_IN_SCRIPTING` until `?>` (top level) or, inside `{$`/`${`, the matching `}`.
+    fn code(&mut self, in_interpolation: bool) -> Result<(), LexError> {
+        let mut depth = 0usize;
+        let opened_at = self.pos;
+        while self.pos < self.end {
+            let start = self.pos;
+            let c = self.src[start];
+            match c {
+                b' ' | b'\t' | b'\n' | b'\r' => {
+                    while matches!(self.at(self.pos), b' ' | b'\t' | b'\n' | b'\r')
+                        && self.pos < self.end
+                    {
+                        self.pos += 1;
+                    }
+                    self.push(Kind::Whitespace, start);
+                }
+                b'#' if self.at(start + 1) != b'[' => self.line_comment(start),
+                b'/' if self.at(start + 1) == b'/' => self.line_comment(start),
+                b'/' if self.at(start + 1) == b'*' => {
+                    let Some(close) = find(self.src, start + 2, self.end, b"*/") else {
+                        return Err(self.err(start, "unterminated comment"));
+                    };
+                    self.pos = close + 2;
+                    self.push(Kind::Comment, start);
+                }
+                b'?' if self.at(start + 1) == b'>' => {
+                    // `"?>"{NEWLINE}?`: back to inline HTML.
+                    self.pos = start + 2;
+                    match self.at(self.pos) {
+                        b'\n' => self.pos += 1,
+                        b'\r' => self.pos += if self.at(self.pos + 1) == b'\n' { 2 } else { 1 },
+                        _ => {}
+                    }
+                    self.push(Kind::CloseTag, start);
+                    if self.halting {
+                        self.halt();
+                    }
+                    if !in_interpolation {
+                        return Ok(());
+                    }
+                }
+                b'\'' => self.single(start, start)?,
+                b'"' => self.double(start, start)?,
+                b'`' => self.backtick(start)?,
+                b'b' | b'B' if self.at(start + 1) == b'\'' => self.single(start, start + 1)?,
+                b'b' | b'B' if self.at(start + 1) == b'"' => self.double(start, start + 1)?,
+                b'b' | b'B' if self.heredoc_header(start + 1).is_some() => {
+                    self.heredoc(start, start + 1)?
+                }
+                b'<' if self.heredoc_header(start).is_some() => self.heredoc(start, start)?,
+                b'$' if is_label_start(self.at(start + 1)) => {
+                    self.pos = start + 1;
+                    self.label();
+                    self.push(Kind::Variable, start);
+                }
+                b'0'..=b'9' => self.number(start),
+                b'.' if self.at(start + 1).is_ascii_digit() => self.number(start),
+                _ if is_label_start(c) || (c == b'\\' && is_label_start(self.at(start + 1))) => {
+                    self.name(start);
+                    if self.tokens.last().is_some_and(|t| {
+                        t.text(self.src).eq_ignore_ascii_case(b"__halt_compiler")
+                    }) {
+                        self.halting = true;
+                    }
+                }
+                b'{' => {
+                    depth += 1;
+                    self.pos = start + 1;
+                    self.push(Kind::Punct, start);
+                }
+                b'}' => {
+                    self.pos = start + 1;
+                    self.push(Kind::Punct, start);
+                    if depth == 0 && in_interpolation {
+                        return Ok(());
+                    }
+                    depth = depth.saturating_sub(1);
+                }
+                _ => {
+                    let len = if PUNCT3.iter().any(|p| self.starts_with(start, p)) {
+                        3
+                    } else if PUNCT2.iter().any(|p| self.starts_with(start, p)) {
+                        2
+                    } else {
+                        1
+                    };
+                    self.pos = start + len;
+                    self.push(Kind::Punct, start);
+                    if self.halting && c == b';' {
+                        self.halt();
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        if in_interpolation {
+            return Err(self.err(opened_at, "unterminated interpolation in string"));
+        }
+        Ok(())
+    }
+
+    fn halt(&mut self) {
+        if self.pos < self.end {
+            let start = self.pos;
+            self.pos = self.end;
+            self.push(Kind::HaltData, start);
+        }
+    }
+
+    /// `"#"|"//"`: to the end of the line (newline included) or up to `?>`.
+    fn line_comment(&mut self, start: usize) {
+        let mut i = start + 1;
+        while i < self.end {
+            match self.src[i] {
+                b'\n' => {
+                    i += 1;
+                    break;
+                }
+                b'\r' => {
+                    i += if self.at(i + 1) == b'\n' { 2 } else { 1 };
+                    break;
+                }
+                b'?' if self.at(i + 1) == b'>' => break,
+                _ => i += 1,
+            }
+        }
+        self.pos = i.min(self.end);
+        self.push(Kind::Comment, start);
+    }
+
+    fn label(&mut self) {
+        while self.pos < self.end && is_label_char(self.src[self.pos]) {
+            self.pos += 1;
+        }
+    }
+
+    /// A label, or a qualified name (`\header`, `Foo\bar`, `namespace\f`).
+    fn name(&mut self, start: usize) {
+        self.pos = start;
+        if self.at(self.pos) == b'\\' {
+            self.pos += 1;
+        }
+        self.label();
+        while self.at(self.pos) == b'\\' && is_label_start(self.at(self.pos + 1)) {
+            self.pos += 1;
+            self.label();
+        }
+        self.push(Kind::Name, start);
+    }
+
+    /// `LNUM`, `DNUM`, `EXPONENT_DNUM`, `HNUM`, `BNUM`, octal `0o`: only their extent matters
+    /// (so that the `.` of `1.5` is not taken for concatenation).
+    fn number(&mut self, start: usize) {
+        let digits = |lx: &mut Self, ok: fn(u8) -> bool| {
+            while lx.pos < lx.end && (ok(lx.src[lx.pos]) || lx.src[lx.pos] == b'_') {
+                lx.pos += 1;
+            }
+        };
+        self.pos = start;
+        let prefix = self.at(start + 1).to_ascii_lowercase();
+        if self.at(start) == b'0' && matches!(prefix, b'x' | b'b' | b'o') {
+            self.pos += 2;
+            digits(self, |c| c.is_ascii_hexdigit());
+        } else {
+            digits(self, |c| c.is_ascii_digit());
+            if self.at(self.pos) == b'.' {
+                self.pos += 1;
+                digits(self, |c| c.is_ascii_digit());
+            }
+            if matches!(self.at(self.pos), b'e' | b'E') {
+                let mut j = self.pos + 1;
+                if matches!(self.at(j), b'+' | b'-') {
+                    j += 1;
+                }
+                if self.at(j).is_ascii_digit() {
+                    self.pos = j;
+                    digits(self, |c| c.is_ascii_digit());
+                }
+            }
+        }
+        self.push(Kind::Number, start);
+    }
+
+    /// `b?[']`: only `\'` and `\\` are escapes; a backslash skips the next byte.
+    fn single(&mut self, start: usize, quote: usize) -> Result<(), LexError> {
+        let mut i = quote + 1;
+        loop {
+            if i >= self.end {
+                return Err(self.err(start, "unterminated single-quoted string"));
+            }
+            match self.src[i] {
+                b'\'' => break,
+                b'\\' => i += 2,
+                _ => i += 1,
+            }
+        }
+        self.pos = i + 1;
+        let content = quote + 1..i;
+        let lit = StrLit {
+            quote: Quote::Single,
+            parts: vec![Part::Text(content.clone())],
+            content,
+            indent: 0,
+        };
+        self.push(Kind::Str(Box::new(lit)), start);
+        Ok(())
+    }
+
+    fn double(&mut self, start: usize, quote: usize) -> Result<(), LexError> {
+        let (parts, close) = self.interpolated(quote + 1, Some(b'"'), None)?;
+        self.pos = close + 1;
+        let lit = StrLit {
+            quote: Quote::Double,
+            content: quote + 1..close,
+            parts,
+            indent: 0,
+        };
+        self.push(Kind::Str(Box::new(lit)), start);
+        Ok(())
+    }
+
+    fn backtick(&mut self, start: usize) -> Result<(), LexError> {
+        let (parts, close) = self.interpolated(start + 1, Some(b'`'), None)?;
+        self.pos = close + 1;
+        let lit = StrLit {
+            quote: Quote::Backtick,
+            content: start + 1..close,
+            parts,
+            indent: 0,
+        };
+        self.push(Kind::Str(Box::new(lit)), start);
+        Ok(())
+    }
+
+    /// `"<<<"{TABS_AND_SPACES}({LABEL}|'{LABEL}'|"{LABEL}"){NEWLINE}` at `i`: returns the
+    /// label's range, whether it is a nowdoc, and where the body starts.
+    fn heredoc_header(&self, i: usize) -> Option<(Range<usize>, bool, usize)> {
+        if !self.starts_with(i, b"<<<") {
+            return None;
+        }
+        let mut j = i + 3;
+        while matches!(self.at(j), b' ' | b'\t') && j < self.end {
+            j += 1;
+        }
+        let quote = self.at(j);
+        let quoted = quote == b'\'' || quote == b'"';
+        if quoted {
+            j += 1;
+        }
+        if !is_label_start(self.at(j)) || j >= self.end {
+            return None;
+        }
+        let label_start = j;
+        while j < self.end && is_label_char(self.src[j]) {
+            j += 1;
+        }
+        let label = label_start..j;
+        if quoted {
+            if self.at(j) != quote {
+                return None;
+            }
+            j += 1;
+        }
+        let body = match self.at(j) {
+            b'\n' if j < self.end => j + 1,
+            b'\r' if j < self.end => j + if self.at(j + 1) == b'\n' { 2 } else { 1 },
+            _ => return None,
+        };
+        Some((label, quote == b'\'', body))
+    }
+
+    /// `ST_HEREDOC` / `ST_NOWDOC`: the body ends before the newline that precedes a line made
+    /// of indentation and the label not followed by a label character (PHP 7.3 rules).
+    fn heredoc(&mut self, start: usize, at: usize) -> Result<(), LexError> {
+        let Some((label, nowdoc, body)) = self.heredoc_header(at) else {
+            return Err(self.err(start, "malformed heredoc"));
+        };
+        let label = self.src[label].to_vec();
+        let closes_at = |lx: &Self, line: usize| -> Option<usize> {
+            let mut k = line;
+            while matches!(lx.at(k), b' ' | b'\t') && k < lx.end {
+                k += 1;
+            }
+            (lx.starts_with(k, &label) && !is_label_char(lx.at(k + label.len())))
+                .then_some(k - line)
+        };
+        // An empty body: the label is on the very next line.
+        if let Some(indent) = closes_at(self, body) {
+            self.pos = body + indent + label.len();
+            let lit = StrLit {
+                quote: if nowdoc { Quote::Nowdoc } else { Quote::Heredoc },
+                content: body..body,
+                parts: Vec::new(),
+                indent,
+            };
+            self.push(Kind::Str(Box::new(lit)), start);
+            return Ok(());
+        }
+        let end_label = |lx: &Self, i: usize| -> Option<(usize, usize, usize)> {
+            // At a newline `i`: (content end, line start, indentation) if the label follows.
+            let line = match lx.src[i] {
+                b'\r' if lx.at(i + 1) == b'\n' => i + 2,
+                _ => i + 1,
+            };
+            closes_at(lx, line).map(|indent| (i, line, indent))
+        };
+        let (parts, content_end, close_end, indent) = if nowdoc {
+            let mut i = body;
+            loop {
+                if i >= self.end {
+                    return Err(self.err(start, "unterminated nowdoc"));
+                }
+                if matches!(self.src[i], b'\n' | b'\r') {
+                    if let Some((end, line, indent)) = end_label(self, i) {
+                        break (
+                            vec![Part::Text(body..end)],
+                            end,
+                            line + indent + label.len(),
+                            indent,
+                        );
+                    }
+                }
+                i += 1;
+            }
+        } else {
+            let mut found = None;
+            let (parts, _) = self.interpolated(body, None, Some(&mut |lx: &Self, i: usize| {
+                let hit = end_label(lx, i);
+                if hit.is_some() {
+                    found = hit;
+                }
+                hit.is_some()
+            }))?;
+            let Some((end, line, indent)) = found else {
+                return Err(self.err(start, "unterminated heredoc"));
+            };
+            (parts, end, line + indent + label.len(), indent)
+        };
+        self.pos = close_end;
+        let lit = StrLit {
+            quote: if nowdoc { Quote::Nowdoc } else { Quote::Heredoc },
+            content: body..content_end,
+            parts,
+            indent,
+        };
+        self.push(Kind::Str(Box::new(lit)), start);
+        Ok(())
+    }
+
+    /// Scan double-quoted, backtick or heredoc content from `from`: returns its parts and the
+    /// offset of the closing quote (or of the newline before a heredoc's closing label).
+    #[allow(clippy::type_complexity)]
+    fn interpolated(
+        &mut self,
+        from: usize,
+        quote: Option<u8>,
+        mut heredoc_end: Option<&mut dyn FnMut(&Self, usize) -> bool>,
+    ) -> Result<(Vec<Part>, usize), LexError> {
+        let mut parts = Vec::new();
+        let mut text_start = from;
+        let mut i = from;
+        let flush = |parts: &mut Vec<Part>, a: usize, b: usize| {
+            if b > a {
+                parts.push(Part::Text(a..b));
+            }
+        };
+        loop {
+            if i >= self.end {
+                let what = if quote.is_some() {
+                    "unterminated string"
+                } else {
+                    "unterminated heredoc"
+                };
+                return Err(self.err(from.saturating_sub(1), what));
+            }
+            let c = self.src[i];
+            if Some(c) == quote {
+                flush(&mut parts, text_start, i);
+                return Ok((parts, i));
+            }
+            match c {
+                b'\n' | b'\r' if quote.is_none() => {
+                    if let Some(f) = heredoc_end.as_deref_mut() {
+                        if f(self, i) {
+                            flush(&mut parts, text_start, i);
+                            return Ok((parts, i));
+                        }
+                    }
+                    i += 1;
+                }
+                // In a heredoc a backslash does not hide a newline (the label check needs it).
+                b'\\' if quote.is_none() && matches!(self.at(i + 1), b'\n' | b'\r') => i += 1,
+                b'\\' => i += 2,
+                b'$' if is_label_start(self.at(i + 1)) => {
+                    flush(&mut parts, text_start, i);
+                    let end = self.simple_interpolation(i);
+                    parts.push(Part::Interp(i..end));
+                    i = end;
+                    text_start = i;
+                }
+                b'$' if self.at(i + 1) == b'{' => {
+                    flush(&mut parts, text_start, i);
+                    let end = self.nested_code(i + 2)?;
+                    parts.push(Part::Interp(i..end));
+                    i = end;
+                    text_start = i;
+                }
+                b'{' if self.at(i + 1) == b'$' => {
+                    flush(&mut parts, text_start, i);
+                    let end = self.nested_code(i + 1)?;
+                    parts.push(Part::Interp(i..end));
+                    i = end;
+                    text_start = i;
+                }
+                _ => i += 1,
+            }
+        }
+    }
+
+    /// `"$"{LABEL}` with an optional `[offset]` (`ST_VAR_OFFSET`) or `->prop`/`?->prop`
+    /// (`ST_LOOKING_FOR_PROPERTY`, only when a label character follows).
+    fn simple_interpolation(&self, dollar: usize) -> usize {
+        let mut i = dollar + 1;
+        while i < self.end && is_label_char(self.src[i]) {
+            i += 1;
+        }
+        if self.at(i) == b'[' {
+            let mut j = i + 1;
+            while j < self.end
+                && (is_label_char(self.src[j]) || matches!(self.src[j], b'$' | b'-'))
+            {
+                j += 1;
+            }
+            if self.at(j) == b']' {
+                return j + 1;
+            }
+            // PHP reports a parse error here; keep what was recognised.
+            return j.min(self.end);
+        }
+        for arrow in [&b"->"[..], &b"?->"[..]] {
+            if self.starts_with(i, arrow) && is_label_start(self.at(i + arrow.len())) {
+                let mut j = i + arrow.len();
+                while j < self.end && is_label_char(self.src[j]) {
+                    j += 1;
+                }
+                return j;
+            }
+        }
+        i
+    }
+
+    /// Code inside `{$ ... }` or `${ ... }` from `from`, up to and including the matching `}`.
+    /// Its tokens are not kept: the whole interpolation is one opaque part.
+    fn nested_code(&mut self, from: usize) -> Result<usize, LexError> {
+        let (saved_pos, mark) = (self.pos, self.tokens.len());
+        self.pos = from;
+        self.code(true)?;
+        let end = self.pos;
+        self.tokens.truncate(mark);
+        self.pos = saved_pos;
+        Ok(end)
+    }
+}
+
+/// First occurrence of `needle` in `src[from..end]`.
+pub fn find(src: &[u8], from: usize, end: usize, needle: &[u8]) -> Option<usize> {
+    if from >= end {
+        return None;
+    }
+    src[from..end]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| from + p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(src: &str) -> Vec<(String, String)> {
+        let toks = tokenize(src.as_bytes()).expect("tokenizes");
+        let joined: Vec<u8> = toks
+            .iter()
+            .flat_map(|t| t.text(src.as_bytes()).to_vec())
+            .collect();
+        assert_eq!(joined, src.as_bytes(), "lossless");
+        toks.iter()
+            .filter(|t| t.kind != Kind::Whitespace)
+            .map(|t| {
+                let k = match &t.kind {
+                    Kind::Str(l) => format!("Str{:?}", l.quote),
+                    k => format!("{k:?}"),
+                };
+                (k, String::from_utf8_lossy(t.text(src.as_bytes())).into_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn strings_comments_and_tags() {
+        let k = kinds("<p>\n<?php # c ?>\n<?php header('a\\'b' . \"x{$y['}']}z\"); #[A] ?>tail");
+        let texts: Vec<&str> = k.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "<p>\n", "<?php ", "# c ", "?>\n", "<?php ", "header", "(", "'a\\'b'", ".",
+                "\"x{$y['}']}z\"", ")", ";", "#[", "A", "]", "?>", "tail"
+            ]
+        );
+    }
+
+    #[test]
+    fn heredoc_with_indented_label() {
+        let src = "<?php\n$a = <<<CSP\n    x $v\n    CSPX\n    CSP;\n";
+        let toks = tokenize(src.as_bytes()).unwrap();
+        let lit = toks
+            .iter()
+            .find_map(|t| match &t.kind {
+                Kind::Str(l) => Some(l),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(lit.indent, 4);
+        assert_eq!(&src[lit.content.clone()], "    x $v\n    CSPX");
+    }
+
+    #[test]
+    fn unterminated_things_are_errors() {
+        assert!(tokenize(b"<?php 'abc").is_err());
+        assert!(tokenize(b"<?php /* abc").is_err());
+        assert!(tokenize(b"<?php <<<EOT\nabc\n").is_err());
+        assert!(tokenize(b"<?php \"a{$b\"").is_err());
+    }
+
+    #[test]
+    fn short_tag_and_xml_prolog_are_inline_html() {
+        let k = kinds("<?xml version=\"1.0\"?><? echo 1 ?>");
+        assert_eq!(k.len(), 1);
+        assert_eq!(k[0].0, "InlineHtml");
+    }
+}
