@@ -39,7 +39,10 @@ fn php_sends_exactly_the_decoded_value() {
         // The lints that say PHP will not send the header are checked here too.
         let blocked = |s: &Site| {
             s.value.text.contains(['\n', '\r'])
-                || scan.diagnostics.iter().any(|d| d.code == "PHP504" || d.code == "PHP505")
+                || scan
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.code == "PHP504" || d.code == "PHP505")
         };
         for site in &scan.sites {
             if blocked(site) {
@@ -50,16 +53,28 @@ fn php_sends_exactly_the_decoded_value() {
                 .iter()
                 .position(|(d, v)| *d == site.disposition && matches(site, v))
                 .unwrap_or_else(|| {
-                    panic!("{name}: no header sent as {:?}; PHP sent {got:?}", site.value.text)
+                    panic!(
+                        "{name}: no header sent as {:?}; PHP sent {got:?}",
+                        site.value.text
+                    )
                 });
             got.remove(pos);
             sites_checked += 1;
         }
-        assert!(got.is_empty(), "{name}: PHP sent CSP headers find() missed: {got:?}");
+        assert!(
+            got.is_empty(),
+            "{name}: PHP sent CSP headers find() missed: {got:?}"
+        );
     }
     let log = server.log();
-    assert!(log.contains("new line detected"), "PHP501 is PHP's own refusal: {log}");
-    assert!(log.contains("headers already sent"), "PHP504/505 are PHP's refusal: {log}");
+    assert!(
+        log.contains("new line detected"),
+        "PHP501 is PHP's own refusal: {log}"
+    );
+    assert!(
+        log.contains("headers already sent"),
+        "PHP504/505 are PHP's refusal: {log}"
+    );
     eprintln!(
         "{} fixtures: {sites_checked} sites sent exactly as decoded, {refused_by_php} refused by PHP as the lints say",
         fixtures.len()

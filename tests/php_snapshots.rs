@@ -29,7 +29,12 @@ pub fn render(src: &[u8], scan: &FileScan) -> String {
     for (i, s) in scan.sites.iter().enumerate() {
         let (l1, c1) = line_col(src, s.span.start);
         let (l2, c2) = line_col(src, s.span.end);
-        writeln!(out, "site {i}: {:?} {:?} at {l1}:{c1}-{l2}:{c2}", s.disposition, s.delivery).unwrap();
+        writeln!(
+            out,
+            "site {i}: {:?} {:?} at {l1}:{c1}-{l2}:{c2}",
+            s.disposition, s.delivery
+        )
+        .unwrap();
         writeln!(out, "  context: {}", s.context).unwrap();
         writeln!(out, "  value:   {:?}", marked(s)).unwrap();
         if let Some(r) = &s.repaired {
@@ -40,7 +45,10 @@ pub fn render(src: &[u8], scan: &FileScan) -> String {
         }
     }
     for d in &scan.diagnostics {
-        let at = d.location.as_ref().map_or(String::new(), |l| format!("{}:{} ", l.line, l.col));
+        let at = d
+            .location
+            .as_ref()
+            .map_or(String::new(), |l| format!("{}:{} ", l.line, l.col));
         writeln!(out, "{at}{} {}: {}", d.severity, d.code, d.message).unwrap();
     }
     if out.is_empty() {
@@ -72,6 +80,9 @@ fn seed_rewritten_whole_keeps_its_concatenation_layout() {
     patched.extend_from_slice(&enc);
     patched.extend_from_slice(&src[site.span.end..]);
     common::snapshots("php").bind(|| {
-        insta::assert_snapshot!("muserelay-encode-value", String::from_utf8(patched).unwrap())
+        insta::assert_snapshot!(
+            "muserelay-encode-value",
+            String::from_utf8(patched).unwrap()
+        )
     });
 }

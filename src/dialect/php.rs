@@ -9,7 +9,7 @@
 mod encode;
 mod expr;
 mod hooks;
-pub(crate) mod lexer;
+pub mod lexer;
 mod sites;
 mod strings;
 mod syntax;
@@ -108,8 +108,11 @@ impl Dialect for Php {
 
     fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
         let toks = lexer::tokenize(src).map_err(|e| {
-            Diagnostic::error("PHP001", format!("{} (PHP cannot parse this file)", e.message))
-                .at(sites::location(path, src, e.offset))
+            Diagnostic::error(
+                "PHP001",
+                format!("{} (PHP cannot parse this file)", e.message),
+            )
+            .at(sites::location(path, src, e.offset))
         })?;
         let code = syntax::Code::new(src, toks);
         let mut finder = sites::Finder::new(path, &code);
@@ -121,7 +124,13 @@ impl Dialect for Php {
         })
     }
 
-    fn encode_fragment(&self, site: &Site, src: &[u8], at: usize, fragment: &str) -> Option<Vec<u8>> {
+    fn encode_fragment(
+        &self,
+        site: &Site,
+        src: &[u8],
+        at: usize,
+        fragment: &str,
+    ) -> Option<Vec<u8>> {
         encode::fragment(site, src, at, fragment)
     }
 

@@ -40,7 +40,12 @@ impl StaticServer {
                 std::thread::spawn(move || serve(conn, &files, &requests));
             }
         });
-        StaticServer { port, stop, requests, handle: Some(handle) }
+        StaticServer {
+            port,
+            stop,
+            requests,
+            handle: Some(handle),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -90,7 +95,9 @@ fn serve(mut conn: TcpStream, files: &Files, requests: &Mutex<Vec<String>>) {
             head.extend_from_slice(body);
             head
         }
-        None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+        None => {
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
+        }
     };
     let _ = conn.write_all(&response);
 }

@@ -11,7 +11,11 @@ use std::process::Command;
 /// Insta settings that keep snapshots under `snapshots/<area>/` at the crate root.
 pub fn snapshots(area: &str) -> insta::Settings {
     let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots").join(area));
+    s.set_snapshot_path(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("snapshots")
+            .join(area),
+    );
     s.set_prepend_module_to_snapshot(false);
     s
 }
@@ -30,7 +34,9 @@ pub fn seed(name: &str) -> PathBuf {
 }
 
 pub fn in_ci() -> bool {
-    std::env::var("CI").map(|v| !v.is_empty() && v != "false" && v != "0").unwrap_or(false)
+    std::env::var("CI")
+        .map(|v| !v.is_empty() && v != "false" && v != "0")
+        .unwrap_or(false)
 }
 
 /// Whether `bin` can run. In CI a missing binary fails the test loudly; elsewhere the test
@@ -55,7 +61,11 @@ pub fn have(bin: &str) -> bool {
 
 /// A TCP port free on 127.0.0.1 right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0").local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind 127.0.0.1:0")
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The csppatch binary built for these tests.
@@ -85,11 +95,18 @@ pub struct Response {
 impl Response {
     /// Every value of header `name` (case-insensitive), in the order received.
     pub fn header_values(&self, name: &str) -> Vec<&[u8]> {
-        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice()).collect()
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+            .collect()
     }
 
     pub fn csp(&self) -> Vec<String> {
-        self.header_values("content-security-policy").iter().map(|v| String::from_utf8_lossy(v).into_owned()).collect()
+        self.header_values("content-security-policy")
+            .iter()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect()
     }
 }
 
@@ -105,14 +122,21 @@ pub fn http_get(port: u16, path: &str, host: &str) -> std::io::Result<Response> 
     s.write_all(request.as_bytes())?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, "no end of headers")
-    })?;
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "no end of headers"))?;
     let head = &raw[..end];
     let body = raw[end + 4..].to_vec();
-    let mut lines = head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let status_line = String::from_utf8_lossy(lines.next().unwrap_or_default()).into_owned();
-    let status = status_line.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let mut headers: Vec<(String, Vec<u8>)> = Vec::new();
     for line in lines {
         if (line.starts_with(b" ") || line.starts_with(b"\t")) && !headers.is_empty() {
@@ -136,5 +160,9 @@ pub fn http_get(port: u16, path: &str, host: &str) -> std::io::Result<Response> 
             last.1.extend_from_slice(line);
         }
     }
-    Ok(Response { status, headers, body })
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
 }

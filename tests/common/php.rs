@@ -30,7 +30,10 @@ impl PhpServer {
         for setting in ini {
             cmd.args(["-d", setting]);
         }
-        cmd.arg("-S").arg(format!("127.0.0.1:{port}")).arg("-t").arg(docroot);
+        cmd.arg("-S")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-t")
+            .arg(docroot);
         if let Some(r) = router {
             cmd.arg(r);
         }
@@ -40,7 +43,12 @@ impl PhpServer {
             .stderr(std::fs::File::create(log.with_extension("err")).expect("log"))
             .spawn()
             .expect("php -S starts");
-        let server = PhpServer { child, port, log, _logdir: logdir };
+        let server = PhpServer {
+            child,
+            port,
+            log,
+            _logdir: logdir,
+        };
         assert!(wait_for_port(port), "php -S did not listen on {port}");
         server
     }
@@ -67,7 +75,11 @@ impl Drop for PhpServer {
 
 /// `php -l`: PHP's own parser, the validator the pipeline uses.
 pub fn lint(path: &Path) -> Result<(), String> {
-    let out = Command::new("php").args(["-n", "-l"]).arg(path).output().map_err(|e| e.to_string())?;
+    let out = Command::new("php")
+        .args(["-n", "-l"])
+        .arg(path)
+        .output()
+        .map_err(|e| e.to_string())?;
     if out.status.success() {
         Ok(())
     } else {
@@ -170,4 +182,3 @@ pub fn matches(site: &Site, received: &str) -> bool {
     }
     true
 }
-

@@ -118,7 +118,10 @@ pub fn value(site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {
     };
     let mut full = String::from_utf8(prefix).map_err(|_| "the header name is not UTF-8")?;
     full.push_str(value);
-    let first = v.segments.first().ok_or("the value has no string literal")?;
+    let first = v
+        .segments
+        .first()
+        .ok_or("the value has no string literal")?;
     let literals: Option<Vec<&Segment>> = v
         .operands
         .iter()

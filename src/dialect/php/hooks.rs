@@ -234,7 +234,10 @@ fn attach_hooks(code: &Code, funcs: &mut [Function]) {
         let name = name.rsplit("::").next().unwrap_or(&name).to_string();
         let name = name.trim_start_matches('\\');
         for f in funcs.iter_mut() {
-            if f.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)) {
+            if f.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            {
                 f.hooks.push(hook.clone());
             }
         }

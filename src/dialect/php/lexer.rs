@@ -284,9 +284,11 @@ impl<'a> Lexer<'a> {
                 b'.' if self.at(start + 1).is_ascii_digit() => self.number(start),
                 _ if is_label_start(c) || (c == b'\\' && is_label_start(self.at(start + 1))) => {
                     self.name(start);
-                    if self.tokens.last().is_some_and(|t| {
-                        t.text(self.src).eq_ignore_ascii_case(b"__halt_compiler")
-                    }) {
+                    if self
+                        .tokens
+                        .last()
+                        .is_some_and(|t| t.text(self.src).eq_ignore_ascii_case(b"__halt_compiler"))
+                    {
                         self.halting = true;
                     }
                 }
@@ -334,19 +336,13 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// `"#"|"//"`: to the end of the line (newline included) or up to `?>`.
+    /// `"#"|"//"`: to the end of the line or up to `?>`. Since PHP 8.0 the newline is not
+    /// part of the comment (it is whitespace), as `token_get_all` shows.
     fn line_comment(&mut self, start: usize) {
         let mut i = start + 1;
         while i < self.end {
             match self.src[i] {
-                b'\n' => {
-                    i += 1;
-                    break;
-                }
-                b'\r' => {
-                    i += if self.at(i + 1) == b'\n' { 2 } else { 1 };
-                    break;
-                }
+                b'\n' | b'\r' => break,
                 b'?' if self.at(i + 1) == b'>' => break,
                 _ => i += 1,
             }
@@ -515,7 +511,11 @@ impl<'a> Lexer<'a> {
         if let Some(indent) = closes_at(self, body) {
             self.pos = body + indent + label.len();
             let lit = StrLit {
-                quote: if nowdoc { Quote::Nowdoc } else { Quote::Heredoc },
+                quote: if nowdoc {
+                    Quote::Nowdoc
+                } else {
+                    Quote::Heredoc
+                },
                 content: body..body,
                 parts: Vec::new(),
                 indent,
@@ -551,13 +551,17 @@ impl<'a> Lexer<'a> {
             }
         } else {
             let mut found = None;
-            let (parts, _) = self.interpolated(body, None, Some(&mut |lx: &Self, i: usize| {
-                let hit = end_label(lx, i);
-                if hit.is_some() {
-                    found = hit;
-                }
-                hit.is_some()
-            }))?;
+            let (parts, _) = self.interpolated(
+                body,
+                None,
+                Some(&mut |lx: &Self, i: usize| {
+                    let hit = end_label(lx, i);
+                    if hit.is_some() {
+                        found = hit;
+                    }
+                    hit.is_some()
+                }),
+            )?;
             let Some((end, line, indent)) = found else {
                 return Err(self.err(start, "unterminated heredoc"));
             };
@@ -565,7 +569,11 @@ impl<'a> Lexer<'a> {
         };
         self.pos = close_end;
         let lit = StrLit {
-            quote: if nowdoc { Quote::Nowdoc } else { Quote::Heredoc },
+            quote: if nowdoc {
+                Quote::Nowdoc
+            } else {
+                Quote::Heredoc
+            },
             content: body..content_end,
             parts,
             indent,
@@ -653,8 +661,7 @@ impl<'a> Lexer<'a> {
         }
         if self.at(i) == b'[' {
             let mut j = i + 1;
-            while j < self.end
-                && (is_label_char(self.src[j]) || matches!(self.src[j], b'$' | b'-'))
+            while j < self.end && (is_label_char(self.src[j]) || matches!(self.src[j], b'$' | b'-'))
             {
                 j += 1;
             }
@@ -718,7 +725,10 @@ mod tests {
                     Kind::Str(l) => format!("Str{:?}", l.quote),
                     k => format!("{k:?}"),
                 };
-                (k, String::from_utf8_lossy(t.text(src.as_bytes())).into_owned())
+                (
+                    k,
+                    String::from_utf8_lossy(t.text(src.as_bytes())).into_owned(),
+                )
             })
             .collect()
     }
@@ -730,8 +740,23 @@ mod tests {
         assert_eq!(
             texts,
             [
-                "<p>\n", "<?php ", "# c ", "?>\n", "<?php ", "header", "(", "'a\\'b'", ".",
-                "\"x{$y['}']}z\"", ")", ";", "#[", "A", "]", "?>", "tail"
+                "<p>\n",
+                "<?php ",
+                "# c ",
+                "?>\n",
+                "<?php ",
+                "header",
+                "(",
+                "'a\\'b'",
+                ".",
+                "\"x{$y['}']}z\"",
+                ")",
+                ";",
+                "#[",
+                "A",
+                "]",
+                "?>",
+                "tail"
             ]
         );
     }

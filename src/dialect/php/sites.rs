@@ -66,7 +66,13 @@ pub fn header_value(v: &Value) -> Option<HeaderValue> {
     }
     let disposition = Disposition::from_header_name(&name)?;
     let mut start = colon + 1;
-    while matches!(v.elems.get(start), Some(Elem::Byte { b: b' ' | b'\t', .. })) {
+    while matches!(
+        v.elems.get(start),
+        Some(Elem::Byte {
+            b: b' ' | b'\t',
+            ..
+        })
+    ) {
         start += 1;
     }
     Some(HeaderValue { disposition, start })
@@ -127,7 +133,9 @@ fn push_bytes(d: &mut Decoded, run: &[Elem]) -> bool {
         for ch in chunk.valid().chars() {
             let n = ch.len_utf8();
             let part = &run[i..i + n];
-            let plain = part.iter().all(|e| matches!(e, Elem::Byte { plain: true, .. }));
+            let plain = part
+                .iter()
+                .all(|e| matches!(e, Elem::Byte { plain: true, .. }));
             let raw = part[0].raw().start..part[n - 1].raw().end;
             if plain && n == 1 {
                 d.push_literal(raw.start, &bytes[i..i + 1]);
@@ -211,7 +219,9 @@ impl<'a> Finder<'a> {
         let first = args
             .iter()
             .enumerate()
-            .find(|(i, (label, _))| label.as_deref() == Some("header") || *i == 0 && label.is_none())
+            .find(|(i, (label, _))| {
+                label.as_deref() == Some("header") || *i == 0 && label.is_none()
+            })
             .map(|(_, (_, r))| r.clone());
         let Some(first) = first else { return };
         let value = expr::evaluate(code, first.clone());
@@ -224,7 +234,9 @@ impl<'a> Finder<'a> {
         let replace = args
             .iter()
             .enumerate()
-            .find(|(i, (label, _))| label.as_deref() == Some("replace") || *i == 1 && label.is_none())
+            .find(|(i, (label, _))| {
+                label.as_deref() == Some("replace") || *i == 1 && label.is_none()
+            })
             .map(|(_, (_, r))| r.clone());
         if let Some(r) = replace {
             let t = code.tok(r.start);
@@ -327,24 +339,29 @@ impl<'a> Finder<'a> {
         let is_csp_key = |r: Range<usize>| {
             hooks::literal_text(code, r).and_then(|k| Disposition::from_header_name(k.as_bytes()))
         };
-        let (disposition, value_start, appends) = if code.tok(p).kind == Kind::Variable
-            && code.is(p + 1, "[")
-        {
-            let Some(close) = code.close_of(p + 1) else { return };
-            let Some(d) = is_csp_key(p + 2..close) else { return };
-            if code.is(close + 1, "=") {
-                (d, close + 2, false)
-            } else if code.is(close + 1, ".=") {
-                (d, close + 2, true)
+        let (disposition, value_start, appends) =
+            if code.tok(p).kind == Kind::Variable && code.is(p + 1, "[") {
+                let Some(close) = code.close_of(p + 1) else {
+                    return;
+                };
+                let Some(d) = is_csp_key(p + 2..close) else {
+                    return;
+                };
+                if code.is(close + 1, "=") {
+                    (d, close + 2, false)
+                } else if code.is(close + 1, ".=") {
+                    (d, close + 2, true)
+                } else {
+                    return;
+                }
+            } else if matches!(code.tok(p).kind, Kind::Str(_)) && code.is(p + 1, "=>") {
+                let Some(d) = is_csp_key(p..p + 1) else {
+                    return;
+                };
+                (d, p + 2, false)
             } else {
                 return;
-            }
-        } else if matches!(code.tok(p).kind, Kind::Str(_)) && code.is(p + 1, "=>") {
-            let Some(d) = is_csp_key(p..p + 1) else { return };
-            (d, p + 2, false)
-        } else {
-            return;
-        };
+            };
         let mut end = value_start;
         while end < body_end {
             if let Some(c) = code.close_of(end) {
@@ -362,7 +379,13 @@ impl<'a> Finder<'a> {
         }
         let value = expr::evaluate(code, value_start..end);
         let mut start = 0;
-        while matches!(value.elems.get(start), Some(Elem::Byte { b: b' ' | b'\t', .. })) {
+        while matches!(
+            value.elems.get(start),
+            Some(Elem::Byte {
+                b: b' ' | b'\t',
+                ..
+            })
+        ) {
             start += 1;
         }
         let elems = trim_end(&value.elems[start..]);
@@ -375,7 +398,13 @@ impl<'a> Finder<'a> {
         self.sites.push(site);
     }
 
-    fn site(&mut self, disposition: Disposition, span: Range<usize>, elems: &[Elem], p: usize) -> Site {
+    fn site(
+        &mut self,
+        disposition: Disposition,
+        span: Range<usize>,
+        elems: &[Elem],
+        p: usize,
+    ) -> Site {
         let (value, non_utf8) = to_decoded(elems);
         let literal_text = elems
             .iter()
@@ -391,9 +420,15 @@ impl<'a> Finder<'a> {
             refusal = Some("the value is not valid UTF-8".to_string());
         }
         let mut repaired = None;
-        let newline = elems
-            .iter()
-            .find(|e| matches!(e, Elem::Byte { b: b'\n' | b'\r' | 0, .. }));
+        let newline = elems.iter().find(|e| {
+            matches!(
+                e,
+                Elem::Byte {
+                    b: b'\n' | b'\r' | 0,
+                    ..
+                }
+            )
+        });
         if let Some(nl) = newline {
             let static_value = elems.iter().all(|e| matches!(e, Elem::Byte { .. }));
             self.diagnostics.push(

@@ -85,7 +85,11 @@ impl<'a> Code<'a> {
     }
 
     /// Split `range` at top-level (not bracketed) tokens for which `is_sep` holds.
-    pub fn split_top(&self, range: Range<usize>, is_sep: impl Fn(usize) -> bool) -> Vec<Range<usize>> {
+    pub fn split_top(
+        &self,
+        range: Range<usize>,
+        is_sep: impl Fn(usize) -> bool,
+    ) -> Vec<Range<usize>> {
         let mut parts = Vec::new();
         let mut start = range.start;
         let mut p = range.start;
