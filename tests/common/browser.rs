@@ -152,3 +152,71 @@ pub fn uri_decode(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Appended to a page: writes every `<meta>` element of the document (http-equiv, content,
+/// parent element), URI-encoded, into `<pre id="metas">`.
+pub const META_PROBE: &str = r#"
+(function () {
+  var lines = [];
+  document.querySelectorAll('meta').forEach(function (m) {
+    var parts = [m.getAttribute('http-equiv'), m.getAttribute('content'),
+                 m.parentElement ? m.parentElement.localName : ''];
+    lines.push(parts.map(function (p) { return p === null ? '-' : 'v' + encodeURIComponent(p); }).join(' '));
+  });
+  var pre = document.createElement('pre');
+  pre.id = 'metas';
+  pre.textContent = lines.join('\n');
+  document.documentElement.appendChild(pre);
+})();
+"#;
+
+/// One `<meta>` as the DOM has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomMeta {
+    pub http_equiv: Option<String>,
+    pub content: Option<String>,
+    pub parent: String,
+}
+
+/// Parse what `META_PROBE` wrote.
+pub fn dom_metas(dom: &str) -> Option<Vec<DomMeta>> {
+    let text = pre_text(dom, "metas")?;
+    let field = |s: &str| s.strip_prefix('v').map(uri_decode);
+    Some(
+        text.lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                DomMeta {
+                    http_equiv: field(f[0]),
+                    content: field(f[1]),
+                    parent: field(f[2]).unwrap_or_default(),
+                }
+            })
+            .collect(),
+    )
+}
+
+/// A page as served: the fixture bytes with a probe script appended.
+pub fn with_probe(page: &[u8]) -> Vec<u8> {
+    let mut out = page.to_vec();
+    out.extend_from_slice(b"\n<script src=\"/probe.js\"></script>\n");
+    out
+}
+
+/// Every HTML fixture, plus the MuseRelay meta snippet as published.
+pub fn fixtures() -> Vec<(String, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/html");
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .expect("fixtures")
+        .map(|e| e.expect("entry").path())
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .collect();
+    out.push((
+        "muserelay-meta.html".into(),
+        std::fs::read(super::seed("muserelay-meta.html")).expect("seed"),
+    ));
+    out.sort();
+    out
+}
+

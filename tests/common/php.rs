@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use csppatch::site::Site;
+use std::fmt::Write as _;
+
+use csppatch::diag::line_col;
+use csppatch::site::{FileScan, Site};
 
 use super::{free_port, http_get, wait_for_port, Response};
 
@@ -182,3 +185,53 @@ pub fn matches(site: &Site, received: &str) -> bool {
     }
     true
 }
+
+// Rendering of find() output for the snapshot tests of both the PHP and the HTML dialect.
+
+/// A site's text with its opaque parts marked.
+pub fn marked(site: &Site) -> String {
+    let text = &site.value.text;
+    let mut out = String::new();
+    let mut last = 0;
+    for o in &site.value.opaque {
+        out.push_str(&text[last..o.start]);
+        write!(out, "⟦{}⟧", &text[o.clone()]).unwrap();
+        last = o.end;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+pub fn render(src: &[u8], scan: &FileScan) -> String {
+    let mut out = String::new();
+    for (i, s) in scan.sites.iter().enumerate() {
+        let (l1, c1) = line_col(src, s.span.start);
+        let (l2, c2) = line_col(src, s.span.end);
+        writeln!(
+            out,
+            "site {i}: {:?} {:?} at {l1}:{c1}-{l2}:{c2}",
+            s.disposition, s.delivery
+        )
+        .unwrap();
+        writeln!(out, "  context: {}", s.context).unwrap();
+        writeln!(out, "  value:   {:?}", marked(s)).unwrap();
+        if let Some(r) = &s.repaired {
+            writeln!(out, "  repaired ({}): {:?}", r.code, r.text).unwrap();
+        }
+        if let Some(r) = &s.refusal {
+            writeln!(out, "  refusal: {r}").unwrap();
+        }
+    }
+    for d in &scan.diagnostics {
+        let at = d
+            .location
+            .as_ref()
+            .map_or(String::new(), |l| format!("{}:{} ", l.line, l.col));
+        writeln!(out, "{at}{} {}: {}", d.severity, d.code, d.message).unwrap();
+    }
+    if out.is_empty() {
+        out.push_str("(nothing found)\n");
+    }
+    out
+}
+

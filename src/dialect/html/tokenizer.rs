@@ -124,7 +124,13 @@ impl Tokenizer<'_> {
         while self.pos < len {
             let i = self.pos;
             if let Some(end) = self.template_at(i) {
+                // A template tag is not page text (it renders to something else).
+                if text < i {
+                    self.tokens.push(Token::Text(text..i));
+                }
+                self.tokens.push(Token::Other(i..end));
                 self.pos = end;
+                text = end;
                 continue;
             }
             if self.src[i] != b'<' {
