@@ -34,16 +34,30 @@ fn spliced_values_are_what_chromium_reads() {
             if let Some(semi) = text.find(';') {
                 points.push(semi);
             }
-            for pos in points.into_iter().filter(|&p| !site.value.touches_opaque(p..p)) {
+            for pos in points
+                .into_iter()
+                .filter(|&p| !site.value.touches_opaque(p..p))
+            {
                 let at = site.value.raw_insertion_point(pos).unwrap();
                 let Some(enc) = Html.encode_fragment(site, &src, at, FRAGMENT) else {
                     // Spaces cannot go into an unquoted value: the value is re-encoded whole.
-                    assert!(!matches!(src[site.span.start], b'"' | b'\''), "{name}: no fragment at {pos}");
+                    assert!(
+                        !matches!(src[site.span.start], b'"' | b'\''),
+                        "{name}: no fragment at {pos}"
+                    );
                     continue;
                 };
                 let patched = splice(&src, at..at, &enc);
-                assert_eq!(&patched[..site.span.start], &src[..site.span.start], "{name}");
-                assert_eq!(&patched[site.span.end + enc.len()..], &src[site.span.end..], "{name}");
+                assert_eq!(
+                    &patched[..site.span.start],
+                    &src[..site.span.start],
+                    "{name}"
+                );
+                assert_eq!(
+                    &patched[site.span.end + enc.len()..],
+                    &src[site.span.end..],
+                    "{name}"
+                );
                 let expected = format!("{}{FRAGMENT}{}", &text[..pos], &text[pos..]);
                 let again = &Html.find(Path::new(&name), &patched).unwrap().sites[i];
                 assert_eq!(again.value.text, expected, "{name}");
@@ -53,17 +67,29 @@ fn spliced_values_are_what_chromium_reads() {
                 Ok(enc) => {
                     let patched = splice(&src, site.span.clone(), &enc);
                     assert_eq!(&patched[..site.span.start], &src[..site.span.start]);
-                    assert_eq!(&patched[site.span.start + enc.len()..], &src[site.span.end..]);
+                    assert_eq!(
+                        &patched[site.span.start + enc.len()..],
+                        &src[site.span.end..]
+                    );
                     pages.push((format!("{i}-value-{name}"), patched, i, VALUE.to_string()));
                 }
-                Err(_) => assert!(!site.value.opaque.is_empty(), "{name}: encode_value refused"),
+                Err(_) => assert!(
+                    !site.value.opaque.is_empty(),
+                    "{name}: encode_value refused"
+                ),
             }
         }
     }
     let mut files = Files::new();
-    files.insert("/probe.js".into(), ("text/javascript".into(), META_PROBE.as_bytes().to_vec()));
+    files.insert(
+        "/probe.js".into(),
+        ("text/javascript".into(), META_PROBE.as_bytes().to_vec()),
+    );
     for (name, bytes, _, _) in &pages {
-        files.insert(format!("/{name}"), ("text/html; charset=utf-8".into(), with_probe(bytes)));
+        files.insert(
+            format!("/{name}"),
+            ("text/html; charset=utf-8".into(), with_probe(bytes)),
+        );
     }
     let server = StaticServer::start(files);
     for (name, bytes, i, expected) in &pages {
@@ -73,12 +99,18 @@ fn spliced_values_are_what_chromium_reads() {
         let metas = dom_metas(&dom).unwrap_or_else(|| panic!("{name}: probe did not run"));
         let contents: Vec<_> = metas.iter().filter_map(|m| m.content.clone()).collect();
         if site.value.opaque.is_empty() {
-            assert!(contents.contains(expected), "{name}: DOM has {contents:?}, expected {expected:?}");
+            assert!(
+                contents.contains(expected),
+                "{name}: DOM has {contents:?}, expected {expected:?}"
+            );
         } else {
             // A template's tags reach Chromium unrendered: compare with the decoded stand-ins.
             assert!(contents.contains(&site.value.text), "{name}: {contents:?}");
         }
     }
-    eprintln!("{} patched pages read back exactly by Chromium", pages.len());
+    eprintln!(
+        "{} patched pages read back exactly by Chromium",
+        pages.len()
+    );
     assert_eq!(pages.len(), 26);
 }

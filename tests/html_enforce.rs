@@ -39,22 +39,35 @@ impl Seen {
 
 fn load(pages: &[(&str, String)]) -> Vec<Seen> {
     let mut files = Files::new();
-    files.insert("/enforce.js".into(), ("text/javascript".into(), ENFORCE_JS.as_bytes().to_vec()));
+    files.insert(
+        "/enforce.js".into(),
+        ("text/javascript".into(), ENFORCE_JS.as_bytes().to_vec()),
+    );
     files.insert("/allowed.png".into(), ("image/png".into(), Vec::new()));
     for (name, body) in pages {
-        files.insert(format!("/{name}"), ("text/html; charset=utf-8".into(), body.clone().into_bytes()));
+        files.insert(
+            format!("/{name}"),
+            ("text/html; charset=utf-8".into(), body.clone().into_bytes()),
+        );
     }
     let server = StaticServer::start(files);
     pages
         .iter()
         .map(|(name, body)| {
             let dom = dump_dom(&server.url(&format!("/{name}")));
-            assert!(dom.contains("data-probe=\"ran\""), "{name}: probe did not run:\n{dom}");
+            assert!(
+                dom.contains("data-probe=\"ran\""),
+                "{name}: probe did not run:\n{dom}"
+            );
             let violations = pre_text(&dom, "violations")
                 .map(|t| t.lines().map(str::to_string).collect())
                 .unwrap_or_default();
             let scan = Html.find(Path::new(name), body.as_bytes()).unwrap();
-            Seen { dom, violations, scan }
+            Seen {
+                dom,
+                violations,
+                scan,
+            }
         })
         .collect()
 }
@@ -66,8 +79,14 @@ fn chromium_enforces_what_find_reports() {
     }
     // A second origin (another port) for resources the policies must block.
     let other = StaticServer::start(Files::from([
-        ("/blocked.png".to_string(), ("image/png".to_string(), Vec::new())),
-        ("/blocked.css".to_string(), ("text/css".to_string(), Vec::new())),
+        (
+            "/blocked.png".to_string(),
+            ("image/png".to_string(), Vec::new()),
+        ),
+        (
+            "/blocked.css".to_string(),
+            ("text/css".to_string(), Vec::new()),
+        ),
     ]));
     let seed = std::fs::read_to_string(common::seed("muserelay-meta.html")).unwrap();
     let o = other.url("");
@@ -104,21 +123,51 @@ fn chromium_enforces_what_find_reports() {
     // The multi-line seed: enforced through its last line, nothing to repair.
     let s = &seen[0];
     assert!(s.inline_ran(), "'unsafe-inline' is honoured");
-    assert!(s.violations.iter().any(|v| v.starts_with("img-src") && v.contains("blocked.png")), "{:?}", s.violations);
-    assert!(s.violations.iter().any(|v| v.starts_with("style-src-elem") && v.contains("blocked.css")), "{:?}", s.violations);
-    assert!(other.requests().is_empty(), "blocked before any request: {:?}", other.requests());
+    assert!(
+        s.violations
+            .iter()
+            .any(|v| v.starts_with("img-src") && v.contains("blocked.png")),
+        "{:?}",
+        s.violations
+    );
+    assert!(
+        s.violations
+            .iter()
+            .any(|v| v.starts_with("style-src-elem") && v.contains("blocked.css")),
+        "{:?}",
+        s.violations
+    );
+    assert!(
+        other.requests().is_empty(),
+        "blocked before any request: {:?}",
+        other.requests()
+    );
     assert_eq!((s.scan.sites.len(), s.codes().len()), (1, 0));
     assert!(s.scan.sites[0].refusal.is_none() && s.scan.sites[0].repaired.is_none());
 
     // After an inline script: that one ran, the one after the meta was blocked.
     let s = &seen[1];
     assert!(s.inline_ran() && !s.dom.contains("data-after"), "{}", s.dom);
-    assert!(s.violations.iter().any(|v| v.starts_with("script-src-elem inline")), "{:?}", s.violations);
+    assert!(
+        s.violations
+            .iter()
+            .any(|v| v.starts_with("script-src-elem inline")),
+        "{:?}",
+        s.violations
+    );
     assert_eq!(s.codes(), ["HTM603"]);
 
     // Ignored policies: nothing is blocked or even reported.
-    for (s, codes) in [(&seen[2], vec!["HTM601"]), (&seen[3], vec!["HTM602"]), (&seen[4], vec![])] {
-        assert!(s.inline_ran() && s.violations.is_empty(), "{:?}", s.violations);
+    for (s, codes) in [
+        (&seen[2], vec!["HTM601"]),
+        (&seen[3], vec!["HTM602"]),
+        (&seen[4], vec![]),
+    ] {
+        assert!(
+            s.inline_ran() && s.violations.is_empty(),
+            "{:?}",
+            s.violations
+        );
         assert_eq!(s.codes(), codes);
         assert!(s.scan.sites.iter().all(|site| site.refusal.is_some()));
     }

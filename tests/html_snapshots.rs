@@ -10,6 +10,7 @@ use csppatch::dialect::Dialect;
 fn find_output_per_fixture() {
     for (name, src) in common::browser::fixtures() {
         let scan = Html.find(Path::new(&name), &src).unwrap();
-        common::snapshots("html").bind(|| insta::assert_snapshot!(name.clone(), common::php::render(&src, &scan)));
+        common::snapshots("html")
+            .bind(|| insta::assert_snapshot!(name.clone(), common::php::render(&src, &scan)));
     }
 }

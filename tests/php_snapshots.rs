@@ -12,7 +12,8 @@ fn find_output_per_fixture() {
     for (name, src) in common::php::fixtures() {
         let scan = Php.find(Path::new(&name), &src).expect("fixture parses");
         let snap = name.trim_end_matches(".php").to_string();
-        common::snapshots("php").bind(|| insta::assert_snapshot!(snap, common::php::render(&src, &scan)));
+        common::snapshots("php")
+            .bind(|| insta::assert_snapshot!(snap, common::php::render(&src, &scan)));
     }
 }
 

@@ -330,3 +330,37 @@ pub fn encode_value(site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, Str
         charref::escape(value, Some(q)).ok_or("the value cannot be written in an attribute")?;
     Ok([&[q][..], &escaped, &[q]].concat())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_quotes_do_not_end_the_attribute() {
+        let src = b"<meta http-equiv=\"Content-Security-Policy\" content=\"script-src 'nonce-{{ n(\"a\") }}' 'self'\">";
+        let scan = Html.find(Path::new("head.html.twig"), src).unwrap();
+        let site = &scan.sites[0];
+        assert_eq!(site.value.text, "script-src 'nonce-{{ n(\"a\") }}' 'self'");
+        assert_eq!(site.value.opaque.len(), 1);
+        assert!(
+            encode_value(site, src, "x").is_err(),
+            "a template part is never rewritten"
+        );
+        let at = site
+            .value
+            .raw_insertion_point(site.value.text.len())
+            .unwrap();
+        assert_eq!(
+            encode_fragment(site, src, at, " 'b&'").as_deref(),
+            Some(&b" 'b&amp;'"[..])
+        );
+    }
+
+    #[test]
+    fn meta_after_head_close_still_goes_to_head() {
+        let src = b"<head></head>\n<meta http-equiv=\"content-security-policy\" content=\"a\"><p>x";
+        let scan = Html.find(Path::new("a.html"), src).unwrap();
+        assert!(scan.sites[0].refusal.is_none());
+        assert!(scan.diagnostics.is_empty());
+    }
+}

@@ -138,3 +138,24 @@ impl Dialect for Php {
         encode::value(site, src, value)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unterminated_string_is_php001_with_its_line() {
+        let src = b"<?php\n// ok\nheader('Content-Security-Policy: default-src \\'self\\');\n";
+        let err = Php.find(Path::new("functions.php"), src).unwrap_err();
+        assert_eq!(err.code, "PHP001");
+        let at = err.location.expect("located");
+        assert_eq!((at.line, at.col), (3, 8));
+    }
+
+    #[test]
+    fn every_emitted_code_is_documented() {
+        for code in ["PHP001", "PHP501", "PHP502", "PHP503", "PHP504", "PHP505"] {
+            assert!(RULES.iter().any(|r| r.code == code), "{code}");
+        }
+    }
+}

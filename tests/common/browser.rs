@@ -210,7 +210,12 @@ pub fn fixtures() -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .expect("fixtures")
         .map(|e| e.expect("entry").path())
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect();
     out.push((
         "muserelay-meta.html".into(),
@@ -219,4 +224,3 @@ pub fn fixtures() -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
-

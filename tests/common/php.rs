@@ -234,4 +234,3 @@ pub fn render(src: &[u8], scan: &FileScan) -> String {
     }
     out
 }
-
