@@ -37,7 +37,7 @@ pub fn run(config: &Config) -> Report {
         ..Default::default()
     };
     report.diagnostics.extend(tree.diagnostics.iter().cloned());
-    for f in &tree.files {
+    for f in tree.files.iter().filter(|f| f.relevant) {
         match &f.scan {
             Err(d) => report.diagnostics.push(d.clone()),
             Ok(scan) if f.in_scope => report.diagnostics.extend(scan.diagnostics.iter().cloned()),
@@ -260,7 +260,7 @@ fn check_tree(dialect: &dyn Dialect, tree: &Tree, files: &[usize]) -> Vec<Diagno
 fn link(tree: &Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active> {
     let mut active = Vec::new();
     let mut bound: BTreeMap<(usize, usize), Site> = BTreeMap::new();
-    for (fi, f) in tree.files.iter().enumerate() {
+    for (fi, f) in tree.files.iter().enumerate().filter(|(_, f)| f.relevant) {
         let Ok(scan) = &f.scan else { continue };
         for (si, site) in scan.sites.iter().enumerate() {
             active.push(Active {

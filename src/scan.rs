@@ -28,6 +28,9 @@ pub struct ScannedFile {
     pub in_scope: bool,
     /// The server's main config file.
     pub is_root: bool,
+    /// In scope, or part of a main config that includes the given files. A system main
+    /// config that turned out unrelated to the paths (and what it includes) is not.
+    pub relevant: bool,
 }
 
 #[derive(Debug, Default)]
@@ -85,12 +88,18 @@ pub fn scan(paths: &[PathBuf], opts: &ScanOptions) -> Tree {
             s.tree.roots.push((kind, idx));
         }
     }
+    for &(_, r) in &s.tree.roots {
+        for &i in &reach[&r] {
+            s.tree.files[i].relevant = true;
+        }
+    }
     // Scope: the given files and everything they include.
     let mut queue: VecDeque<usize> = given.iter().copied().collect();
     while let Some(i) = queue.pop_front() {
         if std::mem::replace(&mut s.tree.files[i].in_scope, true) {
             continue;
         }
+        s.tree.files[i].relevant = true;
         for targets in s.tree.files[i].included.clone() {
             queue.extend(targets);
         }
@@ -215,6 +224,7 @@ impl Scanner<'_> {
             included: Vec::new(),
             in_scope: false,
             is_root: false,
+            relevant: false,
         });
         self.by_target.insert(target, i);
         Some(i)

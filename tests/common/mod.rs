@@ -1,7 +1,10 @@
 //! Shared test support: snapshot settings, real binaries, the shared corpus and seed snippets.
 #![allow(dead_code)]
 
+pub mod apache;
+pub mod browser;
 pub mod nginx;
+pub mod php;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -115,10 +118,10 @@ pub fn http_get(port: u16, path: &str, host: &str) -> std::io::Result<Response> 
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )?;
+    // One write: php -S rejects a request line that arrives in pieces ("Malformed HTTP
+    // request"), and `write!` on a TcpStream writes each formatted piece separately.
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    s.write_all(request.as_bytes())?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     let end = raw
@@ -165,5 +168,3 @@ pub fn http_get(port: u16, path: &str, host: &str) -> std::io::Result<Response> 
         body,
     })
 }
-
-pub mod apache;

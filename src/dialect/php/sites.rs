@@ -1,0 +1,500 @@
+//! CSP sites in PHP code: `header('Content-Security-Policy: ...')` calls and
+//! `$headers['Content-Security-Policy'] = ...` in a `wp_headers` filter, with their lints.
+
+use std::ops::Range;
+use std::path::Path;
+
+use crate::diag::{line_col, Diagnostic, Location};
+use crate::site::{Decoded, Delivery, Disposition, Repair, Site};
+
+use super::expr::{self, Value};
+use super::hooks::{self, Function};
+use super::lexer::Kind;
+use super::strings::Elem;
+use super::syntax::Code;
+
+/// Hooks that run after WordPress has started to print the page.
+const OUTPUT_HOOKS: &[&str] = &[
+    "wp_head",
+    "wp_body_open",
+    "wp_footer",
+    "wp_enqueue_scripts",
+    "wp_print_scripts",
+    "wp_print_styles",
+    "wp_print_footer_scripts",
+    "admin_head",
+    "admin_footer",
+    "admin_enqueue_scripts",
+    "login_head",
+    "login_footer",
+    "login_enqueue_scripts",
+    "get_footer",
+];
+
+pub struct Finder<'a> {
+    pub path: &'a Path,
+    pub code: &'a Code<'a>,
+    pub funcs: Vec<Function>,
+    pub sites: Vec<Site>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Where a header call's value starts, when its first argument names a CSP header.
+pub struct HeaderValue {
+    pub disposition: Disposition,
+    /// Index into the value's elements of the first byte after `Name:` and its spaces.
+    pub start: usize,
+}
+
+/// `Name: value` with a literal name that is a CSP header: PHP sends the line as is and the
+/// client drops the spaces after the colon (PHP itself strips only trailing whitespace:
+/// `sapi_header_op` in main/SAPI.c).
+pub fn header_value(v: &Value) -> Option<HeaderValue> {
+    let colon = v.elems.iter().position(|e| match e {
+        Elem::Byte { b, .. } => *b == b':',
+        Elem::Opaque { .. } => true,
+    })?;
+    let name: Vec<u8> = v.elems[..colon]
+        .iter()
+        .filter_map(|e| match e {
+            Elem::Byte { b, .. } => Some(*b),
+            Elem::Opaque { .. } => None,
+        })
+        .collect();
+    if matches!(v.elems[colon], Elem::Opaque { .. }) {
+        return None;
+    }
+    let disposition = Disposition::from_header_name(&name)?;
+    let mut start = colon + 1;
+    while matches!(
+        v.elems.get(start),
+        Some(Elem::Byte {
+            b: b' ' | b'\t',
+            ..
+        })
+    ) {
+        start += 1;
+    }
+    Some(HeaderValue { disposition, start })
+}
+
+/// The value's elements without the trailing whitespace PHP strips (`isspace` in C).
+pub fn trim_end(elems: &[Elem]) -> &[Elem] {
+    let mut end = elems.len();
+    while end > 0
+        && matches!(
+            elems[end - 1],
+            Elem::Byte {
+                b: b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c,
+                ..
+            }
+        )
+    {
+        end -= 1;
+    }
+    &elems[..end]
+}
+
+/// A `Decoded` built from elements; also says whether some bytes were not UTF-8.
+pub fn to_decoded(elems: &[Elem]) -> (Decoded, bool) {
+    let mut d = Decoded::default();
+    let mut non_utf8 = false;
+    let mut k = 0;
+    while k < elems.len() {
+        match &elems[k] {
+            Elem::Opaque { stand_in, raw } => {
+                d.push_opaque(stand_in, raw.clone());
+                k += 1;
+            }
+            Elem::Byte { .. } => {
+                let run_end = elems[k..]
+                    .iter()
+                    .position(|e| matches!(e, Elem::Opaque { .. }))
+                    .map_or(elems.len(), |n| k + n);
+                non_utf8 |= push_bytes(&mut d, &elems[k..run_end]);
+                k = run_end;
+            }
+        }
+    }
+    (d, non_utf8)
+}
+
+fn push_bytes(d: &mut Decoded, run: &[Elem]) -> bool {
+    let bytes: Vec<u8> = run
+        .iter()
+        .map(|e| match e {
+            Elem::Byte { b, .. } => *b,
+            Elem::Opaque { .. } => 0,
+        })
+        .collect();
+    let mut bad = false;
+    let mut i = 0;
+    for chunk in bytes.utf8_chunks() {
+        for ch in chunk.valid().chars() {
+            let n = ch.len_utf8();
+            let part = &run[i..i + n];
+            let plain = part
+                .iter()
+                .all(|e| matches!(e, Elem::Byte { plain: true, .. }));
+            let raw = part[0].raw().start..part[n - 1].raw().end;
+            if plain && n == 1 {
+                d.push_literal(raw.start, &bytes[i..i + 1]);
+            } else {
+                d.push_char(ch, raw);
+            }
+            i += n;
+        }
+        let invalid = chunk.invalid().len();
+        if invalid > 0 {
+            bad = true;
+            let part = &run[i..i + invalid];
+            d.push_char('\u{FFFD}', part[0].raw().start..part[invalid - 1].raw().end);
+            i += invalid;
+        }
+    }
+    bad
+}
+
+pub fn location(path: &Path, src: &[u8], offset: usize) -> Location {
+    let (line, col) = line_col(src, offset);
+    Location {
+        path: path.to_path_buf(),
+        line,
+        col,
+    }
+}
+
+impl<'a> Finder<'a> {
+    pub fn new(path: &'a Path, code: &'a Code<'a>) -> Self {
+        Finder {
+            path,
+            code,
+            funcs: hooks::functions(code),
+            sites: Vec::new(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn at(&self, offset: usize) -> Location {
+        location(self.path, self.code.src, offset)
+    }
+
+    fn context(&self, p: usize) -> String {
+        hooks::enclosing(&self.funcs, p).map_or_else(|| "top level".to_string(), Function::describe)
+    }
+
+    pub fn run(&mut self) {
+        for p in 0..self.code.len() {
+            self.header_call(p);
+        }
+        let filters: Vec<Range<usize>> = self
+            .funcs
+            .iter()
+            .filter(|f| f.hooked_to("wp_headers"))
+            .map(|f| f.body.clone())
+            .collect();
+        for body in filters {
+            for p in body.clone() {
+                self.header_array_entry(p, body.end);
+            }
+        }
+    }
+
+    fn header_call(&mut self, p: usize) {
+        let code = self.code;
+        if !(code.is_name(p, "header") || code.is_name(p, "\\header")) || !code.is(p + 1, "(") {
+            return;
+        }
+        if p > 0 {
+            let prev = code.tok(p - 1);
+            let member = ["->", "?->", "::"].iter().any(|op| prev.is(code.src, op));
+            let keyword = ["function", "new", "const"]
+                .iter()
+                .any(|k| prev.is_name(code.src, k));
+            if member || keyword {
+                return;
+            }
+        }
+        let args = code.arguments(p + 1);
+        let first = args
+            .iter()
+            .enumerate()
+            .find(|(i, (label, _))| {
+                label.as_deref() == Some("header") || *i == 0 && label.is_none()
+            })
+            .map(|(_, (_, r))| r.clone());
+        let Some(first) = first else { return };
+        let value = expr::evaluate(code, first.clone());
+        let Some(hv) = header_value(&value) else {
+            return;
+        };
+        let span = code.bytes(first.clone());
+        let elems = trim_end(&value.elems[hv.start..]);
+        let mut site = self.site(hv.disposition, span.clone(), elems, p);
+        let replace = args
+            .iter()
+            .enumerate()
+            .find(|(i, (label, _))| {
+                label.as_deref() == Some("replace") || *i == 1 && label.is_none()
+            })
+            .map(|(_, (_, r))| r.clone());
+        if let Some(r) = replace {
+            let t = code.tok(r.start);
+            if r.len() == 1 && (t.is_name(code.src, "false") || t.text(code.src) == b"0") {
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "PHP502",
+                        format!(
+                            "header(..., false) adds another {} header instead of replacing it",
+                            hv.disposition.header_name()
+                        ),
+                    )
+                    .at(self.at(t.span.start))
+                    .with_help(
+                        "browsers enforce every CSP they receive: the vendor must be allowed \
+                         by each one; drop `false` if this header should replace the earlier one",
+                    ),
+                );
+            }
+        }
+        self.call_lints(p, &mut site);
+        self.sites.push(site);
+    }
+
+    /// Lints that depend on where a `header()` call runs.
+    fn call_lints(&mut self, p: usize, _site: &mut Site) {
+        let code = self.code;
+        let offset = code.tok(p).span.start;
+        let func = hooks::enclosing(&self.funcs, p);
+        let is_functions_php = self
+            .path
+            .file_name()
+            .is_some_and(|n| n.eq_ignore_ascii_case("functions.php"));
+        if func.is_none() && is_functions_php {
+            self.diagnostics.push(
+                Diagnostic::note(
+                    "PHP503",
+                    "header() runs at the top level of functions.php, on every request that \
+                     loads the theme",
+                )
+                .at(self.at(offset))
+                .with_help(
+                    "wrap it in add_action('send_headers', function () { ... }) so that it runs \
+                     once, when WordPress sends the front-end headers",
+                ),
+            );
+        }
+        if let Some(hook) = func.and_then(|f| {
+            f.hooks
+                .iter()
+                .find(|h| OUTPUT_HOOKS.contains(&h.name.as_str()))
+        }) {
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "PHP504",
+                    format!(
+                        "header() runs in the '{}' hook, after the page has started to be sent",
+                        hook.name
+                    ),
+                )
+                .at(self.at(offset))
+                .with_help(
+                    "PHP then sends no header (\"Cannot modify header information - headers \
+                     already sent\") unless output buffering hides it; use the 'send_headers' \
+                     action or the 'wp_headers' filter",
+                ),
+            );
+        }
+        let html_before = code
+            .toks
+            .iter()
+            .filter(|t| t.kind == Kind::InlineHtml)
+            .filter(|t| !self.funcs.iter().any(|f| f.bytes.contains(&t.span.start)))
+            .find(|t| func.is_some() || t.span.start < offset);
+        if let Some(t) = html_before {
+            let bom = code.src[t.span.clone()].starts_with(b"\xEF\xBB\xBF");
+            let what = if bom {
+                "a UTF-8 byte order mark".to_string()
+            } else {
+                format!("{} bytes of text outside <?php ?>", t.span.len())
+            };
+            let d = Diagnostic::warning(
+                "PHP505",
+                format!("{what} is sent as output before this header() call"),
+            )
+            .at(self.at(t.span.start))
+            .with_help(
+                "once output has started PHP cannot send headers (unless output buffering \
+                 holds it); remove the text before `<?php` / after the final `?>`",
+            );
+            if !self.diagnostics.contains(&d) {
+                self.diagnostics.push(d);
+            }
+        }
+    }
+
+    /// `$h['Content-Security-Policy'] = expr;` or `'Content-Security-Policy' => expr`.
+    fn header_array_entry(&mut self, p: usize, body_end: usize) {
+        let code = self.code;
+        let is_csp_key = |r: Range<usize>| {
+            hooks::literal_text(code, r).and_then(|k| Disposition::from_header_name(k.as_bytes()))
+        };
+        let (disposition, value_start, appends) =
+            if code.tok(p).kind == Kind::Variable && code.is(p + 1, "[") {
+                let Some(close) = code.close_of(p + 1) else {
+                    return;
+                };
+                let Some(d) = is_csp_key(p + 2..close) else {
+                    return;
+                };
+                if code.is(close + 1, "=") {
+                    (d, close + 2, false)
+                } else if code.is(close + 1, ".=") {
+                    (d, close + 2, true)
+                } else {
+                    return;
+                }
+            } else if matches!(code.tok(p).kind, Kind::Str(_)) && code.is(p + 1, "=>") {
+                let Some(d) = is_csp_key(p..p + 1) else {
+                    return;
+                };
+                (d, p + 2, false)
+            } else {
+                return;
+            };
+        let mut end = value_start;
+        while end < body_end {
+            if let Some(c) = code.close_of(end) {
+                end = c + 1;
+                continue;
+            }
+            let t = code.tok(end).text(code.src);
+            if code.is_statement_end(end) || matches!(t, b"," | b")" | b"]" | b"}") {
+                break;
+            }
+            end += 1;
+        }
+        if end == value_start {
+            return;
+        }
+        let value = expr::evaluate(code, value_start..end);
+        let mut start = 0;
+        while matches!(
+            value.elems.get(start),
+            Some(Elem::Byte {
+                b: b' ' | b'\t',
+                ..
+            })
+        ) {
+            start += 1;
+        }
+        let elems = trim_end(&value.elems[start..]);
+        let mut site = self.site(disposition, code.bytes(value_start..end), elems, p);
+        if appends {
+            site.refusal = Some(
+                "`.=` appends to a value set elsewhere: patch the place that sets it".to_string(),
+            );
+        }
+        self.sites.push(site);
+    }
+
+    fn site(
+        &mut self,
+        disposition: Disposition,
+        span: Range<usize>,
+        elems: &[Elem],
+        p: usize,
+    ) -> Site {
+        let (value, non_utf8) = to_decoded(elems);
+        let literal_text = elems
+            .iter()
+            .any(|e| matches!(e, Elem::Byte { b, .. } if !b.is_ascii_whitespace()));
+        let mut refusal = None;
+        if !literal_text {
+            refusal = Some(format!(
+                "the value is computed at run time ({}): csppatch edits only literal text; \
+                 add the sources where that value is built",
+                value.text
+            ));
+        } else if non_utf8 {
+            refusal = Some("the value is not valid UTF-8".to_string());
+        }
+        let mut repaired = None;
+        let newline = elems.iter().find(|e| {
+            matches!(
+                e,
+                Elem::Byte {
+                    b: b'\n' | b'\r' | 0,
+                    ..
+                }
+            )
+        });
+        if let Some(nl) = newline {
+            let static_value = elems.iter().all(|e| matches!(e, Elem::Byte { .. }));
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "PHP501",
+                    format!(
+                        "the {} value contains a line break: PHP refuses to send the header",
+                        disposition.header_name()
+                    ),
+                )
+                .at(self.at(nl.raw().start))
+                .with_help(
+                    "PHP warns \"Header may not contain more than a single header, new line \
+                     detected\" and sends nothing; put the whole value on one line",
+                ),
+            );
+            if static_value && refusal.is_none() {
+                repaired = Some(Repair {
+                    text: fold_newlines(&value.text),
+                    code: "PHP501",
+                });
+            } else if refusal.is_none() {
+                refusal = Some(
+                    "the value has a line break (PHP sends no header) and run-time parts: fix it \
+                     by hand"
+                        .to_string(),
+                );
+            }
+        }
+        Site {
+            disposition,
+            delivery: Delivery::Header,
+            span,
+            value,
+            repaired,
+            context: self.context(p),
+            refusal,
+            binding: None,
+        }
+    }
+}
+
+/// Each line break, with the spaces around it, becomes one space (what the author meant).
+pub fn fold_newlines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending = false;
+    for line in text.split(['\n', '\r', '\0']) {
+        if pending {
+            let kept = out.trim_end_matches([' ', '\t']).len();
+            out.truncate(kept);
+            out.push(' ');
+            out.push_str(line.trim_start_matches([' ', '\t']));
+        } else {
+            out.push_str(line);
+        }
+        pending = true;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_joins_lines_with_one_space() {
+        assert_eq!(fold_newlines("a;\n    b;\r\n  c"), "a; b; c");
+    }
+}

@@ -1,0 +1,236 @@
+//! A real PHP 8.2 for the PHP dialect's oracles: `php -S` on 127.0.0.1 (killed on drop), a
+//! router that stands in for the parts of WordPress that send headers, and `php -l`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use std::fmt::Write as _;
+
+use csppatch::diag::line_col;
+use csppatch::site::{FileScan, Site};
+
+use super::{free_port, http_get, wait_for_port, Response};
+
+/// `php -S 127.0.0.1:<port> -t <docroot> [router]`, stopped when dropped.
+pub struct PhpServer {
+    child: Child,
+    pub port: u16,
+    log: PathBuf,
+    _logdir: tempfile::TempDir,
+}
+
+impl PhpServer {
+    /// `ini`: extra `-d` settings such as `output_buffering=0`.
+    pub fn start(docroot: &Path, router: Option<&Path>, ini: &[&str]) -> PhpServer {
+        let logdir = tempfile::tempdir().expect("temp dir");
+        let log = logdir.path().join("php-server.log");
+        let port = free_port();
+        let mut cmd = Command::new("php");
+        // A fixed php.ini baseline so that the machine's php.ini does not change the results.
+        cmd.args(["-n", "-d", "output_buffering=0", "-d", "short_open_tag=0"]);
+        // Warnings ("headers already sent", "new line detected") go to the server log.
+        cmd.args(["-d", "display_errors=0", "-d", "log_errors=1"]);
+        for setting in ini {
+            cmd.args(["-d", setting]);
+        }
+        cmd.arg("-S")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-t")
+            .arg(docroot);
+        if let Some(r) = router {
+            cmd.arg(r);
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).expect("log"))
+            .stderr(std::fs::File::create(log.with_extension("err")).expect("log"))
+            .spawn()
+            .expect("php -S starts");
+        let server = PhpServer {
+            child,
+            port,
+            log,
+            _logdir: logdir,
+        };
+        assert!(wait_for_port(port), "php -S did not listen on {port}");
+        server
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        http_get(self.port, path, "127.0.0.1")
+            .unwrap_or_else(|e| panic!("GET {path} from php -S: {e}\n{}", self.log()))
+    }
+
+    /// What the server wrote (warnings such as "headers already sent" land here).
+    pub fn log(&self) -> String {
+        let mut s = std::fs::read_to_string(&self.log).unwrap_or_default();
+        s.push_str(&std::fs::read_to_string(self.log.with_extension("err")).unwrap_or_default());
+        s
+    }
+}
+
+impl Drop for PhpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `php -l`: PHP's own parser, the validator the pipeline uses.
+pub fn lint(path: &Path) -> Result<(), String> {
+    let out = Command::new("php")
+        .args(["-n", "-l"])
+        .arg(path)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// A router for `php -S` that includes the requested fixture as WordPress includes a theme's
+/// functions.php, then does what `WP::send_headers()` (wp-includes/class-wp.php) does: apply
+/// the `wp_headers` filter and send each entry with `header("{$name}: {$field_value}")`, fire
+/// `send_headers`; then `template_redirect`, start the page, and fire `wp_head`.
+pub const WP_ROUTER: &str = r#"<?php
+$GLOBALS['csppatch_hooks'] = [];
+function add_action($hook, $callback, $priority = 10, $accepted_args = 1) {
+    $GLOBALS['csppatch_hooks'][$hook][] = $callback;
+    return true;
+}
+function add_filter($hook, $callback, $priority = 10, $accepted_args = 1) {
+    return add_action($hook, $callback, $priority, $accepted_args);
+}
+function csppatch_apply($hook, $value = null) {
+    foreach ($GLOBALS['csppatch_hooks'][$hook] ?? [] as $callback) {
+        $result = call_user_func($callback, $value);
+        if ($value !== null) {
+            $value = $result;
+        }
+    }
+    return $value;
+}
+function csppatch_nonce() { return 'bm9uY2U'; }
+$fixture = __DIR__ . '/' . basename(parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH));
+require $fixture;
+csppatch_apply('init');
+$headers = csppatch_apply('wp_headers', ['X-Router' => 'wp']);
+foreach ((array) $headers as $name => $field_value) {
+    header("{$name}: {$field_value}");
+}
+csppatch_apply('send_headers');
+csppatch_apply('template_redirect');
+echo "<!doctype html><html><head>";
+csppatch_apply('wp_head');
+echo "</head><body>ok</body></html>";
+"#;
+
+/// A docroot holding the router: copy fixtures into `dir` and request `/<name>`.
+pub fn wp_docroot() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let router = dir.path().join("wp-router.php");
+    std::fs::write(&router, WP_ROUTER).expect("router");
+    (dir, router)
+}
+
+/// Every PHP fixture, plus the MuseRelay snippet wrapped in `<?php` as a functions.php is.
+pub fn fixtures() -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/php");
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .expect("fixtures")
+        .map(|e| e.expect("entry").path())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).expect("read fixture"))
+        })
+        .collect();
+    let mut seed = b"<?php\n".to_vec();
+    seed.extend(std::fs::read(super::seed("muserelay-functions.php")).expect("seed snippet"));
+    out.push(("muserelay-functions.php".into(), seed));
+    out.sort();
+    out
+}
+
+/// `received` equals the site's text, where each opaque part matches any run of text.
+pub fn matches(site: &Site, received: &str) -> bool {
+    let text = &site.value.text;
+    let mut literal = Vec::new();
+    let mut last = 0;
+    for o in &site.value.opaque {
+        literal.push(&text[last..o.start]);
+        last = o.end;
+    }
+    literal.push(&text[last..]);
+    if literal.len() == 1 {
+        return received == text;
+    }
+    let (first, rest) = literal.split_first().unwrap();
+    let Some(mut tail) = received.strip_prefix(first) else {
+        return false;
+    };
+    for (i, piece) in rest.iter().enumerate() {
+        if i == rest.len() - 1 {
+            return tail.ends_with(piece);
+        }
+        match tail.find(piece) {
+            Some(k) => tail = &tail[k + piece.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+// Rendering of find() output for the snapshot tests of both the PHP and the HTML dialect.
+
+/// A site's text with its opaque parts marked.
+pub fn marked(site: &Site) -> String {
+    let text = &site.value.text;
+    let mut out = String::new();
+    let mut last = 0;
+    for o in &site.value.opaque {
+        out.push_str(&text[last..o.start]);
+        write!(out, "⟦{}⟧", &text[o.clone()]).unwrap();
+        last = o.end;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+pub fn render(src: &[u8], scan: &FileScan) -> String {
+    let mut out = String::new();
+    for (i, s) in scan.sites.iter().enumerate() {
+        let (l1, c1) = line_col(src, s.span.start);
+        let (l2, c2) = line_col(src, s.span.end);
+        writeln!(
+            out,
+            "site {i}: {:?} {:?} at {l1}:{c1}-{l2}:{c2}",
+            s.disposition, s.delivery
+        )
+        .unwrap();
+        writeln!(out, "  context: {}", s.context).unwrap();
+        writeln!(out, "  value:   {:?}", marked(s)).unwrap();
+        if let Some(r) = &s.repaired {
+            writeln!(out, "  repaired ({}): {:?}", r.code, r.text).unwrap();
+        }
+        if let Some(r) = &s.refusal {
+            writeln!(out, "  refusal: {r}").unwrap();
+        }
+    }
+    for d in &scan.diagnostics {
+        let at = d
+            .location
+            .as_ref()
+            .map_or(String::new(), |l| format!("{}:{} ", l.line, l.col));
+        writeln!(out, "{at}{} {}: {}", d.severity, d.code, d.message).unwrap();
+    }
+    if out.is_empty() {
+        out.push_str("(nothing found)\n");
+    }
+    out
+}
