@@ -32,7 +32,7 @@ pub fn run(config: &Config) -> Report {
     let tree = scan::scan(&config.paths, &config.scan);
     let mut report = Report {
         mode: Some(config.mode),
-        files_read: tree.files.len(),
+        files_read: tree.files.iter().filter(|f| f.relevant).count(),
         files_skipped: tree.skipped,
         ..Default::default()
     };
@@ -44,7 +44,8 @@ pub fn run(config: &Config) -> Report {
             Ok(_) => {}
         }
     }
-    for (kind, files) in scan::by_dialect(&tree) {
+    for (kind, mut files) in scan::by_dialect(&tree) {
+        files.retain(|&i| tree.files[i].relevant);
         report
             .diagnostics
             .extend(check_tree(kind.dialect(), &tree, &files));
@@ -275,7 +276,7 @@ fn link(tree: &Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active> {
                 .files
                 .iter()
                 .enumerate()
-                .filter(|(_, g)| g.dialect == f.dialect)
+                .filter(|(_, g)| g.relevant && g.dialect == f.dialect)
             {
                 let Ok(gscan) = &g.scan else { continue };
                 for (bi, b) in gscan.bindings.iter().enumerate() {
