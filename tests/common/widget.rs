@@ -1,0 +1,96 @@
+//! A page that tries to load a vendor's widget the ways widgets do (script, fetch,
+//! WebSocket, image, frame, stylesheet, font) and reports, through the DOM, every request the
+//! browser's CSP blocked. Chromium fires `securitypolicyviolation` before any network access,
+//! so no vendor host needs to be reachable: an allowed request just fails later, quietly.
+
+use std::path::Path;
+
+/// One load the page attempts.
+#[derive(Debug, Clone, Copy)]
+pub enum Load {
+    Script,
+    Connect,
+    WebSocket,
+    Img,
+    Frame,
+    Style,
+    Font,
+}
+
+impl Load {
+    fn js(self) -> &'static str {
+        match self {
+            Load::Script => "script",
+            Load::Connect => "connect",
+            Load::WebSocket => "websocket",
+            Load::Img => "img",
+            Load::Frame => "frame",
+            Load::Style => "style",
+            Load::Font => "font",
+        }
+    }
+}
+
+/// The probe script, served same-origin as `/csp-probe.js` (an inline script would itself be
+/// subject to the policy under test).
+pub const PROBE_JS: &str = r#"
+const seen = [];
+document.addEventListener('securitypolicyviolation', e => {
+  seen.push(e.effectiveDirective + ' ' + e.blockedURI);
+});
+const plan = JSON.parse(document.getElementById('plan').textContent);
+for (const [kind, url] of plan) {
+  try {
+    if (kind === 'script') { const s = document.createElement('script'); s.src = url; document.head.appendChild(s); }
+    if (kind === 'connect') { fetch(url).catch(() => {}); }
+    if (kind === 'websocket') { const w = new WebSocket(url); w.onerror = () => {}; }
+    if (kind === 'img') { const i = document.createElement('img'); i.src = url; document.body.appendChild(i); }
+    if (kind === 'frame') { const f = document.createElement('iframe'); f.src = url; document.body.appendChild(f); }
+    if (kind === 'style') { const l = document.createElement('link'); l.rel = 'stylesheet'; l.href = url; document.head.appendChild(l); }
+    if (kind === 'font') { new FontFace('probe' + seen.length, 'url(' + url + ')').load().catch(() => {}); }
+  } catch (e) {
+    seen.push('threw ' + kind + ' ' + url + ' ' + e.name);
+  }
+}
+setTimeout(() => {
+  const out = document.createElement('pre');
+  out.id = 'violations';
+  out.textContent = encodeURIComponent(JSON.stringify(seen));
+  document.body.appendChild(out);
+}, 1500);
+"#;
+
+/// The page that runs the probe over `loads`.
+pub fn page(loads: &[(Load, &str)]) -> String {
+    let plan: Vec<String> = loads
+        .iter()
+        .map(|(k, u)| format!("[\"{}\",\"{}\"]", k.js(), u))
+        .collect();
+    format!(
+        "<!DOCTYPE html>\n<html><head><title>probe</title>\n<script type=\"application/json\" id=\"plan\">[{}]</script>\n</head><body>\n<script src=\"/csp-probe.js\"></script>\n</body></html>\n",
+        plan.join(",")
+    )
+}
+
+/// Write `index.html` and `csp-probe.js` into `root` for a server to serve.
+pub fn write_site(root: &Path, loads: &[(Load, &str)]) {
+    std::fs::create_dir_all(root).unwrap();
+    std::fs::write(root.join("index.html"), page(loads)).unwrap();
+    std::fs::write(root.join("csp-probe.js"), PROBE_JS).unwrap();
+}
+
+/// Load `url` in headless Chromium and return the violations the page saw, each as
+/// `"<effective directive> <blocked URL>"`. Panics if the probe did not report (the probe
+/// script itself blocked, say), so a test can never pass on a page that did not run.
+pub fn violations(url: &str) -> Vec<String> {
+    let dom = super::browser::dump_dom(url);
+    let raw = super::browser::pre_text(&dom, "violations")
+        .unwrap_or_else(|| panic!("the probe did not run on {url}; DOM:\n{dom}"));
+    let json = super::browser::uri_decode(&raw);
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("probe output {json}: {e}"))
+}
+
+/// The violations that name `needle` (a host).
+pub fn blocked<'a>(violations: &'a [String], needle: &str) -> Vec<&'a String> {
+    violations.iter().filter(|v| v.contains(needle)).collect()
+}
