@@ -1,15 +1,22 @@
 //! The policy model, independent of any file format.
 //!
 //! - [`parse`]: a serialized policy list as browsers read it, keeping every byte's position.
-//! - [`source`]: source expressions.
-//! - [`merge`]: fallback-aware merge of vendor requirements into a policy list.
+//! - [`source`]: source expressions, and "is this source already covered by that list".
+//! - [`merge`]: fallback-aware merge of vendor requirements into a policy list, as text edits.
 //! - [`lint`]: warnings about the policy (`CSP1xx`).
-//! - [`eval`]: "does this policy allow this URL for this request type?", the invariant checker.
+//! - [`eval`]: "does this policy allow this request?", the invariant checker.
+//!
+//! Internals: [`directives`] (names, fallback lists), [`matching`] (CSP3 URL matching),
+//! [`cover`] (source coverage across browsers), [`plan`] (which directives a merge changes).
 
+pub mod cover;
+pub mod directives;
 pub mod eval;
 pub mod lint;
+pub mod matching;
 pub mod merge;
 pub mod parse;
+pub mod plan;
 pub mod source;
 
-pub use merge::{merge, Added, MergeOptions, MergeOutcome, Requirement, TextEdit};
+pub use merge::{merge, Added, MergeOptions, MergeOutcome, Pin, Requirement, TextEdit};

@@ -1,0 +1,554 @@
+//! The fallback-aware plan behind [`super::merge`]: which directives of one policy change so
+//! that a vendor source is allowed for the request types it is needed for, and nothing else.
+//!
+//! The model: a *class* is one kind of check a browser makes (a script load, an inline style
+//! attribute, eval...). In a policy, each class is decided by its *governing* directive: the
+//! first present directive of its CSP3 fallback list. A class's verdicts are a function of that
+//! directive's tokens (and, for workers, of whether script-src's check is the one that runs).
+//!
+//! Adding source S to directive X (or creating X as a copy of what governed its position, plus
+//! S) changes the verdicts of exactly the classes X governs afterwards for which S is
+//! *relevant* (a host only matters to loads, 'unsafe-inline' only to inline checks...). Every
+//! such class that the vendor did not ask for is *pinned* first: its own leaf directive is
+//! created as a copy of the list that governed it before. The plan is then re-verified for every
+//! class, in two browser generations ([`Browser::Csp3`] and [`Browser::NoElemAttr`], which ignores
+//! the four -elem/-attr directives), so a plan is only kept when it provably changes nothing but
+//! the vendor's classes, and those only by S.
+
+use super::eval::{Browser, Destination, InlineKind};
+use super::source::{covers, Keyword, Source};
+
+/// One kind of check a browser makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Class {
+    Load(Destination),
+    Inline(InlineKind),
+    Eval,
+}
+
+impl Class {
+    /// Every class a fetch directive decides.
+    pub fn all() -> Vec<Class> {
+        let mut all: Vec<Class> = Destination::FETCH.iter().map(|d| Class::Load(*d)).collect();
+        all.extend(InlineKind::ALL.iter().map(|k| Class::Inline(*k)));
+        all.push(Class::Eval);
+        all
+    }
+
+    /// The directives that decide this class in `browser`, most specific first.
+    pub fn chain(self, browser: Browser) -> Vec<&'static str> {
+        match self {
+            Class::Load(d) => browser.fallback_list(d.effective_directive()),
+            Class::Inline(k) => browser.fallback_list(k.effective_directive()),
+            // EnsureCSPDoesNotBlockStringCompilation: script-src, else default-src.
+            Class::Eval => vec!["script-src", "default-src"],
+        }
+    }
+
+    /// A script load, inline script behaviour or eval.
+    pub fn is_script(self) -> bool {
+        matches!(
+            self,
+            Class::Load(Destination::Script)
+                | Class::Inline(
+                    InlineKind::Script | InlineKind::ScriptAttribute | InlineKind::Navigation
+                )
+                | Class::Eval
+        )
+    }
+}
+
+/// What a requirement asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Targets {
+    /// The classes that must allow the source.
+    Classes(Vec<Class>),
+    /// A source-list directive without fallback (form-action, frame-ancestors, base-uri):
+    /// appended to when present, nothing to do when absent.
+    NoFallback(&'static str),
+}
+
+/// Why a requirement cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unusable {
+    UnknownDirective,
+    /// `sandbox`, `report-uri`, `trusted-types`...: not a source list.
+    NotSourceList,
+    Deprecated(&'static str),
+    /// A source csppatch refuses to add (`'strict-dynamic'`, `'none'`), with the reason.
+    Refused(&'static str),
+    /// A valid pair that no browser check uses (`'unsafe-eval'` under style-src), with why.
+    NoEffect(&'static str),
+}
+
+fn loads(ds: &[Destination]) -> Vec<Class> {
+    ds.iter().map(|d| Class::Load(*d)).collect()
+}
+
+fn inlines(ks: &[InlineKind]) -> Vec<Class> {
+    ks.iter().map(|k| Class::Inline(*k)).collect()
+}
+
+/// The classes a vendor's `directive source` is about.
+///
+/// A requirement under `default-src` is read as "every fetch type that falls back to
+/// default-src", except `object-src` (plugins: no widget needs them and opening them is the
+/// worst XSS vector); it never widens default-src itself, which would also open the types the
+/// site restricts through default-src only and that the vendor never loads.
+pub fn targets(directive: &str, source: &Source) -> Result<Targets, Unusable> {
+    use super::directives::{info, Kind};
+    use Destination as D;
+    use InlineKind as I;
+    let info = info(directive).ok_or(Unusable::UnknownDirective)?;
+    if let Some(instead) = info.deprecated {
+        return Err(Unusable::Deprecated(instead));
+    }
+    match info.kind {
+        Kind::Other => return Err(Unusable::NotSourceList),
+        Kind::NoFallback => {
+            return if source.matches_urls() {
+                Ok(Targets::NoFallback(info.name))
+            } else {
+                Err(Unusable::NoEffect("this directive only matches URLs"))
+            }
+        }
+        Kind::Fetch => {}
+    }
+    let all_loads: Vec<D> = D::FETCH
+        .iter()
+        .copied()
+        .filter(|d| *d != D::Object)
+        .collect();
+    let classes = if source.matches_urls() {
+        match directive {
+            "default-src" => loads(&all_loads),
+            "script-src" | "script-src-elem" => loads(&[D::Script]),
+            "style-src" | "style-src-elem" => loads(&[D::Style]),
+            "child-src" => loads(&[D::Frame, D::Worker]),
+            "script-src-attr" | "style-src-attr" => {
+                return Err(Unusable::NoEffect(
+                    "attributes load nothing, so URLs do not matter there",
+                ))
+            }
+            other => loads(&[D::FETCH
+                .iter()
+                .copied()
+                .find(|d| d.effective_directive() == other)
+                .ok_or(Unusable::UnknownDirective)?]),
+        }
+    } else {
+        let Source::Keyword(k) = source else {
+            // A nonce or a hash: elements (and, for hashes, integrity-checked loads).
+            let script = [Class::Load(D::Script), Class::Inline(I::Script)];
+            let style = [Class::Load(D::Style), Class::Inline(I::Style)];
+            return Ok(Targets::Classes(match directive {
+                "script-src" | "script-src-elem" => script.to_vec(),
+                "style-src" | "style-src-elem" => style.to_vec(),
+                "default-src" => [script, style].concat(),
+                "script-src-attr" if matches!(source, Source::Hash(..)) => {
+                    inlines(&[I::ScriptAttribute])
+                }
+                "style-src-attr" if matches!(source, Source::Hash(..)) => {
+                    inlines(&[I::StyleAttribute])
+                }
+                _ => {
+                    return Err(Unusable::NoEffect(
+                        "nonces and hashes only apply to scripts and styles",
+                    ))
+                }
+            }));
+        };
+        match (k, directive) {
+            (Keyword::StrictDynamic, _) => {
+                return Err(Unusable::Refused(
+                    "'strict-dynamic' changes how every script of the site is allowed",
+                ))
+            }
+            (Keyword::None, _) => {
+                return Err(Unusable::Refused("'none' removes every other source"))
+            }
+            (Keyword::UnsafeInline, "default-src") => inlines(&I::ALL),
+            (Keyword::UnsafeInline, "script-src") => {
+                inlines(&[I::Script, I::ScriptAttribute, I::Navigation])
+            }
+            (Keyword::UnsafeInline, "script-src-elem") => inlines(&[I::Script, I::Navigation]),
+            (Keyword::UnsafeInline, "script-src-attr") => inlines(&[I::ScriptAttribute]),
+            (Keyword::UnsafeInline, "style-src") => inlines(&[I::Style, I::StyleAttribute]),
+            (Keyword::UnsafeInline, "style-src-elem") => inlines(&[I::Style]),
+            (Keyword::UnsafeInline, "style-src-attr") => inlines(&[I::StyleAttribute]),
+            (Keyword::UnsafeEval | Keyword::WasmUnsafeEval, "script-src" | "default-src") => {
+                vec![Class::Eval]
+            }
+            (Keyword::UnsafeEval | Keyword::WasmUnsafeEval, _) => {
+                return Err(Unusable::NoEffect(
+                    "browsers check eval against script-src (or default-src) only",
+                ))
+            }
+            (Keyword::UnsafeHashes, "script-src" | "script-src-attr") => {
+                inlines(&[I::ScriptAttribute, I::Navigation])
+            }
+            (Keyword::UnsafeHashes, "style-src" | "style-src-attr") => {
+                inlines(&[I::StyleAttribute])
+            }
+            (Keyword::UnsafeHashes, "default-src") => {
+                inlines(&[I::ScriptAttribute, I::Navigation, I::StyleAttribute])
+            }
+            (Keyword::InlineSpeculationRules, "script-src" | "script-src-elem" | "default-src") => {
+                inlines(&[I::Script])
+            }
+            (Keyword::ReportSample, _) => {
+                return Err(Unusable::NoEffect(
+                    "'report-sample' only changes violation reports",
+                ))
+            }
+            _ => {
+                return Err(Unusable::NoEffect(
+                    "this keyword does nothing under this directive",
+                ))
+            }
+        }
+    };
+    Ok(Targets::Classes(classes))
+}
+
+/// One enforced directive of the policy being planned: an existing one or a created one.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub name: String,
+    /// The value as it will be: original tokens (minus `'none'` once something is added) plus
+    /// additions, or for a created directive, the copied tokens plus additions.
+    pub tokens: Vec<String>,
+    /// Index in `Policy::directives` of the directive this is; `None` when created.
+    pub existing: Option<usize>,
+    /// Tokens appended by the merge (vendor sources), in order.
+    pub added: Vec<String>,
+    /// For a created directive: the directive whose tokens were copied (`None`: none existed).
+    pub copied_from: Option<String>,
+    /// Created to keep other request types as they were (not for a vendor source).
+    pub pin: bool,
+}
+
+/// The directives of one policy as the plan goes.
+#[derive(Debug, Clone)]
+pub struct PolicyPlan {
+    pub directives: Vec<Planned>,
+}
+
+/// What decides one class: tokens and whether script-src's pre-request check runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Governance {
+    tokens: Vec<String>,
+    script_check: bool,
+}
+
+fn is_none(t: &str) -> bool {
+    t.eq_ignore_ascii_case("'none'")
+}
+
+fn parsed(tokens: &[String]) -> Vec<Source> {
+    tokens
+        .iter()
+        .filter_map(|t| Source::parse(t).ok())
+        .collect()
+}
+
+fn has(tokens: &[String], pred: impl Fn(&Source) -> bool) -> bool {
+    parsed(tokens).iter().any(pred)
+}
+
+fn has_keyword(tokens: &[String], k: Keyword) -> bool {
+    has(tokens, |s| s.keyword() == Some(k))
+}
+
+fn has_nonce_or_hash(tokens: &[String]) -> bool {
+    has(tokens, Source::is_nonce_or_hash)
+}
+
+/// Would 'unsafe-inline' in `tokens` take effect for `class`? (CSP3 §6.7.3.2: a nonce or hash,
+/// or for scripts 'strict-dynamic', makes browsers ignore it.)
+pub fn unsafe_inline_effective(tokens: &[String], class: Class) -> bool {
+    has_keyword(tokens, Keyword::UnsafeInline)
+        && !has_nonce_or_hash(tokens)
+        && !(class.is_script() && has_keyword(tokens, Keyword::StrictDynamic))
+}
+
+/// Does adding `source` to the list `g` decides `class` by change that class's verdicts?
+fn relevant(source: &Source, class: Class, g: &Governance) -> bool {
+    use Destination as D;
+    use InlineKind as I;
+    let sd = g.script_check && has_keyword(&g.tokens, Keyword::StrictDynamic);
+    if source.matches_urls() {
+        // With 'strict-dynamic', script-src's check never looks at URLs (§6.7.1.1 step 1.3).
+        return matches!(class, Class::Load(_)) && !sd;
+    }
+    match source {
+        Source::Nonce(_) => {
+            matches!(
+                class,
+                Class::Load(D::Script | D::Style) | Class::Inline(I::Script | I::Style)
+            ) || (matches!(class, Class::Inline(_))
+                && has_keyword(&g.tokens, Keyword::UnsafeInline))
+        }
+        Source::Hash(..) => matches!(class, Class::Load(D::Script) | Class::Inline(_)),
+        Source::Keyword(k) => match k {
+            Keyword::UnsafeInline => {
+                matches!(class, Class::Inline(_))
+                    && !has_nonce_or_hash(&g.tokens)
+                    && !(class.is_script() && has_keyword(&g.tokens, Keyword::StrictDynamic))
+            }
+            Keyword::UnsafeEval | Keyword::WasmUnsafeEval => class == Class::Eval,
+            Keyword::UnsafeHashes => matches!(
+                class,
+                Class::Inline(I::ScriptAttribute | I::StyleAttribute | I::Navigation)
+            ),
+            Keyword::StrictDynamic => matches!(
+                class,
+                Class::Load(D::Script | D::Worker)
+                    | Class::Inline(I::Script | I::ScriptAttribute | I::Navigation)
+            ),
+            Keyword::InlineSpeculationRules => class == Class::Inline(I::Script),
+            Keyword::None | Keyword::ReportSample | Keyword::UnsafeAllowRedirects => false,
+            Keyword::SelfOrigin => matches!(class, Class::Load(_)) && !sd,
+        },
+        _ => true,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Same,
+    /// The class now also allows what `source` matches, and nothing else changed.
+    Widened,
+    Changed,
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn compare(
+    before: Option<&Governance>,
+    after: Option<&Governance>,
+    source: &Source,
+    text: &str,
+    class: Class,
+) -> Change {
+    let (b, a) = match (before, after) {
+        (None, None) => return Change::Same,
+        (Some(b), Some(a)) => (b, a),
+        _ => return Change::Changed,
+    };
+    let sd = |g: &Governance| has_keyword(&g.tokens, Keyword::StrictDynamic);
+    if b.script_check != a.script_check && (sd(b) || sd(a)) {
+        return Change::Changed;
+    }
+    // 'none' only matters alone, where it means the same as an empty list (§6.7.2.7).
+    let without_none = |g: &Governance| -> Vec<String> {
+        sorted(g.tokens.iter().filter(|t| !is_none(t)).cloned().collect())
+    };
+    let (b2, mut a2) = (without_none(b), without_none(a));
+    if b2 == a2 {
+        return Change::Same;
+    }
+    match a2.iter().position(|t| t == text) {
+        Some(i) => {
+            a2.remove(i);
+        }
+        None => return Change::Changed,
+    }
+    if b2 != a2 {
+        return Change::Changed;
+    }
+    if !relevant(source, class, b) {
+        Change::Same
+    } else if source.is_nonce_or_hash() && unsafe_inline_effective(&b.tokens, class) {
+        // Not a widening: the nonce or hash switches 'unsafe-inline' off.
+        Change::Changed
+    } else {
+        Change::Widened
+    }
+}
+
+impl PolicyPlan {
+    pub fn get(&self, name: &str) -> Option<&Planned> {
+        self.directives.iter().find(|d| d.name == name)
+    }
+
+    /// The directive that governs `class` in `browser`.
+    pub fn governing(&self, class: Class, browser: Browser) -> Option<&Planned> {
+        class.chain(browser).into_iter().find_map(|n| self.get(n))
+    }
+
+    fn governance(&self, class: Class, browser: Browser) -> Option<Governance> {
+        let d = self.governing(class, browser)?;
+        Some(Governance {
+            tokens: d.tokens.clone(),
+            script_check: class == Class::Load(Destination::Script)
+                || (class == Class::Load(Destination::Worker) && d.name == "script-src"),
+        })
+    }
+
+    /// Is `source` already in the list governing `class` (or covered by one of its sources)?
+    pub fn covered(&self, class: Class, browser: Browser, source: &Source) -> bool {
+        match self.governing(class, browser) {
+            None => true,
+            Some(d) => covers(&parsed(&d.tokens), source),
+        }
+    }
+
+    /// Add `text` to directive `name`, creating it as a copy of `copy` when absent.
+    fn add(&mut self, name: &str, text: &str, copy: Option<(&str, Vec<String>)>) {
+        let d = match self.directives.iter().position(|d| d.name == name) {
+            Some(i) => &mut self.directives[i],
+            None => {
+                let (from, tokens) =
+                    copy.map_or((None, Vec::new()), |(f, t)| (Some(f.to_string()), t));
+                self.directives.push(Planned {
+                    name: name.to_string(),
+                    tokens,
+                    existing: None,
+                    added: Vec::new(),
+                    copied_from: from,
+                    pin: false,
+                });
+                self.directives.last_mut().expect("just pushed")
+            }
+        };
+        d.tokens.retain(|t| !is_none(t));
+        d.tokens.push(text.to_string());
+        d.added.push(text.to_string());
+    }
+
+    fn pin(&mut self, name: &str, from: &Planned) {
+        let mut tokens = from.tokens.clone();
+        if tokens.is_empty() {
+            // An empty directive means 'none'; say it.
+            tokens.push("'none'".to_string());
+        }
+        self.directives.push(Planned {
+            name: name.to_string(),
+            tokens,
+            existing: None,
+            added: Vec::new(),
+            copied_from: Some(from.name.clone()),
+            pin: true,
+        });
+    }
+
+    /// The plan with `source` added to `x` (pins first), if it changes no class outside
+    /// `targets` in any browser, and the target classes only by `source`.
+    fn with_source_in(
+        &self,
+        x: &'static str,
+        source: &Source,
+        text: &str,
+        targets: &[Class],
+    ) -> Option<PolicyPlan> {
+        let copy_source = |plan: &PolicyPlan| -> Option<(&'static str, Vec<String>)> {
+            if plan.get(x).is_some() {
+                return None;
+            }
+            // X's own position: the first present directive after it in any chain holding it.
+            Class::all().into_iter().find_map(|c| {
+                let chain = c.chain(Browser::Csp3);
+                let i = chain.iter().position(|n| *n == x)?;
+                chain[i + 1..]
+                    .iter()
+                    .find_map(|n| plan.get(n).map(|d| (*n, d.tokens.clone())))
+            })
+        };
+        let acceptable = |before: &PolicyPlan, after: &PolicyPlan| -> Vec<(Class, Browser)> {
+            let mut bad = Vec::new();
+            for browser in Browser::ALL {
+                for class in Class::all() {
+                    let change = compare(
+                        before.governance(class, browser).as_ref(),
+                        after.governance(class, browser).as_ref(),
+                        source,
+                        text,
+                        class,
+                    );
+                    let ok = change == Change::Same
+                        || (change == Change::Widened && targets.contains(&class));
+                    if !ok {
+                        bad.push((class, browser));
+                    }
+                }
+            }
+            bad
+        };
+        let mut trial = self.clone();
+        trial.add(x, text, copy_source(self));
+        let mut pinned = self.clone();
+        for (class, browser) in acceptable(self, &trial) {
+            let leaf = class.chain(browser)[0];
+            if leaf == x || matches!(leaf, "default-src" | "child-src") {
+                return None;
+            }
+            if pinned.get(leaf).is_some() {
+                continue;
+            }
+            let from = self.governing(class, browser)?.clone();
+            pinned.pin(leaf, &from);
+        }
+        let copy = copy_source(&pinned);
+        pinned.add(x, text, copy);
+        acceptable(self, &pinned).is_empty().then_some(pinned)
+    }
+
+    /// Make `class` allow `source` in `browser`, changing nothing else. `Ok(false)`: nothing to
+    /// do. `Err(())`: no single directive can take the source without changing other verdicts.
+    pub fn ensure(
+        &mut self,
+        class: Class,
+        browser: Browser,
+        source: &Source,
+        text: &str,
+        targets: &[Class],
+    ) -> Result<bool, ()> {
+        let Some(g) = self.governing(class, browser) else {
+            return Ok(false);
+        };
+        if covers(&parsed(&g.tokens), source) {
+            return Ok(false);
+        }
+        let chain = class.chain(browser);
+        let gi = chain
+            .iter()
+            .position(|n| *n == g.name)
+            .unwrap_or(chain.len() - 1);
+        let mut candidates: Vec<(usize, &'static str)> = chain[..=gi]
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, n)| !matches!(*n, "default-src" | "child-src"))
+            .collect();
+        // Prefer a directive every browser knows (script-src over script-src-elem), then the
+        // widest one: fewer new directives, and old browsers get the vendor too.
+        candidates.sort_by_key(|(i, n)| {
+            (
+                !Browser::ALL.iter().all(|b| b.knows(n)),
+                std::cmp::Reverse(*i),
+            )
+        });
+        for (_, x) in candidates {
+            if let Some(plan) = self.with_source_in(x, source, text, targets) {
+                *self = plan;
+                return Ok(true);
+            }
+        }
+        Err(())
+    }
+
+    /// Append to a no-fallback directive (form-action...) when present.
+    pub fn append_no_fallback(&mut self, name: &str, source: &Source, text: &str) -> bool {
+        match self.get(name) {
+            Some(d) if !covers(&parsed(&d.tokens), source) => {
+                self.add(name, text, None);
+                true
+            }
+            _ => false,
+        }
+    }
+}
