@@ -191,9 +191,9 @@ pub static RULES: &[Rule] = &[
         why: "Widening default-src would also open every request type the site restricts through \
               default-src only, plugins included. csppatch adds the source to each fetch type \
               except object-src, creating directives where needed.",
-        example: "default-src 'self'   + vendor default-src https://cdn.vendor.example\n\
-                  Result: default-src 'self'; script-src 'self' https://cdn.vendor.example; \
-                  img-src 'self' https://cdn.vendor.example; ...",
+        example: "default-src 'self' https://cdn.vendor.example   (as the vendor page suggests)\n\
+                  Use instead (what csppatch writes): default-src 'self'; script-src 'self' \
+                  https://cdn.vendor.example; img-src 'self' https://cdn.vendor.example; ...",
     },
     Rule {
         code: "CSP119",
@@ -210,8 +210,10 @@ pub static RULES: &[Rule] = &[
                other requests are allowed.",
         why: "csppatch never opens more than the vendor asked for, nor blocks what the site \
               allowed; it stops instead.",
-        example: "Use instead: edit the policy by hand, or split the policy into per-type \
-                  directives first.",
+        example: "a requirement whose only possible directive also governs request types the \
+                  vendor did not ask for\n\
+                  Use instead: edit the policy by hand, or split it into per-type directives \
+                  first. (A safety net: no known policy triggers it.)",
     },
 ];
 
@@ -275,8 +277,18 @@ pub fn check(list: &PolicyList, delivery: Delivery) -> Vec<Diagnostic> {
                 }
             }
         }
-        for d in &policy.directives {
-            out.extend(directive_lints(list, policy, d, &label, delivery));
+        for (i, d) in policy.directives.iter().enumerate() {
+            let mut lints = directive_lints(list, policy, d, &label, delivery);
+            if i == 0 && policy.index > 0 {
+                for l in lints.iter_mut().filter(|l| l.code == "CSP107") {
+                    l.help = Some(
+                        "It is the text after a comma (CSP109), most likely the rest of a pasted \
+                         remark: delete it together with the remark."
+                            .to_string(),
+                    );
+                }
+            }
+            out.extend(lints);
         }
     }
     out
@@ -321,9 +333,9 @@ fn directive_lints(
                 Diagnostic::error(
                     "CSP114",
                     format!(
-                        "`{}` in {label} contains {bad:?} (U+{:04X}): CSP3 browsers and Firefox \
-                         ignore this whole directive, others only the source; csppatch will not \
-                         patch {label}",
+                        "`{}` in {label} contains {bad:?} (U+{:04X}): CSP3 (and Firefox) drop \
+                         this whole directive, other browsers may read it differently; csppatch \
+                         will not patch {label}",
                         ellipsis(text, 60),
                         bad as u32
                     ),
@@ -366,14 +378,12 @@ fn directive_lints(
         } else {
             Severity::Warning
         };
-        out.push(
-            Diagnostic::new(
-                "CSP106",
-                severity,
-                format!("`{}` is deprecated: browsers ignore it or will", d.name),
-            )
-            .with_help(format!("Use {instead}.")),
-        );
+        let message = if d.name == "report-uri" {
+            "`report-uri` is deprecated in favour of report-to (it still works)".to_string()
+        } else {
+            format!("`{}` is obsolete: current browsers ignore it", d.name)
+        };
+        out.push(Diagnostic::new("CSP106", severity, message).with_help(format!("Use {instead}.")));
     }
     if known.meta_ignored && delivery == Delivery::Meta {
         out.push(
@@ -515,19 +525,24 @@ fn source_lints(d: &Directive, label: &str) -> Vec<Diagnostic> {
         "script-src" | "script-src-elem" | "script-src-attr" | "default-src"
     );
     let disabled_by = if parsed.iter().any(|s| s.is_nonce_or_hash()) {
-        Some("a nonce or hash")
+        Some(("", "a nonce or hash"))
     } else if script && has(Keyword::StrictDynamic) {
-        Some("'strict-dynamic'")
+        let scope = if d.name == "default-src" {
+            " for scripts"
+        } else {
+            ""
+        };
+        Some((scope, "'strict-dynamic'"))
     } else {
         None
     };
-    if let (true, Some(why)) = (has(Keyword::UnsafeInline), disabled_by) {
+    if let (true, Some((scope, why))) = (has(Keyword::UnsafeInline), disabled_by) {
         out.push(
             Diagnostic::note(
                 "CSP102",
                 format!(
-                    "'unsafe-inline' in `{}` of {label} is ignored by current browsers because of \
-                     {why}; it only applies in browsers that predate nonces",
+                    "'unsafe-inline' in `{}` of {label} is ignored{scope} by current browsers \
+                     because of {why}; it only applies in browsers that predate nonces",
                     d.name
                 ),
             )
@@ -559,12 +574,19 @@ pub fn hash_disables_unsafe_inline(
     directive: &str,
     label: &str,
 ) -> Diagnostic {
+    let what = if directive.starts_with("style") {
+        "inline style"
+    } else if directive == "default-src" {
+        "inline script or style"
+    } else {
+        "inline script or event handler"
+    };
     Diagnostic::error(
         "CSP103",
         format!(
             "adding `{source}` for {vendor} to `{directive}` of {label} would make browsers \
-             ignore its 'unsafe-inline', which the site relies on: every other inline script or \
-             style would be blocked"
+             ignore its 'unsafe-inline', which the site relies on: every other {what} without \
+             that hash or nonce would be blocked"
         ),
     )
     .with_help(format!(
@@ -590,12 +612,18 @@ pub fn risky_script_source(vendor: &str, source: &str, directive: &str) -> Diagn
     ))
 }
 
-pub fn unsafe_inline_ineffective(vendor: &str, directive: &str, label: &str) -> Diagnostic {
+pub fn unsafe_inline_ineffective(
+    vendor: &str,
+    directive: &str,
+    label: &str,
+    what: &str,
+) -> Diagnostic {
     Diagnostic::warning(
         "CSP105",
         format!(
-            "{vendor} needs 'unsafe-inline', but `{directive}` of {label} has a nonce, a hash or \
-             'strict-dynamic', so browsers would ignore it: that part of {vendor} stays blocked"
+            "{vendor} needs 'unsafe-inline' ({what}), but `{directive}` of {label} has a \
+             nonce, a hash or 'strict-dynamic', so browsers ignore 'unsafe-inline' there: these \
+             stay blocked"
         ),
     )
     .with_help(format!(

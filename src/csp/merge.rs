@@ -329,6 +329,8 @@ fn apply_classes(
     classes: &[Class],
     diagnostics: &mut Vec<Diagnostic>,
 ) -> bool {
+    // Classes where 'unsafe-inline' would be ignored, by the directive that decides them.
+    let mut ineffective: Vec<(String, Vec<Class>)> = Vec::new();
     for &class in classes {
         for browser in Browser::ALL {
             let Some(g) = plan.governing(class, browser) else {
@@ -338,7 +340,11 @@ fn apply_classes(
                 let mut with = g.tokens.clone();
                 with.push(text.to_string());
                 if !unsafe_inline_effective(&with, class) {
-                    diagnostics.push(lint::unsafe_inline_ineffective(vendor, &g.name, label));
+                    match ineffective.iter_mut().find(|(name, _)| *name == g.name) {
+                        Some((_, list)) if !list.contains(&class) => list.push(class),
+                        Some(_) => {}
+                        None => ineffective.push((g.name.clone(), vec![class])),
+                    }
                     continue;
                 }
             }
@@ -359,6 +365,15 @@ fn apply_classes(
                 diagnostics.push(lint::legacy_blocked(vendor, text, &through, label));
             }
         }
+    }
+    for (name, blocked) in ineffective {
+        let what: Vec<&str> = blocked.iter().map(|c| c.describe()).collect();
+        diagnostics.push(lint::unsafe_inline_ineffective(
+            vendor,
+            &name,
+            label,
+            &what.join(", "),
+        ));
     }
     true
 }

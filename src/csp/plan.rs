@@ -45,6 +45,30 @@ impl Class {
         }
     }
 
+    /// What the class is, in words, for messages.
+    pub fn describe(self) -> &'static str {
+        use Destination as D;
+        match self {
+            Class::Load(D::Script) => "script files",
+            Class::Load(D::Style) => "stylesheets",
+            Class::Load(D::Image) => "images",
+            Class::Load(D::Font) => "fonts",
+            Class::Load(D::Connect) => "fetch/XHR/WebSocket connections",
+            Class::Load(D::Frame) => "frames",
+            Class::Load(D::Worker) => "workers",
+            Class::Load(D::Media) => "audio and video",
+            Class::Load(D::Manifest) => "app manifests",
+            Class::Load(D::Object) => "plugins",
+            Class::Load(_) => "navigations",
+            Class::Inline(InlineKind::Script) => "inline <script> elements",
+            Class::Inline(InlineKind::ScriptAttribute) => "event handler attributes",
+            Class::Inline(InlineKind::Navigation) => "javascript: URLs",
+            Class::Inline(InlineKind::Style) => "inline <style> elements",
+            Class::Inline(InlineKind::StyleAttribute) => "style attributes",
+            Class::Eval => "eval()",
+        }
+    }
+
     /// A script load, inline script behaviour or eval.
     pub fn is_script(self) -> bool {
         matches!(
@@ -176,6 +200,11 @@ pub fn targets(directive: &str, source: &Source) -> Result<Targets, Unusable> {
             (Keyword::UnsafeInline, "style-src") => inlines(&[I::Style, I::StyleAttribute]),
             (Keyword::UnsafeInline, "style-src-elem") => inlines(&[I::Style]),
             (Keyword::UnsafeInline, "style-src-attr") => inlines(&[I::StyleAttribute]),
+            (Keyword::UnsafeInline, _) => {
+                return Err(Unusable::NoEffect(
+                    "'unsafe-inline' only applies to scripts and styles",
+                ))
+            }
             (Keyword::UnsafeEval | Keyword::WasmUnsafeEval, "script-src" | "default-src") => {
                 vec![Class::Eval]
             }
