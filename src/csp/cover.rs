@@ -283,7 +283,7 @@ mod tests {
 
     #[test]
     fn wildcard_hosts_cover_subdomains_only() {
-        assert!(cov(&["https://*.crisp.chat"], "wss://*.relay.crisp.chat") == false);
+        assert!(!cov(&["https://*.crisp.chat"], "wss://*.relay.crisp.chat"));
         assert!(cov(&["wss://*.crisp.chat"], "wss://*.relay.crisp.chat"));
         assert!(cov(&["*.crisp.chat"], "https://client.crisp.chat"));
         assert!(!cov(&["*.crisp.chat"], "https://crisp.chat"));

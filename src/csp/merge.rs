@@ -29,10 +29,9 @@ use super::directives::info;
 use super::eval::Browser;
 use super::lint;
 use super::parse::{parse, DirectiveState, Policy, PolicyList};
-use super::plan::{
-    targets, unsafe_inline_effective, Class, Planned, PolicyPlan, Targets, Unusable,
-};
+use super::plan::{unsafe_inline_effective, Class, Planned, PolicyPlan};
 use super::source::{Keyword, Source};
+use super::targets::{targets, Targets, Unusable};
 
 /// One source a vendor needs under one directive.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -292,13 +291,16 @@ fn merge_requirement(
             }
             let script_load = Class::Load(super::eval::Destination::Script);
             if source.matches_urls() && classes.contains(&script_load) {
-                if let Some(g) = plan.governing(script_load, Browser::Csp3) {
-                    if g.tokens
-                        .iter()
-                        .any(|t| t.eq_ignore_ascii_case("'strict-dynamic'"))
-                    {
-                        diagnostics.push(lint::strict_dynamic(vendor, &text, &g.name, &label));
-                    }
+                // In any browser generation: without -elem support, script-src decides.
+                let strict = Browser::ALL.iter().find_map(|&b| {
+                    plan.governing(script_load, b).filter(|g| {
+                        g.tokens
+                            .iter()
+                            .any(|t| t.eq_ignore_ascii_case("'strict-dynamic'"))
+                    })
+                });
+                if let Some(g) = strict {
+                    diagnostics.push(lint::strict_dynamic(vendor, &text, &g.name, &label));
                 }
             }
         }

@@ -7,7 +7,8 @@
 //! - [`eval`]: "does this policy allow this request?", the invariant checker.
 //!
 //! Internals: [`directives`] (names, fallback lists), [`matching`] (CSP3 URL matching),
-//! [`cover`] (source coverage across browsers), [`plan`] (which directives a merge changes).
+//! [`cover`] (source coverage across browsers), [`targets`] (what a requirement asks for),
+//! [`plan`] (which directives a merge changes), [`probe`] (requests to check a merge with).
 
 pub mod cover;
 pub mod directives;
@@ -17,6 +18,8 @@ pub mod matching;
 pub mod merge;
 pub mod parse;
 pub mod plan;
+pub mod probe;
 pub mod source;
+pub mod targets;
 
 pub use merge::{merge, Added, MergeOptions, MergeOutcome, Pin, Requirement, TextEdit};

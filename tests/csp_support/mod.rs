@@ -4,11 +4,12 @@
 
 use content_security_policy as servo;
 use csppatch::csp::eval::{self, Browser, Check, Destination, InlineKind, Request};
-use csppatch::csp::matching::{url_matches_expression, Origin};
+use csppatch::csp::matching::url_matches_expression;
 use csppatch::csp::merge::{apply, MergeOutcome};
 use csppatch::csp::parse::{parse, PolicyList};
-use csppatch::csp::plan::{targets, Class, Targets};
+use csppatch::csp::plan::Class;
 use csppatch::csp::source::{HashAlgorithm, Source};
+use csppatch::csp::targets::{targets, Targets};
 use csppatch::csp::{merge, MergeOptions, Requirement};
 use csppatch::diag::Severity;
 use csppatch::site::Delivery;
@@ -172,26 +173,16 @@ fn servo_destination(d: Destination) -> Option<servo::Destination> {
     })
 }
 
-/// Where Servo's crate 0.5 departs from CSP3 (verified against the spec text, see
-/// tests/csp_eval.rs), so that a comparison is meaningless:
-/// - `'self'` compares `url.port()` (null for a default port) with the origin's numeric port, so
-///   it never matches a same-host URL of another scheme (https page -> wss://same-host, http page
-///   -> https://same-host), which CSP3 §6.7.2.8 step 4.2 allows;
-/// - its scheme-part match lacks `ws` -> `http`/`https` (CSP3 §6.7.2.9 step 1.3);
-/// - it keeps directives that contain non-ASCII characters, which CSP3 §2.2.1 step 2.2 (and
-///   Firefox) skip entirely.
-pub fn servo_deviates(policy_list: &str, request: &Request) -> bool {
-    if !policy_list.is_ascii() {
-        return true;
-    }
-    if let Check::Load { url, .. } = &request.check {
-        if url.host_str() == Some(request.origin.host.as_str())
-            && url.scheme() != request.origin.scheme
-        {
-            return true;
-        }
-        let list = parse(policy_list);
-        let ws_token = list
+/// Servo's crate on one policy list, parsed once.
+pub struct Servo {
+    list: servo::CspList,
+    ascii: bool,
+    ws_token: bool,
+}
+
+impl Servo {
+    pub fn new(policy_list: &str) -> Servo {
+        let ws_token = parse(policy_list)
             .policies
             .iter()
             .flat_map(|p| &p.directives)
@@ -200,80 +191,114 @@ pub fn servo_deviates(policy_list: &str, request: &Request) -> bool {
                 let l = t.text.to_ascii_lowercase();
                 l == "ws:" || l.starts_with("ws://")
             });
-        if ws_token && matches!(url.scheme(), "http" | "https") {
+        Servo {
+            list: servo::CspList::parse(
+                policy_list,
+                servo::PolicySource::Header,
+                servo::PolicyDisposition::Enforce,
+            ),
+            ascii: policy_list.is_ascii(),
+            ws_token,
+        }
+    }
+
+    /// Where Servo's crate 0.5 departs from CSP3 (verified against the spec text, see
+    /// tests/csp_eval.rs), so that a comparison is meaningless:
+    /// - `'self'` compares `url.port()` (null for a default port) with the origin's numeric
+    ///   port, so it never matches a same-host URL of another scheme (https page ->
+    ///   wss://same-host, http page -> https://same-host), which CSP3 §6.7.2.8 step 4.2 allows;
+    /// - its scheme-part match lacks `ws` -> `http`/`https` (CSP3 §6.7.2.9 step 1.3);
+    /// - it keeps directives that contain non-ASCII characters, which CSP3 §2.2.1 step 2.2 (and
+    ///   Firefox) skip entirely.
+    pub fn deviates(&self, request: &Request) -> bool {
+        if !self.ascii {
             return true;
         }
+        if let Check::Load { url, .. } = &request.check {
+            if url.host_str() == Some(request.origin.host.as_str())
+                && url.scheme() != request.origin.scheme
+            {
+                return true;
+            }
+            if self.ws_token && matches!(url.scheme(), "http" | "https") {
+                return true;
+            }
+        }
+        false
     }
-    false
+
+    /// Servo's verdict; `None` when Servo cannot express the check.
+    pub fn allows(&self, request: &Request) -> Option<bool> {
+        let list = &self.list;
+        let origin = url::Url::parse(&request.origin.serialize())
+            .unwrap()
+            .origin();
+        match &request.check {
+            Check::Load { destination, url } => {
+                if *destination == Destination::BaseUri {
+                    let (r, _) = list.is_base_allowed_for_document(url, &origin);
+                    return Some(r == servo::CheckResult::Allowed);
+                }
+                let destination = servo_destination(*destination)?;
+                let r = servo::Request {
+                    url: url.clone(),
+                    origin,
+                    redirect_count: 0,
+                    destination,
+                    initiator: servo::Initiator::None,
+                    nonce: request.nonce.clone().unwrap_or_default(),
+                    integrity_metadata: String::new(),
+                    parser_metadata: if request.parser_inserted {
+                        servo::ParserMetadata::ParserInserted
+                    } else {
+                        servo::ParserMetadata::NotParserInserted
+                    },
+                };
+                Some(list.should_request_be_blocked(&r).0 == servo::CheckResult::Allowed)
+            }
+            Check::Inline(k) => {
+                let kind = match k {
+                    InlineKind::Script => servo::InlineCheckType::Script,
+                    InlineKind::ScriptAttribute => servo::InlineCheckType::ScriptAttribute,
+                    InlineKind::Style => servo::InlineCheckType::Style,
+                    InlineKind::StyleAttribute => servo::InlineCheckType::StyleAttribute,
+                    InlineKind::Navigation => servo::InlineCheckType::Navigation,
+                };
+                let nonceable = matches!(k, InlineKind::Script | InlineKind::Style);
+                let element = servo::Element {
+                    nonce: request.nonce.clone().filter(|_| nonceable).map(Into::into),
+                };
+                // Servo hashes the body itself; a probe without a hash has a body no hash
+                // matches.
+                let body = if request.content_hash.is_some() {
+                    INLINE_BODY
+                } else {
+                    "/* other */"
+                };
+                let (r, _) =
+                    list.should_elements_inline_type_behavior_be_blocked(&element, kind, body);
+                Some(r == servo::CheckResult::Allowed)
+            }
+            // Servo's is_js_evaluation_allowed() keeps only the last policy's answer: ask per
+            // policy.
+            Check::Eval => Some(list.0.iter().all(|p| {
+                servo::CspList(vec![p.clone()]).is_js_evaluation_allowed()
+                    == servo::CheckResult::Allowed
+            })),
+            Check::WasmEval => Some(list.0.iter().all(|p| {
+                servo::CspList(vec![p.clone()]).is_wasm_evaluation_allowed()
+                    == servo::CheckResult::Allowed
+            })),
+        }
+    }
 }
 
-/// Servo's verdict; `None` when Servo cannot express the check.
+pub fn servo_deviates(policy_list: &str, request: &Request) -> bool {
+    Servo::new(policy_list).deviates(request)
+}
+
 pub fn servo_allows(policy_list: &str, request: &Request) -> Option<bool> {
-    let list = servo::CspList::parse(
-        policy_list,
-        servo::PolicySource::Header,
-        servo::PolicyDisposition::Enforce,
-    );
-    let origin = url::Url::parse(&request.origin.serialize())
-        .unwrap()
-        .origin();
-    match &request.check {
-        Check::Load { destination, url } => {
-            if *destination == Destination::BaseUri {
-                let (r, _) = list.is_base_allowed_for_document(url, &origin);
-                return Some(r == servo::CheckResult::Allowed);
-            }
-            let destination = servo_destination(*destination)?;
-            let r = servo::Request {
-                url: url.clone(),
-                origin,
-                redirect_count: 0,
-                destination,
-                initiator: servo::Initiator::None,
-                nonce: request.nonce.clone().unwrap_or_default(),
-                integrity_metadata: String::new(),
-                parser_metadata: if request.parser_inserted {
-                    servo::ParserMetadata::ParserInserted
-                } else {
-                    servo::ParserMetadata::NotParserInserted
-                },
-            };
-            Some(list.should_request_be_blocked(&r).0 == servo::CheckResult::Allowed)
-        }
-        Check::Inline(k) => {
-            let kind = match k {
-                InlineKind::Script => servo::InlineCheckType::Script,
-                InlineKind::ScriptAttribute => servo::InlineCheckType::ScriptAttribute,
-                InlineKind::Style => servo::InlineCheckType::Style,
-                InlineKind::StyleAttribute => servo::InlineCheckType::StyleAttribute,
-                InlineKind::Navigation => servo::InlineCheckType::Navigation,
-            };
-            let nonceable = matches!(k, InlineKind::Script | InlineKind::Style);
-            let element = servo::Element {
-                nonce: request.nonce.clone().filter(|_| nonceable).map(Into::into),
-            };
-            // Servo hashes the body itself; a probe without a hash has a body no hash matches.
-            let body = if request.content_hash.is_some() {
-                INLINE_BODY
-            } else {
-                "/* other */"
-            };
-            Some(
-                list.should_elements_inline_type_behavior_be_blocked(&element, kind, body)
-                    .0
-                    == servo::CheckResult::Allowed,
-            )
-        }
-        // Servo's is_js_evaluation_allowed() keeps only the last policy's answer: ask per policy.
-        Check::Eval => Some(list.0.iter().all(|p| {
-            servo::CspList(vec![p.clone()]).is_js_evaluation_allowed()
-                == servo::CheckResult::Allowed
-        })),
-        Check::WasmEval => Some(list.0.iter().all(|p| {
-            servo::CspList(vec![p.clone()]).is_wasm_evaluation_allowed()
-                == servo::CheckResult::Allowed
-        })),
-    }
+    Servo::new(policy_list).allows(request)
 }
 
 // ---- The invariant checker ----
@@ -356,6 +381,8 @@ pub fn check_merge(input: &str, requirements: &[Requirement], origin: &str) -> M
     );
 
     let after = parse(&outcome.text);
+    let servo_before = Servo::new(input);
+    let servo_after = Servo::new(&outcome.text);
     let refused = outcome
         .diagnostics
         .iter()
@@ -392,8 +419,8 @@ pub fn check_merge(input: &str, requirements: &[Requirement], origin: &str) -> M
                         context()
                     );
                 }
-                if !servo_deviates(&outcome.text, &r) {
-                    if let Some(v) = servo_allows(&outcome.text, &r) {
+                if !servo_after.deviates(&r) {
+                    if let Some(v) = servo_after.allows(&r) {
                         assert!(v, "Servo blocks {req:?}: {}{}", describe(&r), context());
                     }
                 }
@@ -417,12 +444,18 @@ pub fn check_merge(input: &str, requirements: &[Requirement], origin: &str) -> M
                 );
             }
         }
-        for text in [input, outcome.text.as_str()] {
-            if servo_deviates(text, &r) {
+        // Our verdicts are checked above; Servo must agree with them (so its changes are the
+        // same, explained ones).
+        let pairs = [
+            (input, &before, &servo_before),
+            (outcome.text.as_str(), &after, &servo_after),
+        ];
+        for (text, list, oracle) in pairs {
+            if oracle.deviates(&r) {
                 continue;
             }
-            if let Some(v) = servo_allows(text, &r) {
-                let ours = eval::allows_in(&parse(text), &r, Browser::Csp3);
+            if let Some(v) = oracle.allows(&r) {
+                let ours = eval::allows_in(list, &r, Browser::Csp3);
                 assert_eq!(
                     ours,
                     v,
