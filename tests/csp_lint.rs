@@ -147,3 +147,18 @@ fn ortto_remark_is_explained() {
         .as_deref()
         .is_some_and(|h| h.contains("CSP has no comments"))));
 }
+
+#[test]
+fn commas_in_meta_policies_are_ambiguous() {
+    let diags = check(&parse("default-src 'self', img-src data:"), Delivery::Meta);
+    let text = render_diagnostics(&diags);
+    assert!(diags
+        .iter()
+        .any(|d| d.code == "CSP109" && d.message.contains("<meta>")));
+    common::snapshots("csp").bind(|| insta::assert_snapshot!("lint_CSP109_meta", text));
+    assert!(check(
+        &parse("default-src 'self', img-src data:"),
+        Delivery::Header
+    )
+    .is_empty());
+}

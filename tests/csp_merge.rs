@@ -455,6 +455,7 @@ fn refusals() {
         ("script-src", "'strict-dynamic'"),
         ("script-src", "https://exa mple.com"),
         ("prefetch-src", "https://vendor.example"),
+        ("script-src", "self"),
     ]);
     let o = merge(input, &requirements, &header());
     assert!(o.edits.is_empty() && o.refused());

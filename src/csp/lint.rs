@@ -268,6 +268,17 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Lints on the policy list as the site sends it.
 pub fn check(list: &PolicyList, delivery: Delivery) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    if delivery == Delivery::Meta && list.enforced().count() > 1 {
+        out.push(
+            Diagnostic::warning(
+                "CSP109",
+                "this <meta> policy contains a `,`: CSP3 reads a meta tag's content as one \
+                 policy (the comma becomes part of a source), Chromium splits it into separate \
+                 policies, so browsers enforce different things",
+            )
+            .with_help("Remove the comma: in a meta tag, separate directives with `;` only."),
+        );
+    }
     for policy in &list.policies {
         let label = policy_label(list, policy);
         if policy.index > 0 {

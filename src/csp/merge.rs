@@ -102,6 +102,16 @@ pub struct MergeOutcome {
     pub pins: Vec<Pin>,
     /// Lints and refusals (`CSP1xx`); any `Severity::Error` means the site must not be patched.
     pub diagnostics: Vec<Diagnostic>,
+    /// Which diagnostic codes each requirement ran into (index into the requirements), for
+    /// [`self_check`] and for callers that report per vendor.
+    pub caveats: Vec<Caveat>,
+}
+
+/// A diagnostic code raised while merging one requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Caveat {
+    pub requirement: usize,
+    pub code: &'static str,
 }
 
 impl MergeOutcome {
@@ -153,7 +163,9 @@ pub fn merge(
         })
         .collect();
     let mut added = Vec::new();
-    for req in requirements {
+    let mut caveats = Vec::new();
+    for (i, req) in requirements.iter().enumerate() {
+        let start = diagnostics.len();
         merge_requirement(
             &list,
             &mut plans,
@@ -162,6 +174,10 @@ pub fn merge(
             &mut added,
             &mut diagnostics,
         );
+        caveats.extend(diagnostics[start..].iter().map(|d| Caveat {
+            requirement: i,
+            code: d.code,
+        }));
     }
     let mut edits = Vec::new();
     let mut pins = Vec::new();
@@ -189,7 +205,58 @@ pub fn merge(
         added,
         pins,
         diagnostics,
+        caveats,
     }
+}
+
+/// Re-check a merge with the evaluator: every request of every requirement
+/// ([`super::eval::requests_for`]) against `outcome.text`, in a CSP3 browser, from a page of
+/// `origin` (any `https://…` origin will do when the site's is unknown). Requests that a caveat
+/// explains are skipped: a refused requirement, script loads under 'strict-dynamic' (CSP101),
+/// 'unsafe-inline' next to a nonce (CSP105). Returns what is still blocked, described; empty
+/// means the merge did what it promised, anything else is a csppatch bug.
+pub fn self_check(
+    outcome: &MergeOutcome,
+    requirements: &[Requirement],
+    origin: &str,
+) -> Vec<String> {
+    use super::eval::{allows_in, requests_for, Check, Destination};
+    if outcome.diagnostics.iter().any(|d| d.code == "CSP114") {
+        return Vec::new(); // A policy was left alone on purpose.
+    }
+    let list = parse(&outcome.text);
+    let mut blocked = Vec::new();
+    for (i, req) in requirements.iter().enumerate() {
+        let codes: Vec<&str> = outcome
+            .caveats
+            .iter()
+            .filter(|c| c.requirement == i)
+            .map(|c| c.code)
+            .collect();
+        if ["CSP103", "CSP110", "CSP115", "CSP116", "CSP120"]
+            .iter()
+            .any(|c| codes.contains(c))
+        {
+            continue;
+        }
+        for r in requests_for(req, origin) {
+            let exempt = match &r.check {
+                Check::Load {
+                    destination: Destination::Script,
+                    ..
+                } => codes.contains(&"CSP101"),
+                Check::Inline(_) => codes.contains(&"CSP105"),
+                _ => false,
+            };
+            if !exempt && !allows_in(&list, &r, Browser::Csp3) {
+                blocked.push(format!(
+                    "`{} {}` for {}: {:?} still blocked",
+                    req.directive, req.source, req.vendor, r.check
+                ));
+            }
+        }
+    }
+    blocked
 }
 
 fn merge_requirement(
@@ -202,7 +269,9 @@ fn merge_requirement(
 ) {
     let directive = req.directive.trim().to_ascii_lowercase();
     let vendor = req.vendor.as_str();
-    let source = match Source::parse(req.source.trim()) {
+    // As strict as the vendor presets (unquoted keywords, stray quotes); whether http:/ws:
+    // may be used was decided when the requirement was made.
+    let source = match super::source::parse_vendor_source(req.source.trim(), true) {
         Ok(s) => s,
         Err(e) => {
             diagnostics.push(lint::invalid_requirement(

@@ -22,4 +22,6 @@ pub mod probe;
 pub mod source;
 pub mod targets;
 
-pub use merge::{merge, Added, MergeOptions, MergeOutcome, Pin, Requirement, TextEdit};
+pub use merge::{
+    merge, self_check, Added, Caveat, MergeOptions, MergeOutcome, Pin, Requirement, TextEdit,
+};
