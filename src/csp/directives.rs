@@ -2,7 +2,7 @@
 //! whether it is deprecated, and the CSP3 fallback lists.
 //!
 //! The fallback lists mirror CSP3 §6.8.3 "Get fetch directive fallback list"
-//! (https://www.w3.org/TR/CSP3/#directive-fallback-list); Servo's content-security-policy crate
+//! (<https://www.w3.org/TR/CSP3/#directive-fallback-list>); Servo's content-security-policy crate
 //! (`get_fetch_directive_fallback_list`) and Ladybird (`DirectiveOperations.cpp`) use the same.
 
 /// What a directive governs.
@@ -151,7 +151,7 @@ pub fn fallback_list(effective: &str) -> &'static [&'static str] {
 }
 
 /// The four CSP3 directives that browsers before Safari 15.4, Firefox 108 and Chrome 75 do not
-/// know and ignore (https://caniuse.com/mdn-http_headers_content-security-policy_script-src-elem).
+/// know and ignore (<https://caniuse.com/mdn-http_headers_content-security-policy_script-src-elem>).
 pub const SPLIT_DIRECTIVES: [&str; 4] = [
     "script-src-elem",
     "script-src-attr",

@@ -1,6 +1,6 @@
 //! "Does this policy list allow this request?": the invariant checker of the merge.
 //!
-//! Follows CSP3 (https://www.w3.org/TR/CSP3/): §4.1.3 "Should request be blocked by Content
+//! Follows CSP3 (<https://www.w3.org/TR/CSP3/>): §4.1.3 "Should request be blocked by Content
 //! Security Policy?" (every policy of the list must allow), §6.8.1 "Get the effective directive
 //! for request", §6.8.3 the fallback lists, §6.8.4 "Should fetch directive execute", the
 //! directives' pre-request checks (§6.1: script directives honour nonces and `'strict-dynamic'`,

@@ -1,5 +1,5 @@
 //! Warnings about a policy (`CSP1xx`): the policy as the site sends it ([`check`]), and what the
-//! merge runs into (the constructors used by [`super::merge`]). Diagnostics carry no location:
+//! merge runs into (the constructors used by [`super::merge()`]). Diagnostics carry no location:
 //! the caller knows the file and line.
 
 use crate::diag::{Diagnostic, Severity};

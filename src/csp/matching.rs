@@ -1,4 +1,4 @@
-//! URL matching as CSP3 defines it (https://www.w3.org/TR/CSP3/#match-url-to-source-list).
+//! URL matching as CSP3 defines it (<https://www.w3.org/TR/CSP3/#match-url-to-source-list>).
 //!
 //! Each function mirrors one algorithm of §6.7.2, step by step; Ladybird's
 //! `LibWeb/ContentSecurityPolicy/Directives/DirectiveOperations.cpp` follows the same text and was

@@ -12,7 +12,8 @@
 //!   `child-src` frames and workers; `'unsafe-eval'` eval, checked against script-src only);
 //! - each class must allow it in CSP3 browsers and, when possible without side effects, in
 //!   browsers that ignore the -elem/-attr directives;
-//! - a missing directive is created as a copy of the one it fell back to, plus the source;
+//! - a missing directive is created as a copy of the one it fell back to, plus the source (the
+//!   copy keeps the sources that mean something there: no 'unsafe-inline' in a worker-src);
 //!   default-src and child-src are never widened; classes that would otherwise start falling
 //!   back to a changed directive are pinned to a copy of what governed them;
 //! - a requirement under default-src is spread over the fetch directives (never object-src);

@@ -2,9 +2,24 @@
 //!
 //! - [`parse`]: a serialized policy list as browsers read it, keeping every byte's position.
 //! - [`source`]: source expressions, and "is this source already covered by that list".
-//! - [`merge`]: fallback-aware merge of vendor requirements into a policy list, as text edits.
+//! - [`mod@merge`]: fallback-aware merge of vendor requirements into a policy list, as text edits.
 //! - [`lint`]: warnings about the policy (`CSP1xx`).
 //! - [`eval`]: "does this policy allow this request?", the invariant checker.
+//!
+//! ```
+//! use csppatch::csp::eval::{allows, Destination, Request};
+//! use csppatch::csp::{merge, self_check, MergeOptions, Requirement};
+//! use csppatch::site::Delivery;
+//!
+//! let reqs = [Requirement::new("connect-src", "https://api.vendor.example", "vendor")];
+//! let out = merge("default-src 'self'", &reqs, &MergeOptions { delivery: Delivery::Header });
+//! // connect-src is created from default-src, so the site's own requests still work.
+//! assert_eq!(out.text, "default-src 'self'; connect-src 'self' https://api.vendor.example");
+//! assert_eq!(out.edits[0].range, 18..18);
+//! assert!(self_check(&out, &reqs, "https://site.example").is_empty());
+//! let own = Request::load(Destination::Connect, "https://site.example/api", "https://site.example");
+//! assert!(allows(&out.text, &own.unwrap()));
+//! ```
 //!
 //! Internals: [`directives`] (names, fallback lists), [`matching`] (CSP3 URL matching),
 //! [`cover`] (source coverage across browsers), [`targets`] (what a requirement asks for),

@@ -1,6 +1,6 @@
 //! A serialized policy list as browsers read it, with the byte span of every part.
 //!
-//! Mirrors CSP3 §2.2.1 "Parse a serialized CSP" (https://www.w3.org/TR/CSP3/#parse-serialized-policy)
+//! Mirrors CSP3 §2.2.1 "Parse a serialized CSP" (<https://www.w3.org/TR/CSP3/#parse-serialized-policy>)
 //! and §2.2.2 "Parse a response's Content Security Policies":
 //!
 //! - the header value is a comma-separated list of policies (`Content-Security-Policy =

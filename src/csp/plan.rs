@@ -1,4 +1,4 @@
-//! The fallback-aware plan behind [`super::merge`]: which directives of one policy change so
+//! The fallback-aware plan behind [`super::merge()`]: which directives of one policy change so
 //! that a vendor source is allowed for the request types it is needed for, and nothing else.
 //!
 //! The model: a *class* is one kind of check a browser makes (a script load, an inline style
@@ -6,14 +6,14 @@
 //! first present directive of its CSP3 fallback list. A class's verdicts are a function of that
 //! directive's tokens (and, for workers, of whether script-src's check is the one that runs).
 //!
-//! Adding source S to directive X (or creating X as a copy of what governed its position, plus
-//! S) changes the verdicts of exactly the classes X governs afterwards for which S is
-//! *relevant* (a host only matters to loads, 'unsafe-inline' only to inline checks...). Every
-//! such class that the vendor did not ask for is *pinned* first: its own leaf directive is
-//! created as a copy of the list that governed it before. The plan is then re-verified for every
-//! class, in two browser generations ([`Browser::Csp3`] and [`Browser::NoElemAttr`], which ignores
-//! the four -elem/-attr directives), so a plan is only kept when it provably changes nothing but
-//! the vendor's classes, and those only by S.
+//! Two lists mean the same for a class when they have the same `signature` for it (hosts only
+//! matter to loads, 'unsafe-inline' only to inline checks...). Adding source S to directive X
+//! (or creating X as a copy of what governed its position, plus S) changes the meaning of the
+//! classes X governs afterwards; every such class the vendor did not ask for is *pinned* first:
+//! its own leaf directive is created as a copy of the list that governed it before. The plan is
+//! then re-verified for every class, in two browser generations ([`Browser::Csp3`] and
+//! [`Browser::NoElemAttr`], which ignores the four -elem/-attr directives), and kept only when
+//! every class means what it meant, except the vendor's, which mean "before, plus S".
 
 use super::eval::{Browser, Destination, InlineKind};
 use super::source::{covers, Keyword, Source};
@@ -147,67 +147,138 @@ pub fn unsafe_inline_effective(tokens: &[String], class: Class) -> bool {
         && !(class.is_script() && has_keyword(tokens, Keyword::StrictDynamic))
 }
 
-/// Does adding `source` to the list `g` decides `class` by change that class's verdicts?
-fn relevant(source: &Source, class: Class, g: &Governance) -> bool {
+/// What a list means for one class: two lists with the same signature give every request of
+/// the class the same verdict (CSP3 §6.7). Entries are tagged (`url:`, `nonce:`...) and sorted.
+///
+/// - loads: the URL-matching sources; for scripts (and workers checked by script-src) also
+///   nonces and hashes, and with 'strict-dynamic' no URLs at all (§6.7.1.1 step 1.3: only the
+///   parser-inserted flag decides); for styles also nonces;
+/// - inline checks (§6.7.3.2-3): "allow all inline" alone, or else the nonces (elements only)
+///   and hashes (elements, or anything next to 'unsafe-hashes');
+/// - eval: 'unsafe-eval' (and, for wasm, 'wasm-unsafe-eval').
+fn signature(tokens: &[String], class: Class, script_check: bool) -> Vec<String> {
     use Destination as D;
     use InlineKind as I;
-    let sd = g.script_check && has_keyword(&g.tokens, Keyword::StrictDynamic);
-    if source.matches_urls() {
-        // With 'strict-dynamic', script-src's check never looks at URLs (§6.7.1.1 step 1.3).
-        return matches!(class, Class::Load(_)) && !sd;
-    }
-    match source {
-        // Beyond what they allow, a nonce or hash switches off an effective 'unsafe-inline'.
-        Source::Nonce(_) => {
-            matches!(
-                class,
-                Class::Load(D::Script | D::Style) | Class::Inline(I::Script | I::Style)
-            ) || unsafe_inline_effective(&g.tokens, class)
-        }
-        // Hashes match attributes and javascript: URLs only next to 'unsafe-hashes' (§6.7.3.3).
-        Source::Hash(..) => {
-            matches!(
-                class,
-                Class::Load(D::Script) | Class::Inline(I::Script | I::Style)
-            ) || unsafe_inline_effective(&g.tokens, class)
-                || (matches!(class, Class::Inline(_))
-                    && has_keyword(&g.tokens, Keyword::UnsafeHashes))
-        }
-        Source::Keyword(k) => match k {
-            Keyword::UnsafeInline => {
-                matches!(class, Class::Inline(_))
-                    && !has_nonce_or_hash(&g.tokens)
-                    && !(class.is_script() && has_keyword(&g.tokens, Keyword::StrictDynamic))
+    let sources = parsed(tokens);
+    let has = |k: Keyword| sources.iter().any(|s| s.keyword() == Some(k));
+    let urls = || {
+        tokens
+            .iter()
+            .filter(|t| Source::parse(t).is_ok_and(|s| s.matches_urls()))
+            .map(|t| format!("url:{t}"))
+    };
+    let nonces = || {
+        sources.iter().filter_map(|s| match s {
+            Source::Nonce(v) => Some(format!("nonce:{v}")),
+            _ => None,
+        })
+    };
+    let hashes = || {
+        sources.iter().filter_map(|s| match s {
+            Source::Hash(..) => Some(format!(
+                "hash:{}",
+                s.to_string().replace('-', "+").replace('_', "/")
+            )),
+            _ => None,
+        })
+    };
+    let mut sig: Vec<String> = match class {
+        Class::Load(d) if d == D::Script || (d == D::Worker && script_check) => {
+            let mut v: Vec<String> = if has(Keyword::StrictDynamic) {
+                vec!["strict-dynamic".to_string()]
+            } else {
+                urls().collect()
+            };
+            // Worker requests carry neither a nonce nor integrity metadata.
+            if d == D::Script {
+                v.extend(nonces());
+                v.extend(hashes());
             }
-            Keyword::UnsafeEval | Keyword::WasmUnsafeEval => class == Class::Eval,
-            Keyword::UnsafeHashes => matches!(
-                class,
-                Class::Inline(I::ScriptAttribute | I::StyleAttribute | I::Navigation)
-            ),
-            Keyword::StrictDynamic => matches!(
-                class,
-                Class::Load(D::Script | D::Worker)
-                    | Class::Inline(I::Script | I::ScriptAttribute | I::Navigation)
-            ),
-            Keyword::InlineSpeculationRules => class == Class::Inline(I::Script),
-            Keyword::None | Keyword::ReportSample | Keyword::UnsafeAllowRedirects => false,
-            Keyword::SelfOrigin => matches!(class, Class::Load(_)) && !sd,
-        },
-        _ => true,
-    }
+            v
+        }
+        Class::Load(D::Style) => urls().chain(nonces()).collect(),
+        Class::Load(_) => urls().collect(),
+        Class::Inline(k) => {
+            let scriptish = matches!(k, I::Script | I::ScriptAttribute | I::Navigation);
+            let element = matches!(k, I::Script | I::Style);
+            let allow_all = has(Keyword::UnsafeInline)
+                && nonces().next().is_none()
+                && hashes().next().is_none()
+                && !(scriptish && has(Keyword::StrictDynamic));
+            if allow_all {
+                vec!["allow-all-inline".to_string()]
+            } else {
+                let mut v = Vec::new();
+                if element {
+                    v.extend(nonces());
+                }
+                if element || has(Keyword::UnsafeHashes) {
+                    v.extend(hashes());
+                }
+                v
+            }
+        }
+        Class::Eval => {
+            let mut v = Vec::new();
+            if has(Keyword::UnsafeEval) {
+                v.push("eval".to_string());
+            }
+            if has(Keyword::UnsafeEval) || has(Keyword::WasmUnsafeEval) {
+                v.push("wasm-eval".to_string());
+            }
+            v
+        }
+    };
+    sig.sort();
+    sig.dedup();
+    sig
+}
+
+/// The tokens of `tokens` that matter in a directive called `name`, for a copy: a created
+/// directive takes its fallback's sources, minus the keywords that mean nothing there (no
+/// 'unsafe-inline' in a worker-src, no hosts in a script-src-attr). Tokens that are no valid
+/// source stay where URLs matter: csppatch cannot tell what their author meant.
+fn copy_for(name: &str, tokens: &[String]) -> Vec<String> {
+    let url_only = !matches!(
+        name,
+        "script-src"
+            | "script-src-elem"
+            | "script-src-attr"
+            | "style-src"
+            | "style-src-elem"
+            | "style-src-attr"
+            | "default-src"
+    );
+    let attr = name.ends_with("-attr");
+    let style = name.starts_with("style-src");
+    tokens
+        .iter()
+        .filter(|t| match Source::parse(t) {
+            Err(_) => !attr,
+            Ok(s) if s.matches_urls() => !attr,
+            Ok(Source::Keyword(Keyword::None)) => true,
+            Ok(_) if url_only => false,
+            Ok(Source::Keyword(k)) => match k {
+                Keyword::UnsafeEval | Keyword::WasmUnsafeEval => {
+                    matches!(name, "script-src" | "default-src")
+                }
+                Keyword::StrictDynamic | Keyword::InlineSpeculationRules => !style,
+                Keyword::UnsafeHashes => name != "style-src-elem",
+                _ => true,
+            },
+            Ok(_) => true,
+        })
+        .cloned()
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Change {
     Same,
-    /// The class now also allows what `source` matches, and nothing else changed.
+    /// The class now behaves as its old list plus the source: it also allows what the source
+    /// allows, and nothing else changed.
     Widened,
     Changed,
-}
-
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
 }
 
 fn compare(
@@ -222,30 +293,21 @@ fn compare(
         (Some(b), Some(a)) => (b, a),
         _ => return Change::Changed,
     };
-    let sd = |g: &Governance| has_keyword(&g.tokens, Keyword::StrictDynamic);
-    if b.script_check != a.script_check && (sd(b) || sd(a)) {
+    let before_sig = signature(&b.tokens, class, b.script_check);
+    // A class that moved from a URL check to script-src's check (or back) must not care.
+    if signature(&b.tokens, class, a.script_check) != before_sig {
         return Change::Changed;
     }
-    // 'none' only matters alone, where it means the same as an empty list (§6.7.2.7).
-    let without_none = |g: &Governance| -> Vec<String> {
-        sorted(g.tokens.iter().filter(|t| !is_none(t)).cloned().collect())
-    };
-    let (b2, mut a2) = (without_none(b), without_none(a));
-    if b2 == a2 {
+    let after_sig = signature(&a.tokens, class, a.script_check);
+    if after_sig == before_sig {
         return Change::Same;
     }
-    match a2.iter().position(|t| t == text) {
-        Some(i) => {
-            a2.remove(i);
-        }
-        None => return Change::Changed,
-    }
-    if b2 != a2 {
+    let mut with_source = b.tokens.clone();
+    with_source.push(text.to_string());
+    if after_sig != signature(&with_source, class, a.script_check) {
         return Change::Changed;
     }
-    if !relevant(source, class, b) {
-        Change::Same
-    } else if source.is_nonce_or_hash() && unsafe_inline_effective(&b.tokens, class) {
+    if source.is_nonce_or_hash() && unsafe_inline_effective(&b.tokens, class) {
         // Not a widening: the nonce or hash switches 'unsafe-inline' off.
         Change::Changed
     } else {
@@ -285,8 +347,9 @@ impl PolicyPlan {
         let d = match self.directives.iter().position(|d| d.name == name) {
             Some(i) => &mut self.directives[i],
             None => {
-                let (from, tokens) =
-                    copy.map_or((None, Vec::new()), |(f, t)| (Some(f.to_string()), t));
+                let (from, tokens) = copy.map_or((None, Vec::new()), |(f, t)| {
+                    (Some(f.to_string()), copy_for(name, &t))
+                });
                 self.directives.push(Planned {
                     name: name.to_string(),
                     tokens,
@@ -304,10 +367,10 @@ impl PolicyPlan {
     }
 
     fn pin(&mut self, name: &str, from: &Planned) {
-        let mut tokens = from.tokens.clone();
-        if tokens.is_empty() {
-            // An empty directive means 'none'; say it.
-            tokens.push("'none'".to_string());
+        let mut tokens = copy_for(name, &from.tokens);
+        if tokens.iter().all(|t| is_none(t)) {
+            // An empty directive means 'none'; say it, once.
+            tokens = vec!["'none'".to_string()];
         }
         self.directives.push(Planned {
             name: name.to_string(),

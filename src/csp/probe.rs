@@ -1,5 +1,5 @@
 //! Probes: concrete requests for a vendor requirement, so that a merge result can be checked
-//! with [`super::eval::allows`] ("is the vendor really allowed now?").
+//! with [`super::eval::allows()`] ("is the vendor really allowed now?").
 
 use super::eval::{Check, Destination, InlineKind, Origin, Request};
 use super::plan::Class;
@@ -50,7 +50,7 @@ pub fn example_url(source: &Source, origin: &Origin) -> Option<String> {
 }
 
 /// The requests a vendor requirement is about, from a page of `origin`: what csppatch checks
-/// with [`allows`] after a merge. Empty for a requirement that is not usable (see
+/// with [`super::eval::allows()`] after a merge. Empty for a requirement that is not usable (see
 /// `merge::merge`'s diagnostics) or that cannot be probed (SRI hashes on loads,
 /// `'unsafe-hashes'`, hashes for attributes).
 pub fn requests_for(requirement: &super::merge::Requirement, origin: &str) -> Vec<Request> {

@@ -1,6 +1,6 @@
 //! Source expressions (CSP3 §2.3.1): parse, validate, print.
 //!
-//! Grammar (https://www.w3.org/TR/CSP3/#grammardef-serialized-source-list):
+//! Grammar (<https://www.w3.org/TR/CSP3/#grammardef-serialized-source-list>):
 //!
 //! ```text
 //! source-expression = scheme-source / host-source / keyword-source / nonce-source / hash-source
