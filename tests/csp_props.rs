@@ -182,6 +182,8 @@ proptest! {
     // 400 cases by default; PROPTEST_CASES=20000 for a longer hunt.
     #![proptest_config(ProptestConfig {
         cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(400),
+        // Failures print the minimal case; nothing is written next to the sources.
+        failure_persistence: None,
         ..ProptestConfig::default()
     })]
 
