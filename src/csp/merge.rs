@@ -1,9 +1,38 @@
 //! Fallback-aware merge of vendor requirements (DESIGN.md "Merge rules").
+//!
+//! For each requirement and each policy of the list, [`super::plan`] decides which directives
+//! change; this module turns the result into minimal [`TextEdit`]s on the input: an insertion
+//! after the last token of a directive, a `'none'` replaced, a new directive inserted after the
+//! last directive of its policy with the policy's own separator. Everything else of the input
+//! stays byte for byte.
+//!
+//! The rules, in short (see `plan.rs` for the why):
+//! - a vendor source is needed for request *classes* (`script-src https://x` means script
+//!   element loads; `style-src 'unsafe-inline'` inline `<style>` and style attributes;
+//!   `child-src` frames and workers; `'unsafe-eval'` eval, checked against script-src only);
+//! - each class must allow it in CSP3 browsers and, when possible without side effects, in
+//!   browsers that ignore the -elem/-attr directives;
+//! - a missing directive is created as a copy of the one it fell back to, plus the source (the
+//!   copy keeps the sources that mean something there: no 'unsafe-inline' in a worker-src);
+//!   default-src and child-src are never widened; classes that would otherwise start falling
+//!   back to a changed directive are pinned to a copy of what governed them;
+//! - a requirement under default-src is spread over the fetch directives (never object-src);
+//! - form-action, frame-ancestors, base-uri are appended to only when present;
+//! - every policy of a comma-separated list is patched on its own; Report-Only policies the
+//!   same way (the merge does not know or care about the disposition).
 
 use std::ops::Range;
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Severity};
 use crate::site::Delivery;
+
+use super::directives::info;
+use super::eval::Browser;
+use super::lint;
+use super::parse::{parse, DirectiveState, Policy, PolicyList};
+use super::plan::{unsafe_inline_effective, Class, Planned, PolicyPlan};
+use super::source::{Keyword, Source};
+use super::targets::{targets, Targets, Unusable};
 
 /// One source a vendor needs under one directive.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -15,6 +44,16 @@ pub struct Requirement {
     pub source: String,
     /// Who asked for it (`muserelay`, `--allow`), for messages.
     pub vendor: String,
+}
+
+impl Requirement {
+    pub fn new(directive: &str, source: &str, vendor: &str) -> Requirement {
+        Requirement {
+            directive: directive.to_string(),
+            source: source.to_string(),
+            vendor: vendor.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +80,16 @@ pub struct Added {
     pub created: bool,
 }
 
+/// A directive created only to keep other request types as they were (a copy of the directive
+/// they used to fall back to), e.g. `worker-src` before script-src is widened.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Pin {
+    pub policy: usize,
+    pub directive: String,
+    /// The directive whose sources were copied.
+    pub copied_from: Option<String>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct MergeOutcome {
     /// The merged policy list.
@@ -50,8 +99,48 @@ pub struct MergeOutcome {
     /// directive inserted after the last one of its policy).
     pub edits: Vec<TextEdit>,
     pub added: Vec<Added>,
+    /// Directives created to keep other request types unchanged.
+    pub pins: Vec<Pin>,
     /// Lints and refusals (`CSP1xx`); any `Severity::Error` means the site must not be patched.
     pub diagnostics: Vec<Diagnostic>,
+    /// Which diagnostic codes each requirement ran into (index into the requirements), for
+    /// [`self_check`] and for callers that report per vendor.
+    pub caveats: Vec<Caveat>,
+}
+
+/// A diagnostic code raised while merging one requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Caveat {
+    pub requirement: usize,
+    pub code: &'static str,
+}
+
+impl MergeOutcome {
+    /// Whether the diagnostics forbid writing the result.
+    pub fn refused(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+fn initial_plan(policy: &Policy) -> PolicyPlan {
+    PolicyPlan {
+        directives: policy
+            .directives
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.is_effective())
+            .map(|(i, d)| Planned {
+                name: d.name.clone(),
+                tokens: d.values(),
+                existing: Some(i),
+                added: Vec::new(),
+                copied_from: None,
+                pin: false,
+            })
+            .collect(),
+    }
 }
 
 /// Merge `requirements` into every policy of `policy_list`.
@@ -60,9 +149,410 @@ pub fn merge(
     requirements: &[Requirement],
     options: &MergeOptions,
 ) -> MergeOutcome {
-    let _ = (requirements, options);
-    MergeOutcome {
-        text: policy_list.to_string(),
-        ..Default::default()
+    let list = parse(policy_list);
+    let mut diagnostics = lint::check(&list, options.delivery);
+    // A policy browsers drop, or one csppatch cannot read with certainty, is not patched.
+    let mut plans: Vec<Option<PolicyPlan>> = list
+        .policies
+        .iter()
+        .map(|p| {
+            let unsure = p
+                .directives
+                .iter()
+                .any(|d| d.state == DirectiveState::NonAscii);
+            (!p.is_empty() && !unsure).then(|| initial_plan(p))
+        })
+        .collect();
+    let mut added = Vec::new();
+    let mut caveats = Vec::new();
+    for (i, req) in requirements.iter().enumerate() {
+        let start = diagnostics.len();
+        merge_requirement(
+            &list,
+            &mut plans,
+            req,
+            options,
+            &mut added,
+            &mut diagnostics,
+        );
+        caveats.extend(diagnostics[start..].iter().map(|d| Caveat {
+            requirement: i,
+            code: d.code,
+        }));
     }
+    let mut edits = Vec::new();
+    let mut pins = Vec::new();
+    for (policy, plan) in list.policies.iter().zip(&plans) {
+        if let Some(plan) = plan {
+            edits.extend(policy_edits(&list, policy, plan));
+            pins.extend(plan.directives.iter().filter(|d| d.pin).map(|d| Pin {
+                policy: policy.index,
+                directive: d.name.clone(),
+                copied_from: d.copied_from.clone(),
+            }));
+        }
+    }
+    let edits = coalesce(edits);
+    let mut seen = Vec::new();
+    diagnostics.retain(|d| {
+        let key = (d.code, d.message.clone());
+        let fresh = !seen.contains(&key);
+        seen.push(key);
+        fresh
+    });
+    MergeOutcome {
+        text: apply(policy_list, &edits),
+        edits,
+        added,
+        pins,
+        diagnostics,
+        caveats,
+    }
+}
+
+/// Re-check a merge with the evaluator: every request of every requirement
+/// ([`super::eval::requests_for`]) against `outcome.text`, in a CSP3 browser, from a page of
+/// `origin` (any `https://…` origin will do when the site's is unknown). Requests that a caveat
+/// explains are skipped: a refused requirement, script loads under 'strict-dynamic' (CSP101),
+/// 'unsafe-inline' next to a nonce (CSP105). Returns what is still blocked, described; empty
+/// means the merge did what it promised, anything else is a csppatch bug.
+pub fn self_check(
+    outcome: &MergeOutcome,
+    requirements: &[Requirement],
+    origin: &str,
+) -> Vec<String> {
+    use super::eval::{allows_in, requests_for, Check, Destination};
+    if outcome.diagnostics.iter().any(|d| d.code == "CSP114") {
+        return Vec::new(); // A policy was left alone on purpose.
+    }
+    let list = parse(&outcome.text);
+    let mut blocked = Vec::new();
+    for (i, req) in requirements.iter().enumerate() {
+        let codes: Vec<&str> = outcome
+            .caveats
+            .iter()
+            .filter(|c| c.requirement == i)
+            .map(|c| c.code)
+            .collect();
+        if ["CSP103", "CSP110", "CSP115", "CSP116", "CSP120"]
+            .iter()
+            .any(|c| codes.contains(c))
+        {
+            continue;
+        }
+        for r in requests_for(req, origin) {
+            let exempt = match &r.check {
+                Check::Load {
+                    destination: Destination::Script,
+                    ..
+                } => codes.contains(&"CSP101"),
+                Check::Inline(_) => codes.contains(&"CSP105"),
+                _ => false,
+            };
+            if !exempt && !allows_in(&list, &r, Browser::Csp3) {
+                blocked.push(format!(
+                    "`{} {}` for {}: {:?} still blocked",
+                    req.directive, req.source, req.vendor, r.check
+                ));
+            }
+        }
+    }
+    blocked
+}
+
+fn merge_requirement(
+    list: &PolicyList,
+    plans: &mut [Option<PolicyPlan>],
+    req: &Requirement,
+    options: &MergeOptions,
+    added: &mut Vec<Added>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let directive = req.directive.trim().to_ascii_lowercase();
+    let vendor = req.vendor.as_str();
+    // As strict as the vendor presets (unquoted keywords, stray quotes); whether http:/ws:
+    // may be used was decided when the requirement was made.
+    let source = match super::source::parse_vendor_source(req.source.trim(), true) {
+        Ok(s) => s,
+        Err(e) => {
+            diagnostics.push(lint::invalid_requirement(
+                vendor,
+                &directive,
+                &req.source,
+                &e.reason,
+            ));
+            return;
+        }
+    };
+    // Keywords in their canonical lower case; hosts as the vendor wrote them.
+    let text = source.to_string();
+    if options.delivery == Delivery::Meta && info(&directive).is_some_and(|i| i.meta_ignored) {
+        diagnostics.push(lint::meta_ignored_needed(vendor, &directive));
+        return;
+    }
+    let targets = match targets(&directive, &source) {
+        Ok(t) => t,
+        Err(why) => {
+            diagnostics.push(match why {
+                Unusable::UnknownDirective => {
+                    lint::invalid_requirement(vendor, &directive, &text, "no such directive")
+                }
+                Unusable::NotSourceList => lint::invalid_requirement(
+                    vendor,
+                    &directive,
+                    &text,
+                    "this directive does not take a source list",
+                ),
+                Unusable::Deprecated(instead) => lint::invalid_requirement(
+                    vendor,
+                    &directive,
+                    &text,
+                    &format!("the directive is deprecated; use {instead}"),
+                ),
+                Unusable::Refused(why) => lint::invalid_requirement(vendor, &directive, &text, why),
+                Unusable::NoEffect(why) => lint::no_effect(vendor, &directive, &text, why),
+            });
+            return;
+        }
+    };
+    if directive == "default-src" {
+        diagnostics.push(lint::default_src_expanded(vendor, &text));
+    }
+    for (policy, plan) in list.policies.iter().zip(plans.iter_mut()) {
+        let Some(plan) = plan else { continue };
+        let before = plan.clone();
+        let label = lint::policy_label(list, policy);
+        let ok = match &targets {
+            Targets::NoFallback(name) => {
+                plan.append_no_fallback(name, &source, &text);
+                true
+            }
+            Targets::Classes(classes) => apply_classes(
+                plan,
+                &label,
+                vendor,
+                &directive,
+                &source,
+                &text,
+                classes,
+                diagnostics,
+            ),
+        };
+        if !ok {
+            *plan = before;
+            continue;
+        }
+        let mut any = false;
+        for d in &plan.directives {
+            let old = before.get(&d.name).map_or(0, |b| b.added.len());
+            for s in &d.added[old..] {
+                any = true;
+                added.push(Added {
+                    policy: policy.index,
+                    directive: d.name.clone(),
+                    source: s.clone(),
+                    created: d.existing.is_none(),
+                });
+            }
+        }
+        if let Targets::Classes(classes) = &targets {
+            if any && classes.iter().any(|c| c.is_script()) && risky_for_scripts(&source) {
+                diagnostics.push(lint::risky_script_source(vendor, &text, &directive));
+            }
+            let script_load = Class::Load(super::eval::Destination::Script);
+            if source.matches_urls() && classes.contains(&script_load) {
+                // In any browser generation: without -elem support, script-src decides.
+                let strict = Browser::ALL.iter().find_map(|&b| {
+                    plan.governing(script_load, b).filter(|g| {
+                        g.tokens
+                            .iter()
+                            .any(|t| t.eq_ignore_ascii_case("'strict-dynamic'"))
+                    })
+                });
+                if let Some(g) = strict {
+                    diagnostics.push(lint::strict_dynamic(vendor, &text, &g.name, &label));
+                }
+            }
+        }
+    }
+}
+
+fn risky_for_scripts(source: &Source) -> bool {
+    match source {
+        Source::Keyword(k) => matches!(k, Keyword::UnsafeInline | Keyword::UnsafeEval),
+        Source::Scheme(s) => ["http", "https", "data"]
+            .iter()
+            .any(|x| s.eq_ignore_ascii_case(x)),
+        Source::Host(h) => h.host == "*",
+        _ => false,
+    }
+}
+
+/// Make every class of `classes` allow `source` in one policy. `false`: the requirement is
+/// refused for this policy (the caller restores the plan).
+#[allow(clippy::too_many_arguments)]
+fn apply_classes(
+    plan: &mut PolicyPlan,
+    label: &str,
+    vendor: &str,
+    directive: &str,
+    source: &Source,
+    text: &str,
+    classes: &[Class],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> bool {
+    // Classes where 'unsafe-inline' would be ignored, by the directive that decides them.
+    let mut ineffective: Vec<(String, Vec<Class>)> = Vec::new();
+    for &class in classes {
+        for browser in Browser::ALL {
+            let Some(g) = plan.governing(class, browser) else {
+                continue;
+            };
+            if source.keyword() == Some(Keyword::UnsafeInline) {
+                let mut with = g.tokens.clone();
+                with.push(text.to_string());
+                if !unsafe_inline_effective(&with, class) {
+                    match ineffective.iter_mut().find(|(name, _)| *name == g.name) {
+                        Some((_, list)) if !list.contains(&class) => list.push(class),
+                        Some(_) => {}
+                        None => ineffective.push((g.name.clone(), vec![class])),
+                    }
+                    continue;
+                }
+            }
+            if source.is_nonce_or_hash() && unsafe_inline_effective(&g.tokens, class) {
+                diagnostics.push(lint::hash_disables_unsafe_inline(
+                    vendor, text, &g.name, label,
+                ));
+                return false;
+            }
+            if plan.ensure(class, browser, source, text, classes).is_err() {
+                if browser == Browser::Csp3 {
+                    diagnostics.push(lint::impossible(vendor, text, directive, label));
+                    return false;
+                }
+                let through = plan
+                    .governing(class, Browser::Csp3)
+                    .map_or(directive.to_string(), |d| d.name.clone());
+                diagnostics.push(lint::legacy_blocked(vendor, text, &through, label));
+            }
+        }
+    }
+    for (name, blocked) in ineffective {
+        let what: Vec<&str> = blocked.iter().map(|c| c.describe()).collect();
+        diagnostics.push(lint::unsafe_inline_ineffective(
+            vendor,
+            &name,
+            label,
+            &what.join(", "),
+        ));
+    }
+    true
+}
+
+/// The separator the policy uses between directives (`"; "` when it cannot tell).
+fn separator(text: &str, policy: &Policy) -> String {
+    let n = policy.directives.len();
+    if n >= 2 {
+        let between = &text[policy.directives[n - 2].span.end..policy.directives[n - 1].span.start];
+        let semicolons = between.bytes().filter(|b| *b == b';').count();
+        if semicolons == 1
+            && between
+                .bytes()
+                .all(|b| b == b';' || super::parse::is_ascii_whitespace(b))
+        {
+            return between.to_string();
+        }
+    }
+    "; ".to_string()
+}
+
+fn policy_edits(list: &PolicyList, policy: &Policy, plan: &PolicyPlan) -> Vec<TextEdit> {
+    let text = &list.text;
+    let mut edits = Vec::new();
+    for planned in &plan.directives {
+        let Some(i) = planned.existing else { continue };
+        if planned.added.is_empty() {
+            continue;
+        }
+        let d = &policy.directives[i];
+        let joined = planned.added.join(" ");
+        let nones: Vec<usize> = (0..d.sources.len())
+            .filter(|&k| d.sources[k].is_none_keyword())
+            .collect();
+        if let Some(&first) = nones.first() {
+            edits.push(TextEdit {
+                range: d.sources[first].span.clone(),
+                text: joined,
+            });
+            for &k in &nones[1..] {
+                // Delete the token with the whitespace before it.
+                edits.push(TextEdit {
+                    range: d.sources[k - 1].span.end..d.sources[k].span.end,
+                    text: String::new(),
+                });
+            }
+        } else {
+            let at = d.sources.last().map_or(d.name_span.end, |t| t.span.end);
+            edits.push(TextEdit {
+                range: at..at,
+                text: format!(" {joined}"),
+            });
+        }
+    }
+    let created: Vec<&Planned> = plan
+        .directives
+        .iter()
+        .filter(|d| d.existing.is_none())
+        .collect();
+    if let (false, Some(last)) = (created.is_empty(), policy.directives.last()) {
+        let sep = separator(text, policy);
+        let mut insert = String::new();
+        for d in created {
+            insert.push_str(&sep);
+            insert.push_str(&d.name);
+            for t in &d.tokens {
+                insert.push(' ');
+                insert.push_str(t);
+            }
+        }
+        edits.push(TextEdit {
+            range: last.span.end..last.span.end,
+            text: insert,
+        });
+    }
+    edits
+}
+
+/// Sort edits and join the ones that touch (an insertion right after a replacement, two
+/// insertions at one point), keeping their order, so the result never overlaps.
+fn coalesce(mut edits: Vec<TextEdit>) -> Vec<TextEdit> {
+    // Stable: same-position insertions keep the order they were made in (sources first).
+    edits.sort_by_key(|e| (e.range.start, e.range.end));
+    let mut out: Vec<TextEdit> = Vec::new();
+    for e in edits {
+        if let Some(last) = out.last_mut() {
+            if e.range.start == last.range.end && (e.range.is_empty() || last.range.is_empty()) {
+                last.range.end = e.range.end;
+                last.text.push_str(&e.text);
+                continue;
+            }
+        }
+        out.push(e);
+    }
+    out
+}
+
+/// Apply sorted, non-overlapping edits to `text`.
+pub fn apply(text: &str, edits: &[TextEdit]) -> String {
+    let mut out =
+        String::with_capacity(text.len() + edits.iter().map(|e| e.text.len()).sum::<usize>());
+    let mut at = 0;
+    for e in edits {
+        out.push_str(&text[at..e.range.start]);
+        out.push_str(&e.text);
+        at = e.range.end;
+    }
+    out.push_str(&text[at..]);
+    out
 }

@@ -1,1 +1,306 @@
-//! (being built)
+//! A serialized policy list as browsers read it, with the byte span of every part.
+//!
+//! Mirrors CSP3 §2.2.1 "Parse a serialized CSP" (<https://www.w3.org/TR/CSP3/#parse-serialized-policy>)
+//! and §2.2.2 "Parse a response's Content Security Policies":
+//!
+//! - the header value is a comma-separated list of policies (`Content-Security-Policy =
+//!   1#serialized-policy`); every policy is enforced on its own;
+//! - a policy is strictly split on `;`; each token is stripped of ASCII whitespace (TAB, LF, FF,
+//!   CR, SPACE: not VT) and skipped when empty or **not ASCII** (Firefox does the same:
+//!   `nsCSPParser::policy`, "ignoringNonAsciiToken");
+//! - the directive name is ASCII-lowercased; a name already in the policy makes the later
+//!   directive inert;
+//! - the value is split on ASCII whitespace. Tokens that are not valid source expressions stay in
+//!   the list (browsers ignore them when matching) and are reported by the lints.
+//!
+//! Nothing here re-prints text: every token knows its span in the input, so edits are splices.
+
+use std::ops::Range;
+
+use super::source::{Source, SourceError};
+
+/// WHATWG "ASCII whitespace": U+0009 TAB, U+000A LF, U+000C FF, U+000D CR, U+0020 SPACE.
+pub fn is_ascii_whitespace(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0c | b'\r' | b' ')
+}
+
+/// A whole header value (or meta `content`): one or more policies separated by `,`.
+#[derive(Debug, Clone)]
+pub struct PolicyList {
+    /// The input, unchanged.
+    pub text: String,
+    /// One entry per comma-separated part, empty ones included (browsers drop a policy without
+    /// directives; see [`Policy::is_empty`]), so indexes match the text.
+    pub policies: Vec<Policy>,
+}
+
+/// One policy of a list.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Position in the comma-separated list (0-based).
+    pub index: usize,
+    /// The bytes between the commas (or the ends of the input), whitespace included.
+    pub span: Range<usize>,
+    /// Every non-empty `;`-separated token, in order, inert ones included.
+    pub directives: Vec<Directive>,
+}
+
+/// How a browser treats a directive token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectiveState {
+    /// The first directive with its name: this is the one browsers enforce.
+    Effective,
+    /// A later directive with the name of an earlier one (index into `directives`): ignored.
+    Duplicate { first: usize },
+    /// The token contains a non-ASCII character: CSP3 skips the whole directive.
+    NonAscii,
+}
+
+/// One `;`-separated directive.
+#[derive(Debug, Clone)]
+pub struct Directive {
+    /// The token without surrounding whitespace.
+    pub span: Range<usize>,
+    /// ASCII-lowercased name as browsers compare it.
+    pub name: String,
+    pub name_span: Range<usize>,
+    /// The value: every whitespace-separated token after the name.
+    pub sources: Vec<Token>,
+    pub state: DirectiveState,
+}
+
+/// One token of a directive value.
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub span: Range<usize>,
+    pub text: String,
+    /// The token as a source expression, or why browsers ignore it.
+    pub source: Result<Source, SourceError>,
+}
+
+impl Token {
+    fn new(text: &str, span: Range<usize>) -> Token {
+        Token {
+            span,
+            text: text.to_string(),
+            source: Source::parse(text),
+        }
+    }
+
+    /// An ASCII case-insensitive match for `'none'`.
+    pub fn is_none_keyword(&self) -> bool {
+        self.text.eq_ignore_ascii_case("'none'")
+    }
+}
+
+impl Directive {
+    pub fn is_effective(&self) -> bool {
+        self.state == DirectiveState::Effective
+    }
+
+    /// The directive's value as the texts of its tokens.
+    pub fn values(&self) -> Vec<String> {
+        self.sources.iter().map(|t| t.text.clone()).collect()
+    }
+}
+
+impl Policy {
+    /// Browsers drop a policy whose directive set is empty (CSP3 §2.2.2 step 1.2).
+    pub fn is_empty(&self) -> bool {
+        !self
+            .directives
+            .iter()
+            .any(|d| d.state != DirectiveState::NonAscii)
+    }
+
+    /// The directive browsers enforce under `name` (lower-case), if any.
+    pub fn get(&self, name: &str) -> Option<&Directive> {
+        self.directives
+            .iter()
+            .find(|d| d.is_effective() && d.name == name)
+    }
+
+    /// Index in `directives` of the enforced directive `name`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.directives
+            .iter()
+            .position(|d| d.is_effective() && d.name == name)
+    }
+
+    pub fn effective(&self) -> impl Iterator<Item = &Directive> {
+        self.directives.iter().filter(|d| d.is_effective())
+    }
+}
+
+impl PolicyList {
+    /// Policies browsers keep (at least one directive).
+    pub fn enforced(&self) -> impl Iterator<Item = &Policy> {
+        self.policies.iter().filter(|p| !p.is_empty())
+    }
+}
+
+/// Parse a policy list (a header value, or a meta tag's `content`) the way browsers do.
+pub fn parse(text: &str) -> PolicyList {
+    let mut policies = Vec::new();
+    for (index, span) in split_spans(text, b',', 0..text.len())
+        .into_iter()
+        .enumerate()
+    {
+        let directives = parse_policy(text, span.clone());
+        policies.push(Policy {
+            index,
+            span,
+            directives,
+        });
+    }
+    PolicyList {
+        text: text.to_string(),
+        policies,
+    }
+}
+
+/// Strictly split `text[range]` on `sep`, returning absolute spans.
+fn split_spans(text: &str, sep: u8, range: Range<usize>) -> Vec<Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut spans = Vec::new();
+    let mut start = range.start;
+    for i in range.clone() {
+        if bytes[i] == sep {
+            spans.push(start..i);
+            start = i + 1;
+        }
+    }
+    spans.push(start..range.end);
+    spans
+}
+
+fn trim_span(text: &str, span: Range<usize>) -> Range<usize> {
+    let bytes = text.as_bytes();
+    let (mut start, mut end) = (span.start, span.end);
+    while start < end && is_ascii_whitespace(bytes[start]) {
+        start += 1;
+    }
+    while end > start && is_ascii_whitespace(bytes[end - 1]) {
+        end -= 1;
+    }
+    start..end
+}
+
+/// Spans of the whitespace-separated words of `text[span]`.
+fn words(text: &str, span: Range<usize>) -> Vec<Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = span.start;
+    while i < span.end {
+        while i < span.end && is_ascii_whitespace(bytes[i]) {
+            i += 1;
+        }
+        let start = i;
+        while i < span.end && !is_ascii_whitespace(bytes[i]) {
+            i += 1;
+        }
+        if start < i {
+            out.push(start..i);
+        }
+    }
+    out
+}
+
+fn parse_policy(text: &str, span: Range<usize>) -> Vec<Directive> {
+    let mut directives: Vec<Directive> = Vec::new();
+    for token in split_spans(text, b';', span) {
+        let token = trim_span(text, token);
+        if token.is_empty() {
+            continue;
+        }
+        let parts = words(text, token.clone());
+        // `parts` is not empty: the token is non-empty and trimmed.
+        let name_span = parts[0].clone();
+        let name = text[name_span.clone()].to_ascii_lowercase();
+        let sources = parts[1..]
+            .iter()
+            .map(|s| Token::new(&text[s.clone()], s.clone()))
+            .collect();
+        let state = if !text[token.clone()].is_ascii() {
+            DirectiveState::NonAscii
+        } else if let Some(first) = directives
+            .iter()
+            .position(|d| d.is_effective() && d.name == name)
+        {
+            DirectiveState::Duplicate { first }
+        } else {
+            DirectiveState::Effective
+        };
+        directives.push(Directive {
+            span: token,
+            name,
+            name_span,
+            sources,
+            state,
+        });
+    }
+    directives
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_policies_and_directives_with_spans() {
+        let text = " Default-Src 'self' ;img-src  data: ,script-src x.com";
+        let list = parse(text);
+        assert_eq!(list.policies.len(), 2);
+        let p0 = &list.policies[0];
+        assert_eq!(p0.directives.len(), 2);
+        let d = &p0.directives[0];
+        assert_eq!(d.name, "default-src");
+        assert_eq!(&text[d.span.clone()], "Default-Src 'self'");
+        assert_eq!(&text[d.name_span.clone()], "Default-Src");
+        assert_eq!(&text[d.sources[0].span.clone()], "'self'");
+        assert_eq!(&text[p0.directives[1].sources[0].span.clone()], "data:");
+        assert_eq!(&text[list.policies[1].span.clone()], "script-src x.com");
+    }
+
+    #[test]
+    fn first_duplicate_wins_and_non_ascii_is_skipped() {
+        let list = parse("script-src a; SCRIPT-SRC b; img-src ‘self’; img-src c");
+        let p = &list.policies[0];
+        assert_eq!(p.directives[0].state, DirectiveState::Effective);
+        assert_eq!(
+            p.directives[1].state,
+            DirectiveState::Duplicate { first: 0 }
+        );
+        assert_eq!(p.directives[2].state, DirectiveState::NonAscii);
+        // The skipped directive does not count: the later img-src is the enforced one.
+        assert_eq!(p.directives[3].state, DirectiveState::Effective);
+        assert_eq!(p.get("img-src").unwrap().values(), vec!["c"]);
+    }
+
+    #[test]
+    fn vertical_tab_is_not_whitespace() {
+        let list = parse("img-src\x0ba");
+        let d = &list.policies[0].directives[0];
+        assert_eq!(d.name, "img-src\x0ba");
+        assert!(d.sources.is_empty());
+    }
+
+    #[test]
+    fn empty_policies_are_kept_but_marked() {
+        let list = parse("img-src a, ,;;");
+        assert_eq!(list.policies.len(), 3);
+        assert!(!list.policies[0].is_empty());
+        assert!(list.policies[1].is_empty());
+        assert!(list.policies[2].is_empty());
+        assert_eq!(list.enforced().count(), 1);
+    }
+
+    #[test]
+    fn invalid_tokens_stay_and_say_why() {
+        let list = parse("media-src <customdomain> mediastream:");
+        let d = &list.policies[0].directives[0];
+        assert_eq!(d.values(), vec!["<customdomain>", "mediastream:"]);
+        assert!(d.sources[0].source.is_err());
+        assert!(d.sources[1].source.is_ok());
+    }
+}

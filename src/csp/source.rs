@@ -1,6 +1,6 @@
 //! Source expressions (CSP3 §2.3.1): parse, validate, print.
 //!
-//! Grammar (https://www.w3.org/TR/CSP3/#grammardef-serialized-source-list):
+//! Grammar (<https://www.w3.org/TR/CSP3/#grammardef-serialized-source-list>):
 //!
 //! ```text
 //! source-expression = scheme-source / host-source / keyword-source / nonce-source / hash-source
@@ -190,7 +190,13 @@ impl Source {
         if text.starts_with('\'') {
             return parse_quoted(text);
         }
-        if text.contains('\'') {
+        // A quote is a valid path character (RFC 3986 sub-delims), so only the part before the
+        // path decides whether a stray quote makes the token a broken keyword.
+        let before_path = match text.find("://") {
+            Some(i) => &text[..i + 3 + text[i + 3..].find('/').unwrap_or(text.len() - i - 3)],
+            None => &text[..text.find('/').unwrap_or(text.len())],
+        };
+        if before_path.contains('\'') {
             return Err(err(
                 text,
                 "a quote is only allowed around a keyword, nonce or hash",
@@ -216,7 +222,30 @@ impl Source {
     pub fn is_nonce_or_hash(&self) -> bool {
         matches!(self, Source::Nonce(_) | Source::Hash(..))
     }
+
+    /// The bare `*` expression (CSP3 §6.7.2.8 step 1), as opposed to `https://*`.
+    pub fn is_star(&self) -> bool {
+        matches!(self, Source::Host(h)
+            if h.host == "*" && h.scheme.is_none() && h.port.is_none() && h.path.is_none())
+    }
+
+    /// A source that matches URLs (host, scheme, `*`, `'self'`), as opposed to one about inline
+    /// code or eval (`'unsafe-inline'`...), a nonce or a hash.
+    pub fn matches_urls(&self) -> bool {
+        matches!(
+            self,
+            Source::Host(_) | Source::Scheme(_) | Source::Keyword(Keyword::SelfOrigin)
+        )
+    }
+
+    /// Is every request this source allows already allowed by `list`, in every browser?
+    /// See [`covers`].
+    pub fn is_covered_by(&self, list: &[Source]) -> bool {
+        covers(list, self)
+    }
 }
+
+pub use super::cover::covers;
 
 fn parse_quoted(text: &str) -> Result<Source, SourceError> {
     if text.len() < 3 || !text.ends_with('\'') {
@@ -389,6 +418,12 @@ impl fmt::Display for Source {
 /// what browsers accept, because a typo here silently opens or breaks a site.
 pub fn parse_vendor_source(text: &str, allow_insecure: bool) -> Result<Source, SourceError> {
     let source = Source::parse(text)?;
+    if !text.starts_with('\'') && text.contains('\'') {
+        return Err(err(
+            text,
+            "a quote is only allowed around a keyword, nonce or hash",
+        ));
+    }
     if let Source::Host(h) = &source {
         let bare = h.scheme.is_none() && h.port.is_none() && h.path.is_none();
         if bare

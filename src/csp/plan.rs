@@ -1,0 +1,500 @@
+//! The fallback-aware plan behind [`super::merge()`]: which directives of one policy change so
+//! that a vendor source is allowed for the request types it is needed for, and nothing else.
+//!
+//! The model: a *class* is one kind of check a browser makes (a script load, an inline style
+//! attribute, eval...). In a policy, each class is decided by its *governing* directive: the
+//! first present directive of its CSP3 fallback list. A class's verdicts are a function of that
+//! directive's tokens (and, for workers, of whether script-src's check is the one that runs).
+//!
+//! Two lists mean the same for a class when they have the same `signature` for it (hosts only
+//! matter to loads, 'unsafe-inline' only to inline checks...). Adding source S to directive X
+//! (or creating X as a copy of what governed its position, plus S) changes the meaning of the
+//! classes X governs afterwards; every such class the vendor did not ask for is *pinned* first:
+//! its own leaf directive is created as a copy of the list that governed it before. The plan is
+//! then re-verified for every class, in two browser generations ([`Browser::Csp3`] and
+//! [`Browser::NoElemAttr`], which ignores the four -elem/-attr directives), and kept only when
+//! every class means what it meant, except the vendor's, which mean "before, plus S".
+
+use super::eval::{Browser, Destination, InlineKind};
+use super::source::{covers, Keyword, Source};
+
+/// One kind of check a browser makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Class {
+    Load(Destination),
+    Inline(InlineKind),
+    Eval,
+}
+
+impl Class {
+    /// Every class a fetch directive decides.
+    pub fn all() -> Vec<Class> {
+        let mut all: Vec<Class> = Destination::FETCH.iter().map(|d| Class::Load(*d)).collect();
+        all.extend(InlineKind::ALL.iter().map(|k| Class::Inline(*k)));
+        all.push(Class::Eval);
+        all
+    }
+
+    /// The directives that decide this class in `browser`, most specific first.
+    pub fn chain(self, browser: Browser) -> Vec<&'static str> {
+        match self {
+            Class::Load(d) => browser.fallback_list(d.effective_directive()),
+            Class::Inline(k) => browser.fallback_list(k.effective_directive()),
+            // EnsureCSPDoesNotBlockStringCompilation: script-src, else default-src.
+            Class::Eval => vec!["script-src", "default-src"],
+        }
+    }
+
+    /// What the class is, in words, for messages.
+    pub fn describe(self) -> &'static str {
+        use Destination as D;
+        match self {
+            Class::Load(D::Script) => "script files",
+            Class::Load(D::Style) => "stylesheets",
+            Class::Load(D::Image) => "images",
+            Class::Load(D::Font) => "fonts",
+            Class::Load(D::Connect) => "fetch/XHR/WebSocket connections",
+            Class::Load(D::Frame) => "frames",
+            Class::Load(D::Worker) => "workers",
+            Class::Load(D::Media) => "audio and video",
+            Class::Load(D::Manifest) => "app manifests",
+            Class::Load(D::Object) => "plugins",
+            Class::Load(_) => "navigations",
+            Class::Inline(InlineKind::Script) => "inline <script> elements",
+            Class::Inline(InlineKind::ScriptAttribute) => "event handler attributes",
+            Class::Inline(InlineKind::Navigation) => "javascript: URLs",
+            Class::Inline(InlineKind::Style) => "inline <style> elements",
+            Class::Inline(InlineKind::StyleAttribute) => "style attributes",
+            Class::Eval => "eval()",
+        }
+    }
+
+    /// A script load, inline script behaviour or eval.
+    pub fn is_script(self) -> bool {
+        matches!(
+            self,
+            Class::Load(Destination::Script)
+                | Class::Inline(
+                    InlineKind::Script | InlineKind::ScriptAttribute | InlineKind::Navigation
+                )
+                | Class::Eval
+        )
+    }
+}
+
+/// No directive can take a source without changing other verdicts (in that browser).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Infeasible;
+
+/// One enforced directive of the policy being planned: an existing one or a created one.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub name: String,
+    /// The value as it will be: original tokens (minus `'none'` once something is added) plus
+    /// additions, or for a created directive, the copied tokens plus additions.
+    pub tokens: Vec<String>,
+    /// Index in `Policy::directives` of the directive this is; `None` when created.
+    pub existing: Option<usize>,
+    /// Tokens appended by the merge (vendor sources), in order.
+    pub added: Vec<String>,
+    /// For a created directive: the directive whose tokens were copied (`None`: none existed).
+    pub copied_from: Option<String>,
+    /// Created to keep other request types as they were (not for a vendor source).
+    pub pin: bool,
+}
+
+/// The directives of one policy as the plan goes.
+#[derive(Debug, Clone)]
+pub struct PolicyPlan {
+    pub directives: Vec<Planned>,
+}
+
+/// What decides one class: tokens and whether script-src's pre-request check runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Governance {
+    tokens: Vec<String>,
+    script_check: bool,
+}
+
+fn is_none(t: &str) -> bool {
+    t.eq_ignore_ascii_case("'none'")
+}
+
+fn parsed(tokens: &[String]) -> Vec<Source> {
+    tokens
+        .iter()
+        .filter_map(|t| Source::parse(t).ok())
+        .collect()
+}
+
+fn has(tokens: &[String], pred: impl Fn(&Source) -> bool) -> bool {
+    parsed(tokens).iter().any(pred)
+}
+
+fn has_keyword(tokens: &[String], k: Keyword) -> bool {
+    has(tokens, |s| s.keyword() == Some(k))
+}
+
+fn has_nonce_or_hash(tokens: &[String]) -> bool {
+    has(tokens, Source::is_nonce_or_hash)
+}
+
+/// Would 'unsafe-inline' in `tokens` take effect for `class`? (CSP3 §6.7.3.2: a nonce or hash,
+/// or for scripts 'strict-dynamic', makes browsers ignore it.)
+pub fn unsafe_inline_effective(tokens: &[String], class: Class) -> bool {
+    has_keyword(tokens, Keyword::UnsafeInline)
+        && !has_nonce_or_hash(tokens)
+        && !(class.is_script() && has_keyword(tokens, Keyword::StrictDynamic))
+}
+
+/// What a list means for one class: two lists with the same signature give every request of
+/// the class the same verdict (CSP3 §6.7). Entries are tagged (`url:`, `nonce:`...) and sorted.
+///
+/// - loads: the URL-matching sources; for scripts (and workers checked by script-src) also
+///   nonces and hashes, and with 'strict-dynamic' no URLs at all (§6.7.1.1 step 1.3: only the
+///   parser-inserted flag decides); for styles also nonces;
+/// - inline checks (§6.7.3.2-3): "allow all inline" alone, or else the nonces (elements only)
+///   and hashes (elements, or anything next to 'unsafe-hashes');
+/// - eval: 'unsafe-eval' (and, for wasm, 'wasm-unsafe-eval').
+fn signature(tokens: &[String], class: Class, script_check: bool) -> Vec<String> {
+    use Destination as D;
+    use InlineKind as I;
+    let sources = parsed(tokens);
+    let has = |k: Keyword| sources.iter().any(|s| s.keyword() == Some(k));
+    let urls = || {
+        tokens
+            .iter()
+            .filter(|t| Source::parse(t).is_ok_and(|s| s.matches_urls()))
+            .map(|t| format!("url:{t}"))
+    };
+    let nonces = || {
+        sources.iter().filter_map(|s| match s {
+            Source::Nonce(v) => Some(format!("nonce:{v}")),
+            _ => None,
+        })
+    };
+    let hashes = || {
+        sources.iter().filter_map(|s| match s {
+            Source::Hash(..) => Some(format!(
+                "hash:{}",
+                s.to_string().replace('-', "+").replace('_', "/")
+            )),
+            _ => None,
+        })
+    };
+    let mut sig: Vec<String> = match class {
+        Class::Load(d) if d == D::Script || (d == D::Worker && script_check) => {
+            let mut v: Vec<String> = if has(Keyword::StrictDynamic) {
+                vec!["strict-dynamic".to_string()]
+            } else {
+                urls().collect()
+            };
+            // Worker requests carry neither a nonce nor integrity metadata.
+            if d == D::Script {
+                v.extend(nonces());
+                v.extend(hashes());
+            }
+            v
+        }
+        Class::Load(D::Style) => urls().chain(nonces()).collect(),
+        Class::Load(_) => urls().collect(),
+        Class::Inline(k) => {
+            let scriptish = matches!(k, I::Script | I::ScriptAttribute | I::Navigation);
+            let element = matches!(k, I::Script | I::Style);
+            let allow_all = has(Keyword::UnsafeInline)
+                && nonces().next().is_none()
+                && hashes().next().is_none()
+                && !(scriptish && has(Keyword::StrictDynamic));
+            if allow_all {
+                vec!["allow-all-inline".to_string()]
+            } else {
+                let mut v = Vec::new();
+                if element {
+                    v.extend(nonces());
+                }
+                if element || has(Keyword::UnsafeHashes) {
+                    v.extend(hashes());
+                }
+                v
+            }
+        }
+        Class::Eval => {
+            let mut v = Vec::new();
+            if has(Keyword::UnsafeEval) {
+                v.push("eval".to_string());
+            }
+            if has(Keyword::UnsafeEval) || has(Keyword::WasmUnsafeEval) {
+                v.push("wasm-eval".to_string());
+            }
+            v
+        }
+    };
+    sig.sort();
+    sig.dedup();
+    sig
+}
+
+/// The tokens of `tokens` that matter in a directive called `name`, for a copy: a created
+/// directive takes its fallback's sources, minus the keywords that mean nothing there (no
+/// 'unsafe-inline' in a worker-src, no hosts in a script-src-attr). Tokens that are no valid
+/// source stay where URLs matter: csppatch cannot tell what their author meant.
+fn copy_for(name: &str, tokens: &[String]) -> Vec<String> {
+    let url_only = !matches!(
+        name,
+        "script-src"
+            | "script-src-elem"
+            | "script-src-attr"
+            | "style-src"
+            | "style-src-elem"
+            | "style-src-attr"
+            | "default-src"
+    );
+    let attr = name.ends_with("-attr");
+    let style = name.starts_with("style-src");
+    tokens
+        .iter()
+        .filter(|t| match Source::parse(t) {
+            Err(_) => !attr,
+            Ok(s) if s.matches_urls() => !attr,
+            Ok(Source::Keyword(Keyword::None)) => true,
+            Ok(_) if url_only => false,
+            Ok(Source::Keyword(k)) => match k {
+                Keyword::UnsafeEval | Keyword::WasmUnsafeEval => {
+                    matches!(name, "script-src" | "default-src")
+                }
+                Keyword::StrictDynamic | Keyword::InlineSpeculationRules => !style,
+                Keyword::UnsafeHashes => name != "style-src-elem",
+                _ => true,
+            },
+            Ok(_) => true,
+        })
+        .cloned()
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Same,
+    /// The class now behaves as its old list plus the source: it also allows what the source
+    /// allows, and nothing else changed.
+    Widened,
+    Changed,
+}
+
+fn compare(
+    before: Option<&Governance>,
+    after: Option<&Governance>,
+    source: &Source,
+    text: &str,
+    class: Class,
+) -> Change {
+    let (b, a) = match (before, after) {
+        (None, None) => return Change::Same,
+        (Some(b), Some(a)) => (b, a),
+        _ => return Change::Changed,
+    };
+    let before_sig = signature(&b.tokens, class, b.script_check);
+    // A class that moved from a URL check to script-src's check (or back) must not care.
+    if signature(&b.tokens, class, a.script_check) != before_sig {
+        return Change::Changed;
+    }
+    let after_sig = signature(&a.tokens, class, a.script_check);
+    if after_sig == before_sig {
+        return Change::Same;
+    }
+    let mut with_source = b.tokens.clone();
+    with_source.push(text.to_string());
+    if after_sig != signature(&with_source, class, a.script_check) {
+        return Change::Changed;
+    }
+    if source.is_nonce_or_hash() && unsafe_inline_effective(&b.tokens, class) {
+        // Not a widening: the nonce or hash switches 'unsafe-inline' off.
+        Change::Changed
+    } else {
+        Change::Widened
+    }
+}
+
+impl PolicyPlan {
+    pub fn get(&self, name: &str) -> Option<&Planned> {
+        self.directives.iter().find(|d| d.name == name)
+    }
+
+    /// The directive that governs `class` in `browser`.
+    pub fn governing(&self, class: Class, browser: Browser) -> Option<&Planned> {
+        class.chain(browser).into_iter().find_map(|n| self.get(n))
+    }
+
+    fn governance(&self, class: Class, browser: Browser) -> Option<Governance> {
+        let d = self.governing(class, browser)?;
+        Some(Governance {
+            tokens: d.tokens.clone(),
+            script_check: class == Class::Load(Destination::Script)
+                || (class == Class::Load(Destination::Worker) && d.name == "script-src"),
+        })
+    }
+
+    /// Is `source` already in the list governing `class` (or covered by one of its sources)?
+    pub fn covered(&self, class: Class, browser: Browser, source: &Source) -> bool {
+        match self.governing(class, browser) {
+            None => true,
+            Some(d) => covers(&parsed(&d.tokens), source),
+        }
+    }
+
+    /// Add `text` to directive `name`, creating it as a copy of `copy` when absent.
+    fn add(&mut self, name: &str, text: &str, copy: Option<(&str, Vec<String>)>) {
+        let d = match self.directives.iter().position(|d| d.name == name) {
+            Some(i) => &mut self.directives[i],
+            None => {
+                let (from, tokens) = copy.map_or((None, Vec::new()), |(f, t)| {
+                    (Some(f.to_string()), copy_for(name, &t))
+                });
+                self.directives.push(Planned {
+                    name: name.to_string(),
+                    tokens,
+                    existing: None,
+                    added: Vec::new(),
+                    copied_from: from,
+                    pin: false,
+                });
+                self.directives.last_mut().expect("just pushed")
+            }
+        };
+        d.tokens.retain(|t| !is_none(t));
+        d.tokens.push(text.to_string());
+        d.added.push(text.to_string());
+    }
+
+    fn pin(&mut self, name: &str, from: &Planned) {
+        let mut tokens = copy_for(name, &from.tokens);
+        if tokens.iter().all(|t| is_none(t)) {
+            // An empty directive means 'none'; say it, once.
+            tokens = vec!["'none'".to_string()];
+        }
+        self.directives.push(Planned {
+            name: name.to_string(),
+            tokens,
+            existing: None,
+            added: Vec::new(),
+            copied_from: Some(from.name.clone()),
+            pin: true,
+        });
+    }
+
+    /// The plan with `source` added to `x` (pins first), if it changes no class outside
+    /// `targets` in any browser, and the target classes only by `source`.
+    fn with_source_in(
+        &self,
+        x: &'static str,
+        source: &Source,
+        text: &str,
+        targets: &[Class],
+    ) -> Option<PolicyPlan> {
+        let copy_source = |plan: &PolicyPlan| -> Option<(&'static str, Vec<String>)> {
+            if plan.get(x).is_some() {
+                return None;
+            }
+            // X's own position: the first present directive after it in any chain holding it.
+            Class::all().into_iter().find_map(|c| {
+                let chain = c.chain(Browser::Csp3);
+                let i = chain.iter().position(|n| *n == x)?;
+                chain[i + 1..]
+                    .iter()
+                    .find_map(|n| plan.get(n).map(|d| (*n, d.tokens.clone())))
+            })
+        };
+        let acceptable = |before: &PolicyPlan, after: &PolicyPlan| -> Vec<(Class, Browser)> {
+            let mut bad = Vec::new();
+            for browser in Browser::ALL {
+                for class in Class::all() {
+                    let change = compare(
+                        before.governance(class, browser).as_ref(),
+                        after.governance(class, browser).as_ref(),
+                        source,
+                        text,
+                        class,
+                    );
+                    let ok = change == Change::Same
+                        || (change == Change::Widened && targets.contains(&class));
+                    if !ok {
+                        bad.push((class, browser));
+                    }
+                }
+            }
+            bad
+        };
+        let mut trial = self.clone();
+        trial.add(x, text, copy_source(self));
+        let mut pinned = self.clone();
+        for (class, browser) in acceptable(self, &trial) {
+            let leaf = class.chain(browser)[0];
+            if leaf == x || matches!(leaf, "default-src" | "child-src") {
+                return None;
+            }
+            if pinned.get(leaf).is_some() {
+                continue;
+            }
+            let from = self.governing(class, browser)?.clone();
+            pinned.pin(leaf, &from);
+        }
+        let copy = copy_source(&pinned);
+        pinned.add(x, text, copy);
+        acceptable(self, &pinned).is_empty().then_some(pinned)
+    }
+
+    /// Make `class` allow `source` in `browser`, changing nothing else. `Ok(false)`: nothing to
+    /// do. `Err(Infeasible)`: no directive can take the source without changing other verdicts.
+    pub fn ensure(
+        &mut self,
+        class: Class,
+        browser: Browser,
+        source: &Source,
+        text: &str,
+        targets: &[Class],
+    ) -> Result<bool, Infeasible> {
+        let Some(g) = self.governing(class, browser) else {
+            return Ok(false);
+        };
+        if covers(&parsed(&g.tokens), source) {
+            return Ok(false);
+        }
+        let chain = class.chain(browser);
+        let gi = chain
+            .iter()
+            .position(|n| *n == g.name)
+            .unwrap_or(chain.len() - 1);
+        let mut candidates: Vec<(usize, &'static str)> = chain[..=gi]
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, n)| !matches!(*n, "default-src" | "child-src"))
+            .collect();
+        // Prefer a directive every browser knows (script-src over script-src-elem), then the
+        // widest one: fewer new directives, and old browsers get the vendor too.
+        candidates.sort_by_key(|(i, n)| {
+            (
+                !Browser::ALL.iter().all(|b| b.knows(n)),
+                std::cmp::Reverse(*i),
+            )
+        });
+        for (_, x) in candidates {
+            if let Some(plan) = self.with_source_in(x, source, text, targets) {
+                *self = plan;
+                return Ok(true);
+            }
+        }
+        Err(Infeasible)
+    }
+
+    /// Append to a no-fallback directive (form-action...) when present.
+    pub fn append_no_fallback(&mut self, name: &str, source: &Source, text: &str) -> bool {
+        match self.get(name) {
+            Some(d) if !covers(&parsed(&d.tokens), source) => {
+                self.add(name, text, None);
+                true
+            }
+            _ => false,
+        }
+    }
+}
