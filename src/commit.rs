@@ -7,6 +7,11 @@ use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::diag::Diagnostic;
+use crate::report::{Report, ValidationReport};
+use crate::scan::Tree;
+use crate::{exit, validate, Config, Mode};
+
 /// A file as it was read, and what it should become.
 #[derive(Debug, Clone)]
 pub struct Staged {
@@ -154,6 +159,155 @@ fn keep_owner(file: &fs::File, meta: &fs::Metadata) -> std::io::Result<()> {
             meta.uid(),
             meta.gid()
         )));
+    }
+    Ok(())
+}
+
+/// After planning: validate if asked, then write in write mode. Sets the report's exit code
+/// when validation or writing fails.
+pub fn finish(
+    config: &Config,
+    tree: &Tree,
+    changed: &[usize],
+    staged: &[Staged],
+    report: &mut Report,
+) {
+    if config.validate {
+        if let Err(code) = validate_and_write(config, tree, changed, staged, report) {
+            report.exit_code = code;
+        }
+    } else if config.mode == Mode::Write && !write(staged, report) {
+        report.exit_code = exit::BAD_INPUT;
+    }
+}
+
+fn write(staged: &[Staged], report: &mut Report) -> bool {
+    match write_all(staged) {
+        Ok(()) => {
+            report.written = true;
+            true
+        }
+        Err(e) => {
+            report
+                .diagnostics
+                .push(Diagnostic::error("E021", e.to_string()));
+            report.exit_code = exit::BAD_INPUT;
+            false
+        }
+    }
+}
+
+/// Validate the unpatched configuration (a failure there is not the patch's), then the
+/// patched one at the real paths, and write only if it passes. Without a mount namespace,
+/// write, validate, and restore on failure.
+fn validate_and_write(
+    config: &Config,
+    tree: &Tree,
+    changed: &[usize],
+    staged: &[Staged],
+    report: &mut Report,
+) -> Result<(), u8> {
+    let validators = match validate::plan(tree, changed, config.validate_cmd.as_deref()) {
+        Ok(v) => v,
+        Err(e) => {
+            report.diagnostics.push(Diagnostic::error("E020", e));
+            return Err(exit::INVALID);
+        }
+    };
+    if validators.is_empty() {
+        report.diagnostics.push(Diagnostic::note("E020", "no validator for these files (HTML): each patched value was read back and checked instead"));
+    }
+    let record = |v: &validate::Validator,
+                  stage: &'static str,
+                  o: validate::Outcome,
+                  report: &mut Report| {
+        report.validations.push(ValidationReport {
+            command: v.label.clone(),
+            stage,
+            ok: o.ok,
+            output: o.output,
+        });
+        o.ok
+    };
+    for v in &validators {
+        let o = validate::run(v, &[]);
+        if !record(v, "before", o, report) {
+            report.diagnostics.push(Diagnostic::error("E020", format!("`{}` already fails on the unpatched configuration; fix that first (nothing was written)", v.label)));
+            return Err(exit::INVALID);
+        }
+    }
+    if validate::namespace_available() {
+        let scratch = tempfile::tempdir().map_err(|_| exit::INVALID)?;
+        let mut mounts = Vec::new();
+        for (n, s) in staged.iter().enumerate() {
+            let copy = scratch.path().join(format!("{n}"));
+            if let Err(e) = std::fs::write(&copy, &s.new) {
+                report.diagnostics.push(Diagnostic::error(
+                    "E020",
+                    format!("cannot stage {}: {e}", s.path.display()),
+                ));
+                return Err(exit::INVALID);
+            }
+            mounts.push((copy, s.target.clone()));
+        }
+        for v in &validators {
+            let o = validate::run(v, &mounts);
+            if !record(v, "after", o, report) {
+                report.diagnostics.push(Diagnostic::error(
+                    "E020",
+                    format!(
+                        "`{}` rejects the patched configuration; nothing was written",
+                        v.label
+                    ),
+                ));
+                return Err(exit::INVALID);
+            }
+        }
+        if config.mode == Mode::Write && !write(staged, report) {
+            return Err(exit::BAD_INPUT);
+        }
+        return Ok(());
+    }
+    if config.mode != Mode::Write {
+        report.diagnostics.push(Diagnostic::warning(
+            "E020",
+            "cannot validate without writing here (no private mount namespace: run as root, or allow user namespaces); validation skipped",
+        ));
+        return Ok(());
+    }
+    if !write(staged, report) {
+        return Err(exit::BAD_INPUT);
+    }
+    for v in &validators {
+        let o = validate::run(v, &[]);
+        if !record(v, "after", o, report) {
+            let restore: Vec<Staged> = staged
+                .iter()
+                .map(|s| Staged {
+                    original: s.new.clone(),
+                    new: s.original.clone(),
+                    ..s.clone()
+                })
+                .collect();
+            report.written = false;
+            match write_all(&restore) {
+                Ok(()) => report.diagnostics.push(Diagnostic::error(
+                    "E020",
+                    format!(
+                        "`{}` rejects the patched configuration; every file was restored",
+                        v.label
+                    ),
+                )),
+                Err(e) => report.diagnostics.push(Diagnostic::error(
+                    "E021",
+                    format!(
+                        "`{}` rejects the patched configuration and restoring failed: {e}",
+                        v.label
+                    ),
+                )),
+            }
+            return Err(exit::INVALID);
+        }
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod site;
+pub mod splice;
 pub mod validate;
 pub mod vendors;
 

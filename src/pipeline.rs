@@ -1,25 +1,18 @@
 //! The patch run: scan, link variables, merge each site, splice, re-read, diff, validate, write.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::commit::{self, Staged};
 use crate::csp::{self, MergeOptions, MergeOutcome};
-use crate::diag::{line_col, Diagnostic, Location, Severity};
+use crate::diag::{line_col, Diagnostic, Location};
 use crate::dialect::{Dialect, TreeFile};
-use crate::edit::{self, Paint, Splice};
-use crate::report::{FileChange, Report, SiteReport, ValidationReport};
+use crate::edit::{self, Paint};
+use crate::report::{FileChange, Report, SiteReport};
 use crate::scan::{self, ScannedFile, Tree};
 use crate::site::Site;
-use crate::validate;
+use crate::splice::{self, Failure, Planned, SiteRef};
 use crate::{exit, Config, Mode};
-
-/// Which site of a file: a directly set value, or a value bound to a variable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum SiteRef {
-    Direct(usize),
-    Binding(usize),
-}
 
 /// A site the run will consider, with the file it is in.
 struct Active {
@@ -60,8 +53,8 @@ pub fn run(config: &Config) -> Report {
         ));
     }
 
-    let mut splices: BTreeMap<usize, Vec<Splice>> = BTreeMap::new();
-    let mut expected: HashMap<(usize, SiteRef), String> = HashMap::new();
+    let origin = "https://site.example";
+    let mut planned: BTreeMap<usize, Vec<(SiteRef, &Site, MergeOutcome)>> = BTreeMap::new();
     for a in &active {
         let file = &tree.files[a.file];
         let loc = location(file, a.site.span.start);
@@ -73,7 +66,7 @@ pub fn run(config: &Config) -> Report {
             );
             continue;
         }
-        let mut site_report = SiteReport {
+        report.sites.push(SiteReport {
             path: file.path.clone(),
             line: loc.line,
             col: loc.col,
@@ -83,20 +76,11 @@ pub fn run(config: &Config) -> Report {
             before: a.site.value.text.clone(),
             after: a.site.value.text.clone(),
             added: vec![],
+            created: vec![],
             changed: false,
-        };
+        });
         if let Some(reason) = &a.site.refusal {
-            report.diagnostics.push(
-                Diagnostic::error(
-                    "E013",
-                    format!(
-                        "cannot patch this {}: {reason}",
-                        a.site.disposition.header_name()
-                    ),
-                )
-                .at(loc),
-            );
-            report.sites.push(site_report);
+            report.diagnostics.push(refused(&a.site, reason, loc));
             continue;
         }
         let outcome = csp::merge(
@@ -106,68 +90,84 @@ pub fn run(config: &Config) -> Report {
                 delivery: a.site.delivery,
             },
         );
-        for d in &outcome.diagnostics {
-            report.diagnostics.push(d.clone().at(loc.clone()));
-        }
-        let refused = outcome
-            .diagnostics
-            .iter()
-            .any(|d| d.severity == Severity::Error);
-        if refused || (outcome.edits.is_empty() && a.site.repaired.is_none()) {
-            report.sites.push(site_report);
-            continue;
-        }
-        match splices_for(file.dialect.dialect(), &a.site, &file.src, &outcome) {
-            Ok(s) => {
-                splices.entry(a.file).or_default().extend(s);
-                expected.insert((a.file, a.which), outcome.text.clone());
-                site_report.after = outcome.text.clone();
-                site_report.added = outcome.added.clone();
-                site_report.changed = true;
-            }
-            Err(reason) => report.diagnostics.push(
-                Diagnostic::error(
-                    "E013",
-                    format!(
-                        "cannot patch this {}: {reason}",
-                        a.site.disposition.header_name()
-                    ),
-                )
-                .at(loc),
-            ),
-        }
-        report.sites.push(site_report);
-    }
-
-    let mut staged = Vec::new();
-    for (&i, file_splices) in &splices {
-        let file = &tree.files[i];
-        let new = match edit::apply(&file.src, file_splices) {
-            Ok(n) => n,
-            Err(e) => {
-                report.diagnostics.push(
-                    Diagnostic::error("E014", format!("internal: {e}")).at(location(file, 0)),
-                );
-                continue;
-            }
-        };
-        if let Err(e) = self_check(file, &new, &expected, i) {
+        report.diagnostics.extend(
+            outcome
+                .diagnostics
+                .iter()
+                .map(|d| d.clone().at(loc.clone())),
+        );
+        let broken = csp::self_check(&outcome, &config.requirements, origin);
+        if !broken.is_empty() {
             report.diagnostics.push(
                 Diagnostic::error(
                     "E014",
-                    format!("the patched file does not read back as merged: {e}"),
+                    format!(
+                        "internal: the merged policy still blocks: {}",
+                        broken.join("; ")
+                    ),
                 )
-                .at(location(file, 0)),
+                .at(loc),
             );
             continue;
         }
-        if new != file.src {
-            staged.push(Staged {
-                path: file.path.clone(),
-                target: file.target.clone(),
-                original: file.src.clone(),
-                new,
-            });
+        if outcome.refused() || (outcome.edits.is_empty() && a.site.repaired.is_none()) {
+            continue;
+        }
+        planned
+            .entry(a.file)
+            .or_default()
+            .push((a.which, &a.site, outcome));
+    }
+
+    let mut staged = Vec::new();
+    for (&i, sites) in &planned {
+        let file = &tree.files[i];
+        let list: Vec<Planned> = sites
+            .iter()
+            .map(|(which, site, outcome)| Planned {
+                which: *which,
+                site,
+                outcome,
+            })
+            .collect();
+        match splice::patch_file(file, &list) {
+            Ok(new) => {
+                for (_, site, outcome) in sites {
+                    if let Some(r) = report.sites.iter_mut().find(|r| {
+                        r.path == file.path
+                            && r.line == location(file, site.span.start).line
+                            && r.before == site.value.text
+                    }) {
+                        r.after = outcome.text.clone();
+                        r.added = outcome.added.clone();
+                        r.created = outcome.created.clone();
+                        r.changed = true;
+                    }
+                }
+                if new != file.src {
+                    staged.push(Staged {
+                        path: file.path.clone(),
+                        target: file.target.clone(),
+                        original: file.src.clone(),
+                        new,
+                    });
+                }
+            }
+            Err(Failure::Refused(reason)) => {
+                let site = sites[0].1;
+                report
+                    .diagnostics
+                    .push(refused(site, &reason, location(file, site.span.start)));
+            }
+            Err(Failure::SelfCheck(e)) => {
+                report.diagnostics.push(
+                    Diagnostic::error(
+                        "E014",
+                        format!("the patched file does not read back as merged: {e}"),
+                    )
+                    .at(location(file, 0)),
+                );
+            }
         }
     }
     report.files = staged
@@ -205,18 +205,19 @@ pub fn run(config: &Config) -> Report {
         .iter()
         .filter_map(|s| tree.files.iter().position(|f| f.target == s.target))
         .collect();
-    if config.validate {
-        match validate_and_write(config, &tree, &changed, &staged, &mut report) {
-            Ok(()) => {}
-            Err(code) => {
-                report.exit_code = code;
-                return report;
-            }
-        }
-    } else if config.mode == Mode::Write {
-        write(&staged, &mut report);
-    }
+    commit::finish(config, &tree, &changed, &staged, &mut report);
     report
+}
+
+fn refused(site: &Site, reason: &str, loc: Location) -> Diagnostic {
+    Diagnostic::error(
+        "E013",
+        format!(
+            "cannot patch this {}: {reason}",
+            site.disposition.header_name()
+        ),
+    )
+    .at(loc)
 }
 
 /// The dialect's checks over a whole configuration, kept for files the user named.
@@ -334,214 +335,4 @@ fn location(file: &ScannedFile, offset: usize) -> Location {
         line,
         col,
     }
-}
-
-/// The byte edits that make the server send `outcome.text`: each merge edit spliced in place
-/// through the value's raw map (keeping the value's layout: a continued line, a PHP
-/// concatenation), or, when that cannot be done, the whole value re-encoded.
-fn splices_for(
-    dialect: &dyn Dialect,
-    site: &Site,
-    src: &[u8],
-    outcome: &MergeOutcome,
-) -> Result<Vec<Splice>, String> {
-    if site.repaired.is_none() {
-        let mut out = Vec::with_capacity(outcome.edits.len());
-        for e in &outcome.edits {
-            if site.value.touches_opaque(e.range.clone()) {
-                return Err(format!(
-                    "the change to `{}` falls inside a part only known at request time",
-                    &site.value.text[e.range.clone()]
-                ));
-            }
-            let Some(raw) = site.value.raw_range(e.range.clone()) else {
-                break;
-            };
-            let Some(bytes) = dialect.encode_fragment(site, src, raw.start, &e.text) else {
-                break;
-            };
-            out.push(Splice { range: raw, bytes });
-        }
-        if out.len() == outcome.edits.len() {
-            return Ok(out);
-        }
-    }
-    let bytes = dialect.encode_value(site, src, &outcome.text)?;
-    Ok(vec![Splice {
-        range: site.span.clone(),
-        bytes,
-    }])
-}
-
-/// Read the patched bytes back with the same dialect: every patched site must now decode to
-/// exactly the merged policy, and the file must have the same sites as before.
-fn self_check(
-    file: &ScannedFile,
-    new: &[u8],
-    expected: &HashMap<(usize, SiteRef), String>,
-    index: usize,
-) -> Result<(), String> {
-    let before = file.scan.as_ref().map_err(|d| d.message.clone())?;
-    let after = file
-        .dialect
-        .dialect()
-        .find(&file.path, new)
-        .map_err(|d| d.message)?;
-    if after.sites.len() != before.sites.len() || after.bindings.len() != before.bindings.len() {
-        return Err(format!(
-            "{} sites before, {} after",
-            before.sites.len() + before.bindings.len(),
-            after.sites.len() + after.bindings.len()
-        ));
-    }
-    for ((fi, which), text) in expected {
-        if *fi != index {
-            continue;
-        }
-        let site = match which {
-            SiteRef::Direct(i) => &after.sites[*i],
-            SiteRef::Binding(i) => &after.bindings[*i],
-        };
-        if site.value.text != *text {
-            return Err(format!(
-                "expected `{text}`, read back `{}`",
-                site.value.text
-            ));
-        }
-        if site.repaired.is_some() {
-            return Err("the rewritten value still needs repair".into());
-        }
-    }
-    Ok(())
-}
-
-fn write(staged: &[Staged], report: &mut Report) -> bool {
-    match commit::write_all(staged) {
-        Ok(()) => {
-            report.written = true;
-            true
-        }
-        Err(e) => {
-            report
-                .diagnostics
-                .push(Diagnostic::error("E021", e.to_string()));
-            report.exit_code = exit::BAD_INPUT;
-            false
-        }
-    }
-}
-
-/// Validate the unpatched configuration (a failure there is not the patch's), then the
-/// patched one at the real paths, and write only if it passes. Without a mount namespace,
-/// write, validate, and restore on failure.
-fn validate_and_write(
-    config: &Config,
-    tree: &Tree,
-    changed: &[usize],
-    staged: &[Staged],
-    report: &mut Report,
-) -> Result<(), u8> {
-    let validators = match validate::plan(tree, changed, config.validate_cmd.as_deref()) {
-        Ok(v) => v,
-        Err(e) => {
-            report.diagnostics.push(Diagnostic::error("E020", e));
-            return Err(exit::INVALID);
-        }
-    };
-    if validators.is_empty() {
-        report.diagnostics.push(Diagnostic::note("E020", "no validator for these files (HTML): each patched value was read back and checked instead"));
-    }
-    let record = |v: &validate::Validator,
-                  stage: &'static str,
-                  o: validate::Outcome,
-                  report: &mut Report| {
-        report.validations.push(ValidationReport {
-            command: v.label.clone(),
-            stage,
-            ok: o.ok,
-            output: o.output,
-        });
-        o.ok
-    };
-    for v in &validators {
-        let o = validate::run(v, &[]);
-        if !record(v, "before", o, report) {
-            report.diagnostics.push(Diagnostic::error("E020", format!("`{}` already fails on the unpatched configuration; fix that first (nothing was written)", v.label)));
-            return Err(exit::INVALID);
-        }
-    }
-    if validate::namespace_available() {
-        let scratch = tempfile::tempdir().map_err(|_| exit::INVALID)?;
-        let mut mounts = Vec::new();
-        for (n, s) in staged.iter().enumerate() {
-            let copy = scratch.path().join(format!("{n}"));
-            if let Err(e) = std::fs::write(&copy, &s.new) {
-                report.diagnostics.push(Diagnostic::error(
-                    "E020",
-                    format!("cannot stage {}: {e}", s.path.display()),
-                ));
-                return Err(exit::INVALID);
-            }
-            mounts.push((copy, s.target.clone()));
-        }
-        for v in &validators {
-            let o = validate::run(v, &mounts);
-            if !record(v, "after", o, report) {
-                report.diagnostics.push(Diagnostic::error(
-                    "E020",
-                    format!(
-                        "`{}` rejects the patched configuration; nothing was written",
-                        v.label
-                    ),
-                ));
-                return Err(exit::INVALID);
-            }
-        }
-        if config.mode == Mode::Write && !write(staged, report) {
-            return Err(exit::BAD_INPUT);
-        }
-        return Ok(());
-    }
-    if config.mode != Mode::Write {
-        report.diagnostics.push(Diagnostic::warning(
-            "E020",
-            "cannot validate without writing here (no private mount namespace: run as root, or allow user namespaces); validation skipped",
-        ));
-        return Ok(());
-    }
-    if !write(staged, report) {
-        return Err(exit::BAD_INPUT);
-    }
-    for v in &validators {
-        let o = validate::run(v, &[]);
-        if !record(v, "after", o, report) {
-            let restore: Vec<Staged> = staged
-                .iter()
-                .map(|s| Staged {
-                    original: s.new.clone(),
-                    new: s.original.clone(),
-                    ..s.clone()
-                })
-                .collect();
-            report.written = false;
-            match commit::write_all(&restore) {
-                Ok(()) => report.diagnostics.push(Diagnostic::error(
-                    "E020",
-                    format!(
-                        "`{}` rejects the patched configuration; every file was restored",
-                        v.label
-                    ),
-                )),
-                Err(e) => report.diagnostics.push(Diagnostic::error(
-                    "E021",
-                    format!(
-                        "`{}` rejects the patched configuration and restoring failed: {e}",
-                        v.label
-                    ),
-                )),
-            }
-            return Err(exit::INVALID);
-        }
-    }
-    Ok(())
 }

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::csp::Added;
+use crate::csp::{Added, Created};
 use crate::diag::{Diagnostic, Severity};
 use crate::edit::{unified_diff, Paint};
 use crate::site::Disposition;
@@ -51,6 +51,9 @@ pub struct SiteReport {
     pub before: String,
     pub after: String,
     pub added: Vec<Added>,
+    /// Directives the merge created (for a vendor, or pinned to keep other request types as
+    /// they were: `worker-src` when `script-src` widens).
+    pub created: Vec<Created>,
     pub changed: bool,
 }
 
@@ -92,28 +95,8 @@ pub fn render_text(
             paint,
         ))?;
     }
-    for site in report.sites.iter().filter(|s| !s.added.is_empty()) {
-        let loc = format!("{}:{}", site.path.display(), site.line);
-        let what = match &site.variable {
-            Some(v) => format!("${v} ({})", site.context),
-            None => site.context.clone(),
-        };
-        writeln!(
-            err,
-            "{} {} {}",
-            paint_str(paint, "\x1b[1m", &loc),
-            site.disposition.header_name(),
-            what
-        )?;
-        for a in &site.added {
-            let how = if a.created { " (new directive)" } else { "" };
-            let policy = if report.sites.iter().any(|s| s.before.contains(',')) {
-                format!(" [policy {}]", a.policy + 1)
-            } else {
-                String::new()
-            };
-            writeln!(err, "    + {} {}{how}{policy}", a.directive, a.source)?;
-        }
+    for site in report.sites.iter().filter(|s| s.changed) {
+        render_site(site, paint, err)?;
     }
     render_diagnostics(report, paint, err)?;
     for v in &report.validations {
@@ -130,6 +113,78 @@ pub fn render_text(
         }
     }
     writeln!(err, "{}", summary(report))
+}
+
+/// What changed in one site, a directive per line:
+///
+/// ```text
+/// sites-enabled/shop:7: Content-Security-Policy (server shop.example.com)
+///     script-src   + https://muserelay.com
+///     connect-src  new, from default-src: 'self' https://muserelay.com wss://muserelay.com
+///     worker-src   new, from script-src: 'self' (keeps workers as they were)
+/// ```
+fn render_site(site: &SiteReport, paint: Paint, err: &mut dyn Write) -> std::io::Result<()> {
+    let loc = format!("{}:{}:", site.path.display(), site.line);
+    let what = match &site.variable {
+        Some(v) => format!("${v}, {}", site.context),
+        None => site.context.clone(),
+    };
+    writeln!(
+        err,
+        "{} {} ({what})",
+        paint_str(paint, "\x1b[1m", &loc),
+        site.disposition.header_name()
+    )?;
+    let policies = site
+        .added
+        .iter()
+        .map(|a| a.policy)
+        .chain(site.created.iter().map(|c| c.policy))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let mut lines: Vec<(String, String)> = Vec::new();
+    for p in 0..policies {
+        let tag = if policies > 1 {
+            format!(" [policy {}]", p + 1)
+        } else {
+            String::new()
+        };
+        let mut appended: Vec<(&str, Vec<&str>)> = Vec::new();
+        for a in site.added.iter().filter(|a| a.policy == p && !a.created) {
+            match appended.iter_mut().find(|(d, _)| *d == a.directive) {
+                Some((_, v)) => v.push(&a.source),
+                None => appended.push((&a.directive, vec![&a.source])),
+            }
+        }
+        for (d, sources) in appended {
+            lines.push((d.to_string(), format!("+ {}{tag}", sources.join(" "))));
+        }
+        for c in site.created.iter().filter(|c| c.policy == p) {
+            let from = c
+                .copied_from
+                .as_deref()
+                .map(|f| format!(", from {f}"))
+                .unwrap_or_default();
+            let why = if c.pin {
+                " (keeps other requests as they were)"
+            } else {
+                ""
+            };
+            lines.push((
+                c.directive.clone(),
+                format!("new{from}: {}{why}{tag}", c.sources.join(" ")),
+            ));
+        }
+    }
+    if lines.is_empty() {
+        writeln!(err, "    rewritten on one line (no source added)")?;
+    }
+    let width = lines.iter().map(|(d, _)| d.len()).max().unwrap_or(0);
+    for (d, text) in lines {
+        writeln!(err, "    {d:width$}  {text}")?;
+    }
+    Ok(())
 }
 
 /// Every diagnostic of the report, rustc/ruff style: `path:line:col: severity[CODE]: message`,

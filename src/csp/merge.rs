@@ -90,6 +90,20 @@ pub struct Pin {
     pub copied_from: Option<String>,
 }
 
+/// A directive the merge created: for a vendor's sources (a copy of the directive it used to
+/// fall back to, plus the sources) or as a pin.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Created {
+    pub policy: usize,
+    pub directive: String,
+    /// The directive whose sources were copied (`None`: nothing governed it before).
+    pub copied_from: Option<String>,
+    /// Every source of the new directive, as written.
+    pub sources: Vec<String>,
+    /// Created only to keep other request types as they were (see [`Pin`]).
+    pub pin: bool,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct MergeOutcome {
     /// The merged policy list.
@@ -101,6 +115,8 @@ pub struct MergeOutcome {
     pub added: Vec<Added>,
     /// Directives created to keep other request types unchanged.
     pub pins: Vec<Pin>,
+    /// Every directive created (pins included), in the order they appear in `text`.
+    pub created: Vec<Created>,
     /// Lints and refusals (`CSP1xx`); any `Severity::Error` means the site must not be patched.
     pub diagnostics: Vec<Diagnostic>,
     /// Which diagnostic codes each requirement ran into (index into the requirements), for
@@ -182,9 +198,22 @@ pub fn merge(
     }
     let mut edits = Vec::new();
     let mut pins = Vec::new();
+    let mut created = Vec::new();
     for (policy, plan) in list.policies.iter().zip(&plans) {
         if let Some(plan) = plan {
             edits.extend(policy_edits(&list, policy, plan));
+            created.extend(
+                plan.directives
+                    .iter()
+                    .filter(|d| d.existing.is_none())
+                    .map(|d| Created {
+                        policy: policy.index,
+                        directive: d.name.clone(),
+                        copied_from: d.copied_from.clone(),
+                        sources: d.tokens.clone(),
+                        pin: d.pin,
+                    }),
+            );
             pins.extend(plan.directives.iter().filter(|d| d.pin).map(|d| Pin {
                 policy: policy.index,
                 directive: d.name.clone(),
@@ -205,6 +234,7 @@ pub fn merge(
         edits,
         added,
         pins,
+        created,
         diagnostics,
         caveats,
     }
@@ -451,7 +481,7 @@ fn apply_classes(
 }
 
 /// The separator the policy uses between directives (`"; "` when it cannot tell).
-fn separator(text: &str, policy: &Policy) -> String {
+pub fn separator(text: &str, policy: &Policy) -> String {
     let n = policy.directives.len();
     if n >= 2 {
         let between = &text[policy.directives[n - 2].span.end..policy.directives[n - 1].span.start];

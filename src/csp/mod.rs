@@ -38,5 +38,6 @@ pub mod source;
 pub mod targets;
 
 pub use merge::{
-    merge, self_check, Added, Caveat, MergeOptions, MergeOutcome, Pin, Requirement, TextEdit,
+    merge, self_check, Added, Caveat, Created, MergeOptions, MergeOutcome, Pin, Requirement,
+    TextEdit,
 };

@@ -1,0 +1,197 @@
+//! From a merge's text edits to byte splices in the file, and the proof that they are right.
+//!
+//! Three ways to write a site's change, tried in order until the patched file reads back as
+//! the merged policy:
+//! 1. layout: each edit spliced in place, and a new directive placed the way the value lays
+//!    out its directives (an Apache continuation line, a PHP concatenated literal, a line of
+//!    a multi-line meta), by copying the raw bytes the value already uses between directives;
+//! 2. fragments: each edit spliced in place on the line where it falls;
+//! 3. whole: the value re-encoded by the dialect, on one logical line.
+
+use crate::csp::{self, MergeOutcome};
+use crate::dialect::Dialect;
+use crate::edit::{self, Splice};
+use crate::scan::ScannedFile;
+use crate::site::Site;
+
+/// Which site of a file: a directly set value, or a value bound to a variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SiteRef {
+    Direct(usize),
+    Binding(usize),
+}
+
+/// A site and what the merge made of it.
+pub struct Planned<'a> {
+    pub which: SiteRef,
+    pub site: &'a Site,
+    pub outcome: &'a MergeOutcome,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strategy {
+    Layout,
+    Fragments,
+    Whole,
+}
+
+/// Why a site cannot be written at all (not a matter of layout).
+#[derive(Debug)]
+pub enum Failure {
+    /// The site cannot be patched as asked (a change inside a variable, a value too long).
+    Refused(String),
+    /// No strategy produced a file that reads back as merged: a csppatch bug.
+    SelfCheck(String),
+}
+
+/// The file's new bytes with every planned site patched.
+pub fn patch_file(file: &ScannedFile, planned: &[Planned]) -> Result<Vec<u8>, Failure> {
+    let dialect = file.dialect.dialect();
+    let mut last = String::new();
+    for strategy in [Strategy::Layout, Strategy::Fragments, Strategy::Whole] {
+        let mut splices = Vec::new();
+        for p in planned {
+            splices.extend(
+                splices_for(dialect, p.site, &file.src, p.outcome, strategy)
+                    .map_err(Failure::Refused)?,
+            );
+        }
+        let new = edit::apply(&file.src, &splices).map_err(Failure::SelfCheck)?;
+        match read_back(file, &new, planned) {
+            Ok(()) => return Ok(new),
+            Err(e) => last = e,
+        }
+    }
+    Err(Failure::SelfCheck(last))
+}
+
+fn splices_for(
+    dialect: &dyn Dialect,
+    site: &Site,
+    src: &[u8],
+    outcome: &MergeOutcome,
+    strategy: Strategy,
+) -> Result<Vec<Splice>, String> {
+    if site.repaired.is_none() && strategy != Strategy::Whole {
+        let layout = if strategy == Strategy::Layout {
+            LineLayout::of(site, src)
+        } else {
+            None
+        };
+        let mut out = Vec::with_capacity(outcome.edits.len());
+        for e in &outcome.edits {
+            if site.value.touches_opaque(e.range.clone()) {
+                return Err(format!(
+                    "the change to `{}` falls inside a part only known at request time",
+                    &site.value.text[e.range.clone()]
+                ));
+            }
+            let Some(raw) = site.value.raw_range(e.range.clone()) else {
+                break;
+            };
+            let bytes = match &layout {
+                Some(l) if e.range.is_empty() && e.text.contains(&l.separator) => {
+                    l.encode(dialect, site, src, raw.start, &e.text)
+                }
+                _ => dialect.encode_fragment(site, src, raw.start, &e.text),
+            };
+            let Some(bytes) = bytes else { break };
+            out.push(Splice { range: raw, bytes });
+        }
+        if out.len() == outcome.edits.len() {
+            return Ok(out);
+        }
+    }
+    let bytes = dialect.encode_value(site, src, &outcome.text)?;
+    Ok(vec![Splice {
+        range: site.span.clone(),
+        bytes,
+    }])
+}
+
+/// How a multi-line value separates its directives: the decoded separator the merge uses,
+/// and the raw bytes that produce it (`; \<LF>    ` in Apache, `; " .<LF>    "` in PHP).
+struct LineLayout {
+    separator: String,
+    raw: Vec<u8>,
+}
+
+impl LineLayout {
+    fn of(site: &Site, src: &[u8]) -> Option<LineLayout> {
+        let text = &site.value.text;
+        let list = csp::parse::parse(text);
+        // One layout per value: the last policy's last two directives show it.
+        let policy = list.policies.last()?;
+        let n = policy.directives.len();
+        if n < 2 {
+            return None;
+        }
+        let gap = policy.directives[n - 2].span.end..policy.directives[n - 1].span.start;
+        let start = site.value.raw.get(gap.start)?.start;
+        let end = site.value.raw.get(gap.end)?.start;
+        let raw = src.get(start..end)?.to_vec();
+        if !raw.contains(&b'\n') || site.value.touches_opaque(gap.clone()) {
+            return None;
+        }
+        Some(LineLayout {
+            separator: csp::merge::separator(text, policy),
+            raw,
+        })
+    }
+
+    /// `text` (appended sources, then directives joined by the separator) with each separator
+    /// written as the value's own raw separator.
+    fn encode(
+        &self,
+        dialect: &dyn Dialect,
+        site: &Site,
+        src: &[u8],
+        at: usize,
+        text: &str,
+    ) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        for (i, piece) in text.split(self.separator.as_str()).enumerate() {
+            if i > 0 {
+                out.extend_from_slice(&self.raw);
+            }
+            if !piece.is_empty() {
+                out.extend(dialect.encode_fragment(site, src, at, piece)?);
+            }
+        }
+        Some(out)
+    }
+}
+
+/// Read the patched bytes back with the same dialect: every patched site must now decode to
+/// exactly the merged policy, and the file must hold the same sites as before.
+fn read_back(file: &ScannedFile, new: &[u8], planned: &[Planned]) -> Result<(), String> {
+    let before = file.scan.as_ref().map_err(|d| d.message.clone())?;
+    let after = file
+        .dialect
+        .dialect()
+        .find(&file.path, new)
+        .map_err(|d| d.message)?;
+    if after.sites.len() != before.sites.len() || after.bindings.len() != before.bindings.len() {
+        return Err(format!(
+            "{} sites before, {} after",
+            before.sites.len() + before.bindings.len(),
+            after.sites.len() + after.bindings.len()
+        ));
+    }
+    for p in planned {
+        let site = match p.which {
+            SiteRef::Direct(i) => &after.sites[i],
+            SiteRef::Binding(i) => &after.bindings[i],
+        };
+        if site.value.text != p.outcome.text {
+            return Err(format!(
+                "expected `{}`, read back `{}`",
+                p.outcome.text, site.value.text
+            ));
+        }
+        if site.repaired.is_some() {
+            return Err("the rewritten value still needs repair".into());
+        }
+    }
+    Ok(())
+}
