@@ -49,6 +49,9 @@ pub enum Paint {
 /// bytes: lines are written exactly as they are in the files (CRLF, non-UTF-8), so that
 /// `patch -p1` or `git apply` reproduces the new file byte for byte.
 pub fn unified_diff(old: &[u8], new: &[u8], path: &str, paint: Paint) -> Vec<u8> {
+    // `a/` + a relative path, as git writes it: an absolute path loses its leading `/`, so
+    // that `patch -p1` applies the diff from `/`, as it does from the cwd for relative ones.
+    let path = path.trim_start_matches("./").trim_start_matches('/');
     let diff = TextDiff::configure().diff_lines(old, new);
     let old_lines: Vec<&[u8]> = diff.old_slices().to_vec();
     let new_lines: Vec<&[u8]> = diff.new_slices().to_vec();
@@ -205,5 +208,7 @@ mod tests {
         let d = unified_diff(old, new, "x.conf", Paint::Plain);
         assert_eq!(d, b"--- a/x.conf\n+++ b/x.conf\n@@ -1,3 +1,3 @@\n a\r\n-b\r\n+B\r\n c\n\\ No newline at end of file\n".to_vec());
         assert!(unified_diff(old, old, "x", Paint::Plain).is_empty());
+        let abs = unified_diff(old, new, "/etc/nginx/nginx.conf", Paint::Plain);
+        assert!(abs.starts_with(b"--- a/etc/nginx/nginx.conf\n+++ b/etc/nginx/nginx.conf\n"));
     }
 }

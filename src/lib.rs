@@ -129,6 +129,13 @@ pub static RULES: &[Rule] = &[
         example: "(please report the file and the command line)\n\nUse instead:\nedit the value by hand this once",
     },
     Rule {
+        code: "E015",
+        name: "csp-variable-outside-paths",
+        what: "A `map`/`set` value outside the given paths is patched because a CSP header inside them takes its value from it.",
+        why: "That value is the policy of the sites you named; leaving it would leave the vendor blocked. The note says which file changes beyond the ones you named.",
+        example: "csppatch /etc/nginx/sites-enabled  (the map is in /etc/nginx/conf.d/csp.conf)\n\nUse instead:\nnothing: this is a note; pass /etc/nginx to name every file",
+    },
+    Rule {
         code: "E020",
         name: "validation-failed",
         what: "The server's own validator rejected the patched configuration (or already rejected it before the change).",

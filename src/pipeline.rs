@@ -19,6 +19,10 @@ struct Active {
     file: usize,
     which: SiteRef,
     site: Site,
+    /// In a file the user named (or one it includes), or a `map`/`set` value that a CSP
+    /// header in such a file takes its value from: the policy of the user's sites, wherever
+    /// it is defined.
+    in_scope: bool,
 }
 
 pub fn run(config: &Config) -> Report {
@@ -45,7 +49,7 @@ pub fn run(config: &Config) -> Report {
     }
 
     let active = link(&tree, &mut report.diagnostics);
-    if active.iter().all(|a| !tree.files[a.file].in_scope) && !report.has_errors() {
+    if active.iter().all(|a| !a.in_scope) && !report.has_errors() {
         let n = tree.files.iter().filter(|f| f.in_scope).count();
         report.diagnostics.push(Diagnostic::note(
             "E012",
@@ -58,7 +62,7 @@ pub fn run(config: &Config) -> Report {
     for a in &active {
         let file = &tree.files[a.file];
         let loc = location(file, a.site.span.start);
-        if !file.in_scope {
+        if !a.in_scope {
             report.diagnostics.push(
                 Diagnostic::warning("E011", format!("this {} also applies to the given paths and was not patched: it is outside them", a.site.disposition.header_name()))
                     .at(loc)
@@ -261,7 +265,7 @@ fn check_tree(dialect: &dyn Dialect, tree: &Tree, files: &[usize]) -> Vec<Diagno
 /// whole configuration, and list every site to consider.
 fn link(tree: &Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active> {
     let mut active = Vec::new();
-    let mut bound: BTreeMap<(usize, usize), Site> = BTreeMap::new();
+    let mut bound: BTreeMap<(usize, usize), (Site, bool)> = BTreeMap::new();
     for (fi, f) in tree.files.iter().enumerate().filter(|(_, f)| f.relevant) {
         let Ok(scan) = &f.scan else { continue };
         for (si, site) in scan.sites.iter().enumerate() {
@@ -269,6 +273,7 @@ fn link(tree: &Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active> {
                 file: fi,
                 which: SiteRef::Direct(si),
                 site: site.clone(),
+                in_scope: f.in_scope,
             });
         }
         for r in &scan.refs {
@@ -283,11 +288,12 @@ fn link(tree: &Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active> {
                 for (bi, b) in gscan.bindings.iter().enumerate() {
                     if b.binding.as_deref() == Some(r.name.as_str()) {
                         found = true;
-                        let entry = bound.entry((gi, bi)).or_insert_with(|| {
+                        let (entry, from_scope) = bound.entry((gi, bi)).or_insert_with(|| {
                             let mut s = b.clone();
                             s.disposition = r.disposition;
-                            s
+                            (s, false)
                         });
+                        *from_scope |= f.in_scope;
                         if entry.disposition != r.disposition && !entry.context.contains("(also ") {
                             entry.context.push_str(&format!(
                                 " (also sent as {})",
@@ -306,11 +312,17 @@ fn link(tree: &Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active> {
             }
         }
     }
-    for ((fi, bi), site) in bound {
+    for ((fi, bi), (site, from_scope)) in bound {
+        if from_scope && !tree.files[fi].in_scope {
+            diagnostics.push(
+                Diagnostic::note("E015", format!("${} is defined here, outside the given paths; it is patched because a CSP header in them takes its value from it", site.binding.as_deref().unwrap_or("?")))
+                    .at(location(&tree.files[fi], site.span.start)),
+            );
+        }
         // The dialect only knows a bound value is a CSP once it is referenced: say now what
         // it would have said of a direct site.
         if let Some(r) = &site.repaired {
-            if tree.files[fi].in_scope {
+            if from_scope {
                 diagnostics.push(
                     Diagnostic::warning(r.code, format!("the value of ${} contains a line break, which the server sends raw: browsers then drop the directives after it", site.binding.as_deref().unwrap_or("?")))
                         .at(location(&tree.files[fi], site.span.start))
@@ -322,6 +334,7 @@ fn link(tree: &Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active> {
             file: fi,
             which: SiteRef::Binding(bi),
             site,
+            in_scope: from_scope,
         });
     }
     active.sort_by_key(|a| (a.file, a.site.span.start));

@@ -368,10 +368,15 @@ fn has_site_block(src: &[u8]) -> bool {
     })
 }
 
-/// Can this process make a private mount namespace? Tried once.
+/// Can this process make a private mount namespace? Tried once. `CSPPATCH_NO_NAMESPACE=1`
+/// forces the write-validate-restore path (what a machine without namespaces gets), so that
+/// path is tested too.
 pub fn namespace_available() -> bool {
     static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *AVAILABLE.get_or_init(|| {
+        if std::env::var_os("CSPPATCH_NO_NAMESPACE").is_some_and(|v| v == "1") {
+            return false;
+        }
         Command::new("unshare")
             .args(["--mount", "--propagation", "private", "true"])
             .stdout(Stdio::null())

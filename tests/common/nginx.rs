@@ -88,14 +88,20 @@ impl Server {
         let port = super::free_port();
         let conf_path = dir.path().join("nginx.conf");
         std::fs::write(&conf_path, conf(dir.path(), port)).map_err(|e| e.to_string())?;
-        nginx_t(&conf_path)?;
+        Self::start_file(dir, &conf_path, port)
+    }
+
+    /// Start nginx on an existing main config (a whole tree under test) that listens on
+    /// 127.0.0.1:`port`; `dir` holds nginx's prefix (temp files) and is removed with the server.
+    pub fn start_file(dir: tempfile::TempDir, conf_path: &Path, port: u16) -> Result<Server, String> {
+        nginx_t(conf_path)?;
         let child = Command::new(nginx_bin())
             .arg("-p")
             .arg(dir.path())
             .arg("-e")
             .arg(dir.path().join("error.log"))
             .arg("-c")
-            .arg(&conf_path)
+            .arg(conf_path)
             .arg("-g")
             .arg("daemon off; master_process off;")
             .stdin(Stdio::null())
