@@ -1,0 +1,446 @@
+//! Find the CSP sites, includes and lints of one Caddyfile.
+//!
+//! Directives are walked where Caddy runs them as HTTP handlers: site blocks, snippets (a
+//! snippet's site is patched once, where it is defined, however often it is imported), files
+//! that are a list of directives, and the blocks of `route`, `handle`, `handle_path`,
+//! `handle_errors`, and `handle_response` inside `reverse_proxy`/`php_fastcgi`, whose
+//! `header_down` lines set response headers too. A `header` elsewhere (a matcher, an
+//! `encode { match { } }`) tests a header; it sets nothing.
+
+use std::path::Path;
+
+use super::headers::{parse_header, parse_header_down, HeaderDirective, OpKind};
+use super::lexer::{env_spans, lex, EnvSpan, Lexed, Quote, Token};
+use super::rules as code;
+use super::structure::{self, BlockKind, Dispenser};
+use super::value::serve;
+use crate::diag::{line_col, Diagnostic, Location};
+use crate::site::{Delivery, Disposition, FileScan, Include, Repair, Site};
+
+/// CSP directive names, to recognise a policy written as bare words (CSP3 and Level 2).
+const CSP_DIRECTIVES: &[&str] = &[
+    "base-uri",
+    "block-all-mixed-content",
+    "child-src",
+    "connect-src",
+    "default-src",
+    "font-src",
+    "form-action",
+    "frame-ancestors",
+    "frame-src",
+    "img-src",
+    "manifest-src",
+    "media-src",
+    "navigate-to",
+    "object-src",
+    "plugin-types",
+    "prefetch-src",
+    "report-to",
+    "report-uri",
+    "require-trusted-types-for",
+    "sandbox",
+    "script-src",
+    "script-src-attr",
+    "script-src-elem",
+    "style-src",
+    "style-src-attr",
+    "style-src-elem",
+    "trusted-types",
+    "upgrade-insecure-requests",
+    "worker-src",
+];
+
+pub fn scan(path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
+    let lexed = lex(src);
+    let env = env_spans(src);
+    let parsed = structure::parse(&lexed.tokens).map_err(|e| {
+        let at = e.token.map_or(src.len(), |t| lexed.tokens[t].span.start);
+        let hint = if e.message.contains("EOF") || e.message.contains("expecting '}'") {
+            " (a `{` is never closed; in Caddy 2.6 a quoted \"{\" opens a block too)"
+        } else {
+            ""
+        };
+        locate(
+            Diagnostic::error(
+                code::PARSE,
+                format!("Caddy cannot parse this file: {}{hint}", e.message),
+            ),
+            path,
+            src,
+            at,
+        )
+    })?;
+    let mut w = Walker {
+        path,
+        src,
+        lexed: &lexed,
+        env: &env,
+        scan: FileScan::default(),
+    };
+    for imp in &parsed.imports {
+        if imp.snippet {
+            continue; // found where the snippet is defined
+        }
+        let pattern = lexed.tokens[imp.pattern].text_lossy();
+        // A bare name may be a snippet defined in a file imported earlier: Caddy looks it up
+        // among the snippets first, so a missing file of that name is not an error here.
+        let optional = pattern.contains(['*', '?', '[']) || !pattern.contains(['/', '.']);
+        w.scan.includes.push(Include {
+            pattern,
+            offset: lexed.tokens[imp.import].span.start,
+            optional,
+        });
+    }
+    for block in &parsed.blocks {
+        let context = match &block.kind {
+            BlockKind::Global => continue,
+            BlockKind::Snippet(name) => format!("snippet ({name})"),
+            BlockKind::Fragment => "file".to_string(),
+            BlockKind::Site => {
+                let keys: Vec<String> = block.keys.iter().map(|&k| w.text(k)).collect();
+                format!("site {}", keys.join(" "))
+            }
+        };
+        w.directives(&block.segments, &context, false)?;
+    }
+    w.comment_joins();
+    Ok(w.scan)
+}
+
+fn locate(d: Diagnostic, path: &Path, src: &[u8], at: usize) -> Diagnostic {
+    let (line, col) = line_col(src, at);
+    d.at(Location {
+        path: path.to_path_buf(),
+        line,
+        col,
+    })
+}
+
+struct Walker<'a> {
+    path: &'a Path,
+    src: &'a [u8],
+    lexed: &'a Lexed,
+    env: &'a [EnvSpan],
+    scan: FileScan,
+}
+
+impl Walker<'_> {
+    fn tok(&self, i: usize) -> &Token {
+        &self.lexed.tokens[i]
+    }
+
+    fn text(&self, i: usize) -> String {
+        self.tok(i).text_lossy()
+    }
+
+    fn lint(&mut self, d: Diagnostic, at: usize) {
+        let d = locate(d, self.path, self.src, at);
+        self.scan.diagnostics.push(d);
+    }
+
+    /// Walk one scope's directives. `csp_above`: an enclosing scope sets a CSP.
+    fn directives(
+        &mut self,
+        segments: &[Vec<usize>],
+        context: &str,
+        csp_above: bool,
+    ) -> Result<(), Diagnostic> {
+        let sets_csp = segments.iter().any(|s| {
+            self.tok(s[0]).is("header")
+                && parse_header(&self.lexed.tokens, s).ops.iter().any(|o| {
+                    o.kind != OpKind::Delete
+                        && o.kind != OpKind::Replace
+                        && csp_name(&o.name).is_some()
+                })
+        });
+        for seg in segments {
+            let name = self.text(seg[0]);
+            match name.as_str() {
+                "header" => {
+                    let h = parse_header(&self.lexed.tokens, seg);
+                    self.header(&h, context, csp_above)?;
+                }
+                "route" | "handle" | "handle_path" | "handle_errors" | "handle_response" => {
+                    let (label, inner) = self.nested(seg);
+                    self.directives(
+                        &inner,
+                        &format!("{context} > {label}"),
+                        csp_above || sets_csp,
+                    )?;
+                }
+                "reverse_proxy" | "php_fastcgi" => {
+                    let (label, inner) = self.nested(seg);
+                    let context = format!("{context} > {label}");
+                    for line in &inner {
+                        match self.text(line[0]).as_str() {
+                            "header_down" => {
+                                let h = parse_header_down(&self.lexed.tokens, line);
+                                self.header(&h, &context, false)?;
+                            }
+                            "handle_response" => {
+                                let (label, body) = self.nested(line);
+                                self.directives(&body, &format!("{context} > {label}"), false)?;
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The label (`handle /api/*`) and the directive segments of a block directive, split
+    /// the way httpcaddyfile's `parseSegmentAsConfig` does (`NextBlock` + `NextSegment`).
+    fn nested(&self, seg: &[usize]) -> (String, Vec<Vec<usize>>) {
+        let mut d = Dispenser::new(&self.lexed.tokens, seg.to_vec());
+        d.next();
+        let mut label = vec![self.text(seg[0])];
+        while d.next_arg() {
+            label.extend(d.current().map(|t| self.text(t)));
+        }
+        let mut inner = Vec::new();
+        let nesting = d.nesting();
+        while d.next_block(nesting) {
+            inner.push(d.next_segment());
+        }
+        (label.join(" "), inner)
+    }
+
+    fn header(
+        &mut self,
+        h: &HeaderDirective,
+        context: &str,
+        csp_above: bool,
+    ) -> Result<(), Diagnostic> {
+        if let Some((tok, message)) = &h.error {
+            let at = self.tok(*tok).span.start;
+            return Err(locate(
+                Diagnostic::error(
+                    code::DIRECTIVE,
+                    format!("Caddy refuses this directive: {message}"),
+                ),
+                self.path,
+                self.src,
+                at,
+            ));
+        }
+        for op in &h.ops {
+            let field_at = self.tok(op.field).span.start;
+            let (name, deferred) = match op.name.strip_prefix(b">") {
+                Some(rest) if op.kind == OpKind::Set => (rest, true),
+                _ => (op.name.as_slice(), false),
+            };
+            if op.kind == OpKind::Set && !op.in_block {
+                if let Some(d) = name.strip_suffix(b":").and_then(csp_name) {
+                    self.lint(
+                        Diagnostic::warning(
+                            code::COLON_NAME,
+                            format!(
+                                "Caddy sets a header named `{}:` here, which is never sent: this {} is lost",
+                                d.header_name(),
+                                d.header_name()
+                            ),
+                        )
+                        .with_help("remove the colon after the header name"),
+                        field_at,
+                    );
+                    continue;
+                }
+            }
+            let Some(disposition) = csp_name(name) else {
+                continue;
+            };
+            match op.kind {
+                OpKind::Delete => {
+                    if csp_above {
+                        self.lint(
+                            Diagnostic::note(
+                                code::NESTED_DELETE,
+                                format!(
+                                    "{context}: this block deletes the {} that the enclosing scope sets; its responses carry no policy",
+                                    disposition.header_name()
+                                ),
+                            ),
+                            field_at,
+                        );
+                    }
+                    continue;
+                }
+                OpKind::Replace => {
+                    self.replacement(op.value, op.replacement, disposition, field_at);
+                    continue;
+                }
+                OpKind::Set | OpKind::Add | OpKind::Default => {}
+            }
+            let Some(value) = op.value else { continue };
+            if deferred {
+                self.lint(
+                    Diagnostic::warning(
+                        code::DEFER_PREFIX,
+                        format!(
+                            "`>{}` needs Caddy 2.7 or newer: Caddy 2.6 sends no such header",
+                            disposition.header_name()
+                        ),
+                    )
+                    .with_help("on Caddy 2.6 use a `header { ... defer }` block"),
+                    field_at,
+                );
+            }
+            let mut refusal = None;
+            if let Some(extra) = op.replacement.filter(|_| op.kind != OpKind::Set) {
+                let sent = self.text(value);
+                self.lint(
+                    Diagnostic::warning(
+                        code::UNQUOTED_WORDS,
+                        format!(
+                            "Caddy sends only `{sent}` as the {}: the words from `{}` on are ignored",
+                            disposition.header_name(),
+                            self.text(extra)
+                        ),
+                    )
+                    .with_help("put the whole policy in double quotes"),
+                    self.tok(value).span.start,
+                );
+                refusal = Some(format!(
+                    "the policy is written as bare words and Caddy sends only `{sent}`: quote the whole value first"
+                ));
+            }
+            self.site(value, disposition, context, refusal);
+        }
+        Ok(())
+    }
+
+    /// A replacement on a CSP field whose search word is a bare directive name: a policy
+    /// that was meant to be set.
+    fn replacement(
+        &mut self,
+        search: Option<usize>,
+        replace: Option<usize>,
+        disposition: Disposition,
+        field_at: usize,
+    ) {
+        let (Some(search), Some(replace)) = (search, replace) else {
+            return;
+        };
+        let word = self.text(search).to_ascii_lowercase();
+        let word = word.trim_end_matches(';');
+        if self.tok(search).quote != Quote::Bare || !CSP_DIRECTIVES.contains(&word) {
+            return;
+        }
+        let name = disposition.header_name();
+        self.lint(
+            Diagnostic::warning(
+                code::UNQUOTED_WORDS,
+                format!(
+                    "this sets no {name}: with the policy in bare words Caddy replaces the regular expression `{}` with `{}` in an existing {name} header (and reads any further words as more header operations)",
+                    self.text(search),
+                    self.text(replace)
+                ),
+            )
+            .with_help(format!("put the whole policy in double quotes: header {name} \"{} ...\"", self.text(search))),
+            field_at,
+        );
+    }
+
+    fn site(
+        &mut self,
+        value: usize,
+        disposition: Disposition,
+        context: &str,
+        mut refusal: Option<String>,
+    ) {
+        let tok = self.tok(value).clone();
+        let served = serve(&tok, self.src, self.env);
+        if let Some(name) = served.env.first() {
+            refusal = Some(format!(
+                "the {} comes from the environment variable {name} (`{{${name}}}`), which Caddy substitutes when it starts: patch the policy where {name} is set, or write it in the Caddyfile",
+                disposition.header_name()
+            ));
+        } else if served.non_utf8 {
+            refusal.get_or_insert_with(|| "the value is not valid UTF-8".into());
+        } else if tok.unterminated {
+            refusal.get_or_insert_with(|| "the value's quote is never closed".into());
+        } else if tok.carried_escape {
+            refusal.get_or_insert_with(|| {
+                "a stray backslash before the value changes how Caddy reads it".into()
+            });
+        }
+        let mut repaired = None;
+        if let (Some(at), Some(text)) = (served.line_break, served.repaired.clone()) {
+            let how = if served.backslash_break {
+                "Caddy keeps each `\\` and line break: browsers receive a stray `\\` that swallows the directive after it"
+            } else {
+                "browsers receive the line breaks as spaces over HTTP/1.1"
+            };
+            self.lint(
+                Diagnostic::warning(
+                    code::LINE_BREAK,
+                    format!(
+                        "the {} value spans several lines: {how}, and over HTTP/2 the header is not sent at all",
+                        disposition.header_name()
+                    ),
+                )
+                .with_help("csppatch rewrites the value on one line"),
+                at,
+            );
+            repaired = Some(Repair {
+                text,
+                code: code::LINE_BREAK,
+            });
+        }
+        self.scan.sites.push(Site {
+            disposition,
+            delivery: Delivery::Header,
+            span: tok.span.clone(),
+            value: served.decoded,
+            repaired,
+            context: context.to_string(),
+            refusal,
+            binding: None,
+        });
+    }
+
+    /// CDY405: a backslash in a comment joined a CSP header line to its neighbour.
+    fn comment_joins(&mut self) {
+        let joined: Vec<_> = self
+            .lexed
+            .joined
+            .iter()
+            .filter(|j| j.in_comment)
+            .copied()
+            .collect();
+        for j in joined {
+            let line_start = self.src[..j.newline]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+            let next_end = self.src[j.newline + 1..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(self.src.len(), |p| j.newline + 1 + p);
+            let mentions_csp = self.lexed.tokens.iter().any(|t| {
+                (line_start..next_end).contains(&t.span.start)
+                    && t.text_lossy()
+                        .to_ascii_lowercase()
+                        .contains("content-security-policy")
+            });
+            if mentions_csp {
+                self.lint(
+                    Diagnostic::warning(
+                        code::COMMENT_JOINS_LINE,
+                        "the backslash in this comment escapes its line break: Caddy reads the next line as part of the line before the comment, so the Content-Security-Policy header there is not set as written",
+                    )
+                    .with_help("remove the backslash from the comment (or use `/`)"),
+                    j.backslash,
+                );
+            }
+        }
+    }
+}
+
+/// The disposition of a header name, case-insensitively.
+fn csp_name(name: &[u8]) -> Option<Disposition> {
+    Disposition::from_header_name(name)
+}
