@@ -50,7 +50,30 @@ const CSP_DIRECTIVES: &[&str] = &[
     "worker-src",
 ];
 
+/// A header operation found where Caddy runs it, as text: what the sites come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundOp {
+    pub kind: OpKind,
+    /// The field name Caddy uses (prefix removed; `>` kept, as Caddy 2.6 keeps it).
+    pub name: String,
+    /// Token texts (Caddyfile level: before placeholders are replaced).
+    pub value: Option<String>,
+    pub replacement: Option<String>,
+    /// `header_down` in a reverse proxy rather than a `header` directive.
+    pub proxy: bool,
+    /// Read from a snippet's definition; Caddy runs it only where the snippet is imported
+    /// (where it is found again).
+    pub in_definition: bool,
+    pub context: String,
+}
+
 pub fn scan(path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
+    scan_with_ops(path, src).map(|(scan, _)| scan)
+}
+
+/// [`scan`], plus every header operation of the file (any field), for differential tests
+/// against `caddy adapt`.
+pub fn scan_with_ops(path: &Path, src: &[u8]) -> Result<(FileScan, Vec<FoundOp>), Diagnostic> {
     let lexed = lex(src);
     let env = env_spans(src);
     let parsed = structure::parse(&lexed.tokens).map_err(|e| {
@@ -76,10 +99,13 @@ pub fn scan(path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
         lexed: &lexed,
         env: &env,
         scan: FileScan::default(),
+        ops: Vec::new(),
+        in_definition: false,
     };
     for imp in &parsed.imports {
-        if imp.snippet {
-            continue; // found where the snippet is defined
+        let offset = lexed.tokens[imp.import].span.start;
+        if imp.snippet || w.scan.includes.iter().any(|i| i.offset == offset) {
+            continue; // a snippet is spliced in; its sites are found where it is defined
         }
         let pattern = lexed.tokens[imp.pattern].text_lossy();
         // A bare name may be a snippet defined in a file imported earlier: Caddy looks it up
@@ -87,11 +113,15 @@ pub fn scan(path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
         let optional = pattern.contains(['*', '?', '[']) || !pattern.contains(['/', '.']);
         w.scan.includes.push(Include {
             pattern,
-            offset: lexed.tokens[imp.import].span.start,
+            offset,
             optional,
         });
     }
-    for block in &parsed.blocks {
+    // Snippets first, so that a site in a snippet is reported once, in the snippet's
+    // context, however many times it is imported.
+    let mut blocks: Vec<_> = parsed.blocks.iter().collect();
+    blocks.sort_by_key(|b| !matches!(b.kind, BlockKind::Snippet(_)));
+    for block in blocks {
         let context = match &block.kind {
             BlockKind::Global => continue,
             BlockKind::Snippet(name) => format!("snippet ({name})"),
@@ -101,10 +131,11 @@ pub fn scan(path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
                 format!("site {}", keys.join(" "))
             }
         };
+        w.in_definition = matches!(block.kind, BlockKind::Snippet(_));
         w.directives(&block.segments, &context, false)?;
     }
     w.comment_joins();
-    Ok(w.scan)
+    Ok((w.scan, w.ops))
 }
 
 fn locate(d: Diagnostic, path: &Path, src: &[u8], at: usize) -> Diagnostic {
@@ -122,6 +153,9 @@ struct Walker<'a> {
     lexed: &'a Lexed,
     env: &'a [EnvSpan],
     scan: FileScan,
+    ops: Vec<FoundOp>,
+    /// Walking a snippet's definition (not a place where Caddy runs it).
+    in_definition: bool,
 }
 
 impl Walker<'_> {
@@ -133,9 +167,17 @@ impl Walker<'_> {
         self.tok(i).text_lossy()
     }
 
+    /// Report a lint once, however many times its snippet is imported.
     fn lint(&mut self, d: Diagnostic, at: usize) {
         let d = locate(d, self.path, self.src, at);
-        self.scan.diagnostics.push(d);
+        if !self
+            .scan
+            .diagnostics
+            .iter()
+            .any(|o| o.code == d.code && o.location == d.location)
+        {
+            self.scan.diagnostics.push(d);
+        }
     }
 
     /// Walk one scope's directives. `csp_above`: an enclosing scope sets a CSP.
@@ -158,7 +200,7 @@ impl Walker<'_> {
             match name.as_str() {
                 "header" => {
                     let h = parse_header(&self.lexed.tokens, seg);
-                    self.header(&h, context, csp_above)?;
+                    self.header(&h, context, csp_above, false)?;
                 }
                 "route" | "handle" | "handle_path" | "handle_errors" | "handle_response" => {
                     let (label, inner) = self.nested(seg);
@@ -175,7 +217,7 @@ impl Walker<'_> {
                         match self.text(line[0]).as_str() {
                             "header_down" => {
                                 let h = parse_header_down(&self.lexed.tokens, line);
-                                self.header(&h, &context, false)?;
+                                self.header(&h, &context, false, true)?;
                             }
                             "handle_response" => {
                                 let (label, body) = self.nested(line);
@@ -213,6 +255,7 @@ impl Walker<'_> {
         h: &HeaderDirective,
         context: &str,
         csp_above: bool,
+        proxy: bool,
     ) -> Result<(), Diagnostic> {
         if let Some((tok, message)) = &h.error {
             let at = self.tok(*tok).span.start;
@@ -227,6 +270,15 @@ impl Walker<'_> {
             ));
         }
         for op in &h.ops {
+            self.ops.push(FoundOp {
+                kind: op.kind,
+                name: String::from_utf8_lossy(&op.name).into_owned(),
+                value: op.value.map(|t| self.text(t)),
+                replacement: op.replacement.map(|t| self.text(t)),
+                proxy,
+                in_definition: self.in_definition,
+                context: context.to_string(),
+            });
             let field_at = self.tok(op.field).span.start;
             let (name, deferred) = match op.name.strip_prefix(b">") {
                 Some(rest) if op.kind == OpKind::Set => (rest, true),
@@ -352,6 +404,9 @@ impl Walker<'_> {
         mut refusal: Option<String>,
     ) {
         let tok = self.tok(value).clone();
+        if self.scan.sites.iter().any(|s| s.span == tok.span) {
+            return; // a snippet's site, imported again
+        }
         let served = serve(&tok, self.src, self.env);
         if let Some(name) = served.env.first() {
             refusal = Some(format!(

@@ -3,10 +3,11 @@
 //! A port of the parts of caddyconfig/caddyfile/parse.go (`parseAll`, `addresses`,
 //! `blockContents`, `directives`, `directive`, `doImport`, `snippetTokens`) and
 //! dispenser.go (`NextArg`, `NextBlock`, `NextSegment`, `isNewLine`) that decide which
-//! tokens form which directive. Imports are recorded, not followed: the pipeline resolves
-//! file imports, and a snippet's sites are found where the snippet is defined.
+//! tokens form which directive. A snippet defined in the file is spliced where it is
+//! imported, as Caddy does (its tokens keep their own lines, which decides what is "a new
+//! line" after it); file imports are recorded and removed: the pipeline resolves them.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use super::lexer::Token;
 
@@ -231,7 +232,7 @@ pub struct ImportLine {
     pub pattern: usize,
     pub args: Vec<usize>,
     /// The pattern names a snippet defined earlier in this file (parse.go checks
-    /// `definedSnippets` first); otherwise it is a file path or glob.
+    /// `definedSnippets` first), which was spliced in; otherwise it is a file path or glob.
     pub snippet: bool,
 }
 
@@ -337,7 +338,12 @@ struct Parser<'a> {
     block: ServerBlock,
     eof: bool,
     nesting: usize,
-    snippets: HashSet<Vec<u8>>,
+    /// Snippet name -> its body tokens (parse.go `definedSnippets`).
+    snippets: HashMap<Vec<u8>, Vec<usize>>,
+    /// Body token -> the snippet it belongs to, for import-cycle detection.
+    owner: HashMap<usize, Vec<u8>>,
+    /// Import graph: node (snippet name; the file itself is the empty name) -> imported.
+    edges: HashMap<Vec<u8>, Vec<Vec<u8>>>,
     out: Parsed,
 }
 
@@ -348,7 +354,9 @@ impl<'a> Parser<'a> {
             block: new_block(BlockKind::Site),
             eof: false,
             nesting: 0,
-            snippets: HashSet::new(),
+            snippets: HashMap::new(),
+            owner: HashMap::new(),
+            edges: HashMap::new(),
             out: Parsed::default(),
         }
     }
@@ -388,13 +396,15 @@ impl<'a> Parser<'a> {
             _ => None,
         };
         if let Some(name) = snippet {
-            if !self.snippets.insert(name.clone()) {
+            if self.snippets.contains_key(&name) {
                 return Err(self.err(format!(
                     "redeclaration of previously declared snippet {}",
                     String::from_utf8_lossy(&name)
                 )));
             }
             let body = self.snippet_tokens()?;
+            self.owner.extend(body.iter().map(|&t| (t, name.clone())));
+            self.snippets.insert(name.clone(), body.clone());
             self.block.kind = BlockKind::Snippet(String::from_utf8_lossy(&name).into_owned());
             self.block.segments = body_segments(self.d.toks, body);
             return Ok(());
@@ -524,23 +534,54 @@ impl<'a> Parser<'a> {
             return Err(self.err("Import requires a non-empty filepath"));
         }
         let args = self.d.remaining_args();
-        let snippet = self.snippets.contains(&pattern);
-        if !snippet && glob_is_too_wide(&pattern) {
+        let snippet = self.snippets.get(&pattern).cloned();
+        if snippet.is_none() && glob_is_too_wide(&pattern) {
             return Err(self.err(format!(
                 "Glob pattern may only contain one wildcard (*), but has others: {}",
                 String::from_utf8_lossy(&pattern)
             )));
         }
+        if let Some(body) = &snippet {
+            let from = self.owner.get(&import).cloned().unwrap_or_default();
+            if self.reaches(&pattern, &from) {
+                return Err(self.err(format!(
+                    "a cycle of imports exists between {} and {}",
+                    node_name(&from),
+                    node_name(&pattern)
+                )));
+            }
+            self.edges.entry(from).or_default().push(pattern.clone());
+            let end = self.d.cursor as usize;
+            self.d
+                .list
+                .splice(start as usize..=end, body.iter().copied());
+        } else {
+            let end = self.d.cursor as usize;
+            self.d.list.drain(start as usize..=end);
+        }
         self.out.imports.push(ImportLine {
             import,
             pattern: pattern_tok,
             args,
-            snippet,
+            snippet: snippet.is_some(),
         });
-        let end = self.d.cursor;
-        self.d.list.drain(start as usize..=end as usize);
         self.d.cursor = start;
         Ok(())
+    }
+
+    /// Does the import graph lead from `from` to `to` (importgraph.go `willCycle`)?
+    fn reaches(&self, from: &[u8], to: &[u8]) -> bool {
+        let mut stack = vec![from.to_vec()];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(node) = stack.pop() {
+            if node == to {
+                return true;
+            }
+            if seen.insert(node.clone()) {
+                stack.extend(self.edges.get(&node).into_iter().flatten().cloned());
+            }
+        }
+        false
     }
 
     /// parse.go `snippetTokens`: the tokens between the snippet's braces.
@@ -579,6 +620,14 @@ impl Dispenser<'_> {
     /// `p.cursor--` in parse.go (may go to -1, unlike `Prev`'s return value suggests).
     fn prev_raw(&mut self) {
         self.cursor -= 1;
+    }
+}
+
+fn node_name(snippet: &[u8]) -> String {
+    if snippet.is_empty() {
+        "Caddyfile".into()
+    } else {
+        format!("Caddyfile:{}", String::from_utf8_lossy(snippet))
     }
 }
 
@@ -625,7 +674,23 @@ mod tests {
         assert_eq!(got[1].0, BlockKind::Snippet("s".into()));
         assert_eq!(got[1].2, vec!["header a b"]);
         assert_eq!(got[2].1, vec!["a.com,", "b.com"]);
-        assert_eq!(got[2].2, vec!["route { respond x }"]);
+        assert_eq!(
+            got[2].2,
+            vec!["header a b", "route { respond x }"],
+            "the snippet is spliced where it is imported"
+        );
+    }
+
+    #[test]
+    fn import_cycles_are_refused() {
+        assert!(
+            shape("(a) {\n\timport b\n}\n(b) {\n\timport a\n}\n:80 {\n\timport a\n}\n")
+                .unwrap_err()
+                .contains("cycle")
+        );
+        assert!(shape("(a) {\n\timport a\n}\n:80 {\n\timport a\n}\n")
+            .unwrap_err()
+            .contains("cycle"));
     }
 
     #[test]
