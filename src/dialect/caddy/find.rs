@@ -61,6 +61,10 @@ pub struct FoundOp {
     pub replacement: Option<String>,
     /// `header_down` in a reverse proxy rather than a `header` directive.
     pub proxy: bool,
+    /// File offset of the directive (`header`, `header_down`) the operation belongs to.
+    pub directive: usize,
+    /// Inside a `header { }` block rather than on the directive line.
+    pub in_block: bool,
     /// Read from a snippet's definition; Caddy runs it only where the snippet is imported
     /// (where it is found again).
     pub in_definition: bool,
@@ -200,7 +204,7 @@ impl Walker<'_> {
             match name.as_str() {
                 "header" => {
                     let h = parse_header(&self.lexed.tokens, seg);
-                    self.header(&h, context, csp_above, false)?;
+                    self.header(&h, seg[0], context, csp_above, false)?;
                 }
                 "route" | "handle" | "handle_path" | "handle_errors" | "handle_response" => {
                     let (label, inner) = self.nested(seg);
@@ -217,7 +221,7 @@ impl Walker<'_> {
                         match self.text(line[0]).as_str() {
                             "header_down" => {
                                 let h = parse_header_down(&self.lexed.tokens, line);
-                                self.header(&h, &context, false, true)?;
+                                self.header(&h, line[0], &context, false, true)?;
                             }
                             "handle_response" => {
                                 let (label, body) = self.nested(line);
@@ -253,6 +257,7 @@ impl Walker<'_> {
     fn header(
         &mut self,
         h: &HeaderDirective,
+        directive: usize,
         context: &str,
         csp_above: bool,
         proxy: bool,
@@ -276,6 +281,8 @@ impl Walker<'_> {
                 value: op.value.map(|t| self.text(t)),
                 replacement: op.replacement.map(|t| self.text(t)),
                 proxy,
+                directive: self.tok(directive).span.start,
+                in_block: op.in_block,
                 in_definition: self.in_definition,
                 context: context.to_string(),
             });
