@@ -23,7 +23,7 @@ pub struct Served {
     pub decoded: Decoded,
     /// Environment variables whose `{$...}` overlaps the token.
     pub env: Vec<String>,
-    /// Offset of the first line break inside the token, if any.
+    /// Offset of the first line break inside the token (of its `\\` if it has one).
     pub line_break: Option<usize>,
     /// A line break in the token is preceded by a `\` (a continuation that Caddy keeps).
     pub backslash_break: bool,
@@ -58,7 +58,12 @@ pub fn serve(token: &Token, src: &[u8], env: &[EnvSpan]) -> Served {
     let items = replace(token);
     if token.text.contains(&b'\n') {
         let first = token.text.iter().position(|&b| b == b'\n').unwrap_or(0);
-        served.line_break = token.raw.get(first).map(|r| r.start);
+        // Point at the continuation's backslash when there is one.
+        let before = token.text[..first]
+            .iter()
+            .rposition(|b| !matches!(b, b' ' | b'\t' | b'\r'))
+            .filter(|&j| token.text[j] == b'\\');
+        served.line_break = token.raw.get(before.unwrap_or(first)).map(|r| r.start);
         let (text, backslash) = collapse_breaks(&render(token, &items));
         served.repaired = Some(text);
         served.backslash_break = backslash;
@@ -360,7 +365,7 @@ mod tests {
         assert_eq!(s.decoded.text, "a\\ \t\tb  \t\tc");
         assert_eq!(s.repaired.as_deref(), Some("a b c"));
         assert!(s.backslash_break);
-        assert_eq!(s.line_break, Some(4));
+        assert_eq!(s.line_break, Some(3), "the backslash");
     }
 
     #[test]
