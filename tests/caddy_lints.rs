@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 
 use common::caddy::Setup;
-use csppatch::dialect::{Dialect, DialectKind};
+use csppatch::dialect::DialectKind;
 use csppatch::site::FileScan;
 
 fn scan(src: &str) -> FileScan {

@@ -201,7 +201,7 @@ fn serve(fx: &Fixture, src_for: impl Fn(&Setup, u16) -> Vec<u8>) -> Served {
     Served { scan, src, values }
 }
 
-fn sent<'a>(s: &'a Served, d: Disposition) -> &'a [String] {
+fn sent(s: &Served, d: Disposition) -> &[String] {
     s.values
         .iter()
         .find(|(x, _)| *x == d)

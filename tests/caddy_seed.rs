@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::caddy::{validate, Setup};
-use csppatch::dialect::{Dialect, DialectKind};
+use csppatch::dialect::DialectKind;
 
 fn seed() -> Vec<u8> {
     std::fs::read(common::seed("muserelay.Caddyfile")).expect("seed snippet")

@@ -139,6 +139,9 @@ pub fn scan_with_ops(path: &Path, src: &[u8]) -> Result<(FileScan, Vec<FoundOp>)
         w.directives(&block.segments, &context, false)?;
     }
     w.comment_joins();
+    w.scan
+        .diagnostics
+        .sort_by_key(|d| d.location.as_ref().map(|l| (l.line, l.col)));
     Ok((w.scan, w.ops))
 }
 
@@ -264,10 +267,18 @@ impl Walker<'_> {
     ) -> Result<(), Diagnostic> {
         if let Some((tok, message)) = &h.error {
             let at = self.tok(*tok).span.start;
+            // In 2.6 a quoted "{" on the directive line opens the block Caddy complains about.
+            let quoted_brace = (directive.min(*tok)..=directive.max(*tok))
+                .map(|i| self.tok(i))
+                .find(|t| t.quote != Quote::Bare && t.is("{"));
+            let hint = quoted_brace.map_or(String::new(), |t| {
+                let (line, col) = line_col(self.src, t.span.start);
+                format!(" (the quoted \"{{\" at {line}:{col} opens a block in Caddy 2.6)")
+            });
             return Err(locate(
                 Diagnostic::error(
                     code::DIRECTIVE,
-                    format!("Caddy refuses this directive: {message}"),
+                    format!("Caddy refuses this directive: {message}{hint}"),
                 ),
                 self.path,
                 self.src,
