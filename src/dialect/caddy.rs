@@ -106,7 +106,12 @@ impl Dialect for Caddy {
         spliced.extend_from_slice(&token[rel..]);
         let text = &site.value.text;
         let want = format!("{}{fragment}{}", text.get(..pos)?, text.get(pos..)?);
-        // served_text refuses a token with `{$`, so a fragment cannot complete one either.
+        // Caddy substitutes `{$...}` in the raw file before lexing, up to the next `}`
+        // anywhere in the file: the splice must not create one, even with an escaped brace.
+        let env_starts = |b: &[u8]| b.windows(2).filter(|w| w == b"{$").count();
+        if env_starts(&spliced) > env_starts(token) {
+            return None;
+        }
         (value::served_text(&spliced)? == want).then(|| escaped.into_bytes())
     }
 

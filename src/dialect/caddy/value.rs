@@ -312,6 +312,9 @@ pub fn encode(value: &str, style: Quote, keep: &[String]) -> Result<Vec<u8>, Str
         Quote::Backtick if !text.contains('`') => format!("`{text}`").into_bytes(),
         _ => double_quoted(&text)?,
     };
+    if raw.windows(2).any(|w| w == b"{$") {
+        return Err("`{$` would be read as an environment placeholder".into());
+    }
     match served_text(&raw) {
         Some(back) if back == value => Ok(raw),
         _ => Err(format!(
