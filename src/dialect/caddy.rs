@@ -15,6 +15,7 @@ use crate::site::{FileScan, Site};
 
 use super::{Dialect, DialectKind};
 
+pub mod dispenser;
 pub mod find;
 pub mod headers;
 pub mod lexer;

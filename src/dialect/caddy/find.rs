@@ -9,10 +9,11 @@
 
 use std::path::Path;
 
+use super::dispenser::Dispenser;
 use super::headers::{parse_header, parse_header_down, HeaderDirective, OpKind};
 use super::lexer::{env_spans, lex, EnvSpan, Lexed, Quote, Token};
 use super::rules as code;
-use super::structure::{self, BlockKind, Dispenser};
+use super::structure::{self, BlockKind};
 use super::value::serve;
 use crate::diag::{line_col, Diagnostic, Location};
 use crate::site::{Delivery, Disposition, FileScan, Include, Repair, Site};

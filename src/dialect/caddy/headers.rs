@@ -14,8 +14,8 @@
 //!   `>Content-Security-Policy`, which Go's HTTP server never sends;
 //! - a trailing colon is trimmed from a field name in a block, not on the directive line.
 
+use super::dispenser::Dispenser;
 use super::lexer::Token;
-use super::structure::Dispenser;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum OpKind {

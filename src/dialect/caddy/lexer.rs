@@ -21,9 +21,9 @@
 use std::ops::Range;
 
 use nom::branch::alt;
-use nom::bytes::complete::{tag, take_till, take_while1};
+use nom::bytes::complete::{tag, take_till};
 use nom::combinator::map;
-use nom::sequence::{delimited, pair};
+use nom::sequence::pair;
 use nom::IResult;
 
 /// How a token was written.
@@ -443,12 +443,6 @@ fn env_body(input: &[u8]) -> IResult<&[u8], (&[u8], &[u8])> {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// A runtime placeholder's key as caddy's Replacer scans it (`{key}`), used for
-/// `{args.N}` and shorthand recognition in messages.
-pub fn placeholder_key(input: &[u8]) -> IResult<&[u8], &[u8]> {
-    delimited(tag("{"), take_while1(|b| b != b'}' && b != b'{'), tag("}"))(input)
 }
 
 /// parse.go `isSnippet`: a single key `(name)` defines a snippet called `name`.

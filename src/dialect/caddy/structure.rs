@@ -9,198 +9,8 @@
 
 use std::collections::HashMap;
 
+use super::dispenser::Dispenser;
 use super::lexer::Token;
-
-/// A cursor over a list of tokens, with Caddy's notion of "the same line": two tokens are on
-/// one line when the first one's line plus the line breaks inside it is the second one's line.
-#[derive(Debug, Clone)]
-pub struct Dispenser<'a> {
-    toks: &'a [Token],
-    /// The dispenser's own token list (indices into `toks`); `delete` edits it.
-    pub list: Vec<usize>,
-    cursor: isize,
-    nesting: usize,
-}
-
-impl<'a> Dispenser<'a> {
-    pub fn new(toks: &'a [Token], list: Vec<usize>) -> Self {
-        Dispenser {
-            toks,
-            list,
-            cursor: -1,
-            nesting: 0,
-        }
-    }
-
-    fn tok(&self, i: isize) -> Option<&'a Token> {
-        if i < 0 {
-            return None;
-        }
-        self.list.get(i as usize).map(|&t| &self.toks[t])
-    }
-
-    /// Index (into the file's tokens) of the current token.
-    pub fn current(&self) -> Option<usize> {
-        if self.cursor < 0 {
-            return None;
-        }
-        self.list.get(self.cursor as usize).copied()
-    }
-
-    pub fn val(&self) -> &'a [u8] {
-        self.tok(self.cursor).map_or(&[], |t| t.text.as_slice())
-    }
-
-    pub fn val_is(&self, s: &str) -> bool {
-        self.val() == s.as_bytes()
-    }
-
-    /// dispenser.go `Next` (kept under Go's name so the ports read alike).
-    #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> bool {
-        if self.cursor < self.list.len() as isize - 1 {
-            self.cursor += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    pub fn prev(&mut self) -> bool {
-        if self.cursor > -1 {
-            self.cursor -= 1;
-            self.cursor > -1
-        } else {
-            false
-        }
-    }
-
-    fn same_line(a: &Token, b: &Token) -> bool {
-        a.line + a.line_breaks() == b.line
-    }
-
-    /// dispenser.go `nextOnSameLine`: advances when the next token is on this line.
-    fn next_on_same_line(&mut self) -> bool {
-        if self.cursor < 0 {
-            self.cursor += 1;
-            return true;
-        }
-        if self.cursor >= self.list.len() as isize - 1 {
-            return false;
-        }
-        let (Some(curr), Some(next)) = (self.tok(self.cursor), self.tok(self.cursor + 1)) else {
-            return false;
-        };
-        if Self::same_line(curr, next) {
-            self.cursor += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// dispenser.go `NextArg`: the next token on this line, unless it is `{`.
-    pub fn next_arg(&mut self) -> bool {
-        if !self.next_on_same_line() {
-            return false;
-        }
-        if self.val_is("{") {
-            self.cursor -= 1;
-            return false;
-        }
-        true
-    }
-
-    pub fn remaining_args(&mut self) -> Vec<usize> {
-        let mut args = Vec::new();
-        while self.next_arg() {
-            args.extend(self.current());
-        }
-        args
-    }
-
-    /// dispenser.go `NextBlock`.
-    pub fn next_block(&mut self, initial: usize) -> bool {
-        if self.nesting > initial {
-            if !self.next() {
-                return false;
-            }
-            if self.val_is("}") && !self.next_on_same_line() {
-                self.nesting -= 1;
-            } else if self.val_is("{") && !self.next_on_same_line() {
-                self.nesting += 1;
-            }
-            return self.nesting > initial;
-        }
-        if !self.next_on_same_line() {
-            return false;
-        }
-        if !self.val_is("{") {
-            self.cursor -= 1;
-            return false;
-        }
-        self.next();
-        if self.val_is("}") {
-            return false;
-        }
-        self.nesting += 1;
-        true
-    }
-
-    pub fn nesting(&self) -> usize {
-        self.nesting
-    }
-
-    /// dispenser.go `NextSegment`: this token, its arguments, and the block that follows.
-    pub fn next_segment(&mut self) -> Vec<usize> {
-        let mut tkns: Vec<usize> = self.current().into_iter().collect();
-        while self.next_arg() {
-            tkns.extend(self.current());
-        }
-        let mut opened = false;
-        let nesting = self.nesting;
-        while self.next_block(nesting) {
-            if !opened {
-                self.prev();
-                tkns.extend(self.current());
-                self.next();
-                opened = true;
-            }
-            tkns.extend(self.current());
-        }
-        if opened {
-            tkns.extend(self.current());
-        }
-        tkns
-    }
-
-    /// dispenser.go `isNewLine`.
-    pub fn is_new_line(&self) -> bool {
-        if self.cursor < 1 {
-            return true;
-        }
-        if self.cursor > self.list.len() as isize - 1 {
-            return false;
-        }
-        match (self.tok(self.cursor - 1), self.tok(self.cursor)) {
-            (Some(prev), Some(curr)) => prev.line + prev.line_breaks() < curr.line,
-            _ => true,
-        }
-    }
-
-    /// dispenser.go `Delete`: drop the current token, stepping back.
-    pub fn delete(&mut self) {
-        if self.cursor >= 0 && (self.cursor as usize) < self.list.len() {
-            self.list.remove(self.cursor as usize);
-            self.cursor -= 1;
-        }
-    }
-
-    pub fn reset(&mut self) {
-        self.cursor = -1;
-        self.nesting = 0;
-    }
-}
 
 /// What a top-level block is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -497,6 +307,13 @@ impl<'a> Parser<'a> {
         while self.d.next() {
             if self.d.val_is("{") {
                 self.nesting += 1;
+                if !self.d.is_next_on_new_line() && !self.d.was_quoted() {
+                    return Err(self.err("Unexpected next token after '{' on same line"));
+                }
+            } else if self.d.val_is("{}") {
+                if self.d.is_next_on_new_line() && !self.d.was_quoted() {
+                    return Err(self.err("Unexpected '{}' at end of line"));
+                }
             } else if self.d.is_new_line() && self.nesting == 0 {
                 self.d.prev_raw();
                 break;
@@ -616,13 +433,6 @@ impl<'a> Parser<'a> {
     }
 }
 
-impl Dispenser<'_> {
-    /// `p.cursor--` in parse.go (may go to -1, unlike `Prev`'s return value suggests).
-    fn prev_raw(&mut self) {
-        self.cursor -= 1;
-    }
-}
-
 fn node_name(snippet: &[u8]) -> String {
     if snippet.is_empty() {
         "Caddyfile".into()
@@ -720,6 +530,23 @@ mod tests {
         assert!(shape(":80 {\n\timport a*/b*\n}\n")
             .unwrap_err()
             .contains("Glob"));
+    }
+
+    /// The messages and outcomes are caddy adapt 2.6.2's for the same files.
+    #[test]
+    fn an_unquoted_brace_must_end_its_line() {
+        assert!(shape(":80 {\n\theader X { Y y }\n}\n")
+            .unwrap_err()
+            .contains("after '{' on same line"));
+        assert!(shape(":80 {\n\theader X {}\n}\n")
+            .unwrap_err()
+            .contains("'{}' at end of line"));
+        assert!(shape(":80 {\n\theader X {} Z\n}\n").is_ok());
+        assert!(shape(":80 {\n\theader X \"{\" Y y\n\t}\n}\n").is_ok());
+        assert!(
+            shape(":80 { header X x\n}\n").is_ok(),
+            "a site's own brace is not checked"
+        );
     }
 
     #[test]
