@@ -1,6 +1,7 @@
 //! The Caddy dialect: `Caddyfile` and `*.caddy` files, read exactly as Caddy 2.6 reads them.
 //!
 //! - [`lexer`]: the Caddyfile lexer, lossless, with the file bytes behind every text byte;
+//! - [`dispenser`]: Caddy's token cursor and its idea of "the same line" (dispenser.go);
 //! - [`structure`]: site blocks, snippets, directive segments and imports (parse.go);
 //! - [`headers`]: what the `header` directive does with its words (headers/caddyfile.go);
 //! - [`value`]: what is sent for a value token (Replacer, Go's net/http) and how to write one;

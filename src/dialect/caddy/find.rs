@@ -113,6 +113,24 @@ pub fn scan_with_ops(path: &Path, src: &[u8]) -> Result<(FileScan, Vec<FoundOp>)
             continue; // a snippet is spliced in; its sites are found where it is defined
         }
         let pattern = lexed.tokens[imp.pattern].text_lossy();
+        let span = &lexed.tokens[imp.pattern].span;
+        if let Some(e) = env
+            .iter()
+            .find(|e| e.span.start < span.end && span.start < e.span.end)
+        {
+            w.lint(
+                Diagnostic::warning(
+                    code::IMPORT_FROM_ENV,
+                    format!(
+                        "csppatch cannot follow this import: its path `{pattern}` comes from the environment variable {}",
+                        e.name
+                    ),
+                )
+                .with_help("give csppatch the imported files as paths too"),
+                offset,
+            );
+            continue;
+        }
         // A bare name may be a snippet defined in a file imported earlier: Caddy looks it up
         // among the snippets first, so a missing file of that name is not an error here.
         let optional = pattern.contains(['*', '?', '[']) || !pattern.contains(['/', '.']);
@@ -140,6 +158,7 @@ pub fn scan_with_ops(path: &Path, src: &[u8]) -> Result<(FileScan, Vec<FoundOp>)
         w.directives(&block.segments, &context, false)?;
     }
     w.comment_joins();
+    w.scan.sites.sort_by_key(|s| s.span.start);
     w.scan
         .diagnostics
         .sort_by_key(|d| d.location.as_ref().map(|l| (l.line, l.col)));

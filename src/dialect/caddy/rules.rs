@@ -10,6 +10,7 @@ pub const DEFER_PREFIX: &str = "CDY403";
 pub const COLON_NAME: &str = "CDY404";
 pub const COMMENT_JOINS_LINE: &str = "CDY405";
 pub const NESTED_DELETE: &str = "CDY406";
+pub const IMPORT_FROM_ENV: &str = "CDY407";
 
 pub static RULES: &[Rule] = &[
     Rule {
@@ -107,5 +108,17 @@ pub static RULES: &[Rule] = &[
               is not restricted there either; usually that is intended, sometimes a leftover.",
         example: "handle /legacy/* {\n    header -Content-Security-Policy\n}\n\n\
                   Use instead (if the block should be protected too): remove the line.",
+    },
+    Rule {
+        code: IMPORT_FROM_ENV,
+        name: "import-path-from-environment",
+        what: "An `import` whose path contains an environment placeholder (`import \
+               {$SITES}/*.caddy`). Caddy substitutes it when it starts; csppatch cannot know \
+               the value, so it does not follow the import.",
+        why: "The Content-Security-Policy headers in the imported files are not patched unless \
+              those files are given to csppatch too.",
+        example: "import {$CONF_DIR}/security.caddy\n\n\
+                  Use instead: run csppatch on the Caddyfile and on the files under $CONF_DIR, \
+                  or write the path in the Caddyfile.",
     },
 ];

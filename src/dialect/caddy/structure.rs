@@ -99,18 +99,32 @@ const DIRECTIVES: &[&str] = &[
     "vars",
 ];
 
-pub fn is_fragment_start(first: &Token) -> bool {
-    first.text.starts_with(b"@")
+fn is_directive(t: &Token) -> bool {
+    t.text.starts_with(b"@")
         || DIRECTIVES
             .iter()
-            .any(|d| first.text == d.as_bytes() && first.quote == super::lexer::Quote::Bare)
+            .any(|d| t.text == d.as_bytes() && t.quote == super::lexer::Quote::Bare)
+}
+
+/// Is this a file of directives (meant to be imported inside a site)? Its first line that is
+/// not an `import` starts with a directive name or a matcher definition.
+pub fn is_fragment(toks: &[Token]) -> bool {
+    let mut d = Dispenser::new(toks, (0..toks.len()).collect());
+    while d.next() {
+        if d.val_is("import") {
+            while d.next_arg() {}
+            continue;
+        }
+        return d.current().is_some_and(|t| is_directive(&toks[t]));
+    }
+    false
 }
 
 /// Parse a whole file's tokens the way `caddyfile.Parse` does (imports recorded, not
 /// followed). A file that starts with a directive is parsed as a site's body instead.
 pub fn parse(toks: &[Token]) -> Result<Parsed, ParseError> {
     let mut p = Parser::new(toks);
-    if toks.first().is_some_and(is_fragment_start) {
+    if is_fragment(toks) {
         p.block = new_block(BlockKind::Fragment);
         p.directives()?;
         if p.d.next() {
@@ -559,5 +573,10 @@ mod tests {
         let got = shape("header {\n\tContent-Security-Policy x\n}\n").unwrap();
         assert_eq!(got[0].0, BlockKind::Fragment);
         assert_eq!(got[0].2, vec!["header { Content-Security-Policy x }"]);
+        let got = shape("import a.caddy\n@m path /m\nheader @m X x\n").unwrap();
+        assert_eq!(got[0].0, BlockKind::Fragment);
+        assert_eq!(got[0].2, vec!["@m path /m", "header @m X x"]);
+        let got = shape("import a.caddy\nexample.com {\n}\n").unwrap();
+        assert_eq!(got[0].0, BlockKind::Site);
     }
 }
