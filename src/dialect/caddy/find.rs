@@ -215,7 +215,7 @@ impl Walker<'_> {
         csp_above: bool,
     ) -> Result<(), Diagnostic> {
         let sets_csp = segments.iter().any(|s| {
-            self.tok(s[0]).is("header")
+            s.first().is_some_and(|&t| self.tok(t).is("header"))
                 && parse_header(&self.lexed.tokens, s).ops.iter().any(|o| {
                     o.kind != OpKind::Delete
                         && o.kind != OpKind::Replace
@@ -223,11 +223,11 @@ impl Walker<'_> {
                 })
         });
         for seg in segments {
-            let name = self.text(seg[0]);
-            match name.as_str() {
+            let Some(&first) = seg.first() else { continue };
+            match self.text(first).as_str() {
                 "header" => {
                     let h = parse_header(&self.lexed.tokens, seg);
-                    self.header(&h, seg[0], context, csp_above, false)?;
+                    self.header(&h, first, context, csp_above, false)?;
                 }
                 "route" | "handle" | "handle_path" | "handle_errors" | "handle_response" => {
                     let (label, inner) = self.nested(seg);
@@ -241,10 +241,11 @@ impl Walker<'_> {
                     let (label, inner) = self.nested(seg);
                     let context = format!("{context} > {label}");
                     for line in &inner {
-                        match self.text(line[0]).as_str() {
+                        let Some(&head) = line.first() else { continue };
+                        match self.text(head).as_str() {
                             "header_down" => {
                                 let h = parse_header_down(&self.lexed.tokens, line);
-                                self.header(&h, line[0], &context, false, true)?;
+                                self.header(&h, head, &context, false, true)?;
                             }
                             "handle_response" => {
                                 let (label, body) = self.nested(line);
@@ -265,14 +266,17 @@ impl Walker<'_> {
     fn nested(&self, seg: &[usize]) -> (String, Vec<Vec<usize>>) {
         let mut d = Dispenser::new(&self.lexed.tokens, seg.to_vec());
         d.next();
-        let mut label = vec![self.text(seg[0])];
+        let mut label: Vec<String> = d.current().map(|t| self.text(t)).into_iter().collect();
         while d.next_arg() {
             label.extend(d.current().map(|t| self.text(t)));
         }
         let mut inner = Vec::new();
         let nesting = d.nesting();
         while d.next_block(nesting) {
-            inner.push(d.next_segment());
+            let seg = d.next_segment();
+            if !seg.is_empty() {
+                inner.push(seg);
+            }
         }
         (label.join(" "), inner)
     }

@@ -7,7 +7,7 @@
 //! imported, as Caddy does (its tokens keep their own lines, which decides what is "a new
 //! line" after it); file imports are recorded and removed: the pipeline resolves them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::dispenser::Dispenser;
 use super::lexer::Token;
@@ -167,7 +167,7 @@ struct Parser<'a> {
     /// Body token -> the snippet it belongs to, for import-cycle detection.
     owner: HashMap<usize, Vec<u8>>,
     /// Import graph: node (snippet name; the file itself is the empty name) -> imported.
-    edges: HashMap<Vec<u8>, Vec<Vec<u8>>>,
+    edges: HashMap<Vec<u8>, HashSet<Vec<u8>>>,
     out: Parsed,
 }
 
@@ -381,8 +381,13 @@ impl<'a> Parser<'a> {
                     node_name(&pattern)
                 )));
             }
-            self.edges.entry(from).or_default().push(pattern.clone());
+            self.edges.entry(from).or_default().insert(pattern.clone());
             let end = self.d.cursor as usize;
+            if self.d.list.len() + body.len() > MAX_TOKENS {
+                return Err(self.err(format!(
+                    "the imports expand this file to more than {MAX_TOKENS} tokens"
+                )));
+            }
             self.d
                 .list
                 .splice(start as usize..=end, body.iter().copied());
@@ -403,7 +408,7 @@ impl<'a> Parser<'a> {
     /// Does the import graph lead from `from` to `to` (importgraph.go `willCycle`)?
     fn reaches(&self, from: &[u8], to: &[u8]) -> bool {
         let mut stack = vec![from.to_vec()];
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         while let Some(node) = stack.pop() {
             if node == to {
                 return true;
@@ -454,6 +459,10 @@ fn node_name(snippet: &[u8]) -> String {
         format!("Caddyfile:{}", String::from_utf8_lossy(snippet))
     }
 }
+
+/// Snippets that import each other can grow a file exponentially (Caddy would too); past
+/// this many tokens the file is refused rather than expanded.
+const MAX_TOKENS: usize = 200_000;
 
 /// parse.go refuses import globs with more than one `*` or `?`, or with a `[...]` class
 /// (issue #2096: such globs could hang).
