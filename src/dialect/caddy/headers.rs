@@ -1,7 +1,7 @@
 //! What Caddy 2.6 does with a `header` directive (and a reverse proxy's `header_down`).
 //!
 //! A port of `parseCaddyfile` and `applyHeaderOp` in modules/caddyhttp/headers/caddyfile.go
-//! (v2.6.2), checked against `caddy adapt` of that version (tests/caddy_adapt_diff.rs). Its
+//! (v2.6.2), checked against `caddy adapt` of that version (tests/caddy_adapt_fuzz.rs). Its
 //! surprises matter for a CSP:
 //!
 //! - `header Content-Security-Policy default-src 'self'` has three arguments, so it is a

@@ -363,7 +363,9 @@ mod tests {
 
     #[test]
     fn go_folds_line_breaks_and_trims() {
-        // What Caddy 2.6.2 sent for this token: `a\ \t\tb  \t\tc` (tests/caddy_oracle.rs).
+        // Caddy 2.6.2 sent `a\ \t\tb  \t\tc` for this token without its outer spaces (by hand
+        // with `caddy run`; the continuation and CRLF fixtures of tests/caddy_oracle.rs check
+        // the same folding, and trimming is Go's `textproto.TrimString`).
         let s = served("\" a\\\n\t\tb\r\n\t\tc \"");
         assert_eq!(s.decoded.text, "a\\ \t\tb  \t\tc");
         assert_eq!(s.repaired.as_deref(), Some("a b c"));
