@@ -1,40 +1,126 @@
-//! caddy dialect (being built: see the issue for this dialect).
+//! The Caddy dialect: `Caddyfile` and `*.caddy` files, read exactly as Caddy 2.6 reads them.
+//!
+//! - [`lexer`]: the Caddyfile lexer, lossless, with the file bytes behind every text byte;
+//! - [`dispenser`]: Caddy's token cursor and its idea of "the same line" (dispenser.go);
+//! - [`structure`]: site blocks, snippets, directive segments and imports (parse.go);
+//! - [`headers`]: what the `header` directive does with its words (headers/caddyfile.go);
+//! - [`value`]: what is sent for a value token (Replacer, Go's net/http) and how to write one;
+//! - [`find`]: the walk that turns all that into sites, includes and lints.
+//!
+//! The grammar is in `grammars/caddy.ebnf`.
 
 use std::path::Path;
 
 use crate::diag::Diagnostic;
-use crate::rules::Rule;
 use crate::site::{FileScan, Site};
 
 use super::{Dialect, DialectKind};
 
-pub static RULES: &[Rule] = &[];
+pub mod dispenser;
+pub mod find;
+pub mod headers;
+pub mod lexer;
+pub mod rules;
+pub mod structure;
+pub mod value;
+
+pub use rules::RULES;
 
 pub struct Caddy;
+
+impl Caddy {
+    /// The quoting style of the value token at `site.span`.
+    fn style(site: &Site, src: &[u8]) -> lexer::Quote {
+        match src.get(site.span.start) {
+            Some(b'"') => lexer::Quote::Double,
+            Some(b'`') => lexer::Quote::Backtick,
+            _ => lexer::Quote::Bare,
+        }
+    }
+
+    /// The placeholders of the site's value as they appear in its text (`{http.request.uuid}`):
+    /// a new value keeps them as placeholders.
+    fn placeholders(site: &Site) -> Vec<String> {
+        let mut out: Vec<String> = site
+            .value
+            .opaque
+            .iter()
+            .filter_map(|r| site.value.text.get(r.clone()))
+            .map(str::to_string)
+            .collect();
+        out.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        out.dedup();
+        out
+    }
+}
 
 impl Dialect for Caddy {
     fn kind(&self) -> DialectKind {
         DialectKind::Caddy
     }
 
-    fn find(&self, path: &Path, _src: &[u8]) -> Result<FileScan, Diagnostic> {
-        Err(Diagnostic::error(
-            "E001",
-            format!("{}: the caddy dialect is not built yet", path.display()),
-        ))
+    fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
+        find::scan(path, src)
     }
 
+    /// Escape `fragment` for the token it goes into, then check the spliced token: it must
+    /// still be one token that Caddy serves as the old text with `fragment` inserted.
     fn encode_fragment(
         &self,
-        _site: &Site,
-        _src: &[u8],
-        _at: usize,
-        _fragment: &str,
+        site: &Site,
+        src: &[u8],
+        at: usize,
+        fragment: &str,
     ) -> Option<Vec<u8>> {
-        None
+        if site.refusal.is_some() || fragment.contains(['\r', '\n']) {
+            return None;
+        }
+        let token = src.get(site.span.clone())?;
+        let style = Self::style(site, src);
+        let quoted = style != lexer::Quote::Bare;
+        let inside = if quoted {
+            site.span.start < at && at < site.span.end
+        } else {
+            site.span.start <= at && at <= site.span.end
+        };
+        if !inside {
+            return None;
+        }
+        let pos = (0..=site.value.text.len()).find(|&p| {
+            site.value.raw_insertion_point(p) == Some(at) && !site.value.touches_opaque(p..p)
+        })?;
+        let mut escaped = String::with_capacity(fragment.len() + 4);
+        for c in fragment.chars() {
+            match c {
+                '{' | '}' => {
+                    escaped.push('\\');
+                    escaped.push(c);
+                }
+                '"' if style == lexer::Quote::Double => escaped.push_str("\\\""),
+                '`' if style == lexer::Quote::Backtick => return None,
+                c if c.is_whitespace() && !quoted => return None,
+                c => escaped.push(c),
+            }
+        }
+        let rel = at - site.span.start;
+        let mut spliced = token[..rel].to_vec();
+        spliced.extend_from_slice(escaped.as_bytes());
+        spliced.extend_from_slice(&token[rel..]);
+        let text = &site.value.text;
+        let want = format!("{}{fragment}{}", text.get(..pos)?, text.get(pos..)?);
+        // Caddy substitutes `{$...}` in the raw file before lexing, up to the next `}`
+        // anywhere in the file: the splice must not create one, even with an escaped brace.
+        let env_starts = |b: &[u8]| b.windows(2).filter(|w| w == b"{$").count();
+        if env_starts(&spliced) > env_starts(token) {
+            return None;
+        }
+        (value::served_text(&spliced)? == want).then(|| escaped.into_bytes())
     }
 
-    fn encode_value(&self, _site: &Site, _src: &[u8], _value: &str) -> Result<Vec<u8>, String> {
-        Err("the caddy dialect is not built yet".into())
+    fn encode_value(&self, site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {
+        if let Some(why) = &site.refusal {
+            return Err(why.clone());
+        }
+        value::encode(value, Self::style(site, src), &Self::placeholders(site))
     }
 }

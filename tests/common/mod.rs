@@ -11,6 +11,8 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod caddy;
+
 /// Insta settings that keep snapshots under `snapshots/<area>/` at the crate root.
 pub fn snapshots(area: &str) -> insta::Settings {
     let mut s = insta::Settings::clone_current();

@@ -1,0 +1,543 @@
+//! Find the CSP sites, includes and lints of one Caddyfile.
+//!
+//! Directives are walked where Caddy runs them as HTTP handlers: site blocks, snippets (a
+//! snippet's site is patched once, where it is defined, however often it is imported), files
+//! that are a list of directives, and the blocks of `route`, `handle`, `handle_path`,
+//! `handle_errors`, and `handle_response` inside `reverse_proxy`/`php_fastcgi`, whose
+//! `header_down` lines set response headers too. A `header` elsewhere (a matcher, an
+//! `encode { match { } }`) tests a header; it sets nothing.
+
+use std::path::Path;
+
+use super::dispenser::Dispenser;
+use super::headers::{parse_header, parse_header_down, HeaderDirective, OpKind};
+use super::lexer::{env_spans, lex, EnvSpan, Lexed, Quote, Token};
+use super::rules as code;
+use super::structure::{self, BlockKind};
+use super::value::serve;
+use crate::diag::{line_col, Diagnostic, Location};
+use crate::site::{Delivery, Disposition, FileScan, Include, Repair, Site};
+
+/// CSP directive names, to recognise a policy written as bare words (CSP3 and Level 2).
+const CSP_DIRECTIVES: &[&str] = &[
+    "base-uri",
+    "block-all-mixed-content",
+    "child-src",
+    "connect-src",
+    "default-src",
+    "font-src",
+    "form-action",
+    "frame-ancestors",
+    "frame-src",
+    "img-src",
+    "manifest-src",
+    "media-src",
+    "navigate-to",
+    "object-src",
+    "plugin-types",
+    "prefetch-src",
+    "report-to",
+    "report-uri",
+    "require-trusted-types-for",
+    "sandbox",
+    "script-src",
+    "script-src-attr",
+    "script-src-elem",
+    "style-src",
+    "style-src-attr",
+    "style-src-elem",
+    "trusted-types",
+    "upgrade-insecure-requests",
+    "worker-src",
+];
+
+/// A header operation found where Caddy runs it, as text: what the sites come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundOp {
+    pub kind: OpKind,
+    /// The field name Caddy uses (prefix removed; `>` kept, as Caddy 2.6 keeps it).
+    pub name: String,
+    /// Token texts (Caddyfile level: before placeholders are replaced).
+    pub value: Option<String>,
+    pub replacement: Option<String>,
+    /// `header_down` in a reverse proxy rather than a `header` directive.
+    pub proxy: bool,
+    /// File offset of the directive (`header`, `header_down`) the operation belongs to.
+    pub directive: usize,
+    /// Inside a `header { }` block rather than on the directive line.
+    pub in_block: bool,
+    /// Read from a snippet's definition; Caddy runs it only where the snippet is imported
+    /// (where it is found again).
+    pub in_definition: bool,
+    pub context: String,
+}
+
+pub fn scan(path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
+    scan_with_ops(path, src).map(|(scan, _)| scan)
+}
+
+/// [`scan`], plus every header operation of the file (any field), for differential tests
+/// against `caddy adapt`.
+pub fn scan_with_ops(path: &Path, src: &[u8]) -> Result<(FileScan, Vec<FoundOp>), Diagnostic> {
+    let lexed = lex(src);
+    let env = env_spans(src);
+    let parsed = structure::parse(&lexed.tokens).map_err(|e| {
+        let at = e.token.map_or(src.len(), |t| lexed.tokens[t].span.start);
+        let hint = if e.message.contains("EOF") || e.message.contains("expecting '}'") {
+            " (a `{` is never closed; in Caddy 2.6 a quoted \"{\" opens a block too)"
+        } else {
+            ""
+        };
+        locate(
+            Diagnostic::error(
+                code::PARSE,
+                format!("Caddy cannot parse this file: {}{hint}", e.message),
+            ),
+            path,
+            src,
+            at,
+        )
+    })?;
+    let mut w = Walker {
+        path,
+        src,
+        lexed: &lexed,
+        env: &env,
+        scan: FileScan::default(),
+        ops: Vec::new(),
+        in_definition: false,
+    };
+    for imp in &parsed.imports {
+        let offset = lexed.tokens[imp.import].span.start;
+        if imp.snippet || w.scan.includes.iter().any(|i| i.offset == offset) {
+            continue; // a snippet is spliced in; its sites are found where it is defined
+        }
+        let pattern = lexed.tokens[imp.pattern].text_lossy();
+        let span = &lexed.tokens[imp.pattern].span;
+        if let Some(e) = env
+            .iter()
+            .find(|e| e.span.start < span.end && span.start < e.span.end)
+        {
+            w.lint(
+                Diagnostic::warning(
+                    code::IMPORT_FROM_ENV,
+                    format!(
+                        "csppatch cannot follow this import: its path `{pattern}` comes from the environment variable {}",
+                        e.name
+                    ),
+                )
+                .with_help("give csppatch the imported files as paths too"),
+                offset,
+            );
+            continue;
+        }
+        // A bare name may be a snippet defined in a file imported earlier: Caddy looks it up
+        // among the snippets first, so a missing file of that name is not an error here.
+        let optional = pattern.contains(['*', '?', '[']) || !pattern.contains(['/', '.']);
+        w.scan.includes.push(Include {
+            pattern,
+            offset,
+            optional,
+        });
+    }
+    // Snippets first, so that a site in a snippet is reported once, in the snippet's
+    // context, however many times it is imported.
+    let mut blocks: Vec<_> = parsed.blocks.iter().collect();
+    blocks.sort_by_key(|b| !matches!(b.kind, BlockKind::Snippet(_)));
+    for block in blocks {
+        let context = match &block.kind {
+            BlockKind::Global => continue,
+            BlockKind::Snippet(name) => format!("snippet ({name})"),
+            BlockKind::Fragment => "file".to_string(),
+            BlockKind::Site => {
+                let keys: Vec<String> = block.keys.iter().map(|&k| w.text(k)).collect();
+                format!("site {}", keys.join(" "))
+            }
+        };
+        w.in_definition = matches!(block.kind, BlockKind::Snippet(_));
+        w.directives(&block.segments, &context, false)?;
+    }
+    w.comment_joins();
+    w.scan.sites.sort_by_key(|s| s.span.start);
+    w.scan
+        .diagnostics
+        .sort_by_key(|d| d.location.as_ref().map(|l| (l.line, l.col)));
+    Ok((w.scan, w.ops))
+}
+
+fn locate(d: Diagnostic, path: &Path, src: &[u8], at: usize) -> Diagnostic {
+    let (line, col) = line_col(src, at);
+    d.at(Location {
+        path: path.to_path_buf(),
+        line,
+        col,
+    })
+}
+
+struct Walker<'a> {
+    path: &'a Path,
+    src: &'a [u8],
+    lexed: &'a Lexed,
+    env: &'a [EnvSpan],
+    scan: FileScan,
+    ops: Vec<FoundOp>,
+    /// Walking a snippet's definition (not a place where Caddy runs it).
+    in_definition: bool,
+}
+
+impl Walker<'_> {
+    fn tok(&self, i: usize) -> &Token {
+        &self.lexed.tokens[i]
+    }
+
+    fn text(&self, i: usize) -> String {
+        self.tok(i).text_lossy()
+    }
+
+    /// Report a lint once, however many times its snippet is imported.
+    fn lint(&mut self, d: Diagnostic, at: usize) {
+        let d = locate(d, self.path, self.src, at);
+        if !self
+            .scan
+            .diagnostics
+            .iter()
+            .any(|o| o.code == d.code && o.location == d.location)
+        {
+            self.scan.diagnostics.push(d);
+        }
+    }
+
+    /// Walk one scope's directives. `csp_above`: an enclosing scope sets a CSP.
+    fn directives(
+        &mut self,
+        segments: &[Vec<usize>],
+        context: &str,
+        csp_above: bool,
+    ) -> Result<(), Diagnostic> {
+        let sets_csp = segments.iter().any(|s| {
+            s.first().is_some_and(|&t| self.tok(t).is("header"))
+                && parse_header(&self.lexed.tokens, s).ops.iter().any(|o| {
+                    o.kind != OpKind::Delete
+                        && o.kind != OpKind::Replace
+                        && csp_name(&o.name).is_some()
+                })
+        });
+        for seg in segments {
+            let Some(&first) = seg.first() else { continue };
+            match self.text(first).as_str() {
+                "header" => {
+                    let h = parse_header(&self.lexed.tokens, seg);
+                    self.header(&h, first, context, csp_above, false)?;
+                }
+                "route" | "handle" | "handle_path" | "handle_errors" | "handle_response" => {
+                    let (label, inner) = self.nested(seg);
+                    self.directives(
+                        &inner,
+                        &format!("{context} > {label}"),
+                        csp_above || sets_csp,
+                    )?;
+                }
+                "reverse_proxy" | "php_fastcgi" => {
+                    let (label, inner) = self.nested(seg);
+                    let context = format!("{context} > {label}");
+                    for line in &inner {
+                        let Some(&head) = line.first() else { continue };
+                        match self.text(head).as_str() {
+                            "header_down" => {
+                                let h = parse_header_down(&self.lexed.tokens, line);
+                                self.header(&h, head, &context, false, true)?;
+                            }
+                            "handle_response" => {
+                                let (label, body) = self.nested(line);
+                                self.directives(&body, &format!("{context} > {label}"), false)?;
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The label (`handle /api/*`) and the directive segments of a block directive, split
+    /// the way httpcaddyfile's `parseSegmentAsConfig` does (`NextBlock` + `NextSegment`).
+    fn nested(&self, seg: &[usize]) -> (String, Vec<Vec<usize>>) {
+        let mut d = Dispenser::new(&self.lexed.tokens, seg.to_vec());
+        d.next();
+        let mut label: Vec<String> = d.current().map(|t| self.text(t)).into_iter().collect();
+        while d.next_arg() {
+            label.extend(d.current().map(|t| self.text(t)));
+        }
+        let mut inner = Vec::new();
+        let nesting = d.nesting();
+        while d.next_block(nesting) {
+            let seg = d.next_segment();
+            if !seg.is_empty() {
+                inner.push(seg);
+            }
+        }
+        (label.join(" "), inner)
+    }
+
+    fn header(
+        &mut self,
+        h: &HeaderDirective,
+        directive: usize,
+        context: &str,
+        csp_above: bool,
+        proxy: bool,
+    ) -> Result<(), Diagnostic> {
+        if let Some((tok, message)) = &h.error {
+            let at = self.tok(*tok).span.start;
+            // In 2.6 a quoted "{" on the directive line opens the block Caddy complains about.
+            let quoted_brace = (directive.min(*tok)..=directive.max(*tok))
+                .map(|i| self.tok(i))
+                .find(|t| t.quote != Quote::Bare && t.is("{"));
+            let hint = quoted_brace.map_or(String::new(), |t| {
+                let (line, col) = line_col(self.src, t.span.start);
+                format!(" (the quoted \"{{\" at {line}:{col} opens a block in Caddy 2.6)")
+            });
+            return Err(locate(
+                Diagnostic::error(
+                    code::DIRECTIVE,
+                    format!("Caddy refuses this directive: {message}{hint}"),
+                ),
+                self.path,
+                self.src,
+                at,
+            ));
+        }
+        for op in &h.ops {
+            self.ops.push(FoundOp {
+                kind: op.kind,
+                name: String::from_utf8_lossy(&op.name).into_owned(),
+                value: op.value.map(|t| self.text(t)),
+                replacement: op.replacement.map(|t| self.text(t)),
+                proxy,
+                directive: self.tok(directive).span.start,
+                in_block: op.in_block,
+                in_definition: self.in_definition,
+                context: context.to_string(),
+            });
+            let field_at = self.tok(op.field).span.start;
+            let (name, deferred) = match op.name.strip_prefix(b">") {
+                Some(rest) if op.kind == OpKind::Set => (rest, true),
+                _ => (op.name.as_slice(), false),
+            };
+            if op.kind == OpKind::Set && !op.in_block {
+                if let Some(d) = name.strip_suffix(b":").and_then(csp_name) {
+                    self.lint(
+                        Diagnostic::warning(
+                            code::COLON_NAME,
+                            format!(
+                                "Caddy sets a header named `{}:` here, which is never sent: this {} is lost",
+                                d.header_name(),
+                                d.header_name()
+                            ),
+                        )
+                        .with_help("remove the colon after the header name"),
+                        field_at,
+                    );
+                    continue;
+                }
+            }
+            let Some(disposition) = csp_name(name) else {
+                continue;
+            };
+            match op.kind {
+                OpKind::Delete => {
+                    if csp_above {
+                        self.lint(
+                            Diagnostic::note(
+                                code::NESTED_DELETE,
+                                format!(
+                                    "{context}: this block deletes the {} that the enclosing scope sets; its responses carry no policy",
+                                    disposition.header_name()
+                                ),
+                            ),
+                            field_at,
+                        );
+                    }
+                    continue;
+                }
+                OpKind::Replace => {
+                    self.replacement(op.value, op.replacement, disposition, field_at);
+                    continue;
+                }
+                OpKind::Set | OpKind::Add | OpKind::Default => {}
+            }
+            let Some(value) = op.value else { continue };
+            if deferred {
+                self.lint(
+                    Diagnostic::warning(
+                        code::DEFER_PREFIX,
+                        format!(
+                            "`>{}` needs Caddy 2.7 or newer: Caddy 2.6 sends no such header",
+                            disposition.header_name()
+                        ),
+                    )
+                    .with_help("on Caddy 2.6 use a `header { ... defer }` block"),
+                    field_at,
+                );
+            }
+            let mut refusal = None;
+            if let Some(extra) = op.replacement.filter(|_| op.kind != OpKind::Set) {
+                let sent = self.text(value);
+                self.lint(
+                    Diagnostic::warning(
+                        code::UNQUOTED_WORDS,
+                        format!(
+                            "Caddy sends only `{sent}` as the {}: the words from `{}` on are ignored",
+                            disposition.header_name(),
+                            self.text(extra)
+                        ),
+                    )
+                    .with_help("put the whole policy in double quotes"),
+                    self.tok(value).span.start,
+                );
+                refusal = Some(format!(
+                    "the policy is written as bare words and Caddy sends only `{sent}`: quote the whole value first"
+                ));
+            }
+            self.site(value, disposition, context, refusal);
+        }
+        Ok(())
+    }
+
+    /// A replacement on a CSP field whose search word is a bare directive name: a policy
+    /// that was meant to be set.
+    fn replacement(
+        &mut self,
+        search: Option<usize>,
+        replace: Option<usize>,
+        disposition: Disposition,
+        field_at: usize,
+    ) {
+        let (Some(search), Some(replace)) = (search, replace) else {
+            return;
+        };
+        let word = self.text(search).to_ascii_lowercase();
+        let word = word.trim_end_matches(';');
+        if self.tok(search).quote != Quote::Bare || !CSP_DIRECTIVES.contains(&word) {
+            return;
+        }
+        let name = disposition.header_name();
+        self.lint(
+            Diagnostic::warning(
+                code::UNQUOTED_WORDS,
+                format!(
+                    "this sets no {name}: with the policy in bare words Caddy replaces the regular expression `{}` with `{}` in an existing {name} header (and reads any further words as more header operations)",
+                    self.text(search),
+                    self.text(replace)
+                ),
+            )
+            .with_help(format!("put the whole policy in double quotes: header {name} \"{} ...\"", self.text(search))),
+            field_at,
+        );
+    }
+
+    fn site(
+        &mut self,
+        value: usize,
+        disposition: Disposition,
+        context: &str,
+        mut refusal: Option<String>,
+    ) {
+        let tok = self.tok(value).clone();
+        if self.scan.sites.iter().any(|s| s.span == tok.span) {
+            return; // a snippet's site, imported again
+        }
+        let served = serve(&tok, self.src, self.env);
+        if let Some(name) = served.env.first() {
+            refusal = Some(format!(
+                "the {} comes from the environment variable {name} (`{{${name}}}`), which Caddy substitutes when it starts: patch the policy where {name} is set, or write it in the Caddyfile",
+                disposition.header_name()
+            ));
+        } else if served.non_utf8 {
+            refusal.get_or_insert_with(|| "the value is not valid UTF-8".into());
+        } else if tok.unterminated {
+            refusal.get_or_insert_with(|| "the value's quote is never closed".into());
+        } else if tok.carried_escape {
+            refusal.get_or_insert_with(|| {
+                "a stray backslash before the value changes how Caddy reads it".into()
+            });
+        }
+        let mut repaired = None;
+        if let (Some(at), Some(text)) = (served.line_break, served.repaired.clone()) {
+            let how = if served.backslash_break {
+                "Caddy keeps each `\\` and line break: browsers receive a stray `\\` that swallows the directive after it"
+            } else {
+                "browsers receive the line breaks as spaces over HTTP/1.1"
+            };
+            self.lint(
+                Diagnostic::warning(
+                    code::LINE_BREAK,
+                    format!(
+                        "the {} value spans several lines: {how}, and over HTTP/2 the header is not sent at all",
+                        disposition.header_name()
+                    ),
+                )
+                .with_help("csppatch rewrites the value on one line"),
+                at,
+            );
+            repaired = Some(Repair {
+                text,
+                code: code::LINE_BREAK,
+            });
+        }
+        self.scan.sites.push(Site {
+            disposition,
+            delivery: Delivery::Header,
+            span: tok.span.clone(),
+            value: served.decoded,
+            repaired,
+            context: context.to_string(),
+            refusal,
+            binding: None,
+        });
+    }
+
+    /// CDY405: a backslash in a comment joined a CSP header line to its neighbour.
+    fn comment_joins(&mut self) {
+        let joined: Vec<_> = self
+            .lexed
+            .joined
+            .iter()
+            .filter(|j| j.in_comment)
+            .copied()
+            .collect();
+        for j in joined {
+            let line_start = self.src[..j.newline]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+            let next_end = self.src[j.newline + 1..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(self.src.len(), |p| j.newline + 1 + p);
+            let mentions_csp = self.lexed.tokens.iter().any(|t| {
+                (line_start..next_end).contains(&t.span.start)
+                    && t.text_lossy()
+                        .to_ascii_lowercase()
+                        .contains("content-security-policy")
+            });
+            if mentions_csp {
+                self.lint(
+                    Diagnostic::warning(
+                        code::COMMENT_JOINS_LINE,
+                        "the backslash in this comment escapes its line break: Caddy reads the next line as part of the line before the comment, so the Content-Security-Policy header there is not set as written",
+                    )
+                    .with_help("remove the backslash from the comment (or use `/`)"),
+                    j.backslash,
+                );
+            }
+        }
+    }
+}
+
+/// The disposition of a header name, case-insensitively.
+fn csp_name(name: &[u8]) -> Option<Disposition> {
+    Disposition::from_header_name(name)
+}

@@ -1,0 +1,244 @@
+//! Real Caddy (2.6.2 on the project machines) for tests: a server on 127.0.0.1, `caddy
+//! validate` and `caddy adapt`, with every file Caddy writes kept in a temporary directory.
+//!
+//! What keeps Caddy 2.6 to itself, checked on 2.6.2:
+//! - `admin off`: no admin endpoint on localhost:2019;
+//! - `auto_https off`: no listener on :80/:443 and no ACME;
+//! - `storage file_system <tmp>`: certificates and locks under the temp dir;
+//! - `HOME`, `XDG_DATA_HOME`, `XDG_CONFIG_HOME` set to the temp dir: 2.6 autosaves the
+//!   running config to `$XDG_CONFIG_HOME/caddy/autosave.json` even with the admin endpoint off
+//!   (2.6 has no `persist_config` option).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{free_port, http_get, Response};
+
+pub const BIN: &str = "caddy";
+
+/// A `caddy` command whose home and XDG directories are `dir`.
+pub fn command(dir: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.env("HOME", dir)
+        .env("XDG_DATA_HOME", dir)
+        .env("XDG_CONFIG_HOME", dir)
+        .current_dir(dir)
+        .stdin(Stdio::null());
+    c
+}
+
+/// The global options block every served test config starts with.
+pub fn global_options(dir: &Path, h2c: bool) -> String {
+    let servers = if h2c {
+        "\tservers {\n\t\tprotocols h1 h2 h2c\n\t}\n"
+    } else {
+        ""
+    };
+    format!(
+        "{{\n\tadmin off\n\tauto_https off\n\tstorage file_system {}\n{servers}}}\n",
+        dir.join("storage").display()
+    )
+}
+
+/// A configuration being prepared in its own temporary directory.
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    env: Vec<(String, String)>,
+    h2c: bool,
+}
+
+impl Setup {
+    pub fn new() -> Setup {
+        Setup {
+            dir: tempfile::tempdir().expect("temp dir"),
+            port: free_port(),
+            env: Vec::new(),
+            h2c: false,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The site address the test config must use.
+    pub fn address(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn env(mut self, name: &str, value: &str) -> Setup {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    /// Also speak HTTP/2 without TLS, to see what an HTTP/2 client receives.
+    pub fn h2c(mut self) -> Setup {
+        self.h2c = true;
+        self
+    }
+
+    /// Write a file next to the Caddyfile (for `import`).
+    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::write(&p, bytes).expect("write fixture");
+        p
+    }
+
+    /// `<tmp>/Caddyfile`: the global options, then `body` (which holds the site).
+    pub fn caddyfile(&self, body: &[u8]) -> PathBuf {
+        let mut all = global_options(self.path(), self.h2c).into_bytes();
+        all.extend_from_slice(body);
+        self.write("Caddyfile", &all)
+    }
+
+    /// Serve `body` (written by `caddyfile`) until the returned server is dropped.
+    pub fn serve(self, body: &[u8]) -> Result<Server, String> {
+        let config = self.caddyfile(body);
+        let log = self.path().join("caddy.log");
+        let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+        let mut cmd = command(self.path());
+        cmd.args(["run", "--adapter", "caddyfile", "--config"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(log_file);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().map_err(|e| format!("cannot run caddy: {e}"))?;
+        let mut server = Server {
+            port: self.port,
+            child,
+            setup: self,
+            log,
+        };
+        server.wait_ready()?;
+        Ok(server)
+    }
+
+    /// Serve a site block `http://127.0.0.1:<port> { <body> }`.
+    pub fn serve_site(self, body: &str) -> Result<Server, String> {
+        let site = format!("{} {{\n{body}\n}}\n", self.address());
+        self.serve(site.as_bytes())
+    }
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup::new()
+    }
+}
+
+/// A running Caddy, killed when dropped.
+pub struct Server {
+    pub port: u16,
+    child: Child,
+    setup: Setup,
+    log: PathBuf,
+}
+
+impl Server {
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("caddy exited ({status}):\n{}", self.log_text()));
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(format!(
+            "caddy did not listen in time:\n{}",
+            self.log_text()
+        ))
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.setup.path()
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        http_get(self.port, path, "127.0.0.1").expect("GET from caddy")
+    }
+
+    /// Every value of `name` as an HTTP/2 client receives it (curl, prior knowledge h2c).
+    pub fn get_h2(&self, path: &str, name: &str) -> Vec<String> {
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "--http2-prior-knowledge",
+                "-o",
+                "/dev/null",
+                "-D",
+                "-",
+            ])
+            .arg(format!("http://127.0.0.1:{}{path}", self.port))
+            .output()
+            .expect("run curl");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with("HTTP/2"),
+            "not HTTP/2: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
+            .collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `caddy validate --adapter caddyfile --config <path>`.
+pub fn validate(path: &Path) -> Result<(), String> {
+    let home = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let out = command(home.path())
+        .current_dir(path.parent().unwrap_or(Path::new(".")))
+        .args(["validate", "--adapter", "caddyfile", "--config"])
+        .arg(path)
+        .output()
+        .map_err(|e| format!("cannot run caddy: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(errors_only(&out.stderr))
+    }
+}
+
+/// `caddy adapt --adapter caddyfile --config <path>`: the JSON config, or Caddy's error.
+pub fn adapt(path: &Path) -> Result<serde_json::Value, String> {
+    let home = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let out = command(home.path())
+        .current_dir(path.parent().unwrap_or(Path::new(".")))
+        .args(["adapt", "--adapter", "caddyfile", "--config"])
+        .arg(path)
+        .output()
+        .map_err(|e| format!("cannot run caddy: {e}"))?;
+    if !out.status.success() {
+        return Err(errors_only(&out.stderr));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("caddy adapt printed no JSON: {e}"))
+}
+
+/// Caddy's stderr without its JSON log lines.
+fn errors_only(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter(|l| !l.starts_with("{\"level\""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
