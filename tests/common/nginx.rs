@@ -93,7 +93,11 @@ impl Server {
 
     /// Start nginx on an existing main config (a whole tree under test) that listens on
     /// 127.0.0.1:`port`; `dir` holds nginx's prefix (temp files) and is removed with the server.
-    pub fn start_file(dir: tempfile::TempDir, conf_path: &Path, port: u16) -> Result<Server, String> {
+    pub fn start_file(
+        dir: tempfile::TempDir,
+        conf_path: &Path,
+        port: u16,
+    ) -> Result<Server, String> {
         nginx_t(conf_path)?;
         let child = Command::new(nginx_bin())
             .arg("-p")
