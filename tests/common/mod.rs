@@ -3,6 +3,7 @@
 
 pub mod apache;
 pub mod browser;
+pub mod caddy;
 pub mod nginx;
 pub mod php;
 pub mod widget;
@@ -10,8 +11,6 @@ pub mod widget;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-pub mod caddy;
 
 /// Insta settings that keep snapshots under `snapshots/<area>/` at the crate root.
 pub fn snapshots(area: &str) -> insta::Settings {
