@@ -70,6 +70,11 @@ pub fn run(config: &Config) -> Report {
             );
             continue;
         }
+        if a.site.value.text.trim().is_empty() && a.site.value.opaque.is_empty() {
+            // An empty value sends no policy (a map's `default ""` for non-HTML responses):
+            // nothing blocks the vendor there, and it must stay empty.
+            continue;
+        }
         report.sites.push(SiteReport {
             path: file.path.clone(),
             line: loc.line,
@@ -312,8 +317,9 @@ fn link(tree: &Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active> {
             }
         }
     }
+    let mut noted = std::collections::HashSet::new();
     for ((fi, bi), (site, from_scope)) in bound {
-        if from_scope && !tree.files[fi].in_scope {
+        if from_scope && !tree.files[fi].in_scope && noted.insert((fi, site.binding.clone())) {
             diagnostics.push(
                 Diagnostic::note("E015", format!("${} is defined here, outside the given paths; it is patched because a CSP header in them takes its value from it", site.binding.as_deref().unwrap_or("?")))
                     .at(location(&tree.files[fi], site.span.start)),
