@@ -64,9 +64,10 @@ PY
 
 measure() { # measure LABEL CMD... -> prints "label  seconds  peakKB"
   local label=$1; shift
-  local out
-  out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
-  printf '%-34s %8ss %8s KB\n' "$label" ${out}
+  /usr/bin/time -o "$work/time" -f '%e %M' "$@" >/dev/null 2>&1 || true
+  local secs kb
+  read -r secs kb < "$work/time"
+  printf '%-34s %8ss %8s KB\n' "$label" "$secs" "$kb"
 }
 
 printf '%-34s %9s %11s\n' "command" "wall" "peak RSS"

@@ -13,14 +13,14 @@ use crate::scan::Tree;
 use crate::{exit, validate, Config, Mode};
 
 /// A file as it was read, and what it should become.
-#[derive(Debug, Clone)]
-pub struct Staged {
+#[derive(Debug, Clone, Copy)]
+pub struct Staged<'a> {
     /// The path as the user named it (maybe a symlink: sites-enabled/x).
-    pub path: PathBuf,
+    pub path: &'a Path,
     /// The regular file behind it (sites-available/x), which is what gets replaced.
-    pub target: PathBuf,
-    pub original: Vec<u8>,
-    pub new: Vec<u8>,
+    pub target: &'a Path,
+    pub original: &'a [u8],
+    pub new: &'a [u8],
 }
 
 #[derive(Debug)]
@@ -51,9 +51,9 @@ impl std::fmt::Display for CommitError {
 
 /// Refuse if any target no longer holds the bytes it was read with (another editor, a
 /// deploy, a second csppatch): writing would silently drop their change.
-pub fn check_unchanged(files: &[Staged]) -> Result<(), String> {
+pub fn check_unchanged(files: &[Staged<'_>]) -> Result<(), String> {
     for f in files {
-        match fs::read(&f.target) {
+        match fs::read(f.target) {
             Ok(now) if now == f.original => {}
             Ok(_) => {
                 return Err(format!(
@@ -69,7 +69,7 @@ pub fn check_unchanged(files: &[Staged]) -> Result<(), String> {
 
 /// Write every file, or none: on the first failure the files already written get their
 /// original bytes back.
-pub fn write_all(files: &[Staged]) -> Result<(), CommitError> {
+pub fn write_all(files: &[Staged<'_>]) -> Result<(), CommitError> {
     check_unchanged(files).map_err(|message| CommitError {
         message,
         restored: vec![],
@@ -81,21 +81,21 @@ pub fn write_all(files: &[Staged]) -> Result<(), CommitError> {
 /// The write loop of [`write_all`], with the writer passed in so that tests can make a
 /// write fail.
 fn write_each(
-    files: &[Staged],
+    files: &[Staged<'_>],
     mut write: impl FnMut(&Path, &[u8]) -> std::io::Result<()>,
 ) -> Result<(), CommitError> {
-    let mut written: Vec<&Staged> = Vec::new();
+    let mut written: Vec<&Staged<'_>> = Vec::new();
     for f in files {
-        if let Err(e) = write(&f.target, &f.new) {
+        if let Err(e) = write(f.target, f.new) {
             let mut err = CommitError {
                 message: format!("{}: {e}", f.path.display()),
                 restored: vec![],
                 not_restored: vec![],
             };
             for w in written.iter().rev() {
-                match write(&w.target, &w.original) {
-                    Ok(()) => err.restored.push(w.path.clone()),
-                    Err(e) => err.not_restored.push((w.path.clone(), e.to_string())),
+                match write(w.target, w.original) {
+                    Ok(()) => err.restored.push(w.path.to_path_buf()),
+                    Err(e) => err.not_restored.push((w.path.to_path_buf(), e.to_string())),
                 }
             }
             return Err(err);
@@ -169,7 +169,7 @@ pub fn finish(
     config: &Config,
     tree: &Tree,
     changed: &[usize],
-    staged: &[Staged],
+    staged: &[Staged<'_>],
     report: &mut Report,
 ) {
     if config.validate {
@@ -181,7 +181,7 @@ pub fn finish(
     }
 }
 
-fn write(staged: &[Staged], report: &mut Report) -> bool {
+fn write(staged: &[Staged<'_>], report: &mut Report) -> bool {
     match write_all(staged) {
         Ok(()) => {
             report.written = true;
@@ -204,7 +204,7 @@ fn validate_and_write(
     config: &Config,
     tree: &Tree,
     changed: &[usize],
-    staged: &[Staged],
+    staged: &[Staged<'_>],
     report: &mut Report,
 ) -> Result<(), u8> {
     let validators = match validate::plan(tree, changed, config.validate_cmd.as_deref()) {
@@ -248,7 +248,7 @@ fn validate_and_write(
                 ));
                 return Err(exit::INVALID);
             }
-            mounts.push((copy, s.target.clone()));
+            mounts.push((copy, s.target.to_path_buf()));
         }
         for v in &validators {
             let o = validate::run(v, &mounts);
@@ -284,9 +284,9 @@ fn validate_and_write(
             let restore: Vec<Staged> = staged
                 .iter()
                 .map(|s| Staged {
-                    original: s.new.clone(),
-                    new: s.original.clone(),
-                    ..s.clone()
+                    original: s.new,
+                    new: s.original,
+                    ..*s
                 })
                 .collect();
             report.written = false;
@@ -324,11 +324,12 @@ mod tests {
         fs::write(&target, b"old").unwrap();
         fs::set_permissions(&target, fs::Permissions::from_mode(0o640)).unwrap();
         std::os::unix::fs::symlink(&target, &link).unwrap();
+        let real = fs::canonicalize(&link).unwrap();
         let staged = Staged {
-            path: link.clone(),
-            target: fs::canonicalize(&link).unwrap(),
-            original: b"old".to_vec(),
-            new: b"new".to_vec(),
+            path: &link,
+            target: &real,
+            original: b"old",
+            new: b"new",
         };
         write_all(&[staged]).unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"new");
@@ -354,10 +355,10 @@ mod tests {
         let p = dir.path().join("a.conf");
         fs::write(&p, b"someone else's edit").unwrap();
         let staged = Staged {
-            path: p.clone(),
-            target: p.clone(),
-            original: b"old".to_vec(),
-            new: b"new".to_vec(),
+            path: &p,
+            target: &p,
+            original: b"old",
+            new: b"new",
         };
         let err = write_all(&[staged]).unwrap_err();
         assert!(err.message.contains("changed on disk"), "{err}");
@@ -374,10 +375,10 @@ mod tests {
         let files: Vec<Staged> = [&a, &b, &c]
             .iter()
             .map(|p| Staged {
-                path: p.to_path_buf(),
-                target: p.to_path_buf(),
-                original: b"old".to_vec(),
-                new: b"new".to_vec(),
+                path: p,
+                target: p,
+                original: b"old",
+                new: b"new",
             })
             .collect();
         let err = write_each(&files, |p, bytes| {

@@ -1,5 +1,6 @@
 //! The patch run: scan, link variables, merge each site, splice, re-read, diff, validate, write.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -7,7 +8,6 @@ use crate::commit::{self, Staged};
 use crate::csp::{self, MergeOptions, MergeOutcome};
 use crate::diag::{line_col, Diagnostic, Location};
 use crate::dialect::{Dialect, TreeFile};
-use crate::edit::{self, Paint};
 use crate::report::{FileChange, Report, SiteReport};
 use crate::scan::{self, ScannedFile, Tree};
 use crate::site::Site;
@@ -15,10 +15,12 @@ use crate::splice::{self, Failure, Planned, SiteRef};
 use crate::{exit, Config, Mode};
 
 /// A site the run will consider, with the file it is in.
-struct Active {
+struct Active<'t> {
     file: usize,
     which: SiteRef,
-    site: Site,
+    /// Borrowed from the scan; a variable's value is copied, as the header that refers to it
+    /// decides its disposition.
+    site: Cow<'t, Site>,
     /// In a file the user named (or one it includes), or a `map`/`set` value that a CSP
     /// header in such a file takes its value from: the policy of the user's sites, wherever
     /// it is defined.
@@ -58,7 +60,8 @@ pub fn run(config: &Config) -> Report {
     }
 
     let origin = "https://site.example";
-    let mut planned: BTreeMap<usize, Vec<(SiteRef, &Site, MergeOutcome)>> = BTreeMap::new();
+    // Per file: each site to patch, its merge, and its row in `report.sites`.
+    let mut planned: BTreeMap<usize, Vec<(SiteRef, &Site, MergeOutcome, usize)>> = BTreeMap::new();
     for a in &active {
         let file = &tree.files[a.file];
         let loc = location(file, a.site.span.start);
@@ -122,18 +125,16 @@ pub fn run(config: &Config) -> Report {
         if outcome.refused() || (outcome.edits.is_empty() && a.site.repaired.is_none()) {
             continue;
         }
-        planned
-            .entry(a.file)
-            .or_default()
-            .push((a.which, &a.site, outcome));
+        let row = report.sites.len() - 1;
+        planned.entry(a.file).or_default().push((a.which, &a.site, outcome, row));
     }
 
-    let mut staged = Vec::new();
+    let mut changed = Vec::new();
     for (&i, sites) in &planned {
         let file = &tree.files[i];
         let list: Vec<Planned> = sites
             .iter()
-            .map(|(which, site, outcome)| Planned {
+            .map(|(which, site, outcome, _)| Planned {
                 which: *which,
                 site,
                 outcome,
@@ -141,24 +142,20 @@ pub fn run(config: &Config) -> Report {
             .collect();
         match splice::patch_file(file, &list) {
             Ok(new) => {
-                for (_, site, outcome) in sites {
-                    if let Some(r) = report.sites.iter_mut().find(|r| {
-                        r.path == file.path
-                            && r.line == location(file, site.span.start).line
-                            && r.before == site.value.text
-                    }) {
-                        r.after = outcome.text.clone();
-                        r.added = outcome.added.clone();
-                        r.created = outcome.created.clone();
-                        r.changed = true;
-                    }
+                for (_, _, outcome, row) in sites {
+                    let r = &mut report.sites[*row];
+                    r.after = outcome.text.clone();
+                    r.added = outcome.added.clone();
+                    r.created = outcome.created.clone();
+                    r.changed = true;
                 }
                 if new != file.src {
-                    staged.push(Staged {
+                    changed.push(i);
+                    report.files.push(FileChange {
                         path: file.path.clone(),
                         target: file.target.clone(),
-                        original: file.src.clone(),
-                        new,
+                        before: file.src.clone(),
+                        after: new,
                     });
                 }
             }
@@ -179,21 +176,6 @@ pub fn run(config: &Config) -> Report {
             }
         }
     }
-    report.files = staged
-        .iter()
-        .map(|s| FileChange {
-            path: s.path.clone(),
-            before: s.original.clone(),
-            after: s.new.clone(),
-            diff: String::from_utf8_lossy(&edit::unified_diff(
-                &s.original,
-                &s.new,
-                &s.path.display().to_string(),
-                Paint::Plain,
-            ))
-            .into_owned(),
-        })
-        .collect();
     report.diagnostics.sort_by(|a, b| {
         let key = |d: &Diagnostic| d.location.as_ref().map(|l| (l.path.clone(), l.line, l.col));
         key(a).cmp(&key(b)).then(a.code.cmp(b.code))
@@ -202,19 +184,22 @@ pub fn run(config: &Config) -> Report {
 
     report.exit_code = if report.has_errors() {
         exit::BAD_INPUT
-    } else if config.mode == Mode::Check && !staged.is_empty() {
+    } else if config.mode == Mode::Check && !report.files.is_empty() {
         exit::CHANGES
     } else {
         exit::OK
     };
-    if report.has_errors() || staged.is_empty() {
+    if report.has_errors() || report.files.is_empty() {
         return report;
     }
-    let changed: Vec<usize> = staged
+    let files = std::mem::take(&mut report.files);
+    let staged: Vec<Staged> = files
         .iter()
-        .filter_map(|s| tree.files.iter().position(|f| f.target == s.target))
+        .map(|f| Staged { path: &f.path, target: &f.target, original: &f.before, new: &f.after })
         .collect();
     commit::finish(config, &tree, &changed, &staged, &mut report);
+    drop(staged);
+    report.files = files;
     report
 }
 
@@ -255,9 +240,11 @@ fn check_tree(dialect: &dyn Dialect, tree: &Tree, files: &[usize]) -> Vec<Diagno
             is_root: f.is_root,
         })
         .collect();
+    let scope: std::collections::HashSet<&std::path::Path> =
+        tree.files.iter().filter(|f| f.in_scope).map(|f| f.path.as_path()).collect();
     let in_scope = |d: &Diagnostic| match &d.location {
         None => true,
-        Some(l) => tree.files.iter().any(|f| f.in_scope && f.path == l.path),
+        Some(l) => scope.contains(l.path.as_path()),
     };
     dialect
         .check_tree(&views)
@@ -268,7 +255,7 @@ fn check_tree(dialect: &dyn Dialect, tree: &Tree, files: &[usize]) -> Vec<Diagno
 
 /// Activate the variable bindings that CSP headers refer to (nginx `map`/`set`), across the
 /// whole configuration, and list every site to consider.
-fn link(tree: &Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active> {
+fn link<'t>(tree: &'t Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active<'t>> {
     let mut active = Vec::new();
     let mut bound: BTreeMap<(usize, usize), (Site, bool)> = BTreeMap::new();
     for (fi, f) in tree.files.iter().enumerate().filter(|(_, f)| f.relevant) {
@@ -277,7 +264,7 @@ fn link(tree: &Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active> {
             active.push(Active {
                 file: fi,
                 which: SiteRef::Direct(si),
-                site: site.clone(),
+                site: Cow::Borrowed(site),
                 in_scope: f.in_scope,
             });
         }
@@ -339,7 +326,7 @@ fn link(tree: &Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active> {
         active.push(Active {
             file: fi,
             which: SiteRef::Binding(bi),
-            site,
+            site: Cow::Owned(site),
             in_scope: from_scope,
         });
     }

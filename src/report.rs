@@ -27,15 +27,30 @@ pub struct Report {
     pub exit_code: u8,
 }
 
-#[derive(Debug, serde::Serialize)]
+/// A changed file: its bytes before and after. JSON readers get the path and the diff.
+#[derive(Debug)]
 pub struct FileChange {
     pub path: PathBuf,
-    #[serde(skip)]
+    /// The regular file written (symlinks resolved).
+    pub target: PathBuf,
     pub before: Vec<u8>,
-    #[serde(skip)]
     pub after: Vec<u8>,
-    /// The unified diff, for JSON readers.
-    pub diff: String,
+}
+
+impl FileChange {
+    pub fn diff(&self, paint: Paint) -> Vec<u8> {
+        unified_diff(&self.before, &self.after, &self.path.display().to_string(), paint)
+    }
+}
+
+impl serde::Serialize for FileChange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("FileChange", 2)?;
+        st.serialize_field("path", &self.path)?;
+        st.serialize_field("diff", &String::from_utf8_lossy(&self.diff(Paint::Plain)))?;
+        st.end()
+    }
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -88,12 +103,7 @@ pub fn render_text(
     err: &mut dyn Write,
 ) -> std::io::Result<()> {
     for f in &report.files {
-        out.write_all(&unified_diff(
-            &f.before,
-            &f.after,
-            &f.path.display().to_string(),
-            paint,
-        ))?;
+        out.write_all(&f.diff(paint))?;
     }
     for site in report.sites.iter().filter(|s| s.changed) {
         render_site(site, paint, err)?;

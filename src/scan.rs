@@ -62,7 +62,7 @@ pub fn scan(paths: &[PathBuf], opts: &ScanOptions) -> Tree {
     let mut s = Scanner {
         opts,
         tree: Tree::default(),
-        by_target: HashMap::new(),
+        by_id: HashMap::new(),
         glob_cache: HashMap::new(),
     };
     let mut given = Vec::new();
@@ -110,7 +110,7 @@ pub fn scan(paths: &[PathBuf], opts: &ScanOptions) -> Tree {
 struct Scanner<'a> {
     opts: &'a ScanOptions,
     tree: Tree,
-    by_target: HashMap<PathBuf, usize>,
+    by_id: HashMap<(u64, u64), usize>,
     glob_cache: HashMap<(PathBuf, String), Vec<PathBuf>>,
 }
 
@@ -164,43 +164,37 @@ impl Scanner<'_> {
     }
 
     /// Read and scan `path` once; `None` when it is not a configuration file.
-    fn add_file(
-        &mut self,
-        path: &Path,
-        dialect: Option<DialectKind>,
-        explicit: bool,
-    ) -> Option<usize> {
-        let target = match fs::canonicalize(path) {
-            Ok(t) => t,
+    fn add_file(&mut self, path: &Path, dialect: Option<DialectKind>, explicit: bool) -> Option<usize> {
+        use std::os::unix::fs::MetadataExt;
+        // Identity is the inode (a file reached through a symlink, a second include or two
+        // spellings of one path is read once); a realpath per file would cost a readlink per
+        // path component, which dominates on a 10,000-vhost tree.
+        let meta = match fs::metadata(path) {
+            Ok(m) => m,
             Err(e) => {
-                self.tree.diagnostics.push(Diagnostic::error(
-                    "E002",
-                    format!("{}: {e}", path.display()),
-                ));
+                self.tree.diagnostics.push(Diagnostic::error("E002", format!("{}: {e}", path.display())));
                 return None;
             }
         };
-        if let Some(&i) = self.by_target.get(&target) {
+        let id = (meta.dev(), meta.ino());
+        if let Some(&i) = self.by_id.get(&id) {
             return Some(i);
         }
-        let size = fs::metadata(&target).map(|m| m.len()).unwrap_or(0);
-        if size > MAX_FILE {
+        if meta.len() > MAX_FILE {
             self.tree.skipped += 1;
             if explicit {
-                self.tree.diagnostics.push(Diagnostic::warning(
-                    "E005",
-                    format!("{}: skipped, larger than 16 MiB", path.display()),
-                ));
+                self.tree.diagnostics.push(Diagnostic::warning("E005", format!("{}: skipped, larger than 16 MiB", path.display())));
             }
             return None;
         }
+        // Writes go to the file behind a symlink, never over the link itself; a symlinked
+        // directory above needs nothing (the rename happens inside the real directory).
+        let is_link = fs::symlink_metadata(path).map(|m| m.file_type().is_symlink()).unwrap_or(false);
+        let target = if is_link { fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()) } else { path.to_path_buf() };
         let src = match fs::read(&target) {
             Ok(s) => s,
             Err(e) => {
-                self.tree.diagnostics.push(Diagnostic::error(
-                    "E002",
-                    format!("{}: {e}", path.display()),
-                ));
+                self.tree.diagnostics.push(Diagnostic::error("E002", format!("{}: {e}", path.display())));
                 return None;
             }
         };
@@ -226,7 +220,7 @@ impl Scanner<'_> {
             is_root: false,
             relevant: false,
         });
-        self.by_target.insert(target, i);
+        self.by_id.insert(id, i);
         Some(i)
     }
 

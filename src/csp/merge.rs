@@ -165,6 +165,7 @@ pub fn merge(
     requirements: &[Requirement],
     options: &MergeOptions,
 ) -> MergeOutcome {
+    super::plan::reset_memo();
     let list = parse(policy_list);
     let mut diagnostics = lint::check(&list, options.delivery);
     // A policy browsers drop, or one csppatch cannot read with certainty, is not patched.

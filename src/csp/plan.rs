@@ -15,6 +15,7 @@
 //! [`Browser::NoElemAttr`], which ignores the four -elem/-attr directives), and kept only when
 //! every class means what it meant, except the vendor's, which mean "before, plus S".
 
+use std::rc::Rc;
 use super::eval::{Browser, Destination, InlineKind};
 use super::source::{covers, Keyword, Source};
 
@@ -147,6 +148,20 @@ pub fn unsafe_inline_effective(tokens: &[String], class: Class) -> bool {
         && !(class.is_script() && has_keyword(tokens, Keyword::StrictDynamic))
 }
 
+thread_local! {
+    /// `signature` results for the merge under way: one merge asks for the same few token
+    /// lists thousands of times (every class, every browser, every candidate directive).
+    /// Keyed by the tokens joined with a space (no token contains one), the class and the flag.
+    static SIGNATURES: std::cell::RefCell<std::collections::HashMap<(String, Class, bool), Rc<[String]>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Forget the memoized signatures (called at the start of each merge, so the cache only ever
+/// holds one policy's token lists).
+pub fn reset_memo() {
+    SIGNATURES.with(|m| m.borrow_mut().clear());
+}
+
 /// What a list means for one class: two lists with the same signature give every request of
 /// the class the same verdict (CSP3 §6.7). Entries are tagged (`url:`, `nonce:`...) and sorted.
 ///
@@ -156,7 +171,17 @@ pub fn unsafe_inline_effective(tokens: &[String], class: Class) -> bool {
 /// - inline checks (§6.7.3.2-3): "allow all inline" alone, or else the nonces (elements only)
 ///   and hashes (elements, or anything next to 'unsafe-hashes');
 /// - eval: 'unsafe-eval' (and, for wasm, 'wasm-unsafe-eval').
-fn signature(tokens: &[String], class: Class, script_check: bool) -> Vec<String> {
+fn signature(tokens: &[String], class: Class, script_check: bool) -> Rc<[String]> {
+    let key = (tokens.join(" "), class, script_check);
+    if let Some(hit) = SIGNATURES.with(|m| m.borrow().get(&key).cloned()) {
+        return hit;
+    }
+    let sig: Rc<[String]> = compute_signature(tokens, class, script_check).into();
+    SIGNATURES.with(|m| m.borrow_mut().insert(key, sig.clone()));
+    sig
+}
+
+fn compute_signature(tokens: &[String], class: Class, script_check: bool) -> Vec<String> {
     use Destination as D;
     use InlineKind as I;
     let sources = parsed(tokens);

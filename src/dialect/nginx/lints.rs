@@ -6,7 +6,7 @@
 //! Includes are followed (h5bp sets its headers in included snippets), so these checks run on
 //! [`TreeFile`]s, whose `included` lists the files each include resolved to.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::diag::{line_col, Diagnostic, Location};
@@ -47,12 +47,15 @@ struct Level {
 struct Tree<'f, 'a> {
     files: &'f [TreeFile<'a>],
     parsed: Vec<Option<Vec<Directive>>>,
+    /// Path -> index in `files`, for following includes without a scan per include.
+    index: HashMap<&'a Path, usize>,
 }
 
 pub fn check_tree(files: &[TreeFile<'_>]) -> Vec<Diagnostic> {
     let tree = Tree {
         files,
         parsed: files.iter().map(|f| parse(f.src).ok()).collect(),
+        index: files.iter().enumerate().map(|(i, f)| (f.path, i)).collect(),
     };
     let mut out = Vec::new();
     for root in tree.roots() {
@@ -104,7 +107,7 @@ impl Tree<'_, '_> {
     }
 
     fn file_index(&self, path: &Path) -> Option<usize> {
-        self.files.iter().position(|f| f.path == path)
+        self.index.get(path).copied()
     }
 
     /// Gather `directives` of `file` into `level`, following includes in place.
