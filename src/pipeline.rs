@@ -59,6 +59,11 @@ pub fn run(config: &Config) -> Report {
         let file = &tree.files[a.file];
         let loc = location(file, a.site.span.start);
         if !file.in_scope {
+            if allows_already(&a.site, config) {
+                // Nothing to patch there (Debian's security.conf `frame-ancestors 'self'`):
+                // telling the user to pass the file too would change nothing.
+                continue;
+            }
             report.diagnostics.push(
                 Diagnostic::warning("E011", format!("this {} also applies to the given paths and was not patched: it is outside them", a.site.disposition.header_name()))
                     .at(loc)
@@ -207,6 +212,22 @@ pub fn run(config: &Config) -> Report {
         .collect();
     commit::finish(config, &tree, &changed, &staged, &mut report);
     report
+}
+
+/// Does this policy already let every requirement through as it is: no change to make, and
+/// nothing the merge would warn about (a `'strict-dynamic'` that ignores hosts, say)?
+fn allows_already(site: &Site, config: &Config) -> bool {
+    if site.refusal.is_some() || site.repaired.is_some() {
+        return false;
+    }
+    let outcome = csp::merge(
+        site.policy_text(),
+        &config.requirements,
+        &MergeOptions {
+            delivery: site.delivery,
+        },
+    );
+    outcome.edits.is_empty() && outcome.diagnostics.is_empty()
 }
 
 fn refused(site: &Site, reason: &str, loc: Location) -> Diagnostic {
