@@ -66,6 +66,11 @@ pub fn run(config: &Config) -> Report {
         let file = &tree.files[a.file];
         let loc = location(file, a.site.span.start);
         if !a.in_scope {
+            if allows_already(&a.site, config) {
+                // Nothing to patch there (Debian's security.conf `frame-ancestors 'self'`):
+                // telling the user to pass the file too would change nothing.
+                continue;
+            }
             report.diagnostics.push(
                 Diagnostic::warning("E011", format!("this {} also applies to the given paths and was not patched: it is outside them", a.site.disposition.header_name()))
                     .at(loc)
@@ -126,7 +131,10 @@ pub fn run(config: &Config) -> Report {
             continue;
         }
         let row = report.sites.len() - 1;
-        planned.entry(a.file).or_default().push((a.which, &a.site, outcome, row));
+        planned
+            .entry(a.file)
+            .or_default()
+            .push((a.which, &a.site, outcome, row));
     }
 
     let mut changed = Vec::new();
@@ -195,12 +203,33 @@ pub fn run(config: &Config) -> Report {
     let files = std::mem::take(&mut report.files);
     let staged: Vec<Staged> = files
         .iter()
-        .map(|f| Staged { path: &f.path, target: &f.target, original: &f.before, new: &f.after })
+        .map(|f| Staged {
+            path: &f.path,
+            target: &f.target,
+            original: &f.before,
+            new: &f.after,
+        })
         .collect();
     commit::finish(config, &tree, &changed, &staged, &mut report);
     drop(staged);
     report.files = files;
     report
+}
+
+/// Does this policy already let every requirement through as it is: no change to make, and
+/// nothing the merge would warn about (a `'strict-dynamic'` that ignores hosts, say)?
+fn allows_already(site: &Site, config: &Config) -> bool {
+    if site.refusal.is_some() || site.repaired.is_some() {
+        return false;
+    }
+    let outcome = csp::merge(
+        site.policy_text(),
+        &config.requirements,
+        &MergeOptions {
+            delivery: site.delivery,
+        },
+    );
+    outcome.edits.is_empty() && outcome.diagnostics.is_empty()
 }
 
 fn refused(site: &Site, reason: &str, loc: Location) -> Diagnostic {
@@ -240,8 +269,12 @@ fn check_tree(dialect: &dyn Dialect, tree: &Tree, files: &[usize]) -> Vec<Diagno
             is_root: f.is_root,
         })
         .collect();
-    let scope: std::collections::HashSet<&std::path::Path> =
-        tree.files.iter().filter(|f| f.in_scope).map(|f| f.path.as_path()).collect();
+    let scope: std::collections::HashSet<&std::path::Path> = tree
+        .files
+        .iter()
+        .filter(|f| f.in_scope)
+        .map(|f| f.path.as_path())
+        .collect();
     let in_scope = |d: &Diagnostic| match &d.location {
         None => true,
         Some(l) => scope.contains(l.path.as_path()),

@@ -39,7 +39,12 @@ pub struct FileChange {
 
 impl FileChange {
     pub fn diff(&self, paint: Paint) -> Vec<u8> {
-        unified_diff(&self.before, &self.after, &self.path.display().to_string(), paint)
+        unified_diff(
+            &self.before,
+            &self.after,
+            &self.path.display().to_string(),
+            paint,
+        )
     }
 }
 

@@ -164,7 +164,12 @@ impl Scanner<'_> {
     }
 
     /// Read and scan `path` once; `None` when it is not a configuration file.
-    fn add_file(&mut self, path: &Path, dialect: Option<DialectKind>, explicit: bool) -> Option<usize> {
+    fn add_file(
+        &mut self,
+        path: &Path,
+        dialect: Option<DialectKind>,
+        explicit: bool,
+    ) -> Option<usize> {
         use std::os::unix::fs::MetadataExt;
         // Identity is the inode (a file reached through a symlink, a second include or two
         // spellings of one path is read once); a realpath per file would cost a readlink per
@@ -172,7 +177,10 @@ impl Scanner<'_> {
         let meta = match fs::metadata(path) {
             Ok(m) => m,
             Err(e) => {
-                self.tree.diagnostics.push(Diagnostic::error("E002", format!("{}: {e}", path.display())));
+                self.tree.diagnostics.push(Diagnostic::error(
+                    "E002",
+                    format!("{}: {e}", path.display()),
+                ));
                 return None;
             }
         };
@@ -183,18 +191,30 @@ impl Scanner<'_> {
         if meta.len() > MAX_FILE {
             self.tree.skipped += 1;
             if explicit {
-                self.tree.diagnostics.push(Diagnostic::warning("E005", format!("{}: skipped, larger than 16 MiB", path.display())));
+                self.tree.diagnostics.push(Diagnostic::warning(
+                    "E005",
+                    format!("{}: skipped, larger than 16 MiB", path.display()),
+                ));
             }
             return None;
         }
         // Writes go to the file behind a symlink, never over the link itself; a symlinked
         // directory above needs nothing (the rename happens inside the real directory).
-        let is_link = fs::symlink_metadata(path).map(|m| m.file_type().is_symlink()).unwrap_or(false);
-        let target = if is_link { fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()) } else { path.to_path_buf() };
+        let is_link = fs::symlink_metadata(path)
+            .map(|m| m.file_type().is_symlink())
+            .unwrap_or(false);
+        let target = if is_link {
+            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+        } else {
+            path.to_path_buf()
+        };
         let src = match fs::read(&target) {
             Ok(s) => s,
             Err(e) => {
-                self.tree.diagnostics.push(Diagnostic::error("E002", format!("{}: {e}", path.display())));
+                self.tree.diagnostics.push(Diagnostic::error(
+                    "E002",
+                    format!("{}: {e}", path.display()),
+                ));
                 return None;
             }
         };

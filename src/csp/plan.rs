@@ -15,9 +15,9 @@
 //! [`Browser::NoElemAttr`], which ignores the four -elem/-attr directives), and kept only when
 //! every class means what it meant, except the vendor's, which mean "before, plus S".
 
-use std::rc::Rc;
 use super::eval::{Browser, Destination, InlineKind};
 use super::source::{covers, Keyword, Source};
+use std::rc::Rc;
 
 /// One kind of check a browser makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -11,6 +11,8 @@ use csppatch::dialect::apache::Apache;
 use csppatch::dialect::Dialect;
 use csppatch::site::FileScan;
 
+pub mod e2e;
+
 const MODULE_DIR: &str = "/usr/lib/apache2/modules";
 
 /// Modules every test server loads (`LoadModule name file`).
@@ -112,36 +114,42 @@ impl Tree {
 
     /// Start httpd in the foreground on this tree.
     pub fn start(self) -> Httpd {
-        let mut child = Command::new("apache2")
-            .arg("-f")
-            .arg(self.conf())
-            .arg("-X")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn apache2");
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return Httpd { child, tree: self };
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                let mut err = String::new();
-                if let Some(mut e) = child.stderr.take() {
-                    let _ = e.read_to_string(&mut err);
-                }
-                let log =
-                    std::fs::read_to_string(self.root().join("logs/error.log")).unwrap_or_default();
-                panic!("apache2 exited ({status}): {err}\n{log}");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        panic!("apache2 did not listen on 127.0.0.1:{}", self.port);
+        let mut cmd = Command::new("apache2");
+        cmd.arg("-f").arg(self.conf()).arg("-X");
+        let child = spawn_listening(cmd, self.port, &self.root().join("logs/error.log"));
+        Httpd { child, tree: self }
     }
 }
 
+/// Spawn `cmd` (an httpd in the foreground) and wait until it listens on 127.0.0.1:`port`;
+/// panics with its stderr and `error_log` if it exits first.
+fn spawn_listening(mut cmd: Command, port: u16, error_log: &Path) -> Child {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn apache2");
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            let log = std::fs::read_to_string(error_log).unwrap_or_default();
+            panic!("apache2 exited ({status}): {err}\n{log}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("apache2 did not listen on 127.0.0.1:{port}");
+}
+
 /// `chmod a+rX` the tree, so that httpd's `User nobody` can read it.
-fn open_up(dir: &Path) {
+pub fn open_up(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
     for entry in walkdir::WalkDir::new(dir).into_iter().flatten() {
         let mode = if entry.file_type().is_dir() {
@@ -210,42 +218,138 @@ impl Httpd {
         self.tree.port
     }
 
-    /// GET `path` with HTTP/1.0; httpd writes each header as `Name: value\r\n`.
+    /// GET `path` with HTTP/1.0.
     pub fn get(&self, path: &str) -> RawResponse {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port())).expect("connect");
-        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-            .unwrap();
-        write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).expect("read response");
-        let end = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .expect("end of headers");
-        let mut lines = raw[..end]
-            .split(|&b| b == b'\n')
-            .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-        let status_line = String::from_utf8_lossy(lines.next().unwrap_or_default()).into_owned();
-        let status = status_line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let headers = lines
-            .filter_map(|l| {
-                let sep = l.windows(2).position(|w| w == b": ")?;
-                Some((
-                    String::from_utf8_lossy(&l[..sep]).into_owned(),
-                    l[sep + 2..].to_vec(),
-                ))
-            })
-            .collect();
-        RawResponse { status, headers }
+        get(self.port(), path)
     }
 
     pub fn error_log(&self) -> String {
         std::fs::read_to_string(self.tree.root().join("logs/error.log")).unwrap_or_default()
     }
+}
+
+/// GET `path` from 127.0.0.1:`port` with HTTP/1.0; httpd writes each header as
+/// `Name: value\r\n`, and the value is kept exactly as sent.
+pub fn get(port: u16, path: &str) -> RawResponse {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    // One write: the request line must not arrive in pieces.
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read response");
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of headers");
+    let mut lines = raw[..end]
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let status_line = String::from_utf8_lossy(lines.next().unwrap_or_default()).into_owned();
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| {
+            let sep = l.windows(2).position(|w| w == b": ")?;
+            Some((
+                String::from_utf8_lossy(&l[..sep]).into_owned(),
+                l[sep + 2..].to_vec(),
+            ))
+        })
+        .collect();
+    RawResponse { status, headers }
+}
+
+/// An httpd serving a whole configuration tree as its own main config file lays it out
+/// (Debian's `apache2.conf` with `envvars`, Red Hat's `conf/httpd.conf`), killed on drop.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    error_log: PathBuf,
+}
+
+impl Server {
+    /// `apache2 -X -d SERVER_ROOT -f CONF` listening on `port` (the tree's own `Listen`),
+    /// with `SERVER_ROOT/envvars` sourced first when there is one, as `apache2ctl` does.
+    /// `error_log` is where the tree's `ErrorLog` writes, shown if httpd fails to start.
+    pub fn start(server_root: &Path, conf: &Path, port: u16, error_log: PathBuf) -> Server {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg("if [ -f ./envvars ]; then . ./envvars; fi; exec apache2 -X -d \"$0\" -f \"$1\"")
+            .arg(server_root)
+            .arg(conf)
+            .current_dir(server_root);
+        let child = spawn_listening(cmd, port, &error_log);
+        Server {
+            child,
+            port,
+            error_log,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> RawResponse {
+        get(self.port, path)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(&self.error_log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `@ROOT@` and `@PORT@` in a fixture tree stand for where it is copied and the port its
+/// server listens on.
+pub fn materialize(from: &Path, to: &Path, port: u16) {
+    use std::os::unix::fs::PermissionsExt;
+    let root = to.display().to_string();
+    for entry in walkdir::WalkDir::new(from).sort_by_file_name() {
+        let entry = entry.expect("walk fixture");
+        let rel = entry.path().strip_prefix(from).expect("under the fixture");
+        let dest = to.join(rel);
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            std::fs::create_dir_all(&dest).expect("mkdir");
+            std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o755)).unwrap();
+        } else if kind.is_symlink() {
+            let link = std::fs::read_link(entry.path()).expect("read link");
+            std::os::unix::fs::symlink(link, &dest).expect("symlink");
+        } else {
+            let bytes = std::fs::read(entry.path()).expect("read fixture");
+            let bytes = replace_bytes(&bytes, ROOT.as_bytes(), root.as_bytes());
+            let bytes = replace_bytes(&bytes, PORT.as_bytes(), port.to_string().as_bytes());
+            std::fs::write(&dest, bytes).expect("write");
+            std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+}
+
+fn replace_bytes(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(hay.len());
+    let mut i = 0;
+    while i < hay.len() {
+        if hay[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(hay[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// `find()` on `src` as if it lived at `path`.
