@@ -5,6 +5,7 @@ pub mod apache;
 pub mod browser;
 pub mod nginx;
 pub mod php;
+pub mod tree;
 pub mod widget;
 
 use std::net::TcpListener;
