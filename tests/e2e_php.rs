@@ -37,3 +37,30 @@ fn fix_copied_run_time_nonce_is_refused_not_written_as_literal_text() {
     assert!(out.stdout.is_empty(), "no diff for a refused site");
     tree.assert_untouched();
 }
+
+#[test]
+fn fix_run_time_nonce_is_not_reported_as_an_invalid_source() {
+    // The lints read the stand-in of `'nonce-" . $nonce . "'`, `'nonce-$nonce'`, and CSP112
+    // said "not a valid source ... browsers ignore it" of the nonce the page works with.
+    let tree = Tree::fixture("php", "nonce-header");
+    let out = run(&tree, &["--dry-run"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("warning[CSP101]"), "{}", out.stderr);
+    assert!(!out.stderr.contains("CSP112"), "{}", out.stderr);
+    // A source that is literally invalid is still reported.
+    let tree = Tree::from_files(
+        "bad-nonce",
+        &[(
+            "functions.php".into(),
+            b"<?php\nadd_action('send_headers', function () {\n    header(\"Content-Security-Policy: script-src 'nonce-{random}' 'self'\");\n});\n".to_vec(),
+        )],
+    );
+    let out = run(&tree, &["--dry-run"]);
+    assert!(
+        out.stderr.contains(
+            "warning[CSP112]: `'nonce-{random}'` in `script-src` is a placeholder from a vendor snippet"
+        ),
+        "{}",
+        out.stderr
+    );
+}
