@@ -190,7 +190,18 @@ impl Tree {
     /// The snapshot of one fixture: the command, the input files, the exit code, stderr and
     /// the diff, with line breaks and bytes that are not UTF-8 made visible.
     pub fn snapshot(&self, run: &Run) -> String {
-        let mut s = format!("$ csppatch {}\n", run.args.join(" "));
+        let args: Vec<String> = run
+            .args
+            .iter()
+            .map(|a| {
+                if a.contains([' ', '\'', '"', '$']) {
+                    format!("'{}'", a.replace('\'', "'\\''"))
+                } else {
+                    a.clone()
+                }
+            })
+            .collect();
+        let mut s = format!("$ csppatch {}\n", args.join(" "));
         for (rel, (bytes, _)) in &self.original {
             s.push_str(&format!(
                 "\n===== input: {}/{} =====\n",
