@@ -12,7 +12,7 @@ use crate::csp::{self, MergeOutcome};
 use crate::dialect::Dialect;
 use crate::edit::{self, Splice};
 use crate::scan::ScannedFile;
-use crate::site::Site;
+use crate::site::{FileScan, Site};
 
 /// Which site of a file: a directly set value, or a value bound to a variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -58,7 +58,14 @@ pub fn patch_file(file: &ScannedFile, planned: &[Planned]) -> Result<Vec<u8>, Fa
         }
         let new = edit::apply(&file.src, &splices).map_err(Failure::SelfCheck)?;
         match read_back(file, &new, planned) {
-            Ok(()) => return Ok(new),
+            Ok(after) => {
+                for p in planned {
+                    if let Some(why) = literal_copy(p, site_of(&after, p.which)) {
+                        return Err(Failure::Refused(why));
+                    }
+                }
+                return Ok(new);
+            }
             Err(e) => last = e,
         }
     }
@@ -162,9 +169,71 @@ impl LineLayout {
     }
 }
 
+fn site_of(scan: &FileScan, which: SiteRef) -> &Site {
+    match which {
+        SiteRef::Direct(i) => &scan.sites[i],
+        SiteRef::Binding(i) => &scan.bindings[i],
+    }
+}
+
+/// A directive the merge creates as a copy of another (`worker-src` pinned to what
+/// `script-src` allowed, `script-src` from `default-src`) copies its sources, and a source
+/// may hold a part only known at request time (`'nonce-" . $nonce . "'` in PHP, `{{ nonce }}`
+/// in a template, `%{UNIQUE_ID}e` in Apache). The merge sees only that part's stand-in text.
+/// Where the dialect writes the copy back as a run-time part again (an nginx `$variable`
+/// inside a quoted string) the copy is right; where the stand-in can only be written as
+/// literal text (escaped: `\$nonce`, `&#123;&#123;`, `%%{...}`) the server would send that
+/// text, and the copied nonce no longer matches: the site's own nonce'd scripts, which the
+/// old directive allowed, would be blocked by the new one. Such a site is refused.
+fn literal_copy(p: &Planned, after: &Site) -> Option<String> {
+    let before = &p.site.value;
+    if before.opaque.is_empty() || p.site.repaired.is_some() {
+        return None;
+    }
+    let old = csp::parse::parse(&before.text);
+    let new = csp::parse::parse(&after.value.text);
+    for c in &p.outcome.created {
+        let Some(from) = &c.copied_from else { continue };
+        let effective = |list: &'_ csp::parse::PolicyList, name: &str| {
+            list.policies.get(c.policy).and_then(|policy| {
+                policy
+                    .directives
+                    .iter()
+                    .find(|d| d.is_effective() && d.name == name)
+                    .cloned()
+            })
+        };
+        let (Some(source), Some(copy)) = (effective(&old, from), effective(&new, &c.directive))
+        else {
+            continue;
+        };
+        let run_time: Vec<&str> = source
+            .sources
+            .iter()
+            .filter(|t| before.touches_opaque(t.span.clone()))
+            .map(|t| t.text.as_str())
+            .collect();
+        let literal = copy.sources.iter().find(|t| {
+            run_time.contains(&t.text.as_str()) && !after.value.touches_opaque(t.span.clone())
+        });
+        if let Some(t) = literal {
+            return Some(format!(
+                "the new `{dir}` would copy `{}` from `{}`: that part is only known at request \
+                 time and can only be written here as literal text, which would not match what \
+                 `{from}` allows; add `{dir}` by hand with the same run-time part, then run \
+                 csppatch again",
+                t.text,
+                &before.text[source.span.clone()],
+                dir = c.directive,
+            ));
+        }
+    }
+    None
+}
+
 /// Read the patched bytes back with the same dialect: every patched site must now decode to
 /// exactly the merged policy, and the file must hold the same sites as before.
-fn read_back(file: &ScannedFile, new: &[u8], planned: &[Planned]) -> Result<(), String> {
+fn read_back(file: &ScannedFile, new: &[u8], planned: &[Planned]) -> Result<FileScan, String> {
     let before = file.scan.as_ref().map_err(|d| d.message.clone())?;
     let after = file
         .dialect
@@ -179,10 +248,7 @@ fn read_back(file: &ScannedFile, new: &[u8], planned: &[Planned]) -> Result<(), 
         ));
     }
     for p in planned {
-        let site = match p.which {
-            SiteRef::Direct(i) => &after.sites[i],
-            SiteRef::Binding(i) => &after.bindings[i],
-        };
+        let site = site_of(&after, p.which);
         if site.value.text != p.outcome.text {
             return Err(format!(
                 "expected `{}`, read back `{}`",
@@ -193,5 +259,5 @@ fn read_back(file: &ScannedFile, new: &[u8], planned: &[Planned]) -> Result<(), 
             return Err("the rewritten value still needs repair".into());
         }
     }
-    Ok(())
+    Ok(after)
 }

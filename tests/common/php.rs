@@ -94,11 +94,12 @@ pub fn lint(path: &Path) -> Result<(), String> {
     }
 }
 
-/// A router for `php -S` that includes the requested fixture as WordPress includes a theme's
-/// functions.php, then does what `WP::send_headers()` (wp-includes/class-wp.php) does: apply
-/// the `wp_headers` filter and send each entry with `header("{$name}: {$field_value}")`, fire
-/// `send_headers`; then `template_redirect`, start the page, and fire `wp_head`.
-pub const WP_ROUTER: &str = r#"<?php
+/// The parts of WordPress's plugin API (wp-includes/plugin.php) that themes call:
+/// `add_action`, `add_filter`, and `csppatch_apply` standing in for `do_action` /
+/// `apply_filters`.
+macro_rules! wp_hooks {
+    () => {
+        r#"<?php
 $GLOBALS['csppatch_hooks'] = [];
 function add_action($hook, $callback, $priority = 10, $accepted_args = 1) {
     $GLOBALS['csppatch_hooks'][$hook][] = $callback;
@@ -115,7 +116,17 @@ function csppatch_apply($hook, $value = null) {
         }
     }
     return $value;
+}"#
+    };
 }
+
+/// A router for `php -S` that includes the requested fixture as WordPress includes a theme's
+/// functions.php, then does what `WP::send_headers()` (wp-includes/class-wp.php) does: apply
+/// the `wp_headers` filter and send each entry with `header("{$name}: {$field_value}")`, fire
+/// `send_headers`; then `template_redirect`, start the page, and fire `wp_head`.
+pub const WP_ROUTER: &str = concat!(
+    wp_hooks!(),
+    r#"
 function csppatch_nonce() { return 'bm9uY2U'; }
 $fixture = __DIR__ . '/' . basename(parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH));
 require $fixture;
@@ -129,7 +140,8 @@ csppatch_apply('template_redirect');
 echo "<!doctype html><html><head>";
 csppatch_apply('wp_head');
 echo "</head><body>ok</body></html>";
-"#;
+"#
+);
 
 /// A docroot holding the router: copy fixtures into `dir` and request `/<name>`.
 pub fn wp_docroot() -> (tempfile::TempDir, PathBuf) {
@@ -137,6 +149,75 @@ pub fn wp_docroot() -> (tempfile::TempDir, PathBuf) {
     let router = dir.path().join("wp-router.php");
     std::fs::write(&router, WP_ROUTER).expect("router");
     (dir, router)
+}
+
+/// A router that serves one theme as WordPress would: `require` its functions.php at its real
+/// path, send the headers (`wp_headers`, then `send_headers`), and print `page.html` from the
+/// docroot with every `{{nonce}}` replaced by this request's nonce. `csppatch_nonce()` returns
+/// a fresh random nonce per request, as a theme's nonce helper does. Other files of the
+/// docroot (the probe script) are served as they are.
+pub fn theme_router(functions_php: &Path) -> String {
+    format!(
+        "{}{}",
+        wp_hooks!(),
+        THEME_ROUTER_TAIL.replace("__FUNCTIONS_PHP__", &php_single_quoted(functions_php))
+    )
+}
+
+const THEME_ROUTER_TAIL: &str = r#"
+function csppatch_nonce() {
+    static $nonce = null;
+    return $nonce ??= base64_encode(random_bytes(12));
+}
+$path = parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH);
+if ($path !== '/' && is_file(__DIR__ . $path)) {
+    return false;
+}
+require __FUNCTIONS_PHP__;
+csppatch_apply('init');
+$headers = csppatch_apply('wp_headers', ['X-Router' => 'theme']);
+foreach ((array) $headers as $name => $field_value) {
+    header("{$name}: {$field_value}");
+}
+csppatch_apply('send_headers');
+header('X-Nonce: ' . csppatch_nonce());
+echo str_replace('{{nonce}}', csppatch_nonce(), file_get_contents(__DIR__ . '/page.html'));
+"#;
+
+/// `path` as a PHP single-quoted string literal.
+fn php_single_quoted(path: &Path) -> String {
+    let s = path.display().to_string();
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// The widget probe page (`super::widget`) for a nonce-based policy: the probe script and an
+/// inline script of the site's own carry the request's nonce (`{{nonce}}`, filled in by
+/// [`theme_router`]). The inline script counts as the site's own code: if a patch broke the
+/// site's nonce, Chromium reports it as `script-src-elem inline`.
+pub fn probe_page(loads: &[(super::widget::Load, &str)]) -> String {
+    let page = super::widget::page(loads);
+    let probe = "<script src=\"/csp-probe.js\"></script>";
+    assert!(page.contains(probe), "the probe page changed: {page}");
+    page.replace(
+        probe,
+        "<script nonce=\"{{nonce}}\">document.documentElement.dataset.own = 'ran';</script>\n\
+         <script nonce=\"{{nonce}}\" src=\"/csp-probe.js\"></script>",
+    )
+}
+
+/// `php -S` serving `functions_php` through [`theme_router`], with the widget probe page over
+/// `loads`. Keep the returned docroot alive as long as the server.
+pub fn serve_theme(
+    functions_php: &Path,
+    loads: &[(super::widget::Load, &str)],
+) -> (tempfile::TempDir, PhpServer) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let router = dir.path().join("router.php");
+    std::fs::write(&router, theme_router(functions_php)).expect("router");
+    std::fs::write(dir.path().join("page.html"), probe_page(loads)).expect("page");
+    std::fs::write(dir.path().join("csp-probe.js"), super::widget::PROBE_JS).expect("probe");
+    let server = PhpServer::start(dir.path(), Some(&router), &[]);
+    (dir, server)
 }
 
 /// Every PHP fixture, plus the MuseRelay snippet wrapped in `<?php` as a functions.php is.
