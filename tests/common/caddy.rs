@@ -4,6 +4,8 @@
 //! What keeps Caddy 2.6 to itself, checked on 2.6.2:
 //! - `admin off`: no admin endpoint on localhost:2019;
 //! - `auto_https off`: no listener on :80/:443 and no ACME;
+//! - `default_bind 127.0.0.1`: sites listen on loopback only (Caddy binds every interface
+//!   otherwise, even for a site address of `http://127.0.0.1:PORT`);
 //! - `storage file_system <tmp>`: certificates and locks under the temp dir;
 //! - `HOME`, `XDG_DATA_HOME`, `XDG_CONFIG_HOME` set to the temp dir: 2.6 autosaves the
 //!   running config to `$XDG_CONFIG_HOME/caddy/autosave.json` even with the admin endpoint off
@@ -36,7 +38,7 @@ pub fn global_options(dir: &Path, h2c: bool) -> String {
         ""
     };
     format!(
-        "{{\n\tadmin off\n\tauto_https off\n\tstorage file_system {}\n{servers}}}\n",
+        "{{\n\tadmin off\n\tauto_https off\n\tdefault_bind 127.0.0.1\n\tstorage file_system {}\n{servers}}}\n",
         dir.join("storage").display()
     )
 }
@@ -96,11 +98,18 @@ impl Setup {
     /// Serve `body` (written by `caddyfile`) until the returned server is dropped.
     pub fn serve(self, body: &[u8]) -> Result<Server, String> {
         let config = self.caddyfile(body);
+        self.serve_config(&config)
+    }
+
+    /// Serve the Caddyfile at `config`, wherever it is (next to the files it imports), until
+    /// the returned server is dropped. It should start with [`global_options`] for this
+    /// setup's directory.
+    pub fn serve_config(self, config: &Path) -> Result<Server, String> {
         let log = self.path().join("caddy.log");
         let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         let mut cmd = command(self.path());
         cmd.args(["run", "--adapter", "caddyfile", "--config"])
-            .arg(&config)
+            .arg(config)
             .stdout(Stdio::null())
             .stderr(log_file);
         for (k, v) in &self.env {
@@ -241,4 +250,38 @@ fn errors_only(stderr: &[u8]) -> String {
         .filter(|l| !l.starts_with("{\"level\""))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `tests/fixtures/e2e/caddy/<name>`: the end-to-end fixture trees.
+pub fn e2e_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/e2e/caddy")
+        .join(name)
+}
+
+/// Copy the directory `from` into `to` (created), byte for byte.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from) {
+        let e = e.expect("walk fixture");
+        let rel = e.path().strip_prefix(from).expect("under the fixture");
+        let dest = to.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).expect("create dir");
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy fixture file");
+        }
+    }
+}
+
+/// Every file under `dir` (relative path -> bytes), to compare a tree before and after.
+pub fn read_tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.expect("walk"))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(dir).expect("under dir").to_path_buf();
+            (rel, std::fs::read(e.path()).expect("read"))
+        })
+        .collect()
 }
