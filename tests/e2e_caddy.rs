@@ -8,7 +8,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::caddy::{copy_tree, e2e_fixture, read_tree};
+use common::caddy::{copy_tree, e2e_fixture, global_options, read_tree, Server, Setup};
 
 /// What one csppatch run printed.
 struct Run {
@@ -44,6 +44,22 @@ fn fixture_copy(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tmp.path().join(name);
     copy_tree(&e2e_fixture(name), &dir);
     (tmp, dir)
+}
+
+/// Serve the Caddyfile `file` with real Caddy through a copy written next to it (so that its
+/// relative imports resolve), which starts with the test's global options and has each
+/// `(from, to)` replaced: site addresses by 127.0.0.1 ports, `/srv/...` roots by the test's.
+fn serve_copy(setup: Setup, file: &Path, replace: &[(&str, String)]) -> Server {
+    let mut text = fs::read_to_string(file).expect("read the patched Caddyfile");
+    for (from, to) in replace {
+        assert!(text.contains(from), "`{from}` in {}", file.display());
+        text = text.replace(from, to);
+    }
+    let copy = file.with_file_name("serve.Caddyfile");
+    fs::write(&copy, global_options(setup.path(), false) + &text).expect("write serving copy");
+    setup
+        .serve_config(&copy)
+        .expect("caddy serves the patched file")
 }
 
 // Regression: the validation wrapper for files with no main config took a file of
@@ -114,4 +130,30 @@ fn lone_fragments_opening_with_a_block_validate_through_the_wrapper() {
     for (path, bytes) in &after {
         assert_ne!(bytes, &before[path], "{} patched", path.display());
     }
+}
+
+// Regression: a new directive that copies a source with a placeholder (`worker-src` pinned
+// to `script-src 'self' https://{args.0}`) had the placeholder written escaped (`\{args.0\}`),
+// so Caddy sent `https://{args.0}` literally and workers from the CDN, allowed before through
+// script-src, were blocked.
+#[test]
+fn placeholder_copied_into_a_new_directive_stays_a_placeholder() {
+    if !common::have("caddy") {
+        return;
+    }
+    let (_tmp, dir) = fixture_copy("snippet-args");
+    let run = csppatch(&dir, &["Caddyfile", "--vendor", "muserelay"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let setup = Setup::new();
+    let address = setup.address();
+    let server = serve_copy(
+        setup,
+        &dir.join("Caddyfile"),
+        &[("http://app.example.com", address)],
+    );
+    // `import csp cdn.example.com` puts the CDN in both lists; workers keep what they had.
+    assert_eq!(
+        server.get("/").csp(),
+        vec!["default-src 'self'; script-src 'self' https://cdn.example.com https://muserelay.com; worker-src 'self' https://cdn.example.com; connect-src 'self' https://muserelay.com wss://muserelay.com; img-src 'self' https://muserelay.com data:; style-src 'self' https://muserelay.com 'unsafe-inline'"]
+    );
 }
