@@ -157,3 +157,45 @@ fn placeholder_copied_into_a_new_directive_stays_a_placeholder() {
         vec!["default-src 'self'; script-src 'self' https://cdn.example.com https://muserelay.com; worker-src 'self' https://cdn.example.com; connect-src 'self' https://muserelay.com wss://muserelay.com; img-src 'self' https://muserelay.com data:; style-src 'self' https://muserelay.com 'unsafe-inline'"]
     );
 }
+
+// Regression: a CSP written as bare words on a `header` line is a find/replace on the
+// policy set before it, not a policy. csppatch warned and patched the quoted policy, which
+// Caddy then rewrote (`default-src` -> `'self'`): the sent policy was not the merged one, and
+// the directives the merge created from default-src (script-src 'self' ...) newly blocked
+// what the sent policy, which had no default-src left, allowed. Now refused (exit 2).
+#[test]
+fn bare_word_replacement_on_csp_is_refused() {
+    if !common::have("caddy") {
+        return;
+    }
+    let (_tmp, dir) = fixture_copy("unquoted-replace");
+    let before = read_tree(&dir);
+    let run = csppatch(&dir, &["Caddyfile", "--vendor", "muserelay"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("Caddyfile:4:9: error[CDY401]: this sets no Content-Security-Policy"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("(errors: nothing written)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(read_tree(&dir), before, "nothing written");
+
+    // What Caddy sends: the quoted policy, rewritten by the line after it.
+    let setup = Setup::new();
+    let address = setup.address();
+    let server = serve_copy(
+        setup,
+        &dir.join("Caddyfile"),
+        &[("http://app.example.com", address)],
+    );
+    assert_eq!(
+        server.get("/").csp(),
+        vec!["'self' 'self'; img-src 'self' data:"],
+        "regexp `default-src` replaced by `'self'`; the third word is dropped"
+    );
+}
