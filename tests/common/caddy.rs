@@ -285,3 +285,82 @@ pub fn read_tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
         })
         .collect()
 }
+
+// csppatch end to end (tests/e2e_caddy*.rs).
+
+/// What one csppatch run printed.
+pub struct Run {
+    pub code: Option<i32>,
+    /// The diff, as bytes (CRLF and all).
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+/// csppatch run in `dir`, with paths relative to it as a user in that directory types them.
+pub fn csppatch(dir: &Path, args: &[&str]) -> Run {
+    csppatch_env(dir, args, &[])
+}
+
+pub fn csppatch_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let out = super::csppatch()
+        .current_dir(dir)
+        .args(args)
+        .args(["--color", "never"])
+        .envs(env.iter().copied())
+        .output()
+        .expect("run csppatch");
+    Run {
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A temporary copy of fixture tree `name`, and its directory.
+pub fn fixture_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join(name);
+    copy_tree(&e2e_fixture(name), &dir);
+    (tmp, dir)
+}
+
+/// Serve the Caddyfile `file` with real Caddy through a copy written next to it (so that its
+/// relative imports resolve), which starts with the test's global options and has each
+/// `(from, to)` replaced: site addresses by 127.0.0.1 ports, `/srv/...` roots by the test's.
+pub fn serve_copy(setup: Setup, file: &Path, replace: &[(&str, String)]) -> Server {
+    let mut text = std::fs::read_to_string(file).expect("read the patched Caddyfile");
+    for (from, to) in replace {
+        assert!(text.contains(from), "`{from}` in {}", file.display());
+        text = text.replace(from, to);
+    }
+    let copy = file.with_file_name("serve.Caddyfile");
+    std::fs::write(&copy, global_options(setup.path(), false) + &text).expect("write serving copy");
+    setup
+        .serve_config(&copy)
+        .expect("caddy serves the patched file")
+}
+
+/// `n` distinct free ports.
+pub fn ports(n: usize) -> Vec<u16> {
+    let mut out: Vec<u16> = Vec::new();
+    while out.len() < n {
+        let p = free_port();
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The MuseRelay seed snippet alone in a directory (`<tmp>/muserelay/muserelay.Caddyfile`).
+pub fn seed_copy() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("muserelay");
+    std::fs::create_dir(&dir).expect("create dir");
+    std::fs::copy(
+        super::seed("muserelay.Caddyfile"),
+        dir.join("muserelay.Caddyfile"),
+    )
+    .expect("copy the seed");
+    (tmp, dir)
+}
