@@ -279,17 +279,24 @@ fn wrapper(kind: DialectKind, tree: &Tree, files: &[usize]) -> Result<Validator,
             ]
         }
         DialectKind::Caddy => {
+            // Top-level imports first (a global options block must come first), then one
+            // site per fragment or snippet: two sites with one address are "ambiguous".
+            let mut bodies = Vec::new();
             for &i in files {
                 let f = &tree.files[i];
-                if has_site_block(&f.src) {
-                    let _ = writeln!(conf, "import {}", q(&f.target));
-                } else {
-                    let _ = writeln!(
-                        conf,
-                        "http://127.0.0.1:8 {{\n    import {}\n}}",
-                        q(&f.target)
-                    );
+                match caddy_wrapping(&f.src) {
+                    CaddyWrap::Sites => {
+                        let _ = writeln!(conf, "import {}", q(&f.target));
+                    }
+                    CaddyWrap::Snippets(names) => {
+                        let _ = writeln!(conf, "import {}", q(&f.target));
+                        bodies.extend(names.into_iter().map(|n| format!("import {n}")));
+                    }
+                    CaddyWrap::Fragment => bodies.push(format!("import {}", q(&f.target))),
                 }
+            }
+            for (n, body) in bodies.iter().enumerate() {
+                let _ = writeln!(conf, "http://127.0.0.1:{} {{\n    {body}\n}}", 8 + n);
             }
             std::fs::write(&main, &conf).map_err(|e| e.to_string())?;
             let mut v = caddy_validator(main.display().to_string())?;
@@ -354,18 +361,39 @@ fn has_block(src: &[u8], name: &[u8]) -> bool {
     })
 }
 
-/// A Caddyfile with site blocks (an address then `{` at the start of a line) rather than a
-/// list of directives meant to be imported into one.
-fn has_site_block(src: &[u8]) -> bool {
-    src.split(|&b| b == b'\n').any(|l| {
-        let t = l.trim_ascii();
-        !l.starts_with(b" ")
-            && !l.starts_with(b"\t")
-            && t.ends_with(b"{")
-            && !t.starts_with(b"(")
-            && !t.starts_with(b"#")
-            && t.len() > 1
-    })
+/// How a lone Caddy file goes into the validation wrapper.
+#[derive(Debug, PartialEq, Eq)]
+enum CaddyWrap {
+    /// Site blocks (or global options): imported at the top level.
+    Sites,
+    /// Only `(name) { }` definitions: imported at the top level, then each snippet imported
+    /// into a site, since Caddy parses a snippet's directives only where it is imported.
+    Snippets(Vec<String>),
+    /// A list of directives: imported inside a site block.
+    Fragment,
+}
+
+/// Told apart by the dialect's own parse: a file of directives that opens with a block
+/// (`header {`) looks like a site address to a line-based guess.
+fn caddy_wrapping(src: &[u8]) -> CaddyWrap {
+    use crate::dialect::caddy::{lexer, structure};
+    let lexed = lexer::lex(src);
+    let Ok(parsed) = structure::parse(&lexed.tokens) else {
+        return CaddyWrap::Sites;
+    };
+    let mut names = Vec::new();
+    for b in &parsed.blocks {
+        match &b.kind {
+            structure::BlockKind::Snippet(name) => names.push(name.clone()),
+            structure::BlockKind::Fragment => return CaddyWrap::Fragment,
+            _ => return CaddyWrap::Sites,
+        }
+    }
+    if names.is_empty() {
+        CaddyWrap::Sites
+    } else {
+        CaddyWrap::Snippets(names)
+    }
 }
 
 /// Can this process make a private mount namespace? Tried once. `CSPPATCH_NO_NAMESPACE=1`
@@ -447,9 +475,24 @@ mod tests {
     fn tells_server_files_from_snippets() {
         assert!(has_block(b"# x\nserver {\n listen 80;\n}\n", b"server"));
         assert!(!has_block(b"add_header X y;\nlocation / {}\n", b"server"));
-        assert!(has_site_block(b"example.com {\n  header X y\n}\n"));
-        assert!(!has_site_block(b"header X y\n"));
-        assert!(!has_site_block(b"(snip) {\n header X y\n}\n"));
+        assert_eq!(
+            caddy_wrapping(b"example.com {\n  header X y\n}\n"),
+            CaddyWrap::Sites
+        );
+        assert_eq!(caddy_wrapping(b"header X y\n"), CaddyWrap::Fragment);
+        assert_eq!(
+            caddy_wrapping(b"header {\n  X y\n}\n"),
+            CaddyWrap::Fragment,
+            "a block directive at column 0 is no site address"
+        );
+        assert_eq!(
+            caddy_wrapping(b"(snip) {\n header X y\n}\n(other) {\n respond ok\n}\n"),
+            CaddyWrap::Snippets(vec!["snip".into(), "other".into()])
+        );
+        assert_eq!(
+            caddy_wrapping(b"(snip) {\n header X y\n}\nexample.com {\n import snip\n}\n"),
+            CaddyWrap::Sites
+        );
     }
 
     #[test]

@@ -89,8 +89,20 @@ impl Dialect for Caddy {
         let pos = (0..=site.value.text.len()).find(|&p| {
             site.value.raw_insertion_point(p) == Some(at) && !site.value.touches_opaque(p..p)
         })?;
+        // A placeholder the value already uses, copied into a new directive (`worker-src`
+        // pinned to a script-src with `'nonce-{http.request.uuid}'` or `https://{args.0}`),
+        // stays a placeholder: escaped, Caddy would send its name as literal text.
+        let keep = Self::placeholders(site);
+        let mut kept = 0;
         let mut escaped = String::with_capacity(fragment.len() + 4);
-        for c in fragment.chars() {
+        let mut rest = fragment;
+        while let Some(c) = rest.chars().next() {
+            if let Some(p) = keep.iter().find(|p| rest.starts_with(p.as_str())) {
+                escaped.push_str(p);
+                rest = &rest[p.len()..];
+                kept += 1;
+                continue;
+            }
             match c {
                 '{' | '}' => {
                     escaped.push('\\');
@@ -101,6 +113,7 @@ impl Dialect for Caddy {
                 c if c.is_whitespace() && !quoted => return None,
                 c => escaped.push(c),
             }
+            rest = &rest[c.len_utf8()..];
         }
         let rel = at - site.span.start;
         let mut spliced = token[..rel].to_vec();
@@ -114,7 +127,10 @@ impl Dialect for Caddy {
         if env_starts(&spliced) > env_starts(token) {
             return None;
         }
-        (value::served_text(&spliced)? == want).then(|| escaped.into_bytes())
+        // Text alone cannot tell a placeholder from its escaped name: count them too.
+        let served = value::served_value(&spliced)?;
+        (served.text == want && served.opaque.len() == site.value.opaque.len() + kept)
+            .then(|| escaped.into_bytes())
     }
 
     fn encode_value(&self, site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {

@@ -4,6 +4,8 @@
 //! What keeps Caddy 2.6 to itself, checked on 2.6.2:
 //! - `admin off`: no admin endpoint on localhost:2019;
 //! - `auto_https off`: no listener on :80/:443 and no ACME;
+//! - `default_bind 127.0.0.1`: sites listen on loopback only (Caddy binds every interface
+//!   otherwise, even for a site address of `http://127.0.0.1:PORT`);
 //! - `storage file_system <tmp>`: certificates and locks under the temp dir;
 //! - `HOME`, `XDG_DATA_HOME`, `XDG_CONFIG_HOME` set to the temp dir: 2.6 autosaves the
 //!   running config to `$XDG_CONFIG_HOME/caddy/autosave.json` even with the admin endpoint off
@@ -36,7 +38,7 @@ pub fn global_options(dir: &Path, h2c: bool) -> String {
         ""
     };
     format!(
-        "{{\n\tadmin off\n\tauto_https off\n\tstorage file_system {}\n{servers}}}\n",
+        "{{\n\tadmin off\n\tauto_https off\n\tdefault_bind 127.0.0.1\n\tstorage file_system {}\n{servers}}}\n",
         dir.join("storage").display()
     )
 }
@@ -96,11 +98,18 @@ impl Setup {
     /// Serve `body` (written by `caddyfile`) until the returned server is dropped.
     pub fn serve(self, body: &[u8]) -> Result<Server, String> {
         let config = self.caddyfile(body);
+        self.serve_config(&config)
+    }
+
+    /// Serve the Caddyfile at `config`, wherever it is (next to the files it imports), until
+    /// the returned server is dropped. It should start with [`global_options`] for this
+    /// setup's directory.
+    pub fn serve_config(self, config: &Path) -> Result<Server, String> {
         let log = self.path().join("caddy.log");
         let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         let mut cmd = command(self.path());
         cmd.args(["run", "--adapter", "caddyfile", "--config"])
-            .arg(&config)
+            .arg(config)
             .stdout(Stdio::null())
             .stderr(log_file);
         for (k, v) in &self.env {
@@ -241,4 +250,117 @@ fn errors_only(stderr: &[u8]) -> String {
         .filter(|l| !l.starts_with("{\"level\""))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `tests/fixtures/e2e/caddy/<name>`: the end-to-end fixture trees.
+pub fn e2e_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/e2e/caddy")
+        .join(name)
+}
+
+/// Copy the directory `from` into `to` (created), byte for byte.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from) {
+        let e = e.expect("walk fixture");
+        let rel = e.path().strip_prefix(from).expect("under the fixture");
+        let dest = to.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).expect("create dir");
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy fixture file");
+        }
+    }
+}
+
+/// Every file under `dir` (relative path -> bytes), to compare a tree before and after.
+pub fn read_tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.expect("walk"))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(dir).expect("under dir").to_path_buf();
+            (rel, std::fs::read(e.path()).expect("read"))
+        })
+        .collect()
+}
+
+// csppatch end to end (tests/e2e_caddy*.rs).
+
+/// What one csppatch run printed.
+pub struct Run {
+    pub code: Option<i32>,
+    /// The diff, as bytes (CRLF and all).
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+/// csppatch run in `dir`, with paths relative to it as a user in that directory types them.
+pub fn csppatch(dir: &Path, args: &[&str]) -> Run {
+    csppatch_env(dir, args, &[])
+}
+
+pub fn csppatch_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let out = super::csppatch()
+        .current_dir(dir)
+        .args(args)
+        .args(["--color", "never"])
+        .envs(env.iter().copied())
+        .output()
+        .expect("run csppatch");
+    Run {
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A temporary copy of fixture tree `name`, and its directory.
+pub fn fixture_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join(name);
+    copy_tree(&e2e_fixture(name), &dir);
+    (tmp, dir)
+}
+
+/// Serve the Caddyfile `file` with real Caddy through a copy written next to it (so that its
+/// relative imports resolve), which starts with the test's global options and has each
+/// `(from, to)` replaced: site addresses by 127.0.0.1 ports, `/srv/...` roots by the test's.
+pub fn serve_copy(setup: Setup, file: &Path, replace: &[(&str, String)]) -> Server {
+    let mut text = std::fs::read_to_string(file).expect("read the patched Caddyfile");
+    for (from, to) in replace {
+        assert!(text.contains(from), "`{from}` in {}", file.display());
+        text = text.replace(from, to);
+    }
+    let copy = file.with_file_name("serve.Caddyfile");
+    std::fs::write(&copy, global_options(setup.path(), false) + &text).expect("write serving copy");
+    setup
+        .serve_config(&copy)
+        .expect("caddy serves the patched file")
+}
+
+/// `n` distinct free ports.
+pub fn ports(n: usize) -> Vec<u16> {
+    let mut out: Vec<u16> = Vec::new();
+    while out.len() < n {
+        let p = free_port();
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The MuseRelay seed snippet alone in a directory (`<tmp>/muserelay/muserelay.Caddyfile`).
+pub fn seed_copy() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("muserelay");
+    std::fs::create_dir(&dir).expect("create dir");
+    std::fs::copy(
+        super::seed("muserelay.Caddyfile"),
+        dir.join("muserelay.Caddyfile"),
+    )
+    .expect("copy the seed");
+    (tmp, dir)
 }

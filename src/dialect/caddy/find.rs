@@ -407,7 +407,9 @@ impl Walker<'_> {
     }
 
     /// A replacement on a CSP field whose search word is a bare directive name: a policy
-    /// that was meant to be set.
+    /// that was meant to be set. An error, not a warning: the replacement rewrites the CSP a
+    /// `header` before it sets (`default-src` becomes `'self'`: the policy loses its
+    /// default-src), so csppatch could not say what is sent after a patch.
     fn replacement(
         &mut self,
         search: Option<usize>,
@@ -425,7 +427,7 @@ impl Walker<'_> {
         }
         let name = disposition.header_name();
         self.lint(
-            Diagnostic::warning(
+            Diagnostic::error(
                 code::UNQUOTED_WORDS,
                 format!(
                     "this sets no {name}: with the policy in bare words Caddy replaces the regular expression `{}` with `{}` in an existing {name} header (and reads any further words as more header operations)",
@@ -433,7 +435,7 @@ impl Walker<'_> {
                     self.text(replace)
                 ),
             )
-            .with_help(format!("put the whole policy in double quotes: header {name} \"{} ...\"", self.text(search))),
+            .with_help(format!("put the whole policy in double quotes: header {name} \"{} ...\", then run csppatch again", self.text(search))),
             field_at,
         );
     }

@@ -44,7 +44,9 @@ pub static RULES: &[Rule] = &[
                after the third start a new header operation. With the `+` or `?` prefix Caddy \
                sends only the first word.",
         why: "The site sends no policy (or a policy of one word) although the file seems to \
-              set one; csppatch refuses to patch what Caddy does not send.",
+              set one, and a replacement rewrites a policy that a `header` before it sets: \
+              `default-src` becomes `'self'`. csppatch refuses to patch what it cannot tell \
+              Caddy sends (exit 2) until the value is quoted.",
         example: "header Content-Security-Policy default-src 'self' https://cdn.example\n\n\
                   Use instead:\n\nheader Content-Security-Policy \"default-src 'self' https://cdn.example\"",
     },

@@ -326,11 +326,16 @@ pub fn encode(value: &str, style: Quote, keep: &[String]) -> Result<Vec<u8>, Str
 /// What Caddy sends for `raw` read as a lone token (stand-ins for placeholders); `None` when
 /// `raw` is not exactly one complete token.
 pub fn served_text(raw: &[u8]) -> Option<String> {
+    served_value(raw).map(|d| d.text)
+}
+
+/// [`served_text`] with the placeholders' places (`opaque`).
+pub fn served_value(raw: &[u8]) -> Option<Decoded> {
     let lexed = lex(raw);
     match lexed.tokens.as_slice() {
         [t] if t.span == (0..raw.len()) && !t.unterminated && !t.carried_escape => {
             let served = serve(t, raw, &super::lexer::env_spans(raw));
-            served.env.is_empty().then_some(served.decoded.text)
+            served.env.is_empty().then_some(served.decoded)
         }
         _ => None,
     }
