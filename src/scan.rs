@@ -203,10 +203,11 @@ impl Scanner<'_> {
         let is_link = fs::symlink_metadata(path)
             .map(|m| m.file_type().is_symlink())
             .unwrap_or(false);
+        // Absolute either way: validators run from other directories (a wrapper config).
         let target = if is_link {
             fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
         } else {
-            path.to_path_buf()
+            std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
         };
         let src = match fs::read(&target) {
             Ok(s) => s,
@@ -230,7 +231,14 @@ impl Scanner<'_> {
         let scan = kind.dialect().find(path, &src);
         let i = self.tree.files.len();
         self.tree.files.push(ScannedFile {
-            path: path.to_path_buf(),
+            // A symlink is shown as the file behind it (sites-available/x for
+            // sites-enabled/x): that is what changes, and a diff naming the link would not
+            // apply with `patch`.
+            path: if is_link {
+                shown(&target)
+            } else {
+                path.to_path_buf()
+            },
             target: target.clone(),
             dialect: kind,
             src,
@@ -439,6 +447,18 @@ impl Scanner<'_> {
             out.insert(r, seen);
         }
         out
+    }
+}
+
+/// `path` relative to the current directory when it is below it, else as it is.
+fn shown(path: &Path) -> PathBuf {
+    let cwd = std::env::current_dir().and_then(fs::canonicalize);
+    match cwd
+        .ok()
+        .and_then(|c| path.strip_prefix(&c).ok().map(Path::to_path_buf))
+    {
+        Some(rel) if !rel.as_os_str().is_empty() => rel,
+        _ => path.to_path_buf(),
     }
 }
 

@@ -227,7 +227,7 @@ fn debian_tree_is_patched_through_the_sites_enabled_link_and_httpd_lets_ocelot_t
     let diff = stdout(&out);
     assert!(
         diff.starts_with(
-            "--- a/tree/sites-enabled/shop.conf\n+++ b/tree/sites-enabled/shop.conf\n"
+            "--- a/tree/sites-available/shop.conf\n+++ b/tree/sites-available/shop.conf\n"
         ),
         "{diff}"
     );
