@@ -23,7 +23,7 @@ generate() { # generate DIR COUNT
 worker_processes 1;
 pid $root/nginx.pid;
 error_log $root/logs/error.log;
-events { worker_connections 64; }
+events { worker_connections 1024; }
 http {
     access_log off;
     include conf.d/*.conf;
@@ -51,7 +51,7 @@ for i in range(count):
         csp = ('    add_header Content-Security-Policy "default-src \'self\'; script-src \'self\' '
                f'https://static{i}.example.com; style-src \'self\' \'unsafe-inline\'; img-src \'self\' data: https:; '
                'connect-src \'self\' https://api.example.com; frame-ancestors \'self\'" always;\n')
-    body = (f"# vhost {i}\nserver {{\n    listen 127.0.0.1:{10000 + i % 50000};\n    server_name {name} www.{name};\n"
+    body = (f"# vhost {i}\nserver {{\n    listen 127.0.0.1:8080;\n    server_name {name} www.{name};\n"
             f"    root /var/www/{name};\n    index index.html;\n    include snippets/security.conf;\n{csp}"
             "    location / {\n        try_files $uri $uri/ =404;\n    }\n"
             "    location ~* \\.(css|js|png|jpg)$ {\n        expires 7d;\n        access_log off;\n    }\n}\n")

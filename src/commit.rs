@@ -241,7 +241,7 @@ fn validate_and_write(
         let mut mounts = Vec::new();
         for (n, s) in staged.iter().enumerate() {
             let copy = scratch.path().join(format!("{n}"));
-            if let Err(e) = std::fs::write(&copy, &s.new) {
+            if let Err(e) = std::fs::write(&copy, s.new) {
                 report.diagnostics.push(Diagnostic::error(
                     "E020",
                     format!("cannot stage {}: {e}", s.path.display()),

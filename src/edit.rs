@@ -60,7 +60,14 @@ pub fn unified_diff(old: &[u8], new: &[u8], path: &str, paint: Paint) -> Vec<u8>
     if groups.is_empty() {
         return out;
     }
-    let (bold, red, green, cyan, reset): (&[u8], &[u8], &[u8], &[u8], &[u8]) = match paint {
+    type Colours = (
+        &'static [u8],
+        &'static [u8],
+        &'static [u8],
+        &'static [u8],
+        &'static [u8],
+    );
+    let (bold, red, green, cyan, reset): Colours = match paint {
         Paint::Plain => (b"", b"", b"", b"", b""),
         Paint::Ansi => (
             b"\x1b[1m",

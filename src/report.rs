@@ -33,7 +33,7 @@ pub struct FileChange {
     pub path: PathBuf,
     /// The regular file written (symlinks resolved).
     pub target: PathBuf,
-    pub before: Vec<u8>,
+    pub before: std::sync::Arc<[u8]>,
     pub after: Vec<u8>,
 }
 

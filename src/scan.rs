@@ -18,7 +18,8 @@ pub struct ScannedFile {
     /// used to read each file once.
     pub target: PathBuf,
     pub dialect: DialectKind,
-    pub src: Vec<u8>,
+    /// Shared with the report (`FileChange::before`) rather than copied.
+    pub src: std::sync::Arc<[u8]>,
     /// `Err`: the file does not parse (the diagnostic has file:line).
     pub scan: Result<FileScan, Diagnostic>,
     /// For each of `scan.includes`, the files it resolved to (indices into `Tree::files`).
@@ -241,7 +242,7 @@ impl Scanner<'_> {
             },
             target: target.clone(),
             dialect: kind,
-            src,
+            src: src.into(),
             scan,
             included: Vec::new(),
             in_scope: false,
@@ -293,18 +294,34 @@ impl Scanner<'_> {
                 .copied()
                 .filter(|&g| self.tree.files[g].dialect == kind)
                 .collect();
+            // Each directory is looked at once: 10,000 vhosts in one directory share the answer.
+            let mut memo: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
+            let mut seen_as_found: HashSet<PathBuf> = HashSet::new();
             for g in of_kind {
-                let start = self.tree.files[g].path.clone();
-                let start = fs::canonicalize(&start).unwrap_or(start);
+                let start = self.tree.files[g].target.clone();
+                let mut walked = Vec::new();
+                let mut answer = None;
                 for dir in start.ancestors().skip(1) {
-                    if let Some(cand) = names.iter().map(|n| dir.join(n)).find(|c| c.is_file()) {
-                        if seen.insert(fs::canonicalize(&cand).unwrap_or(cand.clone())) {
-                            if let Some(i) = self.add_file(&cand, Some(kind), true) {
-                                roots.push((kind, i));
-                            }
-                        }
-                        found = true;
+                    if let Some(known) = memo.get(dir) {
+                        answer = known.clone();
                         break;
+                    }
+                    walked.push(dir.to_path_buf());
+                    if let Some(cand) = names.iter().map(|n| dir.join(n)).find(|c| c.is_file()) {
+                        answer = Some(cand);
+                        break;
+                    }
+                }
+                for dir in walked {
+                    memo.insert(dir, answer.clone());
+                }
+                let Some(cand) = answer else { continue };
+                found = true;
+                if seen_as_found.insert(cand.clone())
+                    && seen.insert(fs::canonicalize(&cand).unwrap_or(cand.clone()))
+                {
+                    if let Some(i) = self.add_file(&cand, Some(kind), true) {
+                        roots.push((kind, i));
                     }
                 }
             }

@@ -33,7 +33,7 @@ impl Disposition {
 }
 
 /// How the policy reaches the browser: some directives are ignored in a `<meta>` policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Delivery {
     Header,
     Meta,
@@ -46,12 +46,25 @@ pub struct Decoded {
     /// references are decoded). Bytes that are not UTF-8 are replaced (U+FFFD) and the site is
     /// then refused by the dialect.
     pub text: String,
-    /// `raw[i]` is the absolute file byte range that produced `text` byte `i`. Every byte of a
-    /// multi-byte character, and every byte an escape produced, carries the whole raw range.
-    pub raw: Vec<Range<usize>>,
+    /// Which raw bytes produced which text bytes, as runs (see [`Decoded::raw`]): a policy is
+    /// mostly literal text, so a run per literal stretch keeps this a few words per value
+    /// instead of a range per byte (which was most of the memory on a 10,000-vhost tree).
+    runs: Vec<Run>,
     /// Ranges of `text` whose content is only known at request time (`$var`, `{$ENV}`, a PHP
     /// expression). The text there is a stand-in; the merge never edits inside it.
     pub opaque: Vec<Range<usize>>,
+}
+
+/// `text[text_start..text_start + len]` came from the file at `raw_start..`: byte for byte
+/// (`literal`), or every byte of it from the whole `raw_start..raw_start + raw_len` (an
+/// escape, a character reference, a stand-in for a variable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run {
+    text_start: u32,
+    len: u32,
+    raw_start: u32,
+    raw_len: u32,
+    literal: bool,
 }
 
 impl Decoded {
@@ -59,9 +72,28 @@ impl Decoded {
     pub fn push_literal(&mut self, at: usize, bytes: &[u8]) {
         let text = String::from_utf8_lossy(bytes);
         if let std::borrow::Cow::Borrowed(s) = text {
+            if s.is_empty() {
+                return;
+            }
+            let start = self.text.len();
             self.text.push_str(s);
-            self.raw
-                .extend((0..bytes.len()).map(|i| at + i..at + i + 1));
+            if let Some(last) = self.runs.last_mut() {
+                let contiguous = last.literal
+                    && (last.text_start + last.len) as usize == start
+                    && (last.raw_start + last.raw_len) as usize == at;
+                if contiguous {
+                    last.len += bytes.len() as u32;
+                    last.raw_len += bytes.len() as u32;
+                    return;
+                }
+            }
+            self.runs.push(Run {
+                text_start: start as u32,
+                len: bytes.len() as u32,
+                raw_start: at as u32,
+                raw_len: bytes.len() as u32,
+                literal: true,
+            });
         } else {
             // Not UTF-8: map every replacement character to the whole literal.
             for ch in text.chars() {
@@ -74,16 +106,78 @@ impl Decoded {
     pub fn push_char(&mut self, ch: char, raw: Range<usize>) {
         let mut buf = [0u8; 4];
         let s = ch.encode_utf8(&mut buf);
-        self.text.push_str(s);
-        self.raw.extend(std::iter::repeat_n(raw, s.len()));
+        self.push_mapped(s, raw);
     }
 
     /// Append a stand-in for text only known at request time, produced by `raw`.
     pub fn push_opaque(&mut self, stand_in: &str, raw: Range<usize>) {
         let start = self.text.len();
-        self.text.push_str(stand_in);
-        self.raw.extend(std::iter::repeat_n(raw, stand_in.len()));
+        self.push_mapped(stand_in, raw);
         self.opaque.push(start..self.text.len());
+    }
+
+    fn push_mapped(&mut self, s: &str, raw: Range<usize>) {
+        if s.is_empty() {
+            return;
+        }
+        if s.len() == 1 && raw.len() == 1 {
+            // One byte from one byte is a literal byte, whoever pushed it (nginx decodes
+            // character by character): keep the runs few.
+            let start = self.text.len();
+            self.text.push_str(s);
+            if let Some(last) = self.runs.last_mut() {
+                if last.literal
+                    && (last.text_start + last.len) as usize == start
+                    && (last.raw_start + last.raw_len) as usize == raw.start
+                {
+                    last.len += 1;
+                    last.raw_len += 1;
+                    return;
+                }
+            }
+            self.runs.push(Run {
+                text_start: start as u32,
+                len: 1,
+                raw_start: raw.start as u32,
+                raw_len: 1,
+                literal: true,
+            });
+            return;
+        }
+        let start = self.text.len();
+        self.text.push_str(s);
+        self.runs.push(Run {
+            text_start: start as u32,
+            len: s.len() as u32,
+            raw_start: raw.start as u32,
+            raw_len: (raw.end - raw.start) as u32,
+            literal: false,
+        });
+    }
+
+    /// The absolute file byte range that produced `text` byte `i`. Every byte of a
+    /// multi-byte character, and every byte an escape produced, has the whole raw range.
+    pub fn raw(&self, i: usize) -> Option<Range<usize>> {
+        let k = self
+            .runs
+            .partition_point(|r| (r.text_start as usize) <= i)
+            .checked_sub(1)?;
+        let r = self.runs[k];
+        let off = i - r.text_start as usize;
+        if off >= r.len as usize {
+            return None;
+        }
+        let start = r.raw_start as usize;
+        Some(if r.literal {
+            start + off..start + off + 1
+        } else {
+            start..start + r.raw_len as usize
+        })
+    }
+
+    /// [`Decoded::raw`] of every text byte, in order.
+    pub fn raw_ranges(&self) -> impl Iterator<Item = Range<usize>> + '_ {
+        (0..self.text.len()).filter_map(|i| self.raw(i))
     }
 
     /// File offset where text inserted at `text` position `pos` goes: right after the raw
@@ -91,9 +185,9 @@ impl Decoded {
     /// (inside the same quoted literal, before an Apache continuation).
     pub fn raw_insertion_point(&self, pos: usize) -> Option<usize> {
         if pos == 0 {
-            self.raw.first().map(|r| r.start)
+            self.raw(0).map(|r| r.start)
         } else {
-            self.raw.get(pos - 1).map(|r| r.end)
+            self.raw(pos - 1).map(|r| r.end)
         }
     }
 
@@ -106,13 +200,16 @@ impl Decoded {
         if self.touches_opaque(range.clone()) {
             return None;
         }
-        let slice = self.raw.get(range.clone())?;
-        for pair in slice.windows(2) {
-            if pair[0] != pair[1] && pair[0].end != pair[1].start {
+        let first = self.raw(range.start)?;
+        let mut prev = first.clone();
+        for i in range.start + 1..range.end {
+            let r = self.raw(i)?;
+            if r != prev && prev.end != r.start {
                 return None;
             }
+            prev = r;
         }
-        Some(slice[0].start..slice[slice.len() - 1].end)
+        Some(first.start..prev.end)
     }
 
     /// Does `range` of the text overlap, or sit strictly inside, an opaque part?
@@ -232,6 +329,19 @@ mod tests {
         let d = decoded_with_continuation();
         assert_eq!(d.raw_range(0..3), Some(11..14));
         assert_eq!(d.raw_range(3..5), None);
+    }
+
+    #[test]
+    fn literal_runs_merge_and_map_byte_for_byte() {
+        let mut d = Decoded::default();
+        d.push_literal(100, b"ab");
+        d.push_literal(102, b"cd");
+        assert_eq!(d.runs.len(), 1, "contiguous literals are one run");
+        assert_eq!(d.raw(3), Some(103..104));
+        assert_eq!(d.raw(4), None);
+        d.push_literal(110, b"e");
+        assert_eq!(d.raw(4), Some(110..111));
+        assert_eq!(d.raw_ranges().count(), 5);
     }
 
     #[test]

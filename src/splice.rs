@@ -134,8 +134,8 @@ impl LineLayout {
             return None;
         }
         let gap = policy.directives[n - 2].span.end..policy.directives[n - 1].span.start;
-        let start = site.value.raw.get(gap.start)?.start;
-        let end = site.value.raw.get(gap.end)?.start;
+        let start = site.value.raw(gap.start)?.start;
+        let end = site.value.raw(gap.end)?.start;
         let raw = src.get(start..end)?.to_vec();
         if !raw.contains(&b'\n') || site.value.touches_opaque(gap.clone()) {
             return None;

@@ -267,7 +267,7 @@ pub fn policy_allows(policy: &Policy, request: &Request, browser: Browser) -> bo
             let list = policy
                 .get("script-src")
                 .or_else(|| policy.get("default-src"));
-            list.map_or(true, |d| {
+            list.is_none_or(|d| {
                 d.sources.iter().any(|t| match t.source {
                     Ok(Source::Keyword(Keyword::UnsafeEval)) => true,
                     Ok(Source::Keyword(Keyword::WasmUnsafeEval)) => {
@@ -304,9 +304,7 @@ fn load_allowed(
         // form-action, base-uri, frame-ancestors: no fallback; absent means unrestricted.
         return policy
             .get(destination.effective_directive())
-            .map_or(true, |d| {
-                url_matches_list(url, &d.sources, &request.origin, 0)
-            });
+            .is_none_or(|d| url_matches_list(url, &d.sources, &request.origin, 0));
     }
     let Some(directive) = governing(policy, destination.effective_directive(), browser) else {
         return true;

@@ -148,12 +148,13 @@ pub fn unsafe_inline_effective(tokens: &[String], class: Class) -> bool {
         && !(class.is_script() && has_keyword(tokens, Keyword::StrictDynamic))
 }
 
+type SignatureMemo = std::collections::HashMap<(String, Class, bool), Rc<[String]>>;
+
 thread_local! {
     /// `signature` results for the merge under way: one merge asks for the same few token
     /// lists thousands of times (every class, every browser, every candidate directive).
     /// Keyed by the tokens joined with a space (no token contains one), the class and the flag.
-    static SIGNATURES: std::cell::RefCell<std::collections::HashMap<(String, Class, bool), Rc<[String]>>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    static SIGNATURES: std::cell::RefCell<SignatureMemo> = std::cell::RefCell::new(SignatureMemo::new());
 }
 
 /// Forget the memoized signatures (called at the start of each merge, so the cache only ever
@@ -433,6 +434,20 @@ impl PolicyPlan {
             let mut bad = Vec::new();
             for browser in Browser::ALL {
                 for class in Class::all() {
+                    // Most classes are governed by the same, untouched directive before and
+                    // after: same name (so the same kind of check), same tokens, same verdicts.
+                    let (b, a) = (
+                        before.governing(class, browser),
+                        after.governing(class, browser),
+                    );
+                    let untouched = match (b, a) {
+                        (None, None) => true,
+                        (Some(b), Some(a)) => b.name == a.name && b.tokens == a.tokens,
+                        _ => false,
+                    };
+                    if untouched {
+                        continue;
+                    }
                     let change = compare(
                         before.governance(class, browser).as_ref(),
                         after.governance(class, browser).as_ref(),

@@ -306,8 +306,8 @@ pub fn encode_fragment(site: &Site, src: &[u8], at: usize, fragment: &str) -> Op
     let escaped = charref::escape(fragment, quote)?;
     // Check by decoding the patched value again, as the browser will.
     let d = &site.value;
-    let split = d.raw.iter().take_while(|r| r.end <= at).count();
-    if d.raw[split..].iter().any(|r| r.start < at) {
+    let split = d.raw_ranges().take_while(|r| r.end <= at).count();
+    if d.raw_ranges().skip(split).any(|r| r.start < at) {
         return None;
     }
     let patched = [&src[inner.start..at], &escaped[..], &src[at..inner.end]].concat();

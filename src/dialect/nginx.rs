@@ -192,7 +192,7 @@ impl Dialect for Nginx {
         // Text glued to `$name` would become part of the variable's name.
         let after_variable = site.value.opaque.iter().any(|o| {
             let text = &site.value.text[o.clone()];
-            site.value.raw.get(o.end - 1).is_some_and(|r| r.end == at) && !text.ends_with('}')
+            site.value.raw(o.end - 1).is_some_and(|r| r.end == at) && !text.ends_with('}')
         });
         if after_variable
             && fragment
@@ -203,7 +203,7 @@ impl Dialect for Nginx {
             return None;
         }
         // more_set_headers: spaces or a colon in front of the value would be skipped.
-        let value_start = site.value.raw.first().map(|r| r.start);
+        let value_start = site.value.raw(0).map(|r| r.start);
         if value_start != Some(inner.start)
             && value_start == Some(at)
             && fragment.starts_with([' ', '\t', ':'])
@@ -230,7 +230,7 @@ impl Dialect for Nginx {
         value::check_encodable(value, &variables)?;
         let inner = word.inner();
         // `more_set_headers 'Content-Security-Policy: ...'`: the `Name: ` part stays as written.
-        let value_start = site.value.raw.first().map_or(inner.end, |r| r.start);
+        let value_start = site.value.raw(0).map_or(inner.end, |r| r.start);
         let prefix = &src[inner.start..value_start];
         // headers-more skips spaces and colons before the value, and clears the header when
         // nothing is left (ngx_http_headers_more_parse_header).

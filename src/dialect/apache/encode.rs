@@ -73,7 +73,7 @@ fn opaque_parts(site: &Site) -> Vec<(String, std::ops::Range<usize>)> {
         .opaque
         .iter()
         .filter_map(|r| {
-            let raw = site.value.raw.get(r.start)?.clone();
+            let raw = site.value.raw(r.start)?;
             Some((site.value.text[r.clone()].to_string(), raw))
         })
         .collect()

@@ -216,7 +216,7 @@ mod tests {
     #[test]
     fn raw_ranges_cover_the_reference() {
         let (d, _) = decode(b"a&amp;b", 0..7, &[]);
-        assert_eq!(d.raw[1], 1..6);
+        assert_eq!(d.raw(1), Some(1..6));
         assert_eq!(d.raw_insertion_point(2), Some(6));
     }
 

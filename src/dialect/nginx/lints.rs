@@ -44,9 +44,58 @@ struct Level {
     children: Vec<Level>,
 }
 
+/// What the checks need of a file, without the rest of its syntax tree (which, for every
+/// file of a 10,000-vhost configuration at once, was most of csppatch's memory).
+#[derive(Debug)]
+enum Item {
+    Header {
+        name: Vec<u8>,
+        offset: usize,
+    },
+    Inherit(Option<Inherit>),
+    Include {
+        offset: usize,
+    },
+    Block {
+        label: String,
+        offset: usize,
+        children: Vec<Item>,
+    },
+}
+
+fn outline(directives: &[Directive], src: &[u8]) -> Vec<Item> {
+    let mut out = Vec::new();
+    for d in directives {
+        match d.name.text(src).as_str() {
+            "add_header" => out.push(Item::Header {
+                name: d.args.first().map(|a| a.value(src)).unwrap_or_default(),
+                offset: d.span.start,
+            }),
+            "add_header_inherit" => out.push(Item::Inherit(
+                match d.args.first().map(|a| a.text(src)).as_deref() {
+                    Some("merge") => Some(Inherit::Merge),
+                    Some("off") => Some(Inherit::Off),
+                    Some("on") => Some(Inherit::On),
+                    _ => None,
+                },
+            )),
+            "include" => out.push(Item::Include {
+                offset: d.span.start,
+            }),
+            "http" | "server" | "location" | "if" => out.push(Item::Block {
+                label: block_label(d, src),
+                offset: d.span.start,
+                children: outline(d.children(), src),
+            }),
+            _ => {}
+        }
+    }
+    out
+}
+
 struct Tree<'f, 'a> {
     files: &'f [TreeFile<'a>],
-    parsed: Vec<Option<Vec<Directive>>>,
+    parsed: Vec<Option<Vec<Item>>>,
     /// Path -> index in `files`, for following includes without a scan per include.
     index: HashMap<&'a Path, usize>,
 }
@@ -54,7 +103,10 @@ struct Tree<'f, 'a> {
 pub fn check_tree(files: &[TreeFile<'_>]) -> Vec<Diagnostic> {
     let tree = Tree {
         files,
-        parsed: files.iter().map(|f| parse(f.src).ok()).collect(),
+        parsed: files
+            .iter()
+            .map(|f| parse(f.src).ok().map(|d| outline(&d, f.src)))
+            .collect(),
         index: files.iter().enumerate().map(|(i, f)| (f.path, i)).collect(),
     };
     let mut out = Vec::new();
@@ -110,49 +162,34 @@ impl Tree<'_, '_> {
         self.index.get(path).copied()
     }
 
-    /// Gather `directives` of `file` into `level`, following includes in place.
-    fn collect(
-        &self,
-        file: usize,
-        directives: &[Directive],
-        level: &mut Level,
-        stack: &mut Vec<usize>,
-    ) {
-        let src = self.files[file].src;
-        for d in directives {
-            let name = d.name.text(src);
-            match name.as_str() {
-                "add_header" => {
-                    let header = d.args.first().map(|a| a.value(src)).unwrap_or_default();
-                    level.headers.push(Header {
-                        name: String::from_utf8_lossy(&header).into_owned(),
-                        csp: Disposition::from_header_name(&header),
-                        file,
-                        offset: d.span.start,
-                    });
-                }
-                "add_header_inherit" => {
-                    level.inherit = match d.args.first().map(|a| a.text(src)).as_deref() {
-                        Some("merge") => Some(Inherit::Merge),
-                        Some("off") => Some(Inherit::Off),
-                        Some("on") => Some(Inherit::On),
-                        _ => level.inherit,
-                    };
-                }
-                "include" => self.follow_include(file, d, level, stack),
-                "http" | "server" | "location" | "if" => {
+    /// Gather the items of `file` into `level`, following includes in place.
+    fn collect(&self, file: usize, items: &[Item], level: &mut Level, stack: &mut Vec<usize>) {
+        for item in items {
+            match item {
+                Item::Header { name, offset } => level.headers.push(Header {
+                    name: String::from_utf8_lossy(name).into_owned(),
+                    csp: Disposition::from_header_name(name),
+                    file,
+                    offset: *offset,
+                }),
+                Item::Inherit(inherit) => level.inherit = inherit.or(level.inherit),
+                Item::Include { offset } => self.follow_include(file, *offset, level, stack),
+                Item::Block {
+                    label,
+                    offset,
+                    children,
+                } => {
                     let mut child = Level {
-                        label: block_label(d, src),
+                        label: label.clone(),
                         file,
-                        offset: d.span.start,
+                        offset: *offset,
                         headers: Vec::new(),
                         inherit: None,
                         children: Vec::new(),
                     };
-                    self.collect(file, d.children(), &mut child, stack);
+                    self.collect(file, children, &mut child, stack);
                     level.children.push(child);
                 }
-                _ => {}
             }
         }
     }
@@ -160,17 +197,12 @@ impl Tree<'_, '_> {
     fn follow_include(
         &self,
         file: usize,
-        d: &Directive,
+        offset: usize,
         level: &mut Level,
         stack: &mut Vec<usize>,
     ) {
         let f = &self.files[file];
-        let Some(k) = f
-            .scan
-            .includes
-            .iter()
-            .position(|i| i.offset == d.span.start)
-        else {
+        let Some(k) = f.scan.includes.iter().position(|i| i.offset == offset) else {
             return;
         };
         for path in f.included.get(k).into_iter().flatten() {
@@ -181,9 +213,9 @@ impl Tree<'_, '_> {
             if stack.contains(&target) || stack.len() > 32 {
                 continue;
             }
-            if let Some(directives) = &self.parsed[target] {
+            if let Some(items) = &self.parsed[target] {
                 stack.push(target);
-                self.collect(target, directives, level, stack);
+                self.collect(target, items, level, stack);
                 stack.pop();
             }
         }

@@ -178,7 +178,7 @@ impl<'a> Finder<'a> {
             let first_break = text
                 .find(['\n', '\r'])
                 .map(|i| if text[..i].ends_with('\\') { i - 1 } else { i })
-                .and_then(|i| site.value.raw.get(i))
+                .and_then(|i| site.value.raw(i))
                 .map_or(word.span.start, |r| r.start);
             self.scan.diagnostics.push(
                 Diagnostic::warning(

@@ -278,7 +278,7 @@ mod tests {
         let bytes: Vec<Mapped> = vec![(b'a', 0..1), (0xff, 1..2), (b'b', 2..3)];
         let d = decode_complex(&bytes).unwrap();
         assert_eq!(d.text, "a\u{fffd}b");
-        assert_eq!(d.raw[1], 1..2);
+        assert_eq!(d.raw(1), Some(1..2));
     }
 
     #[test]
