@@ -153,6 +153,13 @@ enum Color {
 }
 
 fn main() -> ExitCode {
+    // `csppatch ... | head` ends quietly like any Unix filter, instead of panicking on the
+    // closed pipe. Files are written before any output, so this never cuts a write short.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread exists.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let code = match cli.command {
         Some(Command::Merge {
@@ -346,9 +353,22 @@ fn rules(code: Option<&str>) -> u8 {
         }
         None => {
             for r in csppatch::rules::all() {
-                println!("{:<8} {:<32} {}", r.code, r.name, r.what);
+                println!("{:<8} {:<36} {}", r.code, r.name, first_sentence(r.what));
             }
+            println!("\n`csppatch rules CODE` explains one: what it does, why, and what to write instead.");
             exit::OK
         }
+    }
+}
+
+/// The first sentence of a rule's text, for the one-line listing.
+fn first_sentence(text: &str) -> String {
+    let end = text.find(". ").map_or(text.len(), |i| i + 1);
+    let s = &text[..end];
+    if s.chars().count() > 90 {
+        let cut: String = s.chars().take(87).collect();
+        format!("{}...", cut.trim_end())
+    } else {
+        s.to_string()
     }
 }
