@@ -32,6 +32,18 @@ pub struct Location {
     pub col: usize,
 }
 
+impl Location {
+    /// The place of byte `offset` in `src`, the contents of `path`.
+    pub fn of(path: &std::path::Path, src: &[u8], offset: usize) -> Location {
+        let (line, col) = line_col(src, offset);
+        Location {
+            path: path.to_path_buf(),
+            line,
+            col,
+        }
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}", self.path.display(), self.line, self.col)

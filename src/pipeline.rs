@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::commit::{self, Staged};
 use crate::csp::{self, MergeOptions, MergeOutcome};
-use crate::diag::{line_col, Diagnostic, Location};
+use crate::diag::{Diagnostic, Location};
 use crate::dialect::{Dialect, TreeFile};
 use crate::report::{FileChange, Report, SiteReport};
 use crate::scan::{self, ScannedFile, Tree};
@@ -453,10 +453,5 @@ fn link<'t>(tree: &'t Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active<'t>
 }
 
 fn location(file: &ScannedFile, offset: usize) -> Location {
-    let (line, col) = line_col(&file.src, offset);
-    Location {
-        path: file.path.clone(),
-        line,
-        col,
-    }
+    Location::of(&file.path, &file.src, offset)
 }

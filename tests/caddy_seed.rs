@@ -12,10 +12,6 @@ fn seed() -> Vec<u8> {
     std::fs::read(common::seed("muserelay.Caddyfile")).expect("seed snippet")
 }
 
-/// What the author meant (read off the snippet by hand): each continuation and its
-/// indentation collapsed to one space.
-const MEANT: &str = "default-src 'self'; script-src 'self' https://muserelay.com 'unsafe-inline'; connect-src 'self' https://muserelay.com wss://muserelay.com; img-src 'self' https://muserelay.com data:; style-src 'self' https://muserelay.com 'unsafe-inline';";
-
 #[test]
 fn the_seed_is_found_repaired_and_linted() {
     let src = seed();
@@ -27,7 +23,7 @@ fn the_seed_is_found_repaired_and_linted() {
     let site = &scan.sites[0];
     assert_eq!(site.context, "site yoursite.com");
     let repair = site.repaired.as_ref().expect("repaired");
-    assert_eq!(repair.text, MEANT);
+    assert_eq!(repair.text, common::widget::MUSERELAY_SEED_POLICY);
     assert_eq!(repair.code, "CDY402");
     assert!(site.value.text.starts_with("default-src 'self'; \\ "));
     let codes: Vec<_> = scan.diagnostics.iter().map(|d| d.code).collect();
@@ -75,11 +71,14 @@ fn caddy_sends_the_stray_backslash_before_and_one_clean_line_after() {
     let path = setup.caddyfile(&after);
     validate(&path).expect("caddy validate accepts the repaired file");
     let server = setup.serve(&after).expect("caddy serves the repaired file");
-    assert_eq!(server.get("/").csp(), vec![MEANT.to_string()]);
+    assert_eq!(
+        server.get("/").csp(),
+        vec![common::widget::MUSERELAY_SEED_POLICY.to_string()]
+    );
     if common::have("curl") {
         assert_eq!(
             server.get_h2("/", "content-security-policy"),
-            vec![MEANT.to_string()]
+            vec![common::widget::MUSERELAY_SEED_POLICY.to_string()]
         );
     }
 }

@@ -15,19 +15,7 @@ use common::apache::e2e::{
     stdout, Work,
 };
 use common::apache::{base_config, open_up, Server};
-use common::widget::{self, Load};
-
-const MUSERELAY_LOADS: &[(Load, &str)] = &[
-    (Load::Script, "https://muserelay.com/widget.js"),
-    (Load::Connect, "https://muserelay.com/api/session"),
-    (Load::WebSocket, "wss://muserelay.com/live"),
-    (Load::Img, "https://muserelay.com/avatar.png"),
-    (Load::Style, "https://muserelay.com/theme.css"),
-    // Not the vendor: must stay blocked.
-    (Load::Script, "https://evil.example/x.js"),
-    (Load::Connect, "https://evil.example/collect"),
-    (Load::Img, "https://evil.example/pixel.gif"),
-];
+use common::widget::{self, Load, MUSERELAY_LOADS};
 
 /// Every request of Ocelot's support article, with the directive Chromium reports it under.
 const OCELOT: &[(Load, &str, &str)] = &[

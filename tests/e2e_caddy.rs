@@ -11,23 +11,7 @@ use std::path::Path;
 use common::caddy::{
     csppatch, csppatch_env, e2e_fixture, fixture_copy, ports, read_tree, serve_copy, Setup,
 };
-use common::widget::{self, Load};
-
-const MUSERELAY_LOADS: &[(Load, &str)] = &[
-    (Load::Script, "https://muserelay.com/widget.js"),
-    (Load::Connect, "https://muserelay.com/api/session"),
-    (Load::WebSocket, "wss://muserelay.com/live"),
-    (Load::Img, "https://muserelay.com/avatar.png"),
-    (Load::Style, "https://muserelay.com/theme.css"),
-    // Not the vendor: must stay blocked.
-    (Load::Script, "https://evil.example/x.js"),
-    (Load::Connect, "https://evil.example/collect"),
-    (Load::Img, "https://evil.example/pixel.gif"),
-];
-
-/// What MuseRelay's snippet means (read off it by hand): each `\`, line break and indentation
-/// collapsed to one space.
-const MUSERELAY_MEANT: &str = "default-src 'self'; script-src 'self' https://muserelay.com 'unsafe-inline'; connect-src 'self' https://muserelay.com wss://muserelay.com; img-src 'self' https://muserelay.com data:; style-src 'self' https://muserelay.com 'unsafe-inline';";
+use common::widget::{self, MUSERELAY_LOADS};
 
 /// Chromium's verdict on the probe page at `url`: nothing of MuseRelay blocked, the three
 /// loads from evil.example blocked.
@@ -72,7 +56,7 @@ fn muserelay_seed_is_sent_on_one_line_and_lets_the_widget_through() {
         let sent = server.get("/").csp();
         assert_eq!(
             sent,
-            vec![MUSERELAY_MEANT.replace("; ", "; \\         ")],
+            vec![widget::MUSERELAY_SEED_POLICY.replace("; ", "; \\         ")],
             "`; \\` then the line break and 8 spaces of indentation"
         );
         let v = widget::violations(&format!("http://127.0.0.1:{}/", server.port));
@@ -101,7 +85,7 @@ fn muserelay_seed_is_sent_on_one_line_and_lets_the_widget_through() {
     );
 
     let server = serve(&conf);
-    assert_eq!(server.get("/").csp(), vec![MUSERELAY_MEANT]);
+    assert_eq!(server.get("/").csp(), vec![widget::MUSERELAY_SEED_POLICY]);
     assert_widget_allowed_and_nothing_else(&format!("http://127.0.0.1:{}/", server.port));
 
     let again = csppatch(

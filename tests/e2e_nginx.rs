@@ -9,19 +9,7 @@ use std::path::Path;
 use std::process::Output;
 
 use common::nginx::{wrap_server, Server};
-use common::widget::{self, Load};
-
-const MUSERELAY_LOADS: &[(Load, &str)] = &[
-    (Load::Script, "https://muserelay.com/widget.js"),
-    (Load::Connect, "https://muserelay.com/api/session"),
-    (Load::WebSocket, "wss://muserelay.com/live"),
-    (Load::Img, "https://muserelay.com/avatar.png"),
-    (Load::Style, "https://muserelay.com/theme.css"),
-    // Not the vendor: must stay blocked.
-    (Load::Script, "https://evil.example/x.js"),
-    (Load::Connect, "https://evil.example/collect"),
-    (Load::Img, "https://evil.example/pixel.gif"),
-];
+use common::widget::{self, Load, MUSERELAY_LOADS};
 
 fn run(args: &[&str]) -> Output {
     common::csppatch()

@@ -9,25 +9,11 @@ use std::path::Path;
 
 use common::php::{lint, serve_theme, PhpServer};
 use common::tree::{fixture_names, Run, Tree};
-use common::widget::{self, Load};
+use common::widget::{self, MUSERELAY_LOADS};
 
 const VENDOR: &[&str] = &["--vendor", "muserelay", "--color", "never"];
 
 /// What the MuseRelay widget loads, and what must stay blocked.
-const LOADS: &[(Load, &str)] = &[
-    (Load::Script, "https://muserelay.com/widget.js"),
-    (Load::Connect, "https://muserelay.com/api/session"),
-    (Load::WebSocket, "wss://muserelay.com/live"),
-    (Load::Img, "https://muserelay.com/avatar.png"),
-    (Load::Style, "https://muserelay.com/theme.css"),
-    // Not the vendor.
-    (Load::Script, "https://evil.example/x.js"),
-    (Load::Connect, "https://evil.example/collect"),
-    (Load::Img, "https://evil.example/pixel.gif"),
-];
-
-/// The policy the seed's concatenation sends, joined by hand from its five literals.
-const SEED_POLICY: &str = "default-src 'self'; script-src 'self' https://muserelay.com 'unsafe-inline'; connect-src 'self' https://muserelay.com wss://muserelay.com; img-src 'self' https://muserelay.com data:; style-src 'self' https://muserelay.com 'unsafe-inline';";
 
 fn run(tree: &Tree, extra: &[&str]) -> Run {
     let mut args = vec![tree.name.as_str()];
@@ -57,26 +43,10 @@ fn received(server: &PhpServer) -> (Vec<String>, String) {
 
 /// The theme served by php -S, its CSP as received, and what Chromium blocked on the probe page.
 fn served(functions_php: &Path) -> (Vec<String>, Vec<String>) {
-    let (_docroot, server) = serve_theme(functions_php, LOADS);
+    let (_docroot, server) = serve_theme(functions_php, MUSERELAY_LOADS);
     let (csp, _) = received(&server);
     let v = widget::violations(&format!("http://127.0.0.1:{}/", server.port));
     (csp, v)
-}
-
-/// After the patch the vendor is allowed and nothing else changed: exactly the violations
-/// that were not the vendor's remain.
-fn assert_vendor_and_nothing_more(before: &[String], after: &[String]) {
-    let mut expected: Vec<&String> = before
-        .iter()
-        .filter(|v| !v.contains("muserelay.com"))
-        .collect();
-    let mut got: Vec<&String> = after.iter().collect();
-    expected.sort();
-    got.sort();
-    assert_eq!(
-        got, expected,
-        "after the patch, exactly the violations that were not MuseRelay's remain\nbefore: {before:?}"
-    );
 }
 
 #[test]
@@ -86,7 +56,7 @@ fn muserelay_seed_already_allows_the_widget_and_is_left_alone() {
     }
     let tree = seed_theme();
     let (csp, v) = served(&tree.path("functions.php"));
-    assert_eq!(csp, vec![SEED_POLICY.to_string()]);
+    assert_eq!(csp, vec![widget::MUSERELAY_SEED_POLICY.to_string()]);
     assert!(
         widget::blocked(&v, "muserelay.com").is_empty(),
         "the seed lets the widget through: {v:?}"
@@ -167,7 +137,7 @@ add_action('send_headers', function() {
         3,
         "{after:?}"
     );
-    assert_vendor_and_nothing_more(&before, &after);
+    widget::assert_only_vendor_unblocked(&before, &after, "muserelay.com");
 
     let again = run(&tree, &["--check"]);
     assert_eq!(again.code, Some(0), "{}", again.stderr);
@@ -210,7 +180,7 @@ add_filter('wp_headers', 'theme_security_headers');
     assert_eq!(tree.text("functions.php"), expected);
     lint(&file).expect("php -l");
 
-    let (_docroot, server) = serve_theme(&file, LOADS);
+    let (_docroot, server) = serve_theme(&file, MUSERELAY_LOADS);
     let r = server.get("/");
     assert_eq!(r.csp(), vec!["default-src 'self'; script-src 'self' 'unsafe-inline' https://muserelay.com; img-src 'self' data: https://muserelay.com; worker-src 'self'; connect-src 'self' https://muserelay.com wss://muserelay.com; style-src 'self' https://muserelay.com 'unsafe-inline'"]);
     assert_eq!(
@@ -223,7 +193,7 @@ add_filter('wp_headers', 'theme_security_headers');
         widget::blocked(&after, "muserelay.com").is_empty(),
         "{after:?}"
     );
-    assert_vendor_and_nothing_more(&before, &after);
+    widget::assert_only_vendor_unblocked(&before, &after, "muserelay.com");
 }
 
 #[test]
@@ -241,7 +211,7 @@ fn nonce_built_from_a_variable_is_patched_only_in_literal_parts() {
         }
     };
     let before = {
-        let (_docroot, server) = serve_theme(&file, LOADS);
+        let (_docroot, server) = serve_theme(&file, MUSERELAY_LOADS);
         let (csp1, n1) = received(&server);
         let (csp2, n2) = received(&server);
         assert_ne!(n1, n2, "a fresh nonce per request");
@@ -271,7 +241,7 @@ fn nonce_built_from_a_variable_is_patched_only_in_literal_parts() {
     assert_eq!(tree.assert_only_values_changed(), 1);
     lint(&file).expect("php -l");
 
-    let (_docroot, server) = serve_theme(&file, LOADS);
+    let (_docroot, server) = serve_theme(&file, MUSERELAY_LOADS);
     let (csp1, n1) = received(&server);
     let (csp2, n2) = received(&server);
     assert_ne!(n1, n2);
@@ -288,7 +258,7 @@ fn nonce_built_from_a_variable_is_patched_only_in_literal_parts() {
         1,
         "connect-src still blocks other hosts: {after:?}"
     );
-    assert_vendor_and_nothing_more(&before, &after);
+    widget::assert_only_vendor_unblocked(&before, &after, "muserelay.com");
 }
 
 #[test]

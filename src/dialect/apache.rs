@@ -20,7 +20,7 @@
 
 use std::path::Path;
 
-use crate::diag::{line_col, Diagnostic, Location};
+use crate::diag::{Diagnostic, Location};
 use crate::site::{Decoded, Delivery, Disposition, FileScan, Include, Repair, Site};
 
 use super::{Dialect, DialectKind};
@@ -92,12 +92,7 @@ pub(crate) fn is_htaccess(path: &Path) -> bool {
 }
 
 pub(crate) fn location(path: &Path, src: &[u8], offset: usize) -> Location {
-    let (line, col) = line_col(src, offset);
-    Location {
-        path: path.to_path_buf(),
-        line,
-        col,
-    }
+    Location::of(path, src, offset)
 }
 
 /// `find`: every CSP site, include and lint of one file.

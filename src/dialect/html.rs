@@ -100,12 +100,7 @@ const HEAD_ELEMENTS: &[&str] = &[
 ];
 
 fn location(path: &Path, src: &[u8], offset: usize) -> Location {
-    let (line, col) = line_col(src, offset);
-    Location {
-        path: path.to_path_buf(),
-        line,
-        col,
-    }
+    Location::of(path, src, offset)
 }
 
 impl Html {

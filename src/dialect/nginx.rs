@@ -29,7 +29,7 @@ mod value;
 
 use std::path::Path;
 
-use crate::diag::{line_col, Diagnostic, Location};
+use crate::diag::{Diagnostic, Location};
 use crate::rules::Rule;
 use crate::site::{FileScan, Site};
 
@@ -130,12 +130,7 @@ pub struct Nginx;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 fn location(path: &Path, src: &[u8], offset: usize) -> Location {
-    let (line, col) = line_col(src, offset);
-    Location {
-        path: path.to_path_buf(),
-        line,
-        col,
-    }
+    Location::of(path, src, offset)
 }
 
 /// The statements of a file, or nginx's error about it as a diagnostic.

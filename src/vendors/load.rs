@@ -8,7 +8,7 @@ use toml::Spanned;
 use super::directive;
 use super::schema::{DirectiveTable, ParamDoc, VendorDoc, VendorListDoc};
 use crate::csp::source::{parse_vendor_source, Keyword, Source};
-use crate::diag::{line_col, Diagnostic, Location};
+use crate::diag::{Diagnostic, Location};
 
 /// The placeholder a custom-domain replacement writes for the user's host, spelled as in
 /// Ortto's published policy (`media-src <customdomain> mediastream:`).
@@ -115,12 +115,7 @@ struct Doc<'a> {
 
 impl Doc<'_> {
     fn at(&self, span: Range<usize>) -> Location {
-        let (line, col) = line_col(self.text.as_bytes(), span.start);
-        Location {
-            path: self.path.to_path_buf(),
-            line,
-            col,
-        }
+        Location::of(self.path, self.text.as_bytes(), span.start)
     }
     fn error(&self, code: &'static str, span: Range<usize>, message: String) -> Diagnostic {
         Diagnostic::error(code, message).at(self.at(span))

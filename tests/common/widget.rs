@@ -5,6 +5,36 @@
 
 use std::path::Path;
 
+/// The loads of MuseRelay's widget, and three of a host nobody allowed (which must stay
+/// blocked whatever the patch does).
+pub const MUSERELAY_LOADS: &[(Load, &str)] = &[
+    (Load::Script, "https://muserelay.com/widget.js"),
+    (Load::Connect, "https://muserelay.com/api/session"),
+    (Load::WebSocket, "wss://muserelay.com/live"),
+    (Load::Img, "https://muserelay.com/avatar.png"),
+    (Load::Style, "https://muserelay.com/theme.css"),
+    (Load::Script, "https://evil.example/x.js"),
+    (Load::Connect, "https://evil.example/collect"),
+    (Load::Img, "https://evil.example/pixel.gif"),
+];
+
+/// The policy MuseRelay's published snippets mean, read off them by hand: each `\`, line
+/// break and indentation (or PHP concatenation) collapsed to one space.
+pub const MUSERELAY_SEED_POLICY: &str = "default-src 'self'; script-src 'self' https://muserelay.com 'unsafe-inline'; connect-src 'self' https://muserelay.com wss://muserelay.com; img-src 'self' https://muserelay.com data:; style-src 'self' https://muserelay.com 'unsafe-inline';";
+
+/// After a patch the vendor (`host`) is allowed and nothing else changed: exactly the
+/// violations that were not the vendor's remain.
+pub fn assert_only_vendor_unblocked(before: &[String], after: &[String], host: &str) {
+    let mut expected: Vec<&String> = before.iter().filter(|v| !v.contains(host)).collect();
+    let mut got: Vec<&String> = after.iter().collect();
+    expected.sort();
+    got.sort();
+    assert_eq!(
+        got, expected,
+        "after the patch, exactly the violations that were not {host}'s remain\nbefore: {before:?}"
+    );
+}
+
 /// One load the page attempts.
 #[derive(Debug, Clone, Copy)]
 pub enum Load {

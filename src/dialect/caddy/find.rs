@@ -18,39 +18,6 @@ use super::value::serve;
 use crate::diag::{line_col, Diagnostic, Location};
 use crate::site::{Delivery, Disposition, FileScan, Include, Repair, Site};
 
-/// CSP directive names, to recognise a policy written as bare words (CSP3 and Level 2).
-const CSP_DIRECTIVES: &[&str] = &[
-    "base-uri",
-    "block-all-mixed-content",
-    "child-src",
-    "connect-src",
-    "default-src",
-    "font-src",
-    "form-action",
-    "frame-ancestors",
-    "frame-src",
-    "img-src",
-    "manifest-src",
-    "media-src",
-    "navigate-to",
-    "object-src",
-    "plugin-types",
-    "prefetch-src",
-    "report-to",
-    "report-uri",
-    "require-trusted-types-for",
-    "sandbox",
-    "script-src",
-    "script-src-attr",
-    "script-src-elem",
-    "style-src",
-    "style-src-attr",
-    "style-src-elem",
-    "trusted-types",
-    "upgrade-insecure-requests",
-    "worker-src",
-];
-
 /// A header operation found where Caddy runs it, as text: what the sites come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundOp {
@@ -422,7 +389,7 @@ impl Walker<'_> {
         };
         let word = self.text(search).to_ascii_lowercase();
         let word = word.trim_end_matches(';');
-        if self.tok(search).quote != Quote::Bare || !CSP_DIRECTIVES.contains(&word) {
+        if self.tok(search).quote != Quote::Bare || crate::csp::directives::info(word).is_none() {
             return;
         }
         let name = disposition.header_name();

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use crate::diag::{line_col, Diagnostic, Location};
+use crate::diag::{Diagnostic, Location};
 use crate::dialect::TreeFile;
 use crate::site::Disposition;
 
@@ -222,12 +222,7 @@ impl Tree<'_, '_> {
     }
 
     fn location(&self, file: usize, offset: usize) -> Location {
-        let (line, col) = line_col(self.files[file].src, offset);
-        Location {
-            path: self.files[file].path.to_path_buf(),
-            line,
-            col,
-        }
+        Location::of(self.files[file].path, self.files[file].src, offset)
     }
 
     /// Where `h` is, seen from a diagnostic in file `from`: `line 4`, or `path:4:5`.

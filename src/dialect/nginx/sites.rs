@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::diag::{line_col, Diagnostic, Location};
+use crate::diag::{Diagnostic, Location};
 use crate::site::{Decoded, Delivery, Disposition, FileScan, Include, Repair, Site, VarRef};
 
 use super::syntax::{unescape, Directive, Word};
@@ -29,12 +29,7 @@ impl<'a> Finder<'a> {
     }
 
     pub fn location(&self, offset: usize) -> Location {
-        let (line, col) = line_col(self.src, offset);
-        Location {
-            path: self.path.to_path_buf(),
-            line,
-            col,
-        }
+        Location::of(self.path, self.src, offset)
     }
 
     /// Visit `directives` (one block's statements) under the context labels `outer`.

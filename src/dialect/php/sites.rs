@@ -4,7 +4,7 @@
 use std::ops::Range;
 use std::path::Path;
 
-use crate::diag::{line_col, Diagnostic, Location};
+use crate::diag::{Diagnostic, Location};
 use crate::site::{Decoded, Delivery, Disposition, Repair, Site};
 
 use super::expr::{self, Value};
@@ -156,12 +156,7 @@ fn push_bytes(d: &mut Decoded, run: &[Elem]) -> bool {
 }
 
 pub fn location(path: &Path, src: &[u8], offset: usize) -> Location {
-    let (line, col) = line_col(src, offset);
-    Location {
-        path: path.to_path_buf(),
-        line,
-        col,
-    }
+    Location::of(path, src, offset)
 }
 
 impl<'a> Finder<'a> {
