@@ -129,25 +129,30 @@ impl Html {
             return;
         };
         let (value, bad) = charref::decode(src, content.raw.clone(), &content.templates);
-        let mut refusal = bad.then(|| "the content attribute is not valid UTF-8".to_string());
+        let refusal = bad.then(|| "the content attribute is not valid UTF-8".to_string());
+        // A meta browsers ignore blocks nothing: it is not a site (nothing to patch, and no
+        // reason to stop the patching of the pages' real policies); the lint says why.
         if disposition == Disposition::ReportOnly {
             scan.diagnostics.push(
-                Diagnostic::warning("HTM602", "browsers ignore a Report-Only policy in a <meta>")
-                    .at(at.clone())
-                    .with_help("send Content-Security-Policy-Report-Only as an HTTP header"),
+                Diagnostic::warning(
+                    "HTM602",
+                    "browsers ignore a Report-Only policy in a <meta>: not patched",
+                )
+                .at(at.clone())
+                .with_help("send Content-Security-Policy-Report-Only as an HTTP header"),
             );
-            refusal = Some("browsers ignore a Report-Only policy delivered by <meta>".into());
+            return;
         }
         if !in_head {
             scan.diagnostics.push(
                 Diagnostic::warning(
                     "HTM601",
-                    "this CSP meta ends up in <body>, where browsers ignore it",
+                    "this CSP meta ends up in <body>, where browsers ignore it: not patched",
                 )
                 .at(at.clone())
                 .with_help("move it into <head>, before any script, style or link"),
             );
-            refusal = Some("browsers ignore a CSP <meta> outside <head>".into());
+            return;
         } else if let Some(first) = after {
             scan.diagnostics.push(
                 Diagnostic::warning(
