@@ -34,7 +34,10 @@ fn chromium_sees_exactly_the_decoded_content() {
         let dom = dump_dom(&server.url(&format!("/{name}")));
         let metas =
             dom_metas(&dom).unwrap_or_else(|| panic!("{name}: the probe did not run:\n{dom}"));
-        // What the browser treats as a CSP meta: http-equiv matches, content non-empty.
+        // What the browser enforces from a meta: http-equiv Content-Security-Policy (a
+        // Report-Only meta is ignored), content non-empty, in <head> (a template's own tags
+        // are text to Chromium, so its placement is not comparable). Those are the sites.
+        let template = !name.ends_with(".html");
         let csp: Vec<_> = metas
             .iter()
             .filter(|m| {
@@ -42,7 +45,9 @@ fn chromium_sees_exactly_the_decoded_content() {
                     .http_equiv
                     .as_deref()
                     .and_then(|e| Disposition::from_header_name(e.as_bytes()));
-                d.is_some() && m.content.as_deref().is_some_and(|c| !c.is_empty())
+                d == Some(Disposition::Enforce)
+                    && m.content.as_deref().is_some_and(|c| !c.is_empty())
+                    && (template || m.parent == "head")
             })
             .collect();
         assert_eq!(
@@ -51,7 +56,6 @@ fn chromium_sees_exactly_the_decoded_content() {
             "{name}: DOM {csp:?}\nsites {:?}",
             scan.sites
         );
-        let template = !name.ends_with(".html");
         for (m, site) in csp.iter().zip(&scan.sites) {
             assert_eq!(
                 m.content.as_deref(),
@@ -77,5 +81,7 @@ fn chromium_sees_exactly_the_decoded_content() {
         "{} pages: {checked} CSP metas decoded exactly as Chromium's DOM has them",
         fixtures.len()
     );
-    assert_eq!(checked, 14);
+    // 14 CSP metas in the fixtures, of which 3 browsers ignore (2 in <body>, 1 Report-Only):
+    // those are not sites, and the filter above leaves them out of the DOM side too.
+    assert_eq!(checked, 11);
 }
