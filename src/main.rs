@@ -26,9 +26,11 @@ use csppatch::{exit, probe, report, vendors, Config, Mode};
 ///   csppatch /etc/nginx --vendor intercom --region eu --validate
 ///   csppatch . --vendor crisp --check            (pre-commit: exit 1 if a file would change)
 ///   csppatch merge --vendor muserelay "default-src 'self'"
+///   csppatch probe https://shop.example.com/ --vendor muserelay   (what the live page blocks)
 ///
 /// Exit codes: 0 done (or nothing to do), 1 --check found changes, 2 bad input (usage,
 /// unparsable file, invalid source, unsafe request), 3 validation failed and nothing was written.
+/// (`csppatch probe --help` has the probe's.)
 #[derive(Parser, Debug)]
 #[command(
     name = "csppatch",

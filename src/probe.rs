@@ -161,7 +161,11 @@ impl Probe {
     pub fn outcome(&self) -> Outcome {
         if !(200..300).contains(&self.page.status) {
             Outcome::NotAPage
-        } else if !self.policies.iter().any(|p| p.role() == Role::Enforced) {
+        } else if !self
+            .policies
+            .iter()
+            .any(|p| p.role() == Role::Enforced && p.list.enforced().next().is_some())
+        {
             Outcome::NoCsp
         } else if self.verdicts.iter().any(|v| v.allowed() == Some(false)) {
             Outcome::Blocked
@@ -253,6 +257,17 @@ pub fn evaluate(page: Page, requirements: &[Requirement]) -> Probe {
         .iter()
         .map(|r| verdict(r, &origin, &policies, &mut warnings))
         .collect();
+    // The page's findings first, then each policy's in the order the policies are listed.
+    let labels: Vec<String> = policies.iter().map(|p| p.place.label()).collect();
+    warnings.sort_by_key(|w| match &w.place {
+        None => 0,
+        Some(place) => {
+            1 + labels
+                .iter()
+                .position(|l| l == place)
+                .unwrap_or(labels.len())
+        }
+    });
     Probe {
         page,
         origin,

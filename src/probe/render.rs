@@ -134,10 +134,13 @@ pub fn render_text(probe: &Probe, fix_args: &str, out: &mut dyn Write) -> std::i
     for hop in &page.redirects {
         writeln!(out, "  {} {} -> {}", hop.status, hop.url, hop.location)?;
     }
+    let status = format!("{} {}", page.status, page.reason);
     writeln!(
         out,
-        "final {}  {} {}  ('self' is {})",
-        page.final_url, page.status, page.reason, probe.origin
+        "final {}  {}  ('self' is {})",
+        page.final_url,
+        status.trim_end(),
+        probe.origin
     )?;
 
     writeln!(out, "\npolicies")?;

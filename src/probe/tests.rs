@@ -202,3 +202,13 @@ fn non_html_bodies_are_not_searched_for_metas() {
     assert!(probe.policies.is_empty());
     assert!(probe.warnings.iter().any(|w| w.diagnostic.code == "PRB805"));
 }
+
+#[test]
+fn an_empty_header_is_no_policy() {
+    let probe = evaluate(
+        page(&[(CSP, "")], ""),
+        &[req("img-src", "https://cdn.example")],
+    );
+    assert_eq!(probe.policies.len(), 1);
+    assert_eq!(probe.outcome(), Outcome::NoCsp);
+}
