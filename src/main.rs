@@ -111,6 +111,10 @@ struct ProbeArgs {
     /// only, not after a redirect to another origin.
     #[arg(long = "header", value_name = "'NAME: VALUE'")]
     header: Vec<String>,
+    /// Also trust the CA certificates in this PEM file (a staging site with an internal CA);
+    /// the built-in roots are Mozilla's.
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<PathBuf>,
     /// Seconds for the whole exchange, redirects included.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     timeout: u64,
@@ -374,6 +378,7 @@ fn probe(args: &ProbeArgs) -> u8 {
             Err(d) => return fail(&[d], paint),
         },
         timeout: std::time::Duration::from_secs(args.timeout),
+        ca_file: args.cacert.clone(),
         ..Default::default()
     };
     print_diagnostics(&notes, paint);

@@ -732,3 +732,141 @@ fn timeout_and_tls_failures_exit_2() {
     );
     assert!(err.contains("try http://"), "{err}");
 }
+
+/// A CA and a certificate for 127.0.0.1 signed by it, made with the openssl CLI in `dir`.
+fn test_ca(dir: &Path) -> bool {
+    let run = |args: &[&str]| {
+        std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=csppatch test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+        ],
+    ]
+    .concat())
+        && run(&[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "site.key",
+                "-out",
+                "site.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ]
+        .concat())
+        && run(&[
+            "x509",
+            "-req",
+            "-in",
+            "site.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "site.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ])
+}
+
+#[test]
+fn https_with_an_internal_ca() {
+    if !common::have("nginx") || !common::have("openssl") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    assert!(test_ca(tmp.path()), "openssl made the test CA");
+    let root = site(tmp.path(), PLAIN_PAGE);
+    let d = tmp.path().display();
+    let body = format!(
+        "        root {};\n        ssl_certificate {d}/site.pem;\n        ssl_certificate_key {d}/site.key;\n        add_header Content-Security-Policy \"{FORGOT_WSS}\";\n",
+        root.display()
+    );
+    let server = Server::start(|dir, port| {
+        let conf = wrap_server(dir, port, body.as_bytes());
+        String::from_utf8(conf)
+            .unwrap()
+            .replace(
+                &format!("listen 127.0.0.1:{port};"),
+                &format!("listen 127.0.0.1:{port} ssl;"),
+            )
+            .into_bytes()
+    })
+    .expect("nginx with TLS starts");
+    let url = format!("https://127.0.0.1:{}/", server.port);
+
+    // Mozilla's roots do not know the test CA.
+    let out = probe(&[&url, "--vendor", "muserelay"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error[PRB801]: TLS with 127.0.0.1 failed: invalid peer certificate"),
+        "{err}"
+    );
+
+    let ca = tmp.path().join("ca.pem");
+    let out = probe(&[
+        &url,
+        "--vendor",
+        "muserelay",
+        "--cacert",
+        ca.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["origin"], format!("https://127.0.0.1:{}", server.port));
+    assert_eq!(blocked(&doc), ["connect-src wss://muserelay.com"]);
+
+    let out = probe(&[
+        &url,
+        "--vendor",
+        "muserelay",
+        "--cacert",
+        tmp.path().join("ext.cnf").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("error[PRB800]: --cacert"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -12,6 +12,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,9 @@ pub struct FetchOptions {
     pub max_redirects: usize,
     /// Bytes of body kept; the rest is not read (a CSP meta must be in `<head>`).
     pub max_body: usize,
+    /// A PEM file of CA certificates to trust besides the built-in Mozilla roots (curl's
+    /// `--cacert`): a staging site with an internal CA.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for FetchOptions {
@@ -46,6 +50,7 @@ impl Default for FetchOptions {
             timeout: Duration::from_secs(10),
             max_redirects: 5,
             max_body: 8 * 1024 * 1024,
+            ca_file: None,
         }
     }
 }
@@ -107,13 +112,14 @@ fn same_origin(a: &Url, b: &Url) -> bool {
 
 /// GET `url`, following up to `max_redirects` redirects.
 pub fn fetch(url: &Url, options: &FetchOptions) -> Result<Page, Diagnostic> {
+    let tls = tls_config(options.ca_file.as_deref())?;
     let deadline = Instant::now() + options.timeout;
     let mut current = url.clone();
     let mut redirects = Vec::new();
     loop {
         let trusted = same_origin(&current, url);
         let extra: &[(String, String)] = if trusted { &options.headers } else { &[] };
-        let mut exchange = Exchange::open(&current, deadline, options.timeout)?;
+        let mut exchange = Exchange::open(&current, &tls, deadline, options.timeout)?;
         exchange.send(&current, extra)?;
         let (status, reason, headers) = exchange.read_head()?;
         let location = headers
@@ -215,10 +221,32 @@ struct Exchange {
     timeout: Duration,
 }
 
-fn tls_config() -> Result<Arc<rustls::ClientConfig>, Diagnostic> {
-    let roots = rustls::RootCertStore {
+/// The roots are Mozilla's (webpki-roots), compiled in: the same on every machine, whatever
+/// the system store holds; `ca_file` adds to them.
+fn tls_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, Diagnostic> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| bad_input(format!("--cacert {}: {e}", path.display())))?;
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| bad_input(format!("--cacert {}: {e}", path.display())))?;
+            roots
+                .add(cert)
+                .map_err(|e| bad_input(format!("--cacert {}: {e}", path.display())))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(bad_input(format!(
+                "--cacert {}: no PEM certificate in it",
+                path.display()
+            )));
+        }
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -231,7 +259,12 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>, Diagnostic> {
 }
 
 impl Exchange {
-    fn open(url: &Url, deadline: Instant, timeout: Duration) -> Result<Exchange, Diagnostic> {
+    fn open(
+        url: &Url,
+        tls: &Arc<rustls::ClientConfig>,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<Exchange, Diagnostic> {
         let host = url.host_str().unwrap_or_default();
         let addrs = url
             .socket_addrs(|| None)
@@ -281,7 +314,7 @@ impl Exchange {
                 Some(Host::Ipv6(a)) => rustls::pki_types::ServerName::from(std::net::IpAddr::V6(a)),
                 None => return Err(bad_input(format!("`{url}` has no host"))),
             };
-            let conn = rustls::ClientConnection::new(tls_config()?, name)
+            let conn = rustls::ClientConnection::new(tls.clone(), name)
                 .map_err(|e| failed(format!("TLS setup for {host}: {e}")))?;
             Stream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp)))
         } else {

@@ -6,8 +6,9 @@ pub static RULES: &[Rule] = &[
     Rule {
         code: "PRB800",
         name: "bad-probe-request",
-        what: "The URL given to `csppatch probe` is not an http(s) URL, or a `--header` is not \
-               `Name: value` (or sets Connection, Content-Length or Transfer-Encoding).",
+        what: "The URL given to `csppatch probe` is not an http(s) URL, a `--header` is not \
+               `Name: value` (or sets Connection, Content-Length or Transfer-Encoding), or the \
+               `--cacert` file holds no readable PEM certificate.",
         why: "Nothing was fetched; the probe exits 2.",
         example: "csppatch probe shop.example.com --vendor crisp\n\n\
                   Use instead:\n\
