@@ -10,6 +10,7 @@ pub mod diag;
 pub mod dialect;
 pub mod edit;
 mod pipeline;
+pub mod probe;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -1,6 +1,6 @@
 //! The command line: arguments in, a `Config` to the library, exit codes out. Nothing else.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,7 +12,7 @@ use csppatch::dialect::DialectKind;
 use csppatch::edit::Paint;
 use csppatch::scan::ScanOptions;
 use csppatch::site::Delivery;
-use csppatch::{exit, report, vendors, Config, Mode};
+use csppatch::{exit, probe, report, vendors, Config, Mode};
 
 /// Let a third-party widget through your Content-Security-Policy without weakening it.
 ///
@@ -26,9 +26,11 @@ use csppatch::{exit, report, vendors, Config, Mode};
 ///   csppatch /etc/nginx --vendor intercom --region eu --validate
 ///   csppatch . --vendor crisp --check            (pre-commit: exit 1 if a file would change)
 ///   csppatch merge --vendor muserelay "default-src 'self'"
+///   csppatch probe https://shop.example.com/ --vendor muserelay   (what the live page blocks)
 ///
 /// Exit codes: 0 done (or nothing to do), 1 --check found changes, 2 bad input (usage,
 /// unparsable file, invalid source, unsafe request), 3 validation failed and nothing was written.
+/// (`csppatch probe --help` has the probe's.)
 #[derive(Parser, Debug)]
 #[command(
     name = "csppatch",
@@ -68,6 +70,56 @@ enum Command {
     },
     /// Explain a diagnostic code (CSP101, NGX201...), or list them all.
     Rules { code: Option<String> },
+    /// Fetch a live page and report what its CSP blocks of the vendors' requests.
+    ///
+    /// GETs URL (following up to 5 redirects), collects every Content-Security-Policy and
+    /// Content-Security-Policy-Report-Only header and every CSP <meta> the browser would honour,
+    /// and checks each requirement of the vendors against each policy with csppatch's CSP3
+    /// evaluator: allowed, or BLOCKED by which policy (header 1, meta line 4) and directive
+    /// (after fallback), and why. Report-Only policies are listed apart (they report, never
+    /// block), and so are the lints of every policy. Run it after deploying, or before patching.
+    ///
+    /// 'self' is the origin of the final URL. Only the final response counts (not the headers
+    /// of redirects). The page is read as served: a policy that a script adds later is not seen.
+    /// Headers are read as browsers read them, so a CSP that nginx sends with a raw line break
+    /// (a `\` + newline in the config) is checked as Chromium sees it.
+    ///
+    /// Examples:
+    ///   csppatch probe https://shop.example.com/ --vendor muserelay
+    ///   csppatch probe https://shop.example.com/account --vendor intercom --region eu \
+    ///       --header 'Cookie: session=abc123'
+    ///   csppatch probe http://127.0.0.1:8080/ --header 'Host: shop.example.com' --vendor crisp
+    ///   csppatch probe https://shop.example.com/ --vendor crisp --format json | jq .outcome
+    ///
+    /// Exit codes: 0 every vendor requirement is allowed (or no CSP is enforced), 1 something a
+    /// vendor needs is blocked, 2 bad input, the fetch failed (DNS, connection, TLS, timeout,
+    /// more than 5 redirects), or the final answer is not 2xx: an error page is not the page you
+    /// meant, so its policies are shown without a verdict.
+    #[command(verbatim_doc_comment)]
+    Probe(ProbeArgs),
+}
+
+#[derive(Args, Debug)]
+struct ProbeArgs {
+    /// The page to fetch (http:// or https://), as a visitor opens it.
+    #[arg(value_name = "URL")]
+    url: String,
+    #[command(flatten)]
+    vendors: VendorArgs,
+    /// A request header (repeatable): 'Cookie: session=...', 'Authorization: Bearer ...', or
+    /// 'Host: shop.example.com' to reach a virtual host by address. Sent to the URL's origin
+    /// only, not after a redirect to another origin.
+    #[arg(long = "header", value_name = "'NAME: VALUE'")]
+    header: Vec<String>,
+    /// Also trust the CA certificates in this PEM file (a staging site with an internal CA);
+    /// the built-in roots are Mozilla's.
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<PathBuf>,
+    /// Seconds for the whole exchange, redirects included.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    timeout: u64,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 #[derive(Args, Debug)]
@@ -170,6 +222,7 @@ fn main() -> ExitCode {
         }) => merge(&vendors, meta, format, &policy),
         Some(Command::Vendors { json, vendors_file }) => list_vendors(json, &vendors_file),
         Some(Command::Rules { code }) => rules(code.as_deref()),
+        Some(Command::Probe(args)) => probe(&args),
         None => patch(&cli.patch),
     };
     ExitCode::from(code)
@@ -312,6 +365,91 @@ fn merge(args: &VendorArgs, meta: bool, format: Format, policy: &str) -> u8 {
         exit::BAD_INPUT
     } else {
         exit::OK
+    }
+}
+
+fn probe(args: &ProbeArgs) -> u8 {
+    let paint = paint(Color::Auto, std::io::stderr().is_terminal());
+    let (requirements, notes) = match requirements(&args.vendors) {
+        Ok(r) => r,
+        Err(diags) => return fail(&diags, paint),
+    };
+    let headers: Result<Vec<_>, _> = args
+        .header
+        .iter()
+        .map(|h| csppatch::probe::fetch::parse_header_arg(h))
+        .collect();
+    let options = csppatch::probe::FetchOptions {
+        headers: match headers {
+            Ok(h) => h,
+            Err(d) => return fail(&[d], paint),
+        },
+        timeout: std::time::Duration::from_secs(args.timeout),
+        ca_file: args.cacert.clone(),
+        ..Default::default()
+    };
+    print_diagnostics(&notes, paint);
+    let mut out = std::io::stdout().lock();
+    match csppatch::probe::probe(&args.url, &requirements, &options) {
+        Ok(p) => {
+            let _ = match args.format {
+                Format::Text => probe::render_text(&p, &vendor_flags(&args.vendors), &mut out),
+                Format::Json => probe::render_json(&p, &mut out),
+            };
+            p.exit_code()
+        }
+        Err(d) => {
+            if args.format == Format::Json {
+                let doc = probe::render::error_json(&args.url, &d);
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&doc).unwrap_or_default()
+                );
+            }
+            fail(&[d], paint)
+        }
+    }
+}
+
+/// The vendor options again, for the `csppatch` command the probe suggests.
+fn vendor_flags(args: &VendorArgs) -> String {
+    let mut flags = Vec::new();
+    let mut push = |flag: &str, value: &str| flags.push(format!("{flag} {}", shell_word(value)));
+    for v in &args.vendor {
+        push("--vendor", v);
+    }
+    if let Some(r) = &args.region {
+        push("--region", r);
+    }
+    if let Some(d) = &args.custom_domain {
+        push("--custom-domain", d);
+    }
+    for a in &args.allow {
+        push("--allow", a);
+    }
+    for f in &args.vendors_file {
+        push("--vendors-file", &f.display().to_string());
+    }
+    if args.nonce {
+        flags.push("--nonce".to_string());
+    }
+    if args.allow_insecure {
+        flags.push("--allow-insecure".to_string());
+    }
+    flags.join(" ")
+}
+
+/// `value` as one POSIX shell word.
+fn shell_word(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.,:/=@+%".contains(&b));
+    if plain {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', "'\\''"))
     }
 }
 

@@ -180,17 +180,20 @@ impl Html {
     }
 }
 
-impl Dialect for Html {
-    fn kind(&self) -> DialectKind {
-        DialectKind::Html
+impl Html {
+    /// A page as its server sent it (`csppatch probe`): never a template, since the server has
+    /// already rendered it, so `{{`, `{%` and `<?` are page text, as for the browser's tokenizer.
+    /// `path` only names the page in diagnostics.
+    pub fn find_served(&self, path: &Path, src: &[u8]) -> FileScan {
+        self.scan(path, src, false)
     }
 
-    fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
+    fn scan(&self, path: &Path, src: &[u8], template: bool) -> FileScan {
         let mut scan = FileScan::default();
         let mut mode = Mode::BeforeHead;
         let mut templates = 0usize;
         let mut resource: Option<String> = None;
-        for token in tokenizer::tokenize(src, is_template(path, src)) {
+        for token in tokenizer::tokenize(src, template) {
             match token {
                 Token::Text(r) => {
                     let blank = src[r]
@@ -246,7 +249,17 @@ impl Dialect for Html {
                 Token::RawText(_) | Token::Other(_) => {}
             }
         }
-        Ok(scan)
+        scan
+    }
+}
+
+impl Dialect for Html {
+    fn kind(&self) -> DialectKind {
+        DialectKind::Html
+    }
+
+    fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
+        Ok(self.scan(path, src, is_template(path, src)))
     }
 
     fn encode_fragment(
@@ -353,6 +366,20 @@ mod tests {
         assert_eq!(
             encode_fragment(site, src, at, " 'b&'").as_deref(),
             Some(&b" 'b&amp;'"[..])
+        );
+    }
+
+    #[test]
+    fn a_served_page_is_not_a_template() {
+        // Text in <head> ends it (HTML §13.2.6.4.4 "anything else"): the meta lands in <body>
+        // and is ignored. Read as a template, `{{ ... }}` would be skipped instead.
+        let src = b"<head><title>t</title>{{ greeting }}<meta http-equiv=Content-Security-Policy content=\"img-src 'none'\"></head>";
+        let served = Html.find_served(Path::new("http://site.example/"), src);
+        assert!(served.sites[0].refusal.is_some(), "in <body>: ignored");
+        let template = Html.find(Path::new("head.html"), src).unwrap();
+        assert!(
+            template.sites[0].refusal.is_none(),
+            "a template's tag renders to something else"
         );
     }
 
