@@ -242,7 +242,7 @@ fn report_only_and_body_metas_are_ignored_with_the_reason_and_do_not_stop_the_re
     let tree = Tree::fixture("html", "report-only");
     let out = run(&tree, &[]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    assert!(out.stderr.contains("report-only/index.html:3:1: warning[HTM602]: browsers ignore a Report-Only policy in a <meta>: not patched"), "{}", out.stderr);
+    assert!(out.stderr.contains("report-only/index.html:3:1: warning[HTM602]: browsers ignore a Report-Only policy in a <meta>"), "{}", out.stderr);
     assert!(
         out.stderr.contains("no Content-Security-Policy found"),
         "{}",
@@ -255,7 +255,7 @@ fn report_only_and_body_metas_are_ignored_with_the_reason_and_do_not_stop_the_re
     let before = String::from_utf8(tree.read("index.html")).unwrap();
     let out = run(&tree, &[]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    assert!(out.stderr.contains("body-meta/index.html:8:1: warning[HTM601]: this CSP meta ends up in <body>, where browsers ignore it: not patched"), "{}", out.stderr);
+    assert!(out.stderr.contains("body-meta/index.html:8:1: warning[HTM601]: this CSP meta ends up in <body>, where browsers ignore it"), "{}", out.stderr);
     let after = String::from_utf8(tree.read("index.html")).unwrap();
     let expected = before.replace(
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'self'\">",

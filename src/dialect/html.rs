@@ -111,6 +111,7 @@ impl Html {
         tag: &Tag,
         in_head: bool,
         after: Option<&str>,
+        keep_ignored: bool,
         scan: &mut FileScan,
     ) {
         let Some(equiv) = tag.attr("http-equiv").and_then(|a| a.value.as_ref()) else {
@@ -129,17 +130,15 @@ impl Html {
             return;
         };
         let (value, bad) = charref::decode(src, content.raw.clone(), &content.templates);
-        let refusal = bad.then(|| "the content attribute is not valid UTF-8".to_string());
-        // A meta browsers ignore blocks nothing: it is not a site (nothing to patch, and no
-        // reason to stop the patching of the pages' real policies); the lint says why.
+        let mut refusal = bad.then(|| "the content attribute is not valid UTF-8".to_string());
+        // A meta browsers ignore blocks nothing: when patching it is not a site (nothing to
+        // patch, and no reason to stop the patching of the page's real policy); the lint says
+        // why. `probe` keeps it, refused with the reason, to list it as ignored.
         if disposition == Disposition::ReportOnly {
             scan.diagnostics.push(
-                Diagnostic::warning(
-                    "HTM602",
-                    "browsers ignore a Report-Only policy in a <meta>: not patched",
-                )
-                .at(at.clone())
-                .with_help("send Content-Security-Policy-Report-Only as an HTTP header"),
+                Diagnostic::warning("HTM602", "browsers ignore a Report-Only policy in a <meta>")
+                    .at(at.clone())
+                    .with_help("send Content-Security-Policy-Report-Only as an HTTP header"),
             );
             return;
         }
@@ -147,12 +146,15 @@ impl Html {
             scan.diagnostics.push(
                 Diagnostic::warning(
                     "HTM601",
-                    "this CSP meta ends up in <body>, where browsers ignore it: not patched",
+                    "this CSP meta ends up in <body>, where browsers ignore it",
                 )
                 .at(at.clone())
                 .with_help("move it into <head>, before any script, style or link"),
             );
-            return;
+            if !keep_ignored {
+                return;
+            }
+            refusal = Some("browsers ignore a CSP <meta> outside <head>".into());
         } else if let Some(first) = after {
             scan.diagnostics.push(
                 Diagnostic::warning(
@@ -184,11 +186,12 @@ impl Html {
     /// A page as its server sent it (`csppatch probe`): never a template, since the server has
     /// already rendered it, so `{{`, `{%` and `<?` are page text, as for the browser's tokenizer.
     /// `path` only names the page in diagnostics.
+    /// Metas browsers ignore (Report-Only, in `<body>`) are sites here, refused with the reason.
     pub fn find_served(&self, path: &Path, src: &[u8]) -> FileScan {
-        self.scan(path, src, false)
+        self.scan(path, src, false, true)
     }
 
-    fn scan(&self, path: &Path, src: &[u8], template: bool) -> FileScan {
+    fn scan(&self, path: &Path, src: &[u8], template: bool, keep_ignored: bool) -> FileScan {
         let mut scan = FileScan::default();
         let mut mode = Mode::BeforeHead;
         let mut templates = 0usize;
@@ -223,6 +226,7 @@ impl Html {
                                 &tag,
                                 in_head,
                                 resource.as_deref(),
+                                keep_ignored,
                                 &mut scan,
                             );
                         }
@@ -259,7 +263,7 @@ impl Dialect for Html {
     }
 
     fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
-        Ok(self.scan(path, src, is_template(path, src)))
+        Ok(self.scan(path, src, is_template(path, src), false))
     }
 
     fn encode_fragment(
@@ -378,7 +382,7 @@ mod tests {
         assert!(served.sites[0].refusal.is_some(), "in <body>: ignored");
         let template = Html.find(Path::new("head.html"), src).unwrap();
         assert!(
-            template.sites[0].refusal.is_none(),
+            template.sites.len() == 1 && template.sites[0].refusal.is_none(),
             "a template's tag renders to something else"
         );
     }
