@@ -204,14 +204,23 @@ enum Color {
     Never,
 }
 
+/// Print to stdout; a closed pipe (`csppatch rules | head`) ends the output quietly rather
+/// than panicking like `println!`. (SIGPIPE stays ignored: `probe` writes to sockets.)
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+macro_rules! out_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 fn main() -> ExitCode {
-    // `csppatch ... | head` ends quietly like any Unix filter, instead of panicking on the
-    // closed pipe. Files are written before any output, so this never cuts a write short.
-    // SAFETY: restoring the default disposition of SIGPIPE before any thread exists.
-    #[cfg(unix)]
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let cli = Cli::parse();
     let code = match cli.command {
         Some(Command::Merge {
@@ -349,7 +358,7 @@ fn merge(args: &VendorArgs, meta: bool, format: Format, policy: &str) -> u8 {
         .any(|d| d.severity == Severity::Error);
     match format {
         Format::Text => {
-            println!("{}", outcome.text);
+            out!("{}", outcome.text);
             print_diagnostics(&outcome.diagnostics, paint);
         }
         Format::Json => {
@@ -358,7 +367,7 @@ fn merge(args: &VendorArgs, meta: bool, format: Format, policy: &str) -> u8 {
                 "added": outcome.added.iter().map(|a| serde_json::json!({"directive": a.directive, "source": a.source})).collect::<Vec<_>>(),
                 "warnings": outcome.diagnostics.iter().map(|d| serde_json::json!({"code": d.code, "message": d.message, "severity": d.severity})).collect::<Vec<_>>(),
             });
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            out!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
     }
     if errors {
@@ -463,14 +472,14 @@ fn list_vendors(json: bool, files: &[PathBuf]) -> u8 {
     let list = catalog.list();
     if json {
         match serde_json::to_string_pretty(&list) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => out!("{s}"),
             Err(e) => {
                 eprintln!("error: {e}");
                 return exit::BAD_INPUT;
             }
         }
     } else {
-        print!("{}", vendors::listing_text(&list));
+        out_raw!("{}", vendors::listing_text(&list));
     }
     exit::OK
 }
@@ -480,7 +489,7 @@ fn rules(code: Option<&str>) -> u8 {
         Some(c) => {
             match csppatch::rules::find(c) {
                 Some(r) => {
-                    println!("{} ({})\n\n## What it does\n{}\n\n## Why is this bad?\n{}\n\n## Example\n{}", r.code, r.name, r.what, r.why, r.example);
+                    out!("{} ({})\n\n## What it does\n{}\n\n## Why is this bad?\n{}\n\n## Example\n{}", r.code, r.name, r.what, r.why, r.example);
                     exit::OK
                 }
                 None => {
@@ -491,9 +500,9 @@ fn rules(code: Option<&str>) -> u8 {
         }
         None => {
             for r in csppatch::rules::all() {
-                println!("{:<8} {:<36} {}", r.code, r.name, first_sentence(r.what));
+                out!("{:<8} {:<36} {}", r.code, r.name, first_sentence(r.what));
             }
-            println!("\n`csppatch rules CODE` explains one: what it does, why, and what to write instead.");
+            out!("\n`csppatch rules CODE` explains one: what it does, why, and what to write instead.");
             exit::OK
         }
     }

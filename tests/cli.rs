@@ -217,3 +217,23 @@ fn help_explains_modes_exit_codes_and_examples() {
         assert!(text.contains(part), "{part} in --help:\n{text}");
     }
 }
+
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    let mut child = common::csppatch()
+        .args(["rules"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before csppatch writes (as `| head -0` would): every write then
+    // fails with EPIPE, on which `println!` panics.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0));
+}

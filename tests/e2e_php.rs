@@ -13,8 +13,6 @@ use common::widget::{self, MUSERELAY_LOADS};
 
 const VENDOR: &[&str] = &["--vendor", "muserelay", "--color", "never"];
 
-/// What the MuseRelay widget loads, and what must stay blocked.
-
 fn run(tree: &Tree, extra: &[&str]) -> Run {
     let mut args = vec![tree.name.as_str()];
     args.extend_from_slice(VENDOR);

@@ -103,17 +103,22 @@ fn location(path: &Path, src: &[u8], offset: usize) -> Location {
     Location::of(path, src, offset)
 }
 
+/// Where a meta tag stands in the document, and what the caller wants of ignored ones.
+struct Placement<'a> {
+    in_head: bool,
+    /// The first `<script>`, `<link>` or `<style>` before it, if any.
+    after: Option<&'a str>,
+    /// Keep metas browsers ignore as refused sites (`probe`) instead of leaving them out.
+    keep_ignored: bool,
+}
+
 impl Html {
-    fn meta_site(
-        &self,
-        path: &Path,
-        src: &[u8],
-        tag: &Tag,
-        in_head: bool,
-        after: Option<&str>,
-        keep_ignored: bool,
-        scan: &mut FileScan,
-    ) {
+    fn meta_site(&self, path: &Path, src: &[u8], tag: &Tag, place: Placement, scan: &mut FileScan) {
+        let Placement {
+            in_head,
+            after,
+            keep_ignored,
+        } = place;
         let Some(equiv) = tag.attr("http-equiv").and_then(|a| a.value.as_ref()) else {
             return;
         };
@@ -220,15 +225,12 @@ impl Html {
                         }
                         if name == "meta" {
                             let in_head = mode != Mode::InBody;
-                            self.meta_site(
-                                path,
-                                src,
-                                &tag,
+                            let place = Placement {
                                 in_head,
-                                resource.as_deref(),
+                                after: resource.as_deref(),
                                 keep_ignored,
-                                &mut scan,
-                            );
+                            };
+                            self.meta_site(path, src, &tag, place, &mut scan);
                         }
                         if matches!(name, "script" | "link" | "style") && resource.is_none() {
                             resource = Some(name.to_string());
