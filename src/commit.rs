@@ -79,21 +79,29 @@ pub fn write_all(files: &[Staged<'_>]) -> Result<(), CommitError> {
 }
 
 /// The write loop of [`write_all`], with the writer passed in so that tests can make a
-/// write fail.
+/// write fail. The writer gets the new bytes and the bytes they replace.
 fn write_each(
     files: &[Staged<'_>],
-    mut write: impl FnMut(&Path, &[u8]) -> std::io::Result<()>,
+    mut write: impl FnMut(&Path, &[u8], &[u8]) -> std::io::Result<()>,
 ) -> Result<(), CommitError> {
     let mut written: Vec<&Staged<'_>> = Vec::new();
     for f in files {
-        if let Err(e) = write(f.target, f.new) {
+        // Checked again right before its write: the check of every file up front leaves a
+        // window as long as the earlier writes.
+        let result = match check_unchanged(std::slice::from_ref(f)) {
+            Ok(()) => {
+                write(f.target, f.new, f.original).map_err(|e| format!("{}: {e}", f.path.display()))
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(message) = result {
             let mut err = CommitError {
-                message: format!("{}: {e}", f.path.display()),
+                message,
                 restored: vec![],
                 not_restored: vec![],
             };
             for w in written.iter().rev() {
-                match write(w.target, w.original) {
+                match write(w.target, w.original, w.new) {
                     Ok(()) => err.restored.push(w.path.to_path_buf()),
                     Err(e) => err.not_restored.push((w.path.to_path_buf(), e.to_string())),
                 }
@@ -105,20 +113,15 @@ fn write_each(
     Ok(())
 }
 
-/// Replace the contents of the regular file `target` with `bytes`, keeping its mode and owner.
-pub fn replace(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Replace the contents of the regular file `target` (which holds `previous`) with `bytes`,
+/// keeping its mode, owner and extended attributes (ACLs, SELinux label).
+pub fn replace(target: &Path, bytes: &[u8], previous: &[u8]) -> std::io::Result<()> {
     let meta = fs::metadata(target)?;
     if !meta.is_file() {
         return Err(std::io::Error::other("not a regular file"));
     }
     if meta.nlink() > 1 {
-        // A rename would split the hard links (the other names keep the old text): write in place.
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .truncate(true)
-            .open(target)?;
-        f.write_all(bytes)?;
-        return f.sync_all();
+        return replace_in_place(target, bytes, previous);
     }
     let dir = target
         .parent()
@@ -129,17 +132,118 @@ pub fn replace(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.csppatch-"))
+        .prefix(&format!(".{name}."))
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     let file = tmp.as_file();
     file.set_permissions(fs::Permissions::from_mode(meta.mode() & 0o7777))?;
     keep_owner(file, &meta)?;
+    copy_xattrs(target, file)?;
     file.sync_all()?;
-    tmp.persist(target).map_err(|e| e.error)?;
+    tmp.persist(target).map_err(|e| {
+        if e.error.raw_os_error() == Some(libc::EBUSY) {
+            std::io::Error::other(format!(
+                "{} is a mount point (a single-file bind mount, a Kubernetes subPath?): it cannot be replaced atomically; patch the file it is mounted from",
+                target.display()
+            ))
+        } else {
+            e.error
+        }
+    })?;
     // The rename is durable once the directory is.
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// The suffix of csppatch's temporary files, which the walk skips (a killed run may leave
+/// one behind).
+pub const TEMP_SUFFIX: &str = ".csppatch-tmp";
+
+/// A file with several hard links is written in place (a rename would split the links: the
+/// other names would keep the old text). The space is reserved first, so a full disk fails
+/// before any byte changes; any later failure writes `previous` back.
+fn replace_in_place(target: &Path, bytes: &[u8], previous: &[u8]) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    use std::os::fd::AsRawFd;
+    let mut f = fs::OpenOptions::new().write(true).open(target)?;
+    // SAFETY: posix_fallocate on a descriptor we own; it only reserves blocks.
+    let rc = unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, bytes.len() as libc::off_t) };
+    if rc != 0 && rc != libc::EOPNOTSUPP && rc != libc::EINVAL {
+        return Err(std::io::Error::from_raw_os_error(rc));
+    }
+    let mut write = |data: &[u8]| -> std::io::Result<()> {
+        f.seek(SeekFrom::Start(0))?;
+        f.write_all(data)?;
+        f.set_len(data.len() as u64)?;
+        f.sync_all()
+    };
+    if let Err(e) = write(bytes) {
+        return match write(previous) {
+            Ok(()) => Err(e),
+            Err(again) => Err(std::io::Error::other(format!(
+                "{e}; and writing the original back failed too: {again}"
+            ))),
+        };
+    }
+    Ok(())
+}
+
+/// Copy every extended attribute of `from` to `to` (SELinux labels and POSIX ACLs live
+/// there: losing them can make the file unreadable to the server).
+fn copy_xattrs(from: &Path, to: &fs::File) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let path = CString::new(from.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    // SAFETY (all calls below): plain xattr syscalls on a NUL-terminated path we own and on
+    // buffers sized by the previous call.
+    let size = unsafe { libc::listxattr(path.as_ptr(), std::ptr::null_mut(), 0) };
+    if size <= 0 {
+        return Ok(()); // none, or no xattr support on this filesystem
+    }
+    let mut names = vec![0u8; size as usize];
+    let size = unsafe { libc::listxattr(path.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
+    if size < 0 {
+        return Ok(());
+    }
+    names.truncate(size as usize);
+    for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        let cname = CString::new(name).map_err(std::io::Error::other)?;
+        let len = unsafe { libc::getxattr(path.as_ptr(), cname.as_ptr(), std::ptr::null_mut(), 0) };
+        if len < 0 {
+            continue;
+        }
+        let mut value = vec![0u8; len as usize];
+        let len = unsafe {
+            libc::getxattr(
+                path.as_ptr(),
+                cname.as_ptr(),
+                value.as_mut_ptr().cast(),
+                value.len(),
+            )
+        };
+        if len < 0 {
+            continue;
+        }
+        let rc = unsafe {
+            libc::fsetxattr(
+                to.as_raw_fd(),
+                cname.as_ptr(),
+                value.as_ptr().cast(),
+                len as usize,
+                0,
+            )
+        };
+        if rc != 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(std::io::Error::other(format!(
+                "cannot keep its extended attribute {} ({e}); nothing was written to it",
+                String::from_utf8_lossy(name)
+            )));
+        }
     }
     Ok(())
 }
@@ -275,6 +379,9 @@ fn validate_and_write(
         ));
         return Ok(());
     }
+    // From the first write to the last restore, Ctrl-C and SIGTERM wait: stopping in
+    // between would leave files patched and unvalidated.
+    let _deferred = validate::defer_signals();
     if !write(staged, report) {
         return Err(exit::BAD_INPUT);
     }
@@ -289,22 +396,30 @@ fn validate_and_write(
                     ..*s
                 })
                 .collect();
-            report.written = false;
             match write_all(&restore) {
-                Ok(()) => report.diagnostics.push(Diagnostic::error(
-                    "E020",
-                    format!(
-                        "`{}` rejects the patched configuration; every file was restored",
-                        v.label
-                    ),
-                )),
-                Err(e) => report.diagnostics.push(Diagnostic::error(
-                    "E021",
-                    format!(
-                        "`{}` rejects the patched configuration and restoring failed: {e}",
-                        v.label
-                    ),
-                )),
+                Ok(()) => {
+                    report.written = false;
+                    report.diagnostics.push(Diagnostic::error(
+                        "E020",
+                        format!(
+                            "`{}` rejects the patched configuration; every file was restored",
+                            v.label
+                        ),
+                    ));
+                }
+                Err(e) => {
+                    // Some files keep the patched bytes: say which, and do not claim that
+                    // nothing was written.
+                    report.left_modified = staged
+                        .iter()
+                        .map(|s| s.path.to_path_buf())
+                        .filter(|p| !e.restored.contains(p))
+                        .collect();
+                    report.diagnostics.push(Diagnostic::error(
+                        "E021",
+                        format!("`{}` rejects the patched configuration and restoring failed: {e}; still patched: {}", v.label, report.left_modified.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")),
+                    ));
+                }
             }
             return Err(exit::INVALID);
         }
@@ -381,11 +496,11 @@ mod tests {
                 new: b"new",
             })
             .collect();
-        let err = write_each(&files, |p, bytes| {
+        let err = write_each(&files, |p, bytes, previous| {
             if p == c && bytes == b"new" {
                 return Err(std::io::Error::other("disk full"));
             }
-            replace(p, bytes)
+            replace(p, bytes, previous)
         })
         .unwrap_err();
         assert!(err.message.contains("disk full"), "{err}");
@@ -396,13 +511,72 @@ mod tests {
     }
 
     #[test]
+    fn a_file_changed_during_the_writes_stops_them_and_restores_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let [a, b] = ["a.conf", "b.conf"].map(|n| dir.path().join(n));
+        fs::write(&a, b"old").unwrap();
+        fs::write(&b, b"old").unwrap();
+        let files: Vec<Staged> = [&a, &b]
+            .iter()
+            .map(|p| Staged {
+                path: p,
+                target: p,
+                original: b"old",
+                new: b"new",
+            })
+            .collect();
+        // Someone edits b.conf while a.conf is being written.
+        let err = write_each(&files, |p, bytes, previous| {
+            replace(p, bytes, previous)?;
+            if p == a && bytes == b"new" {
+                fs::write(&b, b"their edit").unwrap();
+            }
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(err.message.contains("changed on disk"), "{err}");
+        assert_eq!(fs::read(&a).unwrap(), b"old", "a.conf restored");
+        assert_eq!(fs::read(&b).unwrap(), b"their edit", "their edit kept");
+    }
+
+    #[test]
+    fn extended_attributes_are_kept() {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("site.conf");
+        fs::write(&p, b"old").unwrap();
+        let path = CString::new(p.as_os_str().as_bytes()).unwrap();
+        let name = CString::new("user.csppatch-test").unwrap();
+        // SAFETY: setxattr/getxattr on a path and buffers we own.
+        let rc =
+            unsafe { libc::setxattr(path.as_ptr(), name.as_ptr(), b"kept".as_ptr().cast(), 4, 0) };
+        if rc != 0 {
+            eprintln!("SKIPPED: no user xattrs on this filesystem");
+            return;
+        }
+        replace(&p, b"new", b"old").unwrap();
+        let mut buf = [0u8; 16];
+        let len = unsafe {
+            libc::getxattr(
+                path.as_ptr(),
+                name.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        assert_eq!(&buf[..len.max(0) as usize], b"kept");
+        assert_eq!(fs::read(&p).unwrap(), b"new");
+    }
+
+    #[test]
     fn hard_links_stay_linked() {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.conf");
         let b = dir.path().join("b.conf");
         fs::write(&a, b"old").unwrap();
         fs::hard_link(&a, &b).unwrap();
-        replace(&a, b"new").unwrap();
+        replace(&a, b"new", b"old").unwrap();
         assert_eq!(fs::read(&b).unwrap(), b"new");
     }
 }

@@ -24,9 +24,26 @@ impl fmt::Display for Severity {
     }
 }
 
+/// Serialize a path as text even when it is not UTF-8 (`site\xff.conf` becomes
+/// `site\u{FFFD}.conf`): JSON output must not stop half-way on an odd file name.
+pub fn ser_path<S: serde::Serializer>(path: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_string_lossy())
+}
+
+/// [`ser_path`] for a list.
+pub fn ser_paths<S: serde::Serializer>(paths: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(paths.len()))?;
+    for p in paths {
+        seq.serialize_element(&p.to_string_lossy())?;
+    }
+    seq.end()
+}
+
 /// A place in a file: 1-based line and column (column counted in bytes).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Location {
+    #[serde(serialize_with = "ser_path")]
     pub path: PathBuf,
     pub line: usize,
     pub col: usize,

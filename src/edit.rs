@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::ops::Range;
 
-use similar::{DiffOp, TextDiff};
+use similar::DiffOp;
 
 /// Replace `range` of the file with `bytes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,11 +52,18 @@ pub fn unified_diff(old: &[u8], new: &[u8], path: &str, paint: Paint) -> Vec<u8>
     // `a/` + a relative path, as git writes it: an absolute path loses its leading `/`, so
     // that `patch -p1` applies the diff from `/`, as it does from the cwd for relative ones.
     let path = path.trim_start_matches("./").trim_start_matches('/');
-    let diff = TextDiff::configure().diff_lines(old, new);
-    let old_lines: Vec<&[u8]> = diff.old_slices().to_vec();
-    let new_lines: Vec<&[u8]> = diff.new_slices().to_vec();
+    // A name with white space is followed by a tab, which GNU patch and git apply both read
+    // as the end of the name.
+    let end = if path.contains([' ', '\t']) { "\t" } else { "" };
+    // Lines end at `\n` only: a lone `\r` inside a line is part of it (similar's own line
+    // splitting would cut there and write a patch that does not apply).
+    let old_lines = lines(old);
+    let new_lines = lines(new);
     let mut out = Vec::new();
-    let groups = diff.grouped_ops(3);
+    let groups = similar::group_diff_ops(
+        similar::capture_diff_slices(similar::Algorithm::Myers, &old_lines, &new_lines),
+        3,
+    );
     if groups.is_empty() {
         return out;
     }
@@ -78,7 +85,7 @@ pub fn unified_diff(old: &[u8], new: &[u8], path: &str, paint: Paint) -> Vec<u8>
         ),
     };
     out.extend_from_slice(bold);
-    let _ = write!(out, "--- a/{path}\n+++ b/{path}\n");
+    let _ = write!(out, "--- a/{path}{end}\n+++ b/{path}{end}\n");
     out.extend_from_slice(reset);
     for group in groups {
         let (first, last) = (&group[0], &group[group.len() - 1]);
@@ -131,6 +138,35 @@ pub fn unified_diff(old: &[u8], new: &[u8], path: &str, paint: Paint) -> Vec<u8>
         }
     }
     out
+}
+
+/// `bytes` cut after each `\n` (the last line may lack one).
+fn lines(bytes: &[u8]) -> Vec<&[u8]> {
+    bytes.split_inclusive(|&b| b == b'\n').collect()
+}
+
+/// The name a diff gives `path`: relative to the current directory when it is below it
+/// (`..` resolved lexically, which `patch` and `git apply` refuse), else absolute.
+pub fn diff_label(path: &std::path::Path) -> String {
+    use std::path::Component;
+    let Ok(abs) = std::path::absolute(path) else {
+        return path.display().to_string();
+    };
+    let mut clean = std::path::PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::ParentDir => {
+                clean.pop();
+            }
+            Component::CurDir => {}
+            other => clean.push(other),
+        }
+    }
+    let cwd = std::env::current_dir().ok();
+    match cwd.as_deref().and_then(|c| clean.strip_prefix(c).ok()) {
+        Some(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        _ => clean.display().to_string(),
+    }
 }
 
 fn write_lines(out: &mut Vec<u8>, tag: u8, lines: &[&[u8]], colour: &[u8], reset: &[u8]) {
@@ -206,6 +242,34 @@ mod tests {
             }]
         )
         .is_err());
+    }
+
+    #[test]
+    fn a_lone_carriage_return_stays_inside_its_line() {
+        let old = b"# a\rb\nadd_header X y;\n";
+        let new = b"# a\rb\nadd_header X z;\n";
+        let d = unified_diff(old, new, "x.conf", Paint::Plain);
+        assert_eq!(d, b"--- a/x.conf\n+++ b/x.conf\n@@ -1,2 +1,2 @@\n # a\rb\n-add_header X y;\n+add_header X z;\n".to_vec());
+    }
+
+    #[test]
+    fn names_with_spaces_end_with_a_tab() {
+        let d = unified_diff(b"a\n", b"b\n", "my sites/x.conf", Paint::Plain);
+        assert!(d.starts_with(b"--- a/my sites/x.conf\t\n+++ b/my sites/x.conf\t\n"));
+    }
+
+    #[test]
+    fn labels_resolve_dot_dot_and_stay_relative_below_the_cwd() {
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            diff_label(std::path::Path::new("a/../b/x.conf")),
+            "b/x.conf"
+        );
+        let outside = cwd.parent().unwrap().join("y.conf");
+        assert_eq!(
+            diff_label(std::path::Path::new("../y.conf")),
+            outside.display().to_string()
+        );
     }
 
     #[test]

@@ -273,11 +273,18 @@ fn patch(args: &PatchArgs) -> u8 {
     let mut report = csppatch::run(&config);
     report.diagnostics.splice(0..0, notes);
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
-    let _ = match args.format {
+    let rendered = match args.format {
         Format::Text => report::render_text(&report, paint, &mut out, &mut err),
         Format::Json => report::render_json(&report, &mut out),
     };
-    report.exit_code
+    match rendered {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            use std::io::Write as _;
+            let _ = writeln!(err, "error: cannot print the report: {e}");
+            exit::BAD_INPUT.max(report.exit_code)
+        }
+        _ => report.exit_code,
+    }
 }
 
 fn paint(color: Color, terminal: bool) -> Paint {

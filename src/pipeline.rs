@@ -254,8 +254,8 @@ fn patch(
             });
             true
         }
-        Err(Failure::Refused(reason)) => {
-            let site = &planned[0].0.site;
+        Err(Failure::Refused { site, reason }) => {
+            let site = &planned[site].0.site;
             report
                 .diagnostics
                 .push(refused(site, &reason, location(file, site.span.start)));
@@ -376,6 +376,17 @@ fn check_tree(dialect: &dyn Dialect, tree: &Tree, files: &[usize]) -> Vec<Diagno
 fn link<'t>(tree: &'t Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active<'t>> {
     let mut active = Vec::new();
     let mut bound: BTreeMap<(usize, usize), (Site, bool)> = BTreeMap::new();
+    // Every variable definition by (dialect, name): (file, binding) pairs, in file order.
+    let mut by_name: HashMap<(crate::dialect::DialectKind, &str), Vec<(usize, usize)>> =
+        HashMap::new();
+    for (gi, g) in tree.files.iter().enumerate().filter(|(_, g)| g.relevant) {
+        let Ok(gscan) = &g.scan else { continue };
+        for (bi, b) in gscan.bindings.iter().enumerate() {
+            if let Some(name) = b.binding.as_deref() {
+                by_name.entry((g.dialect, name)).or_default().push((gi, bi));
+            }
+        }
+    }
     for (fi, f) in tree.files.iter().enumerate().filter(|(_, f)| f.relevant) {
         let Ok(scan) = &f.scan else { continue };
         for (si, site) in scan.sites.iter().enumerate() {
@@ -387,30 +398,31 @@ fn link<'t>(tree: &'t Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active<'t>
             });
         }
         for r in &scan.refs {
-            let mut found = false;
-            for (gi, g) in tree
-                .files
-                .iter()
-                .enumerate()
-                .filter(|(_, g)| g.relevant && g.dialect == f.dialect)
-            {
-                let Ok(gscan) = &g.scan else { continue };
-                for (bi, b) in gscan.bindings.iter().enumerate() {
-                    if b.binding.as_deref() == Some(r.name.as_str()) {
-                        found = true;
-                        let (entry, from_scope) = bound.entry((gi, bi)).or_insert_with(|| {
-                            let mut s = b.clone();
-                            s.disposition = r.disposition;
-                            (s, false)
-                        });
-                        *from_scope |= f.in_scope;
-                        if entry.disposition != r.disposition && !entry.context.contains("(also ") {
-                            entry.context.push_str(&format!(
-                                " (also sent as {})",
-                                r.disposition.header_name()
-                            ));
-                        }
-                    }
+            // The file's own definitions first (an nginx `set` belongs to its server and
+            // location); otherwise any file's (a `map` is http-wide, often in conf.d/).
+            let all = by_name
+                .get(&(f.dialect, r.name.as_str()))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let own: Vec<(usize, usize)> =
+                all.iter().copied().filter(|&(gi, _)| gi == fi).collect();
+            let targets = if own.is_empty() { all } else { &own[..] };
+            let found = !targets.is_empty();
+            for &(gi, bi) in targets {
+                let Ok(gscan) = &tree.files[gi].scan else {
+                    continue;
+                };
+                let b = &gscan.bindings[bi];
+                let (entry, from_scope) = bound.entry((gi, bi)).or_insert_with(|| {
+                    let mut s = b.clone();
+                    s.disposition = r.disposition;
+                    (s, false)
+                });
+                *from_scope |= f.in_scope;
+                if entry.disposition != r.disposition && !entry.context.contains("(also ") {
+                    entry
+                        .context
+                        .push_str(&format!(" (also sent as {})", r.disposition.header_name()));
                 }
             }
             if !found && f.in_scope {

@@ -24,6 +24,12 @@ pub struct Report {
     /// Files walked over that are not configuration csppatch knows.
     pub files_skipped: usize,
     pub written: bool,
+    /// Files a failed restore left with the patched bytes (validation without a namespace).
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "crate::diag::ser_paths"
+    )]
+    pub left_modified: Vec<PathBuf>,
     pub exit_code: u8,
 }
 
@@ -42,7 +48,7 @@ impl FileChange {
         unified_diff(
             &self.before,
             &self.after,
-            &self.path.display().to_string(),
+            &crate::edit::diff_label(&self.path),
             paint,
         )
     }
@@ -52,7 +58,7 @@ impl serde::Serialize for FileChange {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("FileChange", 2)?;
-        st.serialize_field("path", &self.path)?;
+        st.serialize_field("path", &self.path.to_string_lossy())?;
         st.serialize_field("diff", &String::from_utf8_lossy(&self.diff(Paint::Plain)))?;
         st.end()
     }
@@ -60,6 +66,7 @@ impl serde::Serialize for FileChange {
 
 #[derive(Debug, serde::Serialize)]
 pub struct SiteReport {
+    #[serde(serialize_with = "crate::diag::ser_path")]
     pub path: PathBuf,
     pub line: usize,
     pub col: usize,
@@ -276,6 +283,10 @@ pub fn summary(report: &Report) -> String {
         plural(changed)
     );
     let outcome = match (report.mode, report.written, report.exit_code) {
+        _ if !report.left_modified.is_empty() => format!(
+            "FAILED: {} file(s) left patched and unvalidated",
+            report.left_modified.len()
+        ),
         (_, true, _) => "written".to_string(),
         (_, _, crate::exit::INVALID) => "validation failed: nothing written".to_string(),
         (_, _, crate::exit::BAD_INPUT) => "errors: nothing written".to_string(),

@@ -29,6 +29,9 @@ pub struct ScannedFile {
     pub in_scope: bool,
     /// The server's main config file.
     pub is_root: bool,
+    /// The main configs (indices into `Tree::files`) that include this file, directly or not
+    /// (a root lists itself): what `--validate` runs to check it.
+    pub roots: Vec<usize>,
     /// In scope, or part of a main config that includes the given files. A system main
     /// config that turned out unrelated to the paths (and what it includes) is not.
     pub relevant: bool,
@@ -89,9 +92,10 @@ pub fn scan(paths: &[PathBuf], opts: &ScanOptions) -> Tree {
             s.tree.roots.push((kind, idx));
         }
     }
-    for &(_, r) in &s.tree.roots {
+    for &(_, r) in &s.tree.roots.clone() {
         for &i in &reach[&r] {
             s.tree.files[i].relevant = true;
+            s.tree.files[i].roots.push(r);
         }
     }
     // Scope: the given files and everything they include.
@@ -112,7 +116,7 @@ struct Scanner<'a> {
     opts: &'a ScanOptions,
     tree: Tree,
     by_id: HashMap<(u64, u64), usize>,
-    glob_cache: HashMap<(PathBuf, String), Vec<PathBuf>>,
+    glob_cache: HashMap<(PathBuf, PathBuf, String), Vec<PathBuf>>,
 }
 
 impl Scanner<'_> {
@@ -150,7 +154,7 @@ impl Scanner<'_> {
             .into_iter();
         for entry in walker.filter_entry(|e| e.depth() == 0 || !is_ignored_dir(e)) {
             match entry {
-                Ok(e) if e.file_type().is_file() => {
+                Ok(e) if e.file_type().is_file() && !is_csppatch_temp(e.path()) => {
                     if let Some(i) = self.add_file(e.path(), self.opts.dialect, false) {
                         given.push(i);
                     }
@@ -247,6 +251,7 @@ impl Scanner<'_> {
             included: Vec::new(),
             in_scope: false,
             is_root: false,
+            roots: Vec::new(),
             relevant: false,
         });
         self.by_id.insert(id, i);
@@ -429,7 +434,13 @@ impl Scanner<'_> {
         kind: DialectKind,
         pattern: &str,
     ) -> Vec<PathBuf> {
-        let key = (base.to_path_buf(), pattern.to_string());
+        // The including file's directory is part of the key: without a main config it is
+        // searched too, so the same pattern can name different files for different includers.
+        let key = (
+            base.to_path_buf(),
+            from.parent().map(Path::to_path_buf).unwrap_or_default(),
+            pattern.to_string(),
+        );
         if let Some(hit) = self.glob_cache.get(&key) {
             return hit.clone();
         }
@@ -519,6 +530,12 @@ fn expand(path: &Path, kind: DialectKind) -> Vec<PathBuf> {
     }
     out.retain(|p| p.is_file());
     out
+}
+
+/// A temporary file of an interrupted csppatch run (see `commit::TEMP_SUFFIX`).
+fn is_csppatch_temp(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().ends_with(crate::commit::TEMP_SUFFIX))
 }
 
 fn is_ignored_dir(e: &walkdir::DirEntry) -> bool {

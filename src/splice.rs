@@ -38,8 +38,9 @@ enum Strategy {
 /// Why a site cannot be written at all (not a matter of layout).
 #[derive(Debug)]
 pub enum Failure {
-    /// The site cannot be patched as asked (a change inside a variable, a value too long).
-    Refused(String),
+    /// Site `site` (index into the planned sites) cannot be patched as asked (a change inside
+    /// a variable, a value too long).
+    Refused { site: usize, reason: String },
     /// No strategy produced a file that reads back as merged: a csppatch bug.
     SelfCheck(String),
 }
@@ -50,18 +51,17 @@ pub fn patch_file(file: &ScannedFile, planned: &[Planned]) -> Result<Vec<u8>, Fa
     let mut last = String::new();
     for strategy in [Strategy::Layout, Strategy::Fragments, Strategy::Whole] {
         let mut splices = Vec::new();
-        for p in planned {
-            splices.extend(
-                splices_for(dialect, p.site, &file.src, p.outcome, strategy)
-                    .map_err(Failure::Refused)?,
-            );
+        for (k, p) in planned.iter().enumerate() {
+            let s = splices_for(dialect, p.site, &file.src, p.outcome, strategy)
+                .map_err(|reason| Failure::Refused { site: k, reason })?;
+            splices.extend(s);
         }
         let new = edit::apply(&file.src, &splices).map_err(Failure::SelfCheck)?;
         match read_back(file, &new, planned) {
             Ok(after) => {
-                for p in planned {
-                    if let Some(why) = literal_copy(p, site_of(&after, p.which)) {
-                        return Err(Failure::Refused(why));
+                for (k, p) in planned.iter().enumerate() {
+                    if let Some(reason) = literal_copy(p, site_of(&after, p.which)) {
+                        return Err(Failure::Refused { site: k, reason });
                     }
                 }
                 return Ok(new);

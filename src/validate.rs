@@ -67,22 +67,62 @@ pub fn plan(
                 }
             }
             DialectKind::Html => {}
-            _ if !roots.is_empty() => {
-                for r in roots {
-                    out.push(for_root(kind, tree, r)?);
-                }
-            }
             _ => {
-                let files: Vec<usize> = changed
+                // Every main config the changed files belong to, then the files no main
+                // config reaches: a wrapper over every such file of the run (not only the
+                // changed ones: an upstream or a snippet they use may live in another), and
+                // any that is a whole main config of its own (top-level `http`/`events`).
+                let reached: Vec<usize> = roots
                     .iter()
                     .copied()
-                    .filter(|&i| tree.files[i].dialect == kind)
+                    .filter(|r| {
+                        changed.iter().any(|&c| {
+                            tree.files[c].dialect == kind && tree.files[c].roots.contains(r)
+                        })
+                    })
                     .collect();
-                out.push(wrapper(kind, tree, &files)?);
+                for r in reached {
+                    out.push(for_root(kind, tree, r)?);
+                }
+                let unreached = changed
+                    .iter()
+                    .any(|&c| tree.files[c].dialect == kind && tree.files[c].roots.is_empty());
+                if unreached {
+                    let lone: Vec<usize> = (0..tree.files.len())
+                        .filter(|&i| {
+                            let f = &tree.files[i];
+                            f.dialect == kind
+                                && f.in_scope
+                                && f.roots.is_empty()
+                                && !included_by_another(tree, i)
+                        })
+                        .collect();
+                    let (whole, parts): (Vec<usize>, Vec<usize>) =
+                        lone.into_iter().partition(|&i| {
+                            kind == DialectKind::Nginx
+                                && (has_block(&tree.files[i].src, b"http")
+                                    || has_block(&tree.files[i].src, b"events"))
+                        });
+                    for w in whole {
+                        out.push(for_root(kind, tree, w)?);
+                    }
+                    if !parts.is_empty() {
+                        out.push(wrapper(kind, tree, &parts)?);
+                    }
+                }
             }
         }
     }
     Ok(out)
+}
+
+/// Is file `i` included by another file of the run? (Then the includer's wrapper or root
+/// brings it in; including it again would define its blocks twice.)
+fn included_by_another(tree: &Tree, i: usize) -> bool {
+    tree.files
+        .iter()
+        .enumerate()
+        .any(|(j, f)| j != i && f.included.iter().flatten().any(|&k| k == i))
 }
 
 fn simple(argv: Vec<String>) -> Validator {
@@ -212,7 +252,16 @@ fn wrapper(kind: DialectKind, tree: &Tree, files: &[usize]) -> Result<Validator,
             }
         }
     }
-    let q = |p: &Path| format!("\"{}\"", p.display());
+    // Quoted for nginx, Apache and Caddy alike: a `"` or `\\` in a path is escaped.
+    let q = |p: &Path| {
+        format!(
+            "\"{}\"",
+            p.display()
+                .to_string()
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+        )
+    };
     let mut conf = Vec::new();
     let main = dir.join("csppatch-validate.conf");
     let argv = match kind {
@@ -225,7 +274,7 @@ fn wrapper(kind: DialectKind, tree: &Tree, files: &[usize]) -> Result<Validator,
             );
             for &i in files {
                 let f = &tree.files[i];
-                if has_block(&f.src, b"server") {
+                if !needs_server_block(&f.src) {
                     let _ = writeln!(conf, "    include {};", q(&f.target));
                 } else {
                     let _ = writeln!(
@@ -352,6 +401,28 @@ const APACHE_MODULES: &[&str] = &[
     "reqtimeout",
 ];
 
+/// Must this nginx file be included inside a `server { }` to be valid? Only when its top
+/// level holds what only a server (or location) takes: `location`, `listen`, `server_name`,
+/// `if`, `return`, `rewrite`, `try_files`. Everything else (server and upstream blocks, maps,
+/// `add_header` snippets) is valid at the http level.
+fn needs_server_block(src: &[u8]) -> bool {
+    const SERVER_ONLY: &[&str] = &[
+        "location",
+        "listen",
+        "server_name",
+        "if",
+        "return",
+        "rewrite",
+        "try_files",
+    ];
+    match crate::dialect::nginx::parse(src) {
+        Ok(directives) => directives
+            .iter()
+            .any(|d| SERVER_ONLY.contains(&d.name.text(src).as_str())),
+        Err(_) => !has_block(src, b"server"),
+    }
+}
+
 /// Does the file have a top-level `NAME {` block (an nginx file of server blocks rather than a
 /// snippet of directives for inside one)?
 fn has_block(src: &[u8], name: &[u8]) -> bool {
@@ -441,24 +512,133 @@ pub fn run(v: &Validator, mounts: &[(PathBuf, PathBuf)]) -> Outcome {
         c
     };
     cmd.envs(v.env.iter().map(|(k, val)| (k, val)))
-        .stdin(Stdio::null());
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     if let Some(d) = &v.cwd {
         cmd.current_dir(d);
     }
-    match cmd.output() {
-        Ok(o) => {
-            let mut output = String::from_utf8_lossy(&o.stdout).into_owned();
-            output.push_str(&String::from_utf8_lossy(&o.stderr));
-            Outcome {
-                ok: o.status.success(),
-                output,
+    {
+        use std::os::unix::process::CommandExt;
+        // Its own process group, so a validator that hangs is killed with its children.
+        cmd.process_group(0);
+        // SAFETY: only async-signal-safe calls between fork and exec: the validator must not
+        // inherit the signals csppatch defers while files are written (see `defer_signals`).
+        unsafe {
+            cmd.pre_exec(|| {
+                let set = signal_set();
+                libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+                Ok(())
+            });
+        }
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome {
+                ok: false,
+                output: format!("cannot run {}: {e}", v.argv[0]),
             }
         }
-        Err(e) => Outcome {
+    };
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let limit = timeout();
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if std::time::Instant::now() >= deadline => {
+                // SAFETY: signalling the process group we created for the validator.
+                unsafe {
+                    libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+                }
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(_) => break None,
+        }
+    };
+    let mut output = String::from_utf8_lossy(&stdout.join().unwrap_or_default()).into_owned();
+    output.push_str(&String::from_utf8_lossy(&stderr.join().unwrap_or_default()));
+    match status {
+        Some(s) => Outcome {
+            ok: s.success(),
+            output,
+        },
+        None => Outcome {
             ok: false,
-            output: format!("cannot run {}: {e}", v.argv[0]),
+            output: format!(
+                "{output}\n`{}` did not finish within {} s and was stopped",
+                v.label,
+                limit.as_secs()
+            ),
         },
     }
+}
+
+/// How long a validator may run: 120 s (nginx -t on a large tree takes a second or two), or
+/// `CSPPATCH_VALIDATE_TIMEOUT` seconds.
+fn timeout() -> std::time::Duration {
+    let secs = std::env::var("CSPPATCH_VALIDATE_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120);
+    std::time::Duration::from_secs(secs)
+}
+
+/// SIGINT, SIGTERM, SIGHUP: what a user or a supervisor sends to stop csppatch.
+fn signal_set() -> libc::sigset_t {
+    // SAFETY: a zeroed sigset_t is valid storage for sigemptyset to initialise.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGHUP);
+        set
+    }
+}
+
+/// Hold Ctrl-C and SIGTERM until the returned guard drops: between writing files for a
+/// validation and restoring them, being stopped would leave unvalidated files behind.
+pub fn defer_signals() -> impl Drop {
+    struct Deferred;
+    impl Drop for Deferred {
+        fn drop(&mut self) {
+            let set = signal_set();
+            // SAFETY: unblocking signals this thread blocked; pending ones arrive now.
+            unsafe {
+                libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            }
+        }
+    }
+    let set = signal_set();
+    // SAFETY: blocking signals for this (the only) thread.
+    unsafe {
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+    Deferred
 }
 
 /// `sh -c` script: `N from1 to1 ... fromN toN cmd args...`.

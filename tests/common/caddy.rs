@@ -174,7 +174,17 @@ impl Server {
     }
 
     pub fn get(&self, path: &str) -> Response {
-        http_get(self.port, path, "127.0.0.1").expect("GET from caddy")
+        // Caddy accepts on its port a moment before its HTTP server is wired up, and under
+        // load the first request can be reset: a few tries, then the real error.
+        let mut last = None;
+        for _ in 0..5 {
+            match http_get(self.port, path, "127.0.0.1") {
+                Ok(r) => return r,
+                Err(e) => last = Some(e),
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("GET from caddy: {:?}\n{}", last, self.log_text())
     }
 
     /// Every value of `name` as an HTTP/2 client receives it (curl, prior knowledge h2c).
