@@ -5,41 +5,16 @@
 
 mod common;
 
+use common::probe::{json, probe, stderr, stdout, FORGOT_WSS};
+
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::Output;
 use std::thread::JoinHandle;
 
 use common::nginx::{wrap_server, Server};
 use serde_json::Value;
-
-/// The policy of a site that allowed MuseRelay by hand and forgot the WebSocket: every
-/// MuseRelay requirement passes except `connect-src wss://muserelay.com` (`https://` does not
-/// cover `wss:`, CSP3 §6.7.2.9; `'self'` is http://127.0.0.1:PORT, another host).
-const FORGOT_WSS: &str = "default-src 'self'; script-src 'self' https://muserelay.com; connect-src 'self' https://muserelay.com; img-src 'self' https://muserelay.com data:; style-src 'self' https://muserelay.com 'unsafe-inline'";
-
-fn probe(args: &[&str]) -> Output {
-    common::csppatch()
-        .arg("probe")
-        .args(args)
-        .output()
-        .expect("run csppatch probe")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(o), stderr(o)))
-}
 
 fn blocked(doc: &Value) -> Vec<String> {
     doc["requirements"]

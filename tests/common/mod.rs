@@ -6,6 +6,7 @@ pub mod browser;
 pub mod caddy;
 pub mod nginx;
 pub mod php;
+pub mod probe;
 pub mod tree;
 pub mod widget;
 

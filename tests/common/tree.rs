@@ -35,6 +35,45 @@ impl Run {
     }
 }
 
+/// What a fixture run did, after the checks every fixture gets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub patched: usize,
+    pub unchanged: usize,
+    pub refused: usize,
+}
+
+impl Tally {
+    /// Check `run` of `tree` by its outcome and count it: a patch changed only bytes inside
+    /// CSP values and its printed diff reproduces the written files; a run that changed
+    /// nothing (exit 0, or refused with exit 2) left every file as it was. `true`: patched.
+    pub fn check(&mut self, tree: &Tree, run: &Run) -> bool {
+        match run.code {
+            Some(0) if !tree.changed().is_empty() => {
+                self.patched += 1;
+                assert_eq!(tree.assert_only_values_changed(), tree.changed().len());
+                tree.assert_diff_reproduces_written_files(run);
+                true
+            }
+            Some(0) => {
+                self.unchanged += 1;
+                assert!(
+                    run.stdout.is_empty(),
+                    "{}: no diff when nothing changes",
+                    tree.name
+                );
+                tree.assert_untouched();
+                false
+            }
+            _ => {
+                self.refused += 1;
+                tree.assert_untouched();
+                false
+            }
+        }
+    }
+}
+
 /// `tests/fixtures/e2e/<dialect>/<name>`.
 pub fn fixture_dir(dialect: &str, name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

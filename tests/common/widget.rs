@@ -22,6 +22,17 @@ pub const MUSERELAY_LOADS: &[(Load, &str)] = &[
 /// break and indentation (or PHP concatenation) collapsed to one space.
 pub const MUSERELAY_SEED_POLICY: &str = "default-src 'self'; script-src 'self' https://muserelay.com 'unsafe-inline'; connect-src 'self' https://muserelay.com wss://muserelay.com; img-src 'self' https://muserelay.com data:; style-src 'self' https://muserelay.com 'unsafe-inline';";
 
+/// After a MuseRelay patch: nothing of MuseRelay blocked, the three `evil.example` loads of
+/// [`MUSERELAY_LOADS`] still blocked, and no other violation came or went.
+pub fn assert_muserelay_patched(before: &[String], after: &[String]) {
+    assert!(
+        blocked(after, "muserelay.com").is_empty(),
+        "after: no MuseRelay request blocked: {after:?}"
+    );
+    assert_eq!(blocked(after, "evil.example").len(), 3, "{after:?}");
+    assert_only_vendor_unblocked(before, after, "muserelay.com");
+}
+
 /// After a patch the vendor (`host`) is allowed and nothing else changed: exactly the
 /// violations that were not the vendor's remain.
 pub fn assert_only_vendor_unblocked(before: &[String], after: &[String], host: &str) {
