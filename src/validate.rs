@@ -471,17 +471,34 @@ fn caddy_wrapping(src: &[u8]) -> CaddyWrap {
 /// forces the write-validate-restore path (what a machine without namespaces gets), so that
 /// path is tested too.
 pub fn namespace_available() -> bool {
-    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AVAILABLE.get_or_init(|| {
+    namespace_flags().is_some()
+}
+
+/// The `unshare` flags that give this process a private mount namespace: `--mount` as root,
+/// else a user namespace mapping the user to root (unprivileged user namespaces), else none.
+fn namespace_flags() -> Option<&'static [&'static str]> {
+    const AS_ROOT: &[&str] = &["--mount", "--propagation", "private"];
+    const AS_USER: &[&str] = &[
+        "--user",
+        "--map-root-user",
+        "--mount",
+        "--propagation",
+        "private",
+    ];
+    static FLAGS: std::sync::OnceLock<Option<&'static [&'static str]>> = std::sync::OnceLock::new();
+    *FLAGS.get_or_init(|| {
         if std::env::var_os("CSPPATCH_NO_NAMESPACE").is_some_and(|v| v == "1") {
-            return false;
+            return None;
         }
-        Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "true"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+        [AS_ROOT, AS_USER].into_iter().find(|flags| {
+            Command::new("unshare")
+                .args(flags.iter())
+                .arg("true")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
     })
 }
 
@@ -494,16 +511,8 @@ pub fn run(v: &Validator, mounts: &[(PathBuf, PathBuf)]) -> Outcome {
         c
     } else {
         let mut c = Command::new("unshare");
-        c.args([
-            "--mount",
-            "--propagation",
-            "private",
-            "--",
-            "sh",
-            "-c",
-            MOUNT_SCRIPT,
-            "sh",
-        ]);
+        c.args(namespace_flags().unwrap_or(&["--mount", "--propagation", "private"]));
+        c.args(["--", "sh", "-c", MOUNT_SCRIPT, "sh"]);
         c.arg(mounts.len().to_string());
         for (from, to) in mounts {
             c.arg(from).arg(to);
