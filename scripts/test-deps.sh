@@ -30,6 +30,13 @@ for svc in nginx apache2 caddy; do
   if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
 done
 
+if ! python3 -c 'import crossplane' >/dev/null 2>&1 && ! python3 -m pip --version >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "test-deps: installing python3-pip"
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends python3-pip
+fi
 if ! python3 -c 'import crossplane' >/dev/null 2>&1; then
   echo "test-deps: pip install crossplane"
   python3 -m pip install --quiet crossplane || python3 -m pip install --quiet --break-system-packages crossplane
