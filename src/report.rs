@@ -1,8 +1,9 @@
 //! What a run did, and how it is shown: a unified diff per changed file then diagnostics
 //! (text), or one JSON document (`--format json`).
 
+use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::csp::{Added, Created};
 use crate::diag::{Diagnostic, Severity};
@@ -216,15 +217,33 @@ pub fn render_diagnostics(
     paint: Paint,
     err: &mut dyn Write,
 ) -> std::io::Result<()> {
+    // Each file's bytes once, for the source lines: the report's own copy of a changed file,
+    // else read from disk (a file with warnings and no change).
+    let mut sources: HashMap<&Path, Option<std::borrow::Cow<[u8]>>> = report
+        .files
+        .iter()
+        .map(|f| {
+            (
+                f.path.as_path(),
+                Some(std::borrow::Cow::Borrowed(&f.before[..])),
+            )
+        })
+        .collect();
     for d in &report.diagnostics {
-        render_diagnostic(d, report, paint, err)?;
+        let src = d.location.as_ref().and_then(|loc| {
+            sources
+                .entry(loc.path.as_path())
+                .or_insert_with(|| std::fs::read(&loc.path).ok().map(std::borrow::Cow::Owned))
+                .as_deref()
+        });
+        render_diagnostic(d, src, paint, err)?;
     }
     Ok(())
 }
 
 fn render_diagnostic(
     d: &Diagnostic,
-    report: &Report,
+    src: Option<&[u8]>,
     paint: Paint,
     err: &mut dyn Write,
 ) -> std::io::Result<()> {
@@ -239,17 +258,7 @@ fn render_diagnostic(
         None => writeln!(err, "{head}: {}", d.message)?,
     }
     if let Some(loc) = &d.location {
-        let src = report
-            .files
-            .iter()
-            .find(|f| f.path == loc.path)
-            .map(|f| &f.before);
-        let text = match src {
-            Some(s) => Some(crate::diag::source_line(s, loc.line)),
-            None => std::fs::read(&loc.path)
-                .ok()
-                .map(|s| crate::diag::source_line(&s, loc.line)),
-        };
+        let text = src.map(|s| crate::diag::source_line(s, loc.line));
         if let Some(text) = text.filter(|t| !t.trim().is_empty()) {
             let shown: String = text.chars().take(160).collect();
             writeln!(err, "    {shown}")?;

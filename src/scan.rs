@@ -181,13 +181,7 @@ impl Scanner<'_> {
         // path component, which dominates on a 10,000-vhost tree.
         let meta = match fs::metadata(path) {
             Ok(m) => m,
-            Err(e) => {
-                self.tree.diagnostics.push(Diagnostic::error(
-                    "E002",
-                    format!("{}: {e}", path.display()),
-                ));
-                return None;
-            }
+            Err(e) => return self.unreadable(path, e),
         };
         let id = (meta.dev(), meta.ino());
         if let Some(&i) = self.by_id.get(&id) {
@@ -216,34 +210,28 @@ impl Scanner<'_> {
         };
         let src = match fs::read(&target) {
             Ok(s) => s,
-            Err(e) => {
-                self.tree.diagnostics.push(Diagnostic::error(
-                    "E002",
-                    format!("{}: {e}", path.display()),
-                ));
-                return None;
-            }
+            Err(e) => return self.unreadable(path, e),
         };
         let head = &src[..src.len().min(16 * 1024)];
         let kind = match dialect.or_else(|| detect(path, head)) {
             Some(k) if dialect.is_none() || !explicit_non_config(path) => k,
             _ => {
                 self.tree.skipped += 1;
-                let _ = explicit;
                 return None;
             }
         };
-        let scan = kind.dialect().find(path, &src);
+        // A symlink is shown as the file behind it (sites-available/x for sites-enabled/x):
+        // that is what changes, a diff naming the link would not apply with `patch`, and
+        // every message about the file (parse errors included) names the same path.
+        let shown_path = if is_link {
+            shown(&target)
+        } else {
+            path.to_path_buf()
+        };
+        let scan = kind.dialect().find(&shown_path, &src);
         let i = self.tree.files.len();
         self.tree.files.push(ScannedFile {
-            // A symlink is shown as the file behind it (sites-available/x for
-            // sites-enabled/x): that is what changes, and a diff naming the link would not
-            // apply with `patch`.
-            path: if is_link {
-                shown(&target)
-            } else {
-                path.to_path_buf()
-            },
+            path: shown_path,
             target: target.clone(),
             dialect: kind,
             src: src.into(),
@@ -256,6 +244,14 @@ impl Scanner<'_> {
         });
         self.by_id.insert(id, i);
         Some(i)
+    }
+
+    fn unreadable(&mut self, path: &Path, e: std::io::Error) -> Option<usize> {
+        self.tree.diagnostics.push(Diagnostic::error(
+            "E002",
+            format!("{}: {e}", path.display()),
+        ));
+        None
     }
 
     /// The main config of each dialect present: `--conf-root`, else the nearest one above a

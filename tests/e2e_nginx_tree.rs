@@ -371,7 +371,7 @@ fn an_unparsable_file_stops_the_write_but_not_the_others_diffs() {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("sites-enabled/broken:3:1: error[NGX00"),
+        err.contains("sites-available/broken:3:1: error[NGX00"),
         "file:line of the broken file: {err}"
     );
     assert!(

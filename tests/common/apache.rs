@@ -229,7 +229,9 @@ impl Httpd {
 }
 
 /// GET `path` from 127.0.0.1:`port` with HTTP/1.0; httpd writes each header as
-/// `Name: value\r\n`, and the value is kept exactly as sent.
+/// `Name: value\r\n`, and the value is kept exactly as sent. Not `common::http_get`: that one
+/// drops the white space a value starts with, as HTTP says to, and the decode oracle must see
+/// it (h5bp's continued value starts with spaces that httpd sends).
 pub fn get(port: u16, path: &str) -> RawResponse {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_read_timeout(Some(std::time::Duration::from_secs(10)))

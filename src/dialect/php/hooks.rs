@@ -136,18 +136,7 @@ fn arrow_body(code: &Code, mut q: usize) -> Option<Range<usize>> {
         q += 1;
     }
     let start = q + 1;
-    let mut r = start;
-    while r < code.len() {
-        if let Some(c) = code.close_of(r) {
-            r = c + 1;
-            continue;
-        }
-        let t = code.tok(r).text(code.src);
-        if code.is_statement_end(r) || matches!(t, b"," | b")" | b"]" | b"}") {
-            break;
-        }
-        r += 1;
-    }
+    let r = code.expression_end(start, code.len());
     (r > start).then_some(start..r)
 }
 

@@ -357,18 +357,7 @@ impl<'a> Finder<'a> {
             } else {
                 return;
             };
-        let mut end = value_start;
-        while end < body_end {
-            if let Some(c) = code.close_of(end) {
-                end = c + 1;
-                continue;
-            }
-            let t = code.tok(end).text(code.src);
-            if code.is_statement_end(end) || matches!(t, b"," | b")" | b"]" | b"}") {
-                break;
-            }
-            end += 1;
-        }
+        let end = code.expression_end(value_start, body_end);
         if end == value_start {
             return;
         }

@@ -79,6 +79,25 @@ impl<'a> Code<'a> {
         self.tok(range.start).span.start..self.tok(range.end - 1).span.end
     }
 
+    /// The end (exclusive) of the expression that starts at token `start`, stopping before
+    /// `limit`: the first top-level `,`, `;`, `?>` or closing bracket of an enclosing construct
+    /// (bracketed groups inside it are skipped whole).
+    pub fn expression_end(&self, start: usize, limit: usize) -> usize {
+        let mut r = start;
+        while r < limit {
+            if let Some(c) = self.close_of(r) {
+                r = c + 1;
+                continue;
+            }
+            let t = self.tok(r).text(self.src);
+            if self.is_statement_end(r) || matches!(t, b"," | b")" | b"]" | b"}") {
+                break;
+            }
+            r += 1;
+        }
+        r
+    }
+
     /// Where the bracket at `p` closes, if `p` opens one.
     pub fn close_of(&self, p: usize) -> Option<usize> {
         self.partner[p].filter(|&q| q > p)
