@@ -1,0 +1,15 @@
+//! The csppatch binary as users and scripts see it: the command line, `probe`, the vendor
+//! presets and files, the README's promises, and regressions.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod cli;
+mod probe;
+mod probe_wire;
+mod readme;
+mod regressions;
+mod vendors_files;
+mod vendors_listing;
+mod vendors_presets;
+mod vendors_reference;
+mod vendors_selection;

@@ -1,0 +1,11 @@
+//! The policy model on its own: parsing, merge, lints and the evaluator, checked against
+//! Servo's content-security-policy crate. No process, no server.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod csp_eval;
+mod csp_lint;
+mod csp_merge;
+mod csp_parse;
+mod csp_props;
+mod csp_support;

@@ -1,0 +1,15 @@
+//! End to end: the csppatch binary on copies of fixture trees, then the real server (nginx,
+//! Apache, Caddy, `php -S`) on 127.0.0.1 serving the result and headless Chromium loading a
+//! page that tries the vendor's widget.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod e2e_apache;
+mod e2e_apache_files;
+mod e2e_caddy;
+mod e2e_caddy_fixtures;
+mod e2e_html;
+mod e2e_nginx;
+mod e2e_nginx_fixtures;
+mod e2e_nginx_tree;
+mod e2e_php;
