@@ -11,7 +11,8 @@ use std::fs;
 use std::path::Path;
 use std::process::Output;
 
-use common::nginx::{wrap_server, Server};
+use common::nginx::wrap_server;
+use common::server::Server;
 use common::widget::{self, Load};
 use serde_json::Value;
 
@@ -26,7 +27,7 @@ fn nginx(root: &Path, server_lines: &str) -> Server {
         "        root {};\n        index index.html;\n{server_lines}\n",
         root.display()
     );
-    Server::start(|dir, port| wrap_server(dir, port, body.as_bytes())).expect("nginx starts")
+    common::nginx::start(|dir, port| wrap_server(dir, port, body.as_bytes())).expect("nginx starts")
 }
 
 fn site(dir: &Path, index: &str) -> std::path::PathBuf {
@@ -84,7 +85,7 @@ fn probe_patch_reload_probe() {
     // 1. Probe: the WebSocket is blocked, by the header's own connect-src.
     let before = {
         let server = nginx(&root, &include);
-        let url = format!("http://127.0.0.1:{}/", server.port);
+        let url = server.url("/");
         let out = probe(&[&url, "--vendor", "muserelay"]);
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         let text = stdout(&out);
@@ -117,7 +118,7 @@ fn probe_patch_reload_probe() {
 
     // 3. Reload (a fresh nginx on the patched file) and probe again: allowed.
     let server = nginx(&root, &include);
-    let url = format!("http://127.0.0.1:{}/", server.port);
+    let url = server.url("/");
     let out = probe(&[&url, "--vendor", "muserelay", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let doc = json(&out);
@@ -193,7 +194,7 @@ fn probe_agrees_with_chromium() {
         let conf = tmp.path().join(format!("csp{i}.conf"));
         fs::write(&conf, policy).unwrap();
         let server = nginx(&root, &format!("        include {};", conf.display()));
-        let url = format!("http://127.0.0.1:{}/", server.port);
+        let url = server.url("/");
         let doc = json(&probe(&[&url, "--vendor", "muserelay", "--format", "json"]));
         let by_probe: Vec<(String, bool)> = verdicts(&doc);
         let violations = widget::violations(&url);
@@ -224,7 +225,7 @@ fn the_vendor_snippet_sent_on_several_lines_is_read_as_browsers_read_it() {
     let root = site(tmp.path(), PLAIN_PAGE);
     let seed = common::seed("muserelay-nginx.conf");
     let server = nginx(&root, &format!("        include {};", seed.display()));
-    let url = format!("http://127.0.0.1:{}/", server.port);
+    let url = server.url("/");
     let out = probe(&[&url, "--vendor", "muserelay", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let doc = json(&out);
@@ -255,7 +256,7 @@ fn meta_only_page() {
     let page = "<!DOCTYPE html>\n<html><head>\n<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'self'; img-src *\">\n<title>t</title></head><body></body></html>\n";
     let root = site(tmp.path(), page);
     let server = nginx(&root, "");
-    let url = format!("http://127.0.0.1:{}/", server.port);
+    let url = server.url("/");
     let out = probe(&[&url, "--vendor", "muserelay", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let doc = json(&out);
@@ -297,7 +298,7 @@ fn header_and_meta_are_both_enforced() {
         &root,
         &format!("        add_header Content-Security-Policy \"{FORGOT_WSS}\";"),
     );
-    let url = format!("http://127.0.0.1:{}/", server.port);
+    let url = server.url("/");
     let out = probe(&[&url, "--vendor", "muserelay", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let doc = json(&out);
@@ -343,7 +344,7 @@ fn report_only_header_and_ignored_metas() {
     let root = site(tmp.path(), page);
     let lines = "        add_header Content-Security-Policy \"default-src 'self'; script-src 'self' https://muserelay.com; connect-src 'self' https://muserelay.com wss://muserelay.com; img-src 'self' https://muserelay.com data:; style-src 'self' https://muserelay.com 'unsafe-inline'\";\n        add_header Content-Security-Policy-Report-Only \"default-src 'self'; report-uri /csp\";";
     let server = nginx(&root, lines);
-    let url = format!("http://127.0.0.1:{}/", server.port);
+    let url = server.url("/");
     let out = probe(&[&url, "--vendor", "muserelay"]);
     // Only the <head> meta's img-src blocks: https://muserelay.com images.
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
@@ -371,7 +372,7 @@ fn report_only_header_and_ignored_metas() {
         &site(&tmp.path().join("ro"), PLAIN_PAGE),
         "        add_header Content-Security-Policy-Report-Only \"default-src 'self'\";",
     );
-    let url = format!("http://127.0.0.1:{}/", server.port);
+    let url = server.url("/");
     let out = probe(&[&url, "--vendor", "muserelay"]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
@@ -480,7 +481,7 @@ fn no_csp_nothing_blocks() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let server = nginx(&site(tmp.path(), PLAIN_PAGE), "");
-    let url = format!("http://127.0.0.1:{}/", server.port);
+    let url = server.url("/");
     let out = probe(&[&url, "--vendor", "muserelay"]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);

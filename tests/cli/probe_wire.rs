@@ -13,7 +13,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::thread::JoinHandle;
 
-use common::nginx::{wrap_server, Server};
+use common::nginx::wrap_server;
 use serde_json::Value;
 
 fn blocked(doc: &Value) -> Vec<String> {
@@ -336,7 +336,7 @@ fn https_with_an_internal_ca() {
         "        root {};\n        ssl_certificate {d}/site.pem;\n        ssl_certificate_key {d}/site.key;\n        add_header Content-Security-Policy \"{FORGOT_WSS}\";\n",
         root.display()
     );
-    let server = Server::start(|dir, port| {
+    let server = common::nginx::start(|dir, port| {
         let conf = wrap_server(dir, port, body.as_bytes());
         String::from_utf8(conf)
             .unwrap()

@@ -10,12 +10,13 @@ use csppatch::dialect::apache::Apache;
 use csppatch::dialect::Dialect;
 use csppatch::site::{FileScan, Site};
 
-use common::apache::{find, matches_with_opaque, Httpd, Tree, FIXTURES, PORT, ROOT};
+use common::apache::{find, matches_with_opaque, Tree, FIXTURES, PORT, ROOT};
+use common::server::Server;
 
 /// What a response must carry: (lower-case header name, text, opaque ranges of the text).
 type Expected = Vec<(String, String, Vec<Range<usize>>)>;
 
-fn serve(site_conf: &[u8], setup: &str) -> Httpd {
+fn serve(site_conf: &[u8], setup: &str) -> Server {
     let tree = Tree::new(
         &format!("{setup}Include \"{ROOT}/site.conf\"\n"),
         &[
@@ -41,9 +42,9 @@ fn expected_of(scan: &FileScan) -> Expected {
 }
 
 /// Every expected policy is received, and nothing else.
-fn assert_sends(httpd: &Httpd, path: &str, expected: &Expected) {
+fn assert_sends(httpd: &Server, path: &str, expected: &Expected) {
     let response = httpd.get(path);
-    assert_eq!(response.status, 200, "{}", httpd.error_log());
+    assert_eq!(response.status, 200, "{}", httpd.log());
     let mut received = response.policies();
     for (name, text, opaque) in expected {
         let i = received
@@ -256,11 +257,7 @@ fn a_line_break_in_the_value_breaks_every_response_until_repaired() {
     assert!(scan.diagnostics.iter().any(|d| d.code == "APA301"));
     let httpd = serve(&src, "");
     assert_eq!(httpd.get("/").status, 500);
-    assert!(
-        httpd.error_log().contains("AH02430"),
-        "{}",
-        httpd.error_log()
-    );
+    assert!(httpd.log().contains("AH02430"), "{}", httpd.log());
     drop(httpd);
     let site = &scan.sites[0];
     let repaired = &site.repaired.as_ref().unwrap().text;
@@ -315,7 +312,7 @@ fn muserelay_seed_works_as_htaccess_with_fileinfo_and_in_a_vhost() {
     let deny = format!("<Directory \"{ROOT}/www\">\n    AllowOverride AuthConfig\n</Directory>\n");
     let httpd = Tree::new(&deny, &[("www/.htaccess", &seed)]).start();
     assert_eq!(httpd.get("/").status, 500);
-    assert!(httpd.error_log().contains("Header not allowed here"));
+    assert!(httpd.log().contains("Header not allowed here"));
     drop(httpd);
 
     let vhost = format!(

@@ -117,7 +117,7 @@ fn a_multi_line_value_is_dropped_over_http2() {
         "\theader Content-Security-Policy \"default-src 'self';\n\t\tscript-src https://w.example\"\n\trespond ok",
     ] {
         let server = Setup::new().h2c().serve_site(body).expect("caddy starts");
-        assert!(server.get_h2("/", "content-security-policy").is_empty(), "{body}");
+        assert!(common::caddy::get_h2(&server, "/", "content-security-policy").is_empty(), "{body}");
         let h1 = server.get("/").csp();
         assert_eq!(h1.len(), 1);
         assert!(h1[0].contains("script-src"));
@@ -129,7 +129,7 @@ fn a_multi_line_value_is_dropped_over_http2() {
         .serve_site(one_line)
         .expect("caddy starts");
     assert_eq!(
-        server.get_h2("/", "content-security-policy"),
+        common::caddy::get_h2(&server, "/", "content-security-policy"),
         vec!["default-src 'self'; script-src https://w.example"]
     );
 }

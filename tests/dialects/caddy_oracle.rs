@@ -160,7 +160,7 @@ fn fits(decoded: &Decoded, received: &str) -> bool {
     true
 }
 
-fn received(server: &common::caddy::Server, path: &str, d: Disposition) -> Vec<String> {
+fn received(server: &common::server::Server, path: &str, d: Disposition) -> Vec<String> {
     server
         .get(path)
         .header_values(d.header_name())

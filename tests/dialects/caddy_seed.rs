@@ -77,7 +77,7 @@ fn caddy_sends_the_stray_backslash_before_and_one_clean_line_after() {
     );
     if common::have("curl") {
         assert_eq!(
-            server.get_h2("/", "content-security-policy"),
+            common::caddy::get_h2(&server, "/", "content-security-policy"),
             vec![common::widget::MUSERELAY_SEED_POLICY.to_string()]
         );
     }

@@ -7,7 +7,6 @@ use crate::common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::nginx::Server;
 use csppatch::dialect::nginx::Nginx;
 use csppatch::dialect::Dialect;
 use csppatch::site::{FileScan, Site};
@@ -55,7 +54,7 @@ fn with_variables(site: &Site, values: &BTreeMap<&str, &str>) -> Vec<u8> {
 /// for its location, in order.
 fn assert_nginx_sends_decoded(name: &str, src: &[u8]) -> FileScan {
     let found = scan(Path::new(name), src);
-    let server = Server::serve(src).expect("nginx starts");
+    let server = common::nginx::serve(src).expect("nginx starts");
     let variables = BTreeMap::from([
         ("$cdn", "https://cdn.example"),
         ("${cdn}", "https://cdn.example"),
@@ -205,7 +204,7 @@ fn encode_value_makes_nginx_send_exactly_the_value() {
         for site in &rescanned.sites {
             assert_eq!(site.value.text, *value);
         }
-        let server = Server::serve(&patched).expect("nginx accepts the patched file");
+        let server = common::nginx::serve(&patched).expect("nginx accepts the patched file");
         for site in &found.sites {
             let path = location_path(site);
             let sent = server.header_values(&path, "Content-Security-Policy");
@@ -371,7 +370,7 @@ fn fragments_spliced_at_insertion_points_decode_as_inserted() {
         return;
     }
     for (path, header, patched, expected) in live {
-        let server = Server::serve(&patched).expect("nginx accepts the patched file");
+        let server = common::nginx::serve(&patched).expect("nginx accepts the patched file");
         let sent = server.header_values(&path, header);
         assert!(
             sent.contains(&expected.as_bytes().to_vec()),
@@ -448,7 +447,7 @@ fn without_always_error_responses_have_no_csp() {
     if !common::have("nginx") {
         return;
     }
-    let server = Server::serve(
+    let server = common::nginx::serve(
         b"location = /plain { add_header Content-Security-Policy \"default-src 'self'\"; return 404; }\n\
           location = /always { add_header Content-Security-Policy \"default-src 'self'\" always; return 404; }\n",
     )
@@ -470,7 +469,7 @@ fn a_location_with_its_own_add_header_drops_the_server_csp() {
     if !common::have("nginx") {
         return;
     }
-    let server = Server::serve(
+    let server = common::nginx::serve(
         b"add_header Content-Security-Policy \"default-src 'self'\" always;\n\
           location = /inherits { return 200; }\n\
           location = /drops { add_header Cache-Control \"no-store\"; return 200; }\n",
@@ -495,7 +494,7 @@ fn an_empty_map_value_sends_no_header() {
     if !common::have("nginx") {
         return;
     }
-    let server = Server::start(|dir, port| {
+    let server = common::nginx::start(|dir, port| {
         let mut conf = common::nginx::wrap_server(
             dir,
             port,

@@ -4,12 +4,12 @@ use crate::common;
 
 use std::path::Path;
 
-use common::php::{fixtures, matches, wp_docroot, PhpServer};
+use common::php::{fixtures, matches, wp_docroot};
 use csppatch::dialect::php::Php;
 use csppatch::dialect::Dialect;
 use csppatch::site::{Disposition, Site};
 
-fn received(resp: &common::Response) -> Vec<(Disposition, String)> {
+fn received(resp: &common::http::Response) -> Vec<(Disposition, String)> {
     resp.headers
         .iter()
         .filter_map(|(n, v)| {
@@ -29,7 +29,7 @@ fn php_sends_exactly_the_decoded_value() {
     for (name, bytes) in &fixtures {
         std::fs::write(dir.path().join(name), bytes).unwrap();
     }
-    let server = PhpServer::start(dir.path(), Some(&router), &[]);
+    let server = common::php::start(dir.path(), Some(&router), &[]);
     let (mut sites_checked, mut refused_by_php) = (0, 0);
     for (name, bytes) in &fixtures {
         let scan = Php.find(Path::new(name), bytes).expect("fixture parses");

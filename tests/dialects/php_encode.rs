@@ -5,7 +5,7 @@ use crate::common;
 
 use std::path::Path;
 
-use common::php::{fixtures, lint, matches, wp_docroot, PhpServer};
+use common::php::{fixtures, lint, matches, wp_docroot};
 use csppatch::dialect::php::Php;
 use csppatch::dialect::Dialect;
 use csppatch::site::{Disposition, Site};
@@ -149,7 +149,7 @@ fn encoded_values_are_sent_exactly_by_php() {
             }
         }
     }
-    let server = PhpServer::start(dir.path(), Some(&router), &[]);
+    let server = common::php::start(dir.path(), Some(&router), &[]);
     for case in &cases {
         let path = dir.path().join(&case.file);
         lint(&path).unwrap_or_else(|e| panic!("{}: php -l: {e}", case.file));

@@ -14,7 +14,8 @@ use common::apache::e2e::{
     changed, directives, expect_exit, expected, seed, seed_without_websocket, state, stderr,
     stdout, Work,
 };
-use common::apache::{base_config, open_up, Server};
+use common::apache::{base_config, open_up};
+use common::server::Server;
 use common::widget::{self, Load, MUSERELAY_LOADS};
 
 /// Every request of Ocelot's support article, with the directive Chromium reports it under.
@@ -105,7 +106,7 @@ fn htaccess_server(work: &Work, port: u16) -> Server {
         );
     fs::write(dir.join("httpd.conf"), conf).unwrap();
     open_up(dir);
-    Server::start(
+    common::apache::start(
         dir,
         &dir.join("httpd.conf"),
         port,
@@ -126,9 +127,9 @@ fn muserelay_htaccess_seed_is_left_alone_and_its_missing_websocket_is_added_in_i
 
     // As published: httpd joins the continuation lines, so the widget already works.
     let r = server.get("/");
-    assert_eq!(r.status, 200, "{}", server.error_log());
+    assert_eq!(r.status, 200, "{}", server.log());
     assert_eq!(r.values("content-security-policy"), vec![SEED_SENT]);
-    let v = widget::violations(&server.url());
+    let v = server.violations("/");
     assert_vendor_passes(&v, &["muserelay.com"], 3);
 
     let before = state(&work.tree());
@@ -147,7 +148,7 @@ fn muserelay_htaccess_seed_is_left_alone_and_its_missing_websocket_is_added_in_i
 
     // Without the WebSocket source, Chromium blocks the WebSocket and only it.
     fs::write(&htaccess, seed_without_websocket()).unwrap();
-    let v = widget::violations(&server.url());
+    let v = server.violations("/");
     let blocked = blocked_of(&v, &["muserelay.com"]);
     assert_eq!(blocked.len(), 1, "{v:?}");
     assert!(
@@ -170,7 +171,7 @@ fn muserelay_htaccess_seed_is_left_alone_and_its_missing_websocket_is_added_in_i
         server.get("/").values("content-security-policy"),
         vec![SEED_SENT]
     );
-    let v = widget::violations(&server.url());
+    let v = server.violations("/");
     assert_vendor_passes(&v, &["muserelay.com"], 3);
 }
 
@@ -178,7 +179,7 @@ fn muserelay_htaccess_seed_is_left_alone_and_its_missing_websocket_is_added_in_i
 fn debian_server(work: &Work, port: u16) -> Server {
     let tree = work.tree();
     open_up(work.dir());
-    Server::start(
+    common::apache::start(
         &tree,
         &tree.join("apache2.conf"),
         port,
@@ -198,7 +199,7 @@ fn debian_tree_is_patched_through_the_sites_enabled_link_and_httpd_lets_ocelot_t
 
     {
         let server = debian_server(&work, port);
-        let v = widget::violations(&server.url());
+        let v = server.violations("/");
         for (_, url, directive) in OCELOT {
             let origin: String = url.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
             assert!(
@@ -248,7 +249,7 @@ fn debian_tree_is_patched_through_the_sites_enabled_link_and_httpd_lets_ocelot_t
 
     let server = debian_server(&work, port);
     let r = server.get("/");
-    assert_eq!(r.status, 200, "{}", server.error_log());
+    assert_eq!(r.status, 200, "{}", server.log());
     let sent = r.values("content-security-policy");
     assert_eq!(sent.len(), 2, "security.conf's and the vhost's: {sent:?}");
     assert!(
@@ -267,7 +268,7 @@ fn debian_tree_is_patched_through_the_sites_enabled_link_and_httpd_lets_ocelot_t
              worker-src 'self'"
         )
     );
-    let v = widget::violations(&server.url());
+    let v = server.violations("/");
     assert_vendor_passes(&v, OCELOT_HOSTS, EVIL_LOADS.len());
 }
 
@@ -316,7 +317,7 @@ fn h5bp_policy_with_continuations_and_an_expr_condition_is_sent_as_merged() {
         .expect("apache2 -t accepts the patched file");
     let httpd = tree.start();
     let r = httpd.get("/");
-    assert_eq!(r.status, 200, "{}", httpd.error_log());
+    assert_eq!(r.status, 200, "{}", httpd.log());
     assert_eq!(r.values("content-type"), vec!["text/html"]);
     assert_eq!(r.values("content-security-policy"), vec![merged]);
     // The expr= condition is untouched: a text/plain response still gets no policy.
@@ -352,7 +353,7 @@ fn always_and_onsuccess_policies_are_both_patched_and_both_let_the_vendor_throug
     );
 
     open_up(work.dir());
-    let server = Server::start(
+    let server = common::apache::start(
         &tree,
         &tree.join("httpd.conf"),
         port,
@@ -369,7 +370,7 @@ fn always_and_onsuccess_policies_are_both_patched_and_both_let_the_vendor_throug
          connect-src 'self' https://muserelay.com wss://muserelay.com; frame-ancestors 'none'",
     );
     let r = server.get("/");
-    assert_eq!(r.status, 200, "{}", server.error_log());
+    assert_eq!(r.status, 200, "{}", server.log());
     let mut sent: Vec<_> = r
         .values("content-security-policy")
         .iter()
@@ -394,7 +395,7 @@ fn always_and_onsuccess_policies_are_both_patched_and_both_let_the_vendor_throug
 
     // Chromium reports a violation per policy that blocks: script and fetch are blocked by
     // both, the image by the `always` policy only (the other has no img-src or default-src).
-    let mut v = widget::violations(&server.url());
+    let mut v = server.violations("/");
     assert!(blocked_of(&v, &["muserelay.com"]).is_empty(), "{v:?}");
     v.sort();
     assert_eq!(

@@ -11,12 +11,13 @@ use std::path::Path;
 use common::caddy::{
     csppatch, csppatch_env, e2e_fixture, fixture_copy, ports, read_tree, serve_copy, Setup,
 };
+use common::server::Server;
 use common::widget::{self, MUSERELAY_LOADS};
 
-/// Chromium's verdict on the probe page at `url`: nothing of MuseRelay blocked, the three
-/// loads from evil.example blocked.
-fn assert_widget_allowed_and_nothing_else(url: &str) {
-    let v = widget::violations(url);
+/// Chromium's verdict on the probe page `server` serves: nothing of MuseRelay blocked, the
+/// three loads from evil.example blocked.
+fn assert_widget_allowed_and_nothing_else(server: &Server) {
+    let v = server.violations("/");
     assert!(
         widget::blocked(&v, "muserelay.com").is_empty(),
         "the widget is allowed, saw {v:?}"
@@ -59,7 +60,7 @@ fn muserelay_seed_is_sent_on_one_line_and_lets_the_widget_through() {
             vec![widget::MUSERELAY_SEED_POLICY.replace("; ", "; \\         ")],
             "`; \\` then the line break and 8 spaces of indentation"
         );
-        let v = widget::violations(&format!("http://127.0.0.1:{}/", server.port));
+        let v = server.violations("/");
         assert_eq!(
             widget::blocked(&v, "muserelay.com").len(),
             5,
@@ -86,7 +87,7 @@ fn muserelay_seed_is_sent_on_one_line_and_lets_the_widget_through() {
 
     let server = serve(&conf);
     assert_eq!(server.get("/").csp(), vec![widget::MUSERELAY_SEED_POLICY]);
-    assert_widget_allowed_and_nothing_else(&format!("http://127.0.0.1:{}/", server.port));
+    assert_widget_allowed_and_nothing_else(&server);
 
     let again = csppatch(
         tmp.path(),
@@ -181,18 +182,18 @@ fn snippet_imported_by_two_sites_is_patched_once_and_served_by_both() {
         ],
     );
     for port in [a, b] {
-        let r = common::http_get(port, "/", "127.0.0.1").unwrap();
+        let r = common::http::get(port, "/", "127.0.0.1").unwrap();
         assert_eq!(r.status, 200);
         assert_eq!(r.csp(), vec![TREE_POLICY], "site on port {port}");
         assert_eq!(r.header_values("x-content-type-options"), vec![b"nosniff"]);
     }
-    let r = common::http_get(reports, "/", "127.0.0.1").unwrap();
+    let r = common::http::get(reports, "/", "127.0.0.1").unwrap();
     assert!(r.csp().is_empty());
     assert_eq!(
         r.header_values("content-security-policy-report-only"),
         vec![TREE_REPORT_ONLY.as_bytes()]
     );
-    assert_widget_allowed_and_nothing_else(&format!("http://127.0.0.1:{}/", server.port));
+    assert_widget_allowed_and_nothing_else(&server);
 }
 
 #[test]
@@ -261,7 +262,7 @@ fn runtime_nonce_placeholder_is_patched_around_and_substituted_per_request() {
         seen.push(uuid);
     }
     assert_ne!(seen[0], seen[1], "a fresh nonce for each response");
-    assert_widget_allowed_and_nothing_else(&format!("http://127.0.0.1:{}/", server.port));
+    assert_widget_allowed_and_nothing_else(&server);
 }
 
 /// 8-4-4-4-12 lowercase hex digits.

@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use common::nginx::Server;
+use common::server::Server;
 use common::tree::{fixture_names, Run, Tally, Tree};
 use common::widget::{self, PROBE_JS};
 
@@ -51,15 +51,15 @@ fn serve(tree: &Tree) -> Server {
         "        root {};\n        index index.html;\n        types {{ text/html html htm; text/javascript js; }}\n",
         tree.root().display()
     );
-    Server::serve(body.as_bytes()).expect("nginx starts")
+    common::nginx::serve(body.as_bytes()).expect("nginx starts")
 }
 
 /// What Chromium blocked on the tree's index.html served by nginx; nginx sends no CSP header,
 /// so the meta tag is the whole policy.
 fn violations(tree: &Tree) -> Vec<String> {
     let server = serve(tree);
-    let r = common::http_get(server.port, "/", "localhost").expect("GET /");
-    assert_eq!(r.status, 200);
+    let r = server.get("/");
+    assert_eq!(r.status, 200, "{}", server.log());
     assert!(
         r.csp().is_empty(),
         "nginx sends no CSP header: {:?}",
@@ -70,7 +70,7 @@ fn violations(tree: &Tree) -> Vec<String> {
         tree.read("index.html"),
         "nginx serves the file as written"
     );
-    widget::violations(&format!("http://127.0.0.1:{}/", server.port))
+    server.violations("/")
 }
 
 #[test]

@@ -8,7 +8,8 @@ use std::fs;
 use std::path::Path;
 use std::process::Output;
 
-use common::nginx::{wrap_server, Server};
+use common::nginx::wrap_server;
+use common::server::Server;
 use common::widget::{self, Load, MUSERELAY_LOADS};
 
 fn run(args: &[&str]) -> Output {
@@ -29,12 +30,12 @@ fn serve(site: &Path, csp_file: &Path) -> Server {
         site.display(),
         csp_file.display()
     );
-    Server::start(|dir, port| wrap_server(dir, port, body.as_bytes())).expect("nginx starts")
+    common::nginx::start(|dir, port| wrap_server(dir, port, body.as_bytes())).expect("nginx starts")
 }
 
 fn csp_headers(server: &Server) -> Vec<Vec<u8>> {
-    let r = common::http_get(server.port, "/", "localhost").expect("GET /");
-    assert_eq!(r.status, 200);
+    let r = server.get("/");
+    assert_eq!(r.status, 200, "{}", server.log());
     r.header_values("content-security-policy")
         .into_iter()
         .map(<[u8]>::to_vec)
@@ -62,7 +63,7 @@ fn muserelay_seed_is_sent_on_one_line_and_lets_the_widget_through() {
             "raw continuation sent: {:?}",
             String::from_utf8_lossy(&sent[0])
         );
-        let v = widget::violations(&format!("http://127.0.0.1:{}/", server.port));
+        let v = server.violations("/");
         for needle in [
             "script-src-elem https://muserelay.com",
             "connect-src https://muserelay.com",
@@ -94,7 +95,7 @@ fn muserelay_seed_is_sent_on_one_line_and_lets_the_widget_through() {
         sent,
         vec![expected.split('"').nth(1).unwrap().as_bytes().to_vec()]
     );
-    let v = widget::violations(&format!("http://127.0.0.1:{}/", server.port));
+    let v = server.violations("/");
     assert!(
         widget::blocked(&v, "muserelay.com").is_empty(),
         "after: the widget is allowed, saw {v:?}"
@@ -168,7 +169,7 @@ fn default_src_only_policy_gets_the_vendor_without_breaking_same_origin() {
     ] {
         assert!(policy.contains(d), "`{d}` in {policy}");
     }
-    let v = widget::violations(&format!("http://127.0.0.1:{}/", server.port));
+    let v = server.violations("/");
     assert!(
         widget::blocked(&v, "muserelay.com").is_empty(),
         "the widget is allowed, saw {v:?}"

@@ -9,8 +9,6 @@ use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::nginx::Server;
-
 fn run(args: &[&str]) -> Output {
     common::csppatch()
         .args(args)
@@ -199,10 +197,10 @@ fn sites_enabled_patch_follows_includes_writes_through_symlinks_and_serves() {
     // Real nginx serves the patched tree: every enabled site sends a policy that allows
     // MuseRelay's WebSocket, and b.example's map value does too.
     let prefix = tempfile::tempdir().unwrap();
-    let server = Server::start_file(prefix, &t.root().join("nginx.conf"), t.port)
+    let server = common::nginx::start_file(prefix, &t.root().join("nginx.conf"), t.port)
         .expect("nginx serves the patched tree");
     for host in ["a.example", "b.example", "c.example"] {
-        let r = common::http_get(server.port, "/", host).unwrap();
+        let r = server.get_host("/", host);
         let csp = r.csp();
         assert_eq!(csp.len(), 1, "{host}: {csp:?}");
         assert!(

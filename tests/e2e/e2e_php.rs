@@ -7,7 +7,8 @@ use crate::common;
 
 use std::path::Path;
 
-use common::php::{lint, serve_theme, PhpServer};
+use common::php::{lint, serve_theme};
+use common::server::Server;
 use common::tree::{fixture_names, Run, Tally, Tree};
 use common::widget::{self, MUSERELAY_LOADS};
 
@@ -28,7 +29,7 @@ fn seed_theme() -> Tree {
 }
 
 /// The CSP headers php -S sent for the probe page, and the request's nonce.
-fn received(server: &PhpServer) -> (Vec<String>, String) {
+fn received(server: &Server) -> (Vec<String>, String) {
     let r = server.get("/");
     assert_eq!(r.status, 200, "{}", server.log());
     let nonce = r
@@ -41,9 +42,9 @@ fn received(server: &PhpServer) -> (Vec<String>, String) {
 
 /// The theme served by php -S, its CSP as received, and what Chromium blocked on the probe page.
 fn served(functions_php: &Path) -> (Vec<String>, Vec<String>) {
-    let (_docroot, server) = serve_theme(functions_php, MUSERELAY_LOADS);
+    let server = serve_theme(functions_php, MUSERELAY_LOADS);
     let (csp, _) = received(&server);
-    let v = widget::violations(&format!("http://127.0.0.1:{}/", server.port));
+    let v = server.violations("/");
     (csp, v)
 }
 
@@ -169,7 +170,7 @@ add_filter('wp_headers', 'theme_security_headers');
     assert_eq!(tree.text("functions.php"), expected);
     lint(&file).expect("php -l");
 
-    let (_docroot, server) = serve_theme(&file, MUSERELAY_LOADS);
+    let server = serve_theme(&file, MUSERELAY_LOADS);
     let r = server.get("/");
     assert_eq!(r.csp(), vec!["default-src 'self'; script-src 'self' 'unsafe-inline' https://muserelay.com; img-src 'self' data: https://muserelay.com; worker-src 'self'; connect-src 'self' https://muserelay.com wss://muserelay.com; style-src 'self' https://muserelay.com 'unsafe-inline'"]);
     assert_eq!(
@@ -177,7 +178,7 @@ add_filter('wp_headers', 'theme_security_headers');
         vec![&b"nosniff"[..]],
         "the filter's other headers are still sent"
     );
-    let after = widget::violations(&format!("http://127.0.0.1:{}/", server.port));
+    let after = server.violations("/");
     assert!(
         widget::blocked(&after, "muserelay.com").is_empty(),
         "{after:?}"
@@ -200,13 +201,13 @@ fn nonce_built_from_a_variable_is_patched_only_in_literal_parts() {
         }
     };
     let before = {
-        let (_docroot, server) = serve_theme(&file, MUSERELAY_LOADS);
+        let server = serve_theme(&file, MUSERELAY_LOADS);
         let (csp1, n1) = received(&server);
         let (csp2, n2) = received(&server);
         assert_ne!(n1, n2, "a fresh nonce per request");
         assert_eq!(csp1, vec![policy(&n1, false)]);
         assert_eq!(csp2, vec![policy(&n2, false)]);
-        widget::violations(&format!("http://127.0.0.1:{}/", server.port))
+        server.violations("/")
     };
     assert!(
         !before.iter().any(|v| v.ends_with(" inline")),
@@ -230,13 +231,13 @@ fn nonce_built_from_a_variable_is_patched_only_in_literal_parts() {
     assert_eq!(tree.assert_only_values_changed(), 1);
     lint(&file).expect("php -l");
 
-    let (_docroot, server) = serve_theme(&file, MUSERELAY_LOADS);
+    let server = serve_theme(&file, MUSERELAY_LOADS);
     let (csp1, n1) = received(&server);
     let (csp2, n2) = received(&server);
     assert_ne!(n1, n2);
     assert_eq!(csp1, vec![policy(&n1, true)]);
     assert_eq!(csp2, vec![policy(&n2, true)]);
-    let after = widget::violations(&format!("http://127.0.0.1:{}/", server.port));
+    let after = server.violations("/");
     assert!(!after.iter().any(|v| v.ends_with(" inline")), "{after:?}");
     assert!(
         widget::blocked(&after, "muserelay.com").is_empty(),
