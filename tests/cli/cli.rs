@@ -81,7 +81,7 @@ fn insecure_sources_need_allow_insecure() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("--allow-insecure"),
+        stderr(&out).contains("`ws://localhost:3000` is not a valid CSP source: ws: is unencrypted; pass --allow-insecure"),
         "{}",
         stderr(&out)
     );
@@ -101,7 +101,7 @@ fn unknown_vendor_suggests_the_closest() {
     let out = run(&["merge", "--vendor", "musrelay", "default-src 'self'"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("did you mean `muserelay`"),
+        stderr(&out).contains("unknown vendor `musrelay`; did you mean `muserelay`?"),
         "{}",
         stderr(&out)
     );
@@ -176,29 +176,47 @@ fn rules_explains_a_code_and_refuses_an_unknown_one() {
     ] {
         assert!(text.contains(part), "{text}");
     }
-    assert_eq!(run(&["rules", "XYZ999"]).status.code(), Some(2));
+    let unknown = run(&["rules", "XYZ999"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("no rule XYZ999; `csppatch rules` lists them"),
+        "{}",
+        stderr(&unknown)
+    );
+    assert!(stdout(&unknown).is_empty(), "{}", stdout(&unknown));
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    assert_eq!(run(&[]).status.code(), Some(2), "no path");
-    assert_eq!(
-        run(&["x.conf", "--dry-run", "--check", "--vendor", "muserelay"])
-            .status
-            .code(),
-        Some(2),
-        "exclusive modes"
-    );
-    let out = run(&["nowhere.conf", "--vendor", "muserelay"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("nowhere.conf"), "{}", stderr(&out));
-    let nothing = run(&["examples/nginx"]);
-    assert_eq!(nothing.status.code(), Some(2), "no vendor and no --allow");
-    assert!(
-        stderr(&nothing).contains("--vendor"),
-        "{}",
-        stderr(&nothing)
-    );
+    // Each refusal by its reason, not only its exit code: a usage error that exits 2 for
+    // another reason would pass an exit-code check.
+    for (args, reason) in [
+        (
+            &[][..],
+            "the following required arguments were not provided:\n  <PATH>...",
+        ),
+        (
+            &["x.conf", "--dry-run", "--check", "--vendor", "muserelay"][..],
+            "the argument '--dry-run' cannot be used with '--check'",
+        ),
+        (
+            &["nowhere.conf", "--vendor", "muserelay"][..],
+            "nowhere.conf: No such file or directory",
+        ),
+        (
+            &["examples/nginx"][..],
+            "nothing to add: pass --vendor NAME (see `csppatch vendors`) or --allow",
+        ),
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(reason),
+            "{args:?}: `{reason}` in\n{}",
+            stderr(&out)
+        );
+        assert!(stdout(&out).is_empty(), "{args:?}: {}", stdout(&out));
+    }
 }
 
 #[test]
