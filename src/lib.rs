@@ -16,6 +16,8 @@ pub mod rules;
 pub mod scan;
 pub mod site;
 pub mod splice;
+#[cfg(test)]
+mod test_support;
 pub mod validate;
 pub mod vendors;
 

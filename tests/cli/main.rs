@@ -3,6 +3,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+
+// One module per test file of this folder.
 mod cli;
 mod probe;
 mod probe_wire;

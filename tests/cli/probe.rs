@@ -172,7 +172,7 @@ const MUSERELAY: &[(&str, Load, &str, &str)] = &[
 
 #[test]
 fn probe_agrees_with_chromium() {
-    if !common::have("nginx") || !common::have("chromium") {
+    if !common::have_seeds() || !common::have("nginx") || !common::have("chromium") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -218,7 +218,7 @@ fn probe_agrees_with_chromium() {
 
 #[test]
 fn the_vendor_snippet_sent_on_several_lines_is_read_as_browsers_read_it() {
-    if !common::have("nginx") {
+    if !common::have_seeds() || !common::have("nginx") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -62,6 +62,9 @@ fn normalized(source: &str) -> String {
 
 #[test]
 fn presets_match_vendors_reference() {
+    if !common::have_shared("vendors-reference.md") {
+        return;
+    }
     let reference = std::fs::read_to_string(common::shared_dir().join("vendors-reference.md"))
         .expect("../shared/vendors-reference.md");
     let catalog = Catalog::builtin();
@@ -105,6 +108,9 @@ fn presets_match_vendors_reference() {
 
 #[test]
 fn the_reference_section_split_finds_each_vendor() {
+    if !common::have_shared("vendors-reference.md") {
+        return;
+    }
     let reference =
         std::fs::read_to_string(common::shared_dir().join("vendors-reference.md")).unwrap();
     assert!(section(&reference, "zendesk").contains("sentry"));

@@ -12,9 +12,14 @@ pub mod server;
 pub mod tree;
 pub mod widget;
 
+#[path = "../../src/test_support.rs"]
+mod skip;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+pub use skip::available;
 
 /// Insta settings that keep snapshots under `snapshots/<area>/` at the crate root.
 pub fn snapshots(area: &str) -> insta::Settings {
@@ -28,9 +33,13 @@ pub fn snapshots(area: &str) -> insta::Settings {
     s
 }
 
-/// `../shared` next to the project: the corpus and the vendors' seed snippets.
+/// The shared test data, which is not part of the repository: `$CSPPATCH_SHARED` when set
+/// (a checkout elsewhere, a git worktree), else `../shared` next to the checkout.
 pub fn shared_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
+    match std::env::var_os("CSPPATCH_SHARED") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"),
+    }
 }
 
 pub fn corpus_dir() -> PathBuf {
@@ -41,14 +50,49 @@ pub fn seed(name: &str) -> PathBuf {
     shared_dir().join("seed-snippets").join(name)
 }
 
-pub fn in_ci() -> bool {
-    std::env::var("CI")
-        .map(|v| !v.is_empty() && v != "false" && v != "0")
-        .unwrap_or(false)
+/// Whether `rel` of the shared data is here; see [`available`] for when it is not. A clone of
+/// the repository alone has none of it: its tests skip there, and fail under CI.
+#[must_use]
+pub fn have_shared(rel: &str) -> bool {
+    let path = shared_dir().join(rel);
+    available(
+        path.exists(),
+        &format!(
+            "{} is not here (shared test data outside the repository; set CSPPATCH_SHARED to \
+             the directory that holds it)",
+            path.display()
+        ),
+    )
 }
 
-/// Whether `bin` can run. In CI a missing binary fails the test loudly; elsewhere the test
-/// prints why it skips and returns early.
+/// The conformance corpus (`corpus/`).
+#[must_use]
+pub fn have_corpus() -> bool {
+    have_shared("corpus")
+}
+
+/// The vendors' published snippets (`seed-snippets/`).
+#[must_use]
+pub fn have_seeds() -> bool {
+    have_shared("seed-snippets")
+}
+
+/// Every file under `corpus/<area>` as a reader sees it: a regular file, or a symbolic link
+/// to one, sorted. Links count like files, so that the list (and every count a test makes of
+/// it) is the same for a copy that kept the corpus' links and for one that copied them as
+/// files.
+pub fn corpus_files(area: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(corpus_dir().join(area))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_type().is_dir() && e.path().is_file())
+        .map(walkdir::DirEntry::into_path)
+        .collect();
+    files.sort();
+    files
+}
+
+/// Whether `bin` can run; see [`available`] for when it cannot.
 #[must_use]
 pub fn have(bin: &str) -> bool {
     let found = Command::new("sh")
@@ -58,13 +102,17 @@ pub fn have(bin: &str) -> bool {
         .map(|o| o.status.success())
         .unwrap_or(false)
         || Path::new("/usr/sbin").join(bin).exists();
-    if !found {
-        if in_ci() {
-            panic!("`{bin}` is required in CI (CI=true) and is missing: .ci/run must install it");
-        }
-        eprintln!("SKIPPED: `{bin}` is not installed (outside CI, so skipping)");
-    }
-    found
+    available(found, &format!("`{bin}` is not installed"))
+}
+
+/// Whether csppatch can give its validator a private mount namespace here (root, or
+/// unprivileged user namespaces); see [`available`] for when it cannot.
+#[must_use]
+pub fn have_namespace() -> bool {
+    available(
+        csppatch::validate::namespace_available(),
+        "no private mount namespace here (run as root or allow user namespaces)",
+    )
 }
 
 /// A TCP port free on 127.0.0.1 right now.

@@ -515,6 +515,9 @@ const MUSERELAY: &[(&str, &str)] = &[
 
 #[test]
 fn ortto_us_snippet_as_the_site_policy() {
+    if !common::have_seeds() {
+        return;
+    }
     let input = seed("ortto-us.csp");
     let o = case("seed_ortto_us_plus_muserelay", input.trim_end(), MUSERELAY);
     // The remark's comma makes two policies; both are patched.
@@ -524,6 +527,9 @@ fn ortto_us_snippet_as_the_site_policy() {
 
 #[test]
 fn ortto_custom_domain_snippet() {
+    if !common::have_seeds() {
+        return;
+    }
     let input = seed("ortto-custom-domain-eu.csp");
     let o = case(
         "seed_ortto_eu_custom_domain",
@@ -538,6 +544,9 @@ fn ortto_custom_domain_snippet() {
 
 #[test]
 fn ortto_level3_snippet() {
+    if !common::have_seeds() {
+        return;
+    }
     let input = seed("ortto-level3.csp");
     case(
         "seed_ortto_level3",
@@ -554,6 +563,9 @@ fn ortto_level3_snippet() {
 
 #[test]
 fn ortto_requirements_into_a_strict_site_policy() {
+    if !common::have_seeds() {
+        return;
+    }
     // Ortto's US list (ortto-us.csp without the remark) as vendor requirements.
     let policy = "default-src 'self'; script-src 'self' 'nonce-abc123'; style-src 'self'; object-src 'none'; base-uri 'self'";
     let ortto: Vec<(String, String)> = seed("ortto-us.csp")

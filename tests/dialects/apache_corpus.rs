@@ -11,23 +11,24 @@ use csppatch::dialect::Dialect;
 
 use common::apache::{Tree, ROOT};
 
+/// Every file of the Apache corpus, a symbolic link to a file counted as the file it reads
+/// as: the certbot trees' 107 links (in `*-enabled/`) count the same
+/// whether the corpus was copied with its links or with them turned into files.
 fn corpus_files() -> Vec<PathBuf> {
-    let dir = common::corpus_dir().join("apache");
-    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(&dir)
-        .sort_by_file_name()
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .collect();
-    files.sort();
-    files
+    common::corpus_files("apache")
 }
 
 #[test]
 fn every_file_round_trips_byte_for_byte() {
+    if !common::have_corpus() {
+        return;
+    }
     let files = corpus_files();
-    assert!(files.len() > 600, "corpus not found: {}", files.len());
+    assert!(
+        files.len() > 600,
+        "the Apache corpus is whole: {} files",
+        files.len()
+    );
     let mut ok = 0;
     for path in &files {
         let src = std::fs::read(path).unwrap();
@@ -55,6 +56,9 @@ fn every_file_round_trips_byte_for_byte() {
 
 #[test]
 fn find_never_panics_or_hangs() {
+    if !common::have_corpus() {
+        return;
+    }
     let files = corpus_files();
     let (mut parsed, mut refused) = (0, Vec::new());
     for path in &files {
@@ -226,7 +230,7 @@ fn check_against_httpd(files: &[PathBuf]) -> (usize, usize, Vec<String>) {
 
 #[test]
 fn httpd_agrees_on_the_certbot_conf_files() {
-    if !common::have("apache2") {
+    if !common::have_corpus() || !common::have("apache2") {
         return;
     }
     let dir = common::corpus_dir().join("apache/certbot-conf-files");

@@ -90,7 +90,7 @@ fn fixtures_decode_to_what_httpd_sends() {
 
 #[test]
 fn h5bp_policy_is_sent_as_decoded_with_its_indentation() {
-    if !common::have("apache2") {
+    if !common::have_corpus() || !common::have("apache2") {
         return;
     }
     let path = common::corpus_dir().join("apache/h5bp/h5bp/security/content-security-policy.conf");
@@ -292,7 +292,7 @@ fn actions_do_what_the_lints_say() {
 
 #[test]
 fn muserelay_seed_works_as_htaccess_with_fileinfo_and_in_a_vhost() {
-    if !common::have("apache2") {
+    if !common::have_seeds() || !common::have("apache2") {
         return;
     }
     let seed = std::fs::read(common::seed("muserelay-apache.htaccess")).unwrap();

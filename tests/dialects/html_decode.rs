@@ -12,7 +12,7 @@ use csppatch::site::Disposition;
 
 #[test]
 fn chromium_sees_exactly_the_decoded_content() {
-    if !common::have("chromium") {
+    if !common::have_seeds() || !common::have("chromium") {
         return;
     }
     let mut files = Files::new();

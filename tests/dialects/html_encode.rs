@@ -19,7 +19,7 @@ fn splice(src: &[u8], range: std::ops::Range<usize>, with: &[u8]) -> Vec<u8> {
 
 #[test]
 fn spliced_values_are_what_chromium_reads() {
-    if !common::have("chromium") {
+    if !common::have_seeds() || !common::have("chromium") {
         return;
     }
     let mut pages = Vec::new(); // (name, bytes, site index, expected content)

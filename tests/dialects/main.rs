@@ -4,6 +4,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+
+// One module per test file of this folder.
 mod apache_corpus;
 mod apache_encode;
 mod apache_server;

@@ -9,6 +9,9 @@ use csppatch::dialect::Dialect;
 
 #[test]
 fn find_output_per_fixture() {
+    if !common::have_seeds() {
+        return;
+    }
     for (name, src) in common::php::fixtures() {
         let scan = Php.find(Path::new(&name), &src).expect("fixture parses");
         let snap = name.trim_end_matches(".php").to_string();
@@ -19,6 +22,9 @@ fn find_output_per_fixture() {
 
 #[test]
 fn seed_rewritten_whole_keeps_its_concatenation_layout() {
+    if !common::have_seeds() {
+        return;
+    }
     let (name, src) = common::php::fixtures()
         .into_iter()
         .find(|(n, _)| n == "muserelay-functions.php")

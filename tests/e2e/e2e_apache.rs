@@ -116,7 +116,7 @@ fn htaccess_server(work: &Work, port: u16) -> Server {
 
 #[test]
 fn muserelay_htaccess_seed_is_left_alone_and_its_missing_websocket_is_added_in_its_layout() {
-    if !common::have("apache2") || !common::have("chromium") {
+    if !common::have_seeds() || !common::have("apache2") || !common::have("chromium") {
         return;
     }
     let port = common::free_port();
@@ -274,7 +274,7 @@ fn debian_tree_is_patched_through_the_sites_enabled_link_and_httpd_lets_ocelot_t
 
 #[test]
 fn h5bp_policy_with_continuations_and_an_expr_condition_is_sent_as_merged() {
-    if !common::have("apache2") {
+    if !common::have_corpus() || !common::have("apache2") {
         return;
     }
     let work = Work::h5bp();

@@ -44,7 +44,7 @@ fn csp_headers(server: &Server) -> Vec<Vec<u8>> {
 
 #[test]
 fn muserelay_seed_is_sent_on_one_line_and_lets_the_widget_through() {
-    if !common::have("nginx") || !common::have("chromium") {
+    if !common::have_seeds() || !common::have("nginx") || !common::have("chromium") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -15,15 +15,13 @@ fn shared_trees() -> Vec<Tree> {
     server.extend_from_slice(&seed);
     server.extend_from_slice(b"}\n");
     let h5bp_dir = common::corpus_dir().join("nginx/h5bp");
-    let h5bp: Vec<(PathBuf, Vec<u8>)> = walkdir::WalkDir::new(&h5bp_dir)
-        .sort_by_file_name()
+    let h5bp: Vec<(PathBuf, Vec<u8>)> = common::corpus_files("nginx/h5bp")
         .into_iter()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().is_file() && e.file_name() != "LICENSE.txt")
-        .map(|e| {
+        .filter(|p| p.file_name().is_some_and(|n| n != "LICENSE.txt"))
+        .map(|p| {
             (
-                e.path().strip_prefix(&h5bp_dir).unwrap().to_path_buf(),
-                std::fs::read(e.path()).unwrap(),
+                p.strip_prefix(&h5bp_dir).unwrap().to_path_buf(),
+                std::fs::read(&p).unwrap(),
             )
         })
         .collect();
@@ -35,7 +33,7 @@ fn shared_trees() -> Vec<Tree> {
 
 #[test]
 fn every_fixture_snapshot_bytes_outside_values_and_diff_applies() {
-    if !common::have("patch") {
+    if !common::have_seeds() || !common::have_corpus() || !common::have("patch") {
         return;
     }
     let mut trees: Vec<Tree> = fixture_names("nginx")

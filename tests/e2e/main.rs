@@ -4,6 +4,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+
+// One module per test file of this folder.
 mod e2e_apache;
 mod e2e_apache_files;
 mod e2e_caddy;
