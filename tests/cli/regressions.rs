@@ -129,9 +129,10 @@ fn a_hanging_validator_is_stopped_and_nothing_stays_written() {
         "server {\n    add_header Content-Security-Policy \"default-src 'self'\" always;\n}\n";
     write(dir.path(), "site.conf", original);
     // Passes on the unpatched file, hangs on the patched one; without a namespace the file is
-    // written before validation, so it must come back when the validator is stopped.
-    let cmd = "grep -q cloudflare site.conf && sleep 60; true";
-    let start = std::time::Instant::now();
+    // written before validation, so it must come back when the validator is stopped. The
+    // validator writes down its shell's pid and its child's, and would write `finished` if it
+    // ran to its end: whether it was stopped is read off those, not off a clock.
+    let cmd = "grep -q cloudflare site.conf && { echo $$ > validator.pids; sleep 60 & echo $! >> validator.pids; wait $!; echo finished > validator.finished; }; true";
     let out = common::csppatch()
         .current_dir(dir.path())
         .args(["site.conf", "--vendor", "turnstile", "--validate-cmd", cmd])
@@ -139,10 +140,34 @@ fn a_hanging_validator_is_stopped_and_nothing_stays_written() {
         .env("CSPPATCH_VALIDATE_TIMEOUT", "2")
         .output()
         .unwrap();
-    assert!(start.elapsed().as_secs() < 30, "the validator was stopped");
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(err.contains("did not finish within 2 s"), "{err}");
+    let pids = fs::read_to_string(dir.path().join("validator.pids")).expect("the validator ran");
+    let pids: Vec<&str> = pids.split_whitespace().collect();
+    assert_eq!(pids.len(), 2, "{pids:?}");
+    // SIGKILL is delivered asynchronously: wait (a bounded while) for both to be gone.
+    let gone = |pid: &&str| match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // "pid (comm) STATE ...": a zombie has stopped, it only waits to be reaped.
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().next())
+            .is_some_and(|state| state == "Z" || state == "X"),
+    };
+    let stopped = (0..100).any(|_| {
+        let all = pids.iter().all(gone);
+        if !all {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        all
+    });
+    assert!(stopped, "the validator and its child were killed: {pids:?}");
+    assert!(
+        !dir.path().join("validator.finished").exists(),
+        "the validator did not run to its end"
+    );
     assert_eq!(
         fs::read_to_string(dir.path().join("site.conf")).unwrap(),
         original
