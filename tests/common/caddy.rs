@@ -14,8 +14,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::free_port;
 use super::server::Server;
+use super::{free_port, Run};
 
 pub const BIN: &str = "caddy";
 
@@ -230,34 +230,15 @@ pub fn read_tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
         .collect()
 }
 
-// csppatch end to end (tests/e2e_caddy*.rs).
+// csppatch end to end (tests/e2e/e2e_caddy*.rs).
 
-/// What one csppatch run printed.
-pub struct Run {
-    pub code: Option<i32>,
-    /// The diff, as bytes (CRLF and all).
-    pub stdout: Vec<u8>,
-    pub stderr: String,
-}
-
-/// csppatch run in `dir`, with paths relative to it as a user in that directory types them.
+/// csppatch run in `dir` with `--color never`.
 pub fn csppatch(dir: &Path, args: &[&str]) -> Run {
     csppatch_env(dir, args, &[])
 }
 
 pub fn csppatch_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let out = super::csppatch()
-        .current_dir(dir)
-        .args(args)
-        .args(["--color", "never"])
-        .envs(env.iter().copied())
-        .output()
-        .expect("run csppatch");
-    Run {
-        code: out.status.code(),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    super::run_in(dir, &[args, &["--color", "never"]].concat(), env)
 }
 
 /// A temporary copy of fixture tree `name`, and its directory.

@@ -128,3 +128,30 @@ pub fn free_port() -> u16 {
 pub fn csppatch() -> Command {
     Command::new(env!("CARGO_BIN_EXE_csppatch"))
 }
+
+/// What one csppatch run did.
+pub struct Run {
+    pub args: Vec<String>,
+    pub code: Option<i32>,
+    /// The diff, as bytes (the files' own line endings and encodings).
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+/// `csppatch ARGS` run in `dir`, with paths relative to it as a user in that directory types
+/// them, `env` set and `NO_COLOR` not inherited.
+pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let out = csppatch()
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run csppatch");
+    Run {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

@@ -4,12 +4,13 @@
 //! applying the diff reproduces the written files.
 
 use crate::common;
+use common::Run;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use common::apache::e2e::{
     changed, expect_exit, seed, seed_without_websocket, state, stderr, stdout, Work,
@@ -160,11 +161,11 @@ impl Case {
 
 /// The run as a reader checks it: the command, the input files, the exit code, csppatch's
 /// diagnostics (stderr) and its diff (stdout), with the temporary directory as `[TMP]`.
-fn transcript(work: &Work, case: &Case, args: &[&str], out: &Output) -> String {
+fn transcript(work: &Work, case: &Case, args: &[&str], out: &Run) -> String {
     let mut text = format!(
         "$ csppatch {}\nexit code: {}\n",
         args.join(" "),
-        out.status.code().unwrap_or(-1)
+        out.code.unwrap_or(-1)
     );
     let files = state(&work.tree());
     for (path, stamp) in &files {
@@ -311,8 +312,8 @@ fn only_csp_values_change_and_the_diff_applies_with_patch() {
                 o.status.success(),
                 "{}: {}{}",
                 case.name,
-                stdout(&o),
-                stderr(&o)
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
             );
         }
         let mut expected = original.clone();
@@ -343,7 +344,7 @@ fn only_csp_values_change_and_the_diff_applies_with_patch() {
 
         // What csppatch writes is what the diff says, byte for byte.
         let out = work.run(case.args);
-        if out.status.code() == Some(0) {
+        if out.code == Some(0) {
             assert_eq!(
                 stdout(&out),
                 String::from_utf8_lossy(&diff),

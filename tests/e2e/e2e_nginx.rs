@@ -6,21 +6,14 @@ use crate::common;
 
 use std::fs;
 use std::path::Path;
-use std::process::Output;
 
 use common::nginx::wrap_server;
 use common::server::Server;
 use common::widget::{self, Load, MUSERELAY_LOADS};
+use common::Run;
 
-fn run(args: &[&str]) -> Output {
-    common::csppatch()
-        .args(args)
-        .output()
-        .expect("run csppatch")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+fn run(args: &[&str]) -> Run {
+    common::run_in(Path::new(env!("CARGO_MANIFEST_DIR")), args, &[])
 }
 
 /// nginx serving `site` as root with `include <csp_file>;` in its server block.
@@ -83,8 +76,8 @@ fn muserelay_seed_is_sent_on_one_line_and_lets_the_widget_through() {
         "--color",
         "never",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("NGX201"), "{}", stderr(&out));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("NGX201"), "{}", out.stderr);
     // Every MuseRelay source was already in the snippet: the fix is the one-line rewrite.
     let expected = "add_header Content-Security-Policy \"default-src 'self'; script-src 'self' https://muserelay.com 'unsafe-inline'; connect-src 'self' https://muserelay.com wss://muserelay.com; img-src 'self' https://muserelay.com data:; style-src 'self' https://muserelay.com 'unsafe-inline';\" always;\n";
     assert_eq!(fs::read_to_string(&conf).unwrap(), expected);
@@ -108,7 +101,7 @@ fn muserelay_seed_is_sent_on_one_line_and_lets_the_widget_through() {
 
     // Idempotent: nothing more to do.
     let again = run(&[conf.to_str().unwrap(), "--vendor", "muserelay", "--check"]);
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
     assert!(again.stdout.is_empty(), "no diff on a second run");
 }
 
@@ -135,7 +128,7 @@ fn default_src_only_policy_gets_the_vendor_without_breaking_same_origin() {
         "--color",
         "never",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     let diff = String::from_utf8_lossy(&out.stdout).into_owned();
     // An absolute path loses its leading `/` after `a/`, as git writes it (patch -p1 from /).
     let label = conf.display().to_string();
@@ -152,7 +145,7 @@ fn default_src_only_policy_gets_the_vendor_without_breaking_same_origin() {
     );
 
     let out = run(&[conf.to_str().unwrap(), "--vendor", "muserelay"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     let patched = fs::read_to_string(&conf).unwrap();
     assert!(patched.starts_with("# our policy\nadd_header Content-Security-Policy \"default-src 'self'; frame-ancestors 'none'"), "untouched directives stay first and byte-identical:\n{patched}");
     assert!(patched.ends_with("\" always;\n"), "{patched}");

@@ -3,17 +3,14 @@
 //! validation with the real `nginx -t`, and real nginx serving the patched tree.
 
 use crate::common;
+use common::Run;
 
 use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-fn run(args: &[&str]) -> Output {
-    common::csppatch()
-        .args(args)
-        .output()
-        .expect("run csppatch")
+fn run(args: &[&str]) -> Run {
+    common::run_in(Path::new(env!("CARGO_MANIFEST_DIR")), args, &[])
 }
 
 fn text(o: &[u8]) -> String {
@@ -135,8 +132,8 @@ fn sites_enabled_patch_follows_includes_writes_through_symlinks_and_serves() {
         "--color",
         "never",
     ]);
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    let err = &out.stderr;
+    assert_eq!(out.code, Some(0), "{err}");
     let diff = text(&out.stdout);
 
     // The snippet is included twice but patched once; the map (outside the given paths) is
@@ -212,7 +209,7 @@ fn sites_enabled_patch_follows_includes_writes_through_symlinks_and_serves() {
 
     // A second run finds nothing to do.
     let again = run(&[&t.path("sites-enabled"), "--vendor", "muserelay", "--check"]);
-    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
     assert!(again.stdout.is_empty());
 }
 
@@ -221,7 +218,7 @@ fn check_mode_exits_1_and_writes_nothing() {
     let t = Layout::new();
     let before = t.snapshot();
     let out = run(&[&t.path("sites-enabled"), "--vendor", "crisp", "--check"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
     assert!(text(&out.stdout).contains("+++ b/"));
     assert_eq!(before, t.snapshot(), "--check writes nothing");
 }
@@ -243,9 +240,9 @@ fn conf_root_option_resolves_includes_from_elsewhere() {
         "never",
     ]);
     assert!(
-        text(&out.stderr).contains("E006"),
+        out.stderr.contains("E006"),
         "the include is reported missing: {}",
-        text(&out.stderr)
+        out.stderr
     );
     let out = run(&[
         vhost.to_str().unwrap(),
@@ -255,7 +252,7 @@ fn conf_root_option_resolves_includes_from_elsewhere() {
         "--conf-root",
         &t.path("nginx.conf"),
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
         text(&out.stdout).contains("snippets/csp.conf"),
         "found through the conf root: {}",
@@ -281,8 +278,8 @@ fn validation_failure_leaves_every_file_byte_identical() {
         "--color",
         "never",
     ]);
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{err}");
+    let err = &out.stderr;
+    assert_eq!(out.code, Some(3), "{err}");
     assert!(
         err.contains("rejected: vendor host present"),
         "the validator's message is shown: {err}"
@@ -298,19 +295,19 @@ fn validation_failure_without_namespace_restores_every_file() {
         "if grep -q muserelay {}; then echo 'rejected after write' >&2; exit 1; fi",
         t.path("snippets/csp.conf")
     );
-    let out = common::csppatch()
-        .args([
+    let out = common::run_in(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &[
             &t.path("sites-enabled"),
             "--vendor",
             "muserelay",
             "--validate-cmd",
             &cmd,
-        ])
-        .env("CSPPATCH_NO_NAMESPACE", "1")
-        .output()
-        .unwrap();
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{err}");
+        ],
+        &[("CSPPATCH_NO_NAMESPACE", "1")],
+    );
+    let err = &out.stderr;
+    assert_eq!(out.code, Some(3), "{err}");
     assert!(err.contains("restored"), "{err}");
     let after = t.snapshot();
     for ((p, b, _), (_, a, _)) in before.iter().zip(&after) {
@@ -332,8 +329,8 @@ fn already_invalid_configuration_is_reported_not_blamed_on_the_patch() {
         "muserelay",
         "--validate",
     ]);
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{err}");
+    let err = &out.stderr;
+    assert_eq!(out.code, Some(3), "{err}");
     assert!(
         err.contains("already fails on the unpatched configuration"),
         "{err}"
@@ -366,8 +363,8 @@ fn an_unparsable_file_stops_the_write_but_not_the_others_diffs() {
         "--color",
         "never",
     ]);
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = &out.stderr;
+    assert_eq!(out.code, Some(2), "{err}");
     assert!(
         err.contains("sites-available/broken:3:1: error[NGX00"),
         "file:line of the broken file: {err}"
@@ -389,11 +386,11 @@ fn no_csp_anywhere_is_reported_and_nothing_is_invented() {
         "server {\n    listen 80;\n    add_header X-Frame-Options DENY;\n}\n",
     );
     let out = run(&[f.to_str().unwrap(), "--vendor", "muserelay"]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.code, Some(0));
     assert!(
-        text(&out.stderr).contains("no Content-Security-Policy found"),
+        out.stderr.contains("no Content-Security-Policy found"),
         "{}",
-        text(&out.stderr)
+        out.stderr
     );
     assert!(out.stdout.is_empty());
     assert_eq!(
@@ -417,8 +414,8 @@ fn lone_vhost_validates_through_a_wrapper_config() {
         "--color",
         "never",
     ]);
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    let err = &out.stderr;
+    assert_eq!(out.code, Some(0), "{err}");
     assert!(
         err.contains("csppatch-validate.conf") && err.contains("after): ") && err.contains(" ok"),
         "{err}"
@@ -441,12 +438,8 @@ fn crlf_and_latin1_bytes_survive_and_the_diff_applies_with_patch() {
     fs::create_dir(&pristine).unwrap();
     fs::write(pristine.join("site.conf"), original).unwrap();
 
-    let out = common::csppatch()
-        .current_dir(dir.path())
-        .args(["site.conf", "--vendor", "muserelay"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = common::run_in(dir.path(), &["site.conf", "--vendor", "muserelay"], &[]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     let patched = fs::read(&f).unwrap();
     // Only the value changed: same prefix up to the quote, same suffix after it.
     let open = original
@@ -486,7 +479,7 @@ fn json_output_is_one_document() {
         "--format",
         "json",
     ]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.code, Some(0));
     let doc: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("one JSON document on stdout");
     assert_eq!(doc["exit_code"], 0);
@@ -506,7 +499,7 @@ fn json_output_is_one_document() {
     assert!(
         out.stderr.is_empty(),
         "nothing but the document: {}",
-        text(&out.stderr)
+        out.stderr
     );
 }
 
@@ -544,8 +537,8 @@ fn a_value_over_nginx_token_limit_is_refused_before_writing() {
     assert!(body.len() < 4090 && body.len() > 3900, "{}", body.len());
     let f = write(dir.path(), "big.conf", &body);
     let out = run(&[f.to_str().unwrap(), "--vendor", "intercom"]);
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = &out.stderr;
+    assert_eq!(out.code, Some(2), "{err}");
     assert!(err.contains("NGX205"), "{err}");
     assert_eq!(fs::read_to_string(&f).unwrap(), body);
 }
