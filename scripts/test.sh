@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/test-deps.sh
-cargo test --locked --all-targets
+# --no-fail-fast: the tests are four binaries, and a failure in one must not hide the others.
+cargo test --locked --all-targets --no-fail-fast
 cargo test --locked --doc

@@ -203,7 +203,7 @@ impl Servo {
     }
 
     /// Where Servo's crate 0.5 departs from CSP3 (verified against the spec text, see
-    /// tests/csp_eval.rs), so that a comparison is meaningless:
+    /// tests/csp/csp_eval.rs), so that a comparison is meaningless:
     /// - `'self'` compares `url.port()` (null for a default port) with the origin's numeric
     ///   port, so it never matches a same-host URL of another scheme (https page ->
     ///   wss://same-host, http page -> https://same-host), which CSP3 §6.7.2.8 step 4.2 allows;

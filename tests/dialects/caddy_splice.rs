@@ -1,8 +1,8 @@
 //! Splicing: an `encode_fragment` inserted at a `Decoded::raw_insertion_point`, or an
 //! `encode_value` replacing a site's span, changes no byte outside the value's span, and the
 //! file then reads (to the Caddy dialect) as the old value with the edit, other sites intact.
-//! That the dialect's reading is Caddy's is shown by tests/caddy_oracle.rs and
-//! tests/caddy_adapt_fuzz.rs; this test covers many more shapes of values and fragments.
+//! That the dialect's reading is Caddy's is shown by tests/dialects/caddy_oracle.rs and
+//! tests/dialects/caddy_adapt_fuzz.rs; this test covers many more shapes of values and fragments.
 use std::path::Path;
 
 use csppatch::dialect::DialectKind;

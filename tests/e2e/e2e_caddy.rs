@@ -278,7 +278,8 @@ fn is_uuid(s: &str) -> bool {
 #[test]
 fn bare_words_after_a_plus_prefix_are_refused() {
     // `header +Content-Security-Policy default-src 'self' ...`: Caddy sends `default-src`
-    // alone (tests/caddy_lints.rs shows it on real Caddy), a policy that blocks everything.
+    // alone (tests/dialects/caddy_lints.rs shows it on real Caddy), a policy that blocks
+    // everything.
     let (_tmp, dir) = fixture_copy("unquoted-add");
     let before = read_tree(&dir);
     let run = csppatch(&dir, &["Caddyfile", "--vendor", "muserelay"]);
