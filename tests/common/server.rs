@@ -54,31 +54,31 @@ impl Server {
             logs: [out, err].into_iter().chain(logs).collect(),
             _keep: vec![Box::new(dir)],
         };
-        server.wait_listening()?;
+        server.wait_listening(port)?;
         Ok(server)
     }
 
-    fn wait_listening(&mut self) -> Result<(), String> {
+    /// Wait until the server also listens on 127.0.0.1:`port` (a configuration with more than
+    /// one site: Caddy opens its listeners one after the other).
+    pub fn wait_listening(&mut self, port: u16) -> Result<(), String> {
         // A deadline for starting, not a speed check: a loaded 2-core machine can take a while.
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!(
-                    "{} exited ({status}) before listening on 127.0.0.1:{}:\n{}",
+                    "{} exited ({status}) before listening on 127.0.0.1:{port}:\n{}",
                     self.name,
-                    self.port,
                     self.log()
                 ));
             }
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         Err(format!(
-            "{} did not listen on 127.0.0.1:{} within 30 s:\n{}",
+            "{} did not listen on 127.0.0.1:{port} within 30 s:\n{}",
             self.name,
-            self.port,
             self.log()
         ))
     }

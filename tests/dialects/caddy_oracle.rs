@@ -191,9 +191,15 @@ fn serve(fx: &Fixture, src_for: impl Fn(&Setup, u16) -> Vec<u8>) -> Served {
     let scan = caddy()
         .find(Path::new("Caddyfile"), &src)
         .unwrap_or_else(|d| panic!("{}: {d:?}", fx.name));
-    let server = setup
+    let mut server = setup
         .serve(&src)
         .unwrap_or_else(|e| panic!("{}: {e}", fx.name));
+    if fx.template.contains("UPSTREAM") {
+        // The proxy answers 502, without its header_down, until the upstream site listens.
+        server
+            .wait_listening(upstream)
+            .unwrap_or_else(|e| panic!("{}: {e}", fx.name));
+    }
     let values = [Disposition::Enforce, Disposition::ReportOnly]
         .into_iter()
         .map(|d| (d, received(&server, fx.path, d)))

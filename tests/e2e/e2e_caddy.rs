@@ -168,7 +168,7 @@ fn snippet_imported_by_two_sites_is_patched_once_and_served_by_both() {
     let a = setup.port;
     let extra: Vec<u16> = ports(3).into_iter().filter(|&p| p != a).collect();
     let (b, reports) = (extra[0], extra[1]);
-    let server = serve_copy(
+    let mut server = serve_copy(
         setup,
         &dir.join("Caddyfile"),
         &[
@@ -181,6 +181,9 @@ fn snippet_imported_by_two_sites_is_patched_once_and_served_by_both() {
             ("/srv/a", site.display().to_string()),
         ],
     );
+    for port in [b, reports] {
+        server.wait_listening(port).unwrap();
+    }
     for port in [a, b] {
         let r = common::http::get(port, "/", "127.0.0.1").unwrap();
         assert_eq!(r.status, 200);
