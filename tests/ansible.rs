@@ -358,3 +358,74 @@ fn errors_fail_the_task_with_csppatchs_diagnostics() {
     );
     assert_eq!(snapshot(&tmp.path().join("site")), before);
 }
+
+/// The module's DOCUMENTATION parses as ansible-doc reads it, and documents exactly the
+/// options its argument_spec takes.
+#[test]
+fn ansible_doc_documents_every_option() {
+    if !pytools::have("ansible-doc") {
+        return;
+    }
+    let out = pytools::command("ansible-doc")
+        .args(["--json", "csppatch.csppatch.csppatch"])
+        .env("ANSIBLE_CONFIG", repo().join("ansible/ansible.cfg"))
+        .env("ANSIBLE_NOCOLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("WARNING"), "{stderr}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let module = &doc["csppatch.csppatch.csppatch"];
+    let options: BTreeSet<&str> = module["doc"]["options"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let source = fs::read_to_string(
+        repo().join("ansible/ansible_collections/csppatch/csppatch/plugins/modules/csppatch.py"),
+    )
+    .unwrap();
+    let spec = source
+        .split("argument_spec=dict(")
+        .nth(1)
+        .unwrap()
+        .split("\n        ),")
+        .next()
+        .unwrap();
+    let taken: BTreeSet<&str> = spec
+        .lines()
+        .filter_map(|l| l.trim().split_once("=dict(").map(|(k, _)| k))
+        .collect();
+    assert_eq!(options, taken);
+    for required in [
+        "path",
+        "vendor",
+        "region",
+        "custom_domain",
+        "allow",
+        "validate",
+        "exclude",
+        "binary",
+    ] {
+        assert!(options.contains(required), "{required}");
+    }
+    let returned: BTreeSet<&str> = module["return"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for key in [
+        "sites",
+        "files",
+        "diagnostics",
+        "validations",
+        "exit_code",
+        "cmd",
+    ] {
+        assert!(returned.contains(key), "RETURN documents {key}");
+    }
+    assert!(!module["examples"].as_str().unwrap_or_default().is_empty());
+}

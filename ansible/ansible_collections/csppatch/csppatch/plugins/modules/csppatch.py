@@ -17,11 +17,11 @@ description:
     directories (nginx, Apache httpd, Caddy, PHP, HTML). csppatch finds every
     Content-Security-Policy, merges in the sources the vendors need by the rules of CSP
     Level 3, changes only the bytes of the policy value, and writes atomically.
-  - The task is C(changed) when a file changed (or, in check mode, would change: csppatch
+  - The task is C(changed) when a file changed, or in check mode would change (csppatch
     C(--check) exits 1). A second run changes nothing.
   - The task fails with csppatch's diagnostics (file:line, code, message) when csppatch exits
-    2 (bad input, a file it cannot read or a site it refuses: nothing is written) or 3
-    (validation failed: nothing is written).
+    2 (bad input, a file it cannot read or a site it refuses) or 3 (validation failed).
+    Either way nothing is written.
 options:
   path:
     description:
@@ -195,7 +195,10 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 # csppatch's exit codes (README "Command line").
-OK, CHANGES, BAD_INPUT, INVALID = 0, 1, 2, 3
+OK = 0
+CHANGES = 1
+BAD_INPUT = 2
+INVALID = 3
 
 
 def build_command(binary, params, check_mode):
