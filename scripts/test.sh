@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/test-deps.sh
+# The virtualenv's python3 (crossplane, jinja2), ansible-playbook and pre-commit come first.
+export PATH="$PWD/.venv/bin:$PATH"
 cargo test --locked --all-targets
 cargo test --locked --doc

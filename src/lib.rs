@@ -9,6 +9,7 @@ pub mod csp;
 pub mod diag;
 pub mod dialect;
 pub mod edit;
+pub mod exclude;
 mod pipeline;
 pub mod probe;
 pub mod report;
@@ -69,7 +70,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         code: "E003",
         name: "unknown-dialect",
-        what: "A file named on the command line is neither nginx, Apache, Caddy, PHP nor HTML by its name or content.",
+        what: "A file named on the command line is neither nginx, Apache, Caddy, PHP nor HTML by its name or content. An error; with --skip-unknown the file is skipped, with a warning when it mentions Content-Security-Policy.",
         why: "Editing a file in the wrong syntax would break it.",
         example: "csppatch site.cfg\n\nUse instead:\ncsppatch --dialect nginx site.cfg",
     },

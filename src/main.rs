@@ -10,6 +10,7 @@ use csppatch::csp::{self, MergeOptions, Requirement};
 use csppatch::diag::{Diagnostic, Severity};
 use csppatch::dialect::DialectKind;
 use csppatch::edit::Paint;
+use csppatch::exclude::Exclude;
 use csppatch::scan::ScanOptions;
 use csppatch::site::Delivery;
 use csppatch::{exit, probe, report, vendors, Config, Mode};
@@ -175,6 +176,24 @@ struct PatchArgs {
     /// nearest nginx.conf / apache2.conf / Caddyfile above the paths, else the system one).
     #[arg(long, value_name = "PATH")]
     conf_root: Option<PathBuf>,
+    /// Leave out matching files (repeatable): they are not walked, read or patched, and
+    /// neither is what only they include. GLOB is matched against each file's path, every
+    /// directory above it and every trailing part of those, so `*.svg.conf` and `uploads.conf`
+    /// name files at any depth, `legacy` a directory, `sites-enabled/old-*` files in any
+    /// sites-enabled, `/etc/nginx/conf.d/x.conf` (leading `/`) one path. `*` stays within a
+    /// path component, `**` crosses them; a symlink also matches by the file behind it. The
+    /// main config is still read for context; validation checks the real tree, excluded
+    /// files included.
+    #[arg(long, value_name = "GLOB", value_parser = parse_exclude)]
+    exclude: Vec<Exclude>,
+    /// Skip, rather than refuse, files that are not a web-server config csppatch can read: a
+    /// named file it cannot tell the server of (supervisord.conf, a systemd unit), or one it
+    /// took for nginx/Apache by content alone that does not parse and never mentions
+    /// Content-Security-Policy (logrotate.conf). For hooks that pass every staged file
+    /// (pre-commit); a run where everything was skipped has nothing to change. Without it,
+    /// such a file named by hand is an error (exit 2).
+    #[arg(long)]
+    skip_unknown: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     #[arg(long, value_enum, default_value_t = Color::Auto)]
@@ -265,6 +284,8 @@ fn patch(args: &PatchArgs) -> u8 {
             dialect,
             conf_root: args.conf_root.clone(),
             system_root: PathBuf::from("/"),
+            exclude: args.exclude.clone(),
+            skip_unknown: args.skip_unknown,
         },
         mode,
         validate: args.validate || args.validate_cmd.is_some(),
@@ -285,6 +306,10 @@ fn patch(args: &PatchArgs) -> u8 {
         }
         _ => report.exit_code,
     }
+}
+
+fn parse_exclude(glob: &str) -> Result<Exclude, String> {
+    Exclude::new(glob)
 }
 
 fn paint(color: Color, terminal: bool) -> Paint {

@@ -33,6 +33,7 @@ pub fn run(config: &Config) -> Report {
         mode: Some(config.mode),
         files_read: tree.files.iter().filter(|f| f.relevant).count(),
         files_skipped: tree.skipped,
+        excluded: tree.excluded.iter().cloned().collect(),
         ..Default::default()
     };
     report.diagnostics.extend(tree.diagnostics.iter().cloned());

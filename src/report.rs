@@ -24,6 +24,9 @@ pub struct Report {
     pub files_read: usize,
     /// Files walked over that are not configuration csppatch knows.
     pub files_skipped: usize,
+    /// Files and directories left out by `--exclude`, as the walk or include named them.
+    #[serde(serialize_with = "crate::diag::ser_paths")]
+    pub excluded: Vec<PathBuf>,
     pub written: bool,
     /// Files a failed restore left with the patched bytes (validation without a namespace).
     #[serde(
@@ -34,7 +37,8 @@ pub struct Report {
     pub exit_code: u8,
 }
 
-/// A changed file: its bytes before and after. JSON readers get the path and the diff.
+/// A changed file: its bytes before and after. JSON readers get the path, the diff, and both
+/// texts (lossy UTF-8) for tools that show their own diff (Ansible's `--diff`).
 #[derive(Debug)]
 pub struct FileChange {
     pub path: PathBuf,
@@ -58,9 +62,11 @@ impl FileChange {
 impl serde::Serialize for FileChange {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("FileChange", 2)?;
+        let mut st = s.serialize_struct("FileChange", 4)?;
         st.serialize_field("path", &self.path.to_string_lossy())?;
         st.serialize_field("diff", &String::from_utf8_lossy(&self.diff(Paint::Plain)))?;
+        st.serialize_field("before", &String::from_utf8_lossy(&self.before))?;
+        st.serialize_field("after", &String::from_utf8_lossy(&self.after))?;
         st.end()
     }
 }
@@ -291,6 +297,10 @@ pub fn summary(report: &Report) -> String {
         changed,
         plural(changed)
     );
+    let what = match report.excluded.len() {
+        0 => what,
+        n => format!("{what}, {n} path{} excluded", plural(n)),
+    };
     let outcome = match (report.mode, report.written, report.exit_code) {
         _ if !report.left_modified.is_empty() => format!(
             "FAILED: {} file(s) left patched and unvalidated",

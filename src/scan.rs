@@ -46,6 +46,8 @@ pub struct Tree {
     pub diagnostics: Vec<Diagnostic>,
     /// Files walked over that are not configuration csppatch knows.
     pub skipped: usize,
+    /// Files and directories left out by `--exclude`.
+    pub excluded: std::collections::BTreeSet<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -57,6 +59,11 @@ pub struct ScanOptions {
     /// Where to look for the system-wide main config when none is found above the paths
     /// (`/` in real use; a test can point it at a fake root).
     pub system_root: PathBuf,
+    /// `--exclude`: files never read, walked over or included (see `exclude.rs`).
+    pub exclude: Vec<crate::exclude::Exclude>,
+    /// `--skip-unknown`: a file that is not a server config csppatch can read is skipped,
+    /// not an error (pre-commit passes every staged file the hook's filter lets through).
+    pub skip_unknown: bool,
 }
 
 /// Files bigger than this are not configuration (a log, a dump): skipped with a note.
@@ -121,6 +128,10 @@ struct Scanner<'a> {
 
 impl Scanner<'_> {
     fn collect_given(&mut self, path: &Path, given: &mut Vec<usize>) {
+        if crate::exclude::excluded(&self.opts.exclude, path) {
+            self.tree.excluded.insert(path.to_path_buf());
+            return;
+        }
         let meta = match fs::metadata(path) {
             Ok(m) => m,
             Err(e) => {
@@ -134,16 +145,24 @@ impl Scanner<'_> {
         if meta.is_file() {
             match self.add_file(path, self.opts.dialect, true) {
                 Some(i) => given.push(i),
-                None if self.opts.dialect.is_none() => self.tree.diagnostics.push(
-                    Diagnostic::error(
-                        "E003",
-                        format!(
-                            "{}: cannot tell which server this file is for",
-                            path.display()
-                        ),
-                    )
-                    .with_help("pass --dialect nginx|apache|caddy|php|html"),
-                ),
+                None if self.opts.dialect.is_none() => {
+                    let message = format!(
+                        "{}: cannot tell which server this file is for",
+                        path.display()
+                    );
+                    let help = "pass --dialect nginx|apache|caddy|php|html";
+                    if !self.opts.skip_unknown {
+                        self.tree
+                            .diagnostics
+                            .push(Diagnostic::error("E003", message).with_help(help));
+                    } else if fs::read(path).is_ok_and(|src| mentions_csp(&src)) {
+                        // Skipped, but a CSP csppatch cannot see is said, not passed over.
+                        self.tree.diagnostics.push(
+                            Diagnostic::warning("E003", format!("{message}; it mentions Content-Security-Policy and was skipped: check it by hand"))
+                                .with_help(help),
+                        );
+                    }
+                }
                 None => {}
             }
             return;
@@ -152,7 +171,17 @@ impl Scanner<'_> {
             .follow_links(true)
             .sort_by_file_name()
             .into_iter();
-        for entry in walker.filter_entry(|e| e.depth() == 0 || !is_ignored_dir(e)) {
+        // `--exclude` prunes a directory whole.
+        let opts = self.opts;
+        let excluded = std::cell::RefCell::new(Vec::new());
+        let kept = |e: &walkdir::DirEntry| {
+            let out = crate::exclude::excluded(&opts.exclude, e.path());
+            if out {
+                excluded.borrow_mut().push(e.path().to_path_buf());
+            }
+            !out
+        };
+        for entry in walker.filter_entry(|e| e.depth() == 0 || (!is_ignored_dir(e) && kept(e))) {
             match entry {
                 Ok(e) if e.file_type().is_file() && !is_csppatch_temp(e.path()) => {
                     if let Some(i) = self.add_file(e.path(), self.opts.dialect, false) {
@@ -166,6 +195,7 @@ impl Scanner<'_> {
                     .push(Diagnostic::warning("E004", format!("cannot walk: {e}"))),
             }
         }
+        self.tree.excluded.extend(excluded.into_inner());
     }
 
     /// Read and scan `path` once; `None` when it is not a configuration file.
@@ -176,6 +206,11 @@ impl Scanner<'_> {
         explicit: bool,
     ) -> Option<usize> {
         use std::os::unix::fs::MetadataExt;
+        // Includes and main configs too: what only an excluded file includes is never seen.
+        if !explicit && crate::exclude::excluded(&self.opts.exclude, path) {
+            self.tree.excluded.insert(path.to_path_buf());
+            return None;
+        }
         // Identity is the inode (a file reached through a symlink, a second include or two
         // spellings of one path is read once); a realpath per file would cost a readlink per
         // path component, which dominates on a 10,000-vhost tree.
@@ -229,6 +264,18 @@ impl Scanner<'_> {
             path.to_path_buf()
         };
         let scan = kind.dialect().find(&shown_path, &src);
+        // `--skip-unknown`: taken for a server config by its content alone (logrotate's
+        // `/var/log/*.log { ... }` reads like nginx), it does not parse and never names the
+        // header: not a web-server config, so not an error.
+        if self.opts.skip_unknown
+            && dialect.is_none()
+            && scan.is_err()
+            && detect(path, &[]).is_none()
+            && !mentions_csp(&src)
+        {
+            self.tree.skipped += 1;
+            return None;
+        }
         let i = self.tree.files.len();
         self.tree.files.push(ScannedFile {
             path: shown_path,
@@ -541,6 +588,12 @@ fn is_ignored_dir(e: &walkdir::DirEntry) -> bool {
             name.as_ref(),
             "node_modules" | "target" | "vendor" | "__pycache__"
         ) || name.starts_with('.'))
+}
+
+fn mentions_csp(src: &[u8]) -> bool {
+    let needle = b"content-security-policy";
+    src.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// With an explicit `--dialect`, files that are clearly not configuration are still skipped.

@@ -7,6 +7,7 @@ pub mod caddy;
 pub mod nginx;
 pub mod php;
 pub mod probe;
+pub mod pytools;
 pub mod tree;
 pub mod widget;
 
