@@ -1,26 +1,22 @@
 //! The documentation of every diagnostic code, shown by `csppatch rules [CODE]`.
 //!
-//! Each module that emits diagnostics owns a `RULES` table next to the code that emits them,
-//! written in the three parts ruff uses: what it does, why it matters, an example with the fix.
+//! Each module that emits diagnostics owns a table of [`Rule`]s next to the code that emits
+//! them (the CSP lints one file per rule, `csp/lint/`), written in the three parts ruff uses:
+//! what it does, why it matters, an example with the fix. This module only lists them; a test
+//! ([`emitted`]) reads the sources to prove that every code they can emit is documented here
+//! once, with one meaning, and that no documented code is dead.
 
-/// One diagnostic code and its documentation.
-#[derive(Debug, Clone, Copy, serde::Serialize)]
-pub struct Rule {
-    pub code: &'static str,
-    /// Short kebab-case name (`strict-dynamic-ignores-hosts`).
-    pub name: &'static str,
-    /// What it does: the condition that triggers it.
-    pub what: &'static str,
-    /// Why is this bad?
-    pub why: &'static str,
-    /// Example, then "Use instead:".
-    pub example: &'static str,
-}
+mod run;
 
-/// Every rule of every module, in code order.
-pub fn all() -> Vec<&'static Rule> {
-    let mut rules: Vec<&'static Rule> = [
-        crate::RULES,
+#[cfg(test)]
+mod emitted;
+
+pub use crate::rule::Rule;
+
+/// Every table, one per module that emits diagnostics.
+fn tables() -> [&'static [Rule]; 9] {
+    [
+        run::RULES,
         crate::csp::lint::RULES,
         crate::vendors::RULES,
         crate::dialect::nginx::RULES,
@@ -30,35 +26,18 @@ pub fn all() -> Vec<&'static Rule> {
         crate::dialect::html::RULES,
         crate::probe::RULES,
     ]
-    .iter()
-    .flat_map(|table| table.iter())
-    .collect();
+}
+
+/// Every rule of every module, in code order.
+pub fn all() -> Vec<&'static Rule> {
+    let mut rules: Vec<&'static Rule> = tables().into_iter().flatten().collect();
     rules.sort_by_key(|r| r.code);
     rules
 }
 
+/// The rule of `code`, in any letter case.
 pub fn find(code: &str) -> Option<&'static Rule> {
     all()
         .into_iter()
         .find(|r| r.code.eq_ignore_ascii_case(code))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_are_unique_and_documented() {
-        let rules = all();
-        for pair in rules.windows(2) {
-            assert_ne!(pair[0].code, pair[1].code, "duplicate rule code");
-        }
-        for r in rules {
-            assert!(
-                !r.what.is_empty() && !r.why.is_empty() && !r.example.is_empty(),
-                "{} lacks docs",
-                r.code
-            );
-        }
-    }
 }

@@ -267,7 +267,7 @@ fn frame_ancestors_cannot_be_allowed_by_a_meta() {
         "never",
     ]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
-    assert!(out.stderr.contains("frame-ancestors/index.html:3:52: error[CSP110]: --allow needs `frame-ancestors`, which browsers ignore in a <meta> policy: it cannot be allowed by editing the meta tag"), "{}", out.stderr);
+    assert!(out.stderr.contains("frame-ancestors/index.html:3:52: error[CSP122]: --allow needs `frame-ancestors`, which browsers ignore in a <meta> policy: it cannot be allowed by editing the meta tag"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
     tree.assert_untouched();
 }

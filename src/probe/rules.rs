@@ -1,6 +1,6 @@
 //! The codes `csppatch probe` emits (`PRB8xx`), documented for `csppatch rules`.
 
-use crate::rules::Rule;
+use crate::rule::Rule;
 
 pub static RULES: &[Rule] = &[
     Rule {

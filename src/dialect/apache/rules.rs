@@ -1,6 +1,6 @@
 //! The Apache dialect's codes: `APA0xx` files httpd refuses, `APA3xx` lints.
 
-use crate::rules::Rule;
+use crate::rule::Rule;
 
 pub static RULES: &[Rule] = &[
     Rule {
