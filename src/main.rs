@@ -318,7 +318,7 @@ fn requirements(args: &VendorArgs) -> Result<(Vec<Requirement>, Vec<Diagnostic>)
     let resolved = catalog.0.requirements(&selection)?;
     notes.extend(resolved.diagnostics);
     if resolved.requirements.is_empty() {
-        return Err(vec![Diagnostic::error("VND719", "nothing to add: pass --vendor NAME (see `csppatch vendors`) or --allow 'DIRECTIVE SOURCE...'")]);
+        return Err(vec![Diagnostic::error("VND720", "nothing to add: pass --vendor NAME (see `csppatch vendors`) or --allow 'DIRECTIVE SOURCE...'")]);
     }
     Ok((resolved.requirements, notes))
 }

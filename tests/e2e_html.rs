@@ -278,7 +278,7 @@ fn validate_with_a_rejecting_validator_leaves_every_page_as_it_was() {
     let tree = Tree::fixture("html", "site-tree");
     let out = run(&tree, &["--validate", "--dry-run"]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    assert!(out.stderr.contains("note[E020]: no validator for these files (HTML): each patched value was read back and checked instead"), "{}", out.stderr);
+    assert!(out.stderr.contains("note[E024]: no validator for these files (HTML): each patched value was read back and checked instead"), "{}", out.stderr);
     tree.assert_untouched();
 
     if !csppatch::validate::namespace_available() {

@@ -70,7 +70,7 @@ pub static RULES: &[Rule] = &[
     Rule {
         code: "E014",
         name: "patch-self-check",
-        what: "After patching, csppatch read the file back and the server would not send the merged policy. This is a csppatch bug; nothing is written.",
+        what: "csppatch proves each patch twice and one proof failed: the merged policy, evaluated as a CSP3 browser would, still blocks a vendor request, or the patched file read back would not make the server send the merged policy. This is a csppatch bug; nothing is written.",
         why: "A write that cannot be proven right is not made.",
         example: "(please report the file and the command line)\n\nUse instead:\nedit the value by hand this once",
     },
@@ -84,7 +84,9 @@ pub static RULES: &[Rule] = &[
     Rule {
         code: "E020",
         name: "validation-failed",
-        what: "The server's own validator rejected the patched configuration (or already rejected it before the change).",
+        what: "The server's own validator rejected the patched configuration. Nothing was \
+               written, or (without a private mount namespace, where csppatch must write \
+               first) every file written was restored.",
         why: "A configuration the server refuses would take the site down on the next reload.",
         example: "nginx -t: \"too long parameter\"\n\nUse instead:\nfix what the validator says, or split the policy as the message suggests",
     },
@@ -94,5 +96,57 @@ pub static RULES: &[Rule] = &[
         what: "A file could not be written, or changed on disk since csppatch read it; files already written were restored.",
         why: "A half-written configuration is worse than none.",
         example: "(another deploy wrote sites-available/example.conf meanwhile)\n\nUse instead:\nrun csppatch again",
+    },
+    Rule {
+        code: "E022",
+        name: "invalid-before-patch",
+        what: "With --validate, the server's own validator already rejects the configuration \
+               before csppatch changes it.",
+        why: "The failure is not the patch's, and a validator that fails either way cannot \
+              tell whether the patched configuration is right: nothing is written.",
+        example: "nginx -t: unknown directive \"proxy_pas\" in /etc/nginx/sites-enabled/app:12\n\n\
+                  Use instead:\nfix the configuration until `nginx -t` passes, then run csppatch again",
+    },
+    Rule {
+        code: "E023",
+        name: "validator-unavailable",
+        what: "--validate was asked for but the validator cannot be run: the server's binary \
+               (nginx, apache2 or httpd, caddy, php) is not installed where csppatch looks, or \
+               the files the check needs could not be set up.",
+        why: "Without the server's own verdict csppatch does not write: exit 3, nothing written.",
+        example: "csppatch --validate /srv/conf/nginx  (on a machine without nginx)\n\n\
+                  Use instead:\ninstall the server, or name it: --validate-cmd '/opt/nginx/sbin/nginx -t'",
+    },
+    Rule {
+        code: "E024",
+        name: "no-validator",
+        what: "Note: with --validate, the changed files have no server validator (HTML pages); \
+               each patched value was read back and checked instead.",
+        why: "There is no `nginx -t` for a <meta> tag: the read-back check is the whole proof, \
+              and the note says that no server program looked at the files.",
+        example: "csppatch --validate --vendor muserelay site/index.html\n\n\
+                  Use instead:\nnothing: this is a note; check the page in a browser if in doubt",
+    },
+    Rule {
+        code: "E025",
+        name: "validation-skipped",
+        what: "--validate with --dry-run or --check where no private mount namespace is \
+               available (not root, user namespaces disabled): the validator can only check \
+               files at their real paths, which these modes never write.",
+        why: "The diff is shown but nobody checked that the server accepts it; a later write \
+              with --validate still validates.",
+        example: "csppatch --validate --dry-run /etc/nginx  (as a user, with user namespaces off)\n\n\
+                  Use instead:\nsudo csppatch --validate --dry-run /etc/nginx",
+    },
+    Rule {
+        code: "E026",
+        name: "restore-failed",
+        what: "The server's validator rejected the patched configuration, and restoring the \
+               original bytes failed for some files: they are still patched. The message names \
+               them.",
+        why: "Those files hold a configuration the server refuses: the next reload fails until \
+              they are restored by hand.",
+        example: "(the disk filled up between the write and the restore)\n\n\
+                  Use instead:\nrestore the named files from backup or version control, then run csppatch again",
     },
 ];

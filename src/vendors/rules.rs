@@ -204,4 +204,14 @@ pub static RULES: &[Rule] = &[
         example: "csppatch --vendors-file vendor.toml ...   (the file is vendors.toml)\n\n\
                   Use instead:\ncsppatch --vendors-file vendors.toml ...",
     },
+    Rule {
+        code: "VND720",
+        name: "nothing-to-add",
+        what: "A patch or probe run names no vendor and no --allow: there is no requirement \
+               to add or to check.",
+        why: "Without a requirement csppatch would read every file and change none of them; it \
+              stops at once instead (exit 2).",
+        example: "csppatch /etc/nginx/sites-enabled\n\n\
+                  Use instead:\ncsppatch /etc/nginx/sites-enabled --vendor muserelay",
+    },
 ];
