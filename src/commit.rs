@@ -314,12 +314,12 @@ fn validate_and_write(
     let validators = match validate::plan(tree, changed, config.validate_cmd.as_deref()) {
         Ok(v) => v,
         Err(e) => {
-            report.diagnostics.push(Diagnostic::error("E020", e));
+            report.diagnostics.push(Diagnostic::error("E023", e));
             return Err(exit::INVALID);
         }
     };
     if validators.is_empty() {
-        report.diagnostics.push(Diagnostic::note("E020", "no validator for these files (HTML): each patched value was read back and checked instead"));
+        report.diagnostics.push(Diagnostic::note("E024", "no validator for these files (HTML): each patched value was read back and checked instead"));
     }
     let record = |v: &validate::Validator,
                   stage: &'static str,
@@ -336,7 +336,7 @@ fn validate_and_write(
     for v in &validators {
         let o = validate::run(v, &[]);
         if !record(v, "before", o, report) {
-            report.diagnostics.push(Diagnostic::error("E020", format!("`{}` already fails on the unpatched configuration; fix that first (nothing was written)", v.label)));
+            report.diagnostics.push(Diagnostic::error("E022", format!("`{}` already fails on the unpatched configuration; fix that first (nothing was written)", v.label)));
             return Err(exit::INVALID);
         }
     }
@@ -347,7 +347,7 @@ fn validate_and_write(
             let copy = scratch.path().join(format!("{n}"));
             if let Err(e) = std::fs::write(&copy, s.new) {
                 report.diagnostics.push(Diagnostic::error(
-                    "E020",
+                    "E023",
                     format!("cannot stage {}: {e}", s.path.display()),
                 ));
                 return Err(exit::INVALID);
@@ -374,7 +374,7 @@ fn validate_and_write(
     }
     if config.mode != Mode::Write {
         report.diagnostics.push(Diagnostic::warning(
-            "E020",
+            "E025",
             "cannot validate without writing here (no private mount namespace: run as root, or allow user namespaces); validation skipped",
         ));
         return Ok(());
@@ -416,7 +416,7 @@ fn validate_and_write(
                         .filter(|p| !e.restored.contains(p))
                         .collect();
                     report.diagnostics.push(Diagnostic::error(
-                        "E021",
+                        "E026",
                         format!("`{}` rejects the patched configuration and restoring failed: {e}; still patched: {}", v.label, report.left_modified.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")),
                     ));
                 }

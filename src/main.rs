@@ -343,7 +343,7 @@ fn requirements(args: &VendorArgs) -> Result<(Vec<Requirement>, Vec<Diagnostic>)
     let resolved = catalog.0.requirements(&selection)?;
     notes.extend(resolved.diagnostics);
     if resolved.requirements.is_empty() {
-        return Err(vec![Diagnostic::error("VND719", "nothing to add: pass --vendor NAME (see `csppatch vendors`) or --allow 'DIRECTIVE SOURCE...'")]);
+        return Err(vec![Diagnostic::error("VND720", "nothing to add: pass --vendor NAME (see `csppatch vendors`) or --allow 'DIRECTIVE SOURCE...'")]);
     }
     Ok((resolved.requirements, notes))
 }
@@ -517,37 +517,13 @@ fn list_vendors(json: bool, files: &[PathBuf]) -> u8 {
 }
 
 fn rules(code: Option<&str>) -> u8 {
-    match code {
-        Some(c) => {
-            match csppatch::rules::find(c) {
-                Some(r) => {
-                    out!("{} ({})\n\n## What it does\n{}\n\n## Why is this bad?\n{}\n\n## Example\n{}", r.code, r.name, r.what, r.why, r.example);
-                    exit::OK
-                }
-                None => {
-                    eprintln!("error: no rule {c}; `csppatch rules` lists them");
-                    exit::BAD_INPUT
-                }
-            }
+    match code.map(|c| (c, csppatch::rules::find(c))) {
+        Some((_, Some(rule))) => out!("{}", csppatch::rules::explain(rule)),
+        Some((asked, None)) => {
+            eprintln!("error: {}", csppatch::rules::unknown(asked));
+            return exit::BAD_INPUT;
         }
-        None => {
-            for r in csppatch::rules::all() {
-                out!("{:<8} {:<36} {}", r.code, r.name, first_sentence(r.what));
-            }
-            out!("\n`csppatch rules CODE` explains one: what it does, why, and what to write instead.");
-            exit::OK
-        }
+        None => out_raw!("{}", csppatch::rules::listing()),
     }
-}
-
-/// The first sentence of a rule's text, for the one-line listing.
-fn first_sentence(text: &str) -> String {
-    let end = text.find(". ").map_or(text.len(), |i| i + 1);
-    let s = &text[..end];
-    if s.chars().count() > 90 {
-        let cut: String = s.chars().take(87).collect();
-        format!("{}...", cut.trim_end())
-    } else {
-        s.to_string()
-    }
+    exit::OK
 }

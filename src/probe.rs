@@ -409,7 +409,7 @@ fn meta_policies(page: &Page, warnings: &mut Vec<Warning>) -> Vec<PolicySource> 
                 warnings.push(Warning {
                     place: Some(place.label()),
                     diagnostic: Diagnostic::note(
-                        "PRB805",
+                        "PRB809",
                         format!("{r}: evaluated with U+FFFD in place of the bytes csppatch could not decode"),
                     ),
                 });

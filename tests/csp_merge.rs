@@ -478,7 +478,7 @@ fn meta_policies_cannot_carry_frame_ancestors() {
         },
     );
     assert!(o.refused());
-    assert!(o.diagnostics.iter().any(|d| d.code == "CSP110"));
+    assert!(o.diagnostics.iter().any(|d| d.code == "CSP122"));
     let text = render_outcome(input, &requirements, &o);
     common::snapshots("csp").bind(|| insta::assert_snapshot!("merge_meta_frame_ancestors", text));
 }

@@ -265,7 +265,7 @@ pub fn self_check(
             .filter(|c| c.requirement == i)
             .map(|c| c.code)
             .collect();
-        if ["CSP103", "CSP110", "CSP115", "CSP116", "CSP120"]
+        if ["CSP103", "CSP115", "CSP116", "CSP120", "CSP122"]
             .iter()
             .any(|c| codes.contains(c))
         {

@@ -278,7 +278,7 @@ fn unset(
         };
         out.push(
             Diagnostic::note(
-                "APA306",
+                "APA311",
                 format!(
                     "`{}` only clears the `{}` table: the {name} from `{}` at {} is still \
                      sent",
