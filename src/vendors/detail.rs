@@ -136,6 +136,32 @@ pub fn vendor_text(v: &Vendor) -> String {
             }
         }
     }
+    let mut used: Vec<usize> = info
+        .sources
+        .iter()
+        .chain(info.regions.iter().flat_map(|r| r.sources.iter()))
+        .flat_map(|s| s.requests.iter().copied())
+        .chain(
+            info.custom_domain
+                .iter()
+                .flat_map(|c| c.replace.iter().flat_map(|r| r.requests.iter().copied())),
+        )
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    let orphans: Vec<&RequestInfo> = (0..info.requests.len())
+        .filter(|i| used.binary_search(i).is_err())
+        .map(|i| &info.requests[i])
+        .collect();
+    if !orphans.is_empty() {
+        out.push_str(
+            "\nKnown requests that no source above lets through (they would be blocked):\n",
+        );
+        for r in orphans {
+            out.push_str(&format!("  {}\n", r.directive));
+            request_line(&mut out, r, &mut pages);
+        }
+    }
     if let Some(n) = &info.nonce {
         out.push_str("\nNonce mode (--nonce):");
         if n.left_out.is_empty() {

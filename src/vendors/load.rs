@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 use super::directive;
-use super::requests::{self, KnownRequest, Reason};
+use super::request_check;
+use super::requests::{KnownRequest, Reason};
 use super::schema::{DirectiveTable, ParamDoc, VendorDoc, VendorListDoc};
 use crate::csp::source::{parse_vendor_source, Keyword, Source};
 use crate::diag::{Diagnostic, Location};
@@ -278,14 +279,15 @@ fn validate(doc: &Doc, v: VendorDoc, origin: Origin) -> Result<Vendor, Vec<Diagn
         ));
     }
     let region_names: Vec<&str> = regions.iter().map(|r| r.name.as_str()).collect();
-    let known = requests::requests(doc, &name, &v.requests, &region_names, &mut errors);
+    let known = request_check::requests(doc, &name, &v.requests, &region_names, &mut errors);
     let listed = |directive: &str, source: &str| {
         sources
             .iter()
             .chain(regions.iter().flat_map(|r| r.entries.iter()))
             .any(|e| e.directive == directive && e.source == source)
     };
-    let reasons = requests::reasons(doc, &name, &v.reasons, &region_names, &listed, &mut errors);
+    let reasons =
+        request_check::reasons(doc, &name, &v.reasons, &region_names, &listed, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }

@@ -13,6 +13,7 @@ mod detail;
 pub mod directive;
 pub mod listing;
 pub mod load;
+mod request_check;
 pub mod requests;
 pub mod resolve;
 mod rules;

@@ -6,14 +6,10 @@
 //! policy as merged: that is what proves a preset lets its widget through, and what
 //! `csppatch vendors NAME` shows beside each source.
 
-use std::ops::Range;
-
-use super::directive;
-use super::load::{Doc, INVALID_REQUEST};
-use super::schema::{ReasonDoc, RequestDoc};
+use super::load::Vendor;
+use super::resolve::Selection;
 use crate::csp::eval::{self, Destination, InlineKind, Request};
-use crate::diag::{Diagnostic, Location};
-use toml::Spanned;
+use crate::diag::Location;
 
 /// The page origin requests are made from when a check needs one (`<site>` in a request URL).
 pub const SAMPLE_SITE: &str = "https://site.example";
@@ -53,7 +49,7 @@ impl InlineNeed {
         "eval",
     ];
 
-    fn parse(name: &str) -> Option<InlineNeed> {
+    pub(super) fn parse(name: &str) -> Option<InlineNeed> {
         Some(match name {
             "script" => InlineNeed::Script,
             "script-attribute" => InlineNeed::ScriptAttribute,
@@ -75,7 +71,7 @@ impl InlineNeed {
     }
 
     /// The directives that decide this behaviour (CSP3 §6.8.2, §4.4).
-    fn directives(self) -> &'static [&'static str] {
+    pub(super) fn directives(self) -> &'static [&'static str] {
         match self {
             InlineNeed::Script => &["script-src", "script-src-elem"],
             InlineNeed::ScriptAttribute => &["script-src", "script-src-attr"],
@@ -109,7 +105,7 @@ impl When {
     pub const NAMES: &'static [&'static str] =
         &["custom-domain", "no-custom-domain", "nonce", "no-nonce"];
 
-    fn parse(name: &str) -> Option<When> {
+    pub(super) fn parse(name: &str) -> Option<When> {
         Some(match name {
             "custom-domain" => When::CustomDomain,
             "no-custom-domain" => When::NoCustomDomain,
@@ -275,6 +271,89 @@ impl KnownRequest {
     }
 }
 
+/// One way a vendor can be selected: each region (when it has any), with and without its
+/// custom domain, with and without its nonce mode. What the preset tests run over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    pub region: Option<String>,
+    pub custom_domain: Option<String>,
+    pub nonce: bool,
+}
+
+impl Case {
+    /// The selection that asks for this case of `vendor`.
+    pub fn selection(&self, vendor: &str) -> Selection {
+        Selection {
+            vendors: vec![vendor.to_string()],
+            region: self.region.clone(),
+            custom_domain: self.custom_domain.clone(),
+            nonce: self.nonce,
+            ..Selection::default()
+        }
+    }
+
+    pub fn variant(&self) -> Variant<'_> {
+        Variant {
+            region: self.region.as_deref(),
+            custom_domain: self.custom_domain.as_deref(),
+            nonce: self.nonce,
+        }
+    }
+
+    /// `region eu, --custom-domain track.example.com, --nonce`, or `default`.
+    pub fn label(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(r) = &self.region {
+            parts.push(format!("region {r}"));
+        }
+        if let Some(d) = &self.custom_domain {
+            parts.push(format!("--custom-domain {d}"));
+        }
+        if self.nonce {
+            parts.push("--nonce".to_string());
+        }
+        if parts.is_empty() {
+            "default".to_string()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+impl Vendor {
+    /// Every [`Case`] of this vendor, regions in file order.
+    pub fn cases(&self) -> Vec<Case> {
+        let regions: Vec<Option<String>> = if self.regions.is_empty() {
+            vec![None]
+        } else {
+            self.regions.iter().map(|r| Some(r.name.clone())).collect()
+        };
+        let domains: Vec<Option<String>> = if self.has_custom_domain() {
+            vec![None, Some(SAMPLE_CUSTOM_DOMAIN.to_string())]
+        } else {
+            vec![None]
+        };
+        let nonces: &[bool] = if self.has_nonce_mode() {
+            &[false, true]
+        } else {
+            &[false]
+        };
+        let mut out = Vec::new();
+        for region in &regions {
+            for domain in &domains {
+                for &nonce in nonces {
+                    out.push(Case {
+                        region: region.clone(),
+                        custom_domain: domain.clone(),
+                        nonce,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
 impl Reason {
     pub fn applies(&self, region: Option<&str>) -> bool {
         self.region.is_none() || self.region.as_deref() == region
@@ -282,7 +361,7 @@ impl Reason {
 }
 
 /// Fill a request URL's placeholders (see [`KnownRequest::url`]).
-fn fill(url: &str, site: &str, custom_domain: &str) -> String {
+pub(super) fn fill(url: &str, site: &str, custom_domain: &str) -> String {
     let mut out = String::with_capacity(url.len());
     let mut rest = url;
     while let Some(open) = rest.find('<') {
@@ -320,255 +399,6 @@ pub fn destination(directive: &str) -> Option<Destination> {
         "frame-ancestors" => Destination::FrameAncestor,
         _ => return None,
     })
-}
-
-/// Validate the `[[request]]` tables of vendor `vendor`, whose regions are `regions`.
-pub(super) fn requests(
-    doc: &Doc,
-    vendor: &str,
-    docs: &[Spanned<RequestDoc>],
-    regions: &[&str],
-    errors: &mut Vec<Diagnostic>,
-) -> Vec<KnownRequest> {
-    let mut out = Vec::new();
-    for spanned in docs {
-        let at = doc.at(spanned.span());
-        let r = spanned.get_ref();
-        let mut bad = |span: Range<usize>, why: String| {
-            errors.push(doc.error(
-                INVALID_REQUEST,
-                span,
-                format!("{vendor}: [[request]]: {why}"),
-            ));
-        };
-        let directive = r.directive.get_ref().to_ascii_lowercase();
-        if let Some(why) = directive::check(&directive) {
-            bad(r.directive.span(), why);
-            continue;
-        }
-        let need = match (&r.url, &r.inline) {
-            (Some(url), None) => match check_url(url.get_ref(), &directive) {
-                Ok(()) => Need::Url(url.get_ref().clone()),
-                Err(why) => {
-                    bad(url.span(), why);
-                    continue;
-                }
-            },
-            (None, Some(inline)) => match InlineNeed::parse(inline.get_ref()) {
-                Some(k) if k.directives().contains(&directive.as_str()) => Need::Inline(k),
-                Some(k) => {
-                    bad(
-                        inline.span(),
-                        format!(
-                            "inline {} is decided by {}, not {directive}",
-                            k.name(),
-                            k.directives().join(" or ")
-                        ),
-                    );
-                    continue;
-                }
-                None => {
-                    bad(
-                        inline.span(),
-                        format!(
-                            "`{}` is not an inline need; write one of {}",
-                            inline.get_ref(),
-                            InlineNeed::NAMES.join(", ")
-                        ),
-                    );
-                    continue;
-                }
-            },
-            _ => {
-                bad(
-                    spanned.span(),
-                    "give exactly one of `url` (a request URL) and `inline` (script, style, eval...)"
-                        .into(),
-                );
-                continue;
-            }
-        };
-        let loaded_by = match r
-            .loaded_by
-            .as_ref()
-            .map(|l| (l.get_ref().as_str(), l.span()))
-        {
-            None | Some(("widget", _)) => LoadedBy::Widget,
-            Some(("page", _)) => LoadedBy::Page,
-            Some((other, span)) => {
-                bad(
-                    span,
-                    format!(
-                        "loaded_by `{other}`: write \"page\" (the site's own tag) or \"widget\""
-                    ),
-                );
-                continue;
-            }
-        };
-        let region = match &r.region {
-            Some(reg) if !regions.contains(&reg.get_ref().as_str()) => {
-                bad(
-                    reg.span(),
-                    format!(
-                        "region `{}` is not one of the vendor's regions ({})",
-                        reg.get_ref(),
-                        if regions.is_empty() {
-                            "it has none".to_string()
-                        } else {
-                            regions.join(", ")
-                        }
-                    ),
-                );
-                continue;
-            }
-            other => other.as_ref().map(|r| r.get_ref().clone()),
-        };
-        let when = match &r.when {
-            None => None,
-            Some(w) => match When::parse(w.get_ref()) {
-                Some(w) => Some(w),
-                None => {
-                    bad(
-                        w.span(),
-                        format!(
-                            "when `{}`: write one of {}",
-                            w.get_ref(),
-                            When::NAMES.join(", ")
-                        ),
-                    );
-                    continue;
-                }
-            },
-        };
-        let Some(from) = provenance(&mut bad, spanned.span(), [&r.docs, &r.snippet, &r.observed])
-        else {
-            continue;
-        };
-        out.push(KnownRequest {
-            directive,
-            need,
-            loaded_by,
-            region,
-            when,
-            from,
-            note: r.note.clone(),
-            at,
-        });
-    }
-    out
-}
-
-/// Validate the `[[reason]]` tables.
-pub(super) fn reasons(
-    doc: &Doc,
-    vendor: &str,
-    docs: &[Spanned<ReasonDoc>],
-    regions: &[&str],
-    listed: &dyn Fn(&str, &str) -> bool,
-    errors: &mut Vec<Diagnostic>,
-) -> Vec<Reason> {
-    let mut out = Vec::new();
-    for spanned in docs {
-        let r = spanned.get_ref();
-        let mut bad = |span: Range<usize>, why: String| {
-            errors.push(doc.error(
-                INVALID_REQUEST,
-                span,
-                format!("{vendor}: [[reason]]: {why}"),
-            ));
-        };
-        let directive = r.directive.get_ref().to_ascii_lowercase();
-        if let Some(why) = directive::check(&directive) {
-            bad(r.directive.span(), why);
-            continue;
-        }
-        if !listed(&directive, r.source.get_ref()) {
-            bad(
-                r.source.span(),
-                format!(
-                    "`{}` is not listed under {directive}, so there is nothing to explain",
-                    r.source.get_ref()
-                ),
-            );
-            continue;
-        }
-        if r.why.trim().is_empty() {
-            bad(spanned.span(), "`why` is empty".into());
-            continue;
-        }
-        if let Some(reg) = &r.region {
-            if !regions.contains(&reg.get_ref().as_str()) {
-                bad(
-                    reg.span(),
-                    format!(
-                        "region `{}` is not one of the vendor's regions",
-                        reg.get_ref()
-                    ),
-                );
-                continue;
-            }
-        }
-        let Some(from) = provenance(&mut bad, spanned.span(), [&r.docs, &None, &None]) else {
-            continue;
-        };
-        out.push(Reason {
-            directive,
-            source: r.source.get_ref().clone(),
-            why: r.why.clone(),
-            docs: from.docs,
-            region: r.region.as_ref().map(|r| r.get_ref().clone()),
-            at: doc.at(spanned.span()),
-        });
-    }
-    out
-}
-
-/// The `docs`, `snippet` and `observed` pages: at least one, each an http(s) URL.
-fn provenance(
-    bad: &mut impl FnMut(Range<usize>, String),
-    whole: Range<usize>,
-    pages: [&Option<Spanned<String>>; 3],
-) -> Option<Provenance> {
-    let mut ok = true;
-    for page in pages.iter().copied().flatten() {
-        let url = page.get_ref();
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            bad(page.span(), format!("`{url}` is not an http(s) URL"));
-            ok = false;
-        }
-    }
-    if pages.iter().all(|p| p.is_none()) {
-        bad(
-            whole,
-            "say where it is written: `docs` (the vendor's documentation), `snippet` (its embed code) or `observed` (third-party material)"
-                .into(),
-        );
-        return None;
-    }
-    let get = |p: &Option<Spanned<String>>| p.as_ref().map(|s| s.get_ref().clone());
-    ok.then(|| Provenance {
-        docs: get(pages[0]),
-        snippet: get(pages[1]),
-        observed: get(pages[2]),
-    })
-}
-
-/// A request URL must parse once its placeholders are filled, and be a load its directive
-/// checks.
-fn check_url(url: &str, directive: &str) -> Result<(), String> {
-    if destination(directive).is_none() {
-        return Err(format!(
-            "{directive} decides inline behaviour only; write `inline = \"...\"` instead of a URL"
-        ));
-    }
-    let filled = fill(url, SAMPLE_SITE, SAMPLE_CUSTOM_DOMAIN);
-    let parsed = url::Url::parse(&filled).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
-    if matches!(parsed.scheme(), "http" | "ws") {
-        return Err(format!(
-            "`{url}` is unencrypted; widgets on https pages load over https:// and wss://"
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

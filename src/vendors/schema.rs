@@ -43,6 +43,11 @@
 //! snippet = "https://acme.example/install" # where it is written: `snippet` (the vendor's
 //! docs = "https://acme.example/csp"        # embed code), `docs` (its documentation) and/or
 //!                                          # `observed` (third-party material: unverified)
+//! [[request]]                              # `urls = [...]`: several requests that share
+//! directive = "connect-src"                # the directive, conditions and pages
+//! urls = ["https://api.acme.example/<path>", "wss://rt.acme.example/<path>"]
+//! docs = "https://acme.example/csp"
+//!
 //! [[request]]
 //! directive = "style-src"
 //! inline = "style"                         # not a URL: script, script-attribute, style,
@@ -122,6 +127,8 @@ pub struct VendorDoc {
 pub struct RequestDoc {
     pub directive: Spanned<String>,
     pub url: Option<Spanned<String>>,
+    /// Several URLs with the same directive, conditions and pages (one request each).
+    pub urls: Option<Vec<Spanned<String>>>,
     pub inline: Option<Spanned<String>>,
     pub loaded_by: Option<Spanned<String>>,
     pub region: Option<Spanned<String>>,
