@@ -100,6 +100,7 @@ pub fn vendor_text(v: &Vendor) -> String {
             "Sources in every region".to_string()
         },
         &info.sources,
+        true,
     ))
     .chain(info.regions.iter().map(|r| {
         (
@@ -109,16 +110,17 @@ pub fn vendor_text(v: &Vendor) -> String {
                 if r.is_default { " (default)" } else { "" }
             ),
             &r.sources,
+            false,
         )
     }));
-    for (title, sources) in sections {
+    for (title, sources, common) in sections {
         out.push_str(&format!("\n{title}"));
         if sources.is_empty() {
             out.push_str(": nothing\n");
             continue;
         }
         out.push_str(" (<- the requests each one is there for):\n");
-        sources_text(&mut out, &info, sources, &mut pages);
+        sources_text(&mut out, &info, sources, common, &mut pages);
     }
 
     if let Some(cd) = &info.custom_domain {
@@ -132,7 +134,7 @@ pub fn vendor_text(v: &Vendor) -> String {
                 r.directive, r.source, r.with
             ));
             for &i in &r.requests {
-                request_line(&mut out, &info.requests[i], &mut pages);
+                request_line(&mut out, &info.requests[i], true, &mut pages);
             }
         }
     }
@@ -159,7 +161,7 @@ pub fn vendor_text(v: &Vendor) -> String {
         );
         for r in orphans {
             out.push_str(&format!("  {}\n", r.directive));
-            request_line(&mut out, r, &mut pages);
+            request_line(&mut out, r, true, &mut pages);
         }
     }
     if let Some(n) = &info.nonce {
@@ -170,12 +172,25 @@ pub fn vendor_text(v: &Vendor) -> String {
             );
         } else {
             out.push_str(" the site's nonce on the vendor's script tag takes the place of\n");
-            let list: Vec<String> = n
-                .left_out
-                .iter()
-                .map(|d| format!("{} {}", d.directive, d.source))
-                .collect();
-            wrap_into(&mut out, &list.join(", "), "  ");
+            let mut directives: Vec<&str> = Vec::new();
+            for d in &n.left_out {
+                if !directives.contains(&d.directive.as_str()) {
+                    directives.push(&d.directive);
+                }
+            }
+            for directive in directives {
+                let sources: Vec<&str> = n
+                    .left_out
+                    .iter()
+                    .filter(|d| d.directive == directive)
+                    .map(|d| d.source.as_str())
+                    .collect();
+                wrap_into(
+                    &mut out,
+                    &format!("{directive} {}", sources.join(" ")),
+                    "  ",
+                );
+            }
         }
         if let Some(notes) = &n.notes {
             wrap_into(&mut out, notes, "  ");
@@ -203,7 +218,15 @@ pub fn vendor_text(v: &Vendor) -> String {
 }
 
 /// The sources of one section grouped by directive, each with its requests and reasons.
-fn sources_text(out: &mut String, info: &VendorInfo, sources: &[SourceInfo], pages: &mut Pages) {
+/// `common`: the section of sources every region has, where a request's region is worth
+/// saying; in a region's own section it is that region.
+fn sources_text(
+    out: &mut String,
+    info: &VendorInfo,
+    sources: &[SourceInfo],
+    common: bool,
+    pages: &mut Pages,
+) {
     let mut directives: Vec<&str> = Vec::new();
     for s in sources {
         if !directives.contains(&s.directive.as_str()) {
@@ -216,7 +239,7 @@ fn sources_text(out: &mut String, info: &VendorInfo, sources: &[SourceInfo], pag
             let mark = if s.unverified { "  [unverified]" } else { "" };
             out.push_str(&format!("    {}{mark}\n", s.source));
             for &i in &s.requests {
-                request_line(out, &info.requests[i], pages);
+                request_line(out, &info.requests[i], common, pages);
             }
             for &i in &s.reasons {
                 let r = &info.reasons[i];
@@ -234,7 +257,7 @@ fn sources_text(out: &mut String, info: &VendorInfo, sources: &[SourceInfo], pag
     }
 }
 
-fn request_line(out: &mut String, r: &RequestInfo, pages: &mut Pages) {
+fn request_line(out: &mut String, r: &RequestInfo, with_region: bool, pages: &mut Pages) {
     let what = match (&r.url, &r.inline) {
         (Some(url), _) => url.clone(),
         (None, Some(k)) if k == "eval" => "eval() / new Function()".to_string(),
@@ -245,7 +268,7 @@ fn request_line(out: &mut String, r: &RequestInfo, pages: &mut Pages) {
     if r.loaded_by == "page" {
         tags.push("the site's own tag".to_string());
     }
-    if let Some(region) = &r.region {
+    if let Some(region) = r.region.as_ref().filter(|_| with_region) {
         tags.push(format!("region {region}"));
     }
     if let Some(when) = &r.when {
