@@ -221,7 +221,8 @@ fn nonce_mode_keeps_unsafe_eval() {
         ..select("gtm")
     });
     assert!(gtm.requirements.iter().all(|r| r.directive != "script-src"));
-    assert_eq!(gtm.requirements.len(), 2);
+    // img-src www.googletagmanager.com; connect-src www.googletagmanager.com www.google.com.
+    assert_eq!(gtm.requirements.len(), 3);
 }
 
 #[test]

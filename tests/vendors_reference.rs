@@ -60,6 +60,11 @@ const BEYOND: &[(&str, &str, &str)] = &[
         "https://www.recaptcha.net/recaptcha/",
         "Google's reCAPTCHA FAQ: www.recaptcha.net where www.google.com is not accessible",
     ),
+    (
+        "gtm",
+        "https://www.google.com",
+        "Google's current Tag Manager CSP page, connect-src",
+    ),
 ];
 
 /// The vendor's part of the reference: from `**name**` to the next vendor or heading.
