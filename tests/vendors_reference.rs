@@ -65,6 +65,11 @@ const BEYOND: &[(&str, &str, &str)] = &[
         "https://www.google.com",
         "Google's current Tag Manager CSP page, connect-src",
     ),
+    (
+        "front",
+        "https://chat-assets.frontapp.com",
+        "script-src: Front's SDK and embed code load /v1/chat.bundle.js from it",
+    ),
 ];
 
 /// The vendor's part of the reference: from `**name**` to the next vendor or heading.
