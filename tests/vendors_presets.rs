@@ -258,7 +258,12 @@ fn muserelay_has_the_websocket() {
 fn zendesk_has_no_invalid_sentry_source_and_never_default_src() {
     let catalog = Catalog::builtin();
     let z = catalog.get("zendesk").unwrap();
-    assert!(z.all_sources().all(|(_, s)| !s.contains("sentry")));
+    // The page's `https://*.ingest.*.sentry.io` is invalid; the one Sentry host Zendesk
+    // names (on its Classic widget page) is there instead.
+    assert!(z.all_sources().all(|(_, s)| !s.contains("*.ingest.")));
+    assert!(z
+        .all_sources()
+        .any(|(d, s)| d == "connect-src" && s == "https://zendesk-eu.my.sentry.io"));
     for v in catalog.vendors() {
         assert!(v
             .all_sources()

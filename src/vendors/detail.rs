@@ -199,7 +199,13 @@ pub fn vendor_text(v: &Vendor) -> String {
     if let Some(notes) = &info.notes {
         out.push_str("\nNotes:\n");
         for paragraph in notes.split('\n') {
-            wrap_into(&mut out, paragraph, "  ");
+            // A "- " list item continues under its text, not under its dash.
+            let rest = if paragraph.starts_with("- ") {
+                "    "
+            } else {
+                "  "
+            };
+            wrap_hanging(&mut out, paragraph, "  ", rest);
         }
     }
     if !pages.0.is_empty() {
@@ -287,11 +293,18 @@ fn request_line(out: &mut String, r: &RequestInfo, with_region: bool, pages: &mu
 
 /// Append `text` greedily wrapped at [`WIDTH`], each line starting with `indent`.
 fn wrap_into(out: &mut String, text: &str, indent: &str) {
+    wrap_hanging(out, text, indent, indent);
+}
+
+/// [`wrap_into`] with another indent from the second line on.
+fn wrap_hanging(out: &mut String, text: &str, first: &str, rest: &str) {
     let mut line = String::new();
+    let mut indent = first;
     for word in text.split_whitespace() {
         if !line.is_empty() && indent.len() + line.len() + 1 + word.len() > WIDTH {
             out.push_str(&format!("{indent}{line}\n"));
             line.clear();
+            indent = rest;
         }
         if !line.is_empty() {
             line.push(' ');
