@@ -326,6 +326,9 @@ fn the_documented_example_file_loads_and_resolves() {
     let v = catalog.get("acme-chat").unwrap();
     assert!(v.has_custom_domain() && v.has_nonce_mode());
     assert_eq!(v.region_names(), ["us", "eu"]);
+    // Its `urls` table is two requests.
+    assert_eq!(v.requests.len(), 4);
+    assert_eq!(v.reasons.len(), 1);
     let resolved = catalog
         .requirements(&Selection {
             vendors: vec!["acme-chat".into()],

@@ -140,3 +140,58 @@ fn listing_shows_user_vendors_and_where_they_come_from() {
         serde_json::json!({"kind": "file", "path": "my-vendors.toml"})
     );
 }
+
+/// `csppatch vendors NAME` for every built-in: reviewed snapshots, one per preset.
+#[test]
+fn each_preset_in_full() {
+    let catalog = Catalog::builtin();
+    for v in catalog.vendors() {
+        let text = render(&catalog, Some(&v.name), false).unwrap();
+        assert!(text.starts_with(&format!("{}: {}\n", v.name, v.title)));
+        assert!(
+            text.lines().all(|l| !l.ends_with(' ')),
+            "{}: no trailing space",
+            v.name
+        );
+        common::snapshots("vendors")
+            .bind(|| insta::assert_snapshot!(format!("vendor-{}", v.name), text));
+    }
+    let json = json(&catalog, Some("recaptcha"));
+    common::snapshots("vendors")
+        .bind(|| insta::assert_json_snapshot!("vendor-recaptcha-json", json));
+}
+
+#[test]
+fn the_command_shows_one_vendor_and_refuses_an_unknown_one_with_a_suggestion() {
+    let out = common::csppatch()
+        .args(["vendors", "intercom"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("wss://nexus-websocket-a.intercom.io\n      <- "),
+        "{text}"
+    );
+
+    let out = common::csppatch()
+        .args(["vendors", "intercomm"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("VND710") && err.contains("did you mean `intercom`?"),
+        "{err}"
+    );
+
+    let out = common::csppatch()
+        .args(["vendors", "recaptcha", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["vendors"][0]["name"], "recaptcha");
+}

@@ -9,9 +9,10 @@ use super::load::{Origin, Vendor};
 /// Lines are wrapped to this width (notes, reasons).
 const WIDTH: usize = 92;
 
-/// The pages the listing cites, numbered in order of first use.
+/// The pages the listing cites, numbered in order of first use, and the request notes
+/// already printed (several requests of one `urls` table share a note: it is said once).
 #[derive(Default)]
-struct Pages(Vec<(String, &'static str)>);
+struct Pages(Vec<(String, &'static str)>, Vec<String>);
 
 impl Pages {
     fn cite(&mut self, url: &str, kind: &'static str) -> usize {
@@ -61,7 +62,7 @@ pub fn vendor_text(v: &Vendor) -> String {
         } else if info.partly_unverified() {
             "verified, except the sources marked [unverified] (third-party copies only)"
         } else {
-            "verified against the vendor's page"
+            "verified: the vendor's own list"
         },
     );
     if !info.regions.is_empty() {
@@ -218,7 +219,9 @@ pub fn vendor_text(v: &Vendor) -> String {
             };
             out.push_str(&format!("  [{}] {what:<11}  {url}\n", i + 1));
         }
-        out.push_str("  (third-party: seen in public material, not the vendor's word)\n");
+        if pages.0.iter().any(|(_, kind)| *kind == "observed") {
+            out.push_str("  (third-party: seen in public material, not the vendor's word)\n");
+        }
     }
     out
 }
@@ -278,7 +281,15 @@ fn request_line(out: &mut String, r: &RequestInfo, with_region: bool, pages: &mu
         tags.push(format!("region {region}"));
     }
     if let Some(when) = &r.when {
-        tags.push(format!("only {when}"));
+        tags.push(
+            match when.as_str() {
+                "custom-domain" => "with --custom-domain",
+                "no-custom-domain" => "without --custom-domain",
+                "nonce" => "with --nonce",
+                _ => "without --nonce",
+            }
+            .to_string(),
+        );
     }
     let tags = if tags.is_empty() {
         String::new()
@@ -286,8 +297,9 @@ fn request_line(out: &mut String, r: &RequestInfo, with_region: bool, pages: &mu
         format!(" ({})", tags.join(", "))
     };
     out.push_str(&format!("      <- {what}{tags} {}\n", pages.marks(r)));
-    if let Some(note) = &r.note {
+    if let Some(note) = r.note.as_ref().filter(|n| !pages.1.contains(n)) {
         wrap_into(out, note, "         ");
+        pages.1.push(note.clone());
     }
 }
 

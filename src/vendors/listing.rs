@@ -163,7 +163,7 @@ impl VendorInfo {
                 }
                 acc
             });
-        VendorInfo {
+        let mut info = VendorInfo {
             name: v.name.clone(),
             title: v.title.clone(),
             source_url: v.source_url.clone(),
@@ -235,6 +235,47 @@ impl VendorInfo {
                     region: r.region.clone(),
                 })
                 .collect(),
+        };
+        info.prefer_same_scheme();
+        info
+    }
+
+    /// A wss: source also matches https: URLs (CSP3 §6.7.2.9), and by the letter of the spec
+    /// 'self' matches same-origin blob: URLs (browsers do not), so a request would be listed
+    /// under sources that are not why it works. Where a source of the request's own scheme
+    /// lets it through, the request is listed under that one only: the listing says why each
+    /// source is there, not every source that happens to match.
+    fn prefer_same_scheme(&mut self) {
+        let requests = &self.requests;
+        // `https://host` and the scheme source `blob:` both have a scheme; keywords have none.
+        let scheme = |text: &str| {
+            text.split_once(':')
+                .filter(|(s, _)| !s.starts_with('\''))
+                .map(|(s, _)| s.to_string())
+        };
+        let mut all: Vec<&mut SourceInfo> = self
+            .sources
+            .iter_mut()
+            .chain(self.regions.iter_mut().flat_map(|r| r.sources.iter_mut()))
+            .collect();
+        for (i, r) in requests.iter().enumerate() {
+            let Some(url_scheme) = r.url.as_deref().and_then(scheme) else {
+                continue;
+            };
+            let same = |s: &SourceInfo| {
+                s.directive == r.directive
+                    && s.requests.contains(&i)
+                    && scheme(&s.source).as_deref() == Some(url_scheme.as_str())
+            };
+            if all.iter().any(|s| same(s)) {
+                for s in all.iter_mut() {
+                    if s.directive == r.directive
+                        && scheme(&s.source).as_deref() != Some(url_scheme.as_str())
+                    {
+                        s.requests.retain(|&j| j != i);
+                    }
+                }
+            }
         }
     }
 

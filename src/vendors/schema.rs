@@ -76,7 +76,7 @@
 //! `script-src-elem` are not added; `'unsafe-eval'` and hashes still are, and so is every
 //! other directive.
 //!
-//! Requests are what the preset is tested against (README, "Presets"): every one must be
+//! Requests are what the preset is tested against (README, "Development"): every one must be
 //! allowed once the preset is merged, and every source must be needed by a request or a
 //! `[[reason]]`. In a request URL `<site>` stands for the page's own origin, `<customdomain>`
 //! for the `--custom-domain` host, and any other `<word>` for a value the vendor does not
