@@ -61,8 +61,20 @@ enum Command {
         /// The serialized policy (list), as a header value.
         policy: String,
     },
-    /// List the built-in vendor presets with the page each one comes from.
+    /// List the vendor presets, or show one: its sources per directive and region, the
+    /// requests each source is there for, its options, notes and pages.
+    ///
+    /// Examples:
+    ///   csppatch vendors
+    ///   csppatch vendors recaptcha
+    ///   csppatch vendors --json | jq '.vendors[].name'
+    #[command(verbatim_doc_comment)]
     Vendors {
+        /// A preset (or a vendor of --vendors-file) to show in full.
+        #[arg(value_name = "NAME")]
+        name: Option<String>,
+        /// One JSON document on stdout (`schema_version` 1, snake_case fields): every source,
+        /// per region and option, with the known requests.
         #[arg(long)]
         json: bool,
         /// Also list the vendors defined in this file.
@@ -128,14 +140,14 @@ struct VendorArgs {
     /// A vendor preset (repeatable): see `csppatch vendors`, or one defined in --vendors-file.
     #[arg(long = "vendor", value_name = "NAME")]
     vendor: Vec<String>,
-    /// The regional variant for presets that have one (us, eu, au).
+    /// The regional variant for presets that have one (us, eu, au; reCAPTCHA: recaptcha-net).
     #[arg(long, value_name = "REGION")]
     region: Option<String>,
     /// The custom tracking domain, for presets that take one (Ortto).
     #[arg(long, value_name = "HOST")]
     custom_domain: Option<String>,
     /// The site already puts a nonce on the vendor's script tag (strict CSP): add no script
-    /// hosts for presets that support it (Ortto Level 3, Intercom, GTM).
+    /// hosts for presets that document a nonce mode (`csppatch vendors` lists them).
     #[arg(long)]
     nonce: bool,
     /// Ad-hoc sources, validated like preset ones (repeatable): 'DIRECTIVE SOURCE...'.
@@ -248,7 +260,11 @@ fn main() -> ExitCode {
             format,
             policy,
         }) => merge(&vendors, meta, format, &policy),
-        Some(Command::Vendors { json, vendors_file }) => list_vendors(json, &vendors_file),
+        Some(Command::Vendors {
+            name,
+            json,
+            vendors_file,
+        }) => list_vendors(name.as_deref(), json, &vendors_file),
         Some(Command::Rules { code }) => rules(code.as_deref()),
         Some(Command::Probe(args)) => probe(&args),
         None => patch(&cli.patch),
@@ -494,26 +510,20 @@ fn shell_word(value: &str) -> String {
     }
 }
 
-fn list_vendors(json: bool, files: &[PathBuf]) -> u8 {
+fn list_vendors(name: Option<&str>, json: bool, files: &[PathBuf]) -> u8 {
     let paint = paint(Color::Auto, std::io::stderr().is_terminal());
     let (catalog, notes) = match catalog(files) {
         Ok(c) => c,
         Err(diags) => return fail(&diags, paint),
     };
     print_diagnostics(&notes, paint);
-    let list = catalog.list();
-    if json {
-        match serde_json::to_string_pretty(&list) {
-            Ok(s) => out!("{s}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::BAD_INPUT;
-            }
+    match vendors::render(&catalog, name, json) {
+        Ok(text) => {
+            out_raw!("{text}");
+            exit::OK
         }
-    } else {
-        out_raw!("{}", vendors::listing_text(&list));
+        Err(d) => fail(&[d], paint),
     }
-    exit::OK
 }
 
 fn rules(code: Option<&str>) -> u8 {

@@ -214,4 +214,19 @@ pub static RULES: &[Rule] = &[
         example: "csppatch /etc/nginx/sites-enabled\n\n\
                   Use instead:\ncsppatch /etc/nginx/sites-enabled --vendor muserelay",
     },
+    Rule {
+        code: "VND721",
+        name: "invalid-vendor-request",
+        what: "A vendor's [[request]] or [[reason]] is malformed: no `url` or `inline` (or \
+               both), a URL that does not parse, an inline need its directive does not decide, \
+               an unknown region, `loaded_by` or `when`, no `docs`/`snippet`/`observed` page, \
+               or a [[reason]] for a source the vendor does not list.",
+        why: "Requests are what a preset is tested against and what `csppatch vendors NAME` \
+              shows beside each source; one that cannot be checked, or that says nowhere \
+              where it comes from, proves nothing.",
+        example: "[[request]]\ndirective = \"script-src\"\nurl = \"cdn.acme.example/w.js\"\n\n\
+                  Use instead:\n[[request]]\ndirective = \"script-src\"\n\
+                  url = \"https://cdn.acme.example/w.js\"\n\
+                  snippet = \"https://acme.example/install\"",
+    },
 ];
