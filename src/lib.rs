@@ -17,6 +17,7 @@ pub mod scan;
 pub mod site;
 pub mod splice;
 pub mod validate;
+pub mod validator;
 pub mod vendors;
 
 use std::path::PathBuf;

@@ -156,8 +156,8 @@ struct PatchArgs {
     #[command(flatten)]
     vendors: VendorArgs,
     /// Configuration dialect; `auto` picks it per file by name and content.
-    #[arg(long, value_enum, default_value_t = DialectArg::Auto)]
-    dialect: DialectArg,
+    #[arg(long, default_value = "auto", value_parser = dialect_parser())]
+    dialect: DialectChoice,
     /// Print the unified diff, write nothing, exit 0.
     #[arg(long, conflicts_with = "check")]
     dry_run: bool,
@@ -181,14 +181,16 @@ struct PatchArgs {
     color: Color,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-enum DialectArg {
-    Auto,
-    Nginx,
-    Apache,
-    Caddy,
-    Php,
-    Html,
+/// `--dialect`: `None` is `auto`.
+#[derive(Clone, Copy, Debug)]
+struct DialectChoice(Option<DialectKind>);
+
+/// `auto` and every dialect of the registry, in its order.
+fn dialect_parser() -> impl clap::builder::TypedValueParser<Value = DialectChoice> {
+    let names = std::iter::once("auto").chain(DialectKind::all().map(DialectKind::name));
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|name: String| DialectChoice(DialectKind::from_name(&name)))
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -243,14 +245,7 @@ fn patch(args: &PatchArgs) -> u8 {
         Ok(r) => r,
         Err(diags) => return fail(&diags, paint),
     };
-    let dialect = match args.dialect {
-        DialectArg::Auto => None,
-        DialectArg::Nginx => Some(DialectKind::Nginx),
-        DialectArg::Apache => Some(DialectKind::Apache),
-        DialectArg::Caddy => Some(DialectKind::Caddy),
-        DialectArg::Php => Some(DialectKind::Php),
-        DialectArg::Html => Some(DialectKind::Html),
-    };
+    let dialect = args.dialect.0;
     let mode = if args.check {
         Mode::Check
     } else if args.dry_run {

@@ -6,7 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Location};
-use crate::dialect::{detect, DialectKind};
+use crate::dialect::include::has_glob;
+use crate::dialect::{detect, ConfigFile, DialectKind};
 use crate::site::FileScan;
 
 /// One file of the configuration, read and scanned.
@@ -116,7 +117,7 @@ struct Scanner<'a> {
     opts: &'a ScanOptions,
     tree: Tree,
     by_id: HashMap<(u64, u64), usize>,
-    glob_cache: HashMap<(PathBuf, PathBuf, String), Vec<PathBuf>>,
+    glob_cache: HashMap<(Vec<PathBuf>, String), Vec<PathBuf>>,
 }
 
 impl Scanner<'_> {
@@ -142,7 +143,13 @@ impl Scanner<'_> {
                             path.display()
                         ),
                     )
-                    .with_help("pass --dialect nginx|apache|caddy|php|html"),
+                    .with_help(format!(
+                        "pass --dialect {}",
+                        DialectKind::all()
+                            .map(DialectKind::name)
+                            .collect::<Vec<_>>()
+                            .join("|")
+                    )),
                 ),
                 None => {}
             }
@@ -280,15 +287,11 @@ impl Scanner<'_> {
             return roots;
         }
         let mut seen = HashSet::new();
-        for kind in [DialectKind::Nginx, DialectKind::Apache, DialectKind::Caddy] {
-            if !dialects.contains(&kind) {
+        for kind in DialectKind::all() {
+            let names = kind.dialect().main_config_names();
+            if names.is_empty() || !dialects.contains(&kind) {
                 continue;
             }
-            let names: &[&str] = match kind {
-                DialectKind::Nginx => &["nginx.conf"],
-                DialectKind::Apache => &["apache2.conf", "httpd.conf", "conf/httpd.conf"],
-                _ => &["Caddyfile"],
-            };
             let mut found = false;
             let of_kind: Vec<usize> = given
                 .iter()
@@ -327,15 +330,12 @@ impl Scanner<'_> {
                 }
             }
             if !found {
-                let system = match kind {
-                    DialectKind::Nginx => "etc/nginx/nginx.conf",
-                    DialectKind::Apache => "etc/apache2/apache2.conf",
-                    _ => "etc/caddy/Caddyfile",
-                };
-                let cand = self.opts.system_root.join(system);
-                if cand.is_file() {
-                    if let Some(i) = self.add_file(&cand, Some(kind), true) {
-                        roots.push((kind, i));
+                if let Some(system) = kind.dialect().system_main_config() {
+                    let cand = self.opts.system_root.join(system);
+                    if cand.is_file() {
+                        if let Some(i) = self.add_file(&cand, Some(kind), true) {
+                            roots.push((kind, i));
+                        }
                     }
                 }
             }
@@ -354,11 +354,10 @@ impl Scanner<'_> {
                 Err(_) => continue,
             };
             let kind = self.tree.files[i].dialect;
-            let base = self.include_base(i, roots);
+            let bases = self.include_bases(i, roots);
             let mut resolved = Vec::with_capacity(includes.len());
             for inc in &includes {
-                let paths =
-                    self.resolve(&base, &self.tree.files[i].path.clone(), kind, &inc.pattern);
+                let paths = self.resolve(&bases, kind, &inc.pattern);
                 if paths.is_empty() && !inc.optional && !has_glob(&inc.pattern) {
                     let file = &self.tree.files[i];
                     let (line, col) = crate::diag::line_col(&file.src, inc.offset);
@@ -368,7 +367,10 @@ impl Scanner<'_> {
                             format!(
                                 "include `{}` matches no file (looked in {})",
                                 inc.pattern,
-                                base.display()
+                                bases
+                                    .first()
+                                    .map(|b| b.display().to_string())
+                                    .unwrap_or_default()
                             ),
                         )
                         .at(Location {
@@ -390,13 +392,11 @@ impl Scanner<'_> {
         }
     }
 
-    /// What relative include paths of file `i` are relative to: nginx, the directory of its
-    /// main config (nginx's conf_prefix); Apache, ServerRoot; Caddy, the importing file's
-    /// directory. Without a main config, the file's own directory's parent when that is where
-    /// the server layout puts `snippets/`, `conf.d/` and the like.
-    fn include_base(&self, i: usize, roots: &[(DialectKind, usize)]) -> PathBuf {
+    /// Where relative includes of file `i` are looked up, as its dialect says: the server's
+    /// base (from the run's main config of that dialect, if any), then fallbacks.
+    fn include_bases(&self, i: usize, roots: &[(DialectKind, usize)]) -> Vec<PathBuf> {
         let file = &self.tree.files[i];
-        let own_dir = file
+        let dir = file
             .path
             .parent()
             .map(Path::to_path_buf)
@@ -404,52 +404,23 @@ impl Scanner<'_> {
         let root = roots
             .iter()
             .find(|(k, _)| *k == file.dialect)
-            .map(|&(_, r)| &self.tree.files[r]);
-        match file.dialect {
-            DialectKind::Caddy => own_dir,
-            DialectKind::Nginx => match root {
-                Some(r) => r.path.parent().map(Path::to_path_buf).unwrap_or_default(),
-                None => own_dir.parent().map(Path::to_path_buf).unwrap_or(own_dir),
-            },
-            DialectKind::Apache => {
-                let server_root = root.and_then(|r| r.scan.as_ref().ok()?.server_root.clone());
-                match (server_root, root) {
-                    (Some(sr), _) => PathBuf::from(sr),
-                    (None, Some(r)) => r.path.parent().map(Path::to_path_buf).unwrap_or_default(),
-                    (None, None) => own_dir.parent().map(Path::to_path_buf).unwrap_or(own_dir),
-                }
-            }
-            _ => own_dir,
-        }
+            .map(|&(_, r)| config_file(&self.tree.files[r]));
+        let mut bases = file.dialect.dialect().include_bases(&dir, root.as_ref());
+        bases.dedup();
+        bases
     }
 
-    fn resolve(
-        &mut self,
-        base: &Path,
-        from: &Path,
-        kind: DialectKind,
-        pattern: &str,
-    ) -> Vec<PathBuf> {
-        // The including file's directory is part of the key: without a main config it is
-        // searched too, so the same pattern can name different files for different includers.
-        let key = (
-            base.to_path_buf(),
-            from.parent().map(Path::to_path_buf).unwrap_or_default(),
-            pattern.to_string(),
-        );
+    fn resolve(&mut self, bases: &[PathBuf], kind: DialectKind, pattern: &str) -> Vec<PathBuf> {
+        // The bases are part of the key: without a main config the including file's
+        // directory is searched too, so the same pattern can name different files for
+        // different includers.
+        let key = (bases.to_vec(), pattern.to_string());
         if let Some(hit) = self.glob_cache.get(&key) {
             return hit.clone();
         }
-        let mut candidates = vec![base.join(pattern)];
-        if kind != DialectKind::Caddy && Path::new(pattern).is_relative() {
-            // Without a main config the base is a guess: also try the including file's dir.
-            if let Some(d) = from.parent() {
-                candidates.push(d.join(pattern));
-            }
-        }
         let mut out = Vec::new();
-        for cand in candidates {
-            out = expand(&cand, kind);
+        for base in bases {
+            out = kind.dialect().expand_include(&base.join(pattern));
             if !out.is_empty() {
                 break;
             }
@@ -486,48 +457,6 @@ fn shown(path: &Path) -> PathBuf {
     }
 }
 
-fn has_glob(p: &str) -> bool {
-    p.contains(['*', '?', '['])
-}
-
-/// The files a path or glob names, sorted as the servers sort them. Apache reads every file
-/// of an included directory.
-fn expand(path: &Path, kind: DialectKind) -> Vec<PathBuf> {
-    let text = path.to_string_lossy();
-    let mut out: Vec<PathBuf> = if has_glob(&text) {
-        glob::glob(&text)
-            .map(|g| g.filter_map(Result::ok).collect())
-            .unwrap_or_default()
-    } else if path.exists() {
-        vec![path.to_path_buf()]
-    } else {
-        Vec::new()
-    };
-    out.sort();
-    if kind == DialectKind::Apache {
-        let mut files = Vec::new();
-        for p in out {
-            if p.is_dir() {
-                for e in walkdir::WalkDir::new(&p)
-                    .follow_links(true)
-                    .sort_by_file_name()
-                    .into_iter()
-                    .flatten()
-                {
-                    if e.file_type().is_file() {
-                        files.push(e.into_path());
-                    }
-                }
-            } else {
-                files.push(p);
-            }
-        }
-        return files;
-    }
-    out.retain(|p| p.is_file());
-    out
-}
-
 /// A temporary file of an interrupted csppatch run (see `commit::TEMP_SUFFIX`).
 fn is_csppatch_temp(path: &Path) -> bool {
     path.file_name()
@@ -553,6 +482,16 @@ fn explicit_non_config(path: &Path) -> bool {
         ext.as_str(),
         "pem" | "crt" | "key" | "png" | "jpg" | "gif" | "ico" | "gz" | "zip" | "md" | "swp"
     )
+}
+
+/// The dialects' view of a scanned file.
+pub fn config_file(f: &ScannedFile) -> ConfigFile<'_> {
+    ConfigFile {
+        path: &f.path,
+        target: &f.target,
+        src: &f.src,
+        scan: f.scan.as_ref().ok(),
+    }
 }
 
 /// Group file indices by dialect, for per-server steps (linking, tree checks, validation).

@@ -6,24 +6,12 @@
 //! message names the real paths. Where no namespace can be made, the caller writes, validates
 //! and restores (see `lib.rs`).
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crate::dialect::DialectKind;
-use crate::scan::Tree;
-
-/// One validator run to make.
-#[derive(Debug)]
-pub struct Validator {
-    /// `nginx -t -c /etc/nginx/nginx.conf`, as shown to the user.
-    pub label: String,
-    pub argv: Vec<String>,
-    pub env: Vec<(String, String)>,
-    pub cwd: Option<PathBuf>,
-    /// Wrapper configs and a scratch HOME; removed when the validator is dropped.
-    _scratch: Option<tempfile::TempDir>,
-}
+use crate::scan::{config_file, Tree};
+pub use crate::validator::Validator;
 
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -32,85 +20,57 @@ pub struct Outcome {
     pub output: String,
 }
 
-/// The validators for the configurations the changed files belong to. `custom` is
-/// `--validate-cmd`, run once with `sh -c`.
+/// The validators for the configurations the changed files belong to, as each file's dialect
+/// builds them. `custom` is `--validate-cmd`, run once with `sh -c`.
 pub fn plan(
     tree: &Tree,
     changed: &[usize],
     custom: Option<&str>,
 ) -> Result<Vec<Validator>, String> {
     if let Some(cmd) = custom {
-        return Ok(vec![Validator {
-            label: cmd.to_string(),
-            argv: vec!["sh".into(), "-c".into(), cmd.into()],
-            env: vec![],
-            cwd: None,
-            _scratch: None,
-        }]);
+        let mut v = Validator::new(vec!["sh".into(), "-c".into(), cmd.into()]);
+        v.label = cmd.to_string();
+        return Ok(vec![v]);
     }
     let mut out = Vec::new();
     let mut dialects: Vec<DialectKind> = changed.iter().map(|&i| tree.files[i].dialect).collect();
     dialects.sort();
     dialects.dedup();
     for kind in dialects {
-        let roots: Vec<usize> = tree
-            .roots
-            .iter()
-            .filter(|(k, _)| *k == kind)
-            .map(|&(_, r)| r)
-            .collect();
-        match kind {
-            DialectKind::Php => {
-                for &i in changed.iter().filter(|&&i| tree.files[i].dialect == kind) {
-                    let path = tree.files[i].target.display().to_string();
-                    out.push(simple(vec![binary("php")?, "-l".into(), path]));
-                }
+        let dialect = kind.dialect();
+        let of_kind = || {
+            changed
+                .iter()
+                .copied()
+                .filter(|&c| tree.files[c].dialect == kind)
+        };
+        for c in of_kind() {
+            out.extend(dialect.validate_changed_file(&config_file(&tree.files[c]))?);
+        }
+        // Every main config the changed files belong to, then the files no main config
+        // reaches: one run over every such file of the run (not only the changed ones: an
+        // upstream or a snippet they use may live in another), and one for each that is a
+        // whole main config of its own (nginx: a top-level `http`/`events`).
+        for &(k, r) in &tree.roots {
+            if k == kind && of_kind().any(|c| tree.files[c].roots.contains(&r)) {
+                out.extend(dialect.validate_main_config(&config_file(&tree.files[r]))?);
             }
-            DialectKind::Html => {}
-            _ => {
-                // Every main config the changed files belong to, then the files no main
-                // config reaches: a wrapper over every such file of the run (not only the
-                // changed ones: an upstream or a snippet they use may live in another), and
-                // any that is a whole main config of its own (top-level `http`/`events`).
-                let reached: Vec<usize> = roots
-                    .iter()
-                    .copied()
-                    .filter(|r| {
-                        changed.iter().any(|&c| {
-                            tree.files[c].dialect == kind && tree.files[c].roots.contains(r)
-                        })
-                    })
-                    .collect();
-                for r in reached {
-                    out.push(for_root(kind, tree, r)?);
-                }
-                let unreached = changed
-                    .iter()
-                    .any(|&c| tree.files[c].dialect == kind && tree.files[c].roots.is_empty());
-                if unreached {
-                    let lone: Vec<usize> = (0..tree.files.len())
-                        .filter(|&i| {
-                            let f = &tree.files[i];
-                            f.dialect == kind
-                                && f.in_scope
-                                && f.roots.is_empty()
-                                && !included_by_another(tree, i)
-                        })
-                        .collect();
-                    let (whole, parts): (Vec<usize>, Vec<usize>) =
-                        lone.into_iter().partition(|&i| {
-                            kind == DialectKind::Nginx
-                                && (has_block(&tree.files[i].src, b"http")
-                                    || has_block(&tree.files[i].src, b"events"))
-                        });
-                    for w in whole {
-                        out.push(for_root(kind, tree, w)?);
-                    }
-                    if !parts.is_empty() {
-                        out.push(wrapper(kind, tree, &parts)?);
-                    }
-                }
-            }
+        }
+        if !of_kind().any(|c| tree.files[c].roots.is_empty()) {
+            continue;
+        }
+        let lone = (0..tree.files.len()).filter(|&i| {
+            let f = &tree.files[i];
+            f.dialect == kind && f.in_scope && f.roots.is_empty() && !included_by_another(tree, i)
+        });
+        let (whole, parts): (Vec<usize>, Vec<usize>) =
+            lone.partition(|&i| dialect.is_whole_config(&tree.files[i].src));
+        for w in whole {
+            out.extend(dialect.validate_main_config(&config_file(&tree.files[w]))?);
+        }
+        if !parts.is_empty() {
+            let files: Vec<_> = parts.iter().map(|&i| config_file(&tree.files[i])).collect();
+            out.extend(dialect.validate_lone_files(&files)?);
         }
     }
     Ok(out)
@@ -123,348 +83,6 @@ fn included_by_another(tree: &Tree, i: usize) -> bool {
         .iter()
         .enumerate()
         .any(|(j, f)| j != i && f.included.iter().flatten().any(|&k| k == i))
-}
-
-fn simple(argv: Vec<String>) -> Validator {
-    Validator {
-        label: argv.join(" "),
-        argv,
-        env: vec![],
-        cwd: None,
-        _scratch: None,
-    }
-}
-
-/// A server binary, looked up in PATH and the sbin directories PATH often lacks.
-fn binary(name: &str) -> Result<String, String> {
-    let candidates: &[&str] = match name {
-        "apache" => &["apache2", "httpd"],
-        "nginx" => &["nginx"],
-        "caddy" => &["caddy"],
-        _ => &["php"],
-    };
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.extend(
-        [
-            "/usr/sbin",
-            "/usr/local/sbin",
-            "/sbin",
-            "/usr/local/nginx/sbin",
-        ]
-        .map(PathBuf::from),
-    );
-    for c in candidates {
-        for d in &dirs {
-            let p = d.join(c);
-            if p.is_file() {
-                return Ok(p.display().to_string());
-            }
-        }
-    }
-    Err(format!(
-        "cannot validate: `{}` is not installed (use --validate-cmd to name the validator)",
-        candidates[0]
-    ))
-}
-
-fn for_root(kind: DialectKind, tree: &Tree, r: usize) -> Result<Validator, String> {
-    let root = &tree.files[r];
-    let conf = root.target.display().to_string();
-    let dir = root
-        .target
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    Ok(match kind {
-        DialectKind::Nginx => simple(vec![binary("nginx")?, "-t".into(), "-c".into(), conf]),
-        DialectKind::Apache => {
-            let server_root = root
-                .scan
-                .as_ref()
-                .ok()
-                .and_then(|s| s.server_root.clone())
-                .unwrap_or_else(|| dir.display().to_string());
-            let bin = binary("apache")?;
-            let mut v = simple(vec![
-                bin.clone(),
-                "-t".into(),
-                "-f".into(),
-                conf.clone(),
-                "-d".into(),
-                server_root.clone(),
-            ]);
-            // Debian's apache2.conf uses ${APACHE_LOCK_DIR} and friends from envvars.
-            if dir.join("envvars").is_file() {
-                v.argv = vec![
-                    "sh".into(),
-                    "-c".into(),
-                    ". ./envvars && exec \"$0\" -t -f \"$1\" -d \"$2\"".into(),
-                    bin,
-                    conf,
-                    server_root,
-                ];
-                v.cwd = Some(dir);
-            }
-            v
-        }
-        _ => caddy_validator(conf)?,
-    })
-}
-
-fn caddy_validator(config: String) -> Result<Validator, String> {
-    let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let home = scratch.path().display().to_string();
-    let argv = vec![
-        binary("caddy")?,
-        "validate".into(),
-        "--adapter".into(),
-        "caddyfile".into(),
-        "--config".into(),
-        config,
-    ];
-    Ok(Validator {
-        label: argv.join(" "),
-        argv,
-        // caddy validate provisions modules, which may touch its data directory.
-        env: vec![
-            ("HOME".into(), home.clone()),
-            ("XDG_DATA_HOME".into(), home.clone()),
-            ("XDG_CONFIG_HOME".into(), home),
-        ],
-        cwd: None,
-        _scratch: Some(scratch),
-    })
-}
-
-/// Lone files with no main config: a minimal main config that includes them, in a scratch
-/// directory that mirrors the files' server directory with symlinks so that their relative
-/// includes still resolve.
-fn wrapper(kind: DialectKind, tree: &Tree, files: &[usize]) -> Result<Validator, String> {
-    let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let dir = scratch.path();
-    let first = &tree.files[files[0]].target;
-    if let Some(base) = first.parent().and_then(Path::parent) {
-        if let Ok(entries) = std::fs::read_dir(base) {
-            for e in entries.flatten() {
-                let _ = std::os::unix::fs::symlink(e.path(), dir.join(e.file_name()));
-            }
-        }
-    }
-    // Quoted for nginx, Apache and Caddy alike: a `"` or `\\` in a path is escaped.
-    let q = |p: &Path| {
-        format!(
-            "\"{}\"",
-            p.display()
-                .to_string()
-                .replace('\\', "\\\\")
-                .replace('"', "\\\"")
-        )
-    };
-    let mut conf = Vec::new();
-    let main = dir.join("csppatch-validate.conf");
-    let argv = match kind {
-        DialectKind::Nginx => {
-            let _ = writeln!(
-                conf,
-                "pid {};\nerror_log {};\nevents {{}}\nhttp {{",
-                q(&dir.join("nginx.pid")),
-                q(&dir.join("error.log"))
-            );
-            for &i in files {
-                let f = &tree.files[i];
-                if !needs_server_block(&f.src) {
-                    let _ = writeln!(conf, "    include {};", q(&f.target));
-                } else {
-                    let _ = writeln!(
-                        conf,
-                        "    server {{\n        listen 127.0.0.1:8;\n        include {};\n    }}",
-                        q(&f.target)
-                    );
-                }
-            }
-            conf.extend_from_slice(b"}\n");
-            vec![
-                binary("nginx")?,
-                "-t".into(),
-                "-e".into(),
-                dir.join("error.log").display().to_string(),
-                "-c".into(),
-                main.display().to_string(),
-            ]
-        }
-        DialectKind::Apache => {
-            let _ = writeln!(conf, "ServerRoot {}\nPidFile {}\nErrorLog {}\nMutex file:{}\nListen 127.0.0.1:8\nServerName localhost", q(dir), q(&dir.join("httpd.pid")), q(&dir.join("error.log")), dir.display());
-            for m in APACHE_MODULES {
-                let so = Path::new("/usr/lib/apache2/modules").join(format!("mod_{m}.so"));
-                if so.is_file() {
-                    let _ = writeln!(
-                        conf,
-                        "<IfModule !{m}_module>\n    LoadModule {m}_module {}\n</IfModule>",
-                        q(&so)
-                    );
-                }
-            }
-            for &i in files {
-                let f = &tree.files[i];
-                if f.target.file_name().is_some_and(|n| n == ".htaccess") {
-                    let d = f.target.parent().unwrap_or(Path::new("/"));
-                    let _ = writeln!(
-                        conf,
-                        "<Directory {}>\n    Include {}\n</Directory>",
-                        q(d),
-                        q(&f.target)
-                    );
-                } else {
-                    let _ = writeln!(conf, "Include {}", q(&f.target));
-                }
-            }
-            vec![
-                binary("apache")?,
-                "-t".into(),
-                "-f".into(),
-                main.display().to_string(),
-            ]
-        }
-        DialectKind::Caddy => {
-            // Top-level imports first (a global options block must come first), then one
-            // site per fragment or snippet: two sites with one address are "ambiguous".
-            let mut bodies = Vec::new();
-            for &i in files {
-                let f = &tree.files[i];
-                match caddy_wrapping(&f.src) {
-                    CaddyWrap::Sites => {
-                        let _ = writeln!(conf, "import {}", q(&f.target));
-                    }
-                    CaddyWrap::Snippets(names) => {
-                        let _ = writeln!(conf, "import {}", q(&f.target));
-                        bodies.extend(names.into_iter().map(|n| format!("import {n}")));
-                    }
-                    CaddyWrap::Fragment => bodies.push(format!("import {}", q(&f.target))),
-                }
-            }
-            for (n, body) in bodies.iter().enumerate() {
-                let _ = writeln!(conf, "http://127.0.0.1:{} {{\n    {body}\n}}", 8 + n);
-            }
-            std::fs::write(&main, &conf).map_err(|e| e.to_string())?;
-            let mut v = caddy_validator(main.display().to_string())?;
-            v._scratch = Some(scratch);
-            return Ok(v);
-        }
-        _ => return Err("no validator for this dialect".into()),
-    };
-    std::fs::write(&main, &conf).map_err(|e| e.to_string())?;
-    Ok(Validator {
-        label: argv.join(" "),
-        argv,
-        env: vec![],
-        cwd: None,
-        _scratch: Some(scratch),
-    })
-}
-
-/// Modules a lone Apache vhost or .htaccess commonly needs (an unknown directive would
-/// otherwise fail the check for reasons that have nothing to do with the patch).
-const APACHE_MODULES: &[&str] = &[
-    "mpm_event",
-    "authz_core",
-    "authz_host",
-    "authz_user",
-    "authn_core",
-    "authn_file",
-    "auth_basic",
-    "access_compat",
-    "alias",
-    "dir",
-    "mime",
-    "env",
-    "setenvif",
-    "headers",
-    "rewrite",
-    "expires",
-    "deflate",
-    "filter",
-    "ssl",
-    "socache_shmcb",
-    "proxy",
-    "proxy_http",
-    "proxy_fcgi",
-    "negotiation",
-    "autoindex",
-    "status",
-    "remoteip",
-    "http2",
-    "include",
-    "cgi",
-    "actions",
-    "reqtimeout",
-];
-
-/// Must this nginx file be included inside a `server { }` to be valid? Only when its top
-/// level holds what only a server (or location) takes: `location`, `listen`, `server_name`,
-/// `if`, `return`, `rewrite`, `try_files`. Everything else (server and upstream blocks, maps,
-/// `add_header` snippets) is valid at the http level.
-fn needs_server_block(src: &[u8]) -> bool {
-    const SERVER_ONLY: &[&str] = &[
-        "location",
-        "listen",
-        "server_name",
-        "if",
-        "return",
-        "rewrite",
-        "try_files",
-    ];
-    match crate::dialect::nginx::parse(src) {
-        Ok(directives) => directives
-            .iter()
-            .any(|d| SERVER_ONLY.contains(&d.name.text(src).as_str())),
-        Err(_) => !has_block(src, b"server"),
-    }
-}
-
-/// Does the file have a top-level `NAME {` block (an nginx file of server blocks rather than a
-/// snippet of directives for inside one)?
-fn has_block(src: &[u8], name: &[u8]) -> bool {
-    src.split(|&b| b == b'\n').any(|l| {
-        let t = l.trim_ascii_start();
-        t.starts_with(name) && t[name.len()..].trim_ascii_start().starts_with(b"{")
-    })
-}
-
-/// How a lone Caddy file goes into the validation wrapper.
-#[derive(Debug, PartialEq, Eq)]
-enum CaddyWrap {
-    /// Site blocks (or global options): imported at the top level.
-    Sites,
-    /// Only `(name) { }` definitions: imported at the top level, then each snippet imported
-    /// into a site, since Caddy parses a snippet's directives only where it is imported.
-    Snippets(Vec<String>),
-    /// A list of directives: imported inside a site block.
-    Fragment,
-}
-
-/// Told apart by the dialect's own parse: a file of directives that opens with a block
-/// (`header {`) looks like a site address to a line-based guess.
-fn caddy_wrapping(src: &[u8]) -> CaddyWrap {
-    use crate::dialect::caddy::{lexer, structure};
-    let lexed = lexer::lex(src);
-    let Ok(parsed) = structure::parse(&lexed.tokens) else {
-        return CaddyWrap::Sites;
-    };
-    let mut names = Vec::new();
-    for b in &parsed.blocks {
-        match &b.kind {
-            structure::BlockKind::Snippet(name) => names.push(name.clone()),
-            structure::BlockKind::Fragment => return CaddyWrap::Fragment,
-            _ => return CaddyWrap::Sites,
-        }
-    }
-    if names.is_empty() {
-        CaddyWrap::Sites
-    } else {
-        CaddyWrap::Snippets(names)
-    }
 }
 
 /// Can this process make a private mount namespace? Tried once. `CSPPATCH_NO_NAMESPACE=1`
@@ -661,30 +279,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tells_server_files_from_snippets() {
-        assert!(has_block(b"# x\nserver {\n listen 80;\n}\n", b"server"));
-        assert!(!has_block(b"add_header X y;\nlocation / {}\n", b"server"));
-        assert_eq!(
-            caddy_wrapping(b"example.com {\n  header X y\n}\n"),
-            CaddyWrap::Sites
-        );
-        assert_eq!(caddy_wrapping(b"header X y\n"), CaddyWrap::Fragment);
-        assert_eq!(
-            caddy_wrapping(b"header {\n  X y\n}\n"),
-            CaddyWrap::Fragment,
-            "a block directive at column 0 is no site address"
-        );
-        assert_eq!(
-            caddy_wrapping(b"(snip) {\n header X y\n}\n(other) {\n respond ok\n}\n"),
-            CaddyWrap::Snippets(vec!["snip".into(), "other".into()])
-        );
-        assert_eq!(
-            caddy_wrapping(b"(snip) {\n header X y\n}\nexample.com {\n import snip\n}\n"),
-            CaddyWrap::Sites
-        );
-    }
-
-    #[test]
     fn bind_mounts_show_the_patched_file_at_the_real_path() {
         if !namespace_available() {
             eprintln!("SKIPPED: no private mount namespace here");
@@ -695,7 +289,7 @@ mod tests {
         let patched = dir.path().join("patched.conf");
         std::fs::write(&real, b"old").unwrap();
         std::fs::write(&patched, b"new").unwrap();
-        let v = simple(vec!["cat".into(), real.display().to_string()]);
+        let v = Validator::new(vec!["cat".into(), real.display().to_string()]);
         let out = run(&v, &[(patched, real.clone())]);
         assert!(out.ok, "{}", out.output);
         assert_eq!(out.output, "new");

@@ -18,12 +18,15 @@
 //! `.htaccess` lines are limited to 8191 bytes (APA006) and `apache2 -t` never reads them:
 //! run [`Dialect::find`] again on a patched `.htaccess`, with its path, to catch it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Location};
+use crate::rules::Rule;
 use crate::site::{Decoded, Delivery, Disposition, FileScan, Include, Repair, Site};
+use crate::validator::Validator;
 
-use super::{Dialect, DialectKind};
+use super::include::{self, Dotfiles};
+use super::{ConfigFile, Dialect, Head, Sniff};
 
 mod encode;
 mod format;
@@ -32,6 +35,7 @@ mod lexer;
 mod lints;
 mod rules;
 mod sections;
+mod validate;
 mod words;
 
 pub use lexer::{tokenize, Token, TokenKind};
@@ -44,8 +48,57 @@ use words::Word;
 pub struct Apache;
 
 impl Dialect for Apache {
-    fn kind(&self) -> DialectKind {
-        DialectKind::Apache
+    fn name(&self) -> &'static str {
+        "apache"
+    }
+
+    fn rules(&self) -> &'static [Rule] {
+        RULES
+    }
+
+    fn claims_name(&self, name: &str, _ext: &str, _head: &[u8]) -> bool {
+        matches!(name, ".htaccess" | "httpd.conf" | "apache2.conf")
+    }
+
+    /// `<Section>` tags and the directives every vhost has.
+    fn sniff(&self, head: &Head<'_>) -> Sniff {
+        const SECTIONS: &[&str] = &[
+            "</",
+            "<virtualhost",
+            "<ifmodule",
+            "<directory",
+            "<location",
+            "<files",
+        ];
+        const DIRECTIVES: &[&str] = &[
+            "header",
+            "servername",
+            "documentroot",
+            "loadmodule",
+            "rewriteengine",
+            "rewriterule",
+            "options",
+            "allowoverride",
+            "require",
+            "serveralias",
+            "errorlog",
+            "customlog",
+            "sslengine",
+            "addtype",
+            "expiresactive",
+            "setenvif",
+            "headers",
+        ];
+        let mut score = 0;
+        for (t, first) in head.lines() {
+            if SECTIONS.iter().any(|s| t.starts_with(s)) {
+                score += 3;
+            }
+            if DIRECTIVES.contains(&first) {
+                score += 1;
+            }
+        }
+        Sniff::Score(score)
     }
 
     fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
@@ -64,6 +117,48 @@ impl Dialect for Apache {
 
     fn encode_value(&self, site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {
         encode::value(site, src, value)
+    }
+
+    fn main_config_names(&self) -> &'static [&'static str] {
+        &["apache2.conf", "httpd.conf", "conf/httpd.conf"]
+    }
+
+    fn system_main_config(&self) -> Option<&'static str> {
+        Some("etc/apache2/apache2.conf")
+    }
+
+    /// httpd resolves a relative `Include` against `ServerRoot` (the main config's, else the
+    /// main config's directory). Without a main config, the including file's parent directory,
+    /// then its own.
+    fn include_bases(&self, dir: &Path, root: Option<&ConfigFile<'_>>) -> Vec<PathBuf> {
+        let server_root = root.and_then(|r| r.scan?.server_root.clone());
+        let base = match (server_root, root) {
+            (Some(sr), _) => PathBuf::from(sr),
+            (None, Some(r)) => r.path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            (None, None) => dir.parent().map_or_else(|| dir.to_path_buf(), Path::to_path_buf),
+        };
+        vec![base, dir.to_path_buf()]
+    }
+
+    /// A wildcard matches by `apr_fnmatch`; a directory, named or matched, is read whole.
+    fn expand_include(&self, path: &Path) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for p in include::glob_matches(path, Dotfiles::Match) {
+            if p.is_dir() {
+                files.extend(include::directory_files(&p));
+            } else {
+                files.push(p);
+            }
+        }
+        files
+    }
+
+    fn validate_main_config(&self, root: &ConfigFile<'_>) -> Result<Option<Validator>, String> {
+        validate::main_config(root).map(Some)
+    }
+
+    fn validate_lone_files(&self, files: &[ConfigFile<'_>]) -> Result<Option<Validator>, String> {
+        validate::wrapper(files).map(Some)
     }
 }
 

@@ -17,7 +17,7 @@ use crate::diag::{line_col, Diagnostic, Location};
 use crate::rules::Rule;
 use crate::site::{Delivery, Disposition, FileScan, Site};
 
-use super::{Dialect, DialectKind};
+use super::{Dialect, Head, Sniff};
 use tokenizer::{Tag, Token};
 
 pub static RULES: &[Rule] = &[
@@ -260,8 +260,45 @@ impl Html {
 }
 
 impl Dialect for Html {
-    fn kind(&self) -> DialectKind {
-        DialectKind::Html
+    fn name(&self) -> &'static str {
+        "html"
+    }
+
+    fn rules(&self) -> &'static [Rule] {
+        RULES
+    }
+
+    /// Pages and the server-side templates that render them.
+    fn claims_name(&self, _name: &str, ext: &str, _head: &[u8]) -> bool {
+        matches!(
+            ext,
+            "html"
+                | "htm"
+                | "xhtml"
+                | "shtml"
+                | "twig"
+                | "hbs"
+                | "handlebars"
+                | "mustache"
+                | "erb"
+                | "ejs"
+                | "j2"
+                | "jinja"
+                | "njk"
+                | "liquid"
+                | "vue"
+                | "svelte"
+                | "astro"
+        )
+    }
+
+    fn sniff(&self, head: &Head<'_>) -> Sniff {
+        let l = head.lower;
+        if l.contains("<meta") || l.contains("<!doctype html") || l.contains("<html") {
+            Sniff::Certain
+        } else {
+            Sniff::No
+        }
     }
 
     fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
