@@ -2,12 +2,13 @@
 """The module dependency graph of src/: every `crate::`, `super::` and `self::` path (in `use`
 items and in code), as edges between modules, and the cycles among them.
 
-    scripts/module-deps.py [--depth N] [--edges]
+    scripts/module-deps.py [--depth N] [--edges] [--ignore MODULE]...
 
 A node is a module cut to N path segments (default 2: `dialect::nginx`, `csp::merge`); `lib` is
 the items lib.rs itself defines. An edge from a module to one of its own descendants is a
 parent declaring or re-exporting its child and is not counted (a dialect folder's `mod.rs`
-naming its internals); every other edge is. Exit status 1 when there is a cycle.
+naming its internals); every other edge is. `--ignore` leaves a module (and the edges to and
+from it) out, to see what else a cycle runs through. Exit status 1 when there is a cycle.
 """
 
 import os
@@ -115,6 +116,11 @@ def main():
     show_edges = "--edges" in sys.argv
     if "--depth" in sys.argv:
         depth = int(sys.argv[sys.argv.index("--depth") + 1])
+    ignored = {
+        tuple() if sys.argv[i + 1] == "lib" else tuple(sys.argv[i + 1].split("::"))
+        for i, a in enumerate(sys.argv[:-1])
+        if a == "--ignore"
+    }
     files = {}
     for root, _, names in os.walk(SRC):
         for name in names:
@@ -164,12 +170,12 @@ def main():
             if mod and t[: len(mod)] == mod:
                 continue  # a module naming its own descendant
             dst = t[:depth]
-            if dst == src:
+            if dst == src or src in ignored or dst in ignored:
                 continue
             edges.setdefault(src, set()).add(dst)
 
     name = lambda m: "::".join(m) if m else "lib"
-    nodes = sorted({m[:depth] for m in modules} | set(edges), key=name)
+    nodes = sorted(({m[:depth] for m in modules} | set(edges)) - ignored, key=name)
     if show_edges:
         for n in nodes:
             out = sorted(name(d) for d in edges.get(n, ()))

@@ -1,16 +1,14 @@
-//! Writing: every file through a temporary file in its own directory and a rename, mode and
-//! owner kept, symlinks written through, nothing written over a file that changed since it
-//! was read, and the files already written restored if a later one fails.
+//! Writing files, and nothing else: every file through a temporary file in its own directory
+//! and a rename, mode, owner and extended attributes kept, symlinks written through, nothing
+//! written over a file that changed since it was read, and the files already written
+//! restored if a later one fails. What to write and when is the pipeline's (its write stage).
 
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::diag::Diagnostic;
-use crate::report::{Report, ValidationReport};
-use crate::scan::Tree;
-use crate::{exit, validate, Config, Mode};
+use crate::temp_name;
 
 /// A file as it was read, and what it should become.
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +76,21 @@ pub fn write_all(files: &[Staged<'_>]) -> Result<(), CommitError> {
     write_each(files, replace)
 }
 
+/// Put back the bytes `files` were read with, once they hold their new bytes (a validator
+/// rejected the patched configuration): [`write_all`] the other way round, with the same
+/// checks, so a file changed meanwhile keeps that change.
+pub fn restore(files: &[Staged<'_>]) -> Result<(), CommitError> {
+    let back: Vec<Staged> = files
+        .iter()
+        .map(|s| Staged {
+            original: s.new,
+            new: s.original,
+            ..*s
+        })
+        .collect();
+    write_all(&back)
+}
+
 /// The write loop of [`write_all`], with the writer passed in so that tests can make a
 /// write fail. The writer gets the new bytes and the bytes they replace.
 fn write_each(
@@ -132,8 +145,8 @@ pub fn replace(target: &Path, bytes: &[u8], previous: &[u8]) -> std::io::Result<
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(TEMP_SUFFIX)
+        .prefix(&temp_name::prefix(&name))
+        .suffix(temp_name::SUFFIX)
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     let file = tmp.as_file();
@@ -157,10 +170,6 @@ pub fn replace(target: &Path, bytes: &[u8], previous: &[u8]) -> std::io::Result<
     }
     Ok(())
 }
-
-/// The suffix of csppatch's temporary files, which the walk skips (a killed run may leave
-/// one behind).
-pub const TEMP_SUFFIX: &str = ".csppatch-tmp";
 
 /// A file with several hard links is written in place (a rename would split the links: the
 /// other names would keep the old text). The space is reserved first, so a full disk fails
@@ -263,166 +272,6 @@ fn keep_owner(file: &fs::File, meta: &fs::Metadata) -> std::io::Result<()> {
             meta.uid(),
             meta.gid()
         )));
-    }
-    Ok(())
-}
-
-/// After planning: validate if asked, then write in write mode. Sets the report's exit code
-/// when validation or writing fails.
-pub fn finish(
-    config: &Config,
-    tree: &Tree,
-    changed: &[usize],
-    staged: &[Staged<'_>],
-    report: &mut Report,
-) {
-    if config.validate {
-        if let Err(code) = validate_and_write(config, tree, changed, staged, report) {
-            report.exit_code = code;
-        }
-    } else if config.mode == Mode::Write && !write(staged, report) {
-        report.exit_code = exit::BAD_INPUT;
-    }
-}
-
-fn write(staged: &[Staged<'_>], report: &mut Report) -> bool {
-    match write_all(staged) {
-        Ok(()) => {
-            report.written = true;
-            true
-        }
-        Err(e) => {
-            report
-                .diagnostics
-                .push(Diagnostic::error("E021", e.to_string()));
-            report.exit_code = exit::BAD_INPUT;
-            false
-        }
-    }
-}
-
-/// Validate the unpatched configuration (a failure there is not the patch's), then the
-/// patched one at the real paths, and write only if it passes. Without a mount namespace,
-/// write, validate, and restore on failure.
-fn validate_and_write(
-    config: &Config,
-    tree: &Tree,
-    changed: &[usize],
-    staged: &[Staged<'_>],
-    report: &mut Report,
-) -> Result<(), u8> {
-    let validators = match validate::plan(tree, changed, config.validate_cmd.as_deref()) {
-        Ok(v) => v,
-        Err(e) => {
-            report.diagnostics.push(Diagnostic::error("E020", e));
-            return Err(exit::INVALID);
-        }
-    };
-    if validators.is_empty() {
-        report.diagnostics.push(Diagnostic::note("E020", "no validator for these files (HTML): each patched value was read back and checked instead"));
-    }
-    let record = |v: &validate::Validator,
-                  stage: &'static str,
-                  o: validate::Outcome,
-                  report: &mut Report| {
-        report.validations.push(ValidationReport {
-            command: v.label.clone(),
-            stage,
-            ok: o.ok,
-            output: o.output,
-        });
-        o.ok
-    };
-    for v in &validators {
-        let o = validate::run(v, &[]);
-        if !record(v, "before", o, report) {
-            report.diagnostics.push(Diagnostic::error("E020", format!("`{}` already fails on the unpatched configuration; fix that first (nothing was written)", v.label)));
-            return Err(exit::INVALID);
-        }
-    }
-    if validate::namespace_available() {
-        let scratch = tempfile::tempdir().map_err(|_| exit::INVALID)?;
-        let mut mounts = Vec::new();
-        for (n, s) in staged.iter().enumerate() {
-            let copy = scratch.path().join(format!("{n}"));
-            if let Err(e) = std::fs::write(&copy, s.new) {
-                report.diagnostics.push(Diagnostic::error(
-                    "E020",
-                    format!("cannot stage {}: {e}", s.path.display()),
-                ));
-                return Err(exit::INVALID);
-            }
-            mounts.push((copy, s.target.to_path_buf()));
-        }
-        for v in &validators {
-            let o = validate::run(v, &mounts);
-            if !record(v, "after", o, report) {
-                report.diagnostics.push(Diagnostic::error(
-                    "E020",
-                    format!(
-                        "`{}` rejects the patched configuration; nothing was written",
-                        v.label
-                    ),
-                ));
-                return Err(exit::INVALID);
-            }
-        }
-        if config.mode == Mode::Write && !write(staged, report) {
-            return Err(exit::BAD_INPUT);
-        }
-        return Ok(());
-    }
-    if config.mode != Mode::Write {
-        report.diagnostics.push(Diagnostic::warning(
-            "E020",
-            "cannot validate without writing here (no private mount namespace: run as root, or allow user namespaces); validation skipped",
-        ));
-        return Ok(());
-    }
-    // From the first write to the last restore, Ctrl-C and SIGTERM wait: stopping in
-    // between would leave files patched and unvalidated.
-    let _deferred = validate::defer_signals();
-    if !write(staged, report) {
-        return Err(exit::BAD_INPUT);
-    }
-    for v in &validators {
-        let o = validate::run(v, &[]);
-        if !record(v, "after", o, report) {
-            let restore: Vec<Staged> = staged
-                .iter()
-                .map(|s| Staged {
-                    original: s.new,
-                    new: s.original,
-                    ..*s
-                })
-                .collect();
-            match write_all(&restore) {
-                Ok(()) => {
-                    report.written = false;
-                    report.diagnostics.push(Diagnostic::error(
-                        "E020",
-                        format!(
-                            "`{}` rejects the patched configuration; every file was restored",
-                            v.label
-                        ),
-                    ));
-                }
-                Err(e) => {
-                    // Some files keep the patched bytes: say which, and do not claim that
-                    // nothing was written.
-                    report.left_modified = staged
-                        .iter()
-                        .map(|s| s.path.to_path_buf())
-                        .filter(|p| !e.restored.contains(p))
-                        .collect();
-                    report.diagnostics.push(Diagnostic::error(
-                        "E021",
-                        format!("`{}` rejects the patched configuration and restoring failed: {e}; still patched: {}", v.label, report.left_modified.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")),
-                    ));
-                }
-            }
-            return Err(exit::INVALID);
-        }
     }
     Ok(())
 }

@@ -6,13 +6,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use csppatch::csp::{self, MergeOptions, Requirement};
+use csppatch::csp::{self, Delivery, MergeOptions, Requirement};
 use csppatch::diag::{Diagnostic, Severity};
 use csppatch::dialect::DialectKind;
 use csppatch::edit::Paint;
 use csppatch::scan::ScanOptions;
-use csppatch::site::Delivery;
-use csppatch::{exit, probe, report, vendors, Config, Mode};
+use csppatch::{exit, probe, report, vendors, Mode, PatchOptions};
 
 /// Let a third-party widget through your Content-Security-Policy without weakening it.
 ///
@@ -253,7 +252,7 @@ fn patch(args: &PatchArgs) -> u8 {
     } else {
         Mode::Write
     };
-    let config = Config {
+    let config = PatchOptions {
         paths: args.paths.clone(),
         requirements,
         scan: ScanOptions {

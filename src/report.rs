@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use crate::csp::{Added, Created};
 use crate::diag::{Diagnostic, Severity};
 use crate::edit::{unified_diff, Paint};
+use crate::options::Mode;
 use crate::site::Disposition;
-use crate::Mode;
 
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Report {

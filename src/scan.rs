@@ -9,6 +9,7 @@ use crate::diag::{Diagnostic, Location};
 use crate::dialect::include::has_glob;
 use crate::dialect::{detect, ConfigFile, DialectKind};
 use crate::site::FileScan;
+use crate::temp_name;
 
 /// One file of the configuration, read and scanned.
 #[derive(Debug)]
@@ -161,7 +162,7 @@ impl Scanner<'_> {
             .into_iter();
         for entry in walker.filter_entry(|e| e.depth() == 0 || !is_ignored_dir(e)) {
             match entry {
-                Ok(e) if e.file_type().is_file() && !is_csppatch_temp(e.path()) => {
+                Ok(e) if e.file_type().is_file() && !temp_name::is_temp(e.path()) => {
                     if let Some(i) = self.add_file(e.path(), self.opts.dialect, false) {
                         given.push(i);
                     }
@@ -455,12 +456,6 @@ fn shown(path: &Path) -> PathBuf {
         Some(rel) if !rel.as_os_str().is_empty() => rel,
         _ => path.to_path_buf(),
     }
-}
-
-/// A temporary file of an interrupted csppatch run (see `commit::TEMP_SUFFIX`).
-fn is_csppatch_temp(path: &Path) -> bool {
-    path.file_name()
-        .is_some_and(|n| n.to_string_lossy().ends_with(crate::commit::TEMP_SUFFIX))
 }
 
 fn is_ignored_dir(e: &walkdir::DirEntry) -> bool {

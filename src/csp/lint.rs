@@ -2,9 +2,9 @@
 //! merge runs into (the constructors used by [`super::merge()`]). Diagnostics carry no location:
 //! the caller knows the file and line.
 
+use super::Delivery;
 use crate::diag::{Diagnostic, Severity};
 use crate::rules::Rule;
-use crate::site::Delivery;
 
 use super::directives::{info, Kind, KNOWN};
 use super::parse::{Directive, DirectiveState, Policy, PolicyList};

@@ -23,8 +23,8 @@
 
 use std::ops::Range;
 
+use super::Delivery;
 use crate::diag::{Diagnostic, Severity};
-use crate::site::Delivery;
 
 use super::directives::info;
 use super::eval::Browser;

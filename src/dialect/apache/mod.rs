@@ -22,7 +22,8 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Location};
 use crate::rules::Rule;
-use crate::site::{Decoded, Delivery, Disposition, FileScan, Include, Repair, Site};
+use crate::csp::Delivery;
+use crate::site::{Decoded, Disposition, FileScan, Include, Repair, Site};
 use crate::validator::Validator;
 
 use super::include::{self, Dotfiles};

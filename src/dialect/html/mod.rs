@@ -15,7 +15,8 @@ use std::path::Path;
 
 use crate::diag::{line_col, Diagnostic, Location};
 use crate::rules::Rule;
-use crate::site::{Delivery, Disposition, FileScan, Site};
+use crate::csp::Delivery;
+use crate::site::{Disposition, FileScan, Site};
 
 use super::{Dialect, Head, Sniff};
 use tokenizer::{Tag, Token};

@@ -5,7 +5,8 @@ use std::ops::Range;
 use std::path::Path;
 
 use crate::diag::{Diagnostic, Location};
-use crate::site::{Decoded, Delivery, Disposition, Repair, Site};
+use crate::csp::Delivery;
+use crate::site::{Decoded, Disposition, Repair, Site};
 
 use super::expr::{self, Value};
 use super::hooks::{self, Function};
