@@ -4,6 +4,7 @@
 //! [`pipeline::run`] is a patch run (read → plan → validate → write); the other subcommands
 //! are in [`commands`]. The README's development section describes the layout.
 
+pub mod commands;
 pub mod commit;
 pub mod csp;
 pub mod diag;

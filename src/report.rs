@@ -108,15 +108,17 @@ impl Report {
 }
 
 /// Diffs on stdout, diagnostics and the summary on stderr, as linters do: `csppatch ... > fix.patch`
-/// gives a patch file.
+/// gives a patch file. Each stream has its own colours (`out_paint`, `paint`): one may be a
+/// terminal while the other is a file.
 pub fn render_text(
     report: &Report,
+    out_paint: Paint,
     paint: Paint,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<()> {
     for f in &report.files {
-        out.write_all(&f.diff(paint))?;
+        out.write_all(&f.diff(out_paint))?;
     }
     for site in report.sites.iter().filter(|s| s.changed) {
         render_site(site, paint, err)?;
@@ -208,6 +210,20 @@ fn render_site(site: &SiteReport, paint: Paint, err: &mut dyn Write) -> std::io:
         writeln!(err, "    {d:width$}  {text}")?;
     }
     Ok(())
+}
+
+/// Diagnostics that belong to no run (a bad `--vendor`, notes about the vendor files), in the
+/// same style as a run's.
+pub fn render_diagnostic_list(
+    diagnostics: &[Diagnostic],
+    paint: Paint,
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    let r = Report {
+        diagnostics: diagnostics.to_vec(),
+        ..Default::default()
+    };
+    render_diagnostics(&r, paint, err)
 }
 
 /// Every diagnostic of the report, rustc/ruff style: `path:line:col: severity[CODE]: message`,

@@ -11,7 +11,7 @@ use crate::options::Mode;
 use crate::report::ValidationReport;
 use crate::scan::Tree;
 use crate::signals;
-use crate::validate::{self, Sandbox, Verdict};
+use crate::validate::{self, Run, Sandbox};
 use crate::validator::Validator;
 
 /// What the validate stage found, and what the run does next.
@@ -32,12 +32,12 @@ pub enum Next {
     WriteThenValidate(Vec<Validator>),
 }
 
-fn row(v: &Validator, stage: &'static str, verdict: Verdict) -> ValidationReport {
+fn row(v: &Validator, stage: &'static str, run: Run) -> ValidationReport {
     ValidationReport {
         command: v.label.clone(),
         stage,
-        ok: verdict.ok,
-        output: verdict.output,
+        ok: run.ok,
+        output: run.output,
     }
 }
 
@@ -68,9 +68,9 @@ pub fn validate(
         out.diagnostics.push(Diagnostic::note("E020", "no validator for these files (HTML): each patched value was read back and checked instead"));
     }
     for v in &validators {
-        let verdict = validate::check(v, None);
-        let ok = verdict.ok;
-        out.runs.push(row(v, "before", verdict));
+        let run = validate::check(v, None);
+        let ok = run.ok;
+        out.runs.push(row(v, "before", run));
         if !ok {
             stop(&mut out, format!("`{}` already fails on the unpatched configuration; fix that first (nothing was written)", v.label));
             return out;
@@ -88,9 +88,9 @@ pub fn validate(
             }
         };
         for v in &validators {
-            let verdict = validate::check(v, Some(&sandbox));
-            let ok = verdict.ok;
-            out.runs.push(row(v, "after", verdict));
+            let run = validate::check(v, Some(&sandbox));
+            let ok = run.ok;
+            out.runs.push(row(v, "after", run));
             if !ok {
                 stop(
                     &mut out,
@@ -148,9 +148,9 @@ pub fn write_then_validate(staged: &[Staged<'_>], validators: &[Validator]) -> I
     }
     out.written = true;
     for v in validators {
-        let verdict = validate::check(v, None);
-        let ok = verdict.ok;
-        out.runs.push(row(v, "after", verdict));
+        let run = validate::check(v, None);
+        let ok = run.ok;
+        out.runs.push(row(v, "after", run));
         if ok {
             continue;
         }

@@ -18,7 +18,7 @@ use crate::dialect::DialectKind;
 use crate::scan::{config_file, Tree};
 use crate::validator::Validator;
 
-pub use runner::Verdict;
+pub use runner::Run;
 pub use sandbox::Sandbox;
 
 /// The validators for the configurations the changed files belong to, as each file's dialect
@@ -88,7 +88,7 @@ fn included_by_another(tree: &Tree, i: usize) -> bool {
 
 /// Run `v` on the configuration as it is on disk, or, with `sandbox`, with the patched files
 /// mounted over the real ones.
-pub fn check(v: &Validator, sandbox: Option<&Sandbox>) -> Verdict {
+pub fn check(v: &Validator, sandbox: Option<&Sandbox>) -> Run {
     let mut cmd = match sandbox {
         Some(s) => s.command(&v.argv),
         None => {

@@ -13,7 +13,7 @@ use crate::signals;
 
 /// What one validator run said.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
+pub struct Run {
     pub ok: bool,
     /// What the validator printed (stdout then stderr).
     pub output: String,
@@ -24,7 +24,7 @@ pub struct Verdict {
 const DRAIN_GRACE: Duration = Duration::from_secs(1);
 
 /// Run `cmd` (named `label` in messages) for at most `limit`.
-pub fn run(mut cmd: Command, label: &str, limit: Duration) -> Verdict {
+pub fn run(mut cmd: Command, label: &str, limit: Duration) -> Run {
     use std::os::unix::process::CommandExt;
     let deadline = Instant::now() + limit;
     cmd.stdin(Stdio::null())
@@ -35,7 +35,7 @@ pub fn run(mut cmd: Command, label: &str, limit: Duration) -> Verdict {
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            return Verdict {
+            return Run {
                 ok: false,
                 output: format!("cannot run {}: {e}", cmd.get_program().to_string_lossy()),
             }
@@ -87,12 +87,12 @@ pub fn run(mut cmd: Command, label: &str, limit: Duration) -> Verdict {
                     "\n(`{label}` left a process running that keeps its output open; its output may be cut short)"
                 ));
             }
-            Verdict {
+            Run {
                 ok: s.success(),
                 output,
             }
         }
-        None => Verdict {
+        None => Run {
             ok: false,
             output: format!(
                 "{output}\n`{label}` did not finish within {} s and was stopped",
@@ -121,7 +121,7 @@ mod tests {
         );
         assert_eq!(
             v,
-            Verdict {
+            Run {
                 ok: false,
                 output: "out\nerr\n".into()
             }
@@ -158,7 +158,7 @@ mod tests {
         let v = run(sh(&script), "bg", Duration::from_secs(60));
         assert_eq!(
             v,
-            Verdict {
+            Run {
                 ok: true,
                 output: "done\n".into()
             }
