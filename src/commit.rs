@@ -155,7 +155,7 @@ pub fn replace(target: &Path, bytes: &[u8], previous: &[u8]) -> std::io::Result<
     copy_xattrs(target, file)?;
     file.sync_all()?;
     tmp.persist(target).map_err(|e| {
-        if e.error.raw_os_error() == Some(libc::EBUSY) {
+        if e.error.raw_os_error() == Some(rustix::io::Errno::BUSY.raw_os_error()) {
             std::io::Error::other(format!(
                 "{} is a mount point (a single-file bind mount, a Kubernetes subPath?): it cannot be replaced atomically; patch the file it is mounted from",
                 target.display()
@@ -175,13 +175,13 @@ pub fn replace(target: &Path, bytes: &[u8], previous: &[u8]) -> std::io::Result<
 /// other names would keep the old text). The space is reserved first, so a full disk fails
 /// before any byte changes; any later failure writes `previous` back.
 fn replace_in_place(target: &Path, bytes: &[u8], previous: &[u8]) -> std::io::Result<()> {
+    use rustix::fs::{fallocate, FallocateFlags};
     use std::io::{Seek, SeekFrom};
-    use std::os::fd::AsRawFd;
     let mut f = fs::OpenOptions::new().write(true).open(target)?;
-    // SAFETY: posix_fallocate on a descriptor we own; it only reserves blocks.
-    let rc = unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, bytes.len() as libc::off_t) };
-    if rc != 0 && rc != libc::EOPNOTSUPP && rc != libc::EINVAL {
-        return Err(std::io::Error::from_raw_os_error(rc));
+    match fallocate(&f, FallocateFlags::empty(), 0, bytes.len() as u64) {
+        // A filesystem that cannot reserve space (tmpfs on old kernels, NFS) just writes.
+        Ok(()) | Err(rustix::io::Errno::OPNOTSUPP | rustix::io::Errno::INVAL) => {}
+        Err(e) => return Err(e.into()),
     }
     let mut write = |data: &[u8]| -> std::io::Result<()> {
         f.seek(SeekFrom::Start(0))?;
@@ -201,79 +201,71 @@ fn replace_in_place(target: &Path, bytes: &[u8], previous: &[u8]) -> std::io::Re
 }
 
 /// Copy every extended attribute of `from` to `to` (SELinux labels and POSIX ACLs live
-/// there: losing them can make the file unreadable to the server).
-fn copy_xattrs(from: &Path, to: &fs::File) -> std::io::Result<()> {
-    use std::ffi::CString;
-    use std::os::fd::AsRawFd;
-    use std::os::unix::ffi::OsStrExt;
-    let path = CString::new(from.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
-    // SAFETY (all calls below): plain xattr syscalls on a NUL-terminated path we own and on
-    // buffers sized by the previous call.
-    let size = unsafe { libc::listxattr(path.as_ptr(), std::ptr::null_mut(), 0) };
-    if size <= 0 {
-        return Ok(()); // none, or no xattr support on this filesystem
-    }
-    let mut names = vec![0u8; size as usize];
-    let size = unsafe { libc::listxattr(path.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
-    if size < 0 {
-        return Ok(());
-    }
-    names.truncate(size as usize);
+/// there: losing them can make the file unreadable to the server). Only a filesystem without
+/// extended attributes, or one that vanished between the listing and the read, is passed
+/// over; any other failure is an error, and the file is not replaced.
+pub fn copy_xattrs(from: &Path, to: &fs::File) -> std::io::Result<()> {
+    use rustix::io::Errno;
+    let lost = |what: &str, e: Errno| {
+        std::io::Error::other(format!(
+            "cannot keep its extended attributes ({what}: {e}); nothing was written to it"
+        ))
+    };
+    let names = match read_sized(|buf| rustix::fs::listxattr(from, buf)) {
+        Ok(names) => names,
+        Err(Errno::NOTSUP) => return Ok(()),
+        Err(e) => return Err(lost("cannot list them", e)),
+    };
     for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
-        let cname = CString::new(name).map_err(std::io::Error::other)?;
-        let len = unsafe { libc::getxattr(path.as_ptr(), cname.as_ptr(), std::ptr::null_mut(), 0) };
-        if len < 0 {
-            continue;
-        }
-        let mut value = vec![0u8; len as usize];
-        let len = unsafe {
-            libc::getxattr(
-                path.as_ptr(),
-                cname.as_ptr(),
-                value.as_mut_ptr().cast(),
-                value.len(),
-            )
+        let value = match read_sized(|buf| rustix::fs::getxattr(from, name, buf)) {
+            Ok(v) => v,
+            Err(Errno::NODATA) => continue,
+            Err(e) => {
+                return Err(lost(
+                    &format!("cannot read {}", String::from_utf8_lossy(name)),
+                    e,
+                ))
+            }
         };
-        if len < 0 {
-            continue;
-        }
-        let rc = unsafe {
-            libc::fsetxattr(
-                to.as_raw_fd(),
-                cname.as_ptr(),
-                value.as_ptr().cast(),
-                len as usize,
-                0,
-            )
-        };
-        if rc != 0 {
-            let e = std::io::Error::last_os_error();
-            return Err(std::io::Error::other(format!(
-                "cannot keep its extended attribute {} ({e}); nothing was written to it",
-                String::from_utf8_lossy(name)
-            )));
-        }
+        rustix::fs::fsetxattr(to, name, &value, rustix::fs::XattrFlags::empty())
+            .map_err(|e| lost(&format!("cannot set {}", String::from_utf8_lossy(name)), e))?;
     }
     Ok(())
 }
 
+/// The bytes a size-then-fill xattr call returns, growing the buffer while the attribute
+/// grows between the two calls (`ERANGE`).
+fn read_sized(
+    mut call: impl FnMut(&mut [u8]) -> rustix::io::Result<usize>,
+) -> rustix::io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; 256];
+    loop {
+        match call(&mut buf) {
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(buf);
+            }
+            Err(rustix::io::Errno::RANGE) if buf.len() < 1 << 20 => {
+                let len = buf.len() * 4;
+                buf.resize(len, 0);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 fn keep_owner(file: &fs::File, meta: &fs::Metadata) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
     let now = file.metadata()?;
     if now.uid() == meta.uid() && now.gid() == meta.gid() {
         return Ok(());
     }
-    // SAFETY: fchown on a file descriptor we own, with plain integer ids.
-    let rc = unsafe { libc::fchown(file.as_raw_fd(), meta.uid(), meta.gid()) };
-    if rc != 0 {
-        let e = std::io::Error::last_os_error();
-        return Err(std::io::Error::other(format!(
+    std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid())).map_err(|e| {
+        std::io::Error::other(format!(
             "cannot keep its owner {}:{} ({e}); run csppatch as that user or as root",
             meta.uid(),
             meta.gid()
-        )));
-    }
-    Ok(())
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -390,31 +382,18 @@ mod tests {
 
     #[test]
     fn extended_attributes_are_kept() {
-        use std::ffi::CString;
-        use std::os::unix::ffi::OsStrExt;
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("site.conf");
         fs::write(&p, b"old").unwrap();
-        let path = CString::new(p.as_os_str().as_bytes()).unwrap();
-        let name = CString::new("user.csppatch-test").unwrap();
-        // SAFETY: setxattr/getxattr on a path and buffers we own.
-        let rc =
-            unsafe { libc::setxattr(path.as_ptr(), name.as_ptr(), b"kept".as_ptr().cast(), 4, 0) };
-        if rc != 0 {
+        let flags = rustix::fs::XattrFlags::empty();
+        if rustix::fs::setxattr(&p, "user.csppatch-test", b"kept", flags).is_err() {
             eprintln!("SKIPPED: no user xattrs on this filesystem");
             return;
         }
         replace(&p, b"new", b"old").unwrap();
         let mut buf = [0u8; 16];
-        let len = unsafe {
-            libc::getxattr(
-                path.as_ptr(),
-                name.as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
-        assert_eq!(&buf[..len.max(0) as usize], b"kept");
+        let len = rustix::fs::getxattr(&p, "user.csppatch-test", &mut buf[..]).unwrap();
+        assert_eq!(&buf[..len], b"kept");
         assert_eq!(fs::read(&p).unwrap(), b"new");
     }
 
