@@ -24,14 +24,14 @@ pub struct ScannedFile {
     pub src: std::sync::Arc<[u8]>,
     /// `Err`: the file does not parse (the diagnostic has file:line).
     pub scan: Result<FileScan, Diagnostic>,
-    /// For each of `scan.includes`, the files it resolved to (indices into `Tree::files`).
+    /// For each of `scan.includes`, the files it resolved to (indices into `FileSet::files`).
     pub included: Vec<Vec<usize>>,
     /// Named by the user, or included (transitively) by such a file: csppatch may edit it.
     /// Other files (the main config and what it includes) are read for context only.
     pub in_scope: bool,
     /// The server's main config file.
     pub is_root: bool,
-    /// The main configs (indices into `Tree::files`) that include this file, directly or not
+    /// The main configs (indices into `FileSet::files`) that include this file, directly or not
     /// (a root lists itself): what `--validate` runs to check it.
     pub roots: Vec<usize>,
     /// In scope, or part of a main config that includes the given files. A system main
@@ -39,8 +39,9 @@ pub struct ScannedFile {
     pub relevant: bool,
 }
 
+/// Every file a run read: the given ones, the main configs found, and what they include.
 #[derive(Debug, Default)]
-pub struct Tree {
+pub struct FileSet {
     pub files: Vec<ScannedFile>,
     /// Main config files found, per dialect (several if the paths belong to several servers).
     pub roots: Vec<(DialectKind, usize)>,
@@ -64,10 +65,10 @@ pub struct ScanOptions {
 /// Files bigger than this are not configuration (a log, a dump): skipped with a note.
 const MAX_FILE: u64 = 16 << 20;
 
-pub fn scan(paths: &[PathBuf], opts: &ScanOptions) -> Tree {
+pub fn scan(paths: &[PathBuf], opts: &ScanOptions) -> FileSet {
     let mut s = Scanner {
         opts,
-        tree: Tree::default(),
+        set: FileSet::default(),
         by_id: HashMap::new(),
         glob_cache: HashMap::new(),
     };
@@ -76,7 +77,7 @@ pub fn scan(paths: &[PathBuf], opts: &ScanOptions) -> Tree {
         s.collect_given(p, &mut given);
     }
     let given_dialects: HashSet<DialectKind> =
-        given.iter().map(|&i| s.tree.files[i].dialect).collect();
+        given.iter().map(|&i| s.set.files[i].dialect).collect();
     let roots = s.find_roots(&given, &given_dialects);
     s.follow_includes(&roots);
     // Keep a root only if it includes one of the given files (or was given, or named
@@ -90,33 +91,33 @@ pub fn scan(paths: &[PathBuf], opts: &ScanOptions) -> Tree {
                 .iter()
                 .any(|g| reach.get(&idx).is_some_and(|r| r.contains(g)))
         {
-            s.tree.files[idx].is_root = true;
-            s.tree.roots.push((kind, idx));
+            s.set.files[idx].is_root = true;
+            s.set.roots.push((kind, idx));
         }
     }
-    for &(_, r) in &s.tree.roots.clone() {
+    for &(_, r) in &s.set.roots.clone() {
         for &i in &reach[&r] {
-            s.tree.files[i].relevant = true;
-            s.tree.files[i].roots.push(r);
+            s.set.files[i].relevant = true;
+            s.set.files[i].roots.push(r);
         }
     }
     // Scope: the given files and everything they include.
     let mut queue: VecDeque<usize> = given.iter().copied().collect();
     while let Some(i) = queue.pop_front() {
-        if std::mem::replace(&mut s.tree.files[i].in_scope, true) {
+        if std::mem::replace(&mut s.set.files[i].in_scope, true) {
             continue;
         }
-        s.tree.files[i].relevant = true;
-        for targets in s.tree.files[i].included.clone() {
+        s.set.files[i].relevant = true;
+        for targets in s.set.files[i].included.clone() {
             queue.extend(targets);
         }
     }
-    s.tree
+    s.set
 }
 
 struct Scanner<'a> {
     opts: &'a ScanOptions,
-    tree: Tree,
+    set: FileSet,
     by_id: HashMap<(u64, u64), usize>,
     glob_cache: HashMap<(Vec<PathBuf>, String), Vec<PathBuf>>,
 }
@@ -126,7 +127,7 @@ impl Scanner<'_> {
         let meta = match fs::metadata(path) {
             Ok(m) => m,
             Err(e) => {
-                self.tree.diagnostics.push(Diagnostic::error(
+                self.set.diagnostics.push(Diagnostic::error(
                     "E002",
                     format!("{}: {e}", path.display()),
                 ));
@@ -136,7 +137,7 @@ impl Scanner<'_> {
         if meta.is_file() {
             match self.add_file(path, self.opts.dialect, true) {
                 Some(i) => given.push(i),
-                None if self.opts.dialect.is_none() => self.tree.diagnostics.push(
+                None if self.opts.dialect.is_none() => self.set.diagnostics.push(
                     Diagnostic::error(
                         "E003",
                         format!(
@@ -169,7 +170,7 @@ impl Scanner<'_> {
                 }
                 Ok(_) => {}
                 Err(e) => self
-                    .tree
+                    .set
                     .diagnostics
                     .push(Diagnostic::warning("E004", format!("cannot walk: {e}"))),
             }
@@ -196,9 +197,9 @@ impl Scanner<'_> {
             return Some(i);
         }
         if meta.len() > MAX_FILE {
-            self.tree.skipped += 1;
+            self.set.skipped += 1;
             if explicit {
-                self.tree.diagnostics.push(Diagnostic::warning(
+                self.set.diagnostics.push(Diagnostic::warning(
                     "E005",
                     format!("{}: skipped, larger than 16 MiB", path.display()),
                 ));
@@ -224,7 +225,7 @@ impl Scanner<'_> {
         let kind = match dialect.or_else(|| detect(path, head)) {
             Some(k) if dialect.is_none() || !explicit_non_config(path) => k,
             _ => {
-                self.tree.skipped += 1;
+                self.set.skipped += 1;
                 return None;
             }
         };
@@ -237,8 +238,8 @@ impl Scanner<'_> {
             path.to_path_buf()
         };
         let scan = kind.dialect().find(&shown_path, &src);
-        let i = self.tree.files.len();
-        self.tree.files.push(ScannedFile {
+        let i = self.set.files.len();
+        self.set.files.push(ScannedFile {
             path: shown_path,
             target: target.clone(),
             dialect: kind,
@@ -255,7 +256,7 @@ impl Scanner<'_> {
     }
 
     fn unreadable(&mut self, path: &Path, e: std::io::Error) -> Option<usize> {
-        self.tree.diagnostics.push(Diagnostic::error(
+        self.set.diagnostics.push(Diagnostic::error(
             "E002",
             format!("{}: {e}", path.display()),
         ));
@@ -276,8 +277,8 @@ impl Scanner<'_> {
                 .dialect
                 .or_else(|| detect(&root, &fs::read(&root).unwrap_or_default()));
             match self.add_file(&root, dialect, true) {
-                Some(i) => roots.push((self.tree.files[i].dialect, i)),
-                None => self.tree.diagnostics.push(Diagnostic::error(
+                Some(i) => roots.push((self.set.files[i].dialect, i)),
+                None => self.set.diagnostics.push(Diagnostic::error(
                     "E002",
                     format!(
                         "--conf-root {}: not a configuration file csppatch can read",
@@ -297,13 +298,13 @@ impl Scanner<'_> {
             let of_kind: Vec<usize> = given
                 .iter()
                 .copied()
-                .filter(|&g| self.tree.files[g].dialect == kind)
+                .filter(|&g| self.set.files[g].dialect == kind)
                 .collect();
             // Each directory is looked at once: 10,000 vhosts in one directory share the answer.
             let mut memo: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
             let mut seen_as_found: HashSet<PathBuf> = HashSet::new();
             for g in of_kind {
-                let start = self.tree.files[g].target.clone();
+                let start = self.set.files[g].target.clone();
                 let mut walked = Vec::new();
                 let mut answer = None;
                 for dir in start.ancestors().skip(1) {
@@ -347,22 +348,22 @@ impl Scanner<'_> {
     /// Resolve and scan includes until no new file appears.
     fn follow_includes(&mut self, roots: &[(DialectKind, usize)]) {
         let mut next = 0;
-        while next < self.tree.files.len() {
+        while next < self.set.files.len() {
             let i = next;
             next += 1;
-            let includes = match &self.tree.files[i].scan {
+            let includes = match &self.set.files[i].scan {
                 Ok(scan) => scan.includes.clone(),
                 Err(_) => continue,
             };
-            let kind = self.tree.files[i].dialect;
+            let kind = self.set.files[i].dialect;
             let bases = self.include_bases(i, roots);
             let mut resolved = Vec::with_capacity(includes.len());
             for inc in &includes {
                 let paths = self.resolve(&bases, kind, &inc.pattern);
                 if paths.is_empty() && !inc.optional && !has_glob(&inc.pattern) {
-                    let file = &self.tree.files[i];
+                    let file = &self.set.files[i];
                     let (line, col) = crate::diag::line_col(&file.src, inc.offset);
-                    self.tree.diagnostics.push(
+                    self.set.diagnostics.push(
                         Diagnostic::warning(
                             "E006",
                             format!(
@@ -389,14 +390,14 @@ impl Scanner<'_> {
                 }
                 resolved.push(targets);
             }
-            self.tree.files[i].included = resolved;
+            self.set.files[i].included = resolved;
         }
     }
 
     /// Where relative includes of file `i` are looked up, as its dialect says: the server's
     /// base (from the run's main config of that dialect, if any), then fallbacks.
     fn include_bases(&self, i: usize, roots: &[(DialectKind, usize)]) -> Vec<PathBuf> {
-        let file = &self.tree.files[i];
+        let file = &self.set.files[i];
         let dir = file
             .path
             .parent()
@@ -405,7 +406,7 @@ impl Scanner<'_> {
         let root = roots
             .iter()
             .find(|(k, _)| *k == file.dialect)
-            .map(|&(_, r)| config_file(&self.tree.files[r]));
+            .map(|&(_, r)| config_file(&self.set.files[r]));
         let mut bases = file.dialect.dialect().include_bases(&dir, root.as_ref());
         bases.dedup();
         bases
@@ -437,7 +438,7 @@ impl Scanner<'_> {
             let mut stack = vec![r];
             while let Some(i) = stack.pop() {
                 if seen.insert(i) {
-                    stack.extend(self.tree.files[i].included.iter().flatten().copied());
+                    stack.extend(self.set.files[i].included.iter().flatten().copied());
                 }
             }
             out.insert(r, seen);
@@ -490,9 +491,9 @@ pub fn config_file(f: &ScannedFile) -> ConfigFile<'_> {
 }
 
 /// Group file indices by dialect, for per-server steps (linking, tree checks, validation).
-pub fn by_dialect(tree: &Tree) -> BTreeMap<DialectKind, Vec<usize>> {
+pub fn by_dialect(set: &FileSet) -> BTreeMap<DialectKind, Vec<usize>> {
     let mut out: BTreeMap<DialectKind, Vec<usize>> = BTreeMap::new();
-    for (i, f) in tree.files.iter().enumerate() {
+    for (i, f) in set.files.iter().enumerate() {
         out.entry(f.dialect).or_default().push(i);
     }
     out

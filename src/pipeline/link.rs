@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::diag::Diagnostic;
 use crate::dialect::DialectKind;
-use crate::scan::Tree;
+use crate::scan::FileSet;
 use crate::site::Site;
 use crate::splice::SiteRef;
 
@@ -27,12 +27,12 @@ pub struct Active<'t> {
 
 /// Activate the variable bindings that CSP headers refer to (nginx `map`/`set`), across the
 /// whole configuration, and list every site to consider.
-pub fn link<'t>(tree: &'t Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active<'t>> {
+pub fn link<'t>(set: &'t FileSet, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active<'t>> {
     let mut active = Vec::new();
     let mut bound: BTreeMap<(usize, usize), (Site, bool)> = BTreeMap::new();
     // Every variable definition by (dialect, name): (file, binding) pairs, in file order.
     let mut by_name: HashMap<(DialectKind, &str), Vec<(usize, usize)>> = HashMap::new();
-    for (gi, g) in tree.files.iter().enumerate().filter(|(_, g)| g.relevant) {
+    for (gi, g) in set.files.iter().enumerate().filter(|(_, g)| g.relevant) {
         let Ok(gscan) = &g.scan else { continue };
         for (bi, b) in gscan.bindings.iter().enumerate() {
             if let Some(name) = b.binding.as_deref() {
@@ -40,7 +40,7 @@ pub fn link<'t>(tree: &'t Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active
             }
         }
     }
-    for (fi, f) in tree.files.iter().enumerate().filter(|(_, f)| f.relevant) {
+    for (fi, f) in set.files.iter().enumerate().filter(|(_, f)| f.relevant) {
         let Ok(scan) = &f.scan else { continue };
         for (si, site) in scan.sites.iter().enumerate() {
             active.push(Active {
@@ -62,7 +62,7 @@ pub fn link<'t>(tree: &'t Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active
             let targets = if own.is_empty() { all } else { &own[..] };
             let found = !targets.is_empty();
             for &(gi, bi) in targets {
-                let Ok(gscan) = &tree.files[gi].scan else {
+                let Ok(gscan) = &set.files[gi].scan else {
                     continue;
                 };
                 let b = &gscan.bindings[bi];
@@ -89,10 +89,10 @@ pub fn link<'t>(tree: &'t Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active
     }
     let mut noted = std::collections::HashSet::new();
     for ((fi, bi), (site, from_scope)) in bound {
-        if from_scope && !tree.files[fi].in_scope && noted.insert((fi, site.binding.clone())) {
+        if from_scope && !set.files[fi].in_scope && noted.insert((fi, site.binding.clone())) {
             diagnostics.push(
                 Diagnostic::note("E015", format!("${} is defined here, outside the given paths; it is patched because a CSP header in them takes its value from it", site.binding.as_deref().unwrap_or("?")))
-                    .at(location(&tree.files[fi], site.span.start)),
+                    .at(location(&set.files[fi], site.span.start)),
             );
         }
         // The dialect only knows a bound value is a CSP once it is referenced: say now what
@@ -101,7 +101,7 @@ pub fn link<'t>(tree: &'t Tree, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active
             if from_scope {
                 diagnostics.push(
                     Diagnostic::warning(r.code, format!("the value of ${} contains a line break, which the server sends raw: browsers then drop the directives after it", site.binding.as_deref().unwrap_or("?")))
-                        .at(location(&tree.files[fi], site.span.start))
+                        .at(location(&set.files[fi], site.span.start))
                         .with_help("csppatch writes the patched value on one line"),
                 );
             }

@@ -19,16 +19,16 @@ pub use plan::Plan;
 pub use write::{Next, Validation};
 
 pub fn run(options: &PatchOptions) -> Report {
-    let tree = scan::scan(&options.paths, &options.scan);
+    let set = scan::scan(&options.paths, &options.scan);
     let mut report = Report {
         mode: Some(options.mode),
-        files_read: tree.files.iter().filter(|f| f.relevant).count(),
-        files_skipped: tree.skipped,
-        diagnostics: read::diagnostics(&tree),
+        files_read: set.files.iter().filter(|f| f.relevant).count(),
+        files_skipped: set.skipped,
+        diagnostics: read::diagnostics(&set),
         ..Default::default()
     };
 
-    let plan = plan::plan(&tree, options, report.has_errors());
+    let plan = plan::plan(&set, options, report.has_errors());
     report.sites = plan.sites;
     report.diagnostics.extend(plan.diagnostics);
     report.files = plan.files;
@@ -61,7 +61,7 @@ pub fn run(options: &PatchOptions) -> Report {
     let mut next = Next::Write;
     if options.validate {
         let validation = write::validate(
-            &tree,
+            &set,
             &plan.changed,
             &staged,
             options.mode,

@@ -7,9 +7,9 @@ use crate::csp::{self, Delivery, MergeOptions, MergeOutcome};
 use crate::diag::{Diagnostic, Location};
 use crate::options::PatchOptions;
 use crate::report::{FileChange, SiteReport};
-use crate::scan::Tree;
+use crate::scan::FileSet;
 use crate::site::Site;
-use crate::splice::{self, Failure, Planned};
+use crate::splice::{self, Failure, SitePatch};
 
 use super::link::{link, Active};
 use super::location;
@@ -28,12 +28,12 @@ pub struct Plan {
 
 /// Link the variables, merge every site, patch every file. `read_errors`: reading already
 /// failed somewhere (then "no CSP found" is not said: the CSP may be in what failed).
-pub fn plan(tree: &Tree, options: &PatchOptions, read_errors: bool) -> Plan {
+pub fn plan(set: &FileSet, options: &PatchOptions, read_errors: bool) -> Plan {
     let mut out = Plan::default();
-    let active = link(tree, &mut out.diagnostics);
+    let active = link(set, &mut out.diagnostics);
     let errors = read_errors || out.diagnostics.iter().any(Diagnostic::is_error);
     if active.iter().all(|a| !a.in_scope) && !errors {
-        let n = tree.files.iter().filter(|f| f.in_scope).count();
+        let n = set.files.iter().filter(|f| f.in_scope).count();
         out.diagnostics.push(Diagnostic::note(
             "E012",
             format!("no Content-Security-Policy found in {n} file{}: nothing blocks the vendor, nothing to change", if n == 1 { "" } else { "s" }),
@@ -44,14 +44,14 @@ pub fn plan(tree: &Tree, options: &PatchOptions, read_errors: bool) -> Plan {
     // One file at a time, in order. (Splitting the files over threads saved 30% of the wall
     // time on the 10,000-vhost benchmark but glibc's per-thread arenas kept 25% more memory;
     // with one arena the threads fought over the allocator and gained nothing.)
-    plan_files(&active, tree, options, &mut out);
+    plan_files(&active, set, options, &mut out);
     out
 }
 
 /// Merge and patch the files of `chunk` (sorted by file), one file at a time (its merges are
 /// dropped once the file is patched: on a large tree, holding every merge costs more than the
 /// tree).
-fn plan_files(chunk: &[Active], tree: &Tree, options: &PatchOptions, out: &mut Plan) {
+fn plan_files(chunk: &[Active], set: &FileSet, options: &PatchOptions, out: &mut Plan) {
     // A site of many pages or vhosts often has the same policy everywhere: merge it once.
     let mut merges: HashMap<(String, Delivery), MergeOutcome> = HashMap::new();
     let mut start = 0;
@@ -61,10 +61,10 @@ fn plan_files(chunk: &[Active], tree: &Tree, options: &PatchOptions, out: &mut P
         let planned: Vec<(&Active, MergeOutcome, usize)> = chunk[start..end]
             .iter()
             .filter_map(|a| {
-                plan_site(a, tree, options, &mut merges, out).map(|(o, row)| (a, o, row))
+                plan_site(a, set, options, &mut merges, out).map(|(o, row)| (a, o, row))
             })
             .collect();
-        if !planned.is_empty() && patch(tree, file, &planned, out) {
+        if !planned.is_empty() && patch(set, file, &planned, out) {
             out.changed.push(file);
         }
         start = end;
@@ -75,12 +75,12 @@ fn plan_files(chunk: &[Active], tree: &Tree, options: &PatchOptions, out: &mut P
 /// the file must change for it.
 fn plan_site(
     a: &Active,
-    tree: &Tree,
+    set: &FileSet,
     options: &PatchOptions,
     merges: &mut HashMap<(String, Delivery), MergeOutcome>,
     out: &mut Plan,
 ) -> Option<(MergeOutcome, usize)> {
-    let file = &tree.files[a.file];
+    let file = &set.files[a.file];
     let loc = location(file, a.site.span.start);
     if !a.in_scope {
         if !allows_already(&a.site, options) {
@@ -166,15 +166,15 @@ fn plan_site(
 /// Splice the planned sites into file `index` and record the change. `true` when the bytes
 /// change.
 fn patch(
-    tree: &Tree,
+    set: &FileSet,
     index: usize,
     planned: &[(&Active, MergeOutcome, usize)],
     out: &mut Plan,
 ) -> bool {
-    let file = &tree.files[index];
-    let list: Vec<Planned> = planned
+    let file = &set.files[index];
+    let list: Vec<SitePatch> = planned
         .iter()
-        .map(|(a, outcome, _)| Planned {
+        .map(|(a, outcome, _)| SitePatch {
             which: a.which,
             site: &a.site,
             outcome,

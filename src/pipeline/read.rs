@@ -6,38 +6,38 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::Diagnostic;
 use crate::dialect::{Dialect, TreeFile};
-use crate::scan::{self, ScannedFile, Tree};
+use crate::scan::{self, FileSet, ScannedFile};
 use crate::site::FileScan;
 
 /// Every diagnostic reading the configuration gave, for the files that matter to the run.
-pub fn diagnostics(tree: &Tree) -> Vec<Diagnostic> {
-    let mut out = tree.diagnostics.clone();
-    for f in tree.files.iter().filter(|f| f.relevant) {
+pub fn diagnostics(set: &FileSet) -> Vec<Diagnostic> {
+    let mut out = set.diagnostics.clone();
+    for f in set.files.iter().filter(|f| f.relevant) {
         match &f.scan {
             Err(d) => out.push(d.clone()),
             Ok(scan) if f.in_scope => out.extend(scan.diagnostics.iter().cloned()),
             Ok(_) => {}
         }
     }
-    for (kind, mut files) in scan::by_dialect(tree) {
-        files.retain(|&i| tree.files[i].relevant);
-        out.extend(check_tree(kind.dialect(), tree, &files));
+    for (kind, mut files) in scan::by_dialect(set) {
+        files.retain(|&i| set.files[i].relevant);
+        out.extend(check_tree(kind.dialect(), set, &files));
     }
     out
 }
 
 /// The dialect's checks over a whole configuration, kept for files the user named.
-fn check_tree(dialect: &dyn Dialect, tree: &Tree, files: &[usize]) -> Vec<Diagnostic> {
+fn check_tree(dialect: &dyn Dialect, set: &FileSet, files: &[usize]) -> Vec<Diagnostic> {
     let parsed: Vec<(&ScannedFile, &FileScan)> = files
         .iter()
-        .filter_map(|&i| Some((&tree.files[i], tree.files[i].scan.as_ref().ok()?)))
+        .filter_map(|&i| Some((&set.files[i], set.files[i].scan.as_ref().ok()?)))
         .collect();
     let included: Vec<Vec<Vec<PathBuf>>> = parsed
         .iter()
         .map(|(f, _)| {
             f.included
                 .iter()
-                .map(|t| t.iter().map(|&j| tree.files[j].path.clone()).collect())
+                .map(|t| t.iter().map(|&j| set.files[j].path.clone()).collect())
                 .collect()
         })
         .collect();
@@ -52,7 +52,7 @@ fn check_tree(dialect: &dyn Dialect, tree: &Tree, files: &[usize]) -> Vec<Diagno
             is_root: f.is_root,
         })
         .collect();
-    let scope: HashSet<&Path> = tree
+    let scope: HashSet<&Path> = set
         .files
         .iter()
         .filter(|f| f.in_scope)

@@ -9,9 +9,9 @@ use crate::diag::Diagnostic;
 use crate::exit;
 use crate::options::Mode;
 use crate::report::ValidationReport;
-use crate::scan::Tree;
+use crate::scan::FileSet;
 use crate::signals;
-use crate::validate::{self, Run, Sandbox};
+use crate::validate::{self, Checked, Sandbox};
 use crate::validator::Validator;
 
 /// What the validate stage found, and what the run does next.
@@ -32,7 +32,7 @@ pub enum Next {
     WriteThenValidate(Vec<Validator>),
 }
 
-fn row(v: &Validator, stage: &'static str, run: Run) -> ValidationReport {
+fn row(v: &Validator, stage: &'static str, run: Checked) -> ValidationReport {
     ValidationReport {
         command: v.label.clone(),
         stage,
@@ -42,7 +42,7 @@ fn row(v: &Validator, stage: &'static str, run: Run) -> ValidationReport {
 }
 
 pub fn validate(
-    tree: &Tree,
+    set: &FileSet,
     changed: &[usize],
     staged: &[Staged<'_>],
     mode: Mode,
@@ -57,7 +57,7 @@ pub fn validate(
         out.diagnostics.push(Diagnostic::error("E020", message));
         out.next = Next::Stop(exit::INVALID);
     };
-    let validators = match validate::plan(tree, changed, custom) {
+    let validators = match validate::plan(set, changed, custom) {
         Ok(v) => v,
         Err(e) => {
             stop(&mut out, e);

@@ -15,16 +15,16 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::dialect::DialectKind;
-use crate::scan::{config_file, Tree};
+use crate::scan::{config_file, FileSet};
 use crate::validator::Validator;
 
-pub use runner::Run;
+pub use runner::Checked;
 pub use sandbox::Sandbox;
 
 /// The validators for the configurations the changed files belong to, as each file's dialect
 /// builds them. `custom` is `--validate-cmd`, run once with `sh -c`.
 pub fn plan(
-    tree: &Tree,
+    set: &FileSet,
     changed: &[usize],
     custom: Option<&str>,
 ) -> Result<Vec<Validator>, String> {
@@ -34,7 +34,7 @@ pub fn plan(
         return Ok(vec![v]);
     }
     let mut out = Vec::new();
-    let mut dialects: Vec<DialectKind> = changed.iter().map(|&i| tree.files[i].dialect).collect();
+    let mut dialects: Vec<DialectKind> = changed.iter().map(|&i| set.files[i].dialect).collect();
     dialects.sort();
     dialects.dedup();
     for kind in dialects {
@@ -43,34 +43,34 @@ pub fn plan(
             changed
                 .iter()
                 .copied()
-                .filter(|&c| tree.files[c].dialect == kind)
+                .filter(|&c| set.files[c].dialect == kind)
         };
         for c in of_kind() {
-            out.extend(dialect.validate_changed_file(&config_file(&tree.files[c]))?);
+            out.extend(dialect.validate_changed_file(&config_file(&set.files[c]))?);
         }
         // Every main config the changed files belong to, then the files no main config
         // reaches: one run over every such file of the run (not only the changed ones: an
         // upstream or a snippet they use may live in another), and one for each that is a
         // whole main config of its own (nginx: a top-level `http`/`events`).
-        for &(k, r) in &tree.roots {
-            if k == kind && of_kind().any(|c| tree.files[c].roots.contains(&r)) {
-                out.extend(dialect.validate_main_config(&config_file(&tree.files[r]))?);
+        for &(k, r) in &set.roots {
+            if k == kind && of_kind().any(|c| set.files[c].roots.contains(&r)) {
+                out.extend(dialect.validate_main_config(&config_file(&set.files[r]))?);
             }
         }
-        if !of_kind().any(|c| tree.files[c].roots.is_empty()) {
+        if !of_kind().any(|c| set.files[c].roots.is_empty()) {
             continue;
         }
-        let lone = (0..tree.files.len()).filter(|&i| {
-            let f = &tree.files[i];
-            f.dialect == kind && f.in_scope && f.roots.is_empty() && !included_by_another(tree, i)
+        let lone = (0..set.files.len()).filter(|&i| {
+            let f = &set.files[i];
+            f.dialect == kind && f.in_scope && f.roots.is_empty() && !included_by_another(set, i)
         });
         let (whole, parts): (Vec<usize>, Vec<usize>) =
-            lone.partition(|&i| dialect.is_whole_config(&tree.files[i].src));
+            lone.partition(|&i| dialect.is_whole_config(&set.files[i].src));
         for w in whole {
-            out.extend(dialect.validate_main_config(&config_file(&tree.files[w]))?);
+            out.extend(dialect.validate_main_config(&config_file(&set.files[w]))?);
         }
         if !parts.is_empty() {
-            let files: Vec<_> = parts.iter().map(|&i| config_file(&tree.files[i])).collect();
+            let files: Vec<_> = parts.iter().map(|&i| config_file(&set.files[i])).collect();
             out.extend(dialect.validate_lone_files(&files)?);
         }
     }
@@ -79,8 +79,8 @@ pub fn plan(
 
 /// Is file `i` included by another file of the run? (Then the includer's wrapper or root
 /// brings it in; including it again would define its blocks twice.)
-fn included_by_another(tree: &Tree, i: usize) -> bool {
-    tree.files
+fn included_by_another(set: &FileSet, i: usize) -> bool {
+    set.files
         .iter()
         .enumerate()
         .any(|(j, f)| j != i && f.included.iter().flatten().any(|&k| k == i))
@@ -88,7 +88,7 @@ fn included_by_another(tree: &Tree, i: usize) -> bool {
 
 /// Run `v` on the configuration as it is on disk, or, with `sandbox`, with the patched files
 /// mounted over the real ones.
-pub fn check(v: &Validator, sandbox: Option<&Sandbox>) -> Run {
+pub fn check(v: &Validator, sandbox: Option<&Sandbox>) -> Checked {
     let mut cmd = match sandbox {
         Some(s) => s.command(&v.argv),
         None => {

@@ -13,7 +13,7 @@ use crate::signals;
 
 /// What one validator run said.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Run {
+pub struct Checked {
     pub ok: bool,
     /// What the validator printed (stdout then stderr).
     pub output: String,
@@ -24,7 +24,7 @@ pub struct Run {
 const DRAIN_GRACE: Duration = Duration::from_secs(1);
 
 /// Run `cmd` (named `label` in messages) for at most `limit`.
-pub fn run(mut cmd: Command, label: &str, limit: Duration) -> Run {
+pub fn run(mut cmd: Command, label: &str, limit: Duration) -> Checked {
     use std::os::unix::process::CommandExt;
     let deadline = Instant::now() + limit;
     cmd.stdin(Stdio::null())
@@ -35,7 +35,7 @@ pub fn run(mut cmd: Command, label: &str, limit: Duration) -> Run {
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            return Run {
+            return Checked {
                 ok: false,
                 output: format!("cannot run {}: {e}", cmd.get_program().to_string_lossy()),
             }
@@ -87,12 +87,12 @@ pub fn run(mut cmd: Command, label: &str, limit: Duration) -> Run {
                     "\n(`{label}` left a process running that keeps its output open; its output may be cut short)"
                 ));
             }
-            Run {
+            Checked {
                 ok: s.success(),
                 output,
             }
         }
-        None => Run {
+        None => Checked {
             ok: false,
             output: format!(
                 "{output}\n`{label}` did not finish within {} s and was stopped",
@@ -121,7 +121,7 @@ mod tests {
         );
         assert_eq!(
             v,
-            Run {
+            Checked {
                 ok: false,
                 output: "out\nerr\n".into()
             }
@@ -158,7 +158,7 @@ mod tests {
         let v = run(sh(&script), "bg", Duration::from_secs(60));
         assert_eq!(
             v,
-            Run {
+            Checked {
                 ok: true,
                 output: "done\n".into()
             }

@@ -43,7 +43,7 @@ pub use lexer::{tokenize, Token, TokenKind};
 pub use rules::RULES;
 
 use header::{Condition, HeaderDirective};
-use sections::Config;
+use sections::Document;
 use words::Word;
 
 pub struct Apache;
@@ -295,7 +295,7 @@ fn names_csp(args: &[Word]) -> bool {
     })
 }
 
-fn context(config: &Config, h: &CspHeader<'_>) -> String {
+fn context(config: &Document, h: &CspHeader<'_>) -> String {
     let mut context = config.context(h.chain.last().copied());
     if !context.is_empty() {
         context.push_str(" > ");
@@ -312,7 +312,7 @@ fn context(config: &Config, h: &CspHeader<'_>) -> String {
 fn site(
     path: &Path,
     src: &[u8],
-    config: &Config,
+    config: &Document,
     h: &CspHeader<'_>,
     word: &Word,
     diagnostics: &mut Vec<Diagnostic>,
@@ -420,7 +420,7 @@ fn verbatim(word: &Word) -> Decoded {
 }
 
 /// A parameter of an enclosing `<Macro name $a $b>` used in `text`.
-fn macro_parameter(config: &Config, h: &CspHeader<'_>, text: &str) -> Option<String> {
+fn macro_parameter(config: &Document, h: &CspHeader<'_>, text: &str) -> Option<String> {
     h.chain.iter().find_map(|&i| {
         let s = &config.sections[i];
         if !s.name.eq_ignore_ascii_case("Macro") {
