@@ -275,15 +275,21 @@ fn render_diagnostic(
     }
     if let Some(loc) = &d.location {
         let text = src.map(|s| crate::diag::source_line(s, loc.line));
-        if let Some(text) = text.filter(|t| !t.trim().is_empty()) {
+        if let (Some(text), Some(src)) = (text.filter(|t| !t.trim().is_empty()), src) {
             let shown: String = text.chars().take(160).collect();
             writeln!(err, "    {shown}")?;
-            let pad: String = text
+            // The column counts bytes; the caret goes under the character that holds that
+            // byte, so the pad is the characters of the bytes before it.
+            let line = src
+                .split(|&b| b == b'\n')
+                .nth(loc.line.saturating_sub(1))
+                .unwrap_or(&[]);
+            let before = &line[..loc.col.saturating_sub(1).min(line.len())];
+            let pad: String = String::from_utf8_lossy(before)
                 .chars()
-                .take(loc.col.saturating_sub(1))
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
-            if loc.col <= 160 {
+            if pad.chars().count() < 160 {
                 writeln!(err, "    {pad}{}", paint_str(paint, colour, "^"))?;
             }
         }

@@ -423,6 +423,9 @@ impl Scanner<'_> {
         let mut out = Vec::new();
         for base in bases {
             out = kind.dialect().expand_include(&base.join(pattern));
+            // A killed run's temporary file is never configuration, however it is reached
+            // (Caddy's glob and Apache's directory include match dotfiles).
+            out.retain(|p| !temp_name::is_temp(p));
             if !out.is_empty() {
                 break;
             }

@@ -141,10 +141,11 @@ impl Dialect for Apache {
         vec![base, dir.to_path_buf()]
     }
 
-    /// A wildcard matches by `apr_fnmatch`; a directory, named or matched, is read whole.
+    /// A wildcard matches by `apr_fnmatch` with `APR_FNM_PERIOD` (no dotfiles); a directory,
+    /// named or matched, is read whole, dotfiles included (httpd's `config.c`).
     fn expand_include(&self, path: &Path) -> Vec<PathBuf> {
         let mut files = Vec::new();
-        for p in include::glob_matches(path, Dotfiles::Match) {
+        for p in include::glob_matches(path, Dotfiles::Skip) {
             if p.is_dir() {
                 files.extend(include::directory_files(&p));
             } else {

@@ -342,8 +342,10 @@ impl Dialect for Nginx {
         vec![base, dir.to_path_buf()]
     }
 
+    /// `ngx_open_glob` is glob(3) without `GLOB_PERIOD`: `conf.d/*` skips an editor's
+    /// `conf.d/.#site.conf`.
     fn expand_include(&self, path: &Path) -> Vec<PathBuf> {
-        include::glob_files(path, Dotfiles::Match)
+        include::glob_files(path, Dotfiles::Skip)
     }
 
     fn validate_main_config(&self, root: &ConfigFile<'_>) -> Result<Option<Validator>, String> {

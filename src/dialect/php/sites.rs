@@ -457,6 +457,8 @@ impl<'a> Finder<'a> {
 }
 
 /// Each line break, with the spaces around it, becomes one space (what the author meant).
+/// A break at the very start (`Content-Security-Policy:\r default-src ...`) leaves nothing:
+/// the spaces after the colon are dropped, as a client drops them.
 pub fn fold_newlines(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending = false;
@@ -464,7 +466,9 @@ pub fn fold_newlines(text: &str) -> String {
         if pending {
             let kept = out.trim_end_matches([' ', '\t']).len();
             out.truncate(kept);
-            out.push(' ');
+            if !out.is_empty() {
+                out.push(' ');
+            }
             out.push_str(line.trim_start_matches([' ', '\t']));
         } else {
             out.push_str(line);
@@ -481,5 +485,6 @@ mod tests {
     #[test]
     fn folding_joins_lines_with_one_space() {
         assert_eq!(fold_newlines("a;\n    b;\r\n  c"), "a; b; c");
+        assert_eq!(fold_newlines("\r default-src 'self'"), "default-src 'self'");
     }
 }
