@@ -21,7 +21,7 @@ use url::{Host, Position, Url};
 use super::head::{bad_input, parse_head};
 use crate::diag::Diagnostic;
 
-pub use super::head::{parse_header_arg, parse_url};
+pub use super::head::{parse_header_arg, parse_url, Header};
 
 /// Chromium's limit for a response head (`kMaxHeaderBufSize`, 256 KiB).
 const MAX_HEAD: usize = 256 * 1024;
@@ -66,15 +66,6 @@ pub struct Hop {
     pub status: u16,
     /// The `Location` header as sent.
     pub location: String,
-}
-
-/// One response header, as the browser reads it (continuation lines folded).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    pub name: String,
-    pub value: Vec<u8>,
-    /// Sent across several lines (obs-fold): nginx sends a `\` + newline of a quoted value so.
-    pub folded: bool,
 }
 
 /// The final response.
