@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use crate::csp::{Added, Created};
 use crate::diag::{Diagnostic, Severity};
 use crate::edit::{unified_diff, Paint};
+use crate::options::Mode;
 use crate::site::Disposition;
-use crate::Mode;
 
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Report {
@@ -114,15 +114,17 @@ impl Report {
 }
 
 /// Diffs on stdout, diagnostics and the summary on stderr, as linters do: `csppatch ... > fix.patch`
-/// gives a patch file.
+/// gives a patch file. Each stream has its own colours (`out_paint`, `paint`): one may be a
+/// terminal while the other is a file.
 pub fn render_text(
     report: &Report,
+    out_paint: Paint,
     paint: Paint,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<()> {
     for f in &report.files {
-        out.write_all(&f.diff(paint))?;
+        out.write_all(&f.diff(out_paint))?;
     }
     for site in report.sites.iter().filter(|s| s.changed) {
         render_site(site, paint, err)?;
@@ -216,6 +218,20 @@ fn render_site(site: &SiteReport, paint: Paint, err: &mut dyn Write) -> std::io:
     Ok(())
 }
 
+/// Diagnostics that belong to no run (a bad `--vendor`, notes about the vendor files), in the
+/// same style as a run's.
+pub fn render_diagnostic_list(
+    diagnostics: &[Diagnostic],
+    paint: Paint,
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    let r = Report {
+        diagnostics: diagnostics.to_vec(),
+        ..Default::default()
+    };
+    render_diagnostics(&r, paint, err)
+}
+
 /// Every diagnostic of the report, rustc/ruff style: `path:line:col: severity[CODE]: message`,
 /// the offending line with a caret, then the help.
 pub fn render_diagnostics(
@@ -265,15 +281,21 @@ fn render_diagnostic(
     }
     if let Some(loc) = &d.location {
         let text = src.map(|s| crate::diag::source_line(s, loc.line));
-        if let Some(text) = text.filter(|t| !t.trim().is_empty()) {
+        if let (Some(text), Some(src)) = (text.filter(|t| !t.trim().is_empty()), src) {
             let shown: String = text.chars().take(160).collect();
             writeln!(err, "    {shown}")?;
-            let pad: String = text
+            // The column counts bytes; the caret goes under the character that holds that
+            // byte, so the pad is the characters of the bytes before it.
+            let line = src
+                .split(|&b| b == b'\n')
+                .nth(loc.line.saturating_sub(1))
+                .unwrap_or(&[]);
+            let before = &line[..loc.col.saturating_sub(1).min(line.len())];
+            let pad: String = String::from_utf8_lossy(before)
                 .chars()
-                .take(loc.col.saturating_sub(1))
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
-            if loc.col <= 160 {
+            if pad.chars().count() < 160 {
                 writeln!(err, "    {pad}{}", paint_str(paint, colour, "^"))?;
             }
         }

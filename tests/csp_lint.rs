@@ -5,9 +5,9 @@ mod csp_support;
 use csp_support::{render_diagnostics, reqs};
 use csppatch::csp::lint::{check, RULES};
 use csppatch::csp::parse::parse;
+use csppatch::csp::Delivery;
 use csppatch::csp::{merge, MergeOptions};
 use csppatch::diag::Diagnostic;
-use csppatch::site::Delivery;
 
 struct Fixture {
     code: &'static str,

@@ -5,8 +5,8 @@ mod common;
 mod csp_support;
 
 use csp_support::{check_merge, header, render_outcome, reqs, PAGE};
+use csppatch::csp::Delivery;
 use csppatch::csp::{merge, MergeOptions};
-use csppatch::site::Delivery;
 
 fn case(name: &str, input: &str, pairs: &[(&str, &str)]) -> csppatch::csp::MergeOutcome {
     let requirements = reqs(pairs);

@@ -281,7 +281,7 @@ fn validate_with_a_rejecting_validator_leaves_every_page_as_it_was() {
     assert!(out.stderr.contains("note[E024]: no validator for these files (HTML): each patched value was read back and checked instead"), "{}", out.stderr);
     tree.assert_untouched();
 
-    if !csppatch::validate::namespace_available() {
+    if !csppatch::validate::sandbox::available() {
         eprintln!(
             "SKIPPED: no private mount namespace here (run as root or allow user namespaces)"
         );

@@ -275,7 +275,7 @@ fn validate_runs_php_l_on_the_patched_file_at_its_real_path() {
     if !common::have("php") {
         return;
     }
-    if !csppatch::validate::namespace_available() {
+    if !csppatch::validate::sandbox::available() {
         eprintln!(
             "SKIPPED: no private mount namespace here (run as root or allow user namespaces)"
         );

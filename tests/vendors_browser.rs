@@ -11,9 +11,9 @@
 mod common;
 
 use common::browser::{pre_text, uri_decode, Files, StaticServer};
+use csppatch::csp::Delivery;
 use csppatch::csp::{merge, MergeOptions};
 use csppatch::diag::Severity;
-use csppatch::site::Delivery;
 use csppatch::vendors::requests::{Case, InlineNeed, LoadedBy, Need, SAMPLE_CUSTOM_DOMAIN};
 use csppatch::vendors::{Catalog, Vendor};
 

@@ -8,9 +8,9 @@ mod csp_support;
 
 use csp_support::Servo;
 use csppatch::csp::eval::{allows, Destination, Request};
+use csppatch::csp::Delivery;
 use csppatch::csp::{merge, MergeOptions};
 use csppatch::diag::Severity;
-use csppatch::site::Delivery;
 use csppatch::vendors::requests::{Case, KnownRequest, SAMPLE_CUSTOM_DOMAIN, SAMPLE_SITE};
 use csppatch::vendors::{render, Catalog, Vendor};
 

@@ -4,9 +4,9 @@
 //! ([`super::merge()`]) builds the diagnostics for what it runs into with the constructors
 //! re-exported here. Diagnostics carry no location: the caller knows the file and line.
 
+use super::Delivery;
 use crate::diag::Diagnostic;
 use crate::rule::Rule;
-use crate::site::Delivery;
 
 use super::directives::{info, Kind};
 use super::parse::{Directive, Policy, PolicyList};

@@ -1,9 +1,9 @@
 //! CSP121 comma-in-meta-policy: a `,` in a <meta> policy, which browsers read differently.
 
 use crate::csp::parse::PolicyList;
+use crate::csp::Delivery;
 use crate::diag::Diagnostic;
 use crate::rule::declare_rule;
-use crate::site::Delivery;
 
 declare_rule! {
     code: "CSP121",

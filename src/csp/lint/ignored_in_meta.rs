@@ -2,9 +2,9 @@
 
 use crate::csp::directives::DirectiveInfo;
 use crate::csp::parse::Directive;
+use crate::csp::Delivery;
 use crate::diag::Diagnostic;
 use crate::rule::declare_rule;
-use crate::site::Delivery;
 
 declare_rule! {
     code: "CSP110",

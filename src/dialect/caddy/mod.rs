@@ -9,12 +9,15 @@
 //!
 //! The grammar is in `grammars/caddy.ebnf`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::diag::Diagnostic;
+use crate::rules::Rule;
 use crate::site::{FileScan, Site};
+use crate::validator::Validator;
 
-use super::{Dialect, DialectKind};
+use super::include::{self, Dotfiles};
+use super::{ConfigFile, Dialect, Head, Sniff};
 
 pub mod dispenser;
 pub mod find;
@@ -22,6 +25,7 @@ pub mod headers;
 pub mod lexer;
 pub mod rules;
 pub mod structure;
+mod validate;
 pub mod value;
 
 pub use rules::RULES;
@@ -55,8 +59,45 @@ impl Caddy {
 }
 
 impl Dialect for Caddy {
-    fn kind(&self) -> DialectKind {
-        DialectKind::Caddy
+    fn name(&self) -> &'static str {
+        "caddy"
+    }
+
+    fn rules(&self) -> &'static [Rule] {
+        RULES
+    }
+
+    fn claims_name(&self, name: &str, ext: &str, _head: &[u8]) -> bool {
+        name == "caddyfile" || name.starts_with("caddyfile.") || ext == "caddy" || ext == "caddyfile"
+    }
+
+    /// Directives without semicolons, and site addresses that open a block.
+    fn sniff(&self, head: &Head<'_>) -> Sniff {
+        const DIRECTIVES: &[&str] = &[
+            "reverse_proxy",
+            "file_server",
+            "encode",
+            "tls",
+            "php_fastcgi",
+            "respond",
+            "handle",
+            "handle_path",
+            "route",
+            "redir",
+            "import",
+        ];
+        let mut score = 0;
+        for (t, first) in head.lines() {
+            if DIRECTIVES.contains(&first) && !t.ends_with(';') {
+                score += 2;
+            }
+            if t.starts_with(':') && t.ends_with('{')
+                || t.ends_with('{') && first.contains('.') && !t.ends_with(';')
+            {
+                score += 1;
+            }
+        }
+        Sniff::Score(score)
     }
 
     fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
@@ -138,5 +179,28 @@ impl Dialect for Caddy {
             return Err(why.clone());
         }
         value::encode(value, Self::style(site, src), &Self::placeholders(site))
+    }
+
+    fn main_config_names(&self) -> &'static [&'static str] {
+        &["Caddyfile"]
+    }
+
+    fn system_main_config(&self) -> Option<&'static str> {
+        Some("etc/caddy/Caddyfile")
+    }
+
+    // `include_bases`: the default, the importing file's directory (parse.go's `doImport`).
+
+    /// Caddy's `import` globs with Go's `filepath.Glob`, which lets `*` match a leading dot.
+    fn expand_include(&self, path: &Path) -> Vec<PathBuf> {
+        include::glob_files(path, Dotfiles::Match)
+    }
+
+    fn validate_main_config(&self, root: &ConfigFile<'_>) -> Result<Option<Validator>, String> {
+        validate::caddy_validate(root.target.display().to_string()).map(Some)
+    }
+
+    fn validate_lone_files(&self, files: &[ConfigFile<'_>]) -> Result<Option<Validator>, String> {
+        validate::wrapper(files).map(Some)
     }
 }

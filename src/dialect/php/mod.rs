@@ -20,15 +20,39 @@ use std::path::Path;
 use crate::diag::Diagnostic;
 use crate::site::{FileScan, Site};
 
-use super::{Dialect, DialectKind};
+use super::{contains, ConfigFile, Dialect, Head, Sniff};
+use crate::validator::{find_binary, Validator};
 
 pub use rules::RULES;
 
 pub struct Php;
 
+/// `<?php` or `<?=` in the file's head.
+fn looks_like_php(head: &[u8]) -> bool {
+    contains(head, b"<?php") || contains(head, b"<?=")
+}
+
 impl Dialect for Php {
-    fn kind(&self) -> DialectKind {
-        DialectKind::Php
+    fn name(&self) -> &'static str {
+        "php"
+    }
+
+    fn rules(&self) -> &'static [crate::rule::Rule] {
+        RULES
+    }
+
+    /// `.php` and `.phtml`; an `.inc` only when it is PHP code (it is also a common suffix for
+    /// nginx and Apache snippets).
+    fn claims_name(&self, _name: &str, ext: &str, head: &[u8]) -> bool {
+        matches!(ext, "php" | "phtml") || ext == "inc" && looks_like_php(head)
+    }
+
+    fn sniff(&self, head: &Head<'_>) -> Sniff {
+        if looks_like_php(head.bytes) {
+            Sniff::Certain
+        } else {
+            Sniff::No
+        }
     }
 
     fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
@@ -61,6 +85,14 @@ impl Dialect for Php {
 
     fn encode_value(&self, site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {
         encode::value(site, src, value)
+    }
+
+    fn validate_changed_file(&self, file: &ConfigFile<'_>) -> Result<Option<Validator>, String> {
+        Ok(Some(Validator::new(vec![
+            find_binary(&["php"])?,
+            "-l".into(),
+            file.target.display().to_string(),
+        ])))
     }
 }
 

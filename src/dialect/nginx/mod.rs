@@ -26,14 +26,17 @@ mod rules;
 mod sites;
 mod syntax;
 mod tokenizer;
+mod validate;
 mod value;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Location};
 use crate::site::{FileScan, Site};
 
-use super::{Dialect, DialectKind, TreeFile};
+use super::include::{self, Dotfiles};
+use super::{ConfigFile, Dialect, Head, Sniff, TreeFile};
+use crate::validator::Validator;
 
 pub use rules::RULES;
 pub use sites::EMPTY_BINDING;
@@ -76,8 +79,51 @@ pub fn parse_file(path: &Path, src: &[u8]) -> Result<Vec<Directive>, Diagnostic>
 }
 
 impl Dialect for Nginx {
-    fn kind(&self) -> DialectKind {
-        DialectKind::Nginx
+    fn name(&self) -> &'static str {
+        "nginx"
+    }
+
+    fn rules(&self) -> &'static [crate::rule::Rule] {
+        RULES
+    }
+
+    fn claims_name(&self, name: &str, _ext: &str, _head: &[u8]) -> bool {
+        name == "nginx.conf"
+    }
+
+    /// `name args;` lines and `{` blocks, and the directives every site config has.
+    fn sniff(&self, head: &Head<'_>) -> Sniff {
+        const DIRECTIVES: &[&str] = &[
+            "server",
+            "location",
+            "add_header",
+            "listen",
+            "server_name",
+            "root",
+            "proxy_pass",
+            "fastcgi_pass",
+            "upstream",
+            "http",
+            "events",
+            "map",
+            "include",
+            "more_set_headers",
+            "try_files",
+            "index",
+            "return",
+            "rewrite",
+        ];
+        let mut score = 0;
+        for (t, first) in head.lines() {
+            let ends = t.ends_with(';') || t.ends_with('{');
+            if t.ends_with(';') || t.ends_with('{') && !t.starts_with('<') {
+                score += 1;
+            }
+            if DIRECTIVES.contains(&first) && ends {
+                score += 2;
+            }
+        }
+        Sniff::Score(score)
     }
 
     fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
@@ -190,6 +236,43 @@ impl Dialect for Nginx {
 
     fn check_tree(&self, files: &[TreeFile<'_>]) -> Vec<Diagnostic> {
         lints::check_tree(files)
+    }
+
+    fn main_config_names(&self) -> &'static [&'static str] {
+        &["nginx.conf"]
+    }
+
+    fn system_main_config(&self) -> Option<&'static str> {
+        Some("etc/nginx/nginx.conf")
+    }
+
+    /// nginx resolves a relative include against the main config's directory (its
+    /// `conf_prefix`). Without one, the including file's parent directory is where the usual
+    /// layout puts `snippets/` and `conf.d/`, then the file's own directory.
+    fn include_bases(&self, dir: &Path, root: Option<&ConfigFile<'_>>) -> Vec<PathBuf> {
+        let base = match root {
+            Some(r) => r.path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            None => dir.parent().map_or_else(|| dir.to_path_buf(), Path::to_path_buf),
+        };
+        vec![base, dir.to_path_buf()]
+    }
+
+    /// `ngx_open_glob` is glob(3) without `GLOB_PERIOD`: `conf.d/*` skips an editor's
+    /// `conf.d/.#site.conf`.
+    fn expand_include(&self, path: &Path) -> Vec<PathBuf> {
+        include::glob_files(path, Dotfiles::Skip)
+    }
+
+    fn validate_main_config(&self, root: &ConfigFile<'_>) -> Result<Option<Validator>, String> {
+        validate::main_config(root).map(Some)
+    }
+
+    fn is_whole_config(&self, src: &[u8]) -> bool {
+        validate::has_block(src, b"http") || validate::has_block(src, b"events")
+    }
+
+    fn validate_lone_files(&self, files: &[ConfigFile<'_>]) -> Result<Option<Validator>, String> {
+        validate::wrapper(files).map(Some)
     }
 }
 

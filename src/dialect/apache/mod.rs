@@ -18,12 +18,16 @@
 //! `.htaccess` lines are limited to 8191 bytes (APA006) and `apache2 -t` never reads them:
 //! run [`Dialect::find`] again on a patched `.htaccess`, with its path, to catch it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Location};
-use crate::site::{Decoded, Delivery, Disposition, FileScan, Include, Repair, Site};
+use crate::rules::Rule;
+use crate::csp::Delivery;
+use crate::site::{Decoded, Disposition, FileScan, Include, Repair, Site};
+use crate::validator::Validator;
 
-use super::{Dialect, DialectKind};
+use super::include::{self, Dotfiles};
+use super::{ConfigFile, Dialect, Head, Sniff};
 
 mod encode;
 mod format;
@@ -32,20 +36,70 @@ mod lexer;
 mod lints;
 mod rules;
 mod sections;
+mod validate;
 mod words;
 
 pub use lexer::{tokenize, Token, TokenKind};
 pub use rules::RULES;
 
 use header::{Condition, HeaderDirective};
-use sections::Config;
+use sections::Document;
 use words::Word;
 
 pub struct Apache;
 
 impl Dialect for Apache {
-    fn kind(&self) -> DialectKind {
-        DialectKind::Apache
+    fn name(&self) -> &'static str {
+        "apache"
+    }
+
+    fn rules(&self) -> &'static [Rule] {
+        RULES
+    }
+
+    fn claims_name(&self, name: &str, _ext: &str, _head: &[u8]) -> bool {
+        matches!(name, ".htaccess" | "httpd.conf" | "apache2.conf")
+    }
+
+    /// `<Section>` tags and the directives every vhost has.
+    fn sniff(&self, head: &Head<'_>) -> Sniff {
+        const SECTIONS: &[&str] = &[
+            "</",
+            "<virtualhost",
+            "<ifmodule",
+            "<directory",
+            "<location",
+            "<files",
+        ];
+        const DIRECTIVES: &[&str] = &[
+            "header",
+            "servername",
+            "documentroot",
+            "loadmodule",
+            "rewriteengine",
+            "rewriterule",
+            "options",
+            "allowoverride",
+            "require",
+            "serveralias",
+            "errorlog",
+            "customlog",
+            "sslengine",
+            "addtype",
+            "expiresactive",
+            "setenvif",
+            "headers",
+        ];
+        let mut score = 0;
+        for (t, first) in head.lines() {
+            if SECTIONS.iter().any(|s| t.starts_with(s)) {
+                score += 3;
+            }
+            if DIRECTIVES.contains(&first) {
+                score += 1;
+            }
+        }
+        Sniff::Score(score)
     }
 
     fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
@@ -64,6 +118,49 @@ impl Dialect for Apache {
 
     fn encode_value(&self, site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {
         encode::value(site, src, value)
+    }
+
+    fn main_config_names(&self) -> &'static [&'static str] {
+        &["apache2.conf", "httpd.conf", "conf/httpd.conf"]
+    }
+
+    fn system_main_config(&self) -> Option<&'static str> {
+        Some("etc/apache2/apache2.conf")
+    }
+
+    /// httpd resolves a relative `Include` against `ServerRoot` (the main config's, else the
+    /// main config's directory). Without a main config, the including file's parent directory,
+    /// then its own.
+    fn include_bases(&self, dir: &Path, root: Option<&ConfigFile<'_>>) -> Vec<PathBuf> {
+        let server_root = root.and_then(|r| r.scan?.server_root.clone());
+        let base = match (server_root, root) {
+            (Some(sr), _) => PathBuf::from(sr),
+            (None, Some(r)) => r.path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            (None, None) => dir.parent().map_or_else(|| dir.to_path_buf(), Path::to_path_buf),
+        };
+        vec![base, dir.to_path_buf()]
+    }
+
+    /// A wildcard matches by `apr_fnmatch` with `APR_FNM_PERIOD` (no dotfiles); a directory,
+    /// named or matched, is read whole, dotfiles included (httpd's `config.c`).
+    fn expand_include(&self, path: &Path) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for p in include::glob_matches(path, Dotfiles::Skip) {
+            if p.is_dir() {
+                files.extend(include::directory_files(&p));
+            } else {
+                files.push(p);
+            }
+        }
+        files
+    }
+
+    fn validate_main_config(&self, root: &ConfigFile<'_>) -> Result<Option<Validator>, String> {
+        validate::main_config(root).map(Some)
+    }
+
+    fn validate_lone_files(&self, files: &[ConfigFile<'_>]) -> Result<Option<Validator>, String> {
+        validate::wrapper(files).map(Some)
     }
 }
 
@@ -199,7 +296,7 @@ fn names_csp(args: &[Word]) -> bool {
     })
 }
 
-fn context(config: &Config, h: &CspHeader<'_>) -> String {
+fn context(config: &Document, h: &CspHeader<'_>) -> String {
     let mut context = config.context(h.chain.last().copied());
     if !context.is_empty() {
         context.push_str(" > ");
@@ -216,7 +313,7 @@ fn context(config: &Config, h: &CspHeader<'_>) -> String {
 fn site(
     path: &Path,
     src: &[u8],
-    config: &Config,
+    config: &Document,
     h: &CspHeader<'_>,
     word: &Word,
     diagnostics: &mut Vec<Diagnostic>,
@@ -324,7 +421,7 @@ fn verbatim(word: &Word) -> Decoded {
 }
 
 /// A parameter of an enclosing `<Macro name $a $b>` used in `text`.
-fn macro_parameter(config: &Config, h: &CspHeader<'_>, text: &str) -> Option<String> {
+fn macro_parameter(config: &Document, h: &CspHeader<'_>, text: &str) -> Option<String> {
     h.chain.iter().find_map(|&i| {
         let s = &config.sections[i];
         if !s.name.eq_ignore_ascii_case("Macro") {

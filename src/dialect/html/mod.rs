@@ -15,9 +15,10 @@ mod tokenizer;
 use std::path::Path;
 
 use crate::diag::{line_col, Diagnostic, Location};
-use crate::site::{Delivery, Disposition, FileScan, Site};
+use crate::csp::Delivery;
+use crate::site::{Disposition, FileScan, Site};
 
-use super::{Dialect, DialectKind};
+use super::{Dialect, Head, Sniff};
 use tokenizer::{Tag, Token};
 
 pub use rules::RULES;
@@ -212,8 +213,45 @@ impl Html {
 }
 
 impl Dialect for Html {
-    fn kind(&self) -> DialectKind {
-        DialectKind::Html
+    fn name(&self) -> &'static str {
+        "html"
+    }
+
+    fn rules(&self) -> &'static [crate::rule::Rule] {
+        RULES
+    }
+
+    /// Pages and the server-side templates that render them.
+    fn claims_name(&self, _name: &str, ext: &str, _head: &[u8]) -> bool {
+        matches!(
+            ext,
+            "html"
+                | "htm"
+                | "xhtml"
+                | "shtml"
+                | "twig"
+                | "hbs"
+                | "handlebars"
+                | "mustache"
+                | "erb"
+                | "ejs"
+                | "j2"
+                | "jinja"
+                | "njk"
+                | "liquid"
+                | "vue"
+                | "svelte"
+                | "astro"
+        )
+    }
+
+    fn sniff(&self, head: &Head<'_>) -> Sniff {
+        let l = head.lower;
+        if l.contains("<meta") || l.contains("<!doctype html") || l.contains("<html") {
+            Sniff::Certain
+        } else {
+            Sniff::No
+        }
     }
 
     fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
