@@ -16,6 +16,7 @@ pub mod rules;
 pub mod scan;
 pub mod site;
 pub mod splice;
+pub mod template;
 pub mod validate;
 pub mod vendors;
 

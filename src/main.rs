@@ -12,7 +12,7 @@ use csppatch::dialect::DialectKind;
 use csppatch::edit::Paint;
 use csppatch::scan::ScanOptions;
 use csppatch::site::Delivery;
-use csppatch::{exit, probe, report, vendors, Config, Mode};
+use csppatch::{exit, probe, report, template, vendors, Config, Mode};
 
 /// Let a third-party widget through your Content-Security-Policy without weakening it.
 ///
@@ -175,10 +175,31 @@ struct PatchArgs {
     /// nearest nginx.conf / apache2.conf / Caddyfile above the paths, else the system one).
     #[arg(long, value_name = "PATH")]
     conf_root: Option<PathBuf>,
+    /// The template engine of templated configs (nginx.conf.j2, default.conf.template,
+    /// apache.conf.erb, Caddyfile.tmpl): `auto` tells it by file name and content; `none`
+    /// reads every file as it is. Template tags are never edited: a CSP value that holds one
+    /// is patched around it, or refused with the tag named.
+    #[arg(long, value_enum, value_name = "ENGINE", default_value_t = TemplateArg::Auto)]
+    template: TemplateArg,
+    /// Variables (YAML or JSON mapping) to render templates with before --validate checks
+    /// them; for envsubst also the variables it substitutes (nginx's Docker image substitutes
+    /// the ones defined in its environment; without this file, upper-case names).
+    #[arg(long, value_name = "FILE")]
+    template_vars: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum TemplateArg {
+    Auto,
+    None,
+    Jinja2,
+    Go,
+    Erb,
+    Envsubst,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -251,6 +272,10 @@ fn patch(args: &PatchArgs) -> u8 {
         DialectArg::Php => Some(DialectKind::Php),
         DialectArg::Html => Some(DialectKind::Html),
     };
+    let template = match template_settings(args) {
+        Ok(t) => t,
+        Err(d) => return fail(&[d], paint),
+    };
     let mode = if args.check {
         Mode::Check
     } else if args.dry_run {
@@ -265,6 +290,7 @@ fn patch(args: &PatchArgs) -> u8 {
             dialect,
             conf_root: args.conf_root.clone(),
             system_root: PathBuf::from("/"),
+            template,
         },
         mode,
         validate: args.validate || args.validate_cmd.is_some(),
@@ -285,6 +311,25 @@ fn patch(args: &PatchArgs) -> u8 {
         }
         _ => report.exit_code,
     }
+}
+
+fn template_settings(args: &PatchArgs) -> Result<template::Settings, Diagnostic> {
+    use template::{Choice, Engine};
+    let choice = match args.template {
+        TemplateArg::Auto => Choice::Auto,
+        TemplateArg::None => Choice::None,
+        TemplateArg::Jinja2 => Choice::Force(Engine::Jinja2),
+        TemplateArg::Go => Choice::Force(Engine::Go),
+        TemplateArg::Erb => Choice::Force(Engine::Erb),
+        TemplateArg::Envsubst => Choice::Force(Engine::Envsubst),
+    };
+    let vars = match &args.template_vars {
+        Some(path) => Some(std::sync::Arc::new(
+            template::Vars::load(path).map_err(|e| Diagnostic::error("E002", e))?,
+        )),
+        None => None,
+    };
+    Ok(template::Settings { choice, vars })
 }
 
 fn paint(color: Color, terminal: bool) -> Paint {

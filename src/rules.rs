@@ -28,6 +28,7 @@ pub fn all() -> Vec<&'static Rule> {
         crate::dialect::caddy::RULES,
         crate::dialect::php::RULES,
         crate::dialect::html::RULES,
+        crate::template::RULES,
         crate::probe::RULES,
     ]
     .iter()

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Location};
-use crate::dialect::{detect, DialectKind};
+use crate::dialect::{detect, Dialect, DialectKind};
 use crate::site::FileScan;
 
 /// One file of the configuration, read and scanned.
@@ -18,6 +18,8 @@ pub struct ScannedFile {
     /// used to read each file once.
     pub target: PathBuf,
     pub dialect: DialectKind,
+    /// The template engine the file is written for (`nginx.conf.j2`), if any.
+    pub template: Option<crate::template::FileTemplate>,
     /// Shared with the report (`FileChange::before`) rather than copied.
     pub src: std::sync::Arc<[u8]>,
     /// `Err`: the file does not parse (the diagnostic has file:line).
@@ -57,6 +59,8 @@ pub struct ScanOptions {
     /// Where to look for the system-wide main config when none is found above the paths
     /// (`/` in real use; a test can point it at a fake root).
     pub system_root: PathBuf,
+    /// `--template`, `--template-vars`.
+    pub template: crate::template::Settings,
 }
 
 /// Files bigger than this are not configuration (a log, a dump): skipped with a note.
@@ -228,12 +232,14 @@ impl Scanner<'_> {
         } else {
             path.to_path_buf()
         };
-        let scan = kind.dialect().find(&shown_path, &src);
+        let template = crate::template::detect(path, &src, kind, &self.opts.template);
+        let scan = crate::template::dialect(kind, template.as_ref()).find(&shown_path, &src);
         let i = self.tree.files.len();
         self.tree.files.push(ScannedFile {
             path: shown_path,
             target: target.clone(),
             dialect: kind,
+            template,
             src: src.into(),
             scan,
             included: Vec::new(),

@@ -1,0 +1,1 @@
+//! Rendering a template with its real engine, for `--validate` (filled in below).
