@@ -41,7 +41,8 @@ pub fn lex(src: &[u8]) -> Result<Vec<Tag>, LexError> {
     Ok(tags)
 }
 
-/// The lines from `# Nginx UI Template Start` to `# Nginx UI Template End`, inclusive.
+/// The lines from `# Nginx UI Template Start` to `# Nginx UI Template End`, inclusive
+/// (nginx-ui reads the file line by line and drops those, wherever they are).
 fn nginx_ui_header(src: &[u8]) -> Option<std::ops::Range<usize>> {
     let mut start = None;
     let mut at = 0;
@@ -50,7 +51,6 @@ fn nginx_ui_header(src: &[u8]) -> Option<std::ops::Range<usize>> {
         let t = text.trim();
         match start {
             None if t == NGINX_UI_START => start = Some(at),
-            None if !t.is_empty() => return None,
             Some(s) if t == NGINX_UI_END => return Some(s..at + line.len()),
             _ => {}
         }

@@ -124,8 +124,9 @@ pub fn process(
                     Diagnostic::note(
                         "TPL002",
                         format!(
-                            "this {} is set {branch}: each branch of the template that sets a \
-                             policy is its own site, patched on its own",
+                            "this {} is set {branch}: it is patched in the template, so every \
+                             rendering of it gets the change; each branch that sets a policy is \
+                             its own site, patched on its own",
                             site.disposition.header_name()
                         ),
                     )
