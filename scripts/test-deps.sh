@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the test suite needs and is missing: the real servers and validators the
-# tests run (nginx, Apache, Caddy, PHP), Chromium for the browser checks, patch(1), and the
-# crossplane parser used as an nginx oracle. Packages already present are skipped.
+# tests run (nginx, Apache, Caddy, PHP), Chromium for the browser checks, patch(1), the
+# template engines the template tests render with (Ruby's ERB, gettext's envsubst, Go's
+# text/template), and the crossplane parser used as an nginx oracle. Packages already present are skipped.
 set -euo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
@@ -15,6 +16,9 @@ have chromium || need+=(chromium)
 have patch    || need+=(patch)
 have unshare  || need+=(util-linux)
 have python3  || need+=(python3 python3-pip)
+have ruby     || need+=(ruby)
+have envsubst || need+=(gettext-base)
+have go       || need+=(golang-go)
 
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
