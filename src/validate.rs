@@ -49,6 +49,26 @@ pub fn plan(
         }]);
     }
     let mut out = Vec::new();
+    // A template is checked as rendered (src/template/render.rs), not at its own path.
+    for &i in changed
+        .iter()
+        .filter(|&&i| tree.files[i].template.is_some())
+    {
+        let c = crate::template::render::check(&tree.files[i])?;
+        out.push(Validator {
+            label: c.label,
+            argv: c.argv,
+            env: c.env,
+            cwd: None,
+            _scratch: Some(c.scratch),
+        });
+    }
+    let changed: Vec<usize> = changed
+        .iter()
+        .copied()
+        .filter(|&i| tree.files[i].template.is_none())
+        .collect();
+    let changed = changed.as_slice();
     let mut dialects: Vec<DialectKind> = changed.iter().map(|&i| tree.files[i].dialect).collect();
     dialects.sort();
     dialects.dedup();

@@ -13,6 +13,8 @@ mod common;
 mod engines;
 #[path = "templates/serve.rs"]
 mod serve;
+#[path = "templates/validate.rs"]
+mod validate;
 
 use std::path::{Path, PathBuf};
 

@@ -135,13 +135,11 @@ fn code_end(src: &[u8], p: usize, close: u8) -> Result<usize, LexError> {
             b'(' => stack.push(b')'),
             b'[' => stack.push(b']'),
             b'{' => stack.push(b'}'),
-            b')' | b']' | b'}' => {
-                if stack.pop() != Some(b) {
-                    return Err(LexError {
-                        offset: k,
-                        message: format!("unexpected `{}` in `{opener}` tag", b as char),
-                    });
-                }
+            b')' | b']' | b'}' if stack.pop() != Some(b) => {
+                return Err(LexError {
+                    offset: k,
+                    message: format!("unexpected `{}` in `{opener}` tag", b as char),
+                });
             }
             _ => {}
         }
