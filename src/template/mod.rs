@@ -234,6 +234,15 @@ pub static RULES: &[Rule] = &[
         example: "add_header Content-Security-Policy \"{{ csp_extra }}; script-src 'self'\";\n\n\
                   Use instead:\n\nadd_header Content-Security-Policy \"script-src 'self'; {{ csp_extra }}\";",
     },
+    Rule {
+        code: "TPL004",
+        name: "template-includes-not-followed",
+        what: "A template includes other files (`include /etc/nginx/conf.d/security.conf.inc;`).",
+        why: "Those paths are on the hosts the template is rendered onto, and are often rendered \
+              from templates too: csppatch does not read or patch this machine's files for them. \
+              A policy they set is not seen unless they (or their templates) are passed too.",
+        example: "csppatch templates/server.conf.j2\n\nUse instead:\n\ncsppatch templates/",
+    },
 ];
 
 #[cfg(test)]

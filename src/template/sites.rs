@@ -106,6 +106,23 @@ pub fn process(
         d.message = unmask(&d.message);
     }
     let mut notes = Vec::new();
+    // A template's includes name files on the hosts it is rendered onto (often rendered from
+    // templates themselves): following them here would read, and patch, this machine's files.
+    if let Some(first) = scan.includes.first() {
+        let message = match scan.includes.len() {
+            1 => "this template's include is not followed: it names a file on the hosts the \
+                  template is rendered onto; pass that file (or its template) too if it sets a \
+                  policy"
+                .to_string(),
+            n => format!(
+                "this template's {n} includes are not followed: they name files on the hosts \
+                 the template is rendered onto; pass those files (or their templates) too if \
+                 they set a policy"
+            ),
+        };
+        notes.push(Diagnostic::note("TPL004", message).at(Location::of(path, src, first.offset)));
+        scan.includes.clear();
+    }
     for (direct, site) in scan
         .sites
         .iter_mut()

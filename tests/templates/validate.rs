@@ -217,3 +217,32 @@ fn an_unclosed_tag_is_refused_with_its_place() {
         run.stderr
     );
 }
+
+/// A template's includes name files on the hosts it is rendered onto: csppatch neither reads
+/// nor patches this machine's file of that name, and says so (TPL004).
+#[test]
+fn a_templates_includes_are_not_followed() {
+    let snippet = b"add_header Content-Security-Policy \"default-src 'self'\" always;\n".to_vec();
+    let tree =
+        common::tree::Tree::from_files("inc", &[("snippets/csp.conf".into(), snippet.clone())]);
+    let include = tree.path("snippets/csp.conf");
+    let template = format!(
+        "server {{\n    server_name {{{{ domain }}}};\n    include {};\n}}\n",
+        include.display()
+    );
+    std::fs::write(tree.tmp.path().join("server.conf.j2"), &template).unwrap();
+    let run = tree.run(&["server.conf.j2", "--vendor", "muserelay"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("server.conf.j2:3:5: note[TPL004]: this template's include is not followed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(&include).unwrap(),
+        snippet,
+        "the included file is not patched"
+    );
+    assert!(run.stdout.is_empty());
+}
