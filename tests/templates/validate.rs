@@ -246,3 +246,46 @@ fn a_templates_includes_are_not_followed() {
     );
     assert!(run.stdout.is_empty());
 }
+
+/// A template is the dialect of the file it renders to; an HTML template stays HTML.
+#[test]
+fn templates_are_detected_as_the_file_they_render_to() {
+    use csppatch::dialect::{detect, DialectKind};
+    use std::path::Path;
+    let cases: &[(&str, &[u8], Option<DialectKind>)] = &[
+        (
+            "templates/nginx.conf.j2",
+            b"{% if x %}\n",
+            Some(DialectKind::Nginx),
+        ),
+        (
+            "templates/default.conf.template",
+            b"server {\n    listen ${NGINX_PORT};\n    server_name ${NGINX_HOST};\n}\n",
+            Some(DialectKind::Nginx),
+        ),
+        (
+            "templates/apache.conf.erb",
+            b"<VirtualHost *:<%= @port %>>\n  ServerName <%= @name %>\n</VirtualHost>\n",
+            Some(DialectKind::Apache),
+        ),
+        (
+            "Caddyfile.tmpl",
+            b"{{ .Domain }} {\n\tfile_server\n}\n",
+            Some(DialectKind::Caddy),
+        ),
+        (
+            "templates/index.html.j2",
+            b"<p>{{ x }}</p>",
+            Some(DialectKind::Html),
+        ),
+        (
+            "templates/page.j2",
+            b"{% block content %}{% endblock %}",
+            Some(DialectKind::Html),
+        ),
+        ("templates/motd.tmpl", b"Welcome {{ .User }}\n", None),
+    ];
+    for (path, head, kind) in cases {
+        assert_eq!(detect(Path::new(path), head), *kind, "{path}");
+    }
+}
