@@ -14,7 +14,7 @@ use csppatch::dialect::DialectKind;
 use csppatch::edit::Paint;
 use csppatch::exclude::Exclude;
 use csppatch::scan::ScanOptions;
-use csppatch::{exit, probe, report, Mode, PatchOptions};
+use csppatch::{exit, probe, report, template, Mode, PatchOptions};
 
 /// Let a third-party widget through your Content-Security-Policy without weakening it.
 ///
@@ -207,6 +207,17 @@ struct PatchArgs {
     /// such a file named by hand is an error (exit 2).
     #[arg(long)]
     skip_unknown: bool,
+    /// The template engine of templated configs (nginx.conf.j2, default.conf.template,
+    /// apache.conf.erb, Caddyfile.tmpl): `auto` tells it by file name and content; `none`
+    /// reads every file as it is. Template tags are never edited: a CSP value that holds one
+    /// is patched around it, or refused with the tag named.
+    #[arg(long, value_enum, value_name = "ENGINE", default_value_t = TemplateArg::Auto)]
+    template: TemplateArg,
+    /// Variables (YAML or JSON mapping) to render templates with before --validate checks
+    /// them; for envsubst also the variables it substitutes (nginx's Docker image substitutes
+    /// the ones defined in its environment; without this file, upper-case names).
+    #[arg(long, value_name = "FILE")]
+    template_vars: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     #[arg(long, value_enum, default_value_t = Color::Auto)]
@@ -223,6 +234,16 @@ fn dialect_parser() -> impl clap::builder::TypedValueParser<Value = DialectChoic
     use clap::builder::TypedValueParser as _;
     clap::builder::PossibleValuesParser::new(names)
         .map(|name: String| DialectChoice(DialectKind::from_name(&name)))
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum TemplateArg {
+    Auto,
+    None,
+    Jinja2,
+    Go,
+    Erb,
+    Envsubst,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -312,6 +333,10 @@ fn patch(args: &PatchArgs) -> u8 {
         Ok(r) => r,
         Err(diags) => return fail(&diags, err_paint),
     };
+    let template = match template_settings(args) {
+        Ok(t) => t,
+        Err(d) => return fail(&[d], err_paint),
+    };
     let mode = if args.check {
         Mode::Check
     } else if args.dry_run {
@@ -328,6 +353,7 @@ fn patch(args: &PatchArgs) -> u8 {
             system_root: PathBuf::from("/"),
             exclude: args.exclude.clone(),
             skip_unknown: args.skip_unknown,
+            template,
         },
         mode,
         validate: args.validate || args.validate_cmd.is_some(),
@@ -351,6 +377,25 @@ fn patch(args: &PatchArgs) -> u8 {
 
 fn parse_exclude(glob: &str) -> Result<Exclude, String> {
     Exclude::new(glob)
+}
+
+fn template_settings(args: &PatchArgs) -> Result<template::Settings, Diagnostic> {
+    use template::{Choice, Engine};
+    let choice = match args.template {
+        TemplateArg::Auto => Choice::Auto,
+        TemplateArg::None => Choice::None,
+        TemplateArg::Jinja2 => Choice::Force(Engine::Jinja2),
+        TemplateArg::Go => Choice::Force(Engine::Go),
+        TemplateArg::Erb => Choice::Force(Engine::Erb),
+        TemplateArg::Envsubst => Choice::Force(Engine::Envsubst),
+    };
+    let vars = match &args.template_vars {
+        Some(path) => Some(std::sync::Arc::new(
+            template::Vars::load(path).map_err(|e| Diagnostic::error("E002", e))?,
+        )),
+        None => None,
+    };
+    Ok(template::Settings { choice, vars })
 }
 
 fn merge(choice: &VendorChoice, meta: bool, format: Format, policy: &str) -> u8 {
