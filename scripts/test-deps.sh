@@ -1,10 +1,25 @@
 #!/usr/bin/env bash
 # Install what the test suite needs and is missing: the real servers and validators the
-# tests run (nginx, Apache, Caddy, PHP), Chromium for the browser checks, patch(1), and the
-# crossplane parser used as an nginx oracle. Packages already present are skipped.
+# tests run (nginx, Apache, Caddy, PHP), Chromium for the browser checks, patch(1), git, and
+# a virtualenv (.venv/ at the repository root, gitignored) with the Python tools the tests
+# drive: Ansible (tests/e2e/ansible.rs; the `ansible` package rather than ansible-core alone, for
+# the ansible.posix collection's json stdout callback the test parses), pre-commit
+# (tests/cli/precommit.rs), Jinja2 (rendering templates) and crossplane (the nginx oracle); and the
+# template engines the template tests render with (Ruby's ERB, gettext's envsubst, Go's
+# text/template). What is already present is skipped, so a
+# second run installs nothing and needs no network.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+apt_install() {
+  echo "test-deps: installing $*"
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "$@"
+}
 
 need=()
 have nginx    || need+=(nginx)
@@ -13,16 +28,13 @@ have caddy    || need+=(caddy)
 have php      || need+=(php-cli)
 have chromium || need+=(chromium)
 have patch    || need+=(patch)
+have git      || need+=(git)
 have unshare  || need+=(util-linux)
-have python3  || need+=(python3 python3-pip)
-
-if [ ${#need[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  echo "test-deps: installing ${need[*]}"
-  $SUDO apt-get update
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${need[@]}"
-fi
+have python3  || need+=(python3 python3-venv)
+have ruby     || need+=(ruby)
+have envsubst || need+=(gettext-base)
+have go       || need+=(golang-go)
+if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
 
 # The packaged services must not hold the ports or run in the background: tests start their
 # own instances on 127.0.0.1.
@@ -30,14 +42,23 @@ for svc in nginx apache2 caddy; do
   if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
 done
 
-if ! python3 -c 'import crossplane' >/dev/null 2>&1 && ! python3 -m pip --version >/dev/null 2>&1; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  echo "test-deps: installing python3-pip"
-  $SUDO apt-get update
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends python3-pip
+# Debian's python3 has no venv/ensurepip without python3-venv.
+if [ ! -x .venv/bin/python3 ] && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  apt_install python3-venv
 fi
-if ! python3 -c 'import crossplane' >/dev/null 2>&1; then
-  echo "test-deps: pip install crossplane"
-  python3 -m pip install --quiet crossplane || python3 -m pip install --quiet --break-system-packages crossplane
+if [ ! -x .venv/bin/python3 ]; then
+  echo "test-deps: creating .venv"
+  python3 -m venv .venv
+fi
+
+# Each tool by what the tests use of it: an import, or the command on PATH.
+pip_need=()
+.venv/bin/python3 -c 'import crossplane' >/dev/null 2>&1 || pip_need+=('crossplane>=0.5,<0.6')
+.venv/bin/python3 -c 'import jinja2' >/dev/null 2>&1     || pip_need+=('jinja2>=3,<4')
+[ -x .venv/bin/ansible-playbook ] && .venv/bin/python3 -c 'import ansible_collections.ansible.posix' >/dev/null 2>&1 \
+                                                           || pip_need+=('ansible>=11,<13')
+[ -x .venv/bin/pre-commit ]                                || pip_need+=('pre-commit>=4,<5')
+if [ ${#pip_need[@]} -gt 0 ]; then
+  echo "test-deps: pip install ${pip_need[*]} (into .venv)"
+  .venv/bin/python3 -m pip install --quiet --disable-pip-version-check "${pip_need[@]}"
 fi

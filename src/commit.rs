@@ -1,16 +1,14 @@
-//! Writing: every file through a temporary file in its own directory and a rename, mode and
-//! owner kept, symlinks written through, nothing written over a file that changed since it
-//! was read, and the files already written restored if a later one fails.
+//! Writing files, and nothing else: every file through a temporary file in its own directory
+//! and a rename, mode, owner and extended attributes kept, symlinks written through, nothing
+//! written over a file that changed since it was read, and the files already written
+//! restored if a later one fails. What to write and when is the pipeline's (its write stage).
 
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::diag::Diagnostic;
-use crate::report::{Report, ValidationReport};
-use crate::scan::Tree;
-use crate::{exit, validate, Config, Mode};
+use crate::temp_name;
 
 /// A file as it was read, and what it should become.
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +76,21 @@ pub fn write_all(files: &[Staged<'_>]) -> Result<(), CommitError> {
     write_each(files, replace)
 }
 
+/// Put back the bytes `files` were read with, once they hold their new bytes (a validator
+/// rejected the patched configuration): [`write_all`] the other way round, with the same
+/// checks, so a file changed meanwhile keeps that change.
+pub fn restore(files: &[Staged<'_>]) -> Result<(), CommitError> {
+    let back: Vec<Staged> = files
+        .iter()
+        .map(|s| Staged {
+            original: s.new,
+            new: s.original,
+            ..*s
+        })
+        .collect();
+    write_all(&back)
+}
+
 /// The write loop of [`write_all`], with the writer passed in so that tests can make a
 /// write fail. The writer gets the new bytes and the bytes they replace.
 fn write_each(
@@ -132,8 +145,8 @@ pub fn replace(target: &Path, bytes: &[u8], previous: &[u8]) -> std::io::Result<
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(TEMP_SUFFIX)
+        .prefix(&temp_name::prefix(&name))
+        .suffix(temp_name::SUFFIX)
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     let file = tmp.as_file();
@@ -142,7 +155,7 @@ pub fn replace(target: &Path, bytes: &[u8], previous: &[u8]) -> std::io::Result<
     copy_xattrs(target, file)?;
     file.sync_all()?;
     tmp.persist(target).map_err(|e| {
-        if e.error.raw_os_error() == Some(libc::EBUSY) {
+        if e.error.raw_os_error() == Some(rustix::io::Errno::BUSY.raw_os_error()) {
             std::io::Error::other(format!(
                 "{} is a mount point (a single-file bind mount, a Kubernetes subPath?): it cannot be replaced atomically; patch the file it is mounted from",
                 target.display()
@@ -158,21 +171,17 @@ pub fn replace(target: &Path, bytes: &[u8], previous: &[u8]) -> std::io::Result<
     Ok(())
 }
 
-/// The suffix of csppatch's temporary files, which the walk skips (a killed run may leave
-/// one behind).
-pub const TEMP_SUFFIX: &str = ".csppatch-tmp";
-
 /// A file with several hard links is written in place (a rename would split the links: the
 /// other names would keep the old text). The space is reserved first, so a full disk fails
 /// before any byte changes; any later failure writes `previous` back.
 fn replace_in_place(target: &Path, bytes: &[u8], previous: &[u8]) -> std::io::Result<()> {
+    use rustix::fs::{fallocate, FallocateFlags};
     use std::io::{Seek, SeekFrom};
-    use std::os::fd::AsRawFd;
     let mut f = fs::OpenOptions::new().write(true).open(target)?;
-    // SAFETY: posix_fallocate on a descriptor we own; it only reserves blocks.
-    let rc = unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, bytes.len() as libc::off_t) };
-    if rc != 0 && rc != libc::EOPNOTSUPP && rc != libc::EINVAL {
-        return Err(std::io::Error::from_raw_os_error(rc));
+    match fallocate(&f, FallocateFlags::empty(), 0, bytes.len() as u64) {
+        // A filesystem that cannot reserve space (tmpfs on old kernels, NFS) just writes.
+        Ok(()) | Err(rustix::io::Errno::OPNOTSUPP | rustix::io::Errno::INVAL) => {}
+        Err(e) => return Err(e.into()),
     }
     let mut write = |data: &[u8]| -> std::io::Result<()> {
         f.seek(SeekFrom::Start(0))?;
@@ -192,239 +201,71 @@ fn replace_in_place(target: &Path, bytes: &[u8], previous: &[u8]) -> std::io::Re
 }
 
 /// Copy every extended attribute of `from` to `to` (SELinux labels and POSIX ACLs live
-/// there: losing them can make the file unreadable to the server).
-fn copy_xattrs(from: &Path, to: &fs::File) -> std::io::Result<()> {
-    use std::ffi::CString;
-    use std::os::fd::AsRawFd;
-    use std::os::unix::ffi::OsStrExt;
-    let path = CString::new(from.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
-    // SAFETY (all calls below): plain xattr syscalls on a NUL-terminated path we own and on
-    // buffers sized by the previous call.
-    let size = unsafe { libc::listxattr(path.as_ptr(), std::ptr::null_mut(), 0) };
-    if size <= 0 {
-        return Ok(()); // none, or no xattr support on this filesystem
-    }
-    let mut names = vec![0u8; size as usize];
-    let size = unsafe { libc::listxattr(path.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
-    if size < 0 {
-        return Ok(());
-    }
-    names.truncate(size as usize);
+/// there: losing them can make the file unreadable to the server). Only a filesystem without
+/// extended attributes, or one that vanished between the listing and the read, is passed
+/// over; any other failure is an error, and the file is not replaced.
+pub fn copy_xattrs(from: &Path, to: &fs::File) -> std::io::Result<()> {
+    use rustix::io::Errno;
+    let lost = |what: &str, e: Errno| {
+        std::io::Error::other(format!(
+            "cannot keep its extended attributes ({what}: {e}); nothing was written to it"
+        ))
+    };
+    let names = match read_sized(|buf| rustix::fs::listxattr(from, buf)) {
+        Ok(names) => names,
+        Err(Errno::NOTSUP) => return Ok(()),
+        Err(e) => return Err(lost("cannot list them", e)),
+    };
     for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
-        let cname = CString::new(name).map_err(std::io::Error::other)?;
-        let len = unsafe { libc::getxattr(path.as_ptr(), cname.as_ptr(), std::ptr::null_mut(), 0) };
-        if len < 0 {
-            continue;
-        }
-        let mut value = vec![0u8; len as usize];
-        let len = unsafe {
-            libc::getxattr(
-                path.as_ptr(),
-                cname.as_ptr(),
-                value.as_mut_ptr().cast(),
-                value.len(),
-            )
+        let value = match read_sized(|buf| rustix::fs::getxattr(from, name, buf)) {
+            Ok(v) => v,
+            Err(Errno::NODATA) => continue,
+            Err(e) => {
+                return Err(lost(
+                    &format!("cannot read {}", String::from_utf8_lossy(name)),
+                    e,
+                ))
+            }
         };
-        if len < 0 {
-            continue;
-        }
-        let rc = unsafe {
-            libc::fsetxattr(
-                to.as_raw_fd(),
-                cname.as_ptr(),
-                value.as_ptr().cast(),
-                len as usize,
-                0,
-            )
-        };
-        if rc != 0 {
-            let e = std::io::Error::last_os_error();
-            return Err(std::io::Error::other(format!(
-                "cannot keep its extended attribute {} ({e}); nothing was written to it",
-                String::from_utf8_lossy(name)
-            )));
-        }
+        rustix::fs::fsetxattr(to, name, &value, rustix::fs::XattrFlags::empty())
+            .map_err(|e| lost(&format!("cannot set {}", String::from_utf8_lossy(name)), e))?;
     }
     Ok(())
 }
 
+/// The bytes a size-then-fill xattr call returns, growing the buffer while the attribute
+/// grows between the two calls (`ERANGE`).
+fn read_sized(
+    mut call: impl FnMut(&mut [u8]) -> rustix::io::Result<usize>,
+) -> rustix::io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; 256];
+    loop {
+        match call(&mut buf) {
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(buf);
+            }
+            Err(rustix::io::Errno::RANGE) if buf.len() < 1 << 20 => {
+                let len = buf.len() * 4;
+                buf.resize(len, 0);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 fn keep_owner(file: &fs::File, meta: &fs::Metadata) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
     let now = file.metadata()?;
     if now.uid() == meta.uid() && now.gid() == meta.gid() {
         return Ok(());
     }
-    // SAFETY: fchown on a file descriptor we own, with plain integer ids.
-    let rc = unsafe { libc::fchown(file.as_raw_fd(), meta.uid(), meta.gid()) };
-    if rc != 0 {
-        let e = std::io::Error::last_os_error();
-        return Err(std::io::Error::other(format!(
+    std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid())).map_err(|e| {
+        std::io::Error::other(format!(
             "cannot keep its owner {}:{} ({e}); run csppatch as that user or as root",
             meta.uid(),
             meta.gid()
-        )));
-    }
-    Ok(())
-}
-
-/// After planning: validate if asked, then write in write mode. Sets the report's exit code
-/// when validation or writing fails.
-pub fn finish(
-    config: &Config,
-    tree: &Tree,
-    changed: &[usize],
-    staged: &[Staged<'_>],
-    report: &mut Report,
-) {
-    if config.validate {
-        if let Err(code) = validate_and_write(config, tree, changed, staged, report) {
-            report.exit_code = code;
-        }
-    } else if config.mode == Mode::Write && !write(staged, report) {
-        report.exit_code = exit::BAD_INPUT;
-    }
-}
-
-fn write(staged: &[Staged<'_>], report: &mut Report) -> bool {
-    match write_all(staged) {
-        Ok(()) => {
-            report.written = true;
-            true
-        }
-        Err(e) => {
-            report
-                .diagnostics
-                .push(Diagnostic::error("E021", e.to_string()));
-            report.exit_code = exit::BAD_INPUT;
-            false
-        }
-    }
-}
-
-/// Validate the unpatched configuration (a failure there is not the patch's), then the
-/// patched one at the real paths, and write only if it passes. Without a mount namespace,
-/// write, validate, and restore on failure.
-fn validate_and_write(
-    config: &Config,
-    tree: &Tree,
-    changed: &[usize],
-    staged: &[Staged<'_>],
-    report: &mut Report,
-) -> Result<(), u8> {
-    let validators = match validate::plan(tree, changed, config.validate_cmd.as_deref()) {
-        Ok(v) => v,
-        Err(e) => {
-            report.diagnostics.push(Diagnostic::error("E020", e));
-            return Err(exit::INVALID);
-        }
-    };
-    if validators.is_empty() {
-        report.diagnostics.push(Diagnostic::note("E020", "no validator for these files (HTML): each patched value was read back and checked instead"));
-    }
-    let record = |v: &validate::Validator,
-                  stage: &'static str,
-                  o: validate::Outcome,
-                  report: &mut Report| {
-        report.validations.push(ValidationReport {
-            command: v.label.clone(),
-            stage,
-            ok: o.ok,
-            output: o.output,
-        });
-        o.ok
-    };
-    for v in &validators {
-        let o = validate::run(v, &[]);
-        if !record(v, "before", o, report) {
-            report.diagnostics.push(Diagnostic::error("E020", format!("`{}` already fails on the unpatched configuration; fix that first (nothing was written)", v.label)));
-            return Err(exit::INVALID);
-        }
-    }
-    if validate::namespace_available() {
-        let scratch = tempfile::tempdir().map_err(|_| exit::INVALID)?;
-        let mut mounts = Vec::new();
-        for (n, s) in staged.iter().enumerate() {
-            let copy = scratch.path().join(format!("{n}"));
-            if let Err(e) = std::fs::write(&copy, s.new) {
-                report.diagnostics.push(Diagnostic::error(
-                    "E020",
-                    format!("cannot stage {}: {e}", s.path.display()),
-                ));
-                return Err(exit::INVALID);
-            }
-            mounts.push((copy, s.target.to_path_buf()));
-        }
-        for v in &validators {
-            let o = validate::run(v, &mounts);
-            if !record(v, "after", o, report) {
-                report.diagnostics.push(Diagnostic::error(
-                    "E020",
-                    format!(
-                        "`{}` rejects the patched configuration; nothing was written",
-                        v.label
-                    ),
-                ));
-                return Err(exit::INVALID);
-            }
-        }
-        if config.mode == Mode::Write && !write(staged, report) {
-            return Err(exit::BAD_INPUT);
-        }
-        return Ok(());
-    }
-    if config.mode != Mode::Write {
-        report.diagnostics.push(Diagnostic::warning(
-            "E020",
-            "cannot validate without writing here (no private mount namespace: run as root, or allow user namespaces); validation skipped",
-        ));
-        return Ok(());
-    }
-    // From the first write to the last restore, Ctrl-C and SIGTERM wait: stopping in
-    // between would leave files patched and unvalidated.
-    let _deferred = validate::defer_signals();
-    if !write(staged, report) {
-        return Err(exit::BAD_INPUT);
-    }
-    for v in &validators {
-        let o = validate::run(v, &[]);
-        if !record(v, "after", o, report) {
-            let restore: Vec<Staged> = staged
-                .iter()
-                .map(|s| Staged {
-                    original: s.new,
-                    new: s.original,
-                    ..*s
-                })
-                .collect();
-            match write_all(&restore) {
-                Ok(()) => {
-                    report.written = false;
-                    report.diagnostics.push(Diagnostic::error(
-                        "E020",
-                        format!(
-                            "`{}` rejects the patched configuration; every file was restored",
-                            v.label
-                        ),
-                    ));
-                }
-                Err(e) => {
-                    // Some files keep the patched bytes: say which, and do not claim that
-                    // nothing was written.
-                    report.left_modified = staged
-                        .iter()
-                        .map(|s| s.path.to_path_buf())
-                        .filter(|p| !e.restored.contains(p))
-                        .collect();
-                    report.diagnostics.push(Diagnostic::error(
-                        "E021",
-                        format!("`{}` rejects the patched configuration and restoring failed: {e}; still patched: {}", v.label, report.left_modified.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")),
-                    ));
-                }
-            }
-            return Err(exit::INVALID);
-        }
-    }
-    Ok(())
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -541,30 +382,18 @@ mod tests {
 
     #[test]
     fn extended_attributes_are_kept() {
-        use std::ffi::CString;
-        use std::os::unix::ffi::OsStrExt;
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("site.conf");
         fs::write(&p, b"old").unwrap();
-        let path = CString::new(p.as_os_str().as_bytes()).unwrap();
-        let name = CString::new("user.csppatch-test").unwrap();
-        // SAFETY: setxattr/getxattr on a path and buffers we own.
-        let rc =
-            unsafe { libc::setxattr(path.as_ptr(), name.as_ptr(), b"kept".as_ptr().cast(), 4, 0) };
-        if !crate::test_support::available(rc == 0, "no user xattrs on this filesystem") {
+        let flags = rustix::fs::XattrFlags::empty();
+        let set = rustix::fs::setxattr(&p, "user.csppatch-test", b"kept", flags).is_ok();
+        if !crate::test_support::available(set, "no user xattrs on this filesystem") {
             return;
         }
         replace(&p, b"new", b"old").unwrap();
         let mut buf = [0u8; 16];
-        let len = unsafe {
-            libc::getxattr(
-                path.as_ptr(),
-                name.as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
-        assert_eq!(&buf[..len.max(0) as usize], b"kept");
+        let len = rustix::fs::getxattr(&p, "user.csppatch-test", &mut buf[..]).unwrap();
+        assert_eq!(&buf[..len], b"kept");
         assert_eq!(fs::read(&p).unwrap(), b"new");
     }
 

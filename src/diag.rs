@@ -107,6 +107,9 @@ impl Diagnostic {
         self.help = Some(help.into());
         self
     }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
 }
 
 /// 1-based (line, column) of byte `offset` in `src`. Lines end at `\n`, so CRLF counts once.

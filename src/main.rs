@@ -1,4 +1,5 @@
-//! The command line: arguments in, a `Config` to the library, exit codes out. Nothing else.
+//! The command line: arguments in, the library's subcommands called, what they return
+//! printed with the library's renderers, exit codes out.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -6,13 +7,14 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use csppatch::csp::{self, MergeOptions, Requirement};
-use csppatch::diag::{Diagnostic, Severity};
+use csppatch::commands::{self, VendorChoice};
+use csppatch::csp::Delivery;
+use csppatch::diag::Diagnostic;
 use csppatch::dialect::DialectKind;
 use csppatch::edit::Paint;
+use csppatch::exclude::Exclude;
 use csppatch::scan::ScanOptions;
-use csppatch::site::Delivery;
-use csppatch::{exit, probe, report, vendors, Config, Mode};
+use csppatch::{exit, probe, report, template, Mode, PatchOptions};
 
 /// Let a third-party widget through your Content-Security-Policy without weakening it.
 ///
@@ -60,8 +62,20 @@ enum Command {
         /// The serialized policy (list), as a header value.
         policy: String,
     },
-    /// List the built-in vendor presets with the page each one comes from.
+    /// List the vendor presets, or show one: its sources per directive and region, the
+    /// requests each source is there for, its options, notes and pages.
+    ///
+    /// Examples:
+    ///   csppatch vendors
+    ///   csppatch vendors recaptcha
+    ///   csppatch vendors --json | jq '.vendors[].name'
+    #[command(verbatim_doc_comment)]
     Vendors {
+        /// A preset (or a vendor of --vendors-file) to show in full.
+        #[arg(value_name = "NAME")]
+        name: Option<String>,
+        /// One JSON document on stdout (`schema_version` 1, snake_case fields): every source,
+        /// per region and option, with the known requests.
         #[arg(long)]
         json: bool,
         /// Also list the vendors defined in this file.
@@ -127,14 +141,14 @@ struct VendorArgs {
     /// A vendor preset (repeatable): see `csppatch vendors`, or one defined in --vendors-file.
     #[arg(long = "vendor", value_name = "NAME")]
     vendor: Vec<String>,
-    /// The regional variant for presets that have one (us, eu, au).
+    /// The regional variant for presets that have one (us, eu, au; reCAPTCHA: recaptcha-net).
     #[arg(long, value_name = "REGION")]
     region: Option<String>,
     /// The custom tracking domain, for presets that take one (Ortto).
     #[arg(long, value_name = "HOST")]
     custom_domain: Option<String>,
     /// The site already puts a nonce on the vendor's script tag (strict CSP): add no script
-    /// hosts for presets that support it (Ortto Level 3, Intercom, GTM).
+    /// hosts for presets that document a nonce mode (`csppatch vendors` lists them).
     #[arg(long)]
     nonce: bool,
     /// Ad-hoc sources, validated like preset ones (repeatable): 'DIRECTIVE SOURCE...'.
@@ -156,8 +170,8 @@ struct PatchArgs {
     #[command(flatten)]
     vendors: VendorArgs,
     /// Configuration dialect; `auto` picks it per file by name and content.
-    #[arg(long, value_enum, default_value_t = DialectArg::Auto)]
-    dialect: DialectArg,
+    #[arg(long, default_value = "auto", value_parser = dialect_parser())]
+    dialect: DialectChoice,
     /// Print the unified diff, write nothing, exit 0.
     #[arg(long, conflicts_with = "check")]
     dry_run: bool,
@@ -175,20 +189,61 @@ struct PatchArgs {
     /// nearest nginx.conf / apache2.conf / Caddyfile above the paths, else the system one).
     #[arg(long, value_name = "PATH")]
     conf_root: Option<PathBuf>,
+    /// Leave out matching files (repeatable): they are not walked, read or patched, and
+    /// neither is what only they include. GLOB is matched against each file's path, every
+    /// directory above it and every trailing part of those, so `*.svg.conf` and `uploads.conf`
+    /// name files at any depth, `legacy` a directory, `sites-enabled/old-*` files in any
+    /// sites-enabled, `/etc/nginx/conf.d/x.conf` (leading `/`) one path. `*` stays within a
+    /// path component, `**` crosses them; a symlink also matches by the file behind it. The
+    /// main config is still read for context; validation checks the real tree, excluded
+    /// files included.
+    #[arg(long, value_name = "GLOB", value_parser = parse_exclude)]
+    exclude: Vec<Exclude>,
+    /// Skip, rather than refuse, files that are not a web-server config csppatch can read: a
+    /// named file it cannot tell the server of (supervisord.conf, a systemd unit), or one it
+    /// took for nginx/Apache by content alone that does not parse and never mentions
+    /// Content-Security-Policy (logrotate.conf). For hooks that pass every staged file
+    /// (pre-commit); a run where everything was skipped has nothing to change. Without it,
+    /// such a file named by hand is an error (exit 2).
+    #[arg(long)]
+    skip_unknown: bool,
+    /// The template engine of templated configs (nginx.conf.j2, default.conf.template,
+    /// apache.conf.erb, Caddyfile.tmpl): `auto` tells it by file name and content; `none`
+    /// reads every file as it is. Template tags are never edited: a CSP value that holds one
+    /// is patched around it, or refused with the tag named.
+    #[arg(long, value_enum, value_name = "ENGINE", default_value_t = TemplateArg::Auto)]
+    template: TemplateArg,
+    /// Variables (YAML or JSON mapping) to render templates with before --validate checks
+    /// them; for envsubst also the variables it substitutes (nginx's Docker image substitutes
+    /// the ones defined in its environment; without this file, upper-case names).
+    #[arg(long, value_name = "FILE")]
+    template_vars: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
 }
 
+/// `--dialect`: `None` is `auto`.
+#[derive(Clone, Copy, Debug)]
+struct DialectChoice(Option<DialectKind>);
+
+/// `auto` and every dialect of the registry, in its order.
+fn dialect_parser() -> impl clap::builder::TypedValueParser<Value = DialectChoice> {
+    let names = std::iter::once("auto").chain(DialectKind::all().map(DialectKind::name));
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|name: String| DialectChoice(DialectKind::from_name(&name)))
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-enum DialectArg {
+enum TemplateArg {
     Auto,
-    Nginx,
-    Apache,
-    Caddy,
-    Php,
-    Html,
+    None,
+    Jinja2,
+    Go,
+    Erb,
+    Envsubst,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -204,20 +259,10 @@ enum Color {
     Never,
 }
 
-/// Print to stdout; a closed pipe (`csppatch rules | head`) ends the output quietly rather
+/// Write to stdout; a closed pipe (`csppatch rules | head`) ends the output quietly rather
 /// than panicking like `println!`. (SIGPIPE stays ignored: `probe` writes to sockets.)
-macro_rules! out {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
-}
-
-macro_rules! out_raw {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stdout().lock(), $($arg)*);
-    }};
+fn out(bytes: &[u8]) {
+    let _ = std::io::stdout().lock().write_all(bytes);
 }
 
 fn main() -> ExitCode {
@@ -228,8 +273,12 @@ fn main() -> ExitCode {
             meta,
             format,
             policy,
-        }) => merge(&vendors, meta, format, &policy),
-        Some(Command::Vendors { json, vendors_file }) => list_vendors(json, &vendors_file),
+        }) => merge(&vendors.choice(), meta, format, &policy),
+        Some(Command::Vendors {
+            name,
+            json,
+            vendors_file,
+        }) => list_vendors(name.as_deref(), json, &vendors_file),
         Some(Command::Rules { code }) => rules(code.as_deref()),
         Some(Command::Probe(args)) => probe(&args),
         None => patch(&cli.patch),
@@ -237,19 +286,56 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+impl VendorArgs {
+    fn choice(&self) -> VendorChoice {
+        VendorChoice {
+            vendors: self.vendor.clone(),
+            region: self.region.clone(),
+            custom_domain: self.custom_domain.clone(),
+            nonce: self.nonce,
+            allow: self.allow.clone(),
+            vendors_files: self.vendors_file.clone(),
+            allow_insecure: self.allow_insecure,
+        }
+    }
+}
+
+/// Colours for one stream: `--color`, else when that stream is a terminal and `NO_COLOR` is
+/// not set.
+fn paint(color: Color, stream: &impl IsTerminal) -> Paint {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    match color {
+        Color::Always => Paint::Ansi,
+        Color::Auto if stream.is_terminal() && !no_color => Paint::Ansi,
+        _ => Paint::Plain,
+    }
+}
+
+fn err_paint() -> Paint {
+    paint(Color::Auto, &std::io::stderr())
+}
+
+fn print_diagnostics(diags: &[Diagnostic], paint: Paint) {
+    let _ = report::render_diagnostic_list(diags, paint, &mut std::io::stderr().lock());
+}
+
+fn fail(diags: &[Diagnostic], paint: Paint) -> u8 {
+    print_diagnostics(diags, paint);
+    exit::BAD_INPUT
+}
+
 fn patch(args: &PatchArgs) -> u8 {
-    let paint = paint(args.color, std::io::stdout().is_terminal());
-    let (requirements, notes) = match requirements(&args.vendors) {
+    let (out_paint, err_paint) = (
+        paint(args.color, &std::io::stdout()),
+        paint(args.color, &std::io::stderr()),
+    );
+    let reqs = match args.vendors.choice().requirements() {
         Ok(r) => r,
-        Err(diags) => return fail(&diags, paint),
+        Err(diags) => return fail(&diags, err_paint),
     };
-    let dialect = match args.dialect {
-        DialectArg::Auto => None,
-        DialectArg::Nginx => Some(DialectKind::Nginx),
-        DialectArg::Apache => Some(DialectKind::Apache),
-        DialectArg::Caddy => Some(DialectKind::Caddy),
-        DialectArg::Php => Some(DialectKind::Php),
-        DialectArg::Html => Some(DialectKind::Html),
+    let template = match template_settings(args) {
+        Ok(t) => t,
+        Err(d) => return fail(&[d], err_paint),
     };
     let mode = if args.check {
         Mode::Check
@@ -258,28 +344,30 @@ fn patch(args: &PatchArgs) -> u8 {
     } else {
         Mode::Write
     };
-    let config = Config {
+    let options = PatchOptions {
         paths: args.paths.clone(),
-        requirements,
+        requirements: reqs.requirements,
         scan: ScanOptions {
-            dialect,
+            dialect: args.dialect.0,
             conf_root: args.conf_root.clone(),
             system_root: PathBuf::from("/"),
+            exclude: args.exclude.clone(),
+            skip_unknown: args.skip_unknown,
+            template,
         },
         mode,
         validate: args.validate || args.validate_cmd.is_some(),
         validate_cmd: args.validate_cmd.clone(),
     };
-    let mut report = csppatch::run(&config);
-    report.diagnostics.splice(0..0, notes);
+    let mut report = csppatch::run(&options);
+    report.diagnostics.splice(0..0, reqs.notes);
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
     let rendered = match args.format {
-        Format::Text => report::render_text(&report, paint, &mut out, &mut err),
+        Format::Text => report::render_text(&report, out_paint, err_paint, &mut out, &mut err),
         Format::Json => report::render_json(&report, &mut out),
     };
     match rendered {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            use std::io::Write as _;
             let _ = writeln!(err, "error: cannot print the report: {e}");
             exit::BAD_INPUT.max(report.exit_code)
         }
@@ -287,242 +375,107 @@ fn patch(args: &PatchArgs) -> u8 {
     }
 }
 
-fn paint(color: Color, terminal: bool) -> Paint {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    match color {
-        Color::Always => Paint::Ansi,
-        Color::Auto if terminal && !no_color => Paint::Ansi,
-        _ => Paint::Plain,
-    }
+fn parse_exclude(glob: &str) -> Result<Exclude, String> {
+    Exclude::new(glob)
 }
 
-/// The vendors' requirements and the notes about them, or the diagnostics that explain why
-/// they cannot be had.
-fn requirements(args: &VendorArgs) -> Result<(Vec<Requirement>, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let catalog = catalog(&args.vendors_file)?;
-    let mut notes = catalog.1;
-    let selection = vendors::Selection {
-        vendors: args
-            .vendor
-            .iter()
-            .flat_map(|v| v.split(','))
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-            .collect(),
-        region: args.region.clone(),
-        custom_domain: args.custom_domain.clone(),
-        nonce: args.nonce,
-        allow: args.allow.clone(),
-        allow_insecure: args.allow_insecure,
+fn template_settings(args: &PatchArgs) -> Result<template::Settings, Diagnostic> {
+    use template::{Choice, Engine};
+    let choice = match args.template {
+        TemplateArg::Auto => Choice::Auto,
+        TemplateArg::None => Choice::None,
+        TemplateArg::Jinja2 => Choice::Force(Engine::Jinja2),
+        TemplateArg::Go => Choice::Force(Engine::Go),
+        TemplateArg::Erb => Choice::Force(Engine::Erb),
+        TemplateArg::Envsubst => Choice::Force(Engine::Envsubst),
     };
-    let resolved = catalog.0.requirements(&selection)?;
-    notes.extend(resolved.diagnostics);
-    if resolved.requirements.is_empty() {
-        return Err(vec![Diagnostic::error("VND719", "nothing to add: pass --vendor NAME (see `csppatch vendors`) or --allow 'DIRECTIVE SOURCE...'")]);
-    }
-    Ok((resolved.requirements, notes))
-}
-
-/// The built-in presets plus those of every `--vendors-file`, with the notes loading gave.
-fn catalog(files: &[PathBuf]) -> Result<(vendors::Catalog, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let mut catalog = vendors::Catalog::builtin();
-    let mut notes = Vec::new();
-    for f in files {
-        notes.extend(catalog.load_file(f)?);
-    }
-    Ok((catalog, notes))
-}
-
-fn print_diagnostics(diags: &[Diagnostic], paint: Paint) {
-    let r = report::Report {
-        diagnostics: diags.to_vec(),
-        ..Default::default()
+    let vars = match &args.template_vars {
+        Some(path) => Some(std::sync::Arc::new(
+            template::Vars::load(path).map_err(|e| Diagnostic::error("E002", e))?,
+        )),
+        None => None,
     };
-    let _ = report::render_diagnostics(&r, paint, &mut std::io::stderr().lock());
+    Ok(template::Settings { choice, vars })
 }
 
-fn fail(diags: &[Diagnostic], paint: Paint) -> u8 {
-    print_diagnostics(diags, paint);
-    exit::BAD_INPUT
-}
-
-fn merge(args: &VendorArgs, meta: bool, format: Format, policy: &str) -> u8 {
-    let paint = paint(Color::Auto, std::io::stderr().is_terminal());
-    let (requirements, notes) = match requirements(args) {
-        Ok(r) => r,
-        Err(diags) => return fail(&diags, paint),
-    };
+fn merge(choice: &VendorChoice, meta: bool, format: Format, policy: &str) -> u8 {
     let delivery = if meta {
         Delivery::Meta
     } else {
         Delivery::Header
     };
-    let mut outcome = csp::merge(policy, &requirements, &MergeOptions { delivery });
-    outcome.diagnostics.splice(0..0, notes);
-    let errors = outcome
-        .diagnostics
-        .iter()
-        .any(|d| d.severity == Severity::Error);
+    let merged = match commands::merge::merge(choice, policy, delivery) {
+        Ok(m) => m,
+        Err(diags) => return fail(&diags, err_paint()),
+    };
     match format {
         Format::Text => {
-            out!("{}", outcome.text);
-            print_diagnostics(&outcome.diagnostics, paint);
+            out(format!("{}\n", merged.outcome.text).as_bytes());
+            print_diagnostics(&merged.outcome.diagnostics, err_paint());
         }
-        Format::Json => {
-            let doc = serde_json::json!({
-                "policy": outcome.text,
-                "added": outcome.added.iter().map(|a| serde_json::json!({"directive": a.directive, "source": a.source})).collect::<Vec<_>>(),
-                "warnings": outcome.diagnostics.iter().map(|d| serde_json::json!({"code": d.code, "message": d.message, "severity": d.severity})).collect::<Vec<_>>(),
-            });
-            out!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-        }
+        Format::Json => out(json(&merged.to_json()).as_bytes()),
     }
-    if errors {
-        exit::BAD_INPUT
-    } else {
-        exit::OK
-    }
+    merged.exit_code()
+}
+
+fn json(value: &impl serde::Serialize) -> String {
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    )
 }
 
 fn probe(args: &ProbeArgs) -> u8 {
-    let paint = paint(Color::Auto, std::io::stderr().is_terminal());
-    let (requirements, notes) = match requirements(&args.vendors) {
-        Ok(r) => r,
-        Err(diags) => return fail(&diags, paint),
-    };
-    let headers: Result<Vec<_>, _> = args
-        .header
-        .iter()
-        .map(|h| csppatch::probe::fetch::parse_header_arg(h))
-        .collect();
-    let options = csppatch::probe::FetchOptions {
-        headers: match headers {
-            Ok(h) => h,
-            Err(d) => return fail(&[d], paint),
-        },
+    let choice = args.vendors.choice();
+    let request = commands::probe::ProbeRequest {
+        url: args.url.clone(),
+        headers: args.header.clone(),
+        cacert: args.cacert.clone(),
         timeout: std::time::Duration::from_secs(args.timeout),
-        ca_file: args.cacert.clone(),
-        ..Default::default()
     };
-    print_diagnostics(&notes, paint);
-    let mut out = std::io::stdout().lock();
-    match csppatch::probe::probe(&args.url, &requirements, &options) {
+    let probed = match commands::probe::probe(&choice, &request) {
+        Ok(p) => p,
+        Err(diags) => return fail(&diags, err_paint()),
+    };
+    print_diagnostics(&probed.notes, err_paint());
+    let mut stdout = std::io::stdout().lock();
+    match probed.result {
         Ok(p) => {
             let _ = match args.format {
-                Format::Text => probe::render_text(&p, &vendor_flags(&args.vendors), &mut out),
-                Format::Json => probe::render_json(&p, &mut out),
+                Format::Text => probe::render_text(&p, &choice.to_flags(), &mut stdout),
+                Format::Json => probe::render_json(&p, &mut stdout),
             };
             p.exit_code()
         }
         Err(d) => {
             if args.format == Format::Json {
-                let doc = probe::render::error_json(&args.url, &d);
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string_pretty(&doc).unwrap_or_default()
-                );
+                let _ =
+                    stdout.write_all(json(&probe::render::error_json(&args.url, &d)).as_bytes());
             }
-            fail(&[d], paint)
+            fail(&[d], err_paint())
         }
     }
 }
 
-/// The vendor options again, for the `csppatch` command the probe suggests.
-fn vendor_flags(args: &VendorArgs) -> String {
-    let mut flags = Vec::new();
-    let mut push = |flag: &str, value: &str| flags.push(format!("{flag} {}", shell_word(value)));
-    for v in &args.vendor {
-        push("--vendor", v);
-    }
-    if let Some(r) = &args.region {
-        push("--region", r);
-    }
-    if let Some(d) = &args.custom_domain {
-        push("--custom-domain", d);
-    }
-    for a in &args.allow {
-        push("--allow", a);
-    }
-    for f in &args.vendors_file {
-        push("--vendors-file", &f.display().to_string());
-    }
-    if args.nonce {
-        flags.push("--nonce".to_string());
-    }
-    if args.allow_insecure {
-        flags.push("--allow-insecure".to_string());
-    }
-    flags.join(" ")
-}
-
-/// `value` as one POSIX shell word.
-fn shell_word(value: &str) -> String {
-    let plain = !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.,:/=@+%".contains(&b));
-    if plain {
-        value.to_string()
-    } else {
-        format!("'{}'", value.replace('\'', "'\\''"))
-    }
-}
-
-fn list_vendors(json: bool, files: &[PathBuf]) -> u8 {
-    let paint = paint(Color::Auto, std::io::stderr().is_terminal());
-    let (catalog, notes) = match catalog(files) {
-        Ok(c) => c,
-        Err(diags) => return fail(&diags, paint),
+fn list_vendors(name: Option<&str>, json: bool, files: &[PathBuf]) -> u8 {
+    let listing = match commands::vendors::list(name, json, files) {
+        Ok(l) => l,
+        Err(diags) => return fail(&diags, err_paint()),
     };
-    print_diagnostics(&notes, paint);
-    let list = catalog.list();
-    if json {
-        match serde_json::to_string_pretty(&list) {
-            Ok(s) => out!("{s}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::BAD_INPUT;
-            }
-        }
-    } else {
-        out_raw!("{}", vendors::listing_text(&list));
-    }
+    print_diagnostics(&listing.notes, err_paint());
+    out(listing.text.as_bytes());
     exit::OK
 }
 
 fn rules(code: Option<&str>) -> u8 {
-    match code {
-        Some(c) => {
-            match csppatch::rules::find(c) {
-                Some(r) => {
-                    out!("{} ({})\n\n## What it does\n{}\n\n## Why is this bad?\n{}\n\n## Example\n{}", r.code, r.name, r.what, r.why, r.example);
-                    exit::OK
-                }
-                None => {
-                    eprintln!("error: no rule {c}; `csppatch rules` lists them");
-                    exit::BAD_INPUT
-                }
-            }
-        }
-        None => {
-            for r in csppatch::rules::all() {
-                out!("{:<8} {:<36} {}", r.code, r.name, first_sentence(r.what));
-            }
-            out!("\n`csppatch rules CODE` explains one: what it does, why, and what to write instead.");
+    match commands::rules::rules(code) {
+        Ok(r) => {
+            out(r.render_text().as_bytes());
             exit::OK
         }
-    }
-}
-
-/// The first sentence of a rule's text, for the one-line listing.
-fn first_sentence(text: &str) -> String {
-    let end = text.find(". ").map_or(text.len(), |i| i + 1);
-    let s = &text[..end];
-    if s.chars().count() > 90 {
-        let cut: String = s.chars().take(87).collect();
-        format!("{}...", cut.trim_end())
-    } else {
-        s.to_string()
+        Err(message) => {
+            eprintln!("error: {message}");
+            exit::BAD_INPUT
+        }
     }
 }

@@ -19,10 +19,11 @@ use std::path::Path;
 
 use crate::csp::eval::{policy_allows, requests_for, Browser, Origin};
 use crate::csp::parse::{parse, PolicyList};
+use crate::csp::Delivery;
 use crate::csp::{lint, Requirement};
 use crate::diag::{line_col, Diagnostic};
 use crate::dialect::html::Html;
-use crate::site::{Delivery, Disposition};
+use crate::site::Disposition;
 
 pub use fetch::{FetchOptions, Page};
 pub use render::{render_json, render_text};
@@ -409,7 +410,7 @@ fn meta_policies(page: &Page, warnings: &mut Vec<Warning>) -> Vec<PolicySource> 
                 warnings.push(Warning {
                     place: Some(place.label()),
                     diagnostic: Diagnostic::note(
-                        "PRB805",
+                        "PRB809",
                         format!("{r}: evaluated with U+FFFD in place of the bytes csppatch could not decode"),
                     ),
                 });

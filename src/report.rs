@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use crate::csp::{Added, Created};
 use crate::diag::{Diagnostic, Severity};
 use crate::edit::{unified_diff, Paint};
+use crate::options::Mode;
 use crate::site::Disposition;
-use crate::Mode;
 
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Report {
@@ -24,6 +24,9 @@ pub struct Report {
     pub files_read: usize,
     /// Files walked over that are not configuration csppatch knows.
     pub files_skipped: usize,
+    /// Files and directories left out by `--exclude`, as the walk or include named them.
+    #[serde(serialize_with = "crate::diag::ser_paths")]
+    pub excluded: Vec<PathBuf>,
     pub written: bool,
     /// Files a failed restore left with the patched bytes (validation without a namespace).
     #[serde(
@@ -34,7 +37,8 @@ pub struct Report {
     pub exit_code: u8,
 }
 
-/// A changed file: its bytes before and after. JSON readers get the path and the diff.
+/// A changed file: its bytes before and after. JSON readers get the path, the diff, and both
+/// texts (lossy UTF-8) for tools that show their own diff (Ansible's `--diff`).
 #[derive(Debug)]
 pub struct FileChange {
     pub path: PathBuf,
@@ -58,9 +62,11 @@ impl FileChange {
 impl serde::Serialize for FileChange {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("FileChange", 2)?;
+        let mut st = s.serialize_struct("FileChange", 4)?;
         st.serialize_field("path", &self.path.to_string_lossy())?;
         st.serialize_field("diff", &String::from_utf8_lossy(&self.diff(Paint::Plain)))?;
+        st.serialize_field("before", &String::from_utf8_lossy(&self.before))?;
+        st.serialize_field("after", &String::from_utf8_lossy(&self.after))?;
         st.end()
     }
 }
@@ -108,15 +114,17 @@ impl Report {
 }
 
 /// Diffs on stdout, diagnostics and the summary on stderr, as linters do: `csppatch ... > fix.patch`
-/// gives a patch file.
+/// gives a patch file. Each stream has its own colours (`out_paint`, `paint`): one may be a
+/// terminal while the other is a file.
 pub fn render_text(
     report: &Report,
+    out_paint: Paint,
     paint: Paint,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<()> {
     for f in &report.files {
-        out.write_all(&f.diff(paint))?;
+        out.write_all(&f.diff(out_paint))?;
     }
     for site in report.sites.iter().filter(|s| s.changed) {
         render_site(site, paint, err)?;
@@ -210,6 +218,20 @@ fn render_site(site: &SiteReport, paint: Paint, err: &mut dyn Write) -> std::io:
     Ok(())
 }
 
+/// Diagnostics that belong to no run (a bad `--vendor`, notes about the vendor files), in the
+/// same style as a run's.
+pub fn render_diagnostic_list(
+    diagnostics: &[Diagnostic],
+    paint: Paint,
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    let r = Report {
+        diagnostics: diagnostics.to_vec(),
+        ..Default::default()
+    };
+    render_diagnostics(&r, paint, err)
+}
+
 /// Every diagnostic of the report, rustc/ruff style: `path:line:col: severity[CODE]: message`,
 /// the offending line with a caret, then the help.
 pub fn render_diagnostics(
@@ -259,15 +281,21 @@ fn render_diagnostic(
     }
     if let Some(loc) = &d.location {
         let text = src.map(|s| crate::diag::source_line(s, loc.line));
-        if let Some(text) = text.filter(|t| !t.trim().is_empty()) {
+        if let (Some(text), Some(src)) = (text.filter(|t| !t.trim().is_empty()), src) {
             let shown: String = text.chars().take(160).collect();
             writeln!(err, "    {shown}")?;
-            let pad: String = text
+            // The column counts bytes; the caret goes under the character that holds that
+            // byte, so the pad is the characters of the bytes before it.
+            let line = src
+                .split(|&b| b == b'\n')
+                .nth(loc.line.saturating_sub(1))
+                .unwrap_or(&[]);
+            let before = &line[..loc.col.saturating_sub(1).min(line.len())];
+            let pad: String = String::from_utf8_lossy(before)
                 .chars()
-                .take(loc.col.saturating_sub(1))
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
-            if loc.col <= 160 {
+            if pad.chars().count() < 160 {
                 writeln!(err, "    {pad}{}", paint_str(paint, colour, "^"))?;
             }
         }
@@ -291,6 +319,10 @@ pub fn summary(report: &Report) -> String {
         changed,
         plural(changed)
     );
+    let what = match report.excluded.len() {
+        0 => what,
+        n => format!("{what}, {n} path{} excluded", plural(n)),
+    };
     let outcome = match (report.mode, report.written, report.exit_code) {
         _ if !report.left_modified.is_empty() => format!(
             "FAILED: {} file(s) left patched and unvalidated",

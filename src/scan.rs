@@ -6,8 +6,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Location};
-use crate::dialect::{detect, DialectKind};
+use crate::dialect::include::has_glob;
+use crate::dialect::{detect, ConfigFile, Dialect, DialectKind};
 use crate::site::FileScan;
+use crate::temp_name;
 
 /// One file of the configuration, read and scanned.
 #[derive(Debug)]
@@ -18,18 +20,20 @@ pub struct ScannedFile {
     /// used to read each file once.
     pub target: PathBuf,
     pub dialect: DialectKind,
+    /// The template engine the file is written for (`nginx.conf.j2`), if any.
+    pub template: Option<crate::template::FileTemplate>,
     /// Shared with the report (`FileChange::before`) rather than copied.
     pub src: std::sync::Arc<[u8]>,
     /// `Err`: the file does not parse (the diagnostic has file:line).
     pub scan: Result<FileScan, Diagnostic>,
-    /// For each of `scan.includes`, the files it resolved to (indices into `Tree::files`).
+    /// For each of `scan.includes`, the files it resolved to (indices into `FileSet::files`).
     pub included: Vec<Vec<usize>>,
     /// Named by the user, or included (transitively) by such a file: csppatch may edit it.
     /// Other files (the main config and what it includes) are read for context only.
     pub in_scope: bool,
     /// The server's main config file.
     pub is_root: bool,
-    /// The main configs (indices into `Tree::files`) that include this file, directly or not
+    /// The main configs (indices into `FileSet::files`) that include this file, directly or not
     /// (a root lists itself): what `--validate` runs to check it.
     pub roots: Vec<usize>,
     /// In scope, or part of a main config that includes the given files. A system main
@@ -37,8 +41,9 @@ pub struct ScannedFile {
     pub relevant: bool,
 }
 
+/// Every file a run read: the given ones, the main configs found, and what they include.
 #[derive(Debug, Default)]
-pub struct Tree {
+pub struct FileSet {
     pub files: Vec<ScannedFile>,
     /// Main config files found, per dialect (several if the paths belong to several servers).
     pub roots: Vec<(DialectKind, usize)>,
@@ -46,6 +51,8 @@ pub struct Tree {
     pub diagnostics: Vec<Diagnostic>,
     /// Files walked over that are not configuration csppatch knows.
     pub skipped: usize,
+    /// Files and directories left out by `--exclude`.
+    pub excluded: std::collections::BTreeSet<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -57,15 +64,22 @@ pub struct ScanOptions {
     /// Where to look for the system-wide main config when none is found above the paths
     /// (`/` in real use; a test can point it at a fake root).
     pub system_root: PathBuf,
+    /// `--exclude`: files never read, walked over or included (see `exclude.rs`).
+    pub exclude: Vec<crate::exclude::Exclude>,
+    /// `--skip-unknown`: a file that is not a server config csppatch can read is skipped,
+    /// not an error (pre-commit passes every staged file the hook's filter lets through).
+    pub skip_unknown: bool,
+    /// `--template`, `--template-vars`.
+    pub template: crate::template::Settings,
 }
 
 /// Files bigger than this are not configuration (a log, a dump): skipped with a note.
 const MAX_FILE: u64 = 16 << 20;
 
-pub fn scan(paths: &[PathBuf], opts: &ScanOptions) -> Tree {
+pub fn scan(paths: &[PathBuf], opts: &ScanOptions) -> FileSet {
     let mut s = Scanner {
         opts,
-        tree: Tree::default(),
+        set: FileSet::default(),
         by_id: HashMap::new(),
         glob_cache: HashMap::new(),
     };
@@ -74,7 +88,7 @@ pub fn scan(paths: &[PathBuf], opts: &ScanOptions) -> Tree {
         s.collect_given(p, &mut given);
     }
     let given_dialects: HashSet<DialectKind> =
-        given.iter().map(|&i| s.tree.files[i].dialect).collect();
+        given.iter().map(|&i| s.set.files[i].dialect).collect();
     let roots = s.find_roots(&given, &given_dialects);
     s.follow_includes(&roots);
     // Keep a root only if it includes one of the given files (or was given, or named
@@ -88,43 +102,47 @@ pub fn scan(paths: &[PathBuf], opts: &ScanOptions) -> Tree {
                 .iter()
                 .any(|g| reach.get(&idx).is_some_and(|r| r.contains(g)))
         {
-            s.tree.files[idx].is_root = true;
-            s.tree.roots.push((kind, idx));
+            s.set.files[idx].is_root = true;
+            s.set.roots.push((kind, idx));
         }
     }
-    for &(_, r) in &s.tree.roots.clone() {
+    for &(_, r) in &s.set.roots.clone() {
         for &i in &reach[&r] {
-            s.tree.files[i].relevant = true;
-            s.tree.files[i].roots.push(r);
+            s.set.files[i].relevant = true;
+            s.set.files[i].roots.push(r);
         }
     }
     // Scope: the given files and everything they include.
     let mut queue: VecDeque<usize> = given.iter().copied().collect();
     while let Some(i) = queue.pop_front() {
-        if std::mem::replace(&mut s.tree.files[i].in_scope, true) {
+        if std::mem::replace(&mut s.set.files[i].in_scope, true) {
             continue;
         }
-        s.tree.files[i].relevant = true;
-        for targets in s.tree.files[i].included.clone() {
+        s.set.files[i].relevant = true;
+        for targets in s.set.files[i].included.clone() {
             queue.extend(targets);
         }
     }
-    s.tree
+    s.set
 }
 
 struct Scanner<'a> {
     opts: &'a ScanOptions,
-    tree: Tree,
+    set: FileSet,
     by_id: HashMap<(u64, u64), usize>,
-    glob_cache: HashMap<(PathBuf, PathBuf, String), Vec<PathBuf>>,
+    glob_cache: HashMap<(Vec<PathBuf>, String), Vec<PathBuf>>,
 }
 
 impl Scanner<'_> {
     fn collect_given(&mut self, path: &Path, given: &mut Vec<usize>) {
+        if crate::exclude::excluded(&self.opts.exclude, path) {
+            self.set.excluded.insert(path.to_path_buf());
+            return;
+        }
         let meta = match fs::metadata(path) {
             Ok(m) => m,
             Err(e) => {
-                self.tree.diagnostics.push(Diagnostic::error(
+                self.set.diagnostics.push(Diagnostic::error(
                     "E002",
                     format!("{}: {e}", path.display()),
                 ));
@@ -134,16 +152,30 @@ impl Scanner<'_> {
         if meta.is_file() {
             match self.add_file(path, self.opts.dialect, true) {
                 Some(i) => given.push(i),
-                None if self.opts.dialect.is_none() => self.tree.diagnostics.push(
-                    Diagnostic::error(
-                        "E003",
-                        format!(
-                            "{}: cannot tell which server this file is for",
-                            path.display()
-                        ),
-                    )
-                    .with_help("pass --dialect nginx|apache|caddy|php|html"),
-                ),
+                None if self.opts.dialect.is_none() => {
+                    let message = format!(
+                        "{}: cannot tell which server this file is for",
+                        path.display()
+                    );
+                    let help = format!(
+                        "pass --dialect {}",
+                        DialectKind::all()
+                            .map(DialectKind::name)
+                            .collect::<Vec<_>>()
+                            .join("|")
+                    );
+                    if !self.opts.skip_unknown {
+                        self.set
+                            .diagnostics
+                            .push(Diagnostic::error("E003", message).with_help(help));
+                    } else if fs::read(path).is_ok_and(|src| mentions_csp(&src)) {
+                        // Skipped, but a CSP csppatch cannot see is said, not passed over.
+                        self.set.diagnostics.push(
+                            Diagnostic::warning("E003", format!("{message}; it mentions Content-Security-Policy and was skipped: check it by hand"))
+                                .with_help(help),
+                        );
+                    }
+                }
                 None => {}
             }
             return;
@@ -152,20 +184,31 @@ impl Scanner<'_> {
             .follow_links(true)
             .sort_by_file_name()
             .into_iter();
-        for entry in walker.filter_entry(|e| e.depth() == 0 || !is_ignored_dir(e)) {
+        // `--exclude` prunes a directory whole.
+        let opts = self.opts;
+        let excluded = std::cell::RefCell::new(Vec::new());
+        let kept = |e: &walkdir::DirEntry| {
+            let out = crate::exclude::excluded(&opts.exclude, e.path());
+            if out {
+                excluded.borrow_mut().push(e.path().to_path_buf());
+            }
+            !out
+        };
+        for entry in walker.filter_entry(|e| e.depth() == 0 || (!is_ignored_dir(e) && kept(e))) {
             match entry {
-                Ok(e) if e.file_type().is_file() && !is_csppatch_temp(e.path()) => {
+                Ok(e) if e.file_type().is_file() && !temp_name::is_temp(e.path()) => {
                     if let Some(i) = self.add_file(e.path(), self.opts.dialect, false) {
                         given.push(i);
                     }
                 }
                 Ok(_) => {}
                 Err(e) => self
-                    .tree
+                    .set
                     .diagnostics
                     .push(Diagnostic::warning("E004", format!("cannot walk: {e}"))),
             }
         }
+        self.set.excluded.extend(excluded.into_inner());
     }
 
     /// Read and scan `path` once; `None` when it is not a configuration file.
@@ -176,6 +219,11 @@ impl Scanner<'_> {
         explicit: bool,
     ) -> Option<usize> {
         use std::os::unix::fs::MetadataExt;
+        // Includes and main configs too: what only an excluded file includes is never seen.
+        if !explicit && crate::exclude::excluded(&self.opts.exclude, path) {
+            self.set.excluded.insert(path.to_path_buf());
+            return None;
+        }
         // Identity is the inode (a file reached through a symlink, a second include or two
         // spellings of one path is read once); a realpath per file would cost a readlink per
         // path component, which dominates on a 10,000-vhost tree.
@@ -188,9 +236,9 @@ impl Scanner<'_> {
             return Some(i);
         }
         if meta.len() > MAX_FILE {
-            self.tree.skipped += 1;
+            self.set.skipped += 1;
             if explicit {
-                self.tree.diagnostics.push(Diagnostic::warning(
+                self.set.diagnostics.push(Diagnostic::warning(
                     "E005",
                     format!("{}: skipped, larger than 16 MiB", path.display()),
                 ));
@@ -216,7 +264,7 @@ impl Scanner<'_> {
         let kind = match dialect.or_else(|| detect(path, head)) {
             Some(k) if dialect.is_none() || !explicit_non_config(path) => k,
             _ => {
-                self.tree.skipped += 1;
+                self.set.skipped += 1;
                 return None;
             }
         };
@@ -228,12 +276,26 @@ impl Scanner<'_> {
         } else {
             path.to_path_buf()
         };
-        let scan = kind.dialect().find(&shown_path, &src);
-        let i = self.tree.files.len();
-        self.tree.files.push(ScannedFile {
+        let template = crate::template::detect(path, &src, kind, &self.opts.template);
+        let scan = crate::template::dialect(kind, template.as_ref()).find(&shown_path, &src);
+        // `--skip-unknown`: taken for a server config by its content alone (logrotate's
+        // `/var/log/*.log { ... }` reads like nginx), it does not parse and never names the
+        // header: not a web-server config, so not an error.
+        if self.opts.skip_unknown
+            && dialect.is_none()
+            && scan.is_err()
+            && detect(path, &[]).is_none()
+            && !mentions_csp(&src)
+        {
+            self.set.skipped += 1;
+            return None;
+        }
+        let i = self.set.files.len();
+        self.set.files.push(ScannedFile {
             path: shown_path,
             target: target.clone(),
             dialect: kind,
+            template,
             src: src.into(),
             scan,
             included: Vec::new(),
@@ -247,7 +309,7 @@ impl Scanner<'_> {
     }
 
     fn unreadable(&mut self, path: &Path, e: std::io::Error) -> Option<usize> {
-        self.tree.diagnostics.push(Diagnostic::error(
+        self.set.diagnostics.push(Diagnostic::error(
             "E002",
             format!("{}: {e}", path.display()),
         ));
@@ -268,8 +330,8 @@ impl Scanner<'_> {
                 .dialect
                 .or_else(|| detect(&root, &fs::read(&root).unwrap_or_default()));
             match self.add_file(&root, dialect, true) {
-                Some(i) => roots.push((self.tree.files[i].dialect, i)),
-                None => self.tree.diagnostics.push(Diagnostic::error(
+                Some(i) => roots.push((self.set.files[i].dialect, i)),
+                None => self.set.diagnostics.push(Diagnostic::error(
                     "E002",
                     format!(
                         "--conf-root {}: not a configuration file csppatch can read",
@@ -280,26 +342,22 @@ impl Scanner<'_> {
             return roots;
         }
         let mut seen = HashSet::new();
-        for kind in [DialectKind::Nginx, DialectKind::Apache, DialectKind::Caddy] {
-            if !dialects.contains(&kind) {
+        for kind in DialectKind::all() {
+            let names = kind.dialect().main_config_names();
+            if names.is_empty() || !dialects.contains(&kind) {
                 continue;
             }
-            let names: &[&str] = match kind {
-                DialectKind::Nginx => &["nginx.conf"],
-                DialectKind::Apache => &["apache2.conf", "httpd.conf", "conf/httpd.conf"],
-                _ => &["Caddyfile"],
-            };
             let mut found = false;
             let of_kind: Vec<usize> = given
                 .iter()
                 .copied()
-                .filter(|&g| self.tree.files[g].dialect == kind)
+                .filter(|&g| self.set.files[g].dialect == kind)
                 .collect();
             // Each directory is looked at once: 10,000 vhosts in one directory share the answer.
             let mut memo: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
             let mut seen_as_found: HashSet<PathBuf> = HashSet::new();
             for g in of_kind {
-                let start = self.tree.files[g].target.clone();
+                let start = self.set.files[g].target.clone();
                 let mut walked = Vec::new();
                 let mut answer = None;
                 for dir in start.ancestors().skip(1) {
@@ -327,15 +385,12 @@ impl Scanner<'_> {
                 }
             }
             if !found {
-                let system = match kind {
-                    DialectKind::Nginx => "etc/nginx/nginx.conf",
-                    DialectKind::Apache => "etc/apache2/apache2.conf",
-                    _ => "etc/caddy/Caddyfile",
-                };
-                let cand = self.opts.system_root.join(system);
-                if cand.is_file() {
-                    if let Some(i) = self.add_file(&cand, Some(kind), true) {
-                        roots.push((kind, i));
+                if let Some(system) = kind.dialect().system_main_config() {
+                    let cand = self.opts.system_root.join(system);
+                    if cand.is_file() {
+                        if let Some(i) = self.add_file(&cand, Some(kind), true) {
+                            roots.push((kind, i));
+                        }
                     }
                 }
             }
@@ -346,29 +401,31 @@ impl Scanner<'_> {
     /// Resolve and scan includes until no new file appears.
     fn follow_includes(&mut self, roots: &[(DialectKind, usize)]) {
         let mut next = 0;
-        while next < self.tree.files.len() {
+        while next < self.set.files.len() {
             let i = next;
             next += 1;
-            let includes = match &self.tree.files[i].scan {
+            let includes = match &self.set.files[i].scan {
                 Ok(scan) => scan.includes.clone(),
                 Err(_) => continue,
             };
-            let kind = self.tree.files[i].dialect;
-            let base = self.include_base(i, roots);
+            let kind = self.set.files[i].dialect;
+            let bases = self.include_bases(i, roots);
             let mut resolved = Vec::with_capacity(includes.len());
             for inc in &includes {
-                let paths =
-                    self.resolve(&base, &self.tree.files[i].path.clone(), kind, &inc.pattern);
+                let paths = self.resolve(&bases, kind, &inc.pattern);
                 if paths.is_empty() && !inc.optional && !has_glob(&inc.pattern) {
-                    let file = &self.tree.files[i];
+                    let file = &self.set.files[i];
                     let (line, col) = crate::diag::line_col(&file.src, inc.offset);
-                    self.tree.diagnostics.push(
+                    self.set.diagnostics.push(
                         Diagnostic::warning(
                             "E006",
                             format!(
                                 "include `{}` matches no file (looked in {})",
                                 inc.pattern,
-                                base.display()
+                                bases
+                                    .first()
+                                    .map(|b| b.display().to_string())
+                                    .unwrap_or_default()
                             ),
                         )
                         .at(Location {
@@ -386,17 +443,15 @@ impl Scanner<'_> {
                 }
                 resolved.push(targets);
             }
-            self.tree.files[i].included = resolved;
+            self.set.files[i].included = resolved;
         }
     }
 
-    /// What relative include paths of file `i` are relative to: nginx, the directory of its
-    /// main config (nginx's conf_prefix); Apache, ServerRoot; Caddy, the importing file's
-    /// directory. Without a main config, the file's own directory's parent when that is where
-    /// the server layout puts `snippets/`, `conf.d/` and the like.
-    fn include_base(&self, i: usize, roots: &[(DialectKind, usize)]) -> PathBuf {
-        let file = &self.tree.files[i];
-        let own_dir = file
+    /// Where relative includes of file `i` are looked up, as its dialect says: the server's
+    /// base (from the run's main config of that dialect, if any), then fallbacks.
+    fn include_bases(&self, i: usize, roots: &[(DialectKind, usize)]) -> Vec<PathBuf> {
+        let file = &self.set.files[i];
+        let dir = file
             .path
             .parent()
             .map(Path::to_path_buf)
@@ -404,52 +459,26 @@ impl Scanner<'_> {
         let root = roots
             .iter()
             .find(|(k, _)| *k == file.dialect)
-            .map(|&(_, r)| &self.tree.files[r]);
-        match file.dialect {
-            DialectKind::Caddy => own_dir,
-            DialectKind::Nginx => match root {
-                Some(r) => r.path.parent().map(Path::to_path_buf).unwrap_or_default(),
-                None => own_dir.parent().map(Path::to_path_buf).unwrap_or(own_dir),
-            },
-            DialectKind::Apache => {
-                let server_root = root.and_then(|r| r.scan.as_ref().ok()?.server_root.clone());
-                match (server_root, root) {
-                    (Some(sr), _) => PathBuf::from(sr),
-                    (None, Some(r)) => r.path.parent().map(Path::to_path_buf).unwrap_or_default(),
-                    (None, None) => own_dir.parent().map(Path::to_path_buf).unwrap_or(own_dir),
-                }
-            }
-            _ => own_dir,
-        }
+            .map(|&(_, r)| config_file(&self.set.files[r]));
+        let mut bases = file.dialect.dialect().include_bases(&dir, root.as_ref());
+        bases.dedup();
+        bases
     }
 
-    fn resolve(
-        &mut self,
-        base: &Path,
-        from: &Path,
-        kind: DialectKind,
-        pattern: &str,
-    ) -> Vec<PathBuf> {
-        // The including file's directory is part of the key: without a main config it is
-        // searched too, so the same pattern can name different files for different includers.
-        let key = (
-            base.to_path_buf(),
-            from.parent().map(Path::to_path_buf).unwrap_or_default(),
-            pattern.to_string(),
-        );
+    fn resolve(&mut self, bases: &[PathBuf], kind: DialectKind, pattern: &str) -> Vec<PathBuf> {
+        // The bases are part of the key: without a main config the including file's
+        // directory is searched too, so the same pattern can name different files for
+        // different includers.
+        let key = (bases.to_vec(), pattern.to_string());
         if let Some(hit) = self.glob_cache.get(&key) {
             return hit.clone();
         }
-        let mut candidates = vec![base.join(pattern)];
-        if kind != DialectKind::Caddy && Path::new(pattern).is_relative() {
-            // Without a main config the base is a guess: also try the including file's dir.
-            if let Some(d) = from.parent() {
-                candidates.push(d.join(pattern));
-            }
-        }
         let mut out = Vec::new();
-        for cand in candidates {
-            out = expand(&cand, kind);
+        for base in bases {
+            out = kind.dialect().expand_include(&base.join(pattern));
+            // A killed run's temporary file is never configuration, however it is reached
+            // (Caddy's glob and Apache's directory include match dotfiles).
+            out.retain(|p| !temp_name::is_temp(p));
             if !out.is_empty() {
                 break;
             }
@@ -465,7 +494,7 @@ impl Scanner<'_> {
             let mut stack = vec![r];
             while let Some(i) = stack.pop() {
                 if seen.insert(i) {
-                    stack.extend(self.tree.files[i].included.iter().flatten().copied());
+                    stack.extend(self.set.files[i].included.iter().flatten().copied());
                 }
             }
             out.insert(r, seen);
@@ -486,54 +515,6 @@ fn shown(path: &Path) -> PathBuf {
     }
 }
 
-fn has_glob(p: &str) -> bool {
-    p.contains(['*', '?', '['])
-}
-
-/// The files a path or glob names, sorted as the servers sort them. Apache reads every file
-/// of an included directory.
-fn expand(path: &Path, kind: DialectKind) -> Vec<PathBuf> {
-    let text = path.to_string_lossy();
-    let mut out: Vec<PathBuf> = if has_glob(&text) {
-        glob::glob(&text)
-            .map(|g| g.filter_map(Result::ok).collect())
-            .unwrap_or_default()
-    } else if path.exists() {
-        vec![path.to_path_buf()]
-    } else {
-        Vec::new()
-    };
-    out.sort();
-    if kind == DialectKind::Apache {
-        let mut files = Vec::new();
-        for p in out {
-            if p.is_dir() {
-                for e in walkdir::WalkDir::new(&p)
-                    .follow_links(true)
-                    .sort_by_file_name()
-                    .into_iter()
-                    .flatten()
-                {
-                    if e.file_type().is_file() {
-                        files.push(e.into_path());
-                    }
-                }
-            } else {
-                files.push(p);
-            }
-        }
-        return files;
-    }
-    out.retain(|p| p.is_file());
-    out
-}
-
-/// A temporary file of an interrupted csppatch run (see `commit::TEMP_SUFFIX`).
-fn is_csppatch_temp(path: &Path) -> bool {
-    path.file_name()
-        .is_some_and(|n| n.to_string_lossy().ends_with(crate::commit::TEMP_SUFFIX))
-}
-
 fn is_ignored_dir(e: &walkdir::DirEntry) -> bool {
     let name = e.file_name().to_string_lossy();
     e.file_type().is_dir()
@@ -541,6 +522,12 @@ fn is_ignored_dir(e: &walkdir::DirEntry) -> bool {
             name.as_ref(),
             "node_modules" | "target" | "vendor" | "__pycache__"
         ) || name.starts_with('.'))
+}
+
+fn mentions_csp(src: &[u8]) -> bool {
+    let needle = b"content-security-policy";
+    src.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// With an explicit `--dialect`, files that are clearly not configuration are still skipped.
@@ -555,10 +542,20 @@ fn explicit_non_config(path: &Path) -> bool {
     )
 }
 
+/// The dialects' view of a scanned file.
+pub fn config_file(f: &ScannedFile) -> ConfigFile<'_> {
+    ConfigFile {
+        path: &f.path,
+        target: &f.target,
+        src: &f.src,
+        scan: f.scan.as_ref().ok(),
+    }
+}
+
 /// Group file indices by dialect, for per-server steps (linking, tree checks, validation).
-pub fn by_dialect(tree: &Tree) -> BTreeMap<DialectKind, Vec<usize>> {
+pub fn by_dialect(set: &FileSet) -> BTreeMap<DialectKind, Vec<usize>> {
     let mut out: BTreeMap<DialectKind, Vec<usize>> = BTreeMap::new();
-    for (i, f) in tree.files.iter().enumerate() {
+    for (i, f) in set.files.iter().enumerate() {
         out.entry(f.dialect).or_default().push(i);
     }
     out

@@ -5,6 +5,8 @@
 
 use std::ops::Range;
 
+use crate::csp::Delivery;
+
 /// Whether browsers enforce the policy or only report violations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Disposition {
@@ -30,13 +32,6 @@ impl Disposition {
             Disposition::ReportOnly => "Content-Security-Policy-Report-Only",
         }
     }
-}
-
-/// How the policy reaches the browser: some directives are ignored in a `<meta>` policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-pub enum Delivery {
-    Header,
-    Meta,
 }
 
 /// A value as the server sends it, with the raw bytes each of its bytes came from.

@@ -22,7 +22,7 @@ pub enum SiteRef {
 }
 
 /// A site and what the merge made of it.
-pub struct Planned<'a> {
+pub struct SitePatch<'a> {
     pub which: SiteRef,
     pub site: &'a Site,
     pub outcome: &'a MergeOutcome,
@@ -46,8 +46,9 @@ pub enum Failure {
 }
 
 /// The file's new bytes with every planned site patched.
-pub fn patch_file(file: &ScannedFile, planned: &[Planned]) -> Result<Vec<u8>, Failure> {
-    let dialect = file.dialect.dialect();
+pub fn patch_file(file: &ScannedFile, planned: &[SitePatch]) -> Result<Vec<u8>, Failure> {
+    let finder = crate::template::dialect(file.dialect, file.template.as_ref());
+    let dialect: &dyn Dialect = &finder;
     let mut last = String::new();
     for strategy in [Strategy::Layout, Strategy::Fragments, Strategy::Whole] {
         let mut splices = Vec::new();
@@ -185,7 +186,7 @@ fn site_of(scan: &FileScan, which: SiteRef) -> &Site {
 /// literal text (escaped: `\$nonce`, `&#123;&#123;`, `%%{...}`) the server would send that
 /// text, and the copied nonce no longer matches: the site's own nonce'd scripts, which the
 /// old directive allowed, would be blocked by the new one. Such a site is refused.
-fn literal_copy(p: &Planned, after: &Site) -> Option<String> {
+fn literal_copy(p: &SitePatch, after: &Site) -> Option<String> {
     let before = &p.site.value;
     if before.opaque.is_empty() || p.site.repaired.is_some() {
         return None;
@@ -233,11 +234,9 @@ fn literal_copy(p: &Planned, after: &Site) -> Option<String> {
 
 /// Read the patched bytes back with the same dialect: every patched site must now decode to
 /// exactly the merged policy, and the file must hold the same sites as before.
-fn read_back(file: &ScannedFile, new: &[u8], planned: &[Planned]) -> Result<FileScan, String> {
+fn read_back(file: &ScannedFile, new: &[u8], planned: &[SitePatch]) -> Result<FileScan, String> {
     let before = file.scan.as_ref().map_err(|d| d.message.clone())?;
-    let after = file
-        .dialect
-        .dialect()
+    let after = crate::template::dialect(file.dialect, file.template.as_ref())
         .find(&file.path, new)
         .map_err(|d| d.message)?;
     if after.sites.len() != before.sites.len() || after.bindings.len() != before.bindings.len() {

@@ -421,7 +421,10 @@ mod tests {
         let after = "default-src 'self'; connect-src https://api.vendor.example";
         let own = load(Destination::Connect, "https://site.example/api");
         assert!(allows(before, &own));
-        assert!(!allows(after, &own), "the DESIGN.md trap");
+        assert!(
+            !allows(after, &own),
+            "a new connect-src no longer falls back to default-src's 'self'"
+        );
     }
 
     #[test]

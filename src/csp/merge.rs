@@ -1,4 +1,4 @@
-//! Fallback-aware merge of vendor requirements (DESIGN.md "Merge rules").
+//! Fallback-aware merge of vendor requirements (README, "How the merge decides").
 //!
 //! For each requirement and each policy of the list, [`super::plan`] decides which directives
 //! change; this module turns the result into minimal [`TextEdit`]s on the input: an insertion
@@ -23,14 +23,14 @@
 
 use std::ops::Range;
 
+use super::Delivery;
 use crate::diag::{Diagnostic, Severity};
-use crate::site::Delivery;
 
 use super::directives::info;
 use super::eval::Browser;
 use super::lint;
 use super::parse::{parse, DirectiveState, Policy, PolicyList};
-use super::plan::{unsafe_inline_effective, Class, Planned, PolicyPlan};
+use super::plan::{unsafe_inline_effective, Class, PlannedDirective, PolicyPlan};
 use super::source::{Keyword, Source};
 use super::targets::{targets, Targets, Unusable};
 
@@ -147,7 +147,7 @@ fn initial_plan(policy: &Policy) -> PolicyPlan {
             .iter()
             .enumerate()
             .filter(|(_, d)| d.is_effective())
-            .map(|(i, d)| Planned {
+            .map(|(i, d)| PlannedDirective {
                 name: d.name.clone(),
                 tokens: d.values(),
                 existing: Some(i),
@@ -265,7 +265,7 @@ pub fn self_check(
             .filter(|c| c.requirement == i)
             .map(|c| c.code)
             .collect();
-        if ["CSP103", "CSP110", "CSP115", "CSP116", "CSP120"]
+        if ["CSP103", "CSP115", "CSP116", "CSP120", "CSP122"]
             .iter()
             .any(|c| codes.contains(c))
         {
@@ -531,7 +531,7 @@ fn policy_edits(list: &PolicyList, policy: &Policy, plan: &PolicyPlan) -> Vec<Te
             });
         }
     }
-    let created: Vec<&Planned> = plan
+    let created: Vec<&PlannedDirective> = plan
         .directives
         .iter()
         .filter(|d| d.existing.is_none())

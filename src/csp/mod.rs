@@ -8,8 +8,7 @@
 //!
 //! ```
 //! use csppatch::csp::eval::{allows, Destination, Request};
-//! use csppatch::csp::{merge, self_check, MergeOptions, Requirement};
-//! use csppatch::site::Delivery;
+//! use csppatch::csp::{merge, self_check, Delivery, MergeOptions, Requirement};
 //!
 //! let reqs = [Requirement::new("connect-src", "https://api.vendor.example", "vendor")];
 //! let out = merge("default-src 'self'", &reqs, &MergeOptions { delivery: Delivery::Header });
@@ -26,6 +25,7 @@
 //! [`plan`] (which directives a merge changes), [`probe`] (requests to check a merge with).
 
 pub mod cover;
+mod delivery;
 pub mod directives;
 pub mod eval;
 pub mod lint;
@@ -37,6 +37,7 @@ pub mod probe;
 pub mod source;
 pub mod targets;
 
+pub use delivery::Delivery;
 pub use merge::{
     merge, self_check, Added, Caveat, Created, MergeOptions, MergeOutcome, Pin, Requirement,
     TextEdit,

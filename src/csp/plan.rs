@@ -89,7 +89,7 @@ pub struct Infeasible;
 
 /// One enforced directive of the policy being planned: an existing one or a created one.
 #[derive(Debug, Clone)]
-pub struct Planned {
+pub struct PlannedDirective {
     pub name: String,
     /// The value as it will be: original tokens (minus `'none'` once something is added) plus
     /// additions, or for a created directive, the copied tokens plus additions.
@@ -107,7 +107,7 @@ pub struct Planned {
 /// The directives of one policy as the plan goes.
 #[derive(Debug, Clone)]
 pub struct PolicyPlan {
-    pub directives: Vec<Planned>,
+    pub directives: Vec<PlannedDirective>,
 }
 
 /// What decides one class: tokens and whether script-src's pre-request check runs.
@@ -342,12 +342,12 @@ fn compare(
 }
 
 impl PolicyPlan {
-    pub fn get(&self, name: &str) -> Option<&Planned> {
+    pub fn get(&self, name: &str) -> Option<&PlannedDirective> {
         self.directives.iter().find(|d| d.name == name)
     }
 
     /// The directive that governs `class` in `browser`.
-    pub fn governing(&self, class: Class, browser: Browser) -> Option<&Planned> {
+    pub fn governing(&self, class: Class, browser: Browser) -> Option<&PlannedDirective> {
         class.chain(browser).into_iter().find_map(|n| self.get(n))
     }
 
@@ -376,7 +376,7 @@ impl PolicyPlan {
                 let (from, tokens) = copy.map_or((None, Vec::new()), |(f, t)| {
                     (Some(f.to_string()), copy_for(name, &t))
                 });
-                self.directives.push(Planned {
+                self.directives.push(PlannedDirective {
                     name: name.to_string(),
                     tokens,
                     existing: None,
@@ -392,13 +392,13 @@ impl PolicyPlan {
         d.added.push(text.to_string());
     }
 
-    fn pin(&mut self, name: &str, from: &Planned) {
+    fn pin(&mut self, name: &str, from: &PlannedDirective) {
         let mut tokens = copy_for(name, &from.tokens);
         if tokens.iter().all(|t| is_none(t)) {
             // An empty directive means 'none'; say it, once.
             tokens = vec!["'none'".to_string()];
         }
-        self.directives.push(Planned {
+        self.directives.push(PlannedDirective {
             name: name.to_string(),
             tokens,
             existing: None,

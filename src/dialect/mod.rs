@@ -1,56 +1,107 @@
-//! One module per configuration format, all behind the small [`Dialect`] trait.
+//! One folder per configuration format, all behind the [`Dialect`] trait, and the registry
+//! that lists them: adding a server is a new folder here plus one line in [`registry!`]'s
+//! invocation below (README, "Development", says what a dialect provides).
 //!
 //! A dialect finds CSP sites in a file's bytes and encodes new values in the file's own
-//! escaping rules. It never prints the file back: the pipeline splices byte ranges.
+//! escaping rules; it says which files are its own, where the server's main config lives,
+//! how the server resolves includes, and how the server's own validator checks a file. It
+//! never prints the file back: the pipeline splices byte ranges.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::diag::Diagnostic;
+use crate::rules::Rule;
 use crate::site::{FileScan, Site};
+use crate::validator::Validator;
 
-pub mod apache;
-pub mod caddy;
-pub mod html;
-pub mod nginx;
-pub mod php;
+pub mod include;
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum DialectKind {
-    Nginx,
-    Apache,
-    Caddy,
-    Php,
-    Html,
+/// Declares each dialect's module, its [`DialectKind`] constant and its registry entry, from
+/// one line per dialect: `Kind => module::UnitStruct`. The order is the registry's: it decides
+/// which dialect wins a tie when sniffing content, and the order of per-server steps.
+macro_rules! registry {
+    ($($kind:ident => $module:ident :: $dialect:ident,)*) => {
+        $(pub mod $module;)*
+
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+        #[repr(u8)]
+        enum Slot { $($kind,)* }
+
+        #[allow(non_upper_case_globals)]
+        impl DialectKind {
+            $(pub const $kind: DialectKind = DialectKind(Slot::$kind as u8);)*
+        }
+
+        static REGISTRY: &[&dyn Dialect] = &[$(&$module::$dialect,)*];
+    };
 }
 
+registry! {
+    Nginx => nginx::Nginx,
+    Apache => apache::Apache,
+    Caddy => caddy::Caddy,
+    Php => php::Php,
+    Html => html::Html,
+}
+
+/// Which dialect a file is in: a position in the registry (so ordered as it is).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DialectKind(u8);
+
 impl DialectKind {
+    /// Every dialect, in registry order.
+    pub fn all() -> impl Iterator<Item = DialectKind> {
+        (0..REGISTRY.len()).map(|i| DialectKind(i as u8))
+    }
+
+    /// The dialect called `name` (`--dialect nginx`).
+    pub fn from_name(name: &str) -> Option<DialectKind> {
+        DialectKind::all().find(|k| k.name().eq_ignore_ascii_case(name))
+    }
+
     pub fn name(self) -> &'static str {
-        match self {
-            DialectKind::Nginx => "nginx",
-            DialectKind::Apache => "apache",
-            DialectKind::Caddy => "caddy",
-            DialectKind::Php => "php",
-            DialectKind::Html => "html",
-        }
+        self.dialect().name()
     }
 
     pub fn dialect(self) -> &'static dyn Dialect {
-        match self {
-            DialectKind::Nginx => &nginx::Nginx,
-            DialectKind::Apache => &apache::Apache,
-            DialectKind::Caddy => &caddy::Caddy,
-            DialectKind::Php => &php::Php,
-            DialectKind::Html => &html::Html,
-        }
+        REGISTRY[usize::from(self.0)]
     }
 }
 
-/// What a configuration format must do for csppatch.
+impl std::fmt::Debug for DialectKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl serde::Serialize for DialectKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// What a configuration format must do for csppatch. Only `name`, `rules`, `claims_name`,
+/// `find` and the two encoders are required; a format without includes, main configs or a
+/// validator (HTML) keeps the defaults.
 pub trait Dialect: Send + Sync {
-    fn kind(&self) -> DialectKind;
+    /// The name on the command line (`--dialect nginx`) and in messages.
+    fn name(&self) -> &'static str;
+
+    /// The documentation of every code this dialect emits (`csppatch rules`).
+    fn rules(&self) -> &'static [Rule];
+
+    // ---- which files are this dialect's (see [`detect`])
+
+    /// Does the file's name say it is this dialect's? `name` and `ext` are lowercased; `head`
+    /// is the file's first 16 KiB, for an extension that needs a look inside (`.inc`).
+    fn claims_name(&self, name: &str, ext: &str, head: &[u8]) -> bool;
+
+    /// How much the content of a file whose name says nothing looks like this dialect.
+    fn sniff(&self, _head: &Head<'_>) -> Sniff {
+        Sniff::No
+    }
+
+    // ---- sites
 
     /// Locate every CSP site (and variable binding, variable reference, include) in `src`.
     /// A file the real server would refuse to parse is an `Err` with the file:line.
@@ -77,6 +128,60 @@ pub trait Dialect: Send + Sync {
     fn check_tree(&self, _files: &[TreeFile<'_>]) -> Vec<Diagnostic> {
         Vec::new()
     }
+
+    // ---- the configuration around a file
+
+    /// File names of the server's main config, looked for in each directory above a given
+    /// path (`nginx.conf`); none: the format has no main config.
+    fn main_config_names(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The main config of a system install, relative to `/` (`etc/nginx/nginx.conf`), used
+    /// when none is found above the given paths.
+    fn system_main_config(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The directories a relative include in a file of directory `dir` is looked up in, the
+    /// server's own base first (nginx: the main config's directory). `root` is the main config
+    /// found for the run, if any; without one the base is a guess, and the dialect may add
+    /// the including file's own directory after it.
+    fn include_bases(&self, dir: &Path, _root: Option<&ConfigFile<'_>>) -> Vec<PathBuf> {
+        vec![dir.to_path_buf()]
+    }
+
+    /// The files an include of `path` (joined to a base; maybe a glob) reads, in the server's
+    /// order and by the server's glob rules. csppatch's own temporary files are dropped after
+    /// this, whatever it returns.
+    fn expand_include(&self, path: &Path) -> Vec<PathBuf> {
+        include::glob_files(path, include::Dotfiles::Skip)
+    }
+
+    // ---- the server's own validator (`--validate`)
+
+    /// The validator run for main config `root` and everything it includes; `Ok(None)`: the
+    /// format has no such validator.
+    fn validate_main_config(&self, _root: &ConfigFile<'_>) -> Result<Option<Validator>, String> {
+        Ok(None)
+    }
+
+    /// Is this file, which no main config includes, a whole main config by itself (an nginx
+    /// file with a top-level `http` block)? It is then validated like one.
+    fn is_whole_config(&self, _src: &[u8]) -> bool {
+        false
+    }
+
+    /// One validator run for the files of the run that no main config includes (a
+    /// repository of vhosts): typically a wrapper main config that includes them.
+    fn validate_lone_files(&self, _files: &[ConfigFile<'_>]) -> Result<Option<Validator>, String> {
+        Ok(None)
+    }
+
+    /// A validator for one changed file on its own (`php -l`).
+    fn validate_changed_file(&self, _file: &ConfigFile<'_>) -> Result<Option<Validator>, String> {
+        Ok(None)
+    }
 }
 
 /// A scanned file as the tree-level checks see it.
@@ -90,9 +195,89 @@ pub struct TreeFile<'a> {
     pub is_root: bool,
 }
 
+/// A file of the configuration as include resolution and validation see it.
+pub struct ConfigFile<'a> {
+    /// The path as shown to the user (relative include bases are derived from it).
+    pub path: &'a Path,
+    /// The absolute path of the regular file behind it: what a validator is given.
+    pub target: &'a Path,
+    pub src: &'a [u8],
+    /// `None` when the file does not parse.
+    pub scan: Option<&'a FileScan>,
+}
+
+/// The start of a file, for [`Dialect::sniff`]: the bytes, and the text lowercased.
+pub struct Head<'a> {
+    pub bytes: &'a [u8],
+    pub lower: &'a str,
+}
+
+impl Head<'_> {
+    /// Each line that is not blank or a `#` comment, trimmed, with its first word.
+    pub fn lines(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.lower.lines().filter_map(|line| {
+            let t = line.trim();
+            if t.is_empty() || t.starts_with('#') {
+                return None;
+            }
+            Some((t, t.split_whitespace().next().unwrap_or("")))
+        })
+    }
+}
+
+/// What a dialect makes of a file's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sniff {
+    No,
+    /// Markers only this format has (`<?php`): the first dialect to say so wins.
+    Certain,
+    /// Lines that look like this format's, weighed; the highest score wins, ties in registry
+    /// order.
+    Score(i32),
+}
+
+/// Extensions that are never configuration, whatever the content: a name that no dialect
+/// claims and that ends so is skipped without a look inside.
+const NOT_CONFIG: &[&str] = &[
+    "pem",
+    "crt",
+    "key",
+    "png",
+    "jpg",
+    "jpeg",
+    "gif",
+    "ico",
+    "gz",
+    "zip",
+    "md",
+    "txt",
+    "json",
+    "yml",
+    "yaml",
+    "toml",
+    "js",
+    "css",
+    "sh",
+    "py",
+    "rs",
+    "pl",
+    "t",
+    "lua",
+    "orig",
+    "bak",
+    "swp",
+    "dpkg-dist",
+    "dpkg-old",
+];
+
 /// Pick the dialect of a file by name, then by content. `None`: not a configuration csppatch
 /// knows (a PEM file, an image, a README).
 pub fn detect(path: &Path, head: &[u8]) -> Option<DialectKind> {
+    // A template is the dialect of the file it renders to: `nginx.conf.j2` is nginx.
+    if let Some(rendered) = crate::template::rendered_name(path) {
+        let masked = crate::template::masked_head(path, head);
+        return detect(&rendered, &masked).or_else(|| crate::template::fallback_dialect(path));
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
@@ -101,151 +286,31 @@ pub fn detect(path: &Path, head: &[u8]) -> Option<DialectKind> {
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    if name == ".htaccess" || name == "httpd.conf" || name == "apache2.conf" {
-        return Some(DialectKind::Apache);
+    if let Some(k) = DialectKind::all().find(|k| k.dialect().claims_name(&name, &ext, head)) {
+        return Some(k);
     }
-    if name == "nginx.conf" {
-        return Some(DialectKind::Nginx);
-    }
-    if name == "caddyfile" || name.starts_with("caddyfile.") || ext == "caddy" || ext == "caddyfile"
-    {
-        return Some(DialectKind::Caddy);
-    }
-    match ext.as_str() {
-        "php" | "phtml" | "inc" if looks_like_php(head) => return Some(DialectKind::Php),
-        "php" | "phtml" => return Some(DialectKind::Php),
-        "html" | "htm" | "xhtml" | "shtml" | "twig" | "hbs" | "handlebars" | "mustache" | "erb"
-        | "ejs" | "j2" | "jinja" | "njk" | "liquid" | "vue" | "svelte" | "astro" => {
-            return Some(DialectKind::Html)
-        }
-        "pem" | "crt" | "key" | "png" | "jpg" | "jpeg" | "gif" | "ico" | "gz" | "zip" | "md"
-        | "txt" | "json" | "yml" | "yaml" | "toml" | "js" | "css" | "sh" | "py" | "rs" | "pl"
-        | "t" | "lua" | "orig" | "bak" | "swp" | "dpkg-dist" | "dpkg-old" => return None,
-        _ => {}
-    }
-    sniff(head)
-}
-
-fn looks_like_php(head: &[u8]) -> bool {
-    contains(head, b"<?php") || contains(head, b"<?=")
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Tell nginx from Apache (and the rest) by content: Apache has `<Section>` tags and
-/// `Directive value` lines without semicolons; nginx has `name args;` and `{` blocks.
-fn sniff(head: &[u8]) -> Option<DialectKind> {
-    if head.contains(&0) {
+    if NOT_CONFIG.contains(&ext.as_str()) || head.contains(&0) {
         return None;
     }
-    if looks_like_php(head) {
-        return Some(DialectKind::Php);
-    }
-    let text = String::from_utf8_lossy(head);
-    let lower = text.to_ascii_lowercase();
-    if lower.contains("<meta") || lower.contains("<!doctype html") || lower.contains("<html") {
-        return Some(DialectKind::Html);
-    }
-    let (mut apache, mut nginx, mut caddy) = (0i32, 0i32, 0i32);
-    for line in lower.lines() {
-        let t = line.trim();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
-        let first = t.split_whitespace().next().unwrap_or("");
-        if t.starts_with("</")
-            || t.starts_with("<virtualhost")
-            || t.starts_with("<ifmodule")
-            || t.starts_with("<directory")
-            || t.starts_with("<location")
-            || t.starts_with("<files")
-        {
-            apache += 3;
-        }
-        if matches!(
-            first,
-            "header"
-                | "servername"
-                | "documentroot"
-                | "loadmodule"
-                | "rewriteengine"
-                | "rewriterule"
-                | "options"
-                | "allowoverride"
-                | "require"
-                | "serveralias"
-                | "errorlog"
-                | "customlog"
-                | "sslengine"
-                | "addtype"
-                | "expiresactive"
-                | "setenvif"
-                | "headers"
-        ) {
-            apache += 1;
-        }
-        if t.ends_with(';') || t.ends_with('{') && !t.starts_with('<') {
-            nginx += 1;
-        }
-        if matches!(
-            first,
-            "server"
-                | "location"
-                | "add_header"
-                | "listen"
-                | "server_name"
-                | "root"
-                | "proxy_pass"
-                | "fastcgi_pass"
-                | "upstream"
-                | "http"
-                | "events"
-                | "map"
-                | "include"
-                | "more_set_headers"
-                | "try_files"
-                | "index"
-                | "return"
-                | "rewrite"
-        ) && (t.ends_with(';') || t.ends_with('{'))
-        {
-            nginx += 2;
-        }
-        if matches!(
-            first,
-            "reverse_proxy"
-                | "file_server"
-                | "encode"
-                | "tls"
-                | "php_fastcgi"
-                | "respond"
-                | "handle"
-                | "handle_path"
-                | "route"
-                | "redir"
-                | "import"
-        ) && !t.ends_with(';')
-        {
-            caddy += 2;
-        }
-        if t.starts_with(':') && t.ends_with('{')
-            || t.ends_with('{') && first.contains('.') && !t.ends_with(';')
-        {
-            caddy += 1;
+    let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let head = Head {
+        bytes: head,
+        lower: &lower,
+    };
+    let mut best: Option<(i32, DialectKind)> = None;
+    for k in DialectKind::all() {
+        match k.dialect().sniff(&head) {
+            Sniff::Certain => return Some(k),
+            Sniff::Score(s) if s > 0 && best.is_none_or(|(b, _)| s > b) => best = Some((s, k)),
+            _ => {}
         }
     }
-    let best = apache.max(nginx).max(caddy);
-    if best == 0 {
-        None
-    } else if best == nginx {
-        Some(DialectKind::Nginx)
-    } else if best == apache {
-        Some(DialectKind::Apache)
-    } else {
-        Some(DialectKind::Caddy)
-    }
+    best.map(|(_, k)| k)
+}
+
+/// Does `hay` contain `needle`? (For content markers in a file's head.)
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 #[cfg(test)]

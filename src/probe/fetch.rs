@@ -21,10 +21,14 @@ use url::{Host, Position, Url};
 use super::head::{bad_input, parse_head};
 use crate::diag::Diagnostic;
 
-pub use super::head::{parse_header_arg, parse_url};
+pub use super::head::{parse_header_arg, parse_url, Header};
 
 /// Chromium's limit for a response head (`kMaxHeaderBufSize`, 256 KiB).
 const MAX_HEAD: usize = 256 * 1024;
+
+/// The longest chunk-size line (with its extensions) or chunk end read: a longer one is cut
+/// there and fails as a bad chunk size, in bounded memory.
+const MAX_CHUNK_LINE: u64 = 16 * 1024;
 
 /// How to fetch.
 #[derive(Debug, Clone)]
@@ -62,15 +66,6 @@ pub struct Hop {
     pub status: u16,
     /// The `Location` header as sent.
     pub location: String,
-}
-
-/// One response header, as the browser reads it (continuation lines folded).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    pub name: String,
-    pub value: Vec<u8>,
-    /// Sent across several lines (obs-fold): nginx sends a `\` + newline of a quoted value so.
-    pub folded: bool,
 }
 
 /// The final response.
@@ -408,8 +403,11 @@ impl Exchange {
             loop {
                 self.arm()?;
                 let before = head.len();
-                let n = self
-                    .reader
+                // Never more than the limit and one byte: a server that sends a header line
+                // without end must not fill the memory before the check below.
+                let room = (MAX_HEAD + 1 - before) as u64;
+                let n = (&mut self.reader)
+                    .take(room)
                     .read_until(b'\n', &mut head)
                     .map_err(|e| self.io_error("reading the response", e))?;
                 if n == 0 {
@@ -492,7 +490,8 @@ impl Exchange {
         loop {
             let mut line = Vec::new();
             self.arm()?;
-            self.reader
+            (&mut self.reader)
+                .take(MAX_CHUNK_LINE)
                 .read_until(b'\n', &mut line)
                 .map_err(|e| self.io_error("reading the body", e))?;
             let text = String::from_utf8_lossy(&line);
@@ -519,7 +518,8 @@ impl Exchange {
                 return Ok((body, false));
             }
             let mut crlf = Vec::new();
-            self.reader
+            (&mut self.reader)
+                .take(MAX_CHUNK_LINE)
                 .read_until(b'\n', &mut crlf)
                 .map_err(|e| self.io_error("reading the body", e))?;
         }

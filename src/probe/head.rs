@@ -8,8 +8,16 @@
 
 use url::Url;
 
-use super::fetch::Header;
 use crate::diag::Diagnostic;
+
+/// One response header, as the browser reads it (continuation lines folded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub name: String,
+    pub value: Vec<u8>,
+    /// Sent across several lines (obs-fold): nginx sends a `\` + newline of a quoted value so.
+    pub folded: bool,
+}
 
 pub(super) fn bad_input(message: impl Into<String>) -> Diagnostic {
     Diagnostic::error("PRB800", message)

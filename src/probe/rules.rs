@@ -1,6 +1,6 @@
 //! The codes `csppatch probe` emits (`PRB8xx`), documented for `csppatch rules`.
 
-use crate::rules::Rule;
+use crate::rule::Rule;
 
 pub static RULES: &[Rule] = &[
     Rule {
@@ -66,8 +66,7 @@ pub static RULES: &[Rule] = &[
         code: "PRB805",
         name: "metas-not-read",
         what: "CSP <meta> tags may be missing from the report: the body is not HTML, is \
-               compressed although identity was asked for, was cut after 8 MiB, or a meta's \
-               content is not UTF-8.",
+               compressed although identity was asked for, or was cut after 8 MiB.",
         why: "A policy the probe did not read cannot be checked; the headers still are.",
         example: "Content-Type: application/json\n\n\
                   Use instead:\n\
@@ -110,5 +109,19 @@ pub static RULES: &[Rule] = &[
                   Use instead:\n\
                   add_header Content-Security-Policy \"default-src 'self'; connect-src 'self' \
                   wss://vendor.example\";",
+    },
+    Rule {
+        code: "PRB809",
+        name: "meta-not-utf8",
+        what: "The content of a CSP <meta> tag is not valid UTF-8: the probe evaluates it with \
+               U+FFFD in place of the bytes it could not decode.",
+        why: "The browser decodes the page in its own encoding (windows-1252, say), so a source \
+              holding those bytes may be allowed or blocked otherwise than the verdict says. \
+              CSP sources are ASCII: such bytes are nearly always a character pasted from a \
+              word processor or an international domain name.",
+        example: "<meta http-equiv=\"Content-Security-Policy\" content=\"img-src https://cdn.exämple.com\">  \
+                  (in a windows-1252 page)\n\n\
+                  Use instead:\n\
+                  <meta http-equiv=\"Content-Security-Policy\" content=\"img-src https://cdn.xn--exmple-cua.com\">",
     },
 ];

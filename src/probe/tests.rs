@@ -212,3 +212,20 @@ fn an_empty_header_is_no_policy() {
     assert_eq!(probe.policies.len(), 1);
     assert_eq!(probe.outcome(), Outcome::NoCsp);
 }
+
+#[test]
+fn a_meta_that_is_not_utf8_is_evaluated_and_said_so() {
+    // `é` in windows-1252 (0xE9) inside the policy: the meta still applies in the browser.
+    let mut p = page(
+        &[("Content-Type", "text/html")],
+        "<head><meta http-equiv=\"Content-Security-Policy\" content=\"img-src 'self' \
+         https://caf\u{0}.example\"></head>",
+    );
+    let at = p.body.iter().position(|&b| b == 0).unwrap();
+    p.body[at] = 0xE9;
+    let probe = evaluate(p, &[req("img-src", "https://cdn.example")]);
+    assert_eq!(probe.policies.len(), 1, "the meta is evaluated");
+    let notes: Vec<&str> = probe.warnings.iter().map(|w| w.diagnostic.code).collect();
+    assert!(notes.contains(&"PRB809"), "{notes:?}");
+    assert!(!notes.contains(&"PRB805"), "{notes:?}");
+}

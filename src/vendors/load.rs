@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 use super::directive;
+use super::request_check;
+use super::requests::{KnownRequest, Reason};
 use super::schema::{DirectiveTable, ParamDoc, VendorDoc, VendorListDoc};
 use crate::csp::source::{parse_vendor_source, Keyword, Source};
 use crate::diag::{Diagnostic, Location};
@@ -17,6 +19,9 @@ pub const CUSTOM_DOMAIN_PLACEHOLDER: &str = "<customdomain>";
 pub const CUSTOM_DOMAIN_PARAM: &str = "custom-domain";
 /// Stand-in host used to check that a replacement is a valid source once substituted.
 const SAMPLE_HOST: &str = "track.example.com";
+/// The code of an invalid `[[request]]` or `[[reason]]` (written here, where the other
+/// `VND70x` codes are, so that the rules table's test sees it).
+pub(super) const INVALID_REQUEST: &str = "VND721";
 
 /// Where a vendor definition came from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -43,6 +48,10 @@ pub struct Vendor {
     pub default_region: Option<String>,
     pub(crate) custom_domain: Option<CustomDomain>,
     pub(crate) nonce: Option<NonceMode>,
+    /// The requests its widget is known to make, in file order.
+    pub requests: Vec<KnownRequest>,
+    /// Sources kept for a documented reason rather than a known request.
+    pub reasons: Vec<Reason>,
     /// Where the vendor's `name` is written, for messages about the vendor as a whole.
     pub(crate) at: Location,
 }
@@ -108,16 +117,21 @@ impl Vendor {
 }
 
 /// The file being read: turns byte spans into locations.
-struct Doc<'a> {
+pub(super) struct Doc<'a> {
     path: &'a Path,
     text: &'a str,
 }
 
 impl Doc<'_> {
-    fn at(&self, span: Range<usize>) -> Location {
+    pub(super) fn at(&self, span: Range<usize>) -> Location {
         Location::of(self.path, self.text.as_bytes(), span.start)
     }
-    fn error(&self, code: &'static str, span: Range<usize>, message: String) -> Diagnostic {
+    pub(super) fn error(
+        &self,
+        code: &'static str,
+        span: Range<usize>,
+        message: String,
+    ) -> Diagnostic {
         Diagnostic::error(code, message).at(self.at(span))
     }
 }
@@ -238,9 +252,11 @@ fn validate(doc: &Doc, v: VendorDoc, origin: Origin) -> Result<Vendor, Vec<Diagn
                     format!("{name}: `{}` is not a usable region name: use lower-case letters, digits and `-` (it is typed after --region)", region.get_ref()),
                 ));
             }
+            let mut region_entries = entries(doc, &name, &table.sources, false, &mut errors);
+            region_entries.extend(entries(doc, &name, &table.unverified, true, &mut errors));
             Region {
                 name: region.get_ref().clone(),
-                entries: entries(doc, &name, table, false, &mut errors),
+                entries: region_entries,
             }
         })
         .collect();
@@ -250,7 +266,11 @@ fn validate(doc: &Doc, v: VendorDoc, origin: Origin) -> Result<Vendor, Vec<Diagn
     let written = |t: &DirectiveTable| !t.0.is_empty();
     if !written(&v.sources)
         && !written(&v.unverified_sources)
-        && !v.regions.0.iter().any(|(_, t)| written(t))
+        && !v
+            .regions
+            .0
+            .iter()
+            .any(|(_, t)| written(&t.sources) || written(&t.unverified))
     {
         errors.push(doc.error(
             "VND709",
@@ -258,10 +278,22 @@ fn validate(doc: &Doc, v: VendorDoc, origin: Origin) -> Result<Vendor, Vec<Diagn
             format!("{name}: the vendor lists no sources; add a [sources] table"),
         ));
     }
+    let region_names: Vec<&str> = regions.iter().map(|r| r.name.as_str()).collect();
+    let known = request_check::requests(doc, &name, &v.requests, &region_names, &mut errors);
+    let listed = |directive: &str, source: &str| {
+        sources
+            .iter()
+            .chain(regions.iter().flat_map(|r| r.entries.iter()))
+            .any(|e| e.directive == directive && e.source == source)
+    };
+    let reasons =
+        request_check::reasons(doc, &name, &v.reasons, &region_names, &listed, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
     Ok(Vendor {
+        requests: known,
+        reasons,
         at: doc.at(v.name.span()),
         name,
         title: v.title.into_inner(),

@@ -3,21 +3,25 @@
 //! - [`schema`]: the file format (documented there; `examples/vendors/example.toml`).
 //! - [`load`]: file -> validated [`Vendor`], errors at `file:line:col` (`VND70x`).
 //! - [`resolve`]: [`Selection`] -> [`Requirement`](crate::csp::Requirement)s (`VND71x`).
-//! - [`listing`]: `csppatch vendors [--json]`.
+//! - [`requests`]: the requests each widget is known to make, and why each source is there.
+//! - [`listing`]: `csppatch vendors [NAME] [--json]`.
 //!
 //! The lead's entry points: [`Catalog::builtin`], [`Catalog::load_file`],
-//! [`Catalog::requirements`], [`Catalog::list`], [`listing_text`].
+//! [`Catalog::requirements`], [`Catalog::list`], [`render`] (all of `csppatch vendors`).
 
+mod detail;
 pub mod directive;
 pub mod listing;
 pub mod load;
+mod request_check;
+pub mod requests;
 pub mod resolve;
 mod rules;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
 
-pub use listing::{listing_text, ParamInfo, VendorInfo};
+pub use listing::{listing_text, render, ListingDoc, VendorInfo, SCHEMA_VERSION};
 pub use load::{Origin, Vendor};
 pub use resolve::{parse_allow, Resolved, Selection, ALLOW_VENDOR};
 pub use rules::RULES;
@@ -158,8 +162,8 @@ impl Catalog {
         resolve::resolve(&self.vendors, selection)
     }
 
-    /// The listing of `csppatch vendors`; serialize it for `--json`, or pass it to
-    /// [`listing_text`].
+    /// Every vendor as `csppatch vendors --json` shows it; [`render`] prints the command's
+    /// output.
     pub fn list(&self) -> Vec<VendorInfo> {
         self.vendors.iter().map(VendorInfo::of).collect()
     }

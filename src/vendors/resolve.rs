@@ -119,7 +119,7 @@ fn names(vendors: &[&Vendor]) -> String {
         .join(", ")
 }
 
-fn unknown_vendor(all: &[Vendor], asked: &str) -> Diagnostic {
+pub(crate) fn unknown_vendor(all: &[Vendor], asked: &str) -> Diagnostic {
     let known: Vec<&str> = all.iter().map(|v| v.name.as_str()).collect();
     let lower = asked.trim().to_ascii_lowercase();
     let hint = closest(&lower, known.iter().copied())
@@ -267,7 +267,7 @@ fn is_script_directive(directive: &str) -> bool {
 /// in: hosts, schemes and 'self' are then ignored by CSP3 browsers, and 'unsafe-inline' is
 /// ignored next to a nonce (CSP3 §8.3 "Allowing inline scripts"). 'unsafe-eval' and hashes
 /// keep their meaning, so they stay.
-fn nonce_makes_redundant(e: &Entry) -> bool {
+pub(crate) fn nonce_makes_redundant(e: &Entry) -> bool {
     if !is_script_directive(&e.directive) {
         return false;
     }

@@ -23,6 +23,8 @@
 //! connect-src = ["https://us.api.acme.example"]
 //! [regions.eu]
 //! connect-src = ["https://eu.api.acme.example"]
+//! [regions.eu.unverified_sources]          # optional; a region's own unverified sources
+//! img-src = ["https://img.eu.acme.example"]
 //!
 //! [params.custom-domain]                   # optional; the only parameter: --custom-domain
 //! description = "Your Acme tracking domain"
@@ -33,6 +35,32 @@
 //!
 //! [nonce]                                  # optional; the vendor documents a nonce mode
 //! notes = "Put your CSP nonce on the Acme script tag"
+//!
+//! [[request]]                              # a request the widget is known to make
+//! directive = "script-src"                 # the directive it is checked against
+//! url = "https://cdn.acme.example/widget.js?key=<key>"
+//! loaded_by = "page"                       # "page": the site's own tag; default "widget"
+//! snippet = "https://acme.example/install" # where it is written: `snippet` (the vendor's
+//! docs = "https://acme.example/csp"        # embed code), `docs` (its documentation) and/or
+//!                                          # `observed` (third-party material: unverified)
+//! [[request]]                              # `urls = [...]`: several requests that share
+//! directive = "connect-src"                # the directive, conditions and pages
+//! urls = ["https://api.acme.example/<path>", "wss://rt.acme.example/<path>"]
+//! docs = "https://acme.example/csp"
+//!
+//! [[request]]
+//! directive = "style-src"
+//! inline = "style"                         # not a URL: script, script-attribute, style,
+//! docs = "https://acme.example/csp"        # style-attribute or eval
+//! region = "eu"                            # optional: only in that region
+//! when = "custom-domain"                   # optional: custom-domain, no-custom-domain,
+//!                                          # nonce or no-nonce
+//!
+//! [[reason]]                               # a source kept for a documented reason, not a
+//! directive = "img-src"                    # known request
+//! source = "'self'"
+//! why = "The vendor's page lists it"
+//! docs = "https://acme.example/csp"
 //! ```
 //!
 //! TOML puts every bare key after a `[table]` header into that table, so the top-level keys
@@ -47,6 +75,12 @@
 //! host and scheme sources, `'self'` and `'unsafe-inline'` under `script-src` and
 //! `script-src-elem` are not added; `'unsafe-eval'` and hashes still are, and so is every
 //! other directive.
+//!
+//! Requests are what the preset is tested against (README, "Development"): every one must be
+//! allowed once the preset is merged, and every source must be needed by a request or a
+//! `[[reason]]`. In a request URL `<site>` stands for the page's own origin, `<customdomain>`
+//! for the `--custom-domain` host, and any other `<word>` for a value the vendor does not
+//! publish (an app id, a version, a path).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -77,10 +111,81 @@ pub struct VendorDoc {
     pub unverified_sources: DirectiveTable,
     pub default_region: Option<Spanned<String>>,
     #[serde(default)]
-    pub regions: OrderedMap<DirectiveTable>,
+    pub regions: OrderedMap<RegionDoc>,
     #[serde(default)]
     pub params: OrderedMap<ParamDoc>,
     pub nonce: Option<NonceDoc>,
+    #[serde(default, rename = "request")]
+    pub requests: Vec<Spanned<RequestDoc>>,
+    #[serde(default, rename = "reason")]
+    pub reasons: Vec<Spanned<ReasonDoc>>,
+}
+
+/// `[[request]]`: a request the vendor's widget is known to make.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestDoc {
+    pub directive: Spanned<String>,
+    pub url: Option<Spanned<String>>,
+    /// Several URLs with the same directive, conditions and pages (one request each).
+    pub urls: Option<Vec<Spanned<String>>>,
+    pub inline: Option<Spanned<String>>,
+    pub loaded_by: Option<Spanned<String>>,
+    pub region: Option<Spanned<String>>,
+    pub when: Option<Spanned<String>>,
+    pub docs: Option<Spanned<String>>,
+    pub snippet: Option<Spanned<String>>,
+    pub observed: Option<Spanned<String>>,
+    pub note: Option<String>,
+}
+
+/// `[[reason]]`: a source kept for a documented reason rather than a known request.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonDoc {
+    pub directive: Spanned<String>,
+    pub source: Spanned<String>,
+    pub why: String,
+    pub docs: Option<Spanned<String>>,
+    pub region: Option<Spanned<String>>,
+}
+
+/// `[regions.NAME]`: `directive = [sources]` lines, plus an optional `unverified_sources`
+/// table of the same shape.
+#[derive(Debug, Default)]
+pub struct RegionDoc {
+    pub sources: DirectiveTable,
+    pub unverified: DirectiveTable,
+}
+
+/// The key of a region's own unverified sources.
+pub const UNVERIFIED_KEY: &str = "unverified_sources";
+
+impl<'de> Deserialize<'de> for RegionDoc {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RegionVisitor;
+        impl<'de> Visitor<'de> for RegionVisitor {
+            type Value = RegionDoc;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a table of `directive = [sources]` lines")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut region = RegionDoc::default();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    // One key is a table, the others lists: decided by the key, so that each
+                    // value keeps its spans (an untagged enum would buffer them away).
+                    if key.get_ref() == UNVERIFIED_KEY {
+                        let table: DirectiveTable = map.next_value()?;
+                        region.unverified.0.extend(table.0);
+                    } else {
+                        region.sources.0.push((key, map.next_value()?));
+                    }
+                }
+                Ok(region)
+            }
+        }
+        deserializer.deserialize_map(RegionVisitor)
+    }
 }
 
 fn yes() -> bool {

@@ -132,7 +132,8 @@ fn a_user_vendor_file_with_an_invalid_wildcard_is_rejected_with_its_place() {
 fn vendors_lists_every_preset_with_its_source() {
     let out = run(&["vendors", "--json"]);
     assert_eq!(out.status.code(), Some(0));
-    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = doc["vendors"].as_array().unwrap();
     let names: Vec<&str> = list.iter().map(|v| v["name"].as_str().unwrap()).collect();
     for required in [
         "muserelay",

@@ -75,7 +75,7 @@ fn unreachable_port_and_bad_input_exit_2() {
             ],
             "expected `Name: value`",
         ),
-        (vec!["http://127.0.0.1:1/"], "VND719"),
+        (vec!["http://127.0.0.1:1/"], "VND720"),
     ] {
         let out = probe(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

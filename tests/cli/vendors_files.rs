@@ -326,6 +326,9 @@ fn the_documented_example_file_loads_and_resolves() {
     let v = catalog.get("acme-chat").unwrap();
     assert!(v.has_custom_domain() && v.has_nonce_mode());
     assert_eq!(v.region_names(), ["us", "eu"]);
+    // Its `urls` table is two requests.
+    assert_eq!(v.requests.len(), 4);
+    assert_eq!(v.reasons.len(), 1);
     let resolved = catalog
         .requirements(&Selection {
             vendors: vec!["acme-chat".into()],
@@ -356,4 +359,90 @@ fn the_documented_example_file_loads_and_resolves() {
     assert!(resolved.diagnostics[0]
         .message
         .contains("font-src https://fonts.acme.example"));
+}
+
+/// A vendor file with one `[[request]]` or `[[reason]]` after the given lines.
+fn with_tables(extra: &str) -> String {
+    format!(
+        "name = \"acme\"\ntitle = \"Acme\"\n[regions.us]\nscript-src = [\"https://cdn.acme.example\"]\n[regions.eu]\nscript-src = [\"https://eu.acme.example\"]\n[regions.eu.unverified_sources]\nimg-src = [\"https://img.eu.acme.example\"]\n{extra}"
+    )
+    .replacen("title = \"Acme\"\n", "title = \"Acme\"\ndefault_region = \"us\"\n", 1)
+}
+
+#[test]
+fn requests_and_reasons_load_with_their_places() {
+    let text = with_tables(
+        "[[request]]\ndirective = \"script-src\"\nurl = \"https://cdn.acme.example/w.js?k=<key>\"\nloaded_by = \"page\"\nregion = \"us\"\nsnippet = \"https://acme.example/install\"\n\
+         [[request]]\ndirective = \"script-src\"\ninline = \"eval\"\nobserved = \"https://issues.example/1\"\n\
+         [[reason]]\ndirective = \"img-src\"\nsource = \"https://img.eu.acme.example\"\nwhy = \"The page lists it\"\nregion = \"eu\"\ndocs = \"https://acme.example/csp\"\n",
+    );
+    let (catalog, _) = load(&text).unwrap_or_else(|e| panic!("{e:#?}"));
+    let v = catalog.get("acme").unwrap();
+    assert_eq!(v.requests.len(), 2);
+    assert_eq!(v.requests[0].at.to_string(), "vendors.toml:10:1");
+    assert!(v.requests[1].from.is_unverified());
+    assert_eq!(v.reasons[0].region.as_deref(), Some("eu"));
+    // The region's unverified source is used, with a warning.
+    let eu = catalog
+        .requirements(&Selection {
+            vendors: vec!["acme".into()],
+            region: Some("eu".into()),
+            ..Selection::default()
+        })
+        .unwrap();
+    assert!(eu
+        .requirements
+        .iter()
+        .any(|r| r.source == "https://img.eu.acme.example"));
+    assert!(eu
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "VND716" && d.message.contains("img-src https://img.eu.acme.example")));
+}
+
+#[test]
+fn malformed_requests_and_reasons_are_refused_each_at_its_place() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[[request]]\ndirective = \"script-src\"\ndocs = \"https://acme.example/csp\"\n",
+            "vendors.toml:10:1: acme: [[request]]: give exactly one of `url`",
+        ),
+        (
+            "[[request]]\ndirective = \"script-src\"\nurl = \"cdn.acme.example/w.js\"\ndocs = \"https://acme.example/csp\"\n",
+            "vendors.toml:12:7: acme: [[request]]: `cdn.acme.example/w.js` is not a URL",
+        ),
+        (
+            "[[request]]\ndirective = \"img-src\"\ninline = \"style\"\ndocs = \"https://acme.example/csp\"\n",
+            "vendors.toml:12:10: acme: [[request]]: inline style is decided by style-src or style-src-elem, not img-src",
+        ),
+        (
+            "[[request]]\ndirective = \"script-src\"\nurl = \"https://cdn.acme.example/w.js\"\nregion = \"au\"\ndocs = \"https://acme.example/csp\"\n",
+            "vendors.toml:13:10: acme: [[request]]: region `au` is not one of the vendor's regions (us, eu)",
+        ),
+        (
+            "[[request]]\ndirective = \"script-src\"\nurl = \"https://cdn.acme.example/w.js\"\nwhen = \"sometimes\"\ndocs = \"https://acme.example/csp\"\n",
+            "vendors.toml:13:8: acme: [[request]]: when `sometimes`: write one of custom-domain",
+        ),
+        (
+            "[[request]]\ndirective = \"script-src\"\nurl = \"https://cdn.acme.example/w.js\"\n",
+            "vendors.toml:10:1: acme: [[request]]: say where it is written",
+        ),
+        (
+            "[[request]]\ndirective = \"connect-src\"\nurl = \"ws://rt.acme.example/\"\ndocs = \"https://acme.example/csp\"\n",
+            "vendors.toml:12:7: acme: [[request]]: `ws://rt.acme.example/` is unencrypted",
+        ),
+        (
+            "[[reason]]\ndirective = \"img-src\"\nsource = \"data:\"\nwhy = \"x\"\n",
+            "vendors.toml:12:10: acme: [[reason]]: `data:` is not listed under img-src",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let e = one_error(&with_tables(extra));
+        assert_eq!(e.code, "VND721", "{extra}");
+        assert!(
+            located(&e).starts_with(expected),
+            "{extra}\ngot:  {}\nwant: {expected}",
+            located(&e)
+        );
+    }
 }

@@ -98,7 +98,7 @@ fn every_source_of_every_preset_is_valid_without_allow_insecure() {
             );
         }
     }
-    for name in ["stripe", "recaptcha", "plausible"] {
+    for name in ["stripe", "plausible"] {
         assert!(!catalog.get(name).unwrap().verified, "{name} is unverified");
     }
 }
@@ -230,7 +230,8 @@ fn nonce_mode_keeps_unsafe_eval() {
         ..select("gtm")
     });
     assert!(gtm.requirements.iter().all(|r| r.directive != "script-src"));
-    assert_eq!(gtm.requirements.len(), 2);
+    // img-src www.googletagmanager.com; connect-src www.googletagmanager.com www.google.com.
+    assert_eq!(gtm.requirements.len(), 3);
 }
 
 #[test]
@@ -266,7 +267,12 @@ fn muserelay_has_the_websocket() {
 fn zendesk_has_no_invalid_sentry_source_and_never_default_src() {
     let catalog = Catalog::builtin();
     let z = catalog.get("zendesk").unwrap();
-    assert!(z.all_sources().all(|(_, s)| !s.contains("sentry")));
+    // The page's `https://*.ingest.*.sentry.io` is invalid; the one Sentry host Zendesk
+    // names (on its Classic widget page) is there instead.
+    assert!(z.all_sources().all(|(_, s)| !s.contains("*.ingest.")));
+    assert!(z
+        .all_sources()
+        .any(|(d, s)| d == "connect-src" && s == "https://zendesk-eu.my.sentry.io"));
     for v in catalog.vendors() {
         assert!(v
             .all_sources()

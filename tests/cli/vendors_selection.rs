@@ -195,11 +195,17 @@ fn regions() {
             ..vendors(&["crisp", "intercom"])
         })
         .unwrap();
-    assert_eq!(r.diagnostics.len(), 1);
-    assert_eq!(r.diagnostics[0].code, "VND712");
-    assert_eq!(r.diagnostics[0].severity, Severity::Note);
+    // (Intercom's EU image hosts are unverified: a VND716 warning, not about regions.)
+    let notes: Vec<_> = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.code != "VND716")
+        .collect();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].code, "VND712");
+    assert_eq!(notes[0].severity, Severity::Note);
     assert_eq!(
-        r.diagnostics[0].message,
+        notes[0].message,
         "crisp has no regional variants; --region eu does not change its sources"
     );
     assert!(r
@@ -305,8 +311,13 @@ fn nonce_mode_notes_vendors_without_one() {
         .requirements
         .iter()
         .any(|q| q.vendor == "muserelay" && q.directive == "script-src"));
-    let notes: Vec<&str> = r.diagnostics.iter().map(|d| d.message.as_str()).collect();
-    // front has no script-src at all, so nothing to say about it.
+    let notes: Vec<&str> = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "VND718")
+        .map(|d| d.message.as_str())
+        .collect();
+    // intercom and front have a nonce mode, so nothing to say about them.
     assert_eq!(
         notes,
         ["muserelay documents no nonce mode, so its script-src sources are added as usual"]

@@ -8,6 +8,7 @@ pub mod http;
 pub mod nginx;
 pub mod php;
 pub mod probe;
+pub mod pytools;
 pub mod server;
 pub mod tree;
 pub mod widget;
@@ -110,7 +111,7 @@ pub fn have(bin: &str) -> bool {
 #[must_use]
 pub fn have_namespace() -> bool {
     available(
-        csppatch::validate::namespace_available(),
+        csppatch::validate::sandbox::available(),
         "no private mount namespace here (run as root or allow user namespaces)",
     )
 }

@@ -5,9 +5,9 @@ use crate::csp_support;
 use csp_support::{render_diagnostics, reqs};
 use csppatch::csp::lint::{check, RULES};
 use csppatch::csp::parse::parse;
+use csppatch::csp::Delivery;
 use csppatch::csp::{merge, MergeOptions};
 use csppatch::diag::Diagnostic;
-use csppatch::site::Delivery;
 
 struct Fixture {
     code: &'static str,
@@ -38,6 +38,8 @@ const FIXTURES: &[Fixture] = &[
     Fixture { code: "CSP117", policy: "style-src 'self'", delivery: H, requirements: &[("style-src-attr", "'unsafe-inline'")] },
     Fixture { code: "CSP118", policy: "default-src 'self'", delivery: H, requirements: &[("default-src", "https://cdn.vendor.example")] },
     Fixture { code: "CSP119", policy: "img-src 'none' data:", delivery: H, requirements: &[] },
+    Fixture { code: "CSP121", policy: "script-src 'self', style-src 'self' https://fonts.example", delivery: Delivery::Meta, requirements: &[] },
+    Fixture { code: "CSP122", policy: "default-src 'self'", delivery: Delivery::Meta, requirements: &[("frame-ancestors", "https://vendor.example"), ("report-to", "csp-endpoint")] },
 ];
 
 fn diagnostics_for(f: &Fixture) -> Vec<Diagnostic> {
@@ -160,8 +162,8 @@ fn commas_in_meta_policies_are_ambiguous() {
     let text = render_diagnostics(&diags);
     assert!(diags
         .iter()
-        .any(|d| d.code == "CSP109" && d.message.contains("<meta>")));
-    common::snapshots("csp").bind(|| insta::assert_snapshot!("lint_CSP109_meta", text));
+        .any(|d| d.code == "CSP121" && d.message.contains("<meta>")));
+    common::snapshots("csp").bind(|| insta::assert_snapshot!("lint_CSP121_meta", text));
     assert!(check(
         &parse("default-src 'self', img-src data:"),
         Delivery::Header

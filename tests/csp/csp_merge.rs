@@ -5,8 +5,8 @@ use crate::common;
 use crate::csp_support;
 
 use csp_support::{check_merge, header, render_outcome, reqs, PAGE};
+use csppatch::csp::Delivery;
 use csppatch::csp::{merge, MergeOptions};
-use csppatch::site::Delivery;
 
 fn case(name: &str, input: &str, pairs: &[(&str, &str)]) -> csppatch::csp::MergeOutcome {
     let requirements = reqs(pairs);
@@ -478,7 +478,7 @@ fn meta_policies_cannot_carry_frame_ancestors() {
         },
     );
     assert!(o.refused());
-    assert!(o.diagnostics.iter().any(|d| d.code == "CSP110"));
+    assert!(o.diagnostics.iter().any(|d| d.code == "CSP122"));
     let text = render_outcome(input, &requirements, &o);
     common::snapshots("csp").bind(|| insta::assert_snapshot!("merge_meta_frame_ancestors", text));
 }

@@ -10,9 +10,9 @@ use csppatch::csp::parse::{parse, PolicyList};
 use csppatch::csp::plan::Class;
 use csppatch::csp::source::{HashAlgorithm, Source};
 use csppatch::csp::targets::{targets, Targets};
+use csppatch::csp::Delivery;
 use csppatch::csp::{merge, MergeOptions, Requirement};
 use csppatch::diag::Severity;
-use csppatch::site::Delivery;
 
 pub const PAGE: &str = "https://site.example";
 

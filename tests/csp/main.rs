@@ -1,5 +1,6 @@
 //! The policy model on its own: parsing, merge, lints and the evaluator, checked against
-//! Servo's content-security-policy crate. No process, no server.
+//! Servo's content-security-policy crate, and every preset against the requests its widget
+//! makes. No process, no server.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -11,3 +12,4 @@ mod csp_merge;
 mod csp_parse;
 mod csp_props;
 mod csp_support;
+mod vendors_requests;

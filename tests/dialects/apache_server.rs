@@ -282,7 +282,7 @@ fn actions_do_what_the_lints_say() {
         httpd.get("/").values("content-security-policy"),
         vec!["default-src 'self' https://cdn.example, img-src data:"]
     );
-    // APA306: the unset in <Location /embed> removes the onsuccess policy there, but not
+    // APA306, APA311: the unset in <Location /embed> removes the onsuccess policy there, but not
     // the `always` table, where setifempty (APA304) finds no policy and sets its own.
     assert_eq!(
         httpd.get("/embed/").values("content-security-policy"),

@@ -507,7 +507,7 @@ fn validate_cmd_reads_the_patched_file_at_its_real_path_and_its_refusal_writes_n
         "{err}"
     );
     let after = state(&work.tree());
-    if csppatch::validate::namespace_available() {
+    if csppatch::validate::sandbox::available() {
         assert!(
             changed(&before, &after).is_empty(),
             "nothing even rewritten"

@@ -267,7 +267,7 @@ fn frame_ancestors_cannot_be_allowed_by_a_meta() {
         "never",
     ]);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
-    assert!(out.stderr.contains("frame-ancestors/index.html:3:52: error[CSP110]: --allow needs `frame-ancestors`, which browsers ignore in a <meta> policy: it cannot be allowed by editing the meta tag"), "{}", out.stderr);
+    assert!(out.stderr.contains("frame-ancestors/index.html:3:52: error[CSP122]: --allow needs `frame-ancestors`, which browsers ignore in a <meta> policy: it cannot be allowed by editing the meta tag"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
     tree.assert_untouched();
 }
@@ -278,7 +278,7 @@ fn validate_with_a_rejecting_validator_leaves_every_page_as_it_was() {
     let tree = Tree::fixture("html", "site-tree");
     let out = run(&tree, &["--validate", "--dry-run"]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    assert!(out.stderr.contains("note[E020]: no validator for these files (HTML): each patched value was read back and checked instead"), "{}", out.stderr);
+    assert!(out.stderr.contains("note[E024]: no validator for these files (HTML): each patched value was read back and checked instead"), "{}", out.stderr);
     tree.assert_untouched();
 
     if !common::have_namespace() {

@@ -12,13 +12,13 @@ use crate::diag::{line_col, Diagnostic};
 use crate::site::Site;
 
 use super::header::{spelled, Action, Table};
-use super::sections::Config;
+use super::sections::Document;
 use super::{location, CspHeader};
 
 pub(crate) fn check(
     path: &Path,
     src: &[u8],
-    config: &Config,
+    config: &Document,
     csp: &[CspHeader<'_>],
     sites: &[Site],
 ) -> Vec<Diagnostic> {
@@ -151,14 +151,14 @@ pub(crate) fn check(
 /// May two scopes apply to the same request? Nested scopes do; so do sibling sections
 /// (`<Location />` and `<Location /embed>` both match `/embed`), except two different
 /// `<VirtualHost>`s, which serve different requests.
-fn overlap(config: &Config, a: &[usize], b: &[usize]) -> bool {
+fn overlap(config: &Document, a: &[usize], b: &[usize]) -> bool {
     match a.iter().zip(b).find(|(x, y)| x != y) {
         Some((&x, &y)) => !(is_vhost(config, x) && is_vhost(config, y)),
         None => true,
     }
 }
 
-fn is_vhost(config: &Config, section: usize) -> bool {
+fn is_vhost(config: &Document, section: usize) -> bool {
     config.sections[section]
         .name
         .eq_ignore_ascii_case("VirtualHost")
@@ -166,7 +166,7 @@ fn is_vhost(config: &Config, section: usize) -> bool {
 
 /// Does `later` run after `earlier` for the requests both apply to? A nested section's
 /// entries run after its parent's; otherwise configuration order decides.
-fn runs_after(config: &Config, later: &CspHeader<'_>, earlier: &CspHeader<'_>) -> bool {
+fn runs_after(config: &Document, later: &CspHeader<'_>, earlier: &CspHeader<'_>) -> bool {
     let nested =
         |inner: &[usize], outer: &[usize]| inner.len() > outer.len() && inner.starts_with(outer);
     overlap(config, &later.chain, &earlier.chain)
@@ -187,7 +187,7 @@ fn lines_of(sites: &[&CspHeader<'_>], line: &dyn Fn(usize) -> usize) -> String {
 }
 
 fn edit(
-    config: &Config,
+    config: &Document,
     h: &CspHeader<'_>,
     csp: &[CspHeader<'_>],
     line: &dyn Fn(usize) -> usize,
@@ -232,7 +232,7 @@ fn edit(
 }
 
 fn unset(
-    config: &Config,
+    config: &Document,
     h: &CspHeader<'_>,
     csp: &[CspHeader<'_>],
     line: &dyn Fn(usize) -> usize,
@@ -278,7 +278,7 @@ fn unset(
         };
         out.push(
             Diagnostic::note(
-                "APA306",
+                "APA311",
                 format!(
                     "`{}` only clears the `{}` table: the {name} from `{}` at {} is still \
                      sent",
@@ -300,7 +300,7 @@ fn unset(
 
 /// APA309: `Header echo REGEX` whose regular expression names the CSP header. The check is
 /// textual: a pattern that matches the name without spelling it is not caught.
-fn echo(config: &Config, src: &[u8], path: &Path) -> Vec<Diagnostic> {
+fn echo(config: &Document, src: &[u8], path: &Path) -> Vec<Diagnostic> {
     config
         .directives
         .iter()

@@ -1,6 +1,6 @@
 //! The Apache dialect's codes: `APA0xx` files httpd refuses, `APA3xx` lints.
 
-use crate::rules::Rule;
+use crate::rule::Rule;
 
 pub static RULES: &[Rule] = &[
     Rule {
@@ -125,16 +125,15 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         code: "APA306",
-        name: "unset-interplay",
-        what: "`Header unset Content-Security-Policy` runs after a CSP set in the same table, or \
-               is meant to remove one set in the other table.",
-        why: "An unset that runs later (same section further down, or a nested section) removes \
-              the policy, so patching it changes nothing for those requests. An unset in the \
-              `onsuccess` table does not touch `Header always set`, and the reverse: that \
-              policy is still sent.",
+        name: "unset-removes-csp",
+        what: "`Header unset Content-Security-Policy` runs after a CSP set in the same table: \
+               further down the same section, or in a section that applies later.",
+        why: "The unset removes the policy for the requests it applies to, so patching the \
+              value changes nothing there.",
         example: "Header always set Content-Security-Policy \"default-src 'self'\"\n\
-                  <Location /embed>\n    Header unset Content-Security-Policy\n</Location>\n\n\
-                  Use instead:\n<Location /embed>\n    Header always unset Content-Security-Policy\n</Location>",
+                  <Location /embed>\n    Header always unset Content-Security-Policy\n</Location>\n\n\
+                  Use instead (if /embed should be protected too): remove the unset, or set \
+                  the policy /embed needs inside <Location /embed>",
     },
     Rule {
         code: "APA307",
@@ -176,5 +175,16 @@ pub static RULES: &[Rule] = &[
               configuration`.",
         example: "<IfModule mod_headers.c>\n    Header set Content-Security-Policy \"default-src 'self'\"\n\n\
                   Use instead:\n<IfModule mod_headers.c>\n    Header set Content-Security-Policy \"default-src 'self'\"\n</IfModule>",
+    },
+    Rule {
+        code: "APA311",
+        name: "unset-misses-other-table",
+        what: "`Header unset Content-Security-Policy` (or `Header always unset`) is meant to \
+               remove a CSP that is set in the other table.",
+        why: "mod_headers keeps two tables: an unset in the `onsuccess` table does not touch \
+              `Header always set`, and the reverse. That policy is still sent.",
+        example: "Header always set Content-Security-Policy \"default-src 'self'\"\n\
+                  <Location /embed>\n    Header unset Content-Security-Policy\n</Location>\n\n\
+                  Use instead:\n<Location /embed>\n    Header always unset Content-Security-Policy\n</Location>",
     },
 ];

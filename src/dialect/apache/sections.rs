@@ -65,8 +65,9 @@ pub struct Directive {
     pub section: Option<usize>,
 }
 
+/// One file's directives nested in its sections, as `ap_build_config` builds them.
 #[derive(Debug, Clone, Default)]
-pub struct Config {
+pub struct Document {
     pub directives: Vec<Directive>,
     pub sections: Vec<Section>,
     /// Conditional sections left open at the end of the file (accepted by httpd only when
@@ -74,7 +75,7 @@ pub struct Config {
     pub unclosed_conditional: Option<usize>,
 }
 
-impl Config {
+impl Document {
     /// Sections from the outermost to `section`.
     pub fn chain(&self, section: Option<usize>) -> Vec<usize> {
         let mut chain = Vec::new();
@@ -114,8 +115,8 @@ fn err(code: &'static str, offset: usize, message: String) -> StructureError {
 }
 
 /// Read every logical line into directives and sections.
-pub fn build(lines: &[LogicalLine]) -> Result<Config, StructureError> {
-    let mut config = Config::default();
+pub fn build(lines: &[LogicalLine]) -> Result<Document, StructureError> {
+    let mut config = Document::default();
     let mut open: Option<usize> = None;
     for line in lines {
         let content = line.content();
@@ -149,7 +150,7 @@ pub fn build(lines: &[LogicalLine]) -> Result<Config, StructureError> {
 }
 
 fn close(
-    config: &mut Config,
+    config: &mut Document,
     open: &mut Option<usize>,
     line: &LogicalLine,
     first: &Word,
@@ -252,7 +253,7 @@ fn open_section(
 /// At the end of the file: a section still open outside every conditional section makes
 /// httpd stop (`<Directory> was not closed.`); inside one, httpd accepts the file when the
 /// condition holds.
-fn finish(config: &mut Config, open: Option<usize>) -> Result<(), StructureError> {
+fn finish(config: &mut Document, open: Option<usize>) -> Result<(), StructureError> {
     let chain = config.chain(open);
     let outer_conditional = chain.iter().position(|&i| config.sections[i].conditional);
     let outside = &chain[..outer_conditional.unwrap_or(chain.len())];
@@ -269,7 +270,7 @@ fn finish(config: &mut Config, open: Option<usize>) -> Result<(), StructureError
     Ok(())
 }
 
-fn name_virtual_hosts(config: &mut Config) {
+fn name_virtual_hosts(config: &mut Document) {
     for d in &config.directives {
         if !d.name.is("ServerName") {
             continue;
@@ -294,7 +295,7 @@ mod tests {
     use super::super::lexer::logical_lines;
     use super::*;
 
-    fn parse(src: &str) -> Result<Config, StructureError> {
+    fn parse(src: &str) -> Result<Document, StructureError> {
         build(&logical_lines(src.as_bytes()))
     }
 

@@ -16,7 +16,8 @@ use super::rules as code;
 use super::structure::{self, BlockKind};
 use super::value::serve;
 use crate::diag::{line_col, Diagnostic, Location};
-use crate::site::{Delivery, Disposition, FileScan, Include, Repair, Site};
+use crate::csp::Delivery;
+use crate::site::{Disposition, FileScan, Include, Repair, Site};
 
 /// A header operation found where Caddy runs it, as text: what the sites come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

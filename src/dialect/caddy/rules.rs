@@ -1,6 +1,6 @@
 //! The Caddy dialect's diagnostic codes, documented the way `csppatch rules` prints them.
 
-use crate::rules::Rule;
+use crate::rule::Rule;
 
 pub const PARSE: &str = "CDY001";
 pub const DIRECTIVE: &str = "CDY002";

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use crate::diag::{Diagnostic, Location};
-use crate::site::{Decoded, Delivery, Disposition, FileScan, Include, Repair, Site, VarRef};
+use crate::csp::Delivery;
+use crate::site::{Decoded, Disposition, FileScan, Include, Repair, Site, VarRef};
 
 use super::syntax::{unescape, Directive, Word};
 use super::tokenizer::is_space;

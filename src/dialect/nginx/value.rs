@@ -171,13 +171,23 @@ fn stray_dollar(text: &str, allowed: &[String]) -> Option<usize> {
     let mut i = 0;
     while let Some(p) = text[i..].find('$') {
         let at = i + p;
-        let known = allowed.iter().find(|v| text[at..].starts_with(v.as_str()));
-        match known {
+        match longest_variable(&text[at..], allowed) {
             Some(v) => i = at + v.len(),
             None => return Some(at),
         }
     }
     None
+}
+
+/// The variable of `variables` that `text` starts with, the longest when one name is a
+/// prefix of another (`$n` and `$nonce_b`): nginx reads a name up to the first byte that is
+/// not a letter, digit or `_` (`ngx_http_script_compile`), so `$nonce_b` is never `$n`
+/// followed by text.
+fn longest_variable<'v>(text: &str, variables: &'v [String]) -> Option<&'v String> {
+    variables
+        .iter()
+        .filter(|v| text.starts_with(v.as_str()))
+        .max_by_key(|v| v.len())
 }
 
 /// `text` escaped for the inside of a word quoted with `quote`, or `None` when a bare word
@@ -195,9 +205,7 @@ pub fn escape(
     while i < bytes.len() {
         let b = bytes[i];
         if b == b'$' {
-            let v = variables
-                .iter()
-                .find(|v| text[i..].starts_with(v.as_str()))?;
+            let v = longest_variable(&text[i..], variables)?;
             let end = i + v.len();
             let braced = !v.starts_with("${") && bytes.get(end).copied().is_some_and(is_name_byte);
             if braced {
@@ -311,6 +319,9 @@ mod tests {
         assert_eq!(v, None, "${{cdn}} was not written that way");
         let v = escape("a$cdn", Quote::Double, &vars, false).unwrap();
         assert_eq!(v, b"a$cdn");
+        let vars = vec!["$n".to_string(), "$nonce_b".to_string()];
+        let v = escape("'nonce-$n' 'nonce-$nonce_b'", Quote::Double, &vars, false).unwrap();
+        assert_eq!(v, b"'nonce-$n' 'nonce-$nonce_b'", "the longest name wins");
     }
 
     #[test]

@@ -5,7 +5,8 @@ use std::ops::Range;
 use std::path::Path;
 
 use crate::diag::{Diagnostic, Location};
-use crate::site::{Decoded, Delivery, Disposition, Repair, Site};
+use crate::csp::Delivery;
+use crate::site::{Decoded, Disposition, Repair, Site};
 
 use super::expr::{self, Value};
 use super::hooks::{self, Function};
@@ -456,6 +457,8 @@ impl<'a> Finder<'a> {
 }
 
 /// Each line break, with the spaces around it, becomes one space (what the author meant).
+/// A break at the very start (`Content-Security-Policy:\r default-src ...`) leaves nothing:
+/// the spaces after the colon are dropped, as a client drops them.
 pub fn fold_newlines(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending = false;
@@ -463,7 +466,9 @@ pub fn fold_newlines(text: &str) -> String {
         if pending {
             let kept = out.trim_end_matches([' ', '\t']).len();
             out.truncate(kept);
-            out.push(' ');
+            if !out.is_empty() {
+                out.push(' ');
+            }
             out.push_str(line.trim_start_matches([' ', '\t']));
         } else {
             out.push_str(line);
@@ -480,5 +485,6 @@ mod tests {
     #[test]
     fn folding_joins_lines_with_one_space() {
         assert_eq!(fold_newlines("a;\n    b;\r\n  c"), "a; b; c");
+        assert_eq!(fold_newlines("\r default-src 'self'"), "default-src 'self'");
     }
 }

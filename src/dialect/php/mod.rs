@@ -1,0 +1,111 @@
+//! WordPress / PHP: `header('Content-Security-Policy: ...')` calls (usually in a
+//! `send_headers` action) and `$headers['Content-Security-Policy']` in a `wp_headers` filter.
+//!
+//! The file is read with a lossless tokenizer that mirrors PHP's own scanner
+//! (`grammars/php.ebnf`); a site's value is computed from its string literals the way PHP
+//! computes it, byte by byte, so that an insertion lands inside the right literal and a
+//! multi-line concatenation keeps its layout. `php -l` stays the validator of the result.
+
+mod encode;
+mod expr;
+mod hooks;
+pub mod lexer;
+mod rules;
+mod sites;
+mod strings;
+mod syntax;
+
+use std::path::Path;
+
+use crate::diag::Diagnostic;
+use crate::site::{FileScan, Site};
+
+use super::{contains, ConfigFile, Dialect, Head, Sniff};
+use crate::validator::{find_binary, Validator};
+
+pub use rules::RULES;
+
+pub struct Php;
+
+/// `<?php` or `<?=` in the file's head.
+fn looks_like_php(head: &[u8]) -> bool {
+    contains(head, b"<?php") || contains(head, b"<?=")
+}
+
+impl Dialect for Php {
+    fn name(&self) -> &'static str {
+        "php"
+    }
+
+    fn rules(&self) -> &'static [crate::rule::Rule] {
+        RULES
+    }
+
+    /// `.php` and `.phtml`; an `.inc` only when it is PHP code (it is also a common suffix for
+    /// nginx and Apache snippets).
+    fn claims_name(&self, _name: &str, ext: &str, head: &[u8]) -> bool {
+        matches!(ext, "php" | "phtml") || ext == "inc" && looks_like_php(head)
+    }
+
+    fn sniff(&self, head: &Head<'_>) -> Sniff {
+        if looks_like_php(head.bytes) {
+            Sniff::Certain
+        } else {
+            Sniff::No
+        }
+    }
+
+    fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
+        let toks = lexer::tokenize(src).map_err(|e| {
+            Diagnostic::error(
+                "PHP001",
+                format!("{} (PHP cannot parse this file)", e.message),
+            )
+            .at(sites::location(path, src, e.offset))
+        })?;
+        let code = syntax::Code::new(src, toks);
+        let mut finder = sites::Finder::new(path, &code);
+        finder.run();
+        Ok(FileScan {
+            sites: finder.sites,
+            diagnostics: finder.diagnostics,
+            ..FileScan::default()
+        })
+    }
+
+    fn encode_fragment(
+        &self,
+        site: &Site,
+        src: &[u8],
+        at: usize,
+        fragment: &str,
+    ) -> Option<Vec<u8>> {
+        encode::fragment(site, src, at, fragment)
+    }
+
+    fn encode_value(&self, site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {
+        encode::value(site, src, value)
+    }
+
+    fn validate_changed_file(&self, file: &ConfigFile<'_>) -> Result<Option<Validator>, String> {
+        Ok(Some(Validator::new(vec![
+            find_binary(&["php"])?,
+            "-l".into(),
+            file.target.display().to_string(),
+        ])))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unterminated_string_is_php001_with_its_line() {
+        let src = b"<?php\n// ok\nheader('Content-Security-Policy: default-src \\'self\\');\n";
+        let err = Php.find(Path::new("functions.php"), src).unwrap_err();
+        assert_eq!(err.code, "PHP001");
+        let at = err.location.expect("located");
+        assert_eq!((at.line, at.col), (3, 8));
+    }
+}

@@ -1,0 +1,28 @@
+//! What a patch run is asked to do, already validated: the input of [`crate::pipeline::run`].
+
+use std::path::PathBuf;
+
+use crate::csp::Requirement;
+use crate::scan::ScanOptions;
+
+/// Write the files, only show the diff, or show it and fail when something would change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    Write,
+    DryRun,
+    Check,
+}
+
+/// Everything a patch run needs.
+#[derive(Debug, Clone)]
+pub struct PatchOptions {
+    pub paths: Vec<PathBuf>,
+    pub requirements: Vec<Requirement>,
+    pub scan: ScanOptions,
+    pub mode: Mode,
+    /// `--validate`: run the server's validator before anything is written.
+    pub validate: bool,
+    /// `--validate-cmd`: the validator to run instead of the dialects' own.
+    pub validate_cmd: Option<String>,
+}

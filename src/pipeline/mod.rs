@@ -1,0 +1,114 @@
+//! The patch run as stages, each returning what it found for the run to record:
+//! read (scan every file, follow includes) → plan (link variables, merge each site, splice,
+//! read back) → validate (the servers' own validators, on the patched configuration at its
+//! real paths) → write (every file or none).
+
+mod link;
+mod plan;
+mod read;
+mod write;
+
+use crate::commit::Staged;
+use crate::diag::{Diagnostic, Location};
+use crate::exit;
+use crate::options::{Mode, PatchOptions};
+use crate::report::Report;
+use crate::scan::{self, ScannedFile};
+
+pub use plan::Plan;
+pub use write::{Next, Validation};
+
+pub fn run(options: &PatchOptions) -> Report {
+    let set = scan::scan(&options.paths, &options.scan);
+    let mut report = Report {
+        mode: Some(options.mode),
+        files_read: set.files.iter().filter(|f| f.relevant).count(),
+        files_skipped: set.skipped,
+        excluded: set.excluded.iter().cloned().collect(),
+        diagnostics: read::diagnostics(&set),
+        ..Default::default()
+    };
+
+    let plan = plan::plan(&set, options, report.has_errors());
+    report.sites = plan.sites;
+    report.diagnostics.extend(plan.diagnostics);
+    report.files = plan.files;
+    report.diagnostics.sort_by(|a, b| {
+        let key = |d: &Diagnostic| d.location.as_ref().map(|l| (l.path.clone(), l.line, l.col));
+        key(a).cmp(&key(b)).then(a.code.cmp(b.code))
+    });
+    report.diagnostics.dedup();
+    report.exit_code = if report.has_errors() {
+        exit::BAD_INPUT
+    } else if options.mode == Mode::Check && !report.files.is_empty() {
+        exit::CHANGES
+    } else {
+        exit::OK
+    };
+    if report.has_errors() || report.files.is_empty() {
+        return report;
+    }
+
+    let files = std::mem::take(&mut report.files);
+    let staged: Vec<Staged> = files
+        .iter()
+        .map(|f| Staged {
+            path: &f.path,
+            target: &f.target,
+            original: &f.before,
+            new: &f.after,
+        })
+        .collect();
+    let mut next = Next::Write;
+    if options.validate {
+        let validation = write::validate(
+            &set,
+            &plan.changed,
+            &staged,
+            options.mode,
+            options.validate_cmd.as_deref(),
+        );
+        report.validations.extend(validation.runs);
+        report.diagnostics.extend(validation.diagnostics);
+        next = validation.next;
+    }
+    match next {
+        Next::Stop(code) => report.exit_code = code,
+        Next::Write if options.mode != Mode::Write => {}
+        Next::Write => {
+            let written = write::write(&staged);
+            record_write(&mut report, written);
+        }
+        Next::WriteThenValidate(validators) => {
+            let outcome = write::write_then_validate(&staged, &validators);
+            report.validations.extend(outcome.runs);
+            report.diagnostics.extend(outcome.diagnostics);
+            report.written = outcome.written;
+            report.left_modified = outcome.left_modified;
+            if let Some(code) = outcome.exit_code {
+                report.exit_code = code;
+            }
+        }
+    }
+    drop(staged);
+    report.files = files;
+    report
+}
+
+/// The write stage's result in the report: written, or why not (the files already written
+/// were restored).
+fn record_write(report: &mut Report, written: Result<(), crate::commit::CommitError>) {
+    match written {
+        Ok(()) => report.written = true,
+        Err(e) => {
+            report
+                .diagnostics
+                .push(Diagnostic::error("E021", e.to_string()));
+            report.exit_code = exit::BAD_INPUT;
+        }
+    }
+}
+
+fn location(file: &ScannedFile, offset: usize) -> Location {
+    Location::of(&file.path, &file.src, offset)
+}
