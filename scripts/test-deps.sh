@@ -2,9 +2,9 @@
 # Install what the test suite needs and is missing: the real servers and validators the
 # tests run (nginx, Apache, Caddy, PHP), Chromium for the browser checks, patch(1), git, and
 # a virtualenv (.venv/ at the repository root, gitignored) with the Python tools the tests
-# drive: Ansible (tests/ansible.rs; the `ansible` package rather than ansible-core alone, for
+# drive: Ansible (tests/e2e/ansible.rs; the `ansible` package rather than ansible-core alone, for
 # the ansible.posix collection's json stdout callback the test parses), pre-commit
-# (tests/precommit.rs), Jinja2 (rendering templates) and crossplane (the nginx oracle); and the
+# (tests/cli/precommit.rs), Jinja2 (rendering templates) and crossplane (the nginx oracle); and the
 # template engines the template tests render with (Ruby's ERB, gettext's envsubst, Go's
 # text/template). What is already present is skipped, so a
 # second run installs nothing and needs no network.
