@@ -2,7 +2,7 @@
 //! `ansible-playbook` (from .venv) over an inventory of hosts reached with
 //! `ansible_connection=local`, each with its own nginx tree under a temp directory. The
 //! playbooks are the repository's own (ansible/playbooks), the results are read from the
-//! ansible.posix.json stdout callback, and every tree is compared byte for byte.
+//! JSON stdout callback of tests/support/ansible_callback, and every tree is compared byte for byte.
 
 use crate::common;
 
@@ -70,7 +70,11 @@ fn play(tmp: &Path, playbook: &Path, inventory: &Path, args: &[&str]) -> Played 
         .current_dir(tmp)
         .env("HOME", &home)
         .env("ANSIBLE_CONFIG", repo().join("ansible/ansible.cfg"))
-        .env("ANSIBLE_STDOUT_CALLBACK", "ansible.posix.json")
+        .env("ANSIBLE_STDOUT_CALLBACK", "json_report")
+        .env(
+            "ANSIBLE_CALLBACK_PLUGINS",
+            repo().join("tests/support/ansible_callback"),
+        )
         .env("ANSIBLE_LOCAL_TEMP", home.join("local"))
         .env("ANSIBLE_REMOTE_TEMP", home.join("remote"))
         .env("ANSIBLE_NOCOLOR", "1")

@@ -27,7 +27,11 @@ fn play(tmp: &Path, playbook: &Path, inventory: &Path) -> Value {
         .current_dir(tmp)
         .env("HOME", &home)
         .env("ANSIBLE_CONFIG", repo().join("ansible/ansible.cfg"))
-        .env("ANSIBLE_STDOUT_CALLBACK", "ansible.posix.json")
+        .env("ANSIBLE_STDOUT_CALLBACK", "json_report")
+        .env(
+            "ANSIBLE_CALLBACK_PLUGINS",
+            repo().join("tests/support/ansible_callback"),
+        )
         .env("ANSIBLE_LOCAL_TEMP", home.join("local"))
         .env("ANSIBLE_REMOTE_TEMP", home.join("remote"))
         .env("ANSIBLE_NOCOLOR", "1")
