@@ -19,7 +19,9 @@ use crate::csp::Delivery;
 use crate::site::{Disposition, FileScan, Site};
 
 use super::{Dialect, Head, Sniff};
-use tokenizer::{Tag, Token};
+use tokenizer::Tag;
+// Public for the fuzz targets (fuzz/), which check what the tokenizer promises.
+pub use tokenizer::{tokenize, Token};
 
 pub use rules::RULES;
 
