@@ -1,0 +1,84 @@
+//! Bugs the fuzz targets found (fuzz/, scripts/fuzz.sh), each with its minimized input inline.
+//!
+//! The encode contract they check (README, "Fuzzing"): a value or fragment a dialect encodes
+//! reads back, after the splice, as exactly that text with no new run-time part, or the
+//! dialect refuses it. Refusing is always safe: the pipeline then re-encodes the whole value
+//! or reports the site.
+
+use std::path::Path;
+
+use csppatch::csp::{merge, Delivery, MergeOptions, Requirement};
+use csppatch::dialect::DialectKind;
+use csppatch::site::{FileScan, Site};
+
+fn find(kind: DialectKind, path: &str, src: &[u8]) -> FileScan {
+    kind.dialect()
+        .find(Path::new(path), src)
+        .unwrap_or_else(|d| panic!("{}: {}", kind.name(), d.message))
+}
+
+/// What `site` reads back as after `bytes` replace `range`, and its run-time parts.
+fn read_back(
+    kind: DialectKind,
+    path: &str,
+    src: &[u8],
+    range: std::ops::Range<usize>,
+    bytes: &[u8],
+) -> (String, Vec<String>) {
+    let new = [&src[..range.start], bytes, &src[range.end..]].concat();
+    let scan = find(kind, path, &new);
+    let site = scan
+        .sites
+        .iter()
+        .chain(&scan.bindings)
+        .find(|s| s.span.start == range.start || s.span.contains(&range.start))
+        .expect("the site is still there");
+    let opaque = site
+        .value
+        .opaque
+        .iter()
+        .map(|o| site.value.text[o.clone()].to_string())
+        .collect();
+    (site.value.text.clone(), opaque)
+}
+
+/// `encode_value`, then the read-back: `Err` is the dialect's refusal.
+fn value_round_trip(
+    kind: DialectKind,
+    path: &str,
+    src: &[u8],
+    site: &Site,
+    value: &str,
+) -> Result<(String, Vec<String>), String> {
+    let bytes = kind.dialect().encode_value(site, src, value)?;
+    Ok(read_back(kind, path, src, site.span.clone(), &bytes))
+}
+
+#[test]
+fn nginx_a_capture_before_text_is_written_as_it_was() {
+    // fuzz/dialect_nginx: certbot's WP Super Cache config, `$1index.html` re-encoded as
+    // `${1}index.html`, which nginx reads as a variable named `1`.
+    let src = b"set $p \"/c/$http_host/$1index.html\";\n";
+    let scan = find(DialectKind::Nginx, "nginx.conf", src);
+    let site = &scan.bindings[0];
+    let value = "/c/$http_host/$1index.html";
+    let (text, _) = value_round_trip(DialectKind::Nginx, "nginx.conf", src, site, value)
+        .expect("a capture is one digit: nothing to brace");
+    assert_eq!(text, value);
+}
+
+#[test]
+fn nginx_a_variable_glued_to_text_is_refused_not_braced() {
+    // `${csp}x` is what nginx would send, but reads back as other text than `$cspx`: the
+    // pipeline's read-back then fails with E014. Refused instead.
+    let src = b"add_header Content-Security-Policy \"img-src $cdn\";\n";
+    let scan = find(DialectKind::Nginx, "nginx.conf", src);
+    let r = value_round_trip(
+        DialectKind::Nginx,
+        "nginx.conf",
+        src,
+        &scan.sites[0],
+        "img-src $cdnx",
+    );
+    assert!(r.is_err(), "{r:?}");
+}
