@@ -82,3 +82,26 @@ fn nginx_a_variable_glued_to_text_is_refused_not_braced() {
     );
     assert!(r.is_err(), "{r:?}");
 }
+
+#[test]
+fn php_blanks_around_a_header_value_are_refused_not_dropped() {
+    // fuzz/dialect_php: PHP sends the value without the blanks after `Name:` and without
+    // trailing white space, so they read back gone.
+    let src = b"<?php\nheader(\"Content-Security-Policy: default-src 'self'\");\n";
+    let scan = find(DialectKind::Php, "functions.php", src);
+    let site = &scan.sites[0];
+    for value in [" default-src 'self'", "default-src 'self' ", "default-src 'self'\t"] {
+        let r = value_round_trip(DialectKind::Php, "functions.php", src, site, value);
+        assert!(r.is_err(), "{value:?}: {r:?}");
+    }
+    let start = site.value.raw_insertion_point(0).unwrap();
+    let end = site.value.raw_insertion_point(site.value.text.len()).unwrap();
+    let php = DialectKind::Php.dialect();
+    assert_eq!(php.encode_fragment(site, src, start, " https://v.example"), None);
+    assert_eq!(php.encode_fragment(site, src, end, "; img-src data: "), None);
+    let ok = php
+        .encode_fragment(site, src, end, "; img-src data:")
+        .expect("no blank at the end: written");
+    let (text, _) = read_back(DialectKind::Php, "functions.php", src, end..end, &ok);
+    assert_eq!(text, "default-src 'self'; img-src data:");
+}
