@@ -105,3 +105,13 @@ fn php_blanks_around_a_header_value_are_refused_not_dropped() {
     let (text, _) = read_back(DialectKind::Php, "functions.php", src, end..end, &ok);
     assert_eq!(text, "default-src 'self'; img-src data:");
 }
+
+#[test]
+fn html_an_empty_content_is_refused_not_written() {
+    // fuzz/dialect_html: `content=""` is no policy (HTM604), so the site was gone after the
+    // write.
+    let src = b"<head><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'self'\"></head>";
+    let scan = find(DialectKind::Html, "index.html", src);
+    let r = value_round_trip(DialectKind::Html, "index.html", src, &scan.sites[0], "");
+    assert!(r.is_err(), "{r:?}");
+}

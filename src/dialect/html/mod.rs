@@ -334,6 +334,10 @@ pub fn encode_value(site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, Str
             "the content has template parts; csppatch edits only the text around them".into(),
         );
     }
+    if value.is_empty() {
+        // `find` skips a meta whose content is empty (HTM604), as browsers do.
+        return Err("an empty content attribute is no policy: browsers skip the meta".into());
+    }
     let (quote, _) = value_token(site, src);
     // An unquoted value becomes double-quoted: a policy has spaces.
     let q = quote.unwrap_or(b'"');
