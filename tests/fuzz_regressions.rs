@@ -115,3 +115,22 @@ fn html_an_empty_content_is_refused_not_written() {
     let r = value_round_trip(DialectKind::Html, "index.html", src, &scan.sites[0], "");
     assert!(r.is_err(), "{r:?}");
 }
+
+#[test]
+fn apache_a_fragment_holding_a_define_variable_is_refused() {
+    // fuzz/dialect_apache: httpd expands `${VAR}` anywhere in the file, so the fragment read
+    // back with a run-time part the value did not have. `encode_value` already refused it.
+    let src = b"Header set Content-Security-Policy \"frame-ancestors 'self';\"\n";
+    let scan = find(DialectKind::Apache, "site.conf", src);
+    let site = &scan.sites[0];
+    let at = site.value.raw_insertion_point(0).unwrap();
+    let apache = DialectKind::Apache.dialect();
+    let fragment = "img-src https://${APACHE_LOCK_DIR}v.example; ";
+    assert_eq!(apache.encode_fragment(site, src, at, fragment), None);
+    let plain = apache
+        .encode_fragment(site, src, at, "img-src https://v.example; ")
+        .expect("plain text is written");
+    let (text, opaque) = read_back(DialectKind::Apache, "site.conf", src, at..at, &plain);
+    assert_eq!(text, "img-src https://v.example; frame-ancestors 'self';");
+    assert!(opaque.is_empty());
+}
