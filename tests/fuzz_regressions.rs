@@ -134,3 +134,21 @@ fn apache_a_fragment_holding_a_define_variable_is_refused() {
     assert_eq!(text, "img-src https://v.example; frame-ancestors 'self';");
     assert!(opaque.is_empty());
 }
+
+#[test]
+fn php_a_header_assignment_inside_another_value_is_refused() {
+    // fuzz/dialect_php: `=` inside a concatenation is valid PHP, and one site's expression
+    // then held the other site: patching the inner one rewrote the outer one.
+    let src = b"<?php\nadd_filter('wp_headers', function ($h) {\n    $h['Content-Security-Policy'] = \"a\" . $h['Content-Security-Policy-Report-Only'] = 'b';\n    return $h;\n});\n";
+    let scan = find(DialectKind::Php, "functions.php", src);
+    assert!(scan.sites.len() >= 2, "{:?}", scan.sites);
+    for (i, a) in scan.sites.iter().enumerate() {
+        for b in &scan.sites[i + 1..] {
+            let overlap = a.span.start < b.span.end && b.span.start < a.span.end;
+            if overlap {
+                assert!(a.refusal.is_some() && b.refusal.is_some(), "{a:?}\n{b:?}");
+            }
+        }
+    }
+    assert!(scan.sites.iter().any(|s| s.refusal.is_some()));
+}
