@@ -152,3 +152,19 @@ fn php_a_header_assignment_inside_another_value_is_refused() {
     }
     assert!(scan.sites.iter().any(|s| s.refusal.is_some()));
 }
+
+#[test]
+fn an_insertion_inside_one_escape_has_no_file_offset() {
+    // fuzz/dialect_php: in a single-quoted PHP string `\*` stays two characters from one raw
+    // sequence; the insertion point "between" them was after both.
+    let src = b"<?php\nheader('Content-Security-Policy: default-src \\*none');\n";
+    let scan = find(DialectKind::Php, "functions.php", src);
+    let v = &scan.sites[0].value;
+    assert_eq!(v.text, "default-src \\*none");
+    let between = "default-src \\".len();
+    assert_eq!(v.raw_insertion_point(between), None);
+    assert_eq!(v.raw_range(between..between + 2), None);
+    assert_eq!(v.raw_range(between - 1..between), None);
+    assert!(v.raw_insertion_point(between - 1).is_some());
+    assert!(v.raw_insertion_point(between + 1).is_some());
+}
