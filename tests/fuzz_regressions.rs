@@ -168,3 +168,46 @@ fn an_insertion_inside_one_escape_has_no_file_offset() {
     assert!(v.raw_insertion_point(between - 1).is_some());
     assert!(v.raw_insertion_point(between + 1).is_some());
 }
+
+#[test]
+fn a_vendor_source_with_port_80_covers_itself() {
+    // fuzz/merge: Chromium lets port 80 match 443 on an upgraded scheme; that counted for the
+    // vendor's URLs but not for the same source already in the list, so every merge added
+    // `http://*:80/` again (and twice in one merge).
+    let options = MergeOptions {
+        delivery: Delivery::Header,
+    };
+    for (policy, directive, source) in [
+        ("default-src", "img-src", "http://*:80/"),
+        ("FONT-SRC; ", "default-src", "ws://site.example:80"),
+    ] {
+        let reqs = [Requirement::new(directive, source, "v0")];
+        let once = merge(policy, &reqs, &options);
+        assert_eq!(
+            once.text.matches(source).count(),
+            1,
+            "added once: {}",
+            once.text
+        );
+        let again = merge(&once.text, &reqs, &options);
+        assert!(again.edits.is_empty(), "{:?}", again.edits);
+    }
+}
+
+#[test]
+#[ignore = "issue 12 (\"Smaller ones\"): such sources are to be refused up front; un-ignore with that fix"]
+fn an_ip_vendor_source_is_refused_up_front() {
+    // fuzz/merge: `https://127.0.0.1` passes parse_vendor_source, the merge adds it, and the
+    // self-check finds the vendor still blocked (CSP3: an IP address matches no host-source),
+    // which the patch run reports as E014 "this is a csppatch bug".
+    let reqs = [Requirement::new("default-src", "HTTPS://127.0.0.1:0/", "v0")];
+    let options = MergeOptions {
+        delivery: Delivery::Header,
+    };
+    let out = merge("default-src", &reqs, &options);
+    let blocked = csppatch::csp::self_check(&out, &reqs, "https://site.example");
+    assert!(
+        out.refused() || blocked.is_empty(),
+        "neither refused nor allowed: {blocked:?}"
+    );
+}
