@@ -9,7 +9,8 @@ and prints how many seeds each target got. Missing ../shared folders are skipped
 message. Files over 64 KiB are skipped (the targets run with -max_len=65536).
 
 Environment:
-  FUZZ_SHARED=DIR         the shared folder instead of ../shared
+  FUZZ_SHARED=DIR         the shared folder instead of ../shared (beside this checkout, or
+                          beside the main checkout when this is a git worktree)
   FUZZ_EXTRA_SEEDS=D1:D2  more folders of real configs; a file's dialect is the first folder
                           name on its path that is a dialect's (nginx/, php/...), else its name
 """
@@ -18,11 +19,32 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "fuzz", "seeds")
-SHARED = os.environ.get("FUZZ_SHARED") or os.path.join(ROOT, "..", "shared")
+
+
+def shared_dir():
+    """FUZZ_SHARED, else ../shared beside this checkout, else beside the main checkout this
+    worktree belongs to (a git worktree's ../ is not the main checkout's)."""
+    if os.environ.get("FUZZ_SHARED"):
+        return os.environ["FUZZ_SHARED"]
+    here = os.path.join(ROOT, "..", "shared")
+    if os.path.isdir(here):
+        return here
+    try:
+        common = subprocess.run(
+            ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return here
+    return os.path.join(os.path.dirname(os.path.dirname(common)), "shared")
+
+
+SHARED = shared_dir()
 MAX = 64 * 1024
 DIALECTS = ["nginx", "apache", "caddy", "php", "html"]
 
