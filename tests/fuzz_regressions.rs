@@ -90,15 +90,28 @@ fn php_blanks_around_a_header_value_are_refused_not_dropped() {
     let src = b"<?php\nheader(\"Content-Security-Policy: default-src 'self'\");\n";
     let scan = find(DialectKind::Php, "functions.php", src);
     let site = &scan.sites[0];
-    for value in [" default-src 'self'", "default-src 'self' ", "default-src 'self'\t"] {
+    for value in [
+        " default-src 'self'",
+        "default-src 'self' ",
+        "default-src 'self'\t",
+    ] {
         let r = value_round_trip(DialectKind::Php, "functions.php", src, site, value);
         assert!(r.is_err(), "{value:?}: {r:?}");
     }
     let start = site.value.raw_insertion_point(0).unwrap();
-    let end = site.value.raw_insertion_point(site.value.text.len()).unwrap();
+    let end = site
+        .value
+        .raw_insertion_point(site.value.text.len())
+        .unwrap();
     let php = DialectKind::Php.dialect();
-    assert_eq!(php.encode_fragment(site, src, start, " https://v.example"), None);
-    assert_eq!(php.encode_fragment(site, src, end, "; img-src data: "), None);
+    assert_eq!(
+        php.encode_fragment(site, src, start, " https://v.example"),
+        None
+    );
+    assert_eq!(
+        php.encode_fragment(site, src, end, "; img-src data: "),
+        None
+    );
     let ok = php
         .encode_fragment(site, src, end, "; img-src data:")
         .expect("no blank at the end: written");
@@ -200,7 +213,11 @@ fn an_ip_vendor_source_is_refused_up_front() {
     // fuzz/merge: `https://127.0.0.1` passes parse_vendor_source, the merge adds it, and the
     // self-check finds the vendor still blocked (CSP3: an IP address matches no host-source),
     // which the patch run reports as E014 "this is a csppatch bug".
-    let reqs = [Requirement::new("default-src", "HTTPS://127.0.0.1:0/", "v0")];
+    let reqs = [Requirement::new(
+        "default-src",
+        "HTTPS://127.0.0.1:0/",
+        "v0",
+    )];
     let options = MergeOptions {
         delivery: Delivery::Header,
     };
