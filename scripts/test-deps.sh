@@ -4,7 +4,9 @@
 # a virtualenv (.venv/ at the repository root, gitignored) with the Python tools the tests
 # drive: Ansible (tests/ansible.rs; the `ansible` package rather than ansible-core alone, for
 # the ansible.posix collection's json stdout callback the test parses), pre-commit
-# (tests/precommit.rs), Jinja2 (rendering templates) and crossplane (the nginx oracle). What is already present is skipped, so a
+# (tests/precommit.rs), Jinja2 (rendering templates) and crossplane (the nginx oracle); and the
+# template engines the template tests render with (Ruby's ERB, gettext's envsubst, Go's
+# text/template). What is already present is skipped, so a
 # second run installs nothing and needs no network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,8 +29,13 @@ have php      || need+=(php-cli)
 have chromium || need+=(chromium)
 have patch    || need+=(patch)
 have git      || need+=(git)
+have man      || need+=(man-db)
+have groff    || need+=(groff-base)
 have unshare  || need+=(util-linux)
 have python3  || need+=(python3 python3-venv)
+have ruby     || need+=(ruby)
+have envsubst || need+=(gettext-base)
+have go       || need+=(golang-go)
 if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
 
 # The packaged services must not hold the ports or run in the background: tests start their

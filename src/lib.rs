@@ -23,6 +23,7 @@ pub mod signals;
 pub mod site;
 pub mod splice;
 pub mod temp_name;
+pub mod template;
 pub mod validate;
 pub mod validator;
 pub mod vendors;

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use csppatch::commands::{self, VendorChoice};
 use csppatch::csp::Delivery;
@@ -14,7 +14,7 @@ use csppatch::dialect::DialectKind;
 use csppatch::edit::Paint;
 use csppatch::exclude::Exclude;
 use csppatch::scan::ScanOptions;
-use csppatch::{exit, probe, report, Mode, PatchOptions};
+use csppatch::{exit, probe, report, template, Mode, PatchOptions};
 
 /// Let a third-party widget through your Content-Security-Policy without weakening it.
 ///
@@ -84,6 +84,24 @@ enum Command {
     },
     /// Explain a diagnostic code (CSP101, NGX201...), or list them all.
     Rules { code: Option<String> },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// Examples:
+    ///   csppatch completions bash > ~/.local/share/bash-completion/completions/csppatch
+    ///   csppatch completions zsh > "${fpath[1]}/_csppatch"
+    ///   csppatch completions fish > ~/.config/fish/completions/csppatch.fish
+    #[command(verbatim_doc_comment)]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout.
+    ///
+    /// Examples:
+    ///   csppatch man | man -l -
+    ///   csppatch man > /usr/local/share/man/man1/csppatch.1
+    #[command(verbatim_doc_comment)]
+    Man,
     /// Fetch a live page and report what its CSP blocks of the vendors' requests.
     ///
     /// GETs URL (following up to 5 redirects), collects every Content-Security-Policy and
@@ -139,7 +157,7 @@ struct ProbeArgs {
 #[derive(Args, Debug)]
 struct VendorArgs {
     /// A vendor preset (repeatable): see `csppatch vendors`, or one defined in --vendors-file.
-    #[arg(long = "vendor", value_name = "NAME")]
+    #[arg(long = "vendor", value_name = "NAME", value_parser = VendorName, hide_possible_values = true)]
     vendor: Vec<String>,
     /// The regional variant for presets that have one (us, eu, au; reCAPTCHA: recaptcha-net).
     #[arg(long, value_name = "REGION")]
@@ -207,6 +225,17 @@ struct PatchArgs {
     /// such a file named by hand is an error (exit 2).
     #[arg(long)]
     skip_unknown: bool,
+    /// The template engine of templated configs (nginx.conf.j2, default.conf.template,
+    /// apache.conf.erb, Caddyfile.tmpl): `auto` tells it by file name and content; `none`
+    /// reads every file as it is. Template tags are never edited: a CSP value that holds one
+    /// is patched around it, or refused with the tag named.
+    #[arg(long, value_enum, value_name = "ENGINE", default_value_t = TemplateArg::Auto)]
+    template: TemplateArg,
+    /// Variables (YAML or JSON mapping) to render templates with before --validate checks
+    /// them; for envsubst also the variables it substitutes (nginx's Docker image substitutes
+    /// the ones defined in its environment; without this file, upper-case names).
+    #[arg(long, value_name = "FILE")]
+    template_vars: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     #[arg(long, value_enum, default_value_t = Color::Auto)]
@@ -226,6 +255,16 @@ fn dialect_parser() -> impl clap::builder::TypedValueParser<Value = DialectChoic
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum TemplateArg {
+    Auto,
+    None,
+    Jinja2,
+    Go,
+    Erb,
+    Envsubst,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 enum Format {
     Text,
     Json,
@@ -236,6 +275,38 @@ enum Color {
     Auto,
     Always,
     Never,
+}
+
+/// `--vendor NAME`: any name (a vendor of --vendors-file is only known once that file is
+/// read, and the vendors code says "did you mean" for a misspelling), but the presets are
+/// offered as possible values, so shell completion completes them.
+#[derive(Clone)]
+struct VendorName;
+
+impl clap::builder::TypedValueParser for VendorName {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::NonEmptyStringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let names: Vec<String> = csppatch::vendors::Catalog::builtin()
+            .vendors()
+            .iter()
+            .map(|v| v.name.clone())
+            .collect();
+        Some(Box::new(
+            names.into_iter().map(clap::builder::PossibleValue::new),
+        ))
+    }
 }
 
 /// Write to stdout; a closed pipe (`csppatch rules | head`) ends the output quietly rather
@@ -259,6 +330,19 @@ fn main() -> ExitCode {
             vendors_file,
         }) => list_vendors(name.as_deref(), json, &vendors_file),
         Some(Command::Rules { code }) => rules(code.as_deref()),
+        Some(Command::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "csppatch", &mut out);
+            self::out(&out);
+            exit::OK
+        }
+        Some(Command::Man) => {
+            let mut out = Vec::new();
+            // Rendering into a Vec cannot fail.
+            let _ = clap_mangen::Man::new(Cli::command()).render(&mut out);
+            self::out(&out);
+            exit::OK
+        }
         Some(Command::Probe(args)) => probe(&args),
         None => patch(&cli.patch),
     };
@@ -312,6 +396,10 @@ fn patch(args: &PatchArgs) -> u8 {
         Ok(r) => r,
         Err(diags) => return fail(&diags, err_paint),
     };
+    let template = match template_settings(args) {
+        Ok(t) => t,
+        Err(d) => return fail(&[d], err_paint),
+    };
     let mode = if args.check {
         Mode::Check
     } else if args.dry_run {
@@ -328,6 +416,7 @@ fn patch(args: &PatchArgs) -> u8 {
             system_root: PathBuf::from("/"),
             exclude: args.exclude.clone(),
             skip_unknown: args.skip_unknown,
+            template,
         },
         mode,
         validate: args.validate || args.validate_cmd.is_some(),
@@ -351,6 +440,25 @@ fn patch(args: &PatchArgs) -> u8 {
 
 fn parse_exclude(glob: &str) -> Result<Exclude, String> {
     Exclude::new(glob)
+}
+
+fn template_settings(args: &PatchArgs) -> Result<template::Settings, Diagnostic> {
+    use template::{Choice, Engine};
+    let choice = match args.template {
+        TemplateArg::Auto => Choice::Auto,
+        TemplateArg::None => Choice::None,
+        TemplateArg::Jinja2 => Choice::Force(Engine::Jinja2),
+        TemplateArg::Go => Choice::Force(Engine::Go),
+        TemplateArg::Erb => Choice::Force(Engine::Erb),
+        TemplateArg::Envsubst => Choice::Force(Engine::Envsubst),
+    };
+    let vars = match &args.template_vars {
+        Some(path) => Some(std::sync::Arc::new(
+            template::Vars::load(path).map_err(|e| Diagnostic::error("E002", e))?,
+        )),
+        None => None,
+    };
+    Ok(template::Settings { choice, vars })
 }
 
 fn merge(choice: &VendorChoice, meta: bool, format: Format, policy: &str) -> u8 {

@@ -21,6 +21,7 @@ fn tables() -> Vec<&'static [Rule]> {
         crate::csp::lint::RULES,
         crate::vendors::RULES,
         crate::probe::RULES,
+        crate::template::RULES,
     ];
     t.extend(crate::dialect::DialectKind::all().map(|k| k.dialect().rules()));
     t

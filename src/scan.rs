@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Location};
 use crate::dialect::include::has_glob;
-use crate::dialect::{detect, ConfigFile, DialectKind};
+use crate::dialect::{detect, ConfigFile, Dialect, DialectKind};
 use crate::site::FileScan;
 use crate::temp_name;
 
@@ -20,6 +20,8 @@ pub struct ScannedFile {
     /// used to read each file once.
     pub target: PathBuf,
     pub dialect: DialectKind,
+    /// The template engine the file is written for (`nginx.conf.j2`), if any.
+    pub template: Option<crate::template::FileTemplate>,
     /// Shared with the report (`FileChange::before`) rather than copied.
     pub src: std::sync::Arc<[u8]>,
     /// `Err`: the file does not parse (the diagnostic has file:line).
@@ -67,6 +69,8 @@ pub struct ScanOptions {
     /// `--skip-unknown`: a file that is not a server config csppatch can read is skipped,
     /// not an error (pre-commit passes every staged file the hook's filter lets through).
     pub skip_unknown: bool,
+    /// `--template`, `--template-vars`.
+    pub template: crate::template::Settings,
 }
 
 /// Files bigger than this are not configuration (a log, a dump): skipped with a note.
@@ -272,7 +276,8 @@ impl Scanner<'_> {
         } else {
             path.to_path_buf()
         };
-        let scan = kind.dialect().find(&shown_path, &src);
+        let template = crate::template::detect(path, &src, kind, &self.opts.template);
+        let scan = crate::template::dialect(kind, template.as_ref()).find(&shown_path, &src);
         // `--skip-unknown`: taken for a server config by its content alone (logrotate's
         // `/var/log/*.log { ... }` reads like nginx), it does not parse and never names the
         // header: not a web-server config, so not an error.
@@ -290,6 +295,7 @@ impl Scanner<'_> {
             path: shown_path,
             target: target.clone(),
             dialect: kind,
+            template,
             src: src.into(),
             scan,
             included: Vec::new(),

@@ -47,7 +47,8 @@ pub enum Failure {
 
 /// The file's new bytes with every planned site patched.
 pub fn patch_file(file: &ScannedFile, planned: &[SitePatch]) -> Result<Vec<u8>, Failure> {
-    let dialect = file.dialect.dialect();
+    let finder = crate::template::dialect(file.dialect, file.template.as_ref());
+    let dialect: &dyn Dialect = &finder;
     let mut last = String::new();
     for strategy in [Strategy::Layout, Strategy::Fragments, Strategy::Whole] {
         let mut splices = Vec::new();
@@ -235,9 +236,7 @@ fn literal_copy(p: &SitePatch, after: &Site) -> Option<String> {
 /// exactly the merged policy, and the file must hold the same sites as before.
 fn read_back(file: &ScannedFile, new: &[u8], planned: &[SitePatch]) -> Result<FileScan, String> {
     let before = file.scan.as_ref().map_err(|d| d.message.clone())?;
-    let after = file
-        .dialect
-        .dialect()
+    let after = crate::template::dialect(file.dialect, file.template.as_ref())
         .find(&file.path, new)
         .map_err(|d| d.message)?;
     if after.sites.len() != before.sites.len() || after.bindings.len() != before.bindings.len() {

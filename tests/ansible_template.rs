@@ -74,7 +74,6 @@ fn csp_value(template: &str) -> &str {
 }
 
 #[test]
-#[ignore = "needs template support from h-templates"]
 fn csppatch_patches_the_template_and_every_host_serves_the_new_policy() {
     if !pytools::have("ansible-playbook") || !common::have("nginx") {
         return;

@@ -34,6 +34,20 @@ pub fn plan(
         return Ok(vec![v]);
     }
     let mut out = Vec::new();
+    // A template is checked as rendered (src/template/render.rs), not at its own path.
+    for &i in changed.iter().filter(|&&i| set.files[i].template.is_some()) {
+        let c = crate::template::render::check(&set.files[i])?;
+        let mut v = Validator::new(c.argv).keeping(c.scratch);
+        v.label = c.label;
+        v.env = c.env;
+        out.push(v);
+    }
+    let changed: Vec<usize> = changed
+        .iter()
+        .copied()
+        .filter(|&i| set.files[i].template.is_none())
+        .collect();
+    let changed = changed.as_slice();
     let mut dialects: Vec<DialectKind> = changed.iter().map(|&i| set.files[i].dialect).collect();
     dialects.sort();
     dialects.dedup();
