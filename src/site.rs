@@ -9,7 +9,7 @@ mod decoded;
 mod pieces;
 
 pub use decoded::Decoded;
-pub use pieces::{Level, OpaqueNote, Piece, PieceOf, Reach};
+pub use pieces::{unknown_directives, Level, OpaqueNote, Piece, PieceOf, Reach};
 
 use crate::csp::Delivery;
 
@@ -127,4 +127,3 @@ pub struct FileScan {
     /// Lints about the file as it is (location from the dialect, severity as it sees fit).
     pub diagnostics: Vec<crate::diag::Diagnostic>,
 }
-

@@ -100,7 +100,11 @@ impl Decoded {
             reference,
             parent: None,
             span: of.span,
-            alone: value.alone.as_deref().cloned().unwrap_or_else(|| value.without_pieces()),
+            alone: value
+                .alone
+                .as_deref()
+                .cloned()
+                .unwrap_or_else(|| value.without_pieces()),
             name: of.name,
             origin: of.origin,
             editable: of.editable,

@@ -179,6 +179,40 @@ impl Decoded {
     }
 }
 
+/// Why a site must be refused when a part only known at request time stands where a
+/// directive name is (`"default-src 'self'; $extra"`): that part can hold any directive, the
+/// vendor's among them, and a directive csppatch adds after it could be shadowed by one inside
+/// it (browsers keep the first of a name). `None` when every such part is inside a directive's
+/// sources, where the directive is patched around it.
+pub fn unknown_directives(value: &Decoded) -> Option<String> {
+    let list = crate::csp::parse::parse(&value.text);
+    let parts: Vec<String> = list
+        .policies
+        .iter()
+        .flat_map(|p| &p.directives)
+        .filter(|d| value.touches_opaque(d.name_span.clone()))
+        .map(|d| {
+            let note = value
+                .notes
+                .iter()
+                .find(|n| n.range.start < d.name_span.end && d.name_span.start < n.range.end);
+            note.map_or_else(
+                || format!("`{}`", &value.text[d.name_span.clone()]),
+                |n| n.what.clone(),
+            )
+        })
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "a part only known at request time stands where a directive is, so it can hold any \
+         directive, the vendor's too: {}; give it one value in this file (or write the \
+         directives in the header), then run csppatch again",
+        parts.join("; ")
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,7 +281,10 @@ mod tests {
         assert_eq!(outer.pieces.len(), 2);
         assert_eq!(outer.pieces[1].parent, Some(0));
         assert_eq!(outer.depth(Some(1)), 2);
-        assert!(!outer.editable(Some(1)), "inside a literal that is not editable");
+        assert!(
+            !outer.editable(Some(1)),
+            "inside a literal that is not editable"
+        );
         assert_eq!(outer.pieces[0].alone.text, "a; $x;");
     }
 }
