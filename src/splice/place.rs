@@ -98,8 +98,8 @@ fn shared(site: &Site, level: Level, what: &str) -> String {
         l = site.value.pieces[i].parent;
     }
     format!(
-        "`{what}` would go into {}, which another directive of the file reads too: changing \
-         it there would change that directive as well; add it by hand where it belongs",
+        "`{what}` would go into {}, which something else in the file reads too: changing it \
+         there would change that as well; add it by hand where it belongs",
         name.unwrap_or_else(|| "a variable".into())
     )
 }
