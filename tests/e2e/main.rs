@@ -21,4 +21,6 @@ mod e2e_nginx_fixtures;
 mod e2e_nginx_tree;
 mod e2e_php;
 mod templates;
+mod vars_nginx;
+mod vars_php;
 mod vendors_browser;

@@ -14,6 +14,7 @@ mod rules;
 mod sites;
 mod strings;
 mod syntax;
+mod vars;
 
 use std::path::Path;
 
