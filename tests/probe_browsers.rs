@@ -451,6 +451,16 @@ fn cli_agrees(
             c.name
         ));
     }
+    // The note on where the CSP3 text differs, exactly on the rows where it does.
+    let noted = doc["warnings"]
+        .as_array()
+        .is_some_and(|w| w.iter().any(|w| w["code"] == "PRB810"));
+    if noted != (c.spec != measured) {
+        wrong.push(format!(
+            "{}: PRB810 {noted}, the CSP3 text says {}, Chromium {measured}",
+            c.name, c.spec
+        ));
+    }
     let (merged, err, _) = csppatch(&["merge", "--allow", req, "--allow-insecure", policy]);
     let unchanged = merged.trim_end() == policy;
     if unchanged != measured {

@@ -3,25 +3,25 @@
 //!
 //! Where the CSP3 text and the shipping browsers differ, the browsers decide: a vendor is
 //! allowed when **every** browser reading csppatch knows allows it ([`Reading::BROWSERS`]).
-//! The differences, each measured in headless Chromium by `tests/probe_browsers.rs` (Firefox
-//! from its source):
+//! The probe's verdict, the merge's "already covered" ([`super::cover`]) and the self-check
+//! after a merge all come from here, so they cannot disagree. The differences, each row
+//! measured in headless Chromium by `tests/probe_browsers.rs` (Firefox from its source):
 //!
-//! | source           | URL                            | CSP3 text | Chromium | Firefox |
-//! |------------------|--------------------------------|-----------|----------|---------|
-//! | `'self'`         | same-origin `blob:`, `filesystem:` | matches | no      | no      |
-//! | `*`              | `ws:`/`wss:` (any host)        | no        | matches  | matches |
-//! | `ws:` / `wss:`   | `http(s):` / `https:`          | matches   | no       | no      |
-//! | `http://a:8080`  | `https://a:8080`               | matches   | no       | matches |
-//! | `http://a:80`    | `https://a` (port 443)         | no        | matches  | matches |
-//! | `1.2.3.4`, `*`-host | an IP-address URL           | no        | matches  | matches |
+//! | source              | URL                              | CSP3 text | Chromium | Firefox |
+//! |---------------------|----------------------------------|-----------|----------|---------|
+//! | `'self'`            | same-origin `blob:`              | matches   | no       | no      |
+//! | `*`                 | `ws:`/`wss:` (any host)          | no        | matches  | matches |
+//! | `ws:` / `wss:`      | `http(s):` / `https:`            | matches   | no       | no      |
+//! | `ws://a:8080`       | `wss://a:8080`                   | matches   | no       | matches |
+//! | `http://a:8080`     | `https://a:8080`                 | matches   | no       | matches |
+//! | `http://a:80`       | `https://a` (port 443)           | no        | matches  | matches |
+//! | `http://1.2.3.4`    | an IP-address URL                | no        | matches  | matches |
+//! | `'self'`, a frame   | https on the http page's port    | matches   | no       | matches |
 //!
-//! (The port-80 row is from the sources: a test cannot listen on 80 and 443.) Safari's WebKit,
-//! read from its source (`ContentSecurityPolicySource.cpp`, `...SourceList.cpp`), allows at
-//! least as much as Chromium in each row, so it never decides a verdict on its own.
-//!
-//! Everyone agrees that paths are not compared after a redirect (measured), that `*` does not
-//! match `data:`, `blob:` or `filesystem:` (measured), and that `'self'` matches `wss:` on the
-//! page's host and port (measured).
+//! (A `filesystem:` URL has an opaque origin by the URL Standard, so `'self'` matches it
+//! nowhere.) Everyone agrees, measured, that paths are not compared after a redirect (hosts
+//! are), that `*` does not match `data:` or `blob:`, and that `'self'` matches `ws:` on an http
+//! page's host and port.
 
 mod chromium;
 mod firefox;
