@@ -265,3 +265,17 @@ fn star_allows_websockets_as_browsers_do_with_a_note() {
         .iter()
         .any(|w| w.diagnostic.code == "PRB810" && w.diagnostic.message.contains("is allowed")));
 }
+
+/// `http://host:8080` does not match https on that port in Chromium (measured): the reason
+/// says why, not "not this port".
+#[test]
+fn an_upgrade_on_a_given_port_is_named() {
+    let p = page(&[(CSP, "img-src http://cdn.example:8080")], "");
+    let probe = evaluate(p, &[req("img-src", "https://cdn.example:8080")]);
+    assert_eq!(probe.outcome(), Outcome::Blocked);
+    assert_eq!(
+        probe.verdicts[0].blocked_by[0].reason,
+        "no source matches https://cdn.example:8080/; `http://cdn.example:8080` names the host, \
+         but browsers upgrade http: to https: only on the default ports"
+    );
+}
