@@ -303,6 +303,9 @@ mod tests {
         assert!(!cov(&["https://a.example:8443"], "https://a.example:*"));
         // Chromium reads http://a:80 as also matching https://a:443.
         assert!(!cov(&["https://a.example"], "http://a.example:80"));
+        // The same function reads both sides, so a source always covers itself.
+        assert!(cov(&["http://a.example:80"], "http://a.example:80"));
+        assert!(cov(&["ws://a.example:80"], "ws://a.example:80"));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! allowed when **every** browser reading csppatch knows allows it ([`Reading::BROWSERS`]).
 //! The probe's verdict, the merge's "already covered" ([`super::cover`]) and the self-check
 //! after a merge all come from here, so they cannot disagree. The differences, each row
-//! measured in headless Chromium by `tests/probe_browsers.rs` (Firefox from its source):
+//! measured in headless Chromium by `tests/e2e/probe_browsers.rs` (Firefox from its source):
 //!
 //! | source              | URL                              | CSP3 text | Chromium | Firefox |
 //! |---------------------|----------------------------------|-----------|----------|---------|

@@ -231,7 +231,8 @@ fn a_meta_that_is_not_utf8_is_evaluated_and_said_so() {
 }
 
 /// Chromium and Firefox block a same-origin blob: worker under 'self' (measured in
-/// tests/probe_browsers.rs), the CSP3 text allows it: the verdict is the browsers', with a note.
+/// tests/e2e/probe_browsers.rs), the CSP3 text allows it: the verdict is the browsers', with a
+/// note.
 #[test]
 fn blob_under_self_is_blocked_as_browsers_do_with_a_note() {
     let p = page(&[(CSP, "default-src 'self'")], "");

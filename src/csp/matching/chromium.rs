@@ -1,4 +1,4 @@
-//! Chromium's reading, as measured in headless Chromium (tests/probe_browsers.rs) and as its
+//! Chromium's reading, as measured in headless Chromium (tests/e2e/probe_browsers.rs) and as its
 //! source reads: subresources are checked in the renderer
 //! (`third_party/blink/renderer/core/frame/csp/csp_source.cc`, `CSPSourceMatches`,
 //! `CSPSourceMatchesAsSelf`), navigations (frames, form submissions, frame-ancestors) in the

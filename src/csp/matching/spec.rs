@@ -1,7 +1,7 @@
 //! The CSP3 text (<https://www.w3.org/TR/CSP3/#match-url-to-source-list>), §6.7.2.8-§6.7.2.12
 //! step by step. Ladybird's `LibWeb/ContentSecurityPolicy/Directives/DirectiveOperations.cpp`
 //! follows the same text and was used for comparison; Servo's content-security-policy crate
-//! departs from it in places, listed in `tests/csp_eval.rs`. No shipping browser reads it this
+//! departs from it in places, listed in `tests/csp/csp_eval.rs`. No shipping browser reads it this
 //! way everywhere: see the parent module.
 
 use url::{Host, Url};
