@@ -20,6 +20,7 @@ mod e2e_nginx;
 mod e2e_nginx_fixtures;
 mod e2e_nginx_tree;
 mod e2e_php;
+mod probe_browsers;
 mod templates;
 mod vars_nginx;
 mod vars_php;
