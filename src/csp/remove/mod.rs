@@ -8,7 +8,8 @@
 //! - a directive the merge created is appended after the policy's last directive and starts
 //!   as a copy of the directive it fell back to (`plan::copy_for`). Once the vendor's sources
 //!   are out, a directive that again equals that copy is removed, last first (a later one may
-//!   have been copied from an earlier one), and only when removing it changes no verdict;
+//!   have been copied from an earlier one), only while each is (the created ones are the
+//!   policy's last directives), and only when removing it changes no verdict;
 //! - a directive the merge only *pinned* (`worker-src` copied from `script-src` before
 //!   script-src was widened) holds none of the vendor's sources: it goes when it did pin work in
 //!   the merged policy (it meant something other than its fallback) and equals its fallback's
@@ -453,8 +454,12 @@ fn drop_copies(dirs: &mut [Dir], merged: &PolicyPlan) -> Vec<(usize, Option<Stri
             without.directives.retain(|d| d.name != dirs[i].d.name);
             !same_meaning(merged, &without)
         };
+        // The merge appends what it creates after the policy's last directive: the created
+        // ones are a suffix, so the first directive (from the end) that stays ends the search
+        // (`script-src 'self'` in the middle of a policy is the site's own, even when it says
+        // what default-src says).
         if (!touched && !pinned) || dirs[i].shadows {
-            continue;
+            break;
         }
         let f = fallback(dirs, i);
         let kept = dirs[i].kept();
@@ -476,7 +481,7 @@ fn drop_copies(dirs: &mut [Dir], merged: &PolicyPlan) -> Vec<(usize, Option<Stri
             _ => false,
         };
         if !matches {
-            continue;
+            break;
         }
         let before = plan_of(dirs);
         dirs[i].dropped = true;
@@ -484,6 +489,7 @@ fn drop_copies(dirs: &mut [Dir], merged: &PolicyPlan) -> Vec<(usize, Option<Stri
             out.push((i, f.map(|f| dirs[f].d.name.clone())));
         } else {
             dirs[i].dropped = false;
+            break;
         }
     }
     out
@@ -552,8 +558,8 @@ fn still_allowed(dirs: &[Dir], vendor: &[Wanted], label: &str, diagnostics: &mut
     }
 }
 
-/// The directives of `policy_list` (policy index, name) that say exactly what the merge would
-/// write if it created them from their fallback: `remove` cannot tell such a directive from
+/// The directives at the end of each policy of `policy_list` (policy index, name) that say
+/// exactly what the merge would write if it created them from their fallback: `remove` cannot tell such a directive from
 /// one it created, and removes it with the vendor when the vendor's sources made it differ
 /// (the policy means the same without it).
 pub fn look_created(policy_list: &str) -> Vec<(usize, String)> {
@@ -573,9 +579,10 @@ pub fn look_created(policy_list: &str) -> Vec<(usize, String)> {
                 }),
             })
             .collect();
-        for i in 0..dirs.len() {
+        // From the end, while they look created (the created ones are a suffix).
+        for i in (0..dirs.len()).rev() {
             let Some(f) = fallback(&dirs, i).filter(|&f| f < i && !dirs[i].shadows) else {
-                continue;
+                break;
             };
             let copy = copy_for(&dirs[i].d.name, &dirs[f].kept());
             let kept = dirs[i].kept();
@@ -585,9 +592,10 @@ pub fn look_created(policy_list: &str) -> Vec<(usize, String)> {
             } else {
                 kept == copy || kept == without_none(&copy)
             };
-            if same {
-                out.push((policy.index, dirs[i].d.name.clone()));
+            if !same {
+                break;
             }
+            out.push((policy.index, dirs[i].d.name.clone()));
         }
     }
     out
