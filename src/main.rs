@@ -140,8 +140,9 @@ enum Command {
 #[derive(Args, Debug)]
 struct RemoveArgs {
     /// A vendor whose sources stay where they are needed (repeatable): its requests that the
-    /// policy allows keep being allowed. Takes --region, --custom-domain and --nonce as
-    /// --vendor does.
+    /// policy allows keep being allowed, and its sources after the removed vendor's do not
+    /// make those look like the site's own. Name every vendor added after the one removed.
+    /// Takes --region, --custom-domain and --nonce as --vendor does.
     #[arg(long, value_name = "OTHER")]
     keep: Vec<String>,
     #[command(flatten)]

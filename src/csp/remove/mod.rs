@@ -323,9 +323,20 @@ fn choose_tokens(
                 .map(|w| w.index)
                 .max()
         };
+        // A `--keep` vendor's own sources (merged after this vendor) do not end the run.
+        let kept_for = |t: &str| {
+            keep.iter().any(|o| {
+                same_source(t, &o.text)
+                    && o.directives.contains(&name.as_str())
+                    && !vendor.iter().any(|w| same_source(t, &w.text))
+            })
+        };
         let mut last = usize::MAX;
         let mut run_start = d.sources.len();
         for k in (floor..d.sources.len()).rev() {
+            if kept_for(&d.sources[k].text) {
+                continue;
+            }
             match owner(&d.sources[k].text, last) {
                 Some(idx) => {
                     last = idx;
