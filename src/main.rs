@@ -29,6 +29,7 @@ use csppatch::{exit, probe, report, template, Mode, PatchOptions};
 ///   csppatch . --vendor crisp --check            (pre-commit: exit 1 if a file would change)
 ///   csppatch merge --vendor muserelay "default-src 'self'"
 ///   csppatch probe https://shop.example.com/ --vendor muserelay   (what the live page blocks)
+///   csppatch remove --vendor muserelay /etc/nginx/sites-enabled --dry-run   (offboard it)
 ///
 /// Exit codes: 0 done (or nothing to do), 1 --check found changes, 2 bad input (usage,
 /// unparsable file, invalid source, unsafe request), 3 validation failed and nothing was written.
@@ -129,6 +130,41 @@ enum Command {
     /// meant, so its policies are shown without a verdict.
     #[command(verbatim_doc_comment)]
     Probe(ProbeArgs),
+    /// Offboard a vendor: take out the sources its preset adds, and the directives csppatch
+    /// created for it, with the same safety as a patch run (diff, --check, --dry-run,
+    /// --validate, atomic write).
+    ///
+    /// A policy does not record who added a source, so csppatch removes what it can show was
+    /// the vendor's: the vendor's sources a directive ends with (where the patch run appends
+    /// them), and a directive that, once they are out, is again a copy of the one it falls back
+    /// to (a patch run creates `connect-src` from `default-src`, and pins `worker-src` to what
+    /// `script-src` allowed). It keeps, and says so (CSP130): a vendor source that stands
+    /// before the site's own sources, or in default-src/child-src (csppatch never adds there),
+    /// and what a --keep vendor needs. A broader source that still lets the vendor through
+    /// (`https:`, `*`) is named (CSP131). Run right after a patch run, removing gives back the
+    /// original bytes.
+    ///
+    /// Examples:
+    ///   csppatch remove --vendor muserelay /etc/nginx/sites-enabled --dry-run
+    ///   csppatch remove --vendor intercom --region eu --keep crisp /etc/apache2 --validate
+    ///   csppatch remove --vendor crisp . --check      (CI: exit 1 while crisp is still there)
+    ///
+    /// Exit codes as for a patch run: 0 done (or nothing to remove), 1 --check found changes,
+    /// 2 bad input, 3 validation failed and nothing was written.
+    #[command(verbatim_doc_comment)]
+    Remove(RemoveArgs),
+}
+
+#[derive(Args, Debug)]
+struct RemoveArgs {
+    /// A vendor whose sources stay where they are needed (repeatable): its requests that the
+    /// policy allows keep being allowed, and its sources after the removed vendor's do not
+    /// make those look like the site's own. Name every vendor added after the one removed.
+    /// Takes --region, --custom-domain and --nonce as --vendor does.
+    #[arg(long, value_name = "OTHER")]
+    keep: Vec<String>,
+    #[command(flatten)]
+    patch: PatchArgs,
 }
 
 #[derive(Args, Debug)]
@@ -344,7 +380,8 @@ fn main() -> ExitCode {
             exit::OK
         }
         Some(Command::Probe(args)) => probe(&args),
-        None => patch(&cli.patch),
+        Some(Command::Remove(args)) => patch(&args.patch, Some(&args.keep)),
+        None => patch(&cli.patch, None),
     };
     ExitCode::from(code)
 }
@@ -387,7 +424,8 @@ fn fail(diags: &[Diagnostic], paint: Paint) -> u8 {
     exit::BAD_INPUT
 }
 
-fn patch(args: &PatchArgs) -> u8 {
+/// A patch run; with `keep`, a `csppatch remove` run keeping what those vendors need.
+fn patch(args: &PatchArgs, keep: Option<&[String]>) -> u8 {
     let (out_paint, err_paint) = (
         paint(args.color, &std::io::stdout()),
         paint(args.color, &std::io::stderr()),
@@ -395,6 +433,13 @@ fn patch(args: &PatchArgs) -> u8 {
     let reqs = match args.vendors.choice().requirements() {
         Ok(r) => r,
         Err(diags) => return fail(&diags, err_paint),
+    };
+    let removal = match keep {
+        None => None,
+        Some(keep) => match commands::remove::keep(&args.vendors.choice(), keep) {
+            Ok(r) => Some(r),
+            Err(diags) => return fail(&diags, err_paint),
+        },
     };
     let template = match template_settings(args) {
         Ok(t) => t,
@@ -421,6 +466,7 @@ fn patch(args: &PatchArgs) -> u8 {
         mode,
         validate: args.validate || args.validate_cmd.is_some(),
         validate_cmd: args.validate_cmd.clone(),
+        removal,
     };
     let mut report = csppatch::run(&options);
     report.diagnostics.splice(0..0, reqs.notes);

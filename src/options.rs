@@ -25,4 +25,13 @@ pub struct PatchOptions {
     pub validate: bool,
     /// `--validate-cmd`: the validator to run instead of the dialects' own.
     pub validate_cmd: Option<String>,
+    /// `csppatch remove`: take `requirements` out instead of adding them.
+    pub removal: Option<Removal>,
+}
+
+/// Offboarding a vendor: its requirements come out, except what these vendors need.
+#[derive(Debug, Clone, Default)]
+pub struct Removal {
+    /// The requirements of the `--keep` vendors.
+    pub keep: Vec<Requirement>,
 }

@@ -28,6 +28,9 @@ pub struct Report {
     #[serde(serialize_with = "crate::diag::ser_paths")]
     pub excluded: Vec<PathBuf>,
     pub written: bool,
+    /// A `csppatch remove` run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub removal: bool,
     /// Files a failed restore left with the patched bytes (validation without a namespace).
     #[serde(
         skip_serializing_if = "Vec::is_empty",
@@ -88,6 +91,9 @@ pub struct SiteReport {
     /// Directives the merge created (for a vendor, or pinned to keep other request types as
     /// they were: `worker-src` when `script-src` widens).
     pub created: Vec<Created>,
+    /// `csppatch remove`: what was taken out, per directive.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<crate::csp::remove::Removed>,
     pub changed: bool,
 }
 
@@ -127,7 +133,11 @@ pub fn render_text(
         out.write_all(&f.diff(out_paint))?;
     }
     for site in report.sites.iter().filter(|s| s.changed) {
-        render_site(site, paint, err)?;
+        if report.removal {
+            crate::commands::remove::render_site(site, paint, err)?;
+        } else {
+            render_site(site, paint, err)?;
+        }
     }
     render_diagnostics(report, paint, err)?;
     for v in &report.validations {
@@ -308,14 +318,19 @@ fn render_diagnostic(
 
 pub fn summary(report: &Report) -> String {
     let changed = report.files.len();
+    let (sources, done) = if report.removal {
+        (crate::commands::remove::removed_count(report), "removed")
+    } else {
+        (report.added_count(), "added")
+    };
     let what = format!(
-        "{} file{} read, {} CSP site{}, {} source{} added in {} file{}",
+        "{} file{} read, {} CSP site{}, {} source{} {done} in {} file{}",
         report.files_read,
         plural(report.files_read),
         report.sites.len(),
         plural(report.sites.len()),
-        report.added_count(),
-        plural(report.added_count()),
+        sources,
+        plural(sources),
         changed,
         plural(changed)
     );
@@ -347,7 +362,7 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-fn paint_str(paint: Paint, colour: &str, s: &str) -> String {
+pub(crate) fn paint_str(paint: Paint, colour: &str, s: &str) -> String {
     match paint {
         Paint::Plain => s.to_string(),
         Paint::Ansi => format!("{colour}{s}\x1b[0m"),

@@ -106,7 +106,11 @@ fn splices_for(
                 done += 1;
                 continue;
             }
-            let Some(raw) = site.value.raw_range(e.range.clone()) else {
+            let Some(raw) = site
+                .value
+                .raw_range(e.range.clone())
+                .or_else(|| deletion_span(site, e))
+            else {
                 break;
             };
             let bytes = match &layout {
@@ -143,6 +147,19 @@ fn splices_for(
         range: site.span.clone(),
         bytes,
     }])
+}
+
+/// A deletion (`csppatch remove`) whose text spans a line continuation or a concatenation:
+/// the file bytes from its first character to its last, syntax between them included. What
+/// stays joins into well-formed syntax (the end of one literal, the rest of the next: the
+/// merge inserted those bytes that way); the read-back proves it, or the next strategy runs.
+fn deletion_span(site: &Site, e: &csp::TextEdit) -> Option<std::ops::Range<usize>> {
+    if !e.text.is_empty() || e.range.is_empty() || site.value.touches_opaque(e.range.clone()) {
+        return None;
+    }
+    let first = site.value.raw(e.range.start)?;
+    let last = site.value.raw(e.range.end - 1)?;
+    (first.start <= last.end).then(|| first.start..last.end)
 }
 
 /// How a multi-line value separates its directives: the decoded separator the merge uses,

@@ -4,6 +4,7 @@
 
 pub mod merge;
 pub mod probe;
+pub mod remove;
 pub mod rules;
 pub mod vendors;
 

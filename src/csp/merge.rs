@@ -140,7 +140,8 @@ impl MergeOutcome {
     }
 }
 
-fn initial_plan(policy: &Policy) -> PolicyPlan {
+/// The plan of `policy` as it is: its enforced directives, nothing added.
+pub(super) fn initial_plan(policy: &Policy) -> PolicyPlan {
     PolicyPlan {
         directives: policy
             .directives

@@ -22,6 +22,7 @@ pub fn run(options: &PatchOptions) -> Report {
     let set = scan::scan(&options.paths, &options.scan);
     let mut report = Report {
         mode: Some(options.mode),
+        removal: options.removal.is_some(),
         files_read: set.files.iter().filter(|f| f.relevant).count(),
         files_skipped: set.skipped,
         excluded: set.excluded.iter().cloned().collect(),

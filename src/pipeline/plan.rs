@@ -110,12 +110,16 @@ fn plan_site(
         after: a.site.value.text.clone(),
         added: vec![],
         created: vec![],
+        removed: vec![],
         changed: false,
     });
     let row = out.sites.len() - 1;
     if let Some(reason) = &a.site.refusal {
         out.diagnostics.push(refused(&a.site, reason, loc));
         return None;
+    }
+    if let Some(removal) = &options.removal {
+        return remove_site(a, options, removal, loc, row, out);
     }
     if merges.len() > 256 {
         // Bounded: a tree of all-different policies must not keep every merge.
@@ -201,12 +205,14 @@ fn patch(
             true
         }
         Err(Failure::Refused { site, reason }) => {
+            forget_removed(planned, out);
             let site = &planned[site].0.site;
             out.diagnostics
                 .push(refused(site, &reason, location(file, site.span.start)));
             false
         }
         Err(Failure::SelfCheck(e)) => {
+            forget_removed(planned, out);
             out.diagnostics.push(
                 Diagnostic::error(
                     "E014",
@@ -224,6 +230,11 @@ fn patch(
 fn allows_already(site: &Site, options: &PatchOptions) -> bool {
     if site.refusal.is_some() || site.repaired.is_some() {
         return false;
+    }
+    if let Some(removal) = &options.removal {
+        // Removing: nothing to do there when none of the vendor's sources would go.
+        let out = csp::remove::remove(site.policy_text(), &options.requirements, &removal.keep);
+        return out.outcome.edits.is_empty();
     }
     let outcome = csp::merge(
         site.policy_text(),
@@ -271,4 +282,36 @@ fn refused(site: &Site, reason: &str, loc: Location) -> Diagnostic {
         ),
     )
     .at(loc)
+}
+
+/// `csppatch remove` on one site: the vendor's sources out, the removal recorded in the
+/// site's row (the splice and read-back of [`patch`] then apply as for a merge).
+fn remove_site(
+    a: &Active,
+    options: &PatchOptions,
+    removal: &crate::options::Removal,
+    loc: Location,
+    row: usize,
+    out: &mut Plan,
+) -> Option<(MergeOutcome, usize)> {
+    let removed = csp::remove::remove(a.site.policy_text(), &options.requirements, &removal.keep);
+    out.diagnostics.extend(
+        removed
+            .outcome
+            .diagnostics
+            .iter()
+            .map(|d| d.clone().at(loc.clone())),
+    );
+    if removed.outcome.edits.is_empty() {
+        return None;
+    }
+    out.sites[row].removed = removed.removed;
+    Some((removed.outcome, row))
+}
+
+/// A file that cannot be patched changes none of its sites: their rows say nothing removed.
+fn forget_removed(planned: &[(&Active, MergeOutcome, usize)], out: &mut Plan) {
+    for (_, _, row) in planned {
+        out.sites[*row].removed.clear();
+    }
 }
