@@ -20,7 +20,7 @@
 //! For a policy `P` without any of the vendor's sources, `remove(merge(P, V), V) == P` byte
 //! for byte, unless `P` has a directive that says exactly what a copy of its fallback would
 //! (then csppatch cannot tell it from one it created; it is removed and the policy means the
-//! same): `tests/remove_props.rs` checks both.
+//! same): `tests/csp/remove_props.rs` checks both.
 
 use super::eval::{allows_in, requests_for, Browser};
 use super::lint;

@@ -1,8 +1,8 @@
 //! `csppatch remove` from the command line: --help, --keep, what stays and why (CSP130), what
 //! still lets the vendor through (CSP131), JSON, errors. The end-to-end runs per server are in
-//! tests/e2e_remove.rs, the round-trip property in tests/remove_props.rs.
+//! tests/e2e/e2e_remove.rs, the round-trip property in tests/csp/remove_props.rs.
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 

@@ -3,7 +3,7 @@
 //! validator), and every file is byte-identical to the original; the real server on 127.0.0.1
 //! then sends exactly the policy it sent before the patch.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
