@@ -25,4 +25,6 @@ pub struct PatchOptions {
     pub validate: bool,
     /// `--validate-cmd`: the validator to run instead of the dialects' own.
     pub validate_cmd: Option<String>,
+    /// `--hard-links`: what to do with a file that has several names.
+    pub hard_links: crate::commit::HardLinks,
 }

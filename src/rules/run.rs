@@ -164,4 +164,17 @@ pub static RULES: &[Rule] = &[
         example: "(the disk filled up between the write and the restore)\n\n\
                   Use instead:\nrestore the named files from backup or version control, then run csppatch again",
     },
+    Rule {
+        code: "E027",
+        name: "hard-linked-file",
+        what: "A file to patch has several hard links. By default nothing is written (an error; \
+               a warning with --dry-run or --check). `--hard-links split` replaces the named file \
+               by a new one, crash-safe, and the other names keep the old bytes; `--hard-links \
+               in-place` writes the file itself, so every name changes, but a kill or a power \
+               cut mid-write can leave it corrupt. A note says which was done.",
+        why: "Both ways of writing a hard-linked file lose something: the link, or crash safety. \
+              csppatch never picks one silently.",
+        example: "csppatch /etc/nginx  (sites-enabled/app is a hard link to sites-available/app)\n\n\
+                  Use instead:\nmake sites-enabled/app a symlink, or pass --hard-links split",
+    },
 ];
