@@ -175,7 +175,7 @@ pub fn hard_link_refusal(links: u64) -> String {
 fn split(target: &Path) -> Result<(&Path, &OsStr), WriteError> {
     let name = target
         .file_name()
-        .ok_or_else(|| other(format!("{} names no file", target.display())))?;
+        .ok_or_else(|| other(format!("{} names no file", crate::diag::quoted(target))))?;
     let dir = target
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
