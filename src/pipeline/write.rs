@@ -54,6 +54,9 @@ pub fn validate(
     mode: Mode,
     custom: Option<&str>,
 ) -> Validation {
+    // Ctrl-C waits while a validator runs: the runner stops it and its children at once,
+    // the staged copies are removed on the way out, then the signal ends the run.
+    let _held = signals::defer();
     let mut out = Validation {
         runs: Vec::new(),
         diagnostics: Vec::new(),
@@ -71,8 +74,13 @@ pub fn validate(
     }
     for v in &validators {
         let run = validate::check(v, None);
-        let ok = run.ok;
+        let (ok, timed_out) = (run.ok, run.timed_out);
         out.runs.push(row(v, "before", run));
+        if timed_out {
+            // No verdict: the configuration may well be valid.
+            stop("E023", &mut out, format!("`{}` did not finish on the unpatched configuration within the deadline (CSPPATCH_VALIDATE_TIMEOUT seconds, 120 by default), so nothing can be validated; nothing was written", v.label));
+            return out;
+        }
         if !ok {
             stop("E022", &mut out, format!("`{}` already fails on the unpatched configuration; fix that first (nothing was written)", v.label));
             return out;

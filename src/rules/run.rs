@@ -127,7 +127,8 @@ pub static RULES: &[Rule] = &[
         name: "validator-unavailable",
         what: "--validate was asked for but the validator cannot be run: the server's binary \
                (nginx, apache2 or httpd, caddy, php) is not installed where csppatch looks, or \
-               the files the check needs could not be set up.",
+               the files the check needs could not be set up, or it did not finish on the \
+               unpatched configuration within the deadline (`CSPPATCH_VALIDATE_TIMEOUT`).",
         why: "Without the server's own verdict csppatch does not write: exit 3, nothing written.",
         example: "csppatch --validate /srv/conf/nginx  (on a machine without nginx)\n\n\
                   Use instead:\ninstall the server, or name it: --validate-cmd '/opt/nginx/sbin/nginx -t'",

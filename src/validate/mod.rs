@@ -174,6 +174,9 @@ mod tests {
         let sandbox = Sandbox::stage([(real.as_path(), b"new".as_slice())]).unwrap();
         let out = check(&v, Some(&sandbox));
         assert!(out.ok, "{}", out.output);
-        assert_eq!(out.output.trim(), format!("600 {} {}", meta.uid(), meta.gid()));
+        assert_eq!(
+            out.output.trim(),
+            format!("600 {} {}", meta.uid(), meta.gid())
+        );
     }
 }
