@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use csppatch::commands::{self, VendorChoice};
+use csppatch::commit::HardLinks;
 use csppatch::csp::Delivery;
 use csppatch::diag::Diagnostic;
 use csppatch::dialect::DialectKind;
@@ -272,6 +273,15 @@ struct PatchArgs {
     /// the ones defined in its environment; without this file, upper-case names).
     #[arg(long, value_name = "FILE")]
     template_vars: Option<PathBuf>,
+    /// A file to patch that has several hard links: `refuse` writes nothing (the default),
+    /// `split` replaces the named file by a new one, crash-safe, leaving the other names with
+    /// the old bytes, `in-place` writes the file itself so every name changes, but a kill or a
+    /// power cut mid-write can leave it corrupt. Every other file is replaced through a
+    /// temporary file and an atomic exchange; concurrent csppatch runs are kept apart by a
+    /// lock on each written file's directory (a second run waits up to 30 s,
+    /// `CSPPATCH_LOCK_WAIT` seconds, then refuses).
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = HardLinksArg::Refuse)]
+    hard_links: HardLinksArg,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     #[arg(long, value_enum, default_value_t = Color::Auto)]
@@ -288,6 +298,13 @@ fn dialect_parser() -> impl clap::builder::TypedValueParser<Value = DialectChoic
     use clap::builder::TypedValueParser as _;
     clap::builder::PossibleValuesParser::new(names)
         .map(|name: String| DialectChoice(DialectKind::from_name(&name)))
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum HardLinksArg {
+    Refuse,
+    Split,
+    InPlace,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -467,6 +484,11 @@ fn patch(args: &PatchArgs, keep: Option<&[String]>) -> u8 {
         validate: args.validate || args.validate_cmd.is_some(),
         validate_cmd: args.validate_cmd.clone(),
         removal,
+        hard_links: match args.hard_links {
+            HardLinksArg::Refuse => HardLinks::Refuse,
+            HardLinksArg::Split => HardLinks::Split,
+            HardLinksArg::InPlace => HardLinks::InPlace,
+        },
     };
     let mut report = csppatch::run(&options);
     report.diagnostics.splice(0..0, reqs.notes);

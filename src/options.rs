@@ -27,6 +27,8 @@ pub struct PatchOptions {
     pub validate_cmd: Option<String>,
     /// `csppatch remove`: take `requirements` out instead of adding them.
     pub removal: Option<Removal>,
+    /// `--hard-links`: what to do with a file that has several names.
+    pub hard_links: crate::commit::HardLinks,
 }
 
 /// Offboarding a vendor: its requirements come out, except what these vendors need.

@@ -165,7 +165,7 @@ pub fn render_text(
 ///     worker-src   new, from script-src: 'self' (keeps workers as they were)
 /// ```
 fn render_site(site: &SiteReport, paint: Paint, err: &mut dyn Write) -> std::io::Result<()> {
-    let loc = format!("{}:{}:", site.path.display(), site.line);
+    let loc = format!("{}:{}:", crate::diag::quoted(&site.path), site.line);
     let what = match &site.variable {
         Some(v) => format!("${v}, {}", site.context),
         None => site.context.clone(),

@@ -8,7 +8,7 @@ mod plan;
 mod read;
 mod write;
 
-use crate::commit::Staged;
+use crate::commit::{HardLinks, Staged};
 use crate::diag::{Diagnostic, Location};
 use crate::exit;
 use crate::options::{Mode, PatchOptions};
@@ -60,6 +60,15 @@ pub fn run(options: &PatchOptions) -> Report {
             new: &f.after,
         })
         .collect();
+    report
+        .diagnostics
+        .extend(hard_links(&staged, options.hard_links, options.mode));
+    if report.has_errors() {
+        report.exit_code = exit::BAD_INPUT;
+        drop(staged);
+        report.files = files;
+        return report;
+    }
     let mut next = Next::Write;
     if options.validate {
         let validation = write::validate(
@@ -77,11 +86,11 @@ pub fn run(options: &PatchOptions) -> Report {
         Next::Stop(code) => report.exit_code = code,
         Next::Write if options.mode != Mode::Write => {}
         Next::Write => {
-            let written = write::write(&staged);
+            let written = write::write(&staged, options.hard_links);
             record_write(&mut report, written);
         }
         Next::WriteThenValidate(validators) => {
-            let outcome = write::write_then_validate(&staged, &validators);
+            let outcome = write::write_then_validate(&staged, &validators, options.hard_links);
             report.validations.extend(outcome.runs);
             report.diagnostics.extend(outcome.diagnostics);
             report.written = outcome.written;
@@ -108,6 +117,43 @@ fn record_write(report: &mut Report, written: Result<(), crate::commit::CommitEr
             report.exit_code = exit::BAD_INPUT;
         }
     }
+}
+
+/// What happens to each file with several hard links, said before anything is written: by
+/// default it is refused (an error in write mode, nothing is written; a warning when only the
+/// diff is shown), else a note says what `--hard-links` does to it.
+fn hard_links(staged: &[Staged<'_>], links: HardLinks, mode: Mode) -> Vec<Diagnostic> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    for s in staged {
+        let Ok(meta) = std::fs::metadata(s.target) else {
+            continue;
+        };
+        let n = meta.nlink();
+        if n < 2 {
+            continue;
+        }
+        let name = crate::diag::quoted(s.path);
+        out.push(match links {
+            HardLinks::Refuse => {
+                let message = format!("{name}: {}", crate::commit::hard_link_refusal(n));
+                if mode == Mode::Write {
+                    Diagnostic::error("E027", message)
+                } else {
+                    Diagnostic::warning("E027", message)
+                }
+            }
+            HardLinks::Split => Diagnostic::note(
+                "E027",
+                format!("{name}: it has {n} hard links; --hard-links split replaces this name by a new file, and the other {} name(s) keep the old bytes", n - 1),
+            ),
+            HardLinks::InPlace => Diagnostic::note(
+                "E027",
+                format!("{name}: it has {n} hard links; --hard-links in-place writes the file itself, so all its names change (not crash-safe: a kill mid-write can leave it corrupt)"),
+            ),
+        });
+    }
+    out
 }
 
 fn location(file: &ScannedFile, offset: usize) -> Location {

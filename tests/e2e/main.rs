@@ -26,3 +26,4 @@ mod templates;
 mod vars_nginx;
 mod vars_php;
 mod vendors_browser;
+mod write_safety;
