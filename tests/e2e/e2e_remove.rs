@@ -126,7 +126,7 @@ fn nginx_tree_round_trips_and_nginx_sends_the_original_policy() {
             .filter(|l| l.contains("add_header"))
             .collect::<Vec<_>>()
             .join("\n");
-        common::nginx::Server::serve(body.as_bytes()).expect("nginx starts")
+        common::nginx::serve(body.as_bytes()).expect("nginx starts")
     };
     let before = serve(tree.original("site.conf")).header_values("/", "content-security-policy");
     assert_eq!(before.len(), 1);
@@ -183,7 +183,7 @@ fn php_theme_round_trips_and_php_sends_the_original_policy() {
     }
     let tree = Tree::fixture("php", "nonce-header");
     let sent = |functions: &Path| {
-        let (_docroot, server) = common::php::serve_theme(functions, &[]);
+        let server = common::php::serve_theme(functions, &[]);
         // The nonce is new on every request.
         let nonce = regex_free_nonce;
         server
@@ -211,10 +211,8 @@ fn html_pages_round_trip_and_nginx_serves_the_original_pages() {
         tree.root().display()
     );
     let get = || {
-        let server = common::nginx::Server::serve(body.as_bytes()).expect("nginx starts");
-        common::http_get(server.port, "/", "localhost")
-            .expect("GET /")
-            .body
+        let server = common::nginx::serve(body.as_bytes()).expect("nginx starts");
+        server.get_host("/", "localhost").body
     };
     let before = get();
     // HTML has no validator: the read-back is the check.

@@ -24,7 +24,6 @@ use std::path::Path;
 use std::process::Command;
 
 use common::browser::{pre_text, uri_decode};
-use common::nginx::Server;
 use csppatch::csp::eval::{allows, allows_by, Browser, Destination, Origin, Reading, Request};
 use csppatch::csp::parse::parse;
 use csppatch::csp::probe::example_url;
@@ -340,7 +339,7 @@ fn probe_and_patch_give_chromiums_verdict() {
         return;
     }
     let q = common::free_port();
-    let server = Server::start(|dir, p| nginx_conf(dir, p, q)).expect("nginx starts");
+    let server = common::nginx::start(|dir, p| nginx_conf(dir, p, q)).expect("nginx starts");
     let p = server.port;
     let origin = format!("http://127.0.0.1:{p}");
     let report = run_chromium(&format!("{origin}/"));
