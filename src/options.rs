@@ -25,4 +25,6 @@ pub struct PatchOptions {
     pub validate: bool,
     /// `--validate-cmd`: the validator to run instead of the dialects' own.
     pub validate_cmd: Option<String>,
+    /// `--include-locked`: patch locked policies too (README, "Locked policies").
+    pub include_locked: bool,
 }

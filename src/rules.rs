@@ -6,7 +6,10 @@
 //! ([`emitted`]) reads the sources to prove that every code they can emit is documented here
 //! once, with one meaning, and that no documented code is dead.
 
+mod locked_policy;
+mod no_config_files;
 mod run;
+mod unread_csp;
 
 #[cfg(test)]
 mod emitted;
@@ -18,6 +21,11 @@ pub use crate::rule::Rule;
 fn tables() -> Vec<&'static [Rule]> {
     let mut t = vec![
         run::RULES,
+        &[
+            locked_policy::RULE,
+            unread_csp::RULE,
+            no_config_files::RULE,
+        ],
         crate::csp::lint::RULES,
         crate::vendors::RULES,
         crate::probe::RULES,

@@ -24,21 +24,15 @@ pub struct Plan {
     pub files: Vec<FileChange>,
     /// For each of `files`, its index in the scanned tree.
     pub changed: Vec<usize>,
+    /// Some CSP site is in the given paths (else the run may say none was found).
+    pub found: bool,
 }
 
-/// Link the variables, merge every site, patch every file. `read_errors`: reading already
-/// failed somewhere (then "no CSP found" is not said: the CSP may be in what failed).
-pub fn plan(set: &FileSet, options: &PatchOptions, read_errors: bool) -> Plan {
+/// Link the variables, merge every site, patch every file.
+pub fn plan(set: &FileSet, options: &PatchOptions) -> Plan {
     let mut out = Plan::default();
     let active = link(set, &mut out.diagnostics);
-    let errors = read_errors || out.diagnostics.iter().any(Diagnostic::is_error);
-    if active.iter().all(|a| !a.in_scope) && !errors {
-        let n = set.files.iter().filter(|f| f.in_scope).count();
-        out.diagnostics.push(Diagnostic::note(
-            "E012",
-            format!("no Content-Security-Policy found in {n} file{}: nothing blocks the vendor, nothing to change", if n == 1 { "" } else { "s" }),
-        ));
-    }
+    out.found = active.iter().any(|a| a.in_scope);
     // `active` is sorted by file: merge one file's sites, patch the file, and let the merges
     // go before the next file (on a large tree, holding every merge costs more than the tree).
     // One file at a time, in order. (Splitting the files over threads saved 30% of the wall
@@ -111,11 +105,47 @@ fn plan_site(
         added: vec![],
         created: vec![],
         changed: false,
+        locked: None,
     });
     let row = out.sites.len() - 1;
     if let Some(reason) = &a.site.refusal {
         out.diagnostics.push(refused(&a.site, reason, loc));
         return None;
+    }
+    if a.site.repaired.is_none() {
+        if let Some(fixed) = super::semicolon::corrected(&a.site.value.text) {
+            out.diagnostics.push(
+                refused(
+                    &a.site,
+                    "a `;` is missing: a directive name is among another directive's sources, \
+                     so browsers do not set that directive, and a merge would copy the broken \
+                     list into new directives",
+                    loc,
+                )
+                .with_help(format!("correct it to `{fixed}`, then run csppatch again")),
+            );
+            return None;
+        }
+    }
+    if !options.include_locked {
+        if let Some(why) = super::locked::reason(a.site.policy_text(), &a.site.context) {
+            out.sites[row].locked = Some(why.clone());
+            out.diagnostics.push(
+                Diagnostic::warning(
+                    "E040",
+                    format!(
+                        "left as it is: this {} is locked on purpose: {why}",
+                        a.site.disposition.header_name()
+                    ),
+                )
+                .at(loc)
+                .with_help(format!(
+                    "it is not a page policy a widget runs under ({}); pass --include-locked to patch it too",
+                    a.site.context
+                )),
+            );
+            return None;
+        }
     }
     if merges.len() > 256 {
         // Bounded: a tree of all-different policies must not keep every merge.
