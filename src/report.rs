@@ -132,7 +132,7 @@ impl Report {
             ("E042", "no configuration file"),
         ]
         .into_iter()
-        .filter(|(code, _)| self.sites.is_empty() || !matches!(*code, "E006" | "E010"))
+        .filter(|(code, _)| self.sites.is_empty() || !["E006", "E010"].contains(code))
         .map(|(code, what)| (count(code), what))
         .filter(|&(n, _)| n > 0)
         .collect()
