@@ -116,9 +116,18 @@ fn coverage(report: &mut Report, options: &PatchOptions, found: bool, n: usize) 
             .iter()
             .map(|p| p.display().to_string())
             .collect();
+        // With --skip-unknown the user asked for unknown files to be skipped (a hook passing
+        // every staged file): then it is a note, and a file among them that names the header
+        // has its own E003 warning.
+        let severity = if options.scan.skip_unknown {
+            crate::diag::Severity::Note
+        } else {
+            crate::diag::Severity::Warning
+        };
         report.diagnostics.push(
-            Diagnostic::warning(
+            Diagnostic::new(
                 "E042",
+                severity,
                 format!(
                     "0 configuration files under {}: nothing was checked",
                     paths.join(", ")

@@ -26,7 +26,18 @@ pub fn unread(set: &FileSet) -> Vec<Diagnostic> {
             .chain(&scan.bindings)
             .map(|s| s.span.start)
             .chain(scan.refs.iter().map(|r| r.offset));
-        let lines: Vec<usize> = starts.map(|o| line_of(&f.src, o)).collect();
+        // A line the dialect already explained (HTM602: a Report-Only meta browsers ignore)
+        // was read.
+        let explained = scan
+            .diagnostics
+            .iter()
+            .filter_map(|d| d.location.as_ref())
+            .filter(|l| l.path == f.path)
+            .map(|l| l.line);
+        let lines: Vec<usize> = starts
+            .map(|o| line_of(&f.src, o))
+            .chain(explained)
+            .collect();
         let mut last_line = 0;
         for at in mentions(&f.src) {
             let line = line_of(&f.src, at);
