@@ -36,6 +36,7 @@ mod meta_cannot_allow_vendor;
 mod requirement_without_effect;
 mod risky_script_source;
 mod strict_dynamic_ignores_hosts;
+mod trusted_types_block_vendor;
 mod vendor_hash_disables_unsafe_inline;
 mod vendor_unsafe_inline_ineffective;
 
@@ -47,6 +48,7 @@ pub use meta_cannot_allow_vendor::meta_ignored_needed;
 pub use requirement_without_effect::no_effect;
 pub use risky_script_source::risky_script_source;
 pub use strict_dynamic_ignores_hosts::strict_dynamic;
+pub use trusted_types_block_vendor::check as trusted_types;
 pub use vendor_hash_disables_unsafe_inline::hash_disables_unsafe_inline;
 pub use vendor_unsafe_inline_ineffective::unsafe_inline_ineffective;
 
@@ -74,6 +76,7 @@ pub static RULES: &[Rule] = &[
     merge_impossible::RULE,
     comma_in_meta_policy::RULE,
     meta_cannot_allow_vendor::RULE,
+    trusted_types_block_vendor::RULE,
 ];
 
 /// How a policy of a list is named in messages.
