@@ -112,28 +112,32 @@ impl Report {
 
     /// What the run saw but could not check, as `(count, what)`: a CSP it cannot read (E041),
     /// one outside the given paths (E011), an include or a variable it could not follow
-    /// (E006, E010: only when no CSP was found in the paths, the all-clear they would make
-    /// false), a file it does not know that names the header (E003), no file at all (E042).
+    /// (E006, TPL004, E010: only when no CSP was found in the paths, the all-clear they
+    /// would make false), a file it does not know that names the header (E003), no file at all (E042).
     /// Any of these and the run is no all-clear: `--check` fails (README, "Never a false
     /// all-clear").
     pub fn not_checked(&self) -> Vec<(usize, &'static str)> {
-        let count = |code: &str| {
+        // `may_hold`: a place the policy may be in that was not read, which matters only when
+        // no CSP was found in the paths; counted whatever its severity (TPL004 is a note).
+        let count = |code: &str, may_hold: bool| {
             self.diagnostics
                 .iter()
-                .filter(|d| d.code == code && d.severity != Severity::Note)
+                .filter(|d| d.code == code && (may_hold || d.severity != Severity::Note))
                 .count()
         };
+        let none_found = self.sites.is_empty();
         [
-            ("E041", "CSP not readable"),
-            ("E011", "CSP outside the paths"),
-            ("E006", "include not found"),
-            ("E010", "undefined CSP variable"),
-            ("E003", "unknown file naming the CSP header"),
-            ("E042", "no configuration file"),
+            ("E041", "CSP not readable", false),
+            ("E011", "CSP outside the paths", false),
+            ("E006", "include not found", true),
+            ("TPL004", "template include not followed", true),
+            ("E010", "undefined CSP variable", true),
+            ("E003", "unknown file naming the CSP header", false),
+            ("E042", "no configuration file", false),
         ]
         .into_iter()
-        .filter(|(code, _)| self.sites.is_empty() || !["E006", "E010"].contains(code))
-        .map(|(code, what)| (count(code), what))
+        .filter(|&(_, _, may_hold)| none_found || !may_hold)
+        .map(|(code, what, may_hold)| (count(code, may_hold), what))
         .filter(|&(n, _)| n > 0)
         .collect()
     }
