@@ -9,6 +9,7 @@
 mod locked_policy;
 mod no_config_files;
 mod run;
+mod superseded_header;
 mod unread_csp;
 
 #[cfg(test)]
@@ -25,6 +26,7 @@ fn tables() -> Vec<&'static [Rule]> {
             locked_policy::RULE,
             unread_csp::RULE,
             no_config_files::RULE,
+            superseded_header::RULE,
         ],
         crate::csp::lint::RULES,
         crate::vendors::RULES,

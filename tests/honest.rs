@@ -18,6 +18,7 @@ use common::widget::{self, MUSERELAY_LOADS};
 /// checked, 0 when only locked policies remain, 2 for a refusal.
 const FIXTURES: &[(&str, i32)] = &[
     ("apache-locked", 1),
+    ("apache-superseded", 1),
     ("caddy-locked", 1),
     ("nginx-locked", 1),
     ("no-config", 1),

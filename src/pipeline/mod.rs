@@ -8,6 +8,7 @@ mod locked;
 mod plan;
 mod read;
 mod semicolon;
+mod superseded;
 mod unread;
 mod write;
 

@@ -52,10 +52,14 @@ fn plan_files(chunk: &[Active], set: &FileSet, options: &PatchOptions, out: &mut
     while start < chunk.len() {
         let file = chunk[start].file;
         let end = start + chunk[start..].iter().take_while(|a| a.file == file).count();
+        let sites: Vec<&Site> = chunk[start..end].iter().map(|a| a.site.as_ref()).collect();
+        let replaced = super::superseded::superseded(set.files[file].dialect, &sites);
         let planned: Vec<(&Active, MergeOutcome, usize)> = chunk[start..end]
             .iter()
-            .filter_map(|a| {
-                plan_site(a, set, options, &mut merges, out).map(|(o, row)| (a, o, row))
+            .zip(replaced)
+            .filter_map(|(a, by)| {
+                let by = by.map(|j| &chunk[start + j].site);
+                plan_site(a, by, set, options, &mut merges, out).map(|(o, row)| (a, o, row))
             })
             .collect();
         if !planned.is_empty() && patch(set, file, &planned, out) {
@@ -69,6 +73,7 @@ fn plan_files(chunk: &[Active], set: &FileSet, options: &PatchOptions, out: &mut
 /// the file must change for it.
 fn plan_site(
     a: &Active,
+    replaced_by: Option<&std::borrow::Cow<'_, Site>>,
     set: &FileSet,
     options: &PatchOptions,
     merges: &mut HashMap<(String, Delivery), MergeOutcome>,
@@ -110,6 +115,21 @@ fn plan_site(
     let row = out.sites.len() - 1;
     if let Some(reason) = &a.site.refusal {
         out.diagnostics.push(refused(&a.site, reason, loc));
+        return None;
+    }
+    if let Some(by) = replaced_by {
+        let line = location(file, by.span.start).line;
+        out.diagnostics.push(
+            Diagnostic::warning(
+                "E043",
+                format!(
+                    "never sent: the `Header set` of line {line} in the same scope replaces this {}; left as it is",
+                    a.site.disposition.header_name()
+                ),
+            )
+            .at(loc)
+            .with_help("remove this line, or merge its directives into the one that is sent"),
+        );
         return None;
     }
     if a.site.repaired.is_none() {
