@@ -189,3 +189,39 @@ fn nginx_serves_the_vendor_on_the_page_and_keeps_the_locked_policies() {
     let locked = |t: &str| t.lines().skip(2).map(str::to_string).collect::<Vec<_>>();
     assert_eq!(locked(&b), locked(&a));
 }
+
+#[test]
+fn apache_sends_only_the_last_header_set_and_that_is_the_one_patched() {
+    if !common::have("apache2") {
+        println!("skipped: apache2 missing");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let csp = dir.path().join("csp.conf");
+    fs::write(
+        &csp,
+        "Header set Content-Security-Policy \"default-src 'none'\"\nHeader set Content-Security-Policy \"script-src 'self'\"\n",
+    )
+    .unwrap();
+    let out = common::csppatch()
+        .args(["--dialect", "apache", "--vendor", "muserelay"])
+        .arg(&csp)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains(":1:36: warning[E043]: never sent"), "{err}");
+    let patched = fs::read_to_string(&csp).unwrap();
+    assert!(patched.starts_with("Header set Content-Security-Policy \"default-src 'none'\"\n"));
+
+    let tree = common::apache::Tree::new(&format!("Include \"{}\"\n", csp.display()), &[]);
+    tree.configtest().expect("apache2 -t");
+    let httpd = tree.start();
+    let r = httpd.get("/");
+    assert_eq!(r.status, 200, "{}", httpd.error_log());
+    assert_eq!(
+        r.values("content-security-policy"),
+        vec!["script-src 'self' https://muserelay.com; worker-src 'self'".to_string()],
+        "only the last `Header set` is sent, and it is the patched one"
+    );
+}
