@@ -23,6 +23,8 @@ const FIXTURES: &[(&str, i32)] = &[
     ("nginx-locked", 1),
     ("no-config", 1),
     ("php-download", 0),
+    ("php-meta", 1),
+    ("php-meta-opaque", 1),
     ("php-unread", 1),
     ("semicolon", 2),
     ("trusted-types", 1),

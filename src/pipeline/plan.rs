@@ -117,6 +117,22 @@ fn plan_site(
         out.diagnostics.push(refused(&a.site, reason, loc));
         return None;
     }
+    if only_opaque(&a.site) {
+        // `content="<?php echo $csp; ?>"`, `"{{{ContentSecurityPolicy}}}"`: the policy is
+        // a run-time or template expression; its stand-in text is no directive.
+        out.diagnostics.push(
+            Diagnostic::warning(
+                "E041",
+                format!(
+                    "this {} is a run-time or template expression csppatch cannot read: check it by hand",
+                    a.site.disposition.header_name()
+                ),
+            )
+            .at(loc)
+            .with_help("add the vendor's sources where the expression's value is defined"),
+        );
+        return None;
+    }
     if let Some(by) = replaced_by {
         let line = location(file, by.span.start).line;
         out.diagnostics.push(
@@ -267,6 +283,16 @@ fn patch(
             false
         }
     }
+}
+
+/// Is every non-blank byte of the value inside an opaque (run-time or template) part?
+fn only_opaque(site: &Site) -> bool {
+    let v = &site.value;
+    !v.opaque.is_empty()
+        && site.repaired.is_none()
+        && v.text.char_indices().all(|(i, c)| {
+            c.is_ascii_whitespace() || c == ';' || v.opaque.iter().any(|o| o.contains(&i))
+        })
 }
 
 /// Does this policy already let every requirement through as it is: no change to make, and
