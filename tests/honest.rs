@@ -227,3 +227,54 @@ fn apache_sends_only_the_last_header_set_and_that_is_the_one_patched() {
         "only the last `Header set` is sent, and it is the patched one"
     );
 }
+
+#[test]
+fn php_page_template_meta_is_patched_and_php_serves_it_to_chromium() {
+    if !common::have("php") || !common::have("chromium") {
+        println!("skipped: php or chromium missing");
+        return;
+    }
+    // The pi-hole shape: PHP code, then the page with a literal CSP meta, PHP tags in
+    // attribute values around it (opaque to csppatch, run by php -S).
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    widget::write_site(root, MUSERELAY_LOADS);
+    let page = widget::page(MUSERELAY_LOADS).replace(
+        "<head>",
+        "<head>\n<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'self'; img-src 'self' data:\">",
+    );
+    let php = format!(
+        "<?php\n$theme = 'dark';\n?>\n{}",
+        page.replace("<body>", "<body class=\"<?php echo $theme; ?>\">")
+    );
+    fs::write(root.join("index.php"), &php).unwrap();
+    let url = |port: u16| format!("http://127.0.0.1:{port}/index.php");
+
+    let server = common::php::PhpServer::start(root, None, &[]);
+    let before = widget::violations(&url(server.port));
+    drop(server);
+    assert!(!widget::blocked(&before, "muserelay.com").is_empty(), "{before:?}");
+
+    let out = common::csppatch()
+        .args(["index.php", "--vendor", "muserelay"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("index.php:6: Content-Security-Policy (<meta> in <head>"), "{err}");
+    let after_php = fs::read_to_string(root.join("index.php")).unwrap();
+    // Only the meta's value changed: every other line, PHP tags included, is as it was.
+    let changed: Vec<(&str, &str)> = php
+        .lines()
+        .zip(after_php.lines())
+        .filter(|(b, a)| b != a)
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].0.contains("http-equiv"), "{changed:?}");
+    common::php::lint(&root.join("index.php")).expect("php -l");
+
+    let server = common::php::PhpServer::start(root, None, &[]);
+    let after = widget::violations(&url(server.port));
+    widget::assert_muserelay_patched(&before, &after);
+}
