@@ -361,16 +361,17 @@ pub fn summary(report: &Report) -> String {
     let locked = report.sites.iter().filter(|s| s.locked.is_some()).count();
     let what = match locked {
         0 => what,
-        n => format!("{what}, {n} locked polic{} left as {}", if n == 1 { "y" } else { "ies" }, if n == 1 { "it is" } else { "they are" }),
+        n => format!(
+            "{what}, {n} locked polic{} left as {}",
+            if n == 1 { "y" } else { "ies" },
+            if n == 1 { "it is" } else { "they are" }
+        ),
     };
     let unchecked = report.not_checked();
     let what = if unchecked.is_empty() {
         what
     } else {
-        let list: Vec<String> = unchecked
-            .iter()
-            .map(|(n, w)| format!("{n} {w}"))
-            .collect();
+        let list: Vec<String> = unchecked.iter().map(|(n, w)| format!("{n} {w}")).collect();
         format!("{what}; NOT checked: {}", list.join(", "))
     };
     let outcome = match (report.mode, report.written, report.exit_code) {

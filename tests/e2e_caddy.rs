@@ -463,7 +463,13 @@ fn lone_fragments_opening_with_a_block_validate_through_the_wrapper() {
     let (_tmp, dir) = fixture_copy("fragments");
     let run = csppatch(
         &dir,
-        &[".", "--vendor", "muserelay", "--validate", "--include-locked"],
+        &[
+            ".",
+            "--vendor",
+            "muserelay",
+            "--validate",
+            "--include-locked",
+        ],
     );
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.stdout.starts_with(b"--- a/api.caddy\n"));

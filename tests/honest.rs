@@ -45,11 +45,20 @@ fn fixtures_snapshot_and_check_exit_codes() {
 
 #[test]
 fn locked_policies_stay_byte_identical_unless_included() {
-    for name in ["apache-locked", "caddy-locked", "nginx-locked", "php-download"] {
+    for name in [
+        "apache-locked",
+        "caddy-locked",
+        "nginx-locked",
+        "php-download",
+    ] {
         let tree = Tree::fixture("honest", name);
         let run = tree.run(&[name, "--vendor", "muserelay"]);
         assert_eq!(run.code, Some(0), "{name}: {}", run.stderr);
-        assert!(run.stderr.contains("warning[E040]"), "{name}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("warning[E040]"),
+            "{name}: {}",
+            run.stderr
+        );
         // One line changes at most (the page policy); every line holding a locked policy
         // is byte-identical.
         let locked = |line: &str| line.contains("'none'") || line.contains("'unsafe-inline'");
@@ -72,7 +81,11 @@ fn locked_policies_stay_byte_identical_unless_included() {
             assert!(!changed.iter().any(|l| locked(l)), "{name}: {changed:?}");
         }
         if name != "php-download" {
-            assert_eq!(tree.assert_only_values_changed(), 1, "{name}: the page policy");
+            assert_eq!(
+                tree.assert_only_values_changed(),
+                1,
+                "{name}: the page policy"
+            );
         } else {
             tree.assert_untouched();
         }
@@ -100,24 +113,62 @@ fn check_fails_where_a_csp_was_seen_but_not_read() {
     let tree = Tree::fixture("honest", "php-unread");
     let run = tree.run(&["php-unread", "--vendor", "muserelay", "--check"]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
-    assert!(!run.stderr.contains("nothing blocks the vendor"), "{}", run.stderr);
-    assert!(run.stderr.contains("SecurityHeaders.php:8:34: warning[E041]"), "{}", run.stderr);
-    assert!(run.stderr.contains("SecurityHeaders.php:12:33: warning[E041]"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("nothing blocks the vendor"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("SecurityHeaders.php:8:34: warning[E041]"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("SecurityHeaders.php:12:33: warning[E041]"),
+        "{}",
+        run.stderr
+    );
     // Without --check the run changes nothing and still says what was not checked.
     let run = tree.run(&["php-unread", "--vendor", "muserelay"]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert!(run.stderr.contains("NOT checked: 2 CSP not readable"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("NOT checked: 2 CSP not readable"),
+        "{}",
+        run.stderr
+    );
 
     // Nothing read at all: a warning, not "nothing blocks the vendor".
     let tree = Tree::fixture("honest", "no-config");
     let run = tree.run(&["no-config", "--vendor", "muserelay", "--check"]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
-    assert!(run.stderr.contains("warning[E042]: 0 configuration files under no-config"), "{}", run.stderr);
-    assert!(!run.stderr.contains("nothing blocks the vendor"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("warning[E042]: 0 configuration files under no-config"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("nothing blocks the vendor"),
+        "{}",
+        run.stderr
+    );
     // Named with its dialect, the file is read and patched.
-    let run = tree.run(&["no-config/htaccess.txt", "--dialect", "apache", "--vendor", "muserelay", "--check"]);
+    let run = tree.run(&[
+        "no-config/htaccess.txt",
+        "--dialect",
+        "apache",
+        "--vendor",
+        "muserelay",
+        "--check",
+    ]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
-    assert!(run.stderr.contains("check: changes needed"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("check: changes needed"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -135,7 +186,12 @@ fn an_all_clear_is_still_said_when_it_is_true() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(err.contains("note[E012]: no Content-Security-Policy found in 1 file: nothing blocks the vendor"), "{err}");
+    assert!(
+        err.contains(
+            "note[E012]: no Content-Security-Policy found in 1 file: nothing blocks the vendor"
+        ),
+        "{err}"
+    );
 }
 
 /// The page policy and the locked policies of one nginx server, served for real.
@@ -156,7 +212,11 @@ fn nginx_serves_the_vendor_on_the_page_and_keeps_the_locked_policies() {
     let www = tmp.path().join("www");
     widget::write_site(&www, MUSERELAY_LOADS);
     widget::write_site(&www.join("user_uploads"), MUSERELAY_LOADS);
-    fs::write(www.join("image.svg"), "<svg xmlns=\"http://www.w3.org/2000/svg\"/>").unwrap();
+    fs::write(
+        www.join("image.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+    )
+    .unwrap();
     let conf = tmp.path().join("server.conf");
     fs::write(&conf, locked_server_body(&www)).unwrap();
     let before_bytes = fs::read(&conf).unwrap();
@@ -181,13 +241,19 @@ fn nginx_serves_the_vendor_on_the_page_and_keeps_the_locked_policies() {
     widget::assert_muserelay_patched(&page_before, &page);
     // Under the upload policy the vendor stays blocked, as before the patch.
     let uploads = widget::violations(&format!("http://127.0.0.1:{}/user_uploads/", server.port));
-    assert!(!widget::blocked(&uploads, "muserelay.com").is_empty(), "{uploads:?}");
+    assert!(
+        !widget::blocked(&uploads, "muserelay.com").is_empty(),
+        "{uploads:?}"
+    );
     // The svg response carries the same bytes.
     let svg = server.header_values("/image.svg", "content-security-policy");
     assert_eq!(svg, svg_before);
     assert_eq!(svg, vec![b"script-src 'none'".to_vec()]);
     // And the file: only the page value changed.
-    let (b, a) = (String::from_utf8_lossy(&before_bytes), String::from_utf8_lossy(&after_bytes));
+    let (b, a) = (
+        String::from_utf8_lossy(&before_bytes),
+        String::from_utf8_lossy(&after_bytes),
+    );
     let locked = |t: &str| t.lines().skip(2).map(str::to_string).collect::<Vec<_>>();
     assert_eq!(locked(&b), locked(&a));
 }
@@ -253,7 +319,10 @@ fn php_page_template_meta_is_patched_and_php_serves_it_to_chromium() {
     let server = common::php::PhpServer::start(root, None, &[]);
     let before = widget::violations(&url(server.port));
     drop(server);
-    assert!(!widget::blocked(&before, "muserelay.com").is_empty(), "{before:?}");
+    assert!(
+        !widget::blocked(&before, "muserelay.com").is_empty(),
+        "{before:?}"
+    );
 
     let out = common::csppatch()
         .args(["index.php", "--vendor", "muserelay"])
@@ -262,7 +331,10 @@ fn php_page_template_meta_is_patched_and_php_serves_it_to_chromium() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(err.contains("index.php:6: Content-Security-Policy (<meta> in <head>"), "{err}");
+    assert!(
+        err.contains("index.php:6: Content-Security-Policy (<meta> in <head>"),
+        "{err}"
+    );
     let after_php = fs::read_to_string(root.join("index.php")).unwrap();
     // Only the meta's value changed: every other line, PHP tags included, is as it was.
     let changed: Vec<(&str, &str)> = php

@@ -153,7 +153,10 @@ mod tests {
         assert!(forbids_scripts("sandbox allow-forms").is_some());
         assert!(forbids_scripts("sandbox allow-scripts; default-src 'self'").is_none());
         assert!(forbids_scripts("default-src 'self'").is_none());
-        assert!(forbids_scripts("img-src 'none'").is_none(), "scripts allowed");
+        assert!(
+            forbids_scripts("img-src 'none'").is_none(),
+            "scripts allowed"
+        );
         // Report-only policies are not enforced but are still policies: a comma list locks
         // when any enforced policy forbids scripts.
         assert!(forbids_scripts("default-src 'self', script-src 'none'").is_some());
@@ -164,11 +167,19 @@ mod tests {
         assert!(scope("server localhost > location ~* ^.+\\.svg$").is_some());
         assert!(scope("server x > location ~* \\.(?:svg|svgz)$").is_some());
         assert!(scope("server x > location ~ \\.php$").is_none(), "pages");
-        assert!(scope("server x > location ~ \\.(php|svg)$").is_none(), "pages");
+        assert!(
+            scope("server x > location ~ \\.(php|svg)$").is_none(),
+            "pages"
+        );
         assert!(scope("server x > location ~ ^/api/").is_none());
         assert!(scope("location /internal/local/user_avatars").is_some());
-        assert!(scope("<IfModule mod_headers.c> > <FilesMatch \"\\.svg$\"> > Header set").is_some());
-        assert!(scope("<FilesMatch \\.php$> > Header set").is_none(), "pages");
+        assert!(
+            scope("<IfModule mod_headers.c> > <FilesMatch \"\\.svg$\"> > Header set").is_some()
+        );
+        assert!(
+            scope("<FilesMatch \\.php$> > Header set").is_none(),
+            "pages"
+        );
         assert!(scope("AttachmentFile::display()").is_some());
         assert!(scope("send_headers()").is_none());
         assert!(scope("server downloads.example.com > location /").is_none());

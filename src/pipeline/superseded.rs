@@ -24,7 +24,7 @@ pub fn superseded(dialect: DialectKind, sites: &[&Site]) -> Vec<Option<usize>> {
             .skip(i + 1)
             .filter(|(_, b)| b.context == a.context && b.disposition == a.disposition)
             .map(|(j, _)| j)
-            .last();
+            .next_back();
     }
     out
 }
@@ -46,7 +46,9 @@ mod tests {
 
     #[test]
     fn set_replaces_append_does_not() {
-        assert!(replaces("<VirtualHost *:443> > Header set (onsuccess table)"));
+        assert!(replaces(
+            "<VirtualHost *:443> > Header set (onsuccess table)"
+        ));
         assert!(replaces("Header always set"));
         assert!(!replaces("Header append (onsuccess table)"));
         assert!(!replaces("Header set (onsuccess table), if env=HTML"));

@@ -91,9 +91,15 @@ fn mentions(src: &[u8]) -> Vec<usize> {
             .any(|c| line.trim_start().starts_with(c))
             || before.contains(" #")
             || before.contains("// ");
-        let removal = ["unset", "hide_header", "header_remove", "clear_headers", "remove"]
-            .iter()
-            .any(|w| line.contains(w))
+        let removal = [
+            "unset",
+            "hide_header",
+            "header_remove",
+            "clear_headers",
+            "remove",
+        ]
+        .iter()
+        .any(|w| line.contains(w))
             || before.ends_with(" -")
             || before.ends_with("\t-");
         let legacy = before.ends_with("x-") || before.ends_with("webkit-");
