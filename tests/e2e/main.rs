@@ -19,5 +19,6 @@ mod e2e_nginx;
 mod e2e_nginx_fixtures;
 mod e2e_nginx_tree;
 mod e2e_php;
+mod honest;
 mod templates;
 mod vendors_browser;

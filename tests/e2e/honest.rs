@@ -6,13 +6,12 @@
 //! vendor allowed on the page, still blocked under the locked policy, whose header is
 //! byte-identical.
 
-mod common;
-
 use std::fs;
 
-use common::nginx::Server;
-use common::tree::Tree;
-use common::widget::{self, MUSERELAY_LOADS};
+use crate::common;
+use crate::common::nginx;
+use crate::common::tree::Tree;
+use crate::common::widget::{self, MUSERELAY_LOADS};
 
 /// Each fixture with its `--check` exit code: 1 for a change to make or something not
 /// checked, 0 when only locked policies remain, 2 for a refusal.
@@ -221,7 +220,7 @@ fn nginx_serves_the_vendor_on_the_page_and_keeps_the_locked_policies() {
     fs::write(&conf, locked_server_body(&www)).unwrap();
     let before_bytes = fs::read(&conf).unwrap();
 
-    let before = Server::serve(&before_bytes).unwrap();
+    let before = nginx::serve(&before_bytes).unwrap();
     let page_before = widget::violations(&format!("http://127.0.0.1:{}/", before.port));
     let svg_before = before.header_values("/image.svg", "content-security-policy");
     drop(before);
@@ -236,7 +235,7 @@ fn nginx_serves_the_vendor_on_the_page_and_keeps_the_locked_policies() {
     assert_eq!(err.matches("warning[E040]").count(), 2, "{err}");
 
     let after_bytes = fs::read(&conf).unwrap();
-    let server = Server::serve(&after_bytes).unwrap();
+    let server = nginx::serve(&after_bytes).unwrap();
     let page = widget::violations(&format!("http://127.0.0.1:{}/", server.port));
     widget::assert_muserelay_patched(&page_before, &page);
     // Under the upload policy the vendor stays blocked, as before the patch.
@@ -286,7 +285,7 @@ fn apache_sends_only_the_last_header_set_and_that_is_the_one_patched() {
     tree.configtest().expect("apache2 -t");
     let httpd = tree.start();
     let r = httpd.get("/");
-    assert_eq!(r.status, 200, "{}", httpd.error_log());
+    assert_eq!(r.status, 200, "{}", httpd.log());
     assert_eq!(
         r.values("content-security-policy"),
         vec!["script-src 'self' https://muserelay.com; worker-src 'self'".to_string()],
@@ -316,7 +315,7 @@ fn php_page_template_meta_is_patched_and_php_serves_it_to_chromium() {
     fs::write(root.join("index.php"), &php).unwrap();
     let url = |port: u16| format!("http://127.0.0.1:{port}/index.php");
 
-    let server = common::php::PhpServer::start(root, None, &[]);
+    let server = common::php::start(root, None, &[]);
     let before = widget::violations(&url(server.port));
     drop(server);
     assert!(
@@ -346,7 +345,7 @@ fn php_page_template_meta_is_patched_and_php_serves_it_to_chromium() {
     assert!(changed[0].0.contains("http-equiv"), "{changed:?}");
     common::php::lint(&root.join("index.php")).expect("php -l");
 
-    let server = common::php::PhpServer::start(root, None, &[]);
+    let server = common::php::start(root, None, &[]);
     let after = widget::violations(&url(server.port));
     widget::assert_muserelay_patched(&before, &after);
 }
