@@ -262,6 +262,14 @@ struct PatchArgs {
     /// such a file named by hand is an error (exit 2).
     #[arg(long)]
     skip_unknown: bool,
+    /// Also patch locked policies, which are left as they are by default: a policy that
+    /// forbids scripts (`script-src 'none'`, `default-src 'none'` without a script directive,
+    /// `sandbox` without `allow-scripts`), or one scoped to file types or user files (nginx
+    /// `location ~* \.svg$`, `location /uploads`, Apache `<FilesMatch>`, a PHP download
+    /// handler). Such policies protect responses that are not pages (SVGs, uploads,
+    /// attachments); each one left is named with its file:line and reason (E040).
+    #[arg(long)]
+    include_locked: bool,
     /// The template engine of templated configs (nginx.conf.j2, default.conf.template,
     /// apache.conf.erb, Caddyfile.tmpl): `auto` tells it by file name and content; `none`
     /// reads every file as it is. Template tags are never edited: a CSP value that holds one
@@ -489,6 +497,7 @@ fn patch(args: &PatchArgs, keep: Option<&[String]>) -> u8 {
             HardLinksArg::Split => HardLinks::Split,
             HardLinksArg::InPlace => HardLinks::InPlace,
         },
+        include_locked: args.include_locked,
     };
     let mut report = csppatch::run(&options);
     report.diagnostics.splice(0..0, reqs.notes);

@@ -29,6 +29,8 @@ pub struct PatchOptions {
     pub removal: Option<Removal>,
     /// `--hard-links`: what to do with a file that has several names.
     pub hard_links: crate::commit::HardLinks,
+    /// `--include-locked`: patch locked policies too (README, "Locked policies").
+    pub include_locked: bool,
 }
 
 /// Offboarding a vendor: its requirements come out, except what these vendors need.

@@ -95,6 +95,9 @@ pub struct SiteReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<crate::csp::remove::Removed>,
     pub changed: bool,
+    /// Why the site was left as it is as a locked policy (README, "Locked policies").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -111,6 +114,38 @@ impl Report {
         self.diagnostics
             .iter()
             .any(|d| d.severity == Severity::Error)
+    }
+
+    /// What the run saw but could not check, as `(count, what)`: a CSP it cannot read (E041),
+    /// one outside the given paths (E011), an include or a variable it could not follow
+    /// (E006, TPL004, E010: only when no CSP was found in the paths, the all-clear they
+    /// would make false), a file it does not know that names the header (E003), no file at all (E042).
+    /// Any of these and the run is no all-clear: `--check` fails (README, "Never a false
+    /// all-clear").
+    pub fn not_checked(&self) -> Vec<(usize, &'static str)> {
+        // `may_hold`: a place the policy may be in that was not read, which matters only when
+        // no CSP was found in the paths; counted whatever its severity (TPL004 is a note).
+        let count = |code: &str, may_hold: bool| {
+            self.diagnostics
+                .iter()
+                .filter(|d| d.code == code && (may_hold || d.severity != Severity::Note))
+                .count()
+        };
+        let none_found = self.sites.is_empty();
+        [
+            ("E041", "CSP not readable", false),
+            ("E011", "CSP outside the paths", false),
+            ("E006", "include not found", true),
+            ("TPL004", "template include not followed", true),
+            ("E010", "undefined CSP variable", true),
+            ("E003", "unknown file naming the CSP header", false),
+            ("E042", "no configuration file", false),
+        ]
+        .into_iter()
+        .filter(|&(_, _, may_hold)| none_found || !may_hold)
+        .map(|(code, what, may_hold)| (count(code, may_hold), what))
+        .filter(|&(n, _)| n > 0)
+        .collect()
     }
 
     /// Sources added, over every site.
@@ -338,6 +373,22 @@ pub fn summary(report: &Report) -> String {
         0 => what,
         n => format!("{what}, {n} path{} excluded", plural(n)),
     };
+    let locked = report.sites.iter().filter(|s| s.locked.is_some()).count();
+    let what = match locked {
+        0 => what,
+        n => format!(
+            "{what}, {n} locked polic{} left as {}",
+            if n == 1 { "y" } else { "ies" },
+            if n == 1 { "it is" } else { "they are" }
+        ),
+    };
+    let unchecked = report.not_checked();
+    let what = if unchecked.is_empty() {
+        what
+    } else {
+        let list: Vec<String> = unchecked.iter().map(|(n, w)| format!("{n} {w}")).collect();
+        format!("{what}; NOT checked: {}", list.join(", "))
+    };
     let outcome = match (report.mode, report.written, report.exit_code) {
         _ if !report.left_modified.is_empty() => format!(
             "FAILED: {} file(s) left patched and unvalidated",
@@ -348,6 +399,9 @@ pub fn summary(report: &Report) -> String {
         (_, _, crate::exit::BAD_INPUT) => "errors: nothing written".to_string(),
         (Some(Mode::DryRun), ..) => "dry run: nothing written".to_string(),
         (Some(Mode::Check), ..) if changed > 0 => "check: changes needed".to_string(),
+        (Some(Mode::Check), ..) if !unchecked.is_empty() => {
+            "check: not a pass, see the warnings".to_string()
+        }
         _ if changed == 0 => "nothing to change".to_string(),
         _ => "nothing written".to_string(),
     };

@@ -36,6 +36,7 @@ mod meta_cannot_allow_vendor;
 mod requirement_without_effect;
 mod risky_script_source;
 mod strict_dynamic_ignores_hosts;
+mod trusted_types_block_vendor;
 mod vendor_hash_disables_unsafe_inline;
 mod vendor_unsafe_inline_ineffective;
 
@@ -51,6 +52,7 @@ pub use meta_cannot_allow_vendor::meta_ignored_needed;
 pub use requirement_without_effect::no_effect;
 pub use risky_script_source::risky_script_source;
 pub use strict_dynamic_ignores_hosts::strict_dynamic;
+pub use trusted_types_block_vendor::check as trusted_types;
 pub use vendor_hash_disables_unsafe_inline::hash_disables_unsafe_inline;
 pub use vendor_source_kept::vendor_source_kept;
 pub use vendor_still_allowed::vendor_still_allowed;
@@ -80,6 +82,7 @@ pub static RULES: &[Rule] = &[
     merge_impossible::RULE,
     comma_in_meta_policy::RULE,
     meta_cannot_allow_vendor::RULE,
+    trusted_types_block_vendor::RULE,
     vendor_source_kept::RULE,
     vendor_still_allowed::RULE,
 ];

@@ -4,8 +4,12 @@
 //! real paths) → write (every file or none).
 
 mod link;
+mod locked;
 mod plan;
 mod read;
+mod semicolon;
+mod superseded;
+mod unread;
 mod write;
 
 use crate::commit::{HardLinks, Staged};
@@ -30,10 +34,13 @@ pub fn run(options: &PatchOptions) -> Report {
         ..Default::default()
     };
 
-    let plan = plan::plan(&set, options, report.has_errors());
+    let plan = plan::plan(&set, options);
     report.sites = plan.sites;
     report.diagnostics.extend(plan.diagnostics);
+    report.diagnostics.extend(unread::unread(&set));
     report.files = plan.files;
+    let in_scope = set.files.iter().filter(|f| f.in_scope).count();
+    coverage(&mut report, options, plan.found, in_scope);
     report.diagnostics.sort_by(|a, b| {
         let key = |d: &Diagnostic| d.location.as_ref().map(|l| (l.path.clone(), l.line, l.col));
         key(a).cmp(&key(b)).then(a.code.cmp(b.code))
@@ -41,7 +48,9 @@ pub fn run(options: &PatchOptions) -> Report {
     report.diagnostics.dedup();
     report.exit_code = if report.has_errors() {
         exit::BAD_INPUT
-    } else if options.mode == Mode::Check && !report.files.is_empty() {
+    } else if options.mode == Mode::Check
+        && (!report.files.is_empty() || !report.not_checked().is_empty())
+    {
         exit::CHANGES
     } else {
         exit::OK
@@ -103,6 +112,56 @@ pub fn run(options: &PatchOptions) -> Report {
     drop(staged);
     report.files = files;
     report
+}
+
+/// What the run says when it changes nothing: "nothing blocks the vendor" (E012) only when
+/// every file was read and no CSP was seen, even unread; "0 configuration files" (E042) when
+/// nothing was read at all (README, "Never a false all-clear").
+fn coverage(report: &mut Report, options: &PatchOptions, found: bool, n: usize) {
+    if found || report.has_errors() {
+        return;
+    }
+    if n == 0 {
+        let paths: Vec<String> = options
+            .paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        // With --skip-unknown the user asked for unknown files to be skipped (a hook passing
+        // every staged file): then it is a note, and a file among them that names the header
+        // has its own E003 warning.
+        let severity = if options.scan.skip_unknown {
+            crate::diag::Severity::Note
+        } else {
+            crate::diag::Severity::Warning
+        };
+        report.diagnostics.push(
+            Diagnostic::new(
+                "E042",
+                severity,
+                format!(
+                    "0 configuration files under {}: nothing was checked",
+                    paths.join(", ")
+                ),
+            )
+            .with_help(
+                "name the files with --dialect if csppatch does not know them by name \
+                 (htaccess.txt: --dialect apache)",
+            ),
+        );
+        return;
+    }
+    if !report.not_checked().is_empty() {
+        // A CSP was seen but not read, or may be in what was not read: no all-clear.
+        return;
+    }
+    report.diagnostics.push(Diagnostic::note(
+        "E012",
+        format!(
+            "no Content-Security-Policy found in {n} file{}: nothing blocks the vendor, nothing to change",
+            if n == 1 { "" } else { "s" }
+        ),
+    ));
 }
 
 /// The write stage's result in the report: written, or why not (the files already written

@@ -71,14 +71,14 @@ pub static RULES: &[Rule] = &[
     Rule {
         code: "E012",
         name: "no-csp",
-        what: "No Content-Security-Policy was found in the files read.",
+        what: "No Content-Security-Policy was found in the files read, and nothing was left unchecked: no file names the header where csppatch cannot read it (E041), no include was missing (E006), no CSP outside the paths applies (E011), some file was read (E042).",
         why: "Nothing blocks the vendor; csppatch never invents a policy, so nothing is changed.",
         example: "csppatch ./site  (no CSP header or meta tag anywhere)\n\nUse instead:\nnothing: the widget is not blocked by a CSP",
     },
     Rule {
         code: "E013",
         name: "site-refused",
-        what: "A CSP value cannot be patched safely (built from variables, an environment placeholder, a change that would fall inside a variable part).",
+        what: "A CSP value cannot be patched safely (built from variables, an environment placeholder, a change that would fall inside a variable part, a missing `;` that puts a directive name among another directive's sources: the help shows the corrected text).",
         why: "csppatch only writes a value it can prove the server will send as merged.",
         example: "header Content-Security-Policy {$CSP}\n\nUse instead:\nadd the vendor's sources to the CSP environment variable where it is set",
     },

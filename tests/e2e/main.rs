@@ -21,6 +21,7 @@ mod e2e_nginx_fixtures;
 mod e2e_nginx_tree;
 mod e2e_php;
 mod e2e_remove;
+mod honest;
 mod probe_browsers;
 mod templates;
 mod vars_nginx;
