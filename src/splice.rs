@@ -159,7 +159,7 @@ fn deletion_span(site: &Site, e: &csp::TextEdit) -> Option<std::ops::Range<usize
     }
     let first = site.value.raw(e.range.start)?;
     let last = site.value.raw(e.range.end - 1)?;
-    (first.start <= last.end).then(|| first.start..last.end)
+    (first.start <= last.end).then_some(first.start..last.end)
 }
 
 /// How a multi-line value separates its directives: the decoded separator the merge uses,

@@ -28,11 +28,7 @@ fn files(root: &Path) -> BTreeMap<std::path::PathBuf, Vec<u8>> {
 /// Patch `tree` with muserelay, then remove it; `validate`: the removal runs `--validate`.
 /// Returns the removal's run.
 fn patch_then_remove(tree: &Tree, validate: bool) -> Run {
-    patch_then_remove_in(
-        &tree.root().parent().unwrap().to_path_buf(),
-        &tree.name,
-        validate,
-    )
+    patch_then_remove_in(tree.root().parent().unwrap(), &tree.name, validate)
 }
 
 fn run_in(parent: &Path, args: &[&str]) -> Run {
@@ -222,7 +218,7 @@ fn html_pages_round_trip_and_nginx_serves_the_original_pages() {
 }
 
 /// `policy` with each `'nonce-...'` value replaced by `N`.
-fn regex_free_nonce(policy: &String) -> String {
+fn regex_free_nonce(policy: &str) -> String {
     policy
         .split(' ')
         .map(|t| {
