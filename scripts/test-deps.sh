@@ -2,9 +2,9 @@
 # Install what the test suite needs and is missing: the real servers and validators the
 # tests run (nginx, Apache, Caddy, PHP), Chromium for the browser checks, patch(1), git, and
 # a virtualenv (.venv/ at the repository root, gitignored) with the Python tools the tests
-# drive: Ansible (tests/ansible.rs; the `ansible` package rather than ansible-core alone, for
-# the ansible.posix collection's json stdout callback the test parses), pre-commit
-# (tests/precommit.rs), Jinja2 (rendering templates) and crossplane (the nginx oracle); and the
+# drive: ansible-core (tests/e2e/ansible.rs; the tests bring their own JSON stdout callback, so
+# the 500 MB `ansible` package of collections is not needed), pre-commit
+# (tests/cli/precommit.rs), Jinja2 (rendering templates) and crossplane (the nginx oracle); and the
 # template engines the template tests render with (Ruby's ERB, gettext's envsubst, Go's
 # text/template). What is already present is skipped, so a
 # second run installs nothing and needs no network.
@@ -29,6 +29,8 @@ have php      || need+=(php-cli)
 have chromium || need+=(chromium)
 have patch    || need+=(patch)
 have git      || need+=(git)
+have man      || need+=(man-db)
+have groff    || need+=(groff-base)
 have unshare  || need+=(util-linux)
 have python3  || need+=(python3 python3-venv)
 have ruby     || need+=(ruby)
@@ -55,8 +57,7 @@ fi
 pip_need=()
 .venv/bin/python3 -c 'import crossplane' >/dev/null 2>&1 || pip_need+=('crossplane>=0.5,<0.6')
 .venv/bin/python3 -c 'import jinja2' >/dev/null 2>&1     || pip_need+=('jinja2>=3,<4')
-[ -x .venv/bin/ansible-playbook ] && .venv/bin/python3 -c 'import ansible_collections.ansible.posix' >/dev/null 2>&1 \
-                                                           || pip_need+=('ansible>=11,<13')
+[ -x .venv/bin/ansible-playbook ]                         || pip_need+=('ansible-core>=2.17,<2.20')
 [ -x .venv/bin/pre-commit ]                                || pip_need+=('pre-commit>=4,<5')
 if [ ${#pip_need[@]} -gt 0 ]; then
   echo "test-deps: pip install ${pip_need[*]} (into .venv)"

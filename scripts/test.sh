@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 ./scripts/test-deps.sh
 # The virtualenv's python3 (crossplane, jinja2), ansible-playbook and pre-commit come first.
 export PATH="$PWD/.venv/bin:$PATH"
-cargo test --locked --all-targets
+# --no-fail-fast: the tests are four binaries, and a failure in one must not hide the others.
+cargo test --locked --all-targets --no-fail-fast
 cargo test --locked --doc

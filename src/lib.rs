@@ -25,6 +25,8 @@ pub mod site;
 pub mod splice;
 pub mod temp_name;
 pub mod template;
+#[cfg(test)]
+mod test_support;
 pub mod validate;
 pub mod validator;
 pub mod vendors;

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use csppatch::commands::{self, VendorChoice};
 use csppatch::csp::Delivery;
@@ -98,6 +98,24 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// Examples:
+    ///   csppatch completions bash > ~/.local/share/bash-completion/completions/csppatch
+    ///   csppatch completions zsh > "${fpath[1]}/_csppatch"
+    ///   csppatch completions fish > ~/.config/fish/completions/csppatch.fish
+    #[command(verbatim_doc_comment)]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout.
+    ///
+    /// Examples:
+    ///   csppatch man | man -l -
+    ///   csppatch man > /usr/local/share/man/man1/csppatch.1
+    #[command(verbatim_doc_comment)]
+    Man,
     /// Fetch a live page and report what its CSP blocks of the vendors' requests.
     ///
     /// GETs URL (following up to 5 redirects), collects every Content-Security-Policy and
@@ -153,7 +171,7 @@ struct ProbeArgs {
 #[derive(Args, Debug)]
 struct VendorArgs {
     /// A vendor preset (repeatable): see `csppatch vendors`, or one defined in --vendors-file.
-    #[arg(long = "vendor", value_name = "NAME")]
+    #[arg(long = "vendor", value_name = "NAME", value_parser = VendorName, hide_possible_values = true)]
     vendor: Vec<String>,
     /// The regional variant for presets that have one (us, eu, au; reCAPTCHA: recaptcha-net).
     #[arg(long, value_name = "REGION")]
@@ -265,6 +283,38 @@ enum Format {
     Json,
 }
 
+/// `--vendor NAME`: any name (a vendor of --vendors-file is only known once that file is
+/// read, and the vendors code says "did you mean" for a misspelling), but the presets are
+/// offered as possible values, so shell completion completes them.
+#[derive(Clone)]
+struct VendorName;
+
+impl clap::builder::TypedValueParser for VendorName {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::NonEmptyStringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let names: Vec<String> = csppatch::vendors::Catalog::builtin()
+            .vendors()
+            .iter()
+            .map(|v| v.name.clone())
+            .collect();
+        Some(Box::new(
+            names.into_iter().map(clap::builder::PossibleValue::new),
+        ))
+    }
+}
+
 /// Write to stdout; a closed pipe (`csppatch rules | head`) ends the output quietly rather
 /// than panicking like `println!`. (SIGPIPE stays ignored: `probe` writes to sockets.)
 fn out(bytes: &[u8]) {
@@ -348,6 +398,19 @@ fn main() -> ExitCode {
             vendors_file,
         }) => list_vendors(ui, name.as_deref(), json, &vendors_file),
         Some(Command::Rules { code, format }) => rules(ui, code.as_deref(), format),
+        Some(Command::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "csppatch", &mut out);
+            self::out(&out);
+            exit::OK
+        }
+        Some(Command::Man) => {
+            let mut out = Vec::new();
+            // Rendering into a Vec cannot fail.
+            let _ = clap_mangen::Man::new(Cli::command()).render(&mut out);
+            self::out(&out);
+            exit::OK
+        }
         Some(Command::Probe(args)) => probe(ui, &args),
         None => patch(ui, &cli.patch),
     };

@@ -180,6 +180,9 @@ impl Decoded {
     /// bytes of the character before it, so insertions stay with the text on their left
     /// (inside the same quoted literal, before an Apache continuation).
     pub fn raw_insertion_point(&self, pos: usize) -> Option<usize> {
+        if self.inside_unit(pos) {
+            return None;
+        }
         if pos == 0 {
             self.raw(0).map(|r| r.start)
         } else {
@@ -193,7 +196,10 @@ impl Decoded {
         if range.is_empty() {
             return self.raw_insertion_point(range.start).map(|p| p..p);
         }
-        if self.touches_opaque(range.clone()) {
+        if self.touches_opaque(range.clone())
+            || self.inside_unit(range.start)
+            || self.inside_unit(range.end)
+        {
             return None;
         }
         let first = self.raw(range.start)?;
@@ -206,6 +212,17 @@ impl Decoded {
             prev = r;
         }
         Some(first.start..prev.end)
+    }
+
+    /// Is text position `pos` between two characters that one raw sequence produced (`\;`
+    /// in a PHP single-quoted string is both `\` and `;`)? No file offset lies between them:
+    /// the raw bytes of either side are the whole sequence.
+    fn inside_unit(&self, pos: usize) -> bool {
+        pos > 0
+            && match (self.raw(pos - 1), self.raw(pos)) {
+                (Some(before), Some(after)) => before == after,
+                _ => false,
+            }
     }
 
     /// Does `range` of the text overlap, or sit strictly inside, an opaque part?

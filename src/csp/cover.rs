@@ -146,12 +146,23 @@ fn host_pattern_covers(existing: &str, vendor: &str) -> bool {
     existing == vendor
 }
 
-fn ports_cover(existing: Option<Port>, vendor: &Option<Vec<Option<u16>>>, scheme: &str) -> bool {
+/// `upgraded`: Chromium, and the URL scheme is an upgrade of the existing source's scheme
+/// (http->https, ws->wss), where its port 80 also matches 443, as on the vendor's side in
+/// [`vendor_classes`]. Without it `http://a.example:80` did not cover itself, and every merge
+/// added it again.
+fn ports_cover(
+    existing: Option<Port>,
+    vendor: &Option<Vec<Option<u16>>>,
+    scheme: &str,
+    upgraded: bool,
+) -> bool {
     match (existing, vendor) {
         (Some(Port::Any), _) => true,
         (_, None) => false,
         (None, Some(ports)) => ports.iter().all(|p| *p == default_port(scheme)),
-        (Some(Port::Number(n)), Some(ports)) => ports.iter().all(|p| *p == Some(n)),
+        (Some(Port::Number(n)), Some(ports)) => ports
+            .iter()
+            .all(|p| *p == Some(n) || upgraded && n == 80 && *p == Some(443)),
     }
 }
 
@@ -178,7 +189,12 @@ fn host_source_matches(reading: Reading, page: &str, e: &HostSource, class: &Url
         return false;
     };
     host_pattern_covers(&e.host.to_ascii_lowercase(), vendor_host)
-        && ports_cover(e.port, &class.ports, &class.scheme)
+        && ports_cover(
+            e.port,
+            &class.ports,
+            &class.scheme,
+            reading == Reading::Chromium && class.scheme != base,
+        )
         && path_covers(e.path.as_deref(), &class.path)
 }
 

@@ -3,7 +3,7 @@
 //! Each function mirrors one algorithm of §6.7.2, step by step; Ladybird's
 //! `LibWeb/ContentSecurityPolicy/Directives/DirectiveOperations.cpp` follows the same text and was
 //! used for comparison. Servo's content-security-policy crate departs from it in places, listed
-//! in `tests/csp_eval.rs`.
+//! in `tests/csp/csp_eval.rs`.
 
 use url::{Host, Url};
 

@@ -134,8 +134,8 @@ mod tests {
 
     #[test]
     fn bind_mounts_show_the_patched_file_at_the_real_path() {
-        if !sandbox::available() {
-            eprintln!("SKIPPED: no private mount namespace here");
+        let here = sandbox::available();
+        if !crate::test_support::available(here, "no private mount namespace here") {
             return;
         }
         let dir = tempfile::tempdir().unwrap();

@@ -1,11 +1,12 @@
 //! A real Apache httpd 2.4 for tests: its own ServerRoot, pid file, logs and mutexes under a
-//! TempDir, listening on 127.0.0.1 only, killed when dropped.
+//! TempDir, run as a [`Server`] listening on 127.0.0.1 only.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use tempfile::TempDir;
+
+use super::server::Server;
 
 use csppatch::dialect::apache::Apache;
 use csppatch::dialect::Dialect;
@@ -112,40 +113,16 @@ impl Tree {
         }
     }
 
-    /// Start httpd in the foreground on this tree.
-    pub fn start(self) -> Httpd {
+    /// httpd in the foreground on this tree, which it keeps until it stops.
+    pub fn start(self) -> Server {
         let mut cmd = Command::new("apache2");
         cmd.arg("-f").arg(self.conf()).arg("-X");
-        let child = spawn_listening(cmd, self.port, &self.root().join("logs/error.log"));
-        Httpd { child, tree: self }
+        let (port, log) = (self.port, self.root().join("logs/error.log"));
+        Server::start("apache2", cmd, port, vec![log])
+            .unwrap_or_else(|e| panic!("{e}"))
+            .host("localhost")
+            .keep(self)
     }
-}
-
-/// Spawn `cmd` (an httpd in the foreground) and wait until it listens on 127.0.0.1:`port`;
-/// panics with its stderr and `error_log` if it exits first.
-fn spawn_listening(mut cmd: Command, port: u16, error_log: &Path) -> Child {
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn apache2");
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return child;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = e.read_to_string(&mut err);
-            }
-            let log = std::fs::read_to_string(error_log).unwrap_or_default();
-            panic!("apache2 exited ({status}): {err}\n{log}");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("apache2 did not listen on 127.0.0.1:{port}");
 }
 
 /// `chmod a+rX` the tree, so that httpd's `User nobody` can read it.
@@ -166,151 +143,21 @@ pub fn configtest(site: &str) -> Result<(), String> {
     Tree::new(site, &[]).configtest()
 }
 
-/// A running httpd, killed on drop.
-pub struct Httpd {
-    child: Child,
-    pub tree: Tree,
-}
-
-impl Drop for Httpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A response with each header value exactly as sent (the bytes after `Name: `).
-#[derive(Debug)]
-pub struct RawResponse {
-    pub status: u16,
-    pub headers: Vec<(String, Vec<u8>)>,
-}
-
-impl RawResponse {
-    pub fn values(&self, name: &str) -> Vec<String> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-            .collect()
-    }
-
-    /// Every CSP and CSP-Report-Only value, in the order received.
-    pub fn policies(&self) -> Vec<(String, String)> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| {
-                n.to_ascii_lowercase()
-                    .starts_with("content-security-policy")
-            })
-            .map(|(n, v)| {
-                (
-                    n.to_ascii_lowercase(),
-                    String::from_utf8_lossy(v).into_owned(),
-                )
-            })
-            .collect()
-    }
-}
-
-impl Httpd {
-    pub fn port(&self) -> u16 {
-        self.tree.port
-    }
-
-    /// GET `path` with HTTP/1.0.
-    pub fn get(&self, path: &str) -> RawResponse {
-        get(self.port(), path)
-    }
-
-    pub fn error_log(&self) -> String {
-        std::fs::read_to_string(self.tree.root().join("logs/error.log")).unwrap_or_default()
-    }
-}
-
-/// GET `path` from 127.0.0.1:`port` with HTTP/1.0; httpd writes each header as
-/// `Name: value\r\n`, and the value is kept exactly as sent. Not `common::http_get`: that one
-/// drops the white space a value starts with, as HTTP says to, and the decode oracle must see
-/// it (h5bp's continued value starts with spaces that httpd sends).
-pub fn get(port: u16, path: &str) -> RawResponse {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .unwrap();
-    // One write: the request line must not arrive in pieces.
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
-        .unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read response");
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of headers");
-    let mut lines = raw[..end]
-        .split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-    let status_line = String::from_utf8_lossy(lines.next().unwrap_or_default()).into_owned();
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| {
-            let sep = l.windows(2).position(|w| w == b": ")?;
-            Some((
-                String::from_utf8_lossy(&l[..sep]).into_owned(),
-                l[sep + 2..].to_vec(),
-            ))
-        })
-        .collect();
-    RawResponse { status, headers }
-}
-
-/// An httpd serving a whole configuration tree as its own main config file lays it out
-/// (Debian's `apache2.conf` with `envvars`, Red Hat's `conf/httpd.conf`), killed on drop.
-pub struct Server {
-    child: Child,
-    pub port: u16,
-    error_log: PathBuf,
-}
-
-impl Server {
-    /// `apache2 -X -d SERVER_ROOT -f CONF` listening on `port` (the tree's own `Listen`),
-    /// with `SERVER_ROOT/envvars` sourced first when there is one, as `apache2ctl` does.
-    /// `error_log` is where the tree's `ErrorLog` writes, shown if httpd fails to start.
-    pub fn start(server_root: &Path, conf: &Path, port: u16, error_log: PathBuf) -> Server {
-        let mut cmd = Command::new("sh");
-        cmd.arg("-c")
-            .arg("if [ -f ./envvars ]; then . ./envvars; fi; exec apache2 -X -d \"$0\" -f \"$1\"")
-            .arg(server_root)
-            .arg(conf)
-            .current_dir(server_root);
-        let child = spawn_listening(cmd, port, &error_log);
-        Server {
-            child,
-            port,
-            error_log,
-        }
-    }
-
-    pub fn get(&self, path: &str) -> RawResponse {
-        get(self.port, path)
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/", self.port)
-    }
-
-    pub fn error_log(&self) -> String {
-        std::fs::read_to_string(&self.error_log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// httpd serving a whole configuration tree as its own main config file lays it out
+/// (Debian's `apache2.conf` with `envvars`, Red Hat's `conf/httpd.conf`):
+/// `apache2 -X -d SERVER_ROOT -f CONF` listening on `port` (the tree's own `Listen`), with
+/// `SERVER_ROOT/envvars` sourced first when there is one, as `apache2ctl` does. `error_log`
+/// is where the tree's `ErrorLog` writes, shown if httpd fails.
+pub fn start(server_root: &Path, conf: &Path, port: u16, error_log: PathBuf) -> Server {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("if [ -f ./envvars ]; then . ./envvars; fi; exec apache2 -X -d \"$0\" -f \"$1\"")
+        .arg(server_root)
+        .arg(conf)
+        .current_dir(server_root);
+    Server::start("apache2", cmd, port, vec![error_log])
+        .unwrap_or_else(|e| panic!("{e}"))
+        .host("localhost")
 }
 
 /// `@ROOT@` and `@PORT@` in a fixture tree stand for where it is copied and the port its

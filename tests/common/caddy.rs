@@ -1,4 +1,4 @@
-//! Real Caddy (2.6.2 on the project machines) for tests: a server on 127.0.0.1, `caddy
+//! Real Caddy (2.6.2 on the project machines) for tests: a [`Server`] on 127.0.0.1, `caddy
 //! validate` and `caddy adapt`, with every file Caddy writes kept in a temporary directory.
 //!
 //! What keeps Caddy 2.6 to itself, checked on 2.6.2:
@@ -12,10 +12,10 @@
 //!   (2.6 has no `persist_config` option).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
-use super::{free_port, http_get, Response};
+use super::server::Server;
+use super::{free_port, Run};
 
 pub const BIN: &str = "caddy";
 
@@ -105,25 +105,13 @@ impl Setup {
     /// the returned server is dropped. It should start with [`global_options`] for this
     /// setup's directory.
     pub fn serve_config(self, config: &Path) -> Result<Server, String> {
-        let log = self.path().join("caddy.log");
-        let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         let mut cmd = command(self.path());
         cmd.args(["run", "--adapter", "caddyfile", "--config"])
-            .arg(config)
-            .stdout(Stdio::null())
-            .stderr(log_file);
+            .arg(config);
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().map_err(|e| format!("cannot run caddy: {e}"))?;
-        let mut server = Server {
-            port: self.port,
-            child,
-            setup: self,
-            log,
-        };
-        server.wait_ready()?;
-        Ok(server)
+        Ok(Server::start("caddy", cmd, self.port, Vec::new())?.keep(self))
     }
 
     /// Serve a site block `http://127.0.0.1:<port> { <body> }`.
@@ -139,87 +127,33 @@ impl Default for Setup {
     }
 }
 
-/// A running Caddy, killed when dropped.
-pub struct Server {
-    pub port: u16,
-    child: Child,
-    setup: Setup,
-    log: PathBuf,
-}
-
-impl Server {
-    fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("caddy exited ({status}):\n{}", self.log_text()));
-            }
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(format!(
-            "caddy did not listen in time:\n{}",
-            self.log_text()
-        ))
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    pub fn dir(&self) -> &Path {
-        self.setup.path()
-    }
-
-    pub fn get(&self, path: &str) -> Response {
-        // Caddy accepts on its port a moment before its HTTP server is wired up, and under
-        // load the first request can be reset: a few tries, then the real error.
-        let mut last = None;
-        for _ in 0..5 {
-            match http_get(self.port, path, "127.0.0.1") {
-                Ok(r) => return r,
-                Err(e) => last = Some(e),
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        panic!("GET from caddy: {:?}\n{}", last, self.log_text())
-    }
-
-    /// Every value of `name` as an HTTP/2 client receives it (curl, prior knowledge h2c).
-    pub fn get_h2(&self, path: &str, name: &str) -> Vec<String> {
-        let out = Command::new("curl")
-            .args([
-                "-s",
-                "--http2-prior-knowledge",
-                "-o",
-                "/dev/null",
-                "-D",
-                "-",
-            ])
-            .arg(format!("http://127.0.0.1:{}{path}", self.port))
-            .output()
-            .expect("run curl");
-        assert!(
-            String::from_utf8_lossy(&out.stdout).starts_with("HTTP/2"),
-            "not HTTP/2: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+/// Every value of `name` as an HTTP/2 client receives it (curl, prior knowledge h2c): Caddy
+/// drops over HTTP/2 a value it sends over HTTP/1 (a line break in it), and speaking HTTP/2
+/// is curl's job, not a test helper's.
+pub fn get_h2(server: &Server, path: &str, name: &str) -> Vec<String> {
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "--http2-prior-knowledge",
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+        ])
+        .arg(server.url(path))
+        .output()
+        .expect("run curl");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("HTTP/2"),
+        "not HTTP/2: {}",
         String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.split_once(':'))
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim().to_string())
-            .collect()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim().to_string())
+        .collect()
 }
 
 /// `caddy validate --adapter caddyfile --config <path>`.
@@ -296,34 +230,15 @@ pub fn read_tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
         .collect()
 }
 
-// csppatch end to end (tests/e2e_caddy*.rs).
+// csppatch end to end (tests/e2e/e2e_caddy*.rs).
 
-/// What one csppatch run printed.
-pub struct Run {
-    pub code: Option<i32>,
-    /// The diff, as bytes (CRLF and all).
-    pub stdout: Vec<u8>,
-    pub stderr: String,
-}
-
-/// csppatch run in `dir`, with paths relative to it as a user in that directory types them.
+/// csppatch run in `dir` with `--color never`.
 pub fn csppatch(dir: &Path, args: &[&str]) -> Run {
     csppatch_env(dir, args, &[])
 }
 
 pub fn csppatch_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let out = super::csppatch()
-        .current_dir(dir)
-        .args(args)
-        .args(["--color", "never"])
-        .envs(env.iter().copied())
-        .output()
-        .expect("run csppatch");
-    Run {
-        code: out.status.code(),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    super::run_in(dir, &[args, &["--color", "never"]].concat(), env)
 }
 
 /// A temporary copy of fixture tree `name`, and its directory.

@@ -4,16 +4,23 @@
 pub mod apache;
 pub mod browser;
 pub mod caddy;
+pub mod http;
 pub mod nginx;
 pub mod php;
 pub mod probe;
 pub mod pytools;
+pub mod server;
 pub mod tree;
 pub mod widget;
+
+#[path = "../../src/test_support.rs"]
+mod skip;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+pub use skip::available;
 
 /// Insta settings that keep snapshots under `snapshots/<area>/` at the crate root.
 pub fn snapshots(area: &str) -> insta::Settings {
@@ -27,9 +34,13 @@ pub fn snapshots(area: &str) -> insta::Settings {
     s
 }
 
-/// `../shared` next to the project: the corpus and the vendors' seed snippets.
+/// The shared test data, which is not part of the repository: `$CSPPATCH_SHARED` when set
+/// (a checkout elsewhere, a git worktree), else `../shared` next to the checkout.
 pub fn shared_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
+    match std::env::var_os("CSPPATCH_SHARED") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"),
+    }
 }
 
 pub fn corpus_dir() -> PathBuf {
@@ -40,14 +51,49 @@ pub fn seed(name: &str) -> PathBuf {
     shared_dir().join("seed-snippets").join(name)
 }
 
-pub fn in_ci() -> bool {
-    std::env::var("CI")
-        .map(|v| !v.is_empty() && v != "false" && v != "0")
-        .unwrap_or(false)
+/// Whether `rel` of the shared data is here; see [`available`] for when it is not. A clone of
+/// the repository alone has none of it: its tests skip there, and fail under CI.
+#[must_use]
+pub fn have_shared(rel: &str) -> bool {
+    let path = shared_dir().join(rel);
+    available(
+        path.exists(),
+        &format!(
+            "{} is not here (shared test data outside the repository; set CSPPATCH_SHARED to \
+             the directory that holds it)",
+            path.display()
+        ),
+    )
 }
 
-/// Whether `bin` can run. In CI a missing binary fails the test loudly; elsewhere the test
-/// prints why it skips and returns early.
+/// The conformance corpus (`corpus/`).
+#[must_use]
+pub fn have_corpus() -> bool {
+    have_shared("corpus")
+}
+
+/// The vendors' published snippets (`seed-snippets/`).
+#[must_use]
+pub fn have_seeds() -> bool {
+    have_shared("seed-snippets")
+}
+
+/// Every file under `corpus/<area>` as a reader sees it: a regular file, or a symbolic link
+/// to one, sorted. Links count like files, so that the list (and every count a test makes of
+/// it) is the same for a copy that kept the corpus' links and for one that copied them as
+/// files.
+pub fn corpus_files(area: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(corpus_dir().join(area))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| !e.file_type().is_dir() && e.path().is_file())
+        .map(walkdir::DirEntry::into_path)
+        .collect();
+    files.sort();
+    files
+}
+
+/// Whether `bin` can run; see [`available`] for when it cannot.
 #[must_use]
 pub fn have(bin: &str) -> bool {
     let found = Command::new("sh")
@@ -57,13 +103,17 @@ pub fn have(bin: &str) -> bool {
         .map(|o| o.status.success())
         .unwrap_or(false)
         || Path::new("/usr/sbin").join(bin).exists();
-    if !found {
-        if in_ci() {
-            panic!("`{bin}` is required in CI (CI=true) and is missing: .ci/run must install it");
-        }
-        eprintln!("SKIPPED: `{bin}` is not installed (outside CI, so skipping)");
-    }
-    found
+    available(found, &format!("`{bin}` is not installed"))
+}
+
+/// Whether csppatch can give its validator a private mount namespace here (root, or
+/// unprivileged user namespaces); see [`available`] for when it cannot.
+#[must_use]
+pub fn have_namespace() -> bool {
+    available(
+        csppatch::validate::sandbox::available(),
+        "no private mount namespace here (run as root or allow user namespaces)",
+    )
 }
 
 /// A TCP port free on 127.0.0.1 right now.
@@ -80,96 +130,29 @@ pub fn csppatch() -> Command {
     Command::new(env!("CARGO_BIN_EXE_csppatch"))
 }
 
-/// Wait until something accepts connections on 127.0.0.1:`port` (up to ~10 s).
-pub fn wait_for_port(port: u16) -> bool {
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    false
+/// What one csppatch run did.
+pub struct Run {
+    pub args: Vec<String>,
+    pub code: Option<i32>,
+    /// The diff, as bytes (the files' own line endings and encodings).
+    pub stdout: Vec<u8>,
+    pub stderr: String,
 }
 
-/// A response as received: status line and headers in order, names as sent, values as raw bytes.
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, Vec<u8>)>,
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    /// Every value of header `name` (case-insensitive), in the order received.
-    pub fn header_values(&self, name: &str) -> Vec<&[u8]> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
-            .collect()
+/// `csppatch ARGS` run in `dir`, with paths relative to it as a user in that directory types
+/// them, `env` set and `NO_COLOR` not inherited.
+pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let out = csppatch()
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run csppatch");
+    Run {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
-
-    pub fn csp(&self) -> Vec<String> {
-        self.header_values("content-security-policy")
-            .iter()
-            .map(|v| String::from_utf8_lossy(v).into_owned())
-            .collect()
-    }
-}
-
-/// GET http://127.0.0.1:`port``path` with HTTP/1.0 (no chunking, the server closes), parsing
-/// the header block byte for byte so that a raw newline inside a value is seen as sent.
-pub fn http_get(port: u16, path: &str, host: &str) -> std::io::Result<Response> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
-    // One write: php -S rejects a request line that arrives in pieces ("Malformed HTTP
-    // request"), and `write!` on a TcpStream writes each formatted piece separately.
-    let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    s.write_all(request.as_bytes())?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "no end of headers"))?;
-    let head = &raw[..end];
-    let body = raw[end + 4..].to_vec();
-    let mut lines = head
-        .split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-    let status_line = String::from_utf8_lossy(lines.next().unwrap_or_default()).into_owned();
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let mut headers: Vec<(String, Vec<u8>)> = Vec::new();
-    for line in lines {
-        if (line.starts_with(b" ") || line.starts_with(b"\t")) && !headers.is_empty() {
-            // obs-fold: a continuation of the previous value, kept with its newline so the
-            // test sees exactly what the server sent.
-            let last = headers.last_mut().unwrap();
-            last.1.push(b'\n');
-            last.1.extend_from_slice(line);
-            continue;
-        }
-        if let Some(colon) = line.iter().position(|&b| b == b':') {
-            let name = String::from_utf8_lossy(&line[..colon]).trim().to_string();
-            let mut value = &line[colon + 1..];
-            while value.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
-                value = &value[1..];
-            }
-            headers.push((name, value.to_vec()));
-        } else if !headers.is_empty() {
-            let last = headers.last_mut().unwrap();
-            last.1.push(b'\n');
-            last.1.extend_from_slice(line);
-        }
-    }
-    Ok(Response {
-        status,
-        headers,
-        body,
-    })
 }

@@ -1,79 +1,37 @@
-//! A real PHP 8.2 for the PHP dialect's oracles: `php -S` on 127.0.0.1 (killed on drop), a
+//! A real PHP 8.2 for the PHP dialect's oracles: `php -S` on 127.0.0.1 as a [`Server`], a
 //! router that stands in for the parts of WordPress that send headers, and `php -l`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use std::fmt::Write as _;
 
 use csppatch::diag::line_col;
 use csppatch::site::{FileScan, Site};
 
-use super::{free_port, http_get, wait_for_port, Response};
+use super::free_port;
+use super::server::Server;
 
-/// `php -S 127.0.0.1:<port> -t <docroot> [router]`, stopped when dropped.
-pub struct PhpServer {
-    child: Child,
-    pub port: u16,
-    log: PathBuf,
-    _logdir: tempfile::TempDir,
-}
-
-impl PhpServer {
-    /// `ini`: extra `-d` settings such as `output_buffering=0`.
-    pub fn start(docroot: &Path, router: Option<&Path>, ini: &[&str]) -> PhpServer {
-        let logdir = tempfile::tempdir().expect("temp dir");
-        let log = logdir.path().join("php-server.log");
-        let port = free_port();
-        let mut cmd = Command::new("php");
-        // A fixed php.ini baseline so that the machine's php.ini does not change the results.
-        cmd.args(["-n", "-d", "output_buffering=0", "-d", "short_open_tag=0"]);
-        // Warnings ("headers already sent", "new line detected") go to the server log.
-        cmd.args(["-d", "display_errors=0", "-d", "log_errors=1"]);
-        for setting in ini {
-            cmd.args(["-d", setting]);
-        }
-        cmd.arg("-S")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("-t")
-            .arg(docroot);
-        if let Some(r) = router {
-            cmd.arg(r);
-        }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log).expect("log"))
-            .stderr(std::fs::File::create(log.with_extension("err")).expect("log"))
-            .spawn()
-            .expect("php -S starts");
-        let server = PhpServer {
-            child,
-            port,
-            log,
-            _logdir: logdir,
-        };
-        assert!(wait_for_port(port), "php -S did not listen on {port}");
-        server
+/// `php -S 127.0.0.1:<port> -t <docroot> [router]`; `ini`: extra `-d` settings such as
+/// `output_buffering=0`. Warnings ("headers already sent", "new line detected") are in
+/// [`Server::log`].
+pub fn start(docroot: &Path, router: Option<&Path>, ini: &[&str]) -> Server {
+    let port = free_port();
+    let mut cmd = Command::new("php");
+    // A fixed php.ini baseline so that the machine's php.ini does not change the results.
+    cmd.args(["-n", "-d", "output_buffering=0", "-d", "short_open_tag=0"]);
+    cmd.args(["-d", "display_errors=0", "-d", "log_errors=1"]);
+    for setting in ini {
+        cmd.args(["-d", setting]);
     }
-
-    pub fn get(&self, path: &str) -> Response {
-        http_get(self.port, path, "127.0.0.1")
-            .unwrap_or_else(|e| panic!("GET {path} from php -S: {e}\n{}", self.log()))
+    cmd.arg("-S")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-t")
+        .arg(docroot);
+    if let Some(r) = router {
+        cmd.arg(r);
     }
-
-    /// What the server wrote (warnings such as "headers already sent" land here).
-    pub fn log(&self) -> String {
-        let mut s = std::fs::read_to_string(&self.log).unwrap_or_default();
-        s.push_str(&std::fs::read_to_string(self.log.with_extension("err")).unwrap_or_default());
-        s
-    }
-}
-
-impl Drop for PhpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    Server::start("php -S", cmd, port, Vec::new()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `php -l`: PHP's own parser, the validator the pipeline uses.
@@ -206,18 +164,14 @@ pub fn probe_page(loads: &[(super::widget::Load, &str)]) -> String {
 }
 
 /// `php -S` serving `functions_php` through [`theme_router`], with the widget probe page over
-/// `loads`. Keep the returned docroot alive as long as the server.
-pub fn serve_theme(
-    functions_php: &Path,
-    loads: &[(super::widget::Load, &str)],
-) -> (tempfile::TempDir, PhpServer) {
+/// `loads` (the docroot is the server's, removed with it).
+pub fn serve_theme(functions_php: &Path, loads: &[(super::widget::Load, &str)]) -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
     let router = dir.path().join("router.php");
     std::fs::write(&router, theme_router(functions_php)).expect("router");
     std::fs::write(dir.path().join("page.html"), probe_page(loads)).expect("page");
     std::fs::write(dir.path().join("csp-probe.js"), super::widget::PROBE_JS).expect("probe");
-    let server = PhpServer::start(dir.path(), Some(&router), &[]);
-    (dir, server)
+    start(dir.path(), Some(&router), &[]).keep(dir)
 }
 
 /// Every PHP fixture, plus the MuseRelay snippet wrapped in `<?php` as a functions.php is.

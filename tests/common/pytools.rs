@@ -30,19 +30,13 @@ pub fn find(tool: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Whether `tool` is there. In CI (CI=true) a missing tool fails the test loudly; elsewhere
-/// the test prints why it skips and returns early.
+/// Whether `tool` is there; see [`super::available`] for when it is not.
 #[must_use]
 pub fn have(tool: &str) -> bool {
-    if find(tool).is_some() {
-        return true;
-    }
-    assert!(
-        !super::in_ci(),
-        "`{tool}` is required in CI (CI=true) and is missing: run scripts/test-deps.sh (it makes .venv/)"
-    );
-    eprintln!("SKIPPED: `{tool}` is not installed (scripts/test-deps.sh makes .venv/ with it)");
-    false
+    super::available(
+        find(tool).is_some(),
+        &format!("`{tool}` is not installed (scripts/test-deps.sh makes .venv/ with it)"),
+    )
 }
 
 /// A command running `tool` with [`path`] as PATH (so what it starts finds csppatch too).

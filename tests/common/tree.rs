@@ -19,14 +19,7 @@ pub struct Tree {
     original: BTreeMap<PathBuf, (Vec<u8>, SystemTime)>,
 }
 
-/// What one run of csppatch did.
-pub struct Run {
-    pub args: Vec<String>,
-    pub code: Option<i32>,
-    /// The unified diff (raw bytes: the files' own line endings and encodings).
-    pub stdout: Vec<u8>,
-    pub stderr: String,
-}
+pub use super::Run;
 
 impl Run {
     /// stderr with the temp dir replaced by `<tmp>` (validators print absolute paths).
@@ -172,18 +165,7 @@ impl Tree {
 
     /// `csppatch <args>` run from the temp dir (the tree is `self.name` there).
     pub fn run(&self, args: &[&str]) -> Run {
-        let out = super::csppatch()
-            .args(args)
-            .current_dir(self.tmp.path())
-            .env_remove("NO_COLOR")
-            .output()
-            .expect("run csppatch");
-        Run {
-            args: args.iter().map(|s| s.to_string()).collect(),
-            code: out.status.code(),
-            stdout: out.stdout,
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        super::run_in(self.tmp.path(), args, &[])
     }
 
     /// Files whose bytes differ from the copy.

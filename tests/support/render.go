@@ -1,6 +1,6 @@
 // Renders a Go text/template with JSON data, or lists its actions, with text/template itself.
 //
-// Used by tests/templates.rs only (built there into a temporary directory):
+// Used by tests/e2e/templates.rs only (built there into a temporary directory):
 //
 //	render TEMPLATE DATA.json   prints the rendering (missing keys are errors)
 //	tags TEMPLATE               prints every action text/template's parser reads, one per line

@@ -1,6 +1,6 @@
 # Render an ERB template with JSON variables, or list its tags, with Ruby's own ERB.
 #
-# Used by tests/templates.rs only: `render TEMPLATE VARS.json` prints the rendering with
+# Used by tests/e2e/templates.rs only: `render TEMPLATE VARS.json` prints the rendering with
 # trim_mode '-' (as Chef and Puppet render), each top-level variable an instance variable
 # (`@name`, as both expose them); `tags TEMPLATE` prints every tag ERB's scanner reads, one
 # per line, so a test can compare a template's tags before and after csppatch without

@@ -1,6 +1,6 @@
 """Render a Jinja2 template with JSON variables, or list its tags, with Jinja2 itself.
 
-Used by tests/templates.rs only: `render TEMPLATE VARS.json` prints the rendering (as
+Used by tests/e2e/templates.rs only: `render TEMPLATE VARS.json` prints the rendering (as
 Ansible's template module renders: trim_blocks on, the trailing newline kept, undefined
 variables an error); `tags TEMPLATE` prints every token Jinja2's own lexer reads that is not
 plain text, one JSON array per line, so a test can compare a template's tags before and

@@ -146,15 +146,18 @@ pub fn fragment(site: &Site, src: &[u8], at: usize, fragment: &str) -> Option<Ve
     if at > 0 && src[at - 1] == b'%' {
         candidates.push([b"%".as_slice(), &escaped].concat());
     }
+    // The fragment adds no run-time part: a `${VAR}` in it would be expanded by httpd.
+    let old_opaque: Vec<String> = opaque_parts(site).into_iter().map(|(t, _)| t).collect();
     candidates.into_iter().find(|bytes| {
-        reread(site, &spliced(src, at..at, bytes)).is_some_and(|(text, _)| {
-            positions.iter().any(|&p| {
-                let old = &site.value.text;
-                text.len() == old.len() + fragment.len()
-                    && text.starts_with(&old[..p])
-                    && text[p..].starts_with(fragment)
-                    && text.ends_with(&old[p..])
-            })
+        reread(site, &spliced(src, at..at, bytes)).is_some_and(|(text, opaque)| {
+            opaque == old_opaque
+                && positions.iter().any(|&p| {
+                    let old = &site.value.text;
+                    text.len() == old.len() + fragment.len()
+                        && text.starts_with(&old[..p])
+                        && text[p..].starts_with(fragment)
+                        && text.ends_with(&old[p..])
+                })
         })
     })
 }

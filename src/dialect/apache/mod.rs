@@ -39,7 +39,7 @@ mod sections;
 mod validate;
 mod words;
 
-pub use lexer::{tokenize, Token, TokenKind};
+pub use lexer::{logical_lines, tokenize, LogicalLine, Token, TokenKind};
 pub use rules::RULES;
 
 use header::{Condition, HeaderDirective};

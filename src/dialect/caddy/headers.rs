@@ -1,8 +1,8 @@
 //! What Caddy 2.6 does with a `header` directive (and a reverse proxy's `header_down`).
 //!
 //! A port of `parseCaddyfile` and `applyHeaderOp` in modules/caddyhttp/headers/caddyfile.go
-//! (v2.6.2), checked against `caddy adapt` of that version (tests/caddy_adapt_fuzz.rs). Its
-//! surprises matter for a CSP:
+//! (v2.6.2), checked against `caddy adapt` of that version
+//! (tests/dialects/caddy_adapt_fuzz.rs). Its surprises matter for a CSP:
 //!
 //! - `header Content-Security-Policy default-src 'self'` has three arguments, so it is a
 //!   *replacement* (search `default-src`, replace with `'self'`), not a set: no policy is sent;

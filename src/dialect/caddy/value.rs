@@ -369,8 +369,9 @@ mod tests {
     #[test]
     fn go_folds_line_breaks_and_trims() {
         // Caddy 2.6.2 sent `a\ \t\tb  \t\tc` for this token without its outer spaces (by hand
-        // with `caddy run`; the continuation and CRLF fixtures of tests/caddy_oracle.rs check
-        // the same folding, and trimming is Go's `textproto.TrimString`).
+        // with `caddy run`; the continuation and CRLF fixtures of
+        // tests/dialects/caddy_oracle.rs check the same folding, and trimming is Go's
+        // `textproto.TrimString`).
         let s = served("\" a\\\n\t\tb\r\n\t\tc \"");
         assert_eq!(s.decoded.text, "a\\ \t\tb  \t\tc");
         assert_eq!(s.repaired.as_deref(), Some("a b c"));

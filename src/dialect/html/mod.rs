@@ -19,7 +19,9 @@ use crate::csp::Delivery;
 use crate::site::{Disposition, FileScan, Site};
 
 use super::{Dialect, Head, Sniff};
-use tokenizer::{Tag, Token};
+use tokenizer::Tag;
+// Public for the fuzz targets (fuzz/), which check what the tokenizer promises.
+pub use tokenizer::{tokenize, Token};
 
 pub use rules::RULES;
 
@@ -331,6 +333,10 @@ pub fn encode_value(site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, Str
         return Err(
             "the content has template parts; csppatch edits only the text around them".into(),
         );
+    }
+    if value.is_empty() {
+        // `find` skips a meta whose content is empty (HTM604), as browsers do.
+        return Err("an empty content attribute is no policy: browsers skip the meta".into());
     }
     let (quote, _) = value_token(site, src);
     // An unquoted value becomes double-quoted: a policy has spaces.

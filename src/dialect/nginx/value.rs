@@ -191,8 +191,9 @@ fn longest_variable<'v>(text: &str, variables: &'v [String]) -> Option<&'v Strin
 }
 
 /// `text` escaped for the inside of a word quoted with `quote`, or `None` when a bare word
-/// cannot hold it. A variable from `variables` that is followed by a name byte is written
-/// `${name}` so that it keeps its name.
+/// cannot hold it. A `$name` from `variables` followed by a name byte is `None` too: nginx
+/// would read a longer name, and writing `${name}` instead would read back as other text than
+/// `text` (the read-back compares text). A capture (`$1`) is one digit whatever follows.
 pub fn escape(
     text: &str,
     quote: Quote,
@@ -207,12 +208,12 @@ pub fn escape(
         if b == b'$' {
             let v = longest_variable(&text[i..], variables)?;
             let end = i + v.len();
-            let braced = !v.starts_with("${") && bytes.get(end).copied().is_some_and(is_name_byte);
-            if braced {
-                out.extend_from_slice(format!("${{{}}}", &v[1..]).as_bytes());
-            } else {
-                out.extend_from_slice(v.as_bytes());
+            let capture = v.len() == 2 && v.as_bytes()[1].is_ascii_digit();
+            let named = !capture && !v.starts_with("${");
+            if named && bytes.get(end).copied().is_some_and(is_name_byte) {
+                return None;
             }
+            out.extend_from_slice(v.as_bytes());
             i = end;
             continue;
         }
@@ -310,10 +311,16 @@ mod tests {
         assert_eq!(escape("#a", Quote::Bare, &[], true), None);
         assert_eq!(e("$x", Quote::Double), None);
         let vars = vec!["$cdn".to_string()];
-        let v = escape("$cdn $cdnx", Quote::Double, &vars, false).unwrap();
+        let v = escape("$cdn $cdnx", Quote::Double, &vars, false);
         assert_eq!(
-            v, b"$cdn ${cdn}x",
+            v, None,
             "text right after a variable must not extend its name"
+        );
+        let vars = vec!["$cdn".to_string(), "$cdnx".to_string(), "$1".to_string()];
+        let v = escape("$cdn $cdnx $1index", Quote::Double, &vars, false).unwrap();
+        assert_eq!(
+            v, b"$cdn $cdnx $1index",
+            "the longest variable; a capture is one digit"
         );
         let v = escape("$cdn/x ${cdn}", Quote::Double, &vars, false);
         assert_eq!(v, None, "${{cdn}} was not written that way");

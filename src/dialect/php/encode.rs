@@ -59,6 +59,22 @@ pub fn fragment(site: &Site, src: &[u8], at: usize, fragment: &str) -> Option<Ve
     if !site.span.contains(&at) && site.span.end != at {
         return None;
     }
+    // PHP drops the blanks at the start of the value and the white space at its end
+    // (`header_value`, `trim_end` in sites.rs): a fragment there would lose its own.
+    let d = &site.value;
+    let first = d.raw(0).map(|r| r.start);
+    let last = d
+        .text
+        .len()
+        .checked_sub(1)
+        .and_then(|i| d.raw(i))
+        .map(|r| r.end);
+    if (first.is_none_or(|f| at <= f) && fragment.starts_with([' ', '\t']))
+        || (last.is_none_or(|l| at >= l)
+            && fragment.ends_with([' ', '\t', '\n', '\r', '\x0b', '\x0c']))
+    {
+        return None;
+    }
     let value = reanalyze(site, src)?;
     let seg: &Segment = value
         .segments
@@ -104,6 +120,11 @@ pub fn value(site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {
     }
     if value.bytes().any(|b| matches!(b, b'\n' | b'\r' | 0)) {
         return Err("a header value cannot contain a line break".into());
+    }
+    // PHP sends the value without the blanks after `Name:` and without trailing white space
+    // (`header_value`, `trim_end` in sites.rs): such a value would read back as other text.
+    if value.starts_with([' ', '\t']) || value.ends_with([' ', '\t', '\x0b', '\x0c']) {
+        return Err("PHP drops the white space at the start and end of a header value".into());
     }
     // A header() argument keeps its `Name: ` prefix exactly as written.
     let prefix: Vec<u8> = match header_value(&v) {

@@ -66,8 +66,10 @@ impl Dialect for Php {
         let code = syntax::Code::new(src, toks);
         let mut finder = sites::Finder::new(path, &code);
         finder.run();
+        let mut sites = finder.sites;
+        refuse_overlapping(&mut sites);
         Ok(FileScan {
-            sites: finder.sites,
+            sites,
             diagnostics: finder.diagnostics,
             ..FileScan::default()
         })
@@ -93,6 +95,32 @@ impl Dialect for Php {
             "-l".into(),
             file.target.display().to_string(),
         ])))
+    }
+}
+
+/// `"a" . $h['Content-Security-Policy'] = 'b'` is valid PHP (an assignment inside a
+/// concatenation), and then one site's expression holds another site: an edit of either
+/// would rewrite the other. Every site that overlaps an earlier one is refused, and so is the
+/// one it overlaps, so the sites left are disjoint. Sorted once: linear after the sort.
+fn refuse_overlapping(sites: &mut [Site]) {
+    let mut order: Vec<usize> = (0..sites.len()).collect();
+    order.sort_by_key(|&i| sites[i].span.start);
+    // The span reaching furthest so far: any earlier span `i` overlaps ends within it.
+    let mut reach: Option<(usize, usize)> = None;
+    for i in order {
+        let span = sites[i].span.clone();
+        if let Some((_, j)) = reach.filter(|(end, _)| span.start < *end) {
+            for k in [i, j] {
+                sites[k].refusal.get_or_insert_with(|| {
+                    "this value and another CSP header value overlap (an assignment inside a \
+                     concatenation): edit them by hand"
+                        .to_string()
+                });
+            }
+        }
+        if reach.is_none_or(|(end, _)| span.end > end) {
+            reach = Some((span.end, i));
+        }
     }
 }
 

@@ -2,11 +2,11 @@
 //! the csppatch binary run in it on relative paths, and the state of every file before and
 //! after (bytes, inode, mtime: a rewrite with the same bytes still shows).
 
+use crate::common::Run;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
 
 use super::materialize;
 
@@ -69,14 +69,8 @@ impl Work {
         self.dir().join(self.name)
     }
 
-    pub fn run(&self, args: &[&str]) -> Output {
-        crate::common::csppatch()
-            .current_dir(self.dir())
-            .args(args)
-            .args(["--color", "never"])
-            .stdin(Stdio::null())
-            .output()
-            .expect("run csppatch")
+    pub fn run(&self, args: &[&str]) -> Run {
+        crate::common::run_in(self.dir(), &[args, &["--color", "never"]].concat(), &[])
     }
 
     /// Create the directories, under the tree, that its server writes into (logs, pid, locks).
@@ -87,17 +81,17 @@ impl Work {
     }
 }
 
-pub fn stdout(o: &Output) -> String {
+pub fn stdout(o: &Run) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-pub fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+pub fn stderr(o: &Run) -> String {
+    o.stderr.clone()
 }
 
-pub fn expect_exit(o: &Output, code: i32) {
+pub fn expect_exit(o: &Run, code: i32) {
     assert_eq!(
-        o.status.code(),
+        o.code,
         Some(code),
         "stdout:\n{}\nstderr:\n{}",
         stdout(o),

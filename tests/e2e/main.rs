@@ -1,0 +1,23 @@
+//! End to end: the csppatch binary on copies of fixture trees, then the real server (nginx,
+//! Apache, Caddy, `php -S`) on 127.0.0.1 serving the result and headless Chromium loading a
+//! page that tries the vendor's widget; the same for templates (rendered by their real
+//! engines) and for the Ansible module and playbooks; a sample of the presets' requests in
+//! Chromium.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+// One module per test file of this folder.
+mod ansible;
+mod ansible_template;
+mod e2e_apache;
+mod e2e_apache_files;
+mod e2e_caddy;
+mod e2e_caddy_fixtures;
+mod e2e_html;
+mod e2e_nginx;
+mod e2e_nginx_fixtures;
+mod e2e_nginx_tree;
+mod e2e_php;
+mod templates;
+mod vendors_browser;
