@@ -42,13 +42,25 @@ pub fn apply(src: &[u8], splices: &[Splice]) -> Result<Vec<u8>, String> {
 /// bytes: lines are written exactly as they are in the files (CRLF, non-UTF-8), so that
 /// `patch -p1` or `git apply` reproduces the new file byte for byte. Plain: `render::diff`
 /// colours it for a terminal.
-pub fn unified_diff(old: &[u8], new: &[u8], path: &str) -> Vec<u8> {
+pub fn unified_diff(old: &[u8], new: &[u8], path: &std::path::Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
     // `a/` + a relative path, as git writes it: an absolute path loses its leading `/`, so
     // that `patch -p1` applies the diff from `/`, as it does from the cwd for relative ones.
-    let path = path.trim_start_matches("./").trim_start_matches('/');
-    // A name with white space is followed by a tab, which GNU patch and git apply both read
-    // as the end of the name.
-    let end = if path.contains([' ', '\t']) { "\t" } else { "" };
+    let mut path = path.as_os_str().as_bytes();
+    while let Some(rest) = path.strip_prefix(b"./").or_else(|| path.strip_prefix(b"/")) {
+        path = rest;
+    }
+    let label = |side: &[u8]| {
+        let name = [side, path].concat();
+        let quoted = crate::diag::quote_bytes(&name).into_owned();
+        // A name with white space is followed by a tab, which GNU patch and git apply both
+        // read as the end of the name; a quoted name ends at its closing quote.
+        if !quoted.starts_with('"') && quoted.contains(' ') {
+            quoted + "\t"
+        } else {
+            quoted
+        }
+    };
     // Lines end at `\n` only: a lone `\r` inside a line is part of it (similar's own line
     // splitting would cut there and write a patch that does not apply).
     let old_lines = lines(old);
@@ -61,7 +73,7 @@ pub fn unified_diff(old: &[u8], new: &[u8], path: &str) -> Vec<u8> {
     if groups.is_empty() {
         return out;
     }
-    let _ = write!(out, "--- a/{path}{end}\n+++ b/{path}{end}\n");
+    let _ = write!(out, "--- {}\n+++ {}\n", label(b"a/"), label(b"b/"));
     for group in groups {
         let (first, last) = (&group[0], &group[group.len() - 1]);
         let old_start = first.old_range().start;
@@ -107,11 +119,12 @@ fn lines(bytes: &[u8]) -> Vec<&[u8]> {
 }
 
 /// The name a diff gives `path`: relative to the current directory when it is below it
-/// (`..` resolved lexically, which `patch` and `git apply` refuse), else absolute.
-pub fn diff_label(path: &std::path::Path) -> String {
+/// (`..` resolved lexically, which `patch` and `git apply` refuse), else absolute. The bytes
+/// are kept as they are (a name that is not UTF-8 stays that name): [`unified_diff`] quotes.
+pub fn diff_label(path: &std::path::Path) -> std::path::PathBuf {
     use std::path::Component;
     let Ok(abs) = std::path::absolute(path) else {
-        return path.display().to_string();
+        return path.to_path_buf();
     };
     let mut clean = std::path::PathBuf::new();
     for c in abs.components() {
@@ -125,8 +138,8 @@ pub fn diff_label(path: &std::path::Path) -> String {
     }
     let cwd = std::env::current_dir().ok();
     match cwd.as_deref().and_then(|c| clean.strip_prefix(c).ok()) {
-        Some(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
-        _ => clean.display().to_string(),
+        Some(rel) if !rel.as_os_str().is_empty() => rel.to_path_buf(),
+        _ => clean,
     }
 }
 
@@ -154,6 +167,7 @@ fn hunk_range(start: usize, len: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn applies_in_any_order_and_keeps_the_rest() {
@@ -205,38 +219,46 @@ mod tests {
     fn a_lone_carriage_return_stays_inside_its_line() {
         let old = b"# a\rb\nadd_header X y;\n";
         let new = b"# a\rb\nadd_header X z;\n";
-        let d = unified_diff(old, new, "x.conf");
+        let d = unified_diff(old, new, Path::new("x.conf"));
         assert_eq!(d, b"--- a/x.conf\n+++ b/x.conf\n@@ -1,2 +1,2 @@\n # a\rb\n-add_header X y;\n+add_header X z;\n".to_vec());
     }
 
     #[test]
     fn names_with_spaces_end_with_a_tab() {
-        let d = unified_diff(b"a\n", b"b\n", "my sites/x.conf");
+        let d = unified_diff(b"a\n", b"b\n", Path::new("my sites/x.conf"));
         assert!(d.starts_with(b"--- a/my sites/x.conf\t\n+++ b/my sites/x.conf\t\n"));
+    }
+
+    #[test]
+    fn odd_names_are_quoted_as_git_quotes_them() {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::OsStr::from_bytes(b"sites/caf\xc3\xa9\xff\n\x1b.conf");
+        let d = unified_diff(b"a\n", b"b\n", Path::new(name));
+        let head = b"--- \"a/sites/caf\\303\\251\\377\\n\\033.conf\"\n+++ \"b/sites/caf\\303\\251\\377\\n\\033.conf\"\n";
+        assert!(d.starts_with(head), "{}", String::from_utf8_lossy(&d));
+        let tab = unified_diff(b"a\n", b"b\n", Path::new("my\tsite.conf"));
+        assert!(tab.starts_with(b"--- \"a/my\\tsite.conf\"\n"));
     }
 
     #[test]
     fn labels_resolve_dot_dot_and_stay_relative_below_the_cwd() {
         let cwd = std::env::current_dir().unwrap();
         assert_eq!(
-            diff_label(std::path::Path::new("a/../b/x.conf")),
-            "b/x.conf"
+            diff_label(Path::new("a/../b/x.conf")),
+            Path::new("b/x.conf")
         );
         let outside = cwd.parent().unwrap().join("y.conf");
-        assert_eq!(
-            diff_label(std::path::Path::new("../y.conf")),
-            outside.display().to_string()
-        );
+        assert_eq!(diff_label(Path::new("../y.conf")), outside);
     }
 
     #[test]
     fn diff_keeps_crlf_and_marks_missing_newline() {
         let old = b"a\r\nb\r\nc";
         let new = b"a\r\nB\r\nc";
-        let d = unified_diff(old, new, "x.conf");
+        let d = unified_diff(old, new, Path::new("x.conf"));
         assert_eq!(d, b"--- a/x.conf\n+++ b/x.conf\n@@ -1,3 +1,3 @@\n a\r\n-b\r\n+B\r\n c\n\\ No newline at end of file\n".to_vec());
-        assert!(unified_diff(old, old, "x").is_empty());
-        let abs = unified_diff(old, new, "/etc/nginx/nginx.conf");
+        assert!(unified_diff(old, old, Path::new("x")).is_empty());
+        let abs = unified_diff(old, new, Path::new("/etc/nginx/nginx.conf"));
         assert!(abs.starts_with(b"--- a/etc/nginx/nginx.conf\n+++ b/etc/nginx/nginx.conf\n"));
     }
 }

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use csppatch::commands::{self, VendorChoice};
+use csppatch::commit::HardLinks;
 use csppatch::csp::Delivery;
 use csppatch::diag::Diagnostic;
 use csppatch::dialect::DialectKind;
@@ -32,6 +33,7 @@ use csppatch::{exit, template, Mode, PatchOptions};
 ///   csppatch . --vendor crisp --check            (pre-commit: exit 1 if a file would change)
 ///   csppatch merge --vendor muserelay "default-src 'self'"
 ///   csppatch probe https://shop.example.com/ --vendor muserelay   (what the live page blocks)
+///   csppatch remove --vendor muserelay /etc/nginx/sites-enabled --dry-run   (offboard it)
 ///
 /// Exit codes: 0 done (or nothing to do), 1 --check found changes, 2 bad input (usage,
 /// unparsable file, invalid source, unsafe request), 3 validation failed and nothing was written.
@@ -143,6 +145,41 @@ enum Command {
     /// meant, so its policies are shown without a verdict.
     #[command(verbatim_doc_comment)]
     Probe(ProbeArgs),
+    /// Offboard a vendor: take out the sources its preset adds, and the directives csppatch
+    /// created for it, with the same safety as a patch run (diff, --check, --dry-run,
+    /// --validate, atomic write).
+    ///
+    /// A policy does not record who added a source, so csppatch removes what it can show was
+    /// the vendor's: the vendor's sources a directive ends with (where the patch run appends
+    /// them), and a directive that, once they are out, is again a copy of the one it falls back
+    /// to (a patch run creates `connect-src` from `default-src`, and pins `worker-src` to what
+    /// `script-src` allowed). It keeps, and says so (CSP130): a vendor source that stands
+    /// before the site's own sources, or in default-src/child-src (csppatch never adds there),
+    /// and what a --keep vendor needs. A broader source that still lets the vendor through
+    /// (`https:`, `*`) is named (CSP131). Run right after a patch run, removing gives back the
+    /// original bytes.
+    ///
+    /// Examples:
+    ///   csppatch remove --vendor muserelay /etc/nginx/sites-enabled --dry-run
+    ///   csppatch remove --vendor intercom --region eu --keep crisp /etc/apache2 --validate
+    ///   csppatch remove --vendor crisp . --check      (CI: exit 1 while crisp is still there)
+    ///
+    /// Exit codes as for a patch run: 0 done (or nothing to remove), 1 --check found changes,
+    /// 2 bad input, 3 validation failed and nothing was written.
+    #[command(verbatim_doc_comment)]
+    Remove(RemoveArgs),
+}
+
+#[derive(Args, Debug)]
+struct RemoveArgs {
+    /// A vendor whose sources stay where they are needed (repeatable): its requests that the
+    /// policy allows keep being allowed, and its sources after the removed vendor's do not
+    /// make those look like the site's own. Name every vendor added after the one removed.
+    /// Takes --region, --custom-domain and --nonce as --vendor does.
+    #[arg(long, value_name = "OTHER")]
+    keep: Vec<String>,
+    #[command(flatten)]
+    patch: PatchArgs,
 }
 
 #[derive(Args, Debug)]
@@ -239,6 +276,14 @@ struct PatchArgs {
     /// such a file named by hand is an error (exit 2).
     #[arg(long)]
     skip_unknown: bool,
+    /// Also patch locked policies, which are left as they are by default: a policy that
+    /// forbids scripts (`script-src 'none'`, `default-src 'none'` without a script directive,
+    /// `sandbox` without `allow-scripts`), or one scoped to file types or user files (nginx
+    /// `location ~* \.svg$`, `location /uploads`, Apache `<FilesMatch>`, a PHP download
+    /// handler). Such policies protect responses that are not pages (SVGs, uploads,
+    /// attachments); each one left is named with its file:line and reason (E040).
+    #[arg(long)]
+    include_locked: bool,
     /// The template engine of templated configs (nginx.conf.j2, default.conf.template,
     /// apache.conf.erb, Caddyfile.tmpl): `auto` tells it by file name and content; `none`
     /// reads every file as it is. Template tags are never edited: a CSP value that holds one
@@ -250,6 +295,15 @@ struct PatchArgs {
     /// the ones defined in its environment; without this file, upper-case names).
     #[arg(long, value_name = "FILE")]
     template_vars: Option<PathBuf>,
+    /// A file to patch that has several hard links: `refuse` writes nothing (the default),
+    /// `split` replaces the named file by a new one, crash-safe, leaving the other names with
+    /// the old bytes, `in-place` writes the file itself so every name changes, but a kill or a
+    /// power cut mid-write can leave it corrupt. Every other file is replaced through a
+    /// temporary file and an atomic exchange; concurrent csppatch runs are kept apart by a
+    /// lock on each written file's directory (a second run waits up to 30 s,
+    /// `CSPPATCH_LOCK_WAIT` seconds, then refuses).
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = HardLinksArg::Refuse)]
+    hard_links: HardLinksArg,
     /// `json`: one document on stdout (schemas/patch.schema.json), errors included.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -265,6 +319,13 @@ fn dialect_parser() -> impl clap::builder::TypedValueParser<Value = DialectChoic
     use clap::builder::TypedValueParser as _;
     clap::builder::PossibleValuesParser::new(names)
         .map(|name: String| DialectChoice(DialectKind::from_name(&name)))
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum HardLinksArg {
+    Refuse,
+    Split,
+    InPlace,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -412,7 +473,8 @@ fn main() -> ExitCode {
             exit::OK
         }
         Some(Command::Probe(args)) => probe(ui, &args),
-        None => patch(ui, &cli.patch),
+        Some(Command::Remove(args)) => patch(ui, &args.patch, Some(&args.keep)),
+        None => patch(ui, &cli.patch, None),
     };
     ExitCode::from(code)
 }
@@ -431,7 +493,8 @@ impl VendorArgs {
     }
 }
 
-fn patch(ui: Ui, args: &PatchArgs) -> u8 {
+/// A patch run; with `keep`, a `csppatch remove` run keeping what those vendors need.
+fn patch(ui: Ui, args: &PatchArgs, keep: Option<&[String]>) -> u8 {
     let mode = if args.check {
         Mode::Check
     } else if args.dry_run {
@@ -442,7 +505,11 @@ fn patch(ui: Ui, args: &PatchArgs) -> u8 {
     // Stopped before reading anything: the errors alone (text), or the document (JSON).
     let refuse = |diags: Vec<Diagnostic>| match args.format {
         Format::Text => ui.fail(Format::Text, Document::Patch, &diags),
-        Format::Json => show_report(ui, Format::Json, &Report::refused(Some(mode), diags)),
+        Format::Json => {
+            let mut report = Report::refused(Some(mode), diags);
+            report.removal = keep.is_some();
+            show_report(ui, Format::Json, &report)
+        }
     };
     // A PATH that is no file but a subcommand's name, mistyped or misplaced.
     if let Some(d) = commands::patch::mistyped_subcommand(&args.paths) {
@@ -451,6 +518,13 @@ fn patch(ui: Ui, args: &PatchArgs) -> u8 {
     let reqs = match args.vendors.choice().requirements() {
         Ok(r) => r,
         Err(diags) => return refuse(diags),
+    };
+    let removal = match keep {
+        None => None,
+        Some(keep) => match commands::remove::keep(&args.vendors.choice(), keep) {
+            Ok(r) => Some(r),
+            Err(diags) => return refuse(diags),
+        },
     };
     let template = match template_settings(args) {
         Ok(t) => t,
@@ -470,6 +544,13 @@ fn patch(ui: Ui, args: &PatchArgs) -> u8 {
         mode,
         validate: args.validate || args.validate_cmd.is_some(),
         validate_cmd: args.validate_cmd.clone(),
+        removal,
+        hard_links: match args.hard_links {
+            HardLinksArg::Refuse => HardLinks::Refuse,
+            HardLinksArg::Split => HardLinks::Split,
+            HardLinksArg::InPlace => HardLinks::InPlace,
+        },
+        include_locked: args.include_locked,
     };
     let mut report = csppatch::run(&options);
     report.diagnostics.splice(0..0, reqs.notes);

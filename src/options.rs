@@ -25,4 +25,17 @@ pub struct PatchOptions {
     pub validate: bool,
     /// `--validate-cmd`: the validator to run instead of the dialects' own.
     pub validate_cmd: Option<String>,
+    /// `csppatch remove`: take `requirements` out instead of adding them.
+    pub removal: Option<Removal>,
+    /// `--hard-links`: what to do with a file that has several names.
+    pub hard_links: crate::commit::HardLinks,
+    /// `--include-locked`: patch locked policies too (README, "Locked policies").
+    pub include_locked: bool,
+}
+
+/// Offboarding a vendor: its requirements come out, except what these vendors need.
+#[derive(Debug, Clone, Default)]
+pub struct Removal {
+    /// The requirements of the `--keep` vendors.
+    pub keep: Vec<Requirement>,
 }

@@ -9,6 +9,9 @@
 //!
 //! The page's origin for `'self'` is the final URL's (after redirects). The verdict is the one
 //! of a CSP3 browser; where a browser without `script-src-elem`/`-attr` differs, it says so.
+//! URLs are matched as Chromium and Firefox match them, not by the letter of the CSP3 text
+//! (`csp::matching`; README "How probe judges"), the reading patch mode uses too; where the
+//! text would answer otherwise, a PRB810 note says so.
 
 mod explain;
 pub mod fetch;
@@ -16,7 +19,7 @@ mod head;
 
 use std::path::Path;
 
-use crate::csp::eval::{policy_allows, requests_for, Browser, Origin};
+use crate::csp::eval::{policy_allows, policy_allows_by, requests_for, Browser, Origin, Reading};
 use crate::csp::parse::{parse, PolicyList};
 use crate::csp::Delivery;
 use crate::csp::{lint, Requirement};
@@ -504,6 +507,9 @@ fn verdict(
             }
         }
     }
+    if let Some(note) = spec_differs(requirement, policies, &requests) {
+        warnings.push(note);
+    }
     if v.blocked_by.is_empty() && !v.legacy_blocked_by.is_empty() {
         warnings.push(Warning {
             place: Some(policies[v.legacy_blocked_by[0].policy].place.label()),
@@ -521,6 +527,49 @@ fn verdict(
         });
     }
     v
+}
+
+/// PRB810 when the CSP3 text would give a requirement the other verdict than the browsers
+/// (see `csp::matching`): the verdict stays the browsers', the note names the difference.
+fn spec_differs(
+    requirement: &Requirement,
+    policies: &[PolicySource],
+    requests: &[crate::csp::eval::Request],
+) -> Option<Warning> {
+    let enforced = || {
+        policies
+            .iter()
+            .filter(|p| p.role() == Role::Enforced)
+            .flat_map(|p| p.list.enforced())
+    };
+    let allowed = |reading: Option<Reading>| {
+        requests.iter().all(|r| {
+            enforced().all(|policy| match reading {
+                None => policy_allows(policy, r, Browser::Csp3),
+                Some(reading) => policy_allows_by(policy, r, Browser::Csp3, reading),
+            })
+        })
+    };
+    let browsers = allowed(None);
+    if requests.is_empty() || browsers == allowed(Some(Reading::Spec)) {
+        return None;
+    }
+    let (now, text) = if browsers {
+        ("allowed", "block")
+    } else {
+        ("blocked", "allow")
+    };
+    Some(Warning {
+        place: None,
+        diagnostic: Diagnostic::note(
+            "PRB810",
+            format!(
+                "`{} {}` ({}) is {now} as Chromium and Firefox read the policy; the letter of \
+                 the CSP3 text would {text} it, and browsers decide",
+                requirement.directive, requirement.source, requirement.vendor
+            ),
+        ),
+    })
 }
 
 #[cfg(test)]

@@ -26,6 +26,9 @@ pub struct Report {
     #[serde(serialize_with = "crate::diag::ser_paths")]
     pub excluded: Vec<PathBuf>,
     pub written: bool,
+    /// A `csppatch remove` run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub removal: bool,
     /// Files a failed restore left with the patched bytes (validation without a namespace).
     #[serde(
         skip_serializing_if = "Vec::is_empty",
@@ -86,7 +89,13 @@ pub struct SiteReport {
     /// Directives the merge created (for a vendor, or pinned to keep other request types as
     /// they were: `worker-src` when `script-src` widens).
     pub created: Vec<Created>,
+    /// `csppatch remove`: what was taken out, per directive.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<crate::csp::remove::Removed>,
     pub changed: bool,
+    /// Why the site was left as it is as a locked policy (README, "Locked policies").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -115,6 +124,38 @@ impl Report {
         }
     }
 
+    /// What the run saw but could not check, as `(count, what)`: a CSP it cannot read (E041),
+    /// one outside the given paths (E011), an include or a variable it could not follow
+    /// (E006, TPL004, E010: only when no CSP was found in the paths, the all-clear they
+    /// would make false), a file it does not know that names the header (E003), no file at all (E042).
+    /// Any of these and the run is no all-clear: `--check` fails (README, "Never a false
+    /// all-clear").
+    pub fn not_checked(&self) -> Vec<(usize, &'static str)> {
+        // `may_hold`: a place the policy may be in that was not read, which matters only when
+        // no CSP was found in the paths; counted whatever its severity (TPL004 is a note).
+        let count = |code: &str, may_hold: bool| {
+            self.diagnostics
+                .iter()
+                .filter(|d| d.code == code && (may_hold || d.severity != Severity::Note))
+                .count()
+        };
+        let none_found = self.sites.is_empty();
+        [
+            ("E041", "CSP not readable", false),
+            ("E011", "CSP outside the paths", false),
+            ("E006", "include not found", true),
+            ("TPL004", "template include not followed", true),
+            ("E010", "undefined CSP variable", true),
+            ("E003", "unknown file naming the CSP header", false),
+            ("E042", "no configuration file", false),
+        ]
+        .into_iter()
+        .filter(|&(_, _, may_hold)| none_found || !may_hold)
+        .map(|(code, what, may_hold)| (count(code, may_hold), what))
+        .filter(|&(n, _)| n > 0)
+        .collect()
+    }
+
     /// Sources added, over every site.
     pub fn added_count(&self) -> usize {
         self.sites.iter().map(|s| s.added.len()).sum()
@@ -124,20 +165,41 @@ impl Report {
 /// The one-line summary, the last line of every text run (also under `--quiet`).
 pub fn summary(report: &Report) -> String {
     let changed = report.files.len();
+    let (sources, done) = if report.removal {
+        (crate::commands::remove::removed_count(report), "removed")
+    } else {
+        (report.added_count(), "added")
+    };
     let what = format!(
-        "{} file{} read, {} CSP site{}, {} source{} added in {} file{}",
+        "{} file{} read, {} CSP site{}, {} source{} {done} in {} file{}",
         report.files_read,
         plural(report.files_read),
         report.sites.len(),
         plural(report.sites.len()),
-        report.added_count(),
-        plural(report.added_count()),
+        sources,
+        plural(sources),
         changed,
         plural(changed)
     );
     let what = match report.excluded.len() {
         0 => what,
         n => format!("{what}, {n} path{} excluded", plural(n)),
+    };
+    let locked = report.sites.iter().filter(|s| s.locked.is_some()).count();
+    let what = match locked {
+        0 => what,
+        n => format!(
+            "{what}, {n} locked polic{} left as {}",
+            if n == 1 { "y" } else { "ies" },
+            if n == 1 { "it is" } else { "they are" }
+        ),
+    };
+    let unchecked = report.not_checked();
+    let what = if unchecked.is_empty() {
+        what
+    } else {
+        let list: Vec<String> = unchecked.iter().map(|(n, w)| format!("{n} {w}")).collect();
+        format!("{what}; NOT checked: {}", list.join(", "))
     };
     let outcome = match (report.mode, report.written, report.exit_code) {
         _ if !report.left_modified.is_empty() => format!(
@@ -149,6 +211,9 @@ pub fn summary(report: &Report) -> String {
         (_, _, crate::exit::BAD_INPUT) => "errors: nothing written".to_string(),
         (Some(Mode::DryRun), ..) => "dry run: nothing written".to_string(),
         (Some(Mode::Check), ..) if changed > 0 => "check: changes needed".to_string(),
+        (Some(Mode::Check), ..) if !unchecked.is_empty() => {
+            "check: not a pass, see the warnings".to_string()
+        }
         _ if changed == 0 => "nothing to change".to_string(),
         _ => "nothing written".to_string(),
     };

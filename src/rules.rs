@@ -6,7 +6,11 @@
 //! ([`emitted`]) reads the sources to prove that every code they can emit is documented here
 //! once, with one meaning, and that no documented code is dead.
 
+mod locked_policy;
+mod no_config_files;
 mod run;
+mod superseded_header;
+mod unread_csp;
 
 #[cfg(test)]
 mod emitted;
@@ -18,6 +22,12 @@ pub use crate::rule::Rule;
 fn tables() -> Vec<&'static [Rule]> {
     let mut t = vec![
         run::RULES,
+        &[
+            locked_policy::RULE,
+            unread_csp::RULE,
+            no_config_files::RULE,
+            superseded_header::RULE,
+        ],
         crate::csp::lint::RULES,
         crate::vendors::RULES,
         crate::probe::RULES,

@@ -5,11 +5,15 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::diag::{Diagnostic, Location};
+use crate::diag::{quoted, Diagnostic, Location};
 use crate::dialect::include::has_glob;
 use crate::dialect::{detect, ConfigFile, Dialect, DialectKind};
 use crate::site::FileScan;
 use crate::temp_name;
+
+mod bounded;
+use bounded::Contents;
+pub use bounded::MAX_FILE;
 
 /// One file of the configuration, read and scanned.
 #[derive(Debug)]
@@ -73,8 +77,16 @@ pub struct ScanOptions {
     pub template: crate::template::Settings,
 }
 
-/// Files bigger than this are not configuration (a log, a dump): skipped with a note.
-const MAX_FILE: u64 = 16 << 20;
+/// How a file came to be read: what csppatch says when it cannot be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reached {
+    /// Named on the command line, or the main config (found or `--conf-root`).
+    Named,
+    /// Found by walking a directory that was named.
+    Walked,
+    /// The target of an include.
+    Included,
+}
 
 pub fn scan(paths: &[PathBuf], opts: &ScanOptions) -> FileSet {
     let mut s = Scanner {
@@ -142,20 +154,23 @@ impl Scanner<'_> {
         let meta = match fs::metadata(path) {
             Ok(m) => m,
             Err(e) => {
-                self.set.diagnostics.push(Diagnostic::error(
-                    "E002",
-                    format!("{}: {e}", path.display()),
-                ));
+                self.set
+                    .diagnostics
+                    .push(Diagnostic::error("E002", format!("{}: {e}", quoted(path))));
                 return;
             }
         };
+        if let Some(what) = bounded::non_regular(meta.file_type()).filter(|_| !meta.is_dir()) {
+            self.not_regular(path, what, Reached::Named);
+            return;
+        }
         if meta.is_file() {
-            match self.add_file(path, self.opts.dialect, true) {
+            match self.add_file(path, self.opts.dialect, Reached::Named) {
                 Some(i) => given.push(i),
                 None if self.opts.dialect.is_none() => {
                     let message = format!(
                         "{}: cannot tell which server this file is for",
-                        path.display()
+                        quoted(path)
                     );
                     let help = format!(
                         "pass --dialect {}",
@@ -168,7 +183,7 @@ impl Scanner<'_> {
                         self.set
                             .diagnostics
                             .push(Diagnostic::error("E003", message).with_help(help));
-                    } else if fs::read(path).is_ok_and(|src| mentions_csp(&src)) {
+                    } else if mentions_csp(&bounded::head(path, MAX_FILE)) {
                         // Skipped, but a CSP csppatch cannot see is said, not passed over.
                         self.set.diagnostics.push(
                             Diagnostic::warning("E003", format!("{message}; it mentions Content-Security-Policy and was skipped: check it by hand"))
@@ -196,9 +211,15 @@ impl Scanner<'_> {
         };
         for entry in walker.filter_entry(|e| e.depth() == 0 || (!is_ignored_dir(e) && kept(e))) {
             match entry {
-                Ok(e) if e.file_type().is_file() && !temp_name::is_temp(e.path()) => {
-                    if let Some(i) = self.add_file(e.path(), self.opts.dialect, false) {
+                Ok(e) if temp_name::is_temp(e.path()) => {}
+                Ok(e) if e.file_type().is_file() => {
+                    if let Some(i) = self.add_file(e.path(), self.opts.dialect, Reached::Walked) {
                         given.push(i);
+                    }
+                }
+                Ok(e) if !e.file_type().is_dir() => {
+                    if let Some(what) = bounded::non_regular(e.file_type()) {
+                        self.not_regular(e.path(), what, Reached::Walked);
                     }
                 }
                 Ok(_) => {}
@@ -216,8 +237,9 @@ impl Scanner<'_> {
         &mut self,
         path: &Path,
         dialect: Option<DialectKind>,
-        explicit: bool,
+        reached: Reached,
     ) -> Option<usize> {
+        let explicit = reached == Reached::Named;
         use std::os::unix::fs::MetadataExt;
         // Includes and main configs too: what only an excluded file includes is never seen.
         if !explicit && crate::exclude::excluded(&self.opts.exclude, path) {
@@ -235,14 +257,8 @@ impl Scanner<'_> {
         if let Some(&i) = self.by_id.get(&id) {
             return Some(i);
         }
-        if meta.len() > MAX_FILE {
-            self.set.skipped += 1;
-            if explicit {
-                self.set.diagnostics.push(Diagnostic::warning(
-                    "E005",
-                    format!("{}: skipped, larger than 16 MiB", path.display()),
-                ));
-            }
+        if let Some(what) = bounded::non_regular(meta.file_type()) {
+            self.not_regular(path, what, reached);
             return None;
         }
         // Writes go to the file behind a symlink, never over the link itself; a symlinked
@@ -256,8 +272,16 @@ impl Scanner<'_> {
         } else {
             std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
         };
-        let src = match fs::read(&target) {
-            Ok(s) => s,
+        let src = match bounded::read(&target) {
+            Ok(Contents::Bytes(s)) => s,
+            Ok(Contents::NotRegular(what)) => {
+                self.not_regular(path, what, reached);
+                return None;
+            }
+            Ok(Contents::TooLarge { csp }) => {
+                self.too_large(path, csp, reached);
+                return None;
+            }
             Err(e) => return self.unreadable(path, e),
         };
         let head = &src[..src.len().min(16 * 1024)];
@@ -309,11 +333,54 @@ impl Scanner<'_> {
     }
 
     fn unreadable(&mut self, path: &Path, e: std::io::Error) -> Option<usize> {
-        self.set.diagnostics.push(Diagnostic::error(
-            "E002",
-            format!("{}: {e}", path.display()),
-        ));
+        self.set
+            .diagnostics
+            .push(Diagnostic::error("E002", format!("{}: {e}", quoted(path))));
         None
+    }
+
+    /// A FIFO, a device or a socket where a file was expected: never read (it could block or
+    /// never end). Named or included, an error: the server itself would refuse it or hang;
+    /// met while walking a directory, a warning.
+    fn not_regular(&mut self, path: &Path, what: &str, reached: Reached) {
+        let message = match reached {
+            Reached::Included => format!(
+                "{}: an include names it, but it is {what}, not a regular file: not read (httpd refuses it, nginx would hang or fail on it)",
+                quoted(path)
+            ),
+            _ => format!("{}: {what}, not a regular file: not read", quoted(path)),
+        };
+        self.set.diagnostics.push(match reached {
+            Reached::Walked => Diagnostic::warning("E007", message),
+            _ => Diagnostic::error("E007", message),
+        });
+    }
+
+    /// A file over [`MAX_FILE`]. One that mentions a CSP, or that an include brings into the
+    /// configuration, is an error: skipping it could leave a policy unpatched, and the run
+    /// must not end as "nothing to change". Otherwise (a log beside the configs) a warning.
+    fn too_large(&mut self, path: &Path, csp: bool, reached: Reached) {
+        self.set.skipped += 1;
+        let limit = MAX_FILE >> 20;
+        let message = if csp {
+            format!(
+                "{}: larger than {limit} MiB and it mentions Content-Security-Policy: csppatch does not read files that large, so it cannot patch it; nothing was written",
+                quoted(path)
+            )
+        } else {
+            format!("{}: larger than {limit} MiB: not read", quoted(path))
+        };
+        let d = if csp || reached == Reached::Included {
+            Diagnostic::error("E005", message)
+        } else {
+            Diagnostic::warning("E005", message)
+        };
+        let help = if reached == Reached::Included {
+            "an include brings it into the configuration: split it, or move the policy into a file of its own"
+        } else {
+            "configuration files are small: leave it out (--exclude), or split it"
+        };
+        self.set.diagnostics.push(d.with_help(help));
     }
 
     /// The main config of each dialect present: `--conf-root`, else the nearest one above a
@@ -328,14 +395,17 @@ impl Scanner<'_> {
             let dialect = self
                 .opts
                 .dialect
-                .or_else(|| detect(&root, &fs::read(&root).unwrap_or_default()));
-            match self.add_file(&root, dialect, true) {
+                .or_else(|| detect(&root, &bounded::head(&root, 16 * 1024)));
+            let diagnostics = self.set.diagnostics.len();
+            match self.add_file(&root, dialect, Reached::Named) {
                 Some(i) => roots.push((self.set.files[i].dialect, i)),
+                // Already said why (not a regular file, too large, unreadable).
+                None if self.set.diagnostics.len() > diagnostics => {}
                 None => self.set.diagnostics.push(Diagnostic::error(
                     "E002",
                     format!(
                         "--conf-root {}: not a configuration file csppatch can read",
-                        root.display()
+                        quoted(&root)
                     ),
                 )),
             }
@@ -379,7 +449,7 @@ impl Scanner<'_> {
                 if seen_as_found.insert(cand.clone())
                     && seen.insert(fs::canonicalize(&cand).unwrap_or(cand.clone()))
                 {
-                    if let Some(i) = self.add_file(&cand, Some(kind), true) {
+                    if let Some(i) = self.add_file(&cand, Some(kind), Reached::Named) {
                         roots.push((kind, i));
                     }
                 }
@@ -388,7 +458,7 @@ impl Scanner<'_> {
                 if let Some(system) = kind.dialect().system_main_config() {
                     let cand = self.opts.system_root.join(system);
                     if cand.is_file() {
-                        if let Some(i) = self.add_file(&cand, Some(kind), true) {
+                        if let Some(i) = self.add_file(&cand, Some(kind), Reached::Named) {
                             roots.push((kind, i));
                         }
                     }
@@ -424,7 +494,7 @@ impl Scanner<'_> {
                                 inc.pattern,
                                 bases
                                     .first()
-                                    .map(|b| b.display().to_string())
+                                    .map(|b| quoted(b).into_owned())
                                     .unwrap_or_default()
                             ),
                         )
@@ -437,7 +507,7 @@ impl Scanner<'_> {
                 }
                 let mut targets = Vec::new();
                 for p in paths {
-                    if let Some(t) = self.add_file(&p, Some(kind), false) {
+                    if let Some(t) = self.add_file(&p, Some(kind), Reached::Included) {
                         targets.push(t);
                     }
                 }

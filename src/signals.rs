@@ -56,6 +56,22 @@ impl Drop for Deferred {
     }
 }
 
+/// Is a stop signal waiting to be delivered (held by a [`Deferred`])? A long wait under a
+/// guard (a validator run) polls this to stop early, clean up, and let the signal end the run.
+pub fn pending() -> bool {
+    let stop = stop_signals();
+    // SAFETY: a zeroed sigset_t is valid storage; sigpending fills it, sigismember reads it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        if libc::sigpending(&mut set) != 0 {
+            return false;
+        }
+        [libc::SIGINT, libc::SIGTERM, libc::SIGHUP]
+            .iter()
+            .any(|&sig| libc::sigismember(&set, sig) == 1 && libc::sigismember(&stop, sig) == 1)
+    }
+}
+
 /// Let `cmd`'s process receive the stop signals even when csppatch holds them: a child
 /// inherits the signal mask, and a validator that cannot be stopped would outlive csppatch.
 pub fn unblocked_in_child(cmd: &mut Command) {

@@ -5,6 +5,12 @@
 
 use std::ops::Range;
 
+mod decoded;
+mod pieces;
+
+pub use decoded::Decoded;
+pub use pieces::{unknown_directives, Level, OpaqueNote, Piece, PieceOf, Reach};
+
 use crate::csp::Delivery;
 
 /// Whether browsers enforce the policy or only report violations.
@@ -32,208 +38,6 @@ impl Disposition {
             Disposition::Enforce => "Content-Security-Policy",
             Disposition::ReportOnly => "Content-Security-Policy-Report-Only",
         }
-    }
-}
-
-/// A value as the server sends it, with the raw bytes each of its bytes came from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Decoded {
-    /// The header value as sent (for a meta tag: the `content` attribute after character
-    /// references are decoded). Bytes that are not UTF-8 are replaced (U+FFFD) and the site is
-    /// then refused by the dialect.
-    pub text: String,
-    /// Which raw bytes produced which text bytes, as runs (see [`Decoded::raw`]): a policy is
-    /// mostly literal text, so a run per literal stretch keeps this a few words per value
-    /// instead of a range per byte (which was most of the memory on a 10,000-vhost tree).
-    runs: Vec<Run>,
-    /// Ranges of `text` whose content is only known at request time (`$var`, `{$ENV}`, a PHP
-    /// expression). The text there is a stand-in; the merge never edits inside it.
-    pub opaque: Vec<Range<usize>>,
-}
-
-/// `text[text_start..text_start + len]` came from the file at `raw_start..`: byte for byte
-/// (`literal`), or every byte of it from the whole `raw_start..raw_start + raw_len` (an
-/// escape, a character reference, a stand-in for a variable).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Run {
-    text_start: u32,
-    len: u32,
-    raw_start: u32,
-    raw_len: u32,
-    literal: bool,
-}
-
-impl Decoded {
-    /// Append bytes that stand for themselves, starting at file offset `at`.
-    pub fn push_literal(&mut self, at: usize, bytes: &[u8]) {
-        let text = String::from_utf8_lossy(bytes);
-        if let std::borrow::Cow::Borrowed(s) = text {
-            if s.is_empty() {
-                return;
-            }
-            let start = self.text.len();
-            self.text.push_str(s);
-            if let Some(last) = self.runs.last_mut() {
-                let contiguous = last.literal
-                    && (last.text_start + last.len) as usize == start
-                    && (last.raw_start + last.raw_len) as usize == at;
-                if contiguous {
-                    last.len += bytes.len() as u32;
-                    last.raw_len += bytes.len() as u32;
-                    return;
-                }
-            }
-            self.runs.push(Run {
-                text_start: start as u32,
-                len: bytes.len() as u32,
-                raw_start: at as u32,
-                raw_len: bytes.len() as u32,
-                literal: true,
-            });
-        } else {
-            // Not UTF-8: map every replacement character to the whole literal.
-            for ch in text.chars() {
-                self.push_char(ch, at..at + bytes.len());
-            }
-        }
-    }
-
-    /// Append one character produced by the raw bytes `raw` (an escape, a character reference).
-    pub fn push_char(&mut self, ch: char, raw: Range<usize>) {
-        let mut buf = [0u8; 4];
-        let s = ch.encode_utf8(&mut buf);
-        self.push_mapped(s, raw);
-    }
-
-    /// Append a stand-in for text only known at request time, produced by `raw`.
-    pub fn push_opaque(&mut self, stand_in: &str, raw: Range<usize>) {
-        let start = self.text.len();
-        self.push_mapped(stand_in, raw);
-        self.opaque.push(start..self.text.len());
-    }
-
-    fn push_mapped(&mut self, s: &str, raw: Range<usize>) {
-        if s.is_empty() {
-            return;
-        }
-        if s.len() == 1 && raw.len() == 1 {
-            // One byte from one byte is a literal byte, whoever pushed it (nginx decodes
-            // character by character): keep the runs few.
-            let start = self.text.len();
-            self.text.push_str(s);
-            if let Some(last) = self.runs.last_mut() {
-                if last.literal
-                    && (last.text_start + last.len) as usize == start
-                    && (last.raw_start + last.raw_len) as usize == raw.start
-                {
-                    last.len += 1;
-                    last.raw_len += 1;
-                    return;
-                }
-            }
-            self.runs.push(Run {
-                text_start: start as u32,
-                len: 1,
-                raw_start: raw.start as u32,
-                raw_len: 1,
-                literal: true,
-            });
-            return;
-        }
-        let start = self.text.len();
-        self.text.push_str(s);
-        self.runs.push(Run {
-            text_start: start as u32,
-            len: s.len() as u32,
-            raw_start: raw.start as u32,
-            raw_len: (raw.end - raw.start) as u32,
-            literal: false,
-        });
-    }
-
-    /// The absolute file byte range that produced `text` byte `i`. Every byte of a
-    /// multi-byte character, and every byte an escape produced, has the whole raw range.
-    pub fn raw(&self, i: usize) -> Option<Range<usize>> {
-        let k = self
-            .runs
-            .partition_point(|r| (r.text_start as usize) <= i)
-            .checked_sub(1)?;
-        let r = self.runs[k];
-        let off = i - r.text_start as usize;
-        if off >= r.len as usize {
-            return None;
-        }
-        let start = r.raw_start as usize;
-        Some(if r.literal {
-            start + off..start + off + 1
-        } else {
-            start..start + r.raw_len as usize
-        })
-    }
-
-    /// [`Decoded::raw`] of every text byte, in order.
-    pub fn raw_ranges(&self) -> impl Iterator<Item = Range<usize>> + '_ {
-        (0..self.text.len()).filter_map(|i| self.raw(i))
-    }
-
-    /// File offset where text inserted at `text` position `pos` goes: right after the raw
-    /// bytes of the character before it, so insertions stay with the text on their left
-    /// (inside the same quoted literal, before an Apache continuation).
-    pub fn raw_insertion_point(&self, pos: usize) -> Option<usize> {
-        if self.inside_unit(pos) {
-            return None;
-        }
-        if pos == 0 {
-            self.raw(0).map(|r| r.start)
-        } else {
-            self.raw(pos - 1).map(|r| r.end)
-        }
-    }
-
-    /// File range holding exactly `text[range]`, if those bytes are contiguous in the file
-    /// (no continuation, quote or concatenation between them) and none of them is opaque.
-    pub fn raw_range(&self, range: Range<usize>) -> Option<Range<usize>> {
-        if range.is_empty() {
-            return self.raw_insertion_point(range.start).map(|p| p..p);
-        }
-        if self.touches_opaque(range.clone())
-            || self.inside_unit(range.start)
-            || self.inside_unit(range.end)
-        {
-            return None;
-        }
-        let first = self.raw(range.start)?;
-        let mut prev = first.clone();
-        for i in range.start + 1..range.end {
-            let r = self.raw(i)?;
-            if r != prev && prev.end != r.start {
-                return None;
-            }
-            prev = r;
-        }
-        Some(first.start..prev.end)
-    }
-
-    /// Is text position `pos` between two characters that one raw sequence produced (`\;`
-    /// in a PHP single-quoted string is both `\` and `;`)? No file offset lies between them:
-    /// the raw bytes of either side are the whole sequence.
-    fn inside_unit(&self, pos: usize) -> bool {
-        pos > 0
-            && match (self.raw(pos - 1), self.raw(pos)) {
-                (Some(before), Some(after)) => before == after,
-                _ => false,
-            }
-    }
-
-    /// Does `range` of the text overlap, or sit strictly inside, an opaque part?
-    pub fn touches_opaque(&self, range: Range<usize>) -> bool {
-        self.opaque.iter().any(|o| {
-            if range.is_empty() {
-                o.start < range.start && range.start < o.end
-            } else {
-                o.start < range.end && range.start < o.end
-            }
-        })
     }
 }
 
@@ -267,6 +71,19 @@ pub struct Repair {
 }
 
 impl Site {
+    /// One literal of the site's value as a site of its own, for the dialect's encoder: the
+    /// site itself as written (its references opaque), or a piece (a `set` literal).
+    pub fn at_level(&self, level: Level) -> Site {
+        let span = level.map_or(self.span.clone(), |i| self.value.pieces[i].span.clone());
+        Site {
+            span,
+            value: self.value.level_value(level).clone(),
+            repaired: None,
+            refusal: None,
+            ..self.clone()
+        }
+    }
+
     /// The policy text the merge works on.
     pub fn policy_text(&self) -> &str {
         self.repaired
@@ -310,79 +127,4 @@ pub struct FileScan {
     pub server_root: Option<String>,
     /// Lints about the file as it is (location from the dialect, severity as it sees fit).
     pub diagnostics: Vec<crate::diag::Diagnostic>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn decoded_with_continuation() -> Decoded {
-        // raw file: `"a b \<LF>c"` at offset 10: text "a b c"
-        let mut d = Decoded::default();
-        d.push_literal(11, b"a b ");
-        d.push_literal(17, b"c");
-        d
-    }
-
-    #[test]
-    fn insertion_points_attach_left() {
-        let d = decoded_with_continuation();
-        assert_eq!(d.text, "a b c");
-        assert_eq!(d.raw_insertion_point(0), Some(11));
-        assert_eq!(
-            d.raw_insertion_point(4),
-            Some(15),
-            "before the continuation"
-        );
-        assert_eq!(d.raw_insertion_point(5), Some(18));
-    }
-
-    #[test]
-    fn ranges_across_gaps_are_not_contiguous() {
-        let d = decoded_with_continuation();
-        assert_eq!(d.raw_range(0..3), Some(11..14));
-        assert_eq!(d.raw_range(3..5), None);
-    }
-
-    #[test]
-    fn literal_runs_merge_and_map_byte_for_byte() {
-        let mut d = Decoded::default();
-        d.push_literal(100, b"ab");
-        d.push_literal(102, b"cd");
-        assert_eq!(d.runs.len(), 1, "contiguous literals are one run");
-        assert_eq!(d.raw(3), Some(103..104));
-        assert_eq!(d.raw(4), None);
-        d.push_literal(110, b"e");
-        assert_eq!(d.raw(4), Some(110..111));
-        assert_eq!(d.raw_ranges().count(), 5);
-    }
-
-    #[test]
-    fn escapes_map_to_their_whole_raw_sequence() {
-        let mut d = Decoded::default();
-        d.push_literal(0, b"a");
-        d.push_char('"', 1..3);
-        d.push_literal(3, b"b");
-        assert_eq!(d.text, "a\"b");
-        assert_eq!(d.raw_range(0..3), Some(0..4));
-        assert_eq!(d.raw_insertion_point(2), Some(3));
-    }
-
-    #[test]
-    fn opaque_parts_are_not_editable() {
-        let mut d = Decoded::default();
-        d.push_literal(0, b"x ");
-        d.push_opaque("$v", 2..4);
-        d.push_literal(4, b" y");
-        assert!(d.raw_range(2..3).is_none());
-        assert!(d.touches_opaque(3..3));
-        assert!(
-            !d.touches_opaque(2..2),
-            "an insertion before the variable is fine"
-        );
-        assert!(
-            !d.touches_opaque(4..4),
-            "an insertion after the variable is fine"
-        );
-    }
 }

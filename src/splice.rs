@@ -14,6 +14,8 @@ use crate::edit::{self, Splice};
 use crate::scan::ScannedFile;
 use crate::site::{FileScan, Site};
 
+mod place;
+
 /// Which site of a file: a directly set value, or a value bound to a variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SiteRef {
@@ -55,7 +57,7 @@ pub fn patch_file(file: &ScannedFile, planned: &[SitePatch]) -> Result<Vec<u8>, 
         for (k, p) in planned.iter().enumerate() {
             let s = splices_for(dialect, p.site, &file.src, p.outcome, strategy)
                 .map_err(|reason| Failure::Refused { site: k, reason })?;
-            splices.extend(s);
+            place::extend(&mut splices, s);
         }
         let new = edit::apply(&file.src, &splices).map_err(Failure::SelfCheck)?;
         match read_back(file, &new, planned) {
@@ -81,12 +83,14 @@ fn splices_for(
     strategy: Strategy,
 ) -> Result<Vec<Splice>, String> {
     if site.repaired.is_none() && strategy != Strategy::Whole {
-        let layout = if strategy == Strategy::Layout {
+        let pieces = !site.value.pieces.is_empty();
+        let layout = if strategy == Strategy::Layout && !pieces {
             LineLayout::of(site, src)
         } else {
             None
         };
         let mut out = Vec::with_capacity(outcome.edits.len());
+        let mut done = 0;
         for e in &outcome.edits {
             if site.value.touches_opaque(e.range.clone()) {
                 return Err(format!(
@@ -94,7 +98,19 @@ fn splices_for(
                     &site.value.text[e.range.clone()]
                 ));
             }
-            let Some(raw) = site.value.raw_range(e.range.clone()) else {
+            if pieces {
+                match place::splice(dialect, site, src, e)? {
+                    Some(s) => out.extend(s),
+                    None => break,
+                }
+                done += 1;
+                continue;
+            }
+            let Some(raw) = site
+                .value
+                .raw_range(e.range.clone())
+                .or_else(|| deletion_span(site, e))
+            else {
                 break;
             };
             let bytes = match &layout {
@@ -105,16 +121,45 @@ fn splices_for(
             };
             let Some(bytes) = bytes else { break };
             out.push(Splice { range: raw, bytes });
+            done += 1;
         }
-        if out.len() == outcome.edits.len() {
+        if done == outcome.edits.len() {
             return Ok(out);
         }
+    }
+    if !site.value.pieces.is_empty() {
+        // Re-encoding the whole value would write the variables' text into the header.
+        return Err(format!(
+            "the change cannot be written into the literals the value is built from ({}): \
+             make it by hand",
+            {
+                let mut names: Vec<String> =
+                    site.value.pieces.iter().map(|p| p.describe()).collect();
+                names.dedup();
+                names.sort();
+                names.dedup();
+                names.join(", ")
+            }
+        ));
     }
     let bytes = dialect.encode_value(site, src, &outcome.text)?;
     Ok(vec![Splice {
         range: site.span.clone(),
         bytes,
     }])
+}
+
+/// A deletion (`csppatch remove`) whose text spans a line continuation or a concatenation:
+/// the file bytes from its first character to its last, syntax between them included. What
+/// stays joins into well-formed syntax (the end of one literal, the rest of the next: the
+/// merge inserted those bytes that way); the read-back proves it, or the next strategy runs.
+fn deletion_span(site: &Site, e: &csp::TextEdit) -> Option<std::ops::Range<usize>> {
+    if !e.text.is_empty() || e.range.is_empty() || site.value.touches_opaque(e.range.clone()) {
+        return None;
+    }
+    let first = site.value.raw(e.range.start)?;
+    let last = site.value.raw(e.range.end - 1)?;
+    (first.start <= last.end).then(|| first.start..last.end)
 }
 
 /// How a multi-line value separates its directives: the decoded separator the merge uses,

@@ -5,6 +5,7 @@
 pub mod merge;
 pub mod patch;
 pub mod probe;
+pub mod remove;
 pub mod rules;
 pub mod vendors;
 

@@ -6,7 +6,15 @@ use std::path::Path;
 use crate::diag::Diagnostic;
 
 /// The subcommands, as `csppatch --help` lists them (a test checks the two agree).
-pub const SUBCOMMANDS: &[&str] = &["merge", "vendors", "rules", "probe"];
+pub const SUBCOMMANDS: &[&str] = &[
+    "merge",
+    "vendors",
+    "rules",
+    "probe",
+    "remove",
+    "completions",
+    "man",
+];
 
 /// A PATH that does not exist and is a subcommand's name, or close to one (`vendor`,
 /// `merg`, `probe` after an option): clap read it as a file because it is no subcommand, or

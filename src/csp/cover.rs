@@ -1,77 +1,44 @@
 //! "Is this source already covered by that list?": the test that lets the merge skip a source.
 //!
 //! The merge must never skip a source that was not really covered, or the vendor stays blocked.
-//! So `covers(list, s)` answers "yes" only when, **in every reading of the matching rules csppatch
-//! knows**, for **every page scheme** a configuration file can serve (http and https), every URL
-//! that `s` matches is matched by one source of `list`. The readings:
+//! So `covers(list, s)` answers "yes" only when, **in every browser reading csppatch knows**
+//! ([`Reading::BROWSERS`], with Chromium's two processes, see [`super::matching`]), for **every
+//! page scheme** a configuration file can serve (http and https), every URL that `s` matches is
+//! matched by one source of `list`. These are the readings the probe's verdict follows, so the
+//! merge adds a source exactly where the probe would call the vendor blocked (the CSP3 text is
+//! not a reading here: where it differs, the browsers decide).
 //!
-//! - the CSP3 specification, §6.7.2.8-§6.7.2.12 ("Does url match expression in origin with
-//!   redirect count?", scheme-part/host-part/port-part/path-part match): `http` matches https,
-//!   `ws` matches wss/http/https, `wss` matches https; `*` matches http(s) and the page's scheme;
-//! - Chromium (`services/network/public/cpp/content_security_policy/csp_source.cc`,
-//!   `MatchScheme`/`SourceAllowPort`, and `csp_source_list.cc`): only http->https and ws->wss
-//!   upgrades, `*` also matches ws/wss/ftp, an explicit port 80 also matches 443 on upgrade;
-//! - Servo's content-security-policy crate 0.5 (`scheme_part_match`): http->https, ws->wss,
-//!   wss->https; `*` also matches ftp.
+//! The scheme and port rules come from [`super::matching`] itself, applied to every port a
+//! vendor source can match (its own, the schemes' defaults, and 80 and 443, which the readings
+//! treat as an upgrade pair); hosts and paths are compared as patterns.
 //!
 //! A single source of the list must cover the whole of `s` (two sources that together cover it
 //! are not recognised): a conservative answer costs at worst a redundant source.
 
-use super::matching::default_port;
+use super::matching::{
+    host_scheme_and_port_match, scheme_source_matches, star_matches_scheme, Reading,
+};
 use super::source::{HostSource, Keyword, Port, Source};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reading {
-    Spec,
-    Chromium,
-    Servo,
-}
-
-const READINGS: [Reading; 3] = [Reading::Spec, Reading::Chromium, Reading::Servo];
+/// A reading and whether the request is a navigation (Chromium reads those in another process).
+const READERS: [(Reading, bool); 3] = [
+    (Reading::Chromium, false),
+    (Reading::Chromium, true),
+    (Reading::Firefox, false),
+];
 
 /// The schemes of the pages whose policies csppatch edits (server configs and HTML files).
 const PAGE_SCHEMES: [&str; 2] = ["http", "https"];
 
-fn scheme_part_matches(reading: Reading, a: &str, b: &str) -> bool {
-    if a == b {
-        return true;
-    }
-    match reading {
-        Reading::Spec => matches!(
-            (a, b),
-            ("http", "https") | ("ws", "wss" | "http" | "https") | ("wss", "https")
-        ),
-        Reading::Chromium => matches!((a, b), ("http", "https") | ("ws", "wss")),
-        Reading::Servo => matches!((a, b), ("http", "https") | ("ws", "wss") | ("wss", "https")),
-    }
-}
-
-/// Every URL scheme that scheme-part `a` matches in `reading`.
-fn url_schemes(reading: Reading, a: &str) -> Vec<String> {
-    let mut out = vec![a.to_string()];
-    for b in ["http", "https", "ws", "wss"] {
-        if b != a && scheme_part_matches(reading, a, b) {
-            out.push(b.to_string());
-        }
-    }
-    out
-}
-
-fn star_matches_scheme(reading: Reading, page: &str, scheme: &str) -> bool {
-    let network = match reading {
-        Reading::Spec => &["http", "https"][..],
-        Reading::Chromium => &["http", "https", "ws", "wss", "ftp"][..],
-        Reading::Servo => &["http", "https", "ftp"][..],
-    };
-    network.contains(&scheme) || scheme == page
-}
+/// URL schemes a source's scheme part can reach (by upgrade) besides its own.
+const NETWORK_SCHEMES: [&str; 5] = ["http", "https", "ws", "wss", "ftp"];
 
 /// A set of URLs a vendor source matches, for one URL scheme.
 struct UrlClass {
     scheme: String,
     /// `None`: any URL of the scheme, host or not (a scheme-source).
     host: Option<String>,
-    /// `None`: any port. Otherwise the effective ports (`None` inside: no port and no default).
+    /// `None`: any port. Otherwise every port it matches (`None` inside: the default).
     ports: Option<Vec<Option<u16>>>,
     path: PathSet,
 }
@@ -90,44 +57,76 @@ fn path_set(path: Option<&str>) -> PathSet {
     }
 }
 
-fn vendor_classes(reading: Reading, page: &str, source: &Source) -> Vec<UrlClass> {
+fn candidate_schemes(own: &str) -> Vec<String> {
+    let mut out = vec![own.to_string()];
+    out.extend(
+        NETWORK_SCHEMES
+            .iter()
+            .filter(|s| **s != own)
+            .map(|s| s.to_string()),
+    );
+    out
+}
+
+/// Every URL port a host-source could match: its own, the defaults (`None`), 21, 80 and 443.
+/// A reading's port rules never reach another (a source without `:*` matches its own port,
+/// the URL scheme's default, or one of these by an upgrade rule).
+fn candidate_ports(h: &HostSource) -> Vec<Option<u16>> {
+    let mut out = vec![None, Some(21), Some(80), Some(443)];
+    if let Some(Port::Number(n)) = h.port {
+        if !out.contains(&Some(n)) {
+            out.push(Some(n));
+        }
+    }
+    out
+}
+
+fn vendor_classes(reader: (Reading, bool), page: &str, source: &Source) -> Vec<UrlClass> {
+    let (reading, navigation) = reader;
     match source {
-        Source::Scheme(x) => url_schemes(reading, &x.to_ascii_lowercase())
-            .into_iter()
-            .map(|scheme| UrlClass {
-                scheme,
-                host: None,
-                ports: None,
-                path: PathSet::All,
-            })
-            .collect(),
+        Source::Scheme(x) => {
+            let x = x.to_ascii_lowercase();
+            candidate_schemes(&x)
+                .into_iter()
+                .filter(|b| scheme_source_matches(reading, &x, b))
+                .map(|scheme| UrlClass {
+                    scheme,
+                    host: None,
+                    ports: None,
+                    path: PathSet::All,
+                })
+                .collect()
+        }
         Source::Host(h) => {
-            let base = h
+            let own = h
                 .scheme
                 .as_deref()
                 .map_or(page.to_string(), str::to_ascii_lowercase);
-            url_schemes(reading, &base)
+            let matches_at = |scheme: &str, port: Option<u16>| {
+                host_scheme_and_port_match(reading, navigation, h, page, scheme, port)
+            };
+            candidate_schemes(&own)
                 .into_iter()
-                .map(|scheme| {
+                .filter_map(|scheme| {
                     let ports = match h.port {
                         Some(Port::Any) => None,
-                        None => Some(vec![default_port(&scheme)]),
-                        Some(Port::Number(n)) => {
-                            let mut ports = vec![Some(n)];
-                            // Chromium `SourceAllowPort`: port 80 also matches 443 when the
-                            // scheme was upgraded (http->https, ws->wss).
-                            if reading == Reading::Chromium && n == 80 && scheme != base {
-                                ports.push(Some(443));
-                            }
-                            Some(ports)
-                        }
+                        _ => Some(
+                            candidate_ports(h)
+                                .into_iter()
+                                .filter(|p| matches_at(&scheme, *p))
+                                .collect::<Vec<_>>(),
+                        ),
                     };
-                    UrlClass {
+                    let reachable = match &ports {
+                        None => matches_at(&scheme, Some(8443)),
+                        Some(p) => !p.is_empty(),
+                    };
+                    reachable.then(|| UrlClass {
                         host: Some(h.host.to_ascii_lowercase()),
                         ports,
                         path: path_set(h.path.as_deref()),
                         scheme,
-                    }
+                    })
                 })
                 .collect()
         }
@@ -146,26 +145,6 @@ fn host_pattern_covers(existing: &str, vendor: &str) -> bool {
     existing == vendor
 }
 
-/// `upgraded`: Chromium, and the URL scheme is an upgrade of the existing source's scheme
-/// (http->https, ws->wss), where its port 80 also matches 443, as on the vendor's side in
-/// [`vendor_classes`]. Without it `http://a.example:80` did not cover itself, and every merge
-/// added it again.
-fn ports_cover(
-    existing: Option<Port>,
-    vendor: &Option<Vec<Option<u16>>>,
-    scheme: &str,
-    upgraded: bool,
-) -> bool {
-    match (existing, vendor) {
-        (Some(Port::Any), _) => true,
-        (_, None) => false,
-        (None, Some(ports)) => ports.iter().all(|p| *p == default_port(scheme)),
-        (Some(Port::Number(n)), Some(ports)) => ports
-            .iter()
-            .all(|p| *p == Some(n) || upgraded && n == 80 && *p == Some(443)),
-    }
-}
-
 fn path_covers(existing: Option<&str>, vendor: &PathSet) -> bool {
     match path_set(existing) {
         PathSet::All => true,
@@ -177,34 +156,41 @@ fn path_covers(existing: Option<&str>, vendor: &PathSet) -> bool {
     }
 }
 
-fn host_source_matches(reading: Reading, page: &str, e: &HostSource, class: &UrlClass) -> bool {
-    let base = e
-        .scheme
-        .as_deref()
-        .map_or(page.to_string(), str::to_ascii_lowercase);
-    if !scheme_part_matches(reading, &base, &class.scheme) {
-        return false;
-    }
+fn host_source_matches(
+    reader: (Reading, bool),
+    page: &str,
+    e: &HostSource,
+    class: &UrlClass,
+) -> bool {
+    let (reading, navigation) = reader;
     let Some(vendor_host) = &class.host else {
         return false;
     };
-    host_pattern_covers(&e.host.to_ascii_lowercase(), vendor_host)
-        && ports_cover(
-            e.port,
-            &class.ports,
-            &class.scheme,
-            reading == Reading::Chromium && class.scheme != base,
-        )
+    let at = |port| host_scheme_and_port_match(reading, navigation, e, page, &class.scheme, port);
+    let ports_ok = match &class.ports {
+        // Every port: only `:*` matches them all.
+        None => e.port == Some(Port::Any) && at(Some(8443)),
+        Some(ports) => ports.iter().all(|p| at(*p)),
+    };
+    ports_ok
+        && host_pattern_covers(&e.host.to_ascii_lowercase(), vendor_host)
         && path_covers(e.path.as_deref(), &class.path)
 }
 
-fn class_matched_by(reading: Reading, page: &str, existing: &Source, class: &UrlClass) -> bool {
+fn class_matched_by(
+    reader: (Reading, bool),
+    page: &str,
+    existing: &Source,
+    class: &UrlClass,
+) -> bool {
     if existing.is_star() {
-        return star_matches_scheme(reading, page, &class.scheme);
+        return star_matches_scheme(reader.0, page, &class.scheme);
     }
     match existing {
-        Source::Scheme(x) => scheme_part_matches(reading, &x.to_ascii_lowercase(), &class.scheme),
-        Source::Host(e) => host_source_matches(reading, page, e, class),
+        Source::Scheme(x) => {
+            scheme_source_matches(reader.0, &x.to_ascii_lowercase(), &class.scheme)
+        }
+        Source::Host(e) => host_source_matches(reader, page, e, class),
         _ => false,
     }
 }
@@ -228,11 +214,11 @@ pub fn source_covers(existing: &Source, vendor: &Source) -> bool {
         Source::Nonce(v) => matches!(existing, Source::Nonce(e) if e == v),
         Source::Hash(alg, v) => matches!(existing, Source::Hash(a, e)
             if a == alg && normalized_base64(e) == normalized_base64(v)),
-        Source::Scheme(_) | Source::Host(_) => READINGS.iter().all(|&reading| {
+        Source::Scheme(_) | Source::Host(_) => READERS.iter().all(|&reader| {
             PAGE_SCHEMES.iter().all(|page| {
-                vendor_classes(reading, page, vendor)
+                vendor_classes(reader, page, vendor)
                     .iter()
-                    .all(|class| class_matched_by(reading, page, existing, class))
+                    .all(|class| class_matched_by(reader, page, existing, class))
             })
         }),
     }
@@ -264,19 +250,18 @@ mod tests {
     }
 
     #[test]
-    fn star_covers_http_hosts_only() {
+    fn star_covers_network_hosts_only() {
         assert!(cov(&["*"], "https://a.example"));
         assert!(cov(&["*"], "a.example"));
         assert!(cov(&["*"], "http://a.example:8080/x"));
-        for s in [
-            "data:",
-            "blob:",
-            "filesystem:",
-            "wss://a.example",
-            "ws:",
-            "wss:",
-            "mediastream:",
-        ] {
+        // Chromium and Firefox let `*` match ws: and wss: (the CSP3 text does not): the
+        // browsers decide, so patch mode adds nothing the probe would call allowed.
+        assert!(cov(&["*"], "wss://a.example"));
+        assert!(cov(&["*"], "ws:"));
+        assert!(cov(&["*"], "wss:"));
+        // Firefox lets `*` match any scheme but these three; Chromium only the network
+        // schemes and the page's: mediastream: is not covered in both.
+        for s in ["data:", "blob:", "filesystem:", "mediastream:"] {
             assert!(!cov(&["*"], s), "{s}");
         }
         assert!(!cov(&["https://*"], "*"));
@@ -290,11 +275,14 @@ mod tests {
         assert!(cov(&["http:"], "https://a.example"));
         assert!(cov(&["http://a.example"], "https://a.example"));
         assert!(cov(&["ws://a.example"], "ws://a.example"));
-        // Servo reads wss://a as also matching https://a, which its ws:// does not match.
-        assert!(!cov(&["ws://a.example"], "wss://a.example"));
-        // The spec lets `wss://a` match https://a, Chromium does not: not covered.
+        // ws->wss is an upgrade in both browsers.
+        assert!(cov(&["ws://a.example"], "wss://a.example"));
+        // The spec lets `wss://a` match https://a, the browsers do not: not covered.
         assert!(!cov(&["wss://a.example"], "https://a.example"));
+        assert!(!cov(&["wss:"], "https://a.example"));
         assert!(!cov(&["https:"], "http://a.example"));
+        // Chromium upgrades http->https only on the same port when one is given.
+        assert!(!cov(&["http://a.example:8080"], "https://a.example:8080"));
     }
 
     #[test]
@@ -315,6 +303,9 @@ mod tests {
         assert!(!cov(&["https://a.example:8443"], "https://a.example:*"));
         // Chromium reads http://a:80 as also matching https://a:443.
         assert!(!cov(&["https://a.example"], "http://a.example:80"));
+        // The same function reads both sides, so a source always covers itself.
+        assert!(cov(&["http://a.example:80"], "http://a.example:80"));
+        assert!(cov(&["ws://a.example:80"], "ws://a.example:80"));
     }
 
     #[test]

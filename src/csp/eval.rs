@@ -8,15 +8,20 @@
 //! §6.7.3 "Does element match source list for type and source?", and §4.4 "EnsureCSPDoesNotBlock
 //! StringCompilation" for eval (script-src, else default-src; never the -elem/-attr directives).
 //!
-//! Not modelled: redirects (paths are compared as for the first request), prefetch and prerender
-//! requests, Subresource Integrity metadata on requests, Trusted Types, `sandbox`. A policy is
-//! evaluated as if enforced: the disposition (Report-Only) does not change what it "allows".
+//! URLs are matched as the browsers match them ([`super::matching`]): a request is allowed when
+//! Chromium and Firefox both allow it; [`allows_by`] gives one reading's answer (the CSP3 text's
+//! included), for the probe's notes on where the specification differs. A redirected request
+//! ([`Request::redirected_to`]) must be allowed at every hop, paths counting only on the first.
+//!
+//! Not modelled: prefetch and prerender requests, Subresource Integrity metadata on requests,
+//! Trusted Types, `sandbox`. A policy is evaluated as if enforced: the disposition
+//! (Report-Only) does not change what it "allows".
 
 use url::Url;
 
 use super::directives::{fallback_list, SPLIT_DIRECTIVES};
-use super::matching::url_matches_list;
-pub use super::matching::Origin;
+use super::matching::{list_matches_in, Context};
+pub use super::matching::{Origin, Reading};
 use super::parse::{parse, Directive, Policy, PolicyList, Token};
 use super::source::{HashAlgorithm, Keyword, Source};
 
@@ -149,6 +154,8 @@ pub struct Request {
     pub parser_inserted: bool,
     /// The digest of an inline element's content, base64, for hash sources.
     pub content_hash: Option<(HashAlgorithm, String)>,
+    /// Where a load was redirected to, in order: each hop is checked too, without paths.
+    pub redirects: Vec<Url>,
 }
 
 impl Request {
@@ -163,6 +170,7 @@ impl Request {
             nonce: None,
             parser_inserted: destination == Destination::Script,
             content_hash: None,
+            redirects: Vec::new(),
         })
     }
 
@@ -174,6 +182,7 @@ impl Request {
             nonce: None,
             parser_inserted: true,
             content_hash: None,
+            redirects: Vec::new(),
         })
     }
 
@@ -185,6 +194,7 @@ impl Request {
             nonce: None,
             parser_inserted: false,
             content_hash: None,
+            redirects: Vec::new(),
         })
     }
 
@@ -200,6 +210,12 @@ impl Request {
 
     pub fn not_parser_inserted(mut self) -> Request {
         self.parser_inserted = false;
+        self
+    }
+
+    /// The load, redirected (once more) to `url`.
+    pub fn redirected_to(mut self, url: Url) -> Request {
+        self.redirects.push(url);
         self
     }
 }
@@ -232,15 +248,23 @@ impl Browser {
     }
 }
 
-/// Do all policies of `policy_list` (a header value) allow `request`, in a CSP3 browser?
+/// Do all policies of `policy_list` (a header value) allow `request`, in CSP3 browsers (Chromium
+/// and Firefox both)?
 pub fn allows(policy_list: &str, request: &Request) -> bool {
     allows_in(&parse(policy_list), request, Browser::Csp3)
 }
 
-/// Do all policies of `list` allow `request` in `browser`?
+/// Do all policies of `list` allow `request` in `browser`, as Chromium and Firefox match URLs?
 pub fn allows_in(list: &PolicyList, request: &Request, browser: Browser) -> bool {
+    Reading::BROWSERS
+        .iter()
+        .all(|&reading| allows_by(list, request, browser, reading))
+}
+
+/// Do all policies of `list` allow `request` in `browser`, matching URLs as `reading` does?
+pub fn allows_by(list: &PolicyList, request: &Request, browser: Browser, reading: Reading) -> bool {
     list.enforced()
-        .all(|policy| policy_allows(policy, request, browser))
+        .all(|policy| policy_allows_by(policy, request, browser, reading))
 }
 
 /// The directive that decides `effective` in `policy` for `browser` (CSP3 §6.8.4: the first
@@ -256,11 +280,23 @@ pub fn governing<'p>(
         .find_map(|name| policy.get(name))
 }
 
-/// Does one policy allow `request` in `browser`?
+/// Does one policy allow `request` in `browser`, as Chromium and Firefox match URLs?
 pub fn policy_allows(policy: &Policy, request: &Request, browser: Browser) -> bool {
+    Reading::BROWSERS
+        .iter()
+        .all(|&reading| policy_allows_by(policy, request, browser, reading))
+}
+
+/// Does one policy allow `request` in `browser`, matching URLs as `reading` does?
+pub fn policy_allows_by(
+    policy: &Policy,
+    request: &Request,
+    browser: Browser,
+    reading: Reading,
+) -> bool {
     match &request.check {
         Check::Load { destination, url } => {
-            load_allowed(policy, request, *destination, url, browser)
+            load_allowed(policy, request, *destination, url, browser, reading)
         }
         Check::Inline(kind) => inline_allowed(policy, request, *kind, browser),
         Check::Eval | Check::WasmEval => {
@@ -293,18 +329,44 @@ fn has_keyword(list: &[Token], keyword: Keyword) -> bool {
         .any(|t| matches!(t.source, Ok(Source::Keyword(k)) if k == keyword))
 }
 
+/// Does `list` match the URL and every redirect of `request`, in `reading`?
+fn every_hop_matches(
+    list: &[Token],
+    request: &Request,
+    url: &Url,
+    destination: Destination,
+    reading: Reading,
+) -> bool {
+    let navigation = matches!(
+        destination,
+        Destination::Frame | Destination::FormAction | Destination::FrameAncestor
+    );
+    std::iter::once(url)
+        .chain(&request.redirects)
+        .zip(0u32..)
+        .all(|(hop, redirect_count)| {
+            let ctx = Context {
+                origin: &request.origin,
+                redirect_count,
+                navigation,
+            };
+            list_matches_in(reading, hop, list, &ctx)
+        })
+}
+
 fn load_allowed(
     policy: &Policy,
     request: &Request,
     destination: Destination,
     url: &Url,
     browser: Browser,
+    reading: Reading,
 ) -> bool {
     if !destination.is_fetch() {
         // form-action, base-uri, frame-ancestors: no fallback; absent means unrestricted.
         return policy
             .get(destination.effective_directive())
-            .is_none_or(|d| url_matches_list(url, &d.sources, &request.origin, 0));
+            .is_none_or(|d| every_hop_matches(&d.sources, request, url, destination, reading));
     }
     let Some(directive) = governing(policy, destination.effective_directive(), browser) else {
         return true;
@@ -326,7 +388,7 @@ fn load_allowed(
     } else if destination == Destination::Style && nonce_matches(list, request.nonce.as_deref()) {
         return true;
     }
-    url_matches_list(url, list, &request.origin, 0)
+    every_hop_matches(list, request, url, destination, reading)
 }
 
 /// §6.7.3.2 "Does a source list allow all inline behavior for type?"

@@ -36,8 +36,13 @@ mod meta_cannot_allow_vendor;
 mod requirement_without_effect;
 mod risky_script_source;
 mod strict_dynamic_ignores_hosts;
+mod trusted_types_block_vendor;
 mod vendor_hash_disables_unsafe_inline;
 mod vendor_unsafe_inline_ineffective;
+
+// What offboarding a vendor (`csppatch remove`, [`super::remove::remove()`]) leaves or takes.
+mod vendor_source_kept;
+mod vendor_still_allowed;
 
 pub use default_src_requirement_expanded::default_src_expanded;
 pub use invalid_requirement::invalid_requirement;
@@ -47,7 +52,10 @@ pub use meta_cannot_allow_vendor::meta_ignored_needed;
 pub use requirement_without_effect::no_effect;
 pub use risky_script_source::risky_script_source;
 pub use strict_dynamic_ignores_hosts::strict_dynamic;
+pub use trusted_types_block_vendor::check as trusted_types;
 pub use vendor_hash_disables_unsafe_inline::hash_disables_unsafe_inline;
+pub use vendor_source_kept::vendor_source_kept;
+pub use vendor_still_allowed::vendor_still_allowed;
 pub use vendor_unsafe_inline_ineffective::unsafe_inline_ineffective;
 
 /// Every CSP rule, in code order.
@@ -74,6 +82,9 @@ pub static RULES: &[Rule] = &[
     merge_impossible::RULE,
     comma_in_meta_policy::RULE,
     meta_cannot_allow_vendor::RULE,
+    trusted_types_block_vendor::RULE,
+    vendor_source_kept::RULE,
+    vendor_still_allowed::RULE,
 ];
 
 /// How a policy of a list is named in messages.

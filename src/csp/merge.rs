@@ -140,7 +140,8 @@ impl MergeOutcome {
     }
 }
 
-fn initial_plan(policy: &Policy) -> PolicyPlan {
+/// The plan of `policy` as it is: its enforced directives, nothing added.
+pub(super) fn initial_plan(policy: &Policy) -> PolicyPlan {
     PolicyPlan {
         directives: policy
             .directives
@@ -168,6 +169,7 @@ pub fn merge(
     super::plan::reset_memo();
     let list = parse(policy_list);
     let mut diagnostics = lint::check(&list, options.delivery);
+    diagnostics.extend(lint::trusted_types(&list, requirements));
     // A policy browsers drop, or one csppatch cannot read with certainty, is not patched.
     let mut plans: Vec<Option<PolicyPlan>> = list
         .policies

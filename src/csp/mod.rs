@@ -34,6 +34,7 @@ pub mod merge;
 pub mod parse;
 pub mod plan;
 pub mod probe;
+pub mod remove;
 pub mod source;
 pub mod targets;
 

@@ -112,9 +112,9 @@ pub struct PolicyPlan {
 
 /// What decides one class: tokens and whether script-src's pre-request check runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Governance {
-    tokens: Vec<String>,
-    script_check: bool,
+pub(crate) struct Governance {
+    pub(crate) tokens: Vec<String>,
+    pub(crate) script_check: bool,
 }
 
 fn is_none(t: &str) -> bool {
@@ -172,7 +172,7 @@ pub fn reset_memo() {
 /// - inline checks (§6.7.3.2-3): "allow all inline" alone, or else the nonces (elements only)
 ///   and hashes (elements, or anything next to 'unsafe-hashes');
 /// - eval: 'unsafe-eval' (and, for wasm, 'wasm-unsafe-eval').
-fn signature(tokens: &[String], class: Class, script_check: bool) -> Rc<[String]> {
+pub(crate) fn signature(tokens: &[String], class: Class, script_check: bool) -> Rc<[String]> {
     let key = (tokens.join(" "), class, script_check);
     if let Some(hit) = SIGNATURES.with(|m| m.borrow().get(&key).cloned()) {
         return hit;
@@ -264,7 +264,7 @@ fn compute_signature(tokens: &[String], class: Class, script_check: bool) -> Vec
 /// directive takes its fallback's sources, minus the keywords that mean nothing there (no
 /// 'unsafe-inline' in a worker-src, no hosts in a script-src-attr). Tokens that are no valid
 /// source stay where URLs matter: csppatch cannot tell what their author meant.
-fn copy_for(name: &str, tokens: &[String]) -> Vec<String> {
+pub(crate) fn copy_for(name: &str, tokens: &[String]) -> Vec<String> {
     let url_only = !matches!(
         name,
         "script-src"
@@ -351,7 +351,7 @@ impl PolicyPlan {
         class.chain(browser).into_iter().find_map(|n| self.get(n))
     }
 
-    fn governance(&self, class: Class, browser: Browser) -> Option<Governance> {
+    pub(crate) fn governance(&self, class: Class, browser: Browser) -> Option<Governance> {
         let d = self.governing(class, browser)?;
         Some(Governance {
             tokens: d.tokens.clone(),

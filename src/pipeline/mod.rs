@@ -4,11 +4,15 @@
 //! real paths) → write (every file or none).
 
 mod link;
+mod locked;
 mod plan;
 mod read;
+mod semicolon;
+mod superseded;
+mod unread;
 mod write;
 
-use crate::commit::Staged;
+use crate::commit::{HardLinks, Staged};
 use crate::diag::{Diagnostic, Location};
 use crate::exit;
 use crate::options::{Mode, PatchOptions};
@@ -22,6 +26,7 @@ pub fn run(options: &PatchOptions) -> Report {
     let set = scan::scan(&options.paths, &options.scan);
     let mut report = Report {
         mode: Some(options.mode),
+        removal: options.removal.is_some(),
         files_read: set.files.iter().filter(|f| f.relevant).count(),
         files_skipped: set.skipped,
         excluded: set.excluded.iter().cloned().collect(),
@@ -29,10 +34,13 @@ pub fn run(options: &PatchOptions) -> Report {
         ..Default::default()
     };
 
-    let plan = plan::plan(&set, options, report.has_errors());
+    let plan = plan::plan(&set, options);
     report.sites = plan.sites;
     report.diagnostics.extend(plan.diagnostics);
+    report.diagnostics.extend(unread::unread(&set));
     report.files = plan.files;
+    let in_scope = set.files.iter().filter(|f| f.in_scope).count();
+    coverage(&mut report, options, plan.found, in_scope);
     report.diagnostics.sort_by(|a, b| {
         let key = |d: &Diagnostic| d.location.as_ref().map(|l| (l.path.clone(), l.line, l.col));
         key(a).cmp(&key(b)).then(a.code.cmp(b.code))
@@ -40,7 +48,9 @@ pub fn run(options: &PatchOptions) -> Report {
     report.diagnostics.dedup();
     report.exit_code = if report.has_errors() {
         exit::BAD_INPUT
-    } else if options.mode == Mode::Check && !report.files.is_empty() {
+    } else if options.mode == Mode::Check
+        && (!report.files.is_empty() || !report.not_checked().is_empty())
+    {
         exit::CHANGES
     } else {
         exit::OK
@@ -59,6 +69,15 @@ pub fn run(options: &PatchOptions) -> Report {
             new: &f.after,
         })
         .collect();
+    report
+        .diagnostics
+        .extend(hard_links(&staged, options.hard_links, options.mode));
+    if report.has_errors() {
+        report.exit_code = exit::BAD_INPUT;
+        drop(staged);
+        report.files = files;
+        return report;
+    }
     let mut next = Next::Write;
     if options.validate {
         let validation = write::validate(
@@ -76,11 +95,11 @@ pub fn run(options: &PatchOptions) -> Report {
         Next::Stop(code) => report.exit_code = code,
         Next::Write if options.mode != Mode::Write => {}
         Next::Write => {
-            let written = write::write(&staged);
+            let written = write::write(&staged, options.hard_links);
             record_write(&mut report, written);
         }
         Next::WriteThenValidate(validators) => {
-            let outcome = write::write_then_validate(&staged, &validators);
+            let outcome = write::write_then_validate(&staged, &validators, options.hard_links);
             report.validations.extend(outcome.runs);
             report.diagnostics.extend(outcome.diagnostics);
             report.written = outcome.written;
@@ -95,6 +114,56 @@ pub fn run(options: &PatchOptions) -> Report {
     report
 }
 
+/// What the run says when it changes nothing: "nothing blocks the vendor" (E012) only when
+/// every file was read and no CSP was seen, even unread; "0 configuration files" (E042) when
+/// nothing was read at all (README, "Never a false all-clear").
+fn coverage(report: &mut Report, options: &PatchOptions, found: bool, n: usize) {
+    if found || report.has_errors() {
+        return;
+    }
+    if n == 0 {
+        let paths: Vec<String> = options
+            .paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        // With --skip-unknown the user asked for unknown files to be skipped (a hook passing
+        // every staged file): then it is a note, and a file among them that names the header
+        // has its own E003 warning.
+        let severity = if options.scan.skip_unknown {
+            crate::diag::Severity::Note
+        } else {
+            crate::diag::Severity::Warning
+        };
+        report.diagnostics.push(
+            Diagnostic::new(
+                "E042",
+                severity,
+                format!(
+                    "0 configuration files under {}: nothing was checked",
+                    paths.join(", ")
+                ),
+            )
+            .with_help(
+                "name the files with --dialect if csppatch does not know them by name \
+                 (htaccess.txt: --dialect apache)",
+            ),
+        );
+        return;
+    }
+    if !report.not_checked().is_empty() {
+        // A CSP was seen but not read, or may be in what was not read: no all-clear.
+        return;
+    }
+    report.diagnostics.push(Diagnostic::note(
+        "E012",
+        format!(
+            "no Content-Security-Policy found in {n} file{}: nothing blocks the vendor, nothing to change",
+            if n == 1 { "" } else { "s" }
+        ),
+    ));
+}
+
 /// The write stage's result in the report: written, or why not (the files already written
 /// were restored).
 fn record_write(report: &mut Report, written: Result<(), crate::commit::CommitError>) {
@@ -107,6 +176,43 @@ fn record_write(report: &mut Report, written: Result<(), crate::commit::CommitEr
             report.exit_code = exit::BAD_INPUT;
         }
     }
+}
+
+/// What happens to each file with several hard links, said before anything is written: by
+/// default it is refused (an error in write mode, nothing is written; a warning when only the
+/// diff is shown), else a note says what `--hard-links` does to it.
+fn hard_links(staged: &[Staged<'_>], links: HardLinks, mode: Mode) -> Vec<Diagnostic> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    for s in staged {
+        let Ok(meta) = std::fs::metadata(s.target) else {
+            continue;
+        };
+        let n = meta.nlink();
+        if n < 2 {
+            continue;
+        }
+        let name = crate::diag::quoted(s.path);
+        out.push(match links {
+            HardLinks::Refuse => {
+                let message = format!("{name}: {}", crate::commit::hard_link_refusal(n));
+                if mode == Mode::Write {
+                    Diagnostic::error("E027", message)
+                } else {
+                    Diagnostic::warning("E027", message)
+                }
+            }
+            HardLinks::Split => Diagnostic::note(
+                "E027",
+                format!("{name}: it has {n} hard links; --hard-links split replaces this name by a new file, and the other {} name(s) keep the old bytes", n - 1),
+            ),
+            HardLinks::InPlace => Diagnostic::note(
+                "E027",
+                format!("{name}: it has {n} hard links; --hard-links in-place writes the file itself, so all its names change (not crash-safe: a kill mid-write can leave it corrupt)"),
+            ),
+        });
+    }
+    out
 }
 
 fn location(file: &ScannedFile, offset: usize) -> Location {

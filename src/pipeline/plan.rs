@@ -24,21 +24,15 @@ pub struct Plan {
     pub files: Vec<FileChange>,
     /// For each of `files`, its index in the scanned tree.
     pub changed: Vec<usize>,
+    /// Some CSP site is in the given paths (else the run may say none was found).
+    pub found: bool,
 }
 
-/// Link the variables, merge every site, patch every file. `read_errors`: reading already
-/// failed somewhere (then "no CSP found" is not said: the CSP may be in what failed).
-pub fn plan(set: &FileSet, options: &PatchOptions, read_errors: bool) -> Plan {
+/// Link the variables, merge every site, patch every file.
+pub fn plan(set: &FileSet, options: &PatchOptions) -> Plan {
     let mut out = Plan::default();
     let active = link(set, &mut out.diagnostics);
-    let errors = read_errors || out.diagnostics.iter().any(Diagnostic::is_error);
-    if active.iter().all(|a| !a.in_scope) && !errors {
-        let n = set.files.iter().filter(|f| f.in_scope).count();
-        out.diagnostics.push(Diagnostic::note(
-            "E012",
-            format!("no Content-Security-Policy found in {n} file{}: nothing blocks the vendor, nothing to change", if n == 1 { "" } else { "s" }),
-        ));
-    }
+    out.found = active.iter().any(|a| a.in_scope);
     // `active` is sorted by file: merge one file's sites, patch the file, and let the merges
     // go before the next file (on a large tree, holding every merge costs more than the tree).
     // One file at a time, in order. (Splitting the files over threads saved 30% of the wall
@@ -58,10 +52,14 @@ fn plan_files(chunk: &[Active], set: &FileSet, options: &PatchOptions, out: &mut
     while start < chunk.len() {
         let file = chunk[start].file;
         let end = start + chunk[start..].iter().take_while(|a| a.file == file).count();
+        let sites: Vec<&Site> = chunk[start..end].iter().map(|a| a.site.as_ref()).collect();
+        let replaced = super::superseded::superseded(set.files[file].dialect, &sites);
         let planned: Vec<(&Active, MergeOutcome, usize)> = chunk[start..end]
             .iter()
-            .filter_map(|a| {
-                plan_site(a, set, options, &mut merges, out).map(|(o, row)| (a, o, row))
+            .zip(replaced)
+            .filter_map(|(a, by)| {
+                let by = by.map(|j| &chunk[start + j].site);
+                plan_site(a, by, set, options, &mut merges, out).map(|(o, row)| (a, o, row))
             })
             .collect();
         if !planned.is_empty() && patch(set, file, &planned, out) {
@@ -75,6 +73,7 @@ fn plan_files(chunk: &[Active], set: &FileSet, options: &PatchOptions, out: &mut
 /// the file must change for it.
 fn plan_site(
     a: &Active,
+    replaced_by: Option<&std::borrow::Cow<'_, Site>>,
     set: &FileSet,
     options: &PatchOptions,
     merges: &mut HashMap<(String, Delivery), MergeOutcome>,
@@ -110,12 +109,83 @@ fn plan_site(
         after: a.site.value.text.clone(),
         added: vec![],
         created: vec![],
+        removed: vec![],
         changed: false,
+        locked: None,
     });
     let row = out.sites.len() - 1;
     if let Some(reason) = &a.site.refusal {
         out.diagnostics.push(refused(&a.site, reason, loc));
         return None;
+    }
+    if only_opaque(&a.site) {
+        // `content="<?php echo $csp; ?>"`, `"{{{ContentSecurityPolicy}}}"`: the policy is
+        // a run-time or template expression; its stand-in text is no directive.
+        out.diagnostics.push(
+            Diagnostic::warning(
+                "E041",
+                format!(
+                    "this {} is a run-time or template expression csppatch cannot read: check it by hand",
+                    a.site.disposition.header_name()
+                ),
+            )
+            .at(loc)
+            .with_help("add the vendor's sources where the expression's value is defined"),
+        );
+        return None;
+    }
+    if let Some(by) = replaced_by {
+        let line = location(file, by.span.start).line;
+        out.diagnostics.push(
+            Diagnostic::warning(
+                "E043",
+                format!(
+                    "never sent: the `Header set` of line {line} in the same scope replaces this {}; left as it is",
+                    a.site.disposition.header_name()
+                ),
+            )
+            .at(loc)
+            .with_help("remove this line, or merge its directives into the one that is sent"),
+        );
+        return None;
+    }
+    if let Some(removal) = &options.removal {
+        return remove_site(a, options, removal, loc, row, out);
+    }
+    if a.site.repaired.is_none() {
+        if let Some(fixed) = super::semicolon::corrected(&a.site.value.text) {
+            out.diagnostics.push(
+                refused(
+                    &a.site,
+                    "a `;` is missing: a directive name is among another directive's sources, \
+                     so browsers do not set that directive, and a merge would copy the broken \
+                     list into new directives",
+                    loc,
+                )
+                .with_help(format!("correct it to `{fixed}`, then run csppatch again")),
+            );
+            return None;
+        }
+    }
+    if !options.include_locked {
+        if let Some(why) = super::locked::reason(a.site.policy_text(), &a.site.context) {
+            out.sites[row].locked = Some(why.clone());
+            out.diagnostics.push(
+                Diagnostic::warning(
+                    "E040",
+                    format!(
+                        "left as it is: this {} is locked on purpose: {why}",
+                        a.site.disposition.header_name()
+                    ),
+                )
+                .at(loc)
+                .with_help(format!(
+                    "it is not a page policy a widget runs under ({}); pass --include-locked to patch it too",
+                    a.site.context
+                )),
+            );
+            return None;
+        }
     }
     if merges.len() > 256 {
         // Bounded: a tree of all-different policies must not keep every merge.
@@ -201,12 +271,14 @@ fn patch(
             true
         }
         Err(Failure::Refused { site, reason }) => {
+            forget_removed(planned, out);
             let site = &planned[site].0.site;
             out.diagnostics
                 .push(refused(site, &reason, location(file, site.span.start)));
             false
         }
         Err(Failure::SelfCheck(e)) => {
+            forget_removed(planned, out);
             out.diagnostics.push(
                 Diagnostic::error(
                     "E014",
@@ -219,11 +291,26 @@ fn patch(
     }
 }
 
+/// Is every non-blank byte of the value inside an opaque (run-time or template) part?
+fn only_opaque(site: &Site) -> bool {
+    let v = &site.value;
+    !v.opaque.is_empty()
+        && site.repaired.is_none()
+        && v.text.char_indices().all(|(i, c)| {
+            c.is_ascii_whitespace() || c == ';' || v.opaque.iter().any(|o| o.contains(&i))
+        })
+}
+
 /// Does this policy already let every requirement through as it is: no change to make, and
 /// nothing the merge would warn about (a `'strict-dynamic'` that ignores hosts, say)?
 fn allows_already(site: &Site, options: &PatchOptions) -> bool {
     if site.refusal.is_some() || site.repaired.is_some() {
         return false;
+    }
+    if let Some(removal) = &options.removal {
+        // Removing: nothing to do there when none of the vendor's sources would go.
+        let out = csp::remove::remove(site.policy_text(), &options.requirements, &removal.keep);
+        return out.outcome.edits.is_empty();
     }
     let outcome = csp::merge(
         site.policy_text(),
@@ -271,4 +358,36 @@ fn refused(site: &Site, reason: &str, loc: Location) -> Diagnostic {
         ),
     )
     .at(loc)
+}
+
+/// `csppatch remove` on one site: the vendor's sources out, the removal recorded in the
+/// site's row (the splice and read-back of [`patch`] then apply as for a merge).
+fn remove_site(
+    a: &Active,
+    options: &PatchOptions,
+    removal: &crate::options::Removal,
+    loc: Location,
+    row: usize,
+    out: &mut Plan,
+) -> Option<(MergeOutcome, usize)> {
+    let removed = csp::remove::remove(a.site.policy_text(), &options.requirements, &removal.keep);
+    out.diagnostics.extend(
+        removed
+            .outcome
+            .diagnostics
+            .iter()
+            .map(|d| d.clone().at(loc.clone())),
+    );
+    if removed.outcome.edits.is_empty() {
+        return None;
+    }
+    out.sites[row].removed = removed.removed;
+    Some((removed.outcome, row))
+}
+
+/// A file that cannot be patched changes none of its sites: their rows say nothing removed.
+fn forget_removed(planned: &[(&Active, MergeOutcome, usize)], out: &mut Plan) {
+    for (_, _, row) in planned {
+        out.sites[*row].removed.clear();
+    }
 }

@@ -4,7 +4,7 @@
 //! are written, validated in place, and restored if a validator rejects them. Every write
 //! holds the stop signals until it is done (see `signals`).
 
-use crate::commit::{self, CommitError, Staged};
+use crate::commit::{CommitError, HardLinks, Staged, Writer};
 use crate::diag::Diagnostic;
 use crate::exit;
 use crate::options::Mode;
@@ -54,6 +54,9 @@ pub fn validate(
     mode: Mode,
     custom: Option<&str>,
 ) -> Validation {
+    // Ctrl-C waits while a validator runs: the runner stops it and its children at once,
+    // the staged copies are removed on the way out, then the signal ends the run.
+    let _held = signals::defer();
     let mut out = Validation {
         runs: Vec::new(),
         diagnostics: Vec::new(),
@@ -71,8 +74,13 @@ pub fn validate(
     }
     for v in &validators {
         let run = validate::check(v, None);
-        let ok = run.ok;
+        let (ok, timed_out) = (run.ok, run.timed_out);
         out.runs.push(row(v, "before", run));
+        if timed_out {
+            // No verdict: the configuration may well be valid.
+            stop("E023", &mut out, format!("`{}` did not finish on the unpatched configuration within the deadline (CSPPATCH_VALIDATE_TIMEOUT seconds, 120 by default), so nothing can be validated; nothing was written", v.label));
+            return out;
+        }
         if !ok {
             stop("E022", &mut out, format!("`{}` already fails on the unpatched configuration; fix that first (nothing was written)", v.label));
             return out;
@@ -119,10 +127,11 @@ pub fn validate(
     out
 }
 
-/// Write every file, or none. Ctrl-C and SIGTERM wait until the writes are done.
-pub fn write(staged: &[Staged<'_>]) -> Result<(), CommitError> {
+/// Write every file, or none, with their directories locked against another csppatch run.
+/// Ctrl-C and SIGTERM wait until the writes are done.
+pub fn write(staged: &[Staged<'_>], links: HardLinks) -> Result<(), CommitError> {
     let _held = signals::defer();
-    commit::write_all(staged)
+    Writer::lock(staged, links)?.write_all()
 }
 
 /// What writing, validating in place and maybe restoring did.
@@ -141,15 +150,24 @@ pub struct InPlace {
 /// Without a mount namespace: write, validate, and restore on failure. From the first write to
 /// the last restore the stop signals wait: stopping in between would leave files patched and
 /// unvalidated.
-pub fn write_then_validate(staged: &[Staged<'_>], validators: &[Validator]) -> InPlace {
+pub fn write_then_validate(
+    staged: &[Staged<'_>],
+    validators: &[Validator],
+    links: HardLinks,
+) -> InPlace {
     let _held = signals::defer();
     let mut out = InPlace::default();
-    if let Err(e) = write(staged) {
-        out.diagnostics
-            .push(Diagnostic::error("E021", e.to_string()));
-        out.exit_code = Some(exit::BAD_INPUT);
-        return out;
-    }
+    // One lock from the write to the restore: another run must not patch the files between.
+    let written = Writer::lock(staged, links).and_then(|w| w.write_all().map(|()| w));
+    let writer = match written {
+        Ok(w) => w,
+        Err(e) => {
+            out.diagnostics
+                .push(Diagnostic::error("E021", e.to_string()));
+            out.exit_code = Some(exit::BAD_INPUT);
+            return out;
+        }
+    };
     out.written = true;
     for v in validators {
         let run = validate::check(v, None);
@@ -159,7 +177,7 @@ pub fn write_then_validate(staged: &[Staged<'_>], validators: &[Validator]) -> I
             continue;
         }
         out.exit_code = Some(exit::INVALID);
-        match commit::restore(staged) {
+        match writer.restore() {
             Ok(()) => {
                 out.written = false;
                 out.diagnostics.push(Diagnostic::error(
@@ -173,22 +191,10 @@ pub fn write_then_validate(staged: &[Staged<'_>], validators: &[Validator]) -> I
             Err(e) => {
                 // Some files keep the patched bytes: say which, and do not claim that
                 // nothing was written.
-                out.left_modified = staged
-                    .iter()
-                    .map(|s| s.path.to_path_buf())
-                    .filter(|p| !e.restored.contains(p))
-                    .collect();
+                out.left_modified = e.not_restored.iter().map(|(p, _)| p.clone()).collect();
                 out.diagnostics.push(Diagnostic::error(
                     "E026",
-                    format!(
-                        "`{}` rejects the patched configuration and restoring failed: {e}; still patched: {}",
-                        v.label,
-                        out.left_modified
-                            .iter()
-                            .map(|p| p.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+                    format!("`{}` rejects the patched configuration, and {e}", v.label,),
                 ));
             }
         }

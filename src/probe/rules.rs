@@ -124,4 +124,19 @@ pub static RULES: &[Rule] = &[
                   Use instead:\n\
                   <meta http-equiv=\"Content-Security-Policy\" content=\"img-src https://cdn.xn--exmple-cua.com\">",
     },
+    Rule {
+        code: "PRB810",
+        name: "spec-and-browsers-differ",
+        what: "The verdict on a vendor requirement follows the shipping browsers, and the CSP3 \
+               text would give the other answer: `'self'` and a same-origin `blob:` worker, \
+               `*` and a `wss:` socket, `ws:` and an https fetch, `http://host:8080` and \
+               https on that port, a host-source naming an IP address.",
+        why: "Chromium (measured) and Firefox (read from its source) decide what a visitor's \
+              browser loads, not the text. `csppatch` patch mode reads the policy the same way, \
+              so it adds a source exactly where the probe says blocked. The note is there so \
+              that a reader checking the verdict against the specification is not misled.",
+        example: "img-src 'self'  probed for `img-src blob:`: blocked (the CSP3 text: allowed)\n\n\
+                  Use instead:\n\
+                  img-src 'self' blob:",
+    },
 ];

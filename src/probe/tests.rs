@@ -229,3 +229,54 @@ fn a_meta_that_is_not_utf8_is_evaluated_and_said_so() {
     assert!(notes.contains(&"PRB809"), "{notes:?}");
     assert!(!notes.contains(&"PRB805"), "{notes:?}");
 }
+
+/// Chromium and Firefox block a same-origin blob: worker under 'self' (measured in
+/// tests/e2e/probe_browsers.rs), the CSP3 text allows it: the verdict is the browsers', with a
+/// note.
+#[test]
+fn blob_under_self_is_blocked_as_browsers_do_with_a_note() {
+    let p = page(&[(CSP, "default-src 'self'")], "");
+    let probe = evaluate(p, &[req("worker-src", "blob:")]);
+    assert_eq!(probe.outcome(), Outcome::Blocked);
+    let notes: Vec<&Warning> = probe
+        .warnings
+        .iter()
+        .filter(|w| w.diagnostic.code == "PRB810")
+        .collect();
+    assert_eq!(notes.len(), 1);
+    assert!(notes[0]
+        .diagnostic
+        .message
+        .contains("is blocked as Chromium"));
+    // Where the text and the browsers agree, no note.
+    let p = page(&[(CSP, "default-src 'self' blob:")], "");
+    let probe = evaluate(p, &[req("worker-src", "blob:")]);
+    assert_eq!(probe.outcome(), Outcome::Allowed);
+    assert!(probe.warnings.iter().all(|w| w.diagnostic.code != "PRB810"));
+}
+
+/// `*` matches a wss: socket in the browsers, not by the text: allowed, with a note.
+#[test]
+fn star_allows_websockets_as_browsers_do_with_a_note() {
+    let p = page(&[(CSP, "connect-src *")], "");
+    let probe = evaluate(p, &[req("connect-src", "wss://rt.vendor.example")]);
+    assert_eq!(probe.outcome(), Outcome::Allowed);
+    assert!(probe
+        .warnings
+        .iter()
+        .any(|w| w.diagnostic.code == "PRB810" && w.diagnostic.message.contains("is allowed")));
+}
+
+/// `http://host:8080` does not match https on that port in Chromium (measured): the reason
+/// says why, not "not this port".
+#[test]
+fn an_upgrade_on_a_given_port_is_named() {
+    let p = page(&[(CSP, "img-src http://cdn.example:8080")], "");
+    let probe = evaluate(p, &[req("img-src", "https://cdn.example:8080")]);
+    assert_eq!(probe.outcome(), Outcome::Blocked);
+    assert_eq!(
+        probe.verdicts[0].blocked_by[0].reason,
+        "no source matches https://cdn.example:8080/; `http://cdn.example:8080` names the host, \
+         but browsers upgrade http: to https: only on the default ports"
+    );
+}

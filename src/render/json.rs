@@ -102,9 +102,16 @@ pub const PATCH_SCHEMA_VERSION: u32 = 2;
 pub const MERGE_SCHEMA_VERSION: u32 = 2;
 pub const RULES_SCHEMA_VERSION: u32 = 1;
 
-/// A patch run: the [`Report`], every field of it.
+/// A patch run (or a `csppatch remove` run, `removal: true`): the [`Report`], every field of
+/// it, and `not_checked`, what the text summary lists after "NOT checked" (a run with any is
+/// no all-clear).
 pub fn patch(report: &Report) -> Value {
-    let mut doc = json!({ "schema_version": PATCH_SCHEMA_VERSION });
+    let not_checked: Vec<Value> = report
+        .not_checked()
+        .into_iter()
+        .map(|(count, what)| json!({ "count": count, "what": what }))
+        .collect();
+    let mut doc = json!({ "schema_version": PATCH_SCHEMA_VERSION, "not_checked": not_checked });
     if let (Value::Object(doc), Ok(Value::Object(fields))) =
         (&mut doc, serde_json::to_value(report))
     {

@@ -67,7 +67,14 @@ fn write_sites(report: &Report, paint: Palette, err: &mut dyn Write) -> std::io:
         .sites
         .iter()
         .filter(|s| s.changed)
-        .map(|s| (s, Change::of(s)))
+        .map(|s| {
+            let change = if report.removal {
+                Change::removal(s)
+            } else {
+                Change::of(s)
+            };
+            (s, change)
+        })
         .collect();
     // Groups in the order of their first site; each site in exactly one.
     let mut groups: Vec<(&Change, Vec<&SiteReport>)> = Vec::new();
@@ -131,7 +138,7 @@ fn write_group(
 }
 
 fn place(site: &SiteReport) -> String {
-    format!("{}:{}", site.path.display(), site.line)
+    format!("{}:{}", crate::diag::quoted(&site.path), site.line)
 }
 
 /// `server shop.example.com`, or `$csp, server shop.example.com` for a variable's value.
@@ -154,6 +161,8 @@ fn scope(site: &SiteReport) -> String {
 struct Change {
     header: &'static str,
     lines: Vec<(String, String)>,
+    /// What to say when `lines` is empty (the policy was only rewritten).
+    none: &'static str,
 }
 
 impl Change {
@@ -203,12 +212,56 @@ impl Change {
         Change {
             header: site.disposition.header_name(),
             lines,
+            none: "rewritten on one line (no source added)",
+        }
+    }
+
+    /// What `csppatch remove` took out of one site, a directive per line:
+    ///
+    /// ```text
+    ///     script-src   - https://muserelay.com
+    ///     connect-src  removed (the rest was csppatch's copy, default-src applies again): - https://muserelay.com
+    /// ```
+    fn removal(site: &SiteReport) -> Change {
+        let several = site.removed.iter().any(|r| r.policy > 0);
+        let lines = site
+            .removed
+            .iter()
+            .map(|r| {
+                let tag = if several {
+                    format!(" [policy {}]", r.policy + 1)
+                } else {
+                    String::new()
+                };
+                let sources = if r.sources.is_empty() {
+                    String::new()
+                } else {
+                    format!("- {}", r.sources.join(" "))
+                };
+                let text = if r.dropped {
+                    let from = r
+                        .copied_from
+                        .as_deref()
+                        .map(|f| format!(", {f} applies again"))
+                        .unwrap_or_default();
+                    let colon = if sources.is_empty() { "" } else { ": " };
+                    format!("removed (the rest was csppatch's copy{from}){colon}{sources}")
+                } else {
+                    sources
+                };
+                (r.directive.clone(), format!("{text}{tag}"))
+            })
+            .collect();
+        Change {
+            header: site.disposition.header_name(),
+            lines,
+            none: "rewritten on one line (no source removed)",
         }
     }
 
     fn write_lines(&self, err: &mut dyn Write) -> std::io::Result<()> {
         if self.lines.is_empty() {
-            writeln!(err, "    rewritten on one line (no source added)")?;
+            writeln!(err, "    {}", self.none)?;
         }
         let width = self.lines.iter().map(|(d, _)| d.len()).max().unwrap_or(0);
         for (d, text) in &self.lines {

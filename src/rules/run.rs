@@ -35,9 +35,14 @@ pub static RULES: &[Rule] = &[
     Rule {
         code: "E005",
         name: "file-too-large",
-        what: "A named file is larger than 16 MiB and was skipped.",
-        why: "Configuration files are small; a huge file is a log or a dump and is not edited.",
-        example: "csppatch /var/log/nginx/access.log\n\nUse instead:\ncsppatch /etc/nginx",
+        what: "A file is larger than 16 MiB (counted as it is read, not by its reported size) \
+               and was not read. An error when it mentions Content-Security-Policy or an \
+               include brings it in (the run then writes nothing and --check fails); a warning \
+               for a large file met while walking a directory.",
+        why: "Configuration files are small; reading without a bound lets one huge file \
+              exhaust memory, and skipping a policy quietly would report \"nothing to change\".",
+        example: "csppatch /etc/nginx  (conf.d/blocklist.conf is 40 MiB and sets a CSP)\n\n\
+                  Use instead:\nmove the CSP into a small file of its own, or --exclude the large file",
     },
     Rule {
         code: "E006",
@@ -45,6 +50,16 @@ pub static RULES: &[Rule] = &[
         what: "An include without wildcards matches no file.",
         why: "A CSP in the missing file is not seen; the server itself would refuse to start.",
         example: "include snippets/csp.conf;  (no such file under the nginx.conf directory)\n\nUse instead:\ncsppatch --conf-root /etc/nginx/nginx.conf /etc/nginx/sites-enabled",
+    },
+    Rule {
+        code: "E007",
+        name: "not-a-regular-file",
+        what: "A path named, included or set with --conf-root is a FIFO, a device or a socket \
+               (maybe behind a symlink): it is never opened. An error when named or included, \
+               a warning when met while walking a directory.",
+        why: "Reading /dev/zero never ends and a FIFO blocks forever; httpd itself refuses \
+              such an include as \"not a regular file\".",
+        example: "conf-enabled/evil.conf -> /dev/zero\n\nUse instead:\nremove the link, or point it at a regular file",
     },
     Rule {
         code: "E010",
@@ -63,14 +78,14 @@ pub static RULES: &[Rule] = &[
     Rule {
         code: "E012",
         name: "no-csp",
-        what: "No Content-Security-Policy was found in the files read.",
+        what: "No Content-Security-Policy was found in the files read, and nothing was left unchecked: no file names the header where csppatch cannot read it (E041), no include was missing (E006), no CSP outside the paths applies (E011), some file was read (E042).",
         why: "Nothing blocks the vendor; csppatch never invents a policy, so nothing is changed.",
         example: "csppatch ./site  (no CSP header or meta tag anywhere)\n\nUse instead:\nnothing: the widget is not blocked by a CSP",
     },
     Rule {
         code: "E013",
         name: "site-refused",
-        what: "A CSP value cannot be patched safely (built from variables, an environment placeholder, a change that would fall inside a variable part).",
+        what: "A CSP value cannot be patched safely (built from variables, an environment placeholder, a change that would fall inside a variable part, a missing `;` that puts a directive name among another directive's sources: the help shows the corrected text).",
         why: "csppatch only writes a value it can prove the server will send as merged.",
         example: "header Content-Security-Policy {$CSP}\n\nUse instead:\nadd the vendor's sources to the CSP environment variable where it is set",
     },
@@ -119,7 +134,8 @@ pub static RULES: &[Rule] = &[
         name: "validator-unavailable",
         what: "--validate was asked for but the validator cannot be run: the server's binary \
                (nginx, apache2 or httpd, caddy, php) is not installed where csppatch looks, or \
-               the files the check needs could not be set up.",
+               the files the check needs could not be set up, or it did not finish on the \
+               unpatched configuration within the deadline (`CSPPATCH_VALIDATE_TIMEOUT`).",
         why: "Without the server's own verdict csppatch does not write: exit 3, nothing written.",
         example: "csppatch --validate /srv/conf/nginx  (on a machine without nginx)\n\n\
                   Use instead:\ninstall the server, or name it: --validate-cmd '/opt/nginx/sbin/nginx -t'",
@@ -155,5 +171,18 @@ pub static RULES: &[Rule] = &[
               they are restored by hand.",
         example: "(the disk filled up between the write and the restore)\n\n\
                   Use instead:\nrestore the named files from backup or version control, then run csppatch again",
+    },
+    Rule {
+        code: "E027",
+        name: "hard-linked-file",
+        what: "A file to patch has several hard links. By default nothing is written (an error; \
+               a warning with --dry-run or --check). `--hard-links split` replaces the named file \
+               by a new one, crash-safe, and the other names keep the old bytes; `--hard-links \
+               in-place` writes the file itself, so every name changes, but a kill or a power \
+               cut mid-write can leave it corrupt. A note says which was done.",
+        why: "Both ways of writing a hard-linked file lose something: the link, or crash safety. \
+              csppatch never picks one silently.",
+        example: "csppatch /etc/nginx  (sites-enabled/app is a hard link to sites-available/app)\n\n\
+                  Use instead:\nmake sites-enabled/app a symlink, or pass --hard-links split",
     },
 ];

@@ -152,4 +152,31 @@ mod tests {
             "the real file is untouched"
         );
     }
+
+    #[test]
+    fn the_staged_copy_has_the_real_file_s_owner_and_mode() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        if !crate::test_support::available(sandbox::available(), "no private mount namespace here")
+        {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("functions.php");
+        std::fs::write(&real, b"old").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let meta = std::fs::metadata(&real).unwrap();
+        let v = Validator::new(vec![
+            "stat".into(),
+            "-c".into(),
+            "%a %u %g".into(),
+            real.display().to_string(),
+        ]);
+        let sandbox = Sandbox::stage([(real.as_path(), b"new".as_slice())]).unwrap();
+        let out = check(&v, Some(&sandbox));
+        assert!(out.ok, "{}", out.output);
+        assert_eq!(
+            out.output.trim(),
+            format!("600 {} {}", meta.uid(), meta.gid())
+        );
+    }
 }

@@ -17,6 +17,8 @@ pub struct Checked {
     pub ok: bool,
     /// What the validator printed (stdout then stderr).
     pub output: String,
+    /// It was stopped at the deadline: no verdict on the configuration either way.
+    pub timed_out: bool,
 }
 
 /// After the kill, how long the output may take to arrive: killed processes close their pipes
@@ -38,6 +40,7 @@ pub fn run(mut cmd: Command, label: &str, limit: Duration) -> Checked {
             return Checked {
                 ok: false,
                 output: format!("cannot run {}: {e}", cmd.get_program().to_string_lossy()),
+                timed_out: false,
             }
         }
     };
@@ -57,7 +60,24 @@ pub fn run(mut cmd: Command, label: &str, limit: Duration) -> Checked {
         });
     }
     drop(tx);
-    let status = child.wait_timeout(limit).ok().flatten();
+    // Waited in short slices: a Ctrl-C held by the pipeline (see `signals`) stops the
+    // validator and its group at once, so csppatch can remove its staged copies and exit.
+    let mut status = None;
+    let mut interrupted = false;
+    while status.is_none() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        status = child
+            .wait_timeout(left.min(Duration::from_millis(100)))
+            .ok()
+            .flatten();
+        if status.is_none() && signals::pending() {
+            interrupted = true;
+            break;
+        }
+    }
     // The group is the validator and everything it started; its id stays reserved while any
     // member lives, so this reaches only them.
     let group = rustix::process::Pid::from_child(&child);
@@ -90,14 +110,21 @@ pub fn run(mut cmd: Command, label: &str, limit: Duration) -> Checked {
             Checked {
                 ok: s.success(),
                 output,
+                timed_out: false,
             }
         }
+        None if interrupted => Checked {
+            ok: false,
+            output: format!("{output}\n`{label}` was stopped: csppatch was interrupted"),
+            timed_out: true,
+        },
         None => Checked {
             ok: false,
             output: format!(
                 "{output}\n`{label}` did not finish within {} s and was stopped",
                 limit.as_secs()
             ),
+            timed_out: true,
         },
     }
 }
@@ -123,7 +150,8 @@ mod tests {
             v,
             Checked {
                 ok: false,
-                output: "out\nerr\n".into()
+                output: "out\nerr\n".into(),
+                timed_out: false,
             }
         );
         assert!(run(sh("true"), "x", Duration::from_secs(30)).ok);
@@ -135,7 +163,7 @@ mod tests {
         let pid_file = dir.path().join("child.pid");
         let script = format!("sleep 600 & echo $! > {}; wait", pid_file.display());
         let v = run(sh(&script), "slow", Duration::from_secs(1));
-        assert!(!v.ok);
+        assert!(!v.ok && v.timed_out);
         assert!(
             v.output.contains("`slow` did not finish within 1 s"),
             "{}",
@@ -160,7 +188,8 @@ mod tests {
             v,
             Checked {
                 ok: true,
-                output: "done\n".into()
+                output: "done\n".into(),
+                timed_out: false,
             }
         );
         let pid: i32 = std::fs::read_to_string(&pid_file)

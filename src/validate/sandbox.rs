@@ -62,10 +62,10 @@ impl Sandbox {
         let mut mounts = Vec::new();
         for (n, (real, bytes)) in files.into_iter().enumerate() {
             let copy = scratch.path().join(n.to_string());
-            std::fs::write(&copy, bytes).map_err(|e| {
+            stage_copy(&copy, real, bytes).map_err(|e| {
                 format!(
                     "cannot stage the patched {} in {}: {e}",
-                    real.display(),
+                    crate::diag::quoted(real),
                     scratch.path().display()
                 )
             })?;
@@ -89,6 +89,26 @@ impl Sandbox {
         c.args(argv);
         c
     }
+}
+
+/// Write the patched copy of `real` as the validator must see it: created 0600 (the scratch
+/// directory is 0700 too), then given the real file's owner and mode, so that a validator
+/// that checks them (php-fpm pools, a server dropping privileges) sees what it will see
+/// after the write, and nobody else can read a private file's patched bytes meanwhile.
+fn stage_copy(copy: &Path, real: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    let meta = std::fs::metadata(real)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(copy)?;
+    f.write_all(bytes)?;
+    std::os::unix::fs::fchown(&f, Some(meta.uid()), Some(meta.gid()))?;
+    // After the owner: a change of owner clears the set-id bits.
+    f.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+    Ok(())
 }
 
 /// `sh -c` script: `N from1 to1 ... fromN toN cmd args...`.

@@ -161,6 +161,129 @@ fn patch_documents_success_and_every_kind_of_error() {
     assert_eq!(doc["mode"], "write");
 }
 
+/// The honest-run fields: a locked policy (`sites[].locked`, the nginx-locked fixture, after
+/// shopware/docker's svg location) and what a run could not check (`not_checked`, the
+/// php-unread fixture, a policy built at run time that csppatch cannot read).
+#[test]
+fn locked_sites_and_what_was_not_checked() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/e2e/honest");
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["nginx-locked", "php-unread"] {
+        let to = dir.path().join(name);
+        std::fs::create_dir(&to).unwrap();
+        for entry in std::fs::read_dir(fixtures.join(name)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+    let a = [
+        "nginx-locked",
+        "--vendor",
+        "muserelay",
+        "--dry-run",
+        "--format",
+        "json",
+    ];
+    let doc = checked("patch", &run(&a, dir.path()));
+    let sites = doc["sites"].as_array().unwrap();
+    assert!(sites.iter().any(|s| s["locked"].is_string()), "{doc:#}");
+    assert!(sites.iter().any(|s| s["changed"] == true), "{doc:#}");
+    assert_eq!(doc["not_checked"], serde_json::json!([]));
+
+    let a = [
+        "php-unread",
+        "--vendor",
+        "muserelay",
+        "--check",
+        "--format",
+        "json",
+    ];
+    let doc = checked("patch", &run(&a, dir.path()));
+    assert_eq!(doc["exit_code"], 1, "{doc:#}");
+    assert_eq!(
+        doc["not_checked"],
+        serde_json::json!([{ "count": 2, "what": "CSP not readable" }])
+    );
+    assert!(codes(&doc).contains(&"E041".to_string()), "{doc:#}");
+}
+
+/// `csppatch remove` prints the patch document, with `removal: true` and what each site lost
+/// (`sites[].removed`), and its errors the same way.
+#[test]
+fn remove_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("shop.conf"), SITE).unwrap();
+    let patched = run(&["shop.conf", "--vendor", "muserelay"], dir.path());
+    assert_eq!(patched.status.code(), Some(0), "{patched:?}");
+
+    let a = [
+        "remove",
+        "--vendor",
+        "muserelay",
+        "shop.conf",
+        "--dry-run",
+        "--format",
+        "json",
+    ];
+    let doc = checked("patch", &run(&a, dir.path()));
+    assert_eq!(doc["removal"], true, "{doc:#}");
+    assert_eq!(doc["mode"], "dry_run");
+    let removed = doc["sites"][0]["removed"].as_array().unwrap();
+    assert!(
+        removed
+            .iter()
+            .any(|r| r["sources"].to_string().contains("https://muserelay.com")),
+        "{doc:#}"
+    );
+
+    let a = [
+        "remove",
+        "--vendor",
+        "muserelay",
+        "shop.conf",
+        "--format",
+        "json",
+    ];
+    let doc = checked("patch", &run(&a, dir.path()));
+    assert_eq!(doc["written"], true, "{doc:#}");
+    // The vendor is gone (`script-src 'self'` left equal to default-src's copy goes too, as
+    // `dropped` says: the same policy, csp::remove's rule).
+    let after = std::fs::read_to_string(dir.path().join("shop.conf")).unwrap();
+    assert!(!after.contains("muserelay"), "{after}");
+    assert!(
+        after.contains("Content-Security-Policy \"default-src 'self'"),
+        "{after}"
+    );
+
+    // A --keep vendor that does not exist, before anything is read.
+    let a = [
+        "remove",
+        "--vendor",
+        "muserelay",
+        "--keep",
+        "nosuchvendor",
+        "shop.conf",
+        "--format",
+        "json",
+    ];
+    let doc = checked("patch", &run(&a, dir.path()));
+    assert_eq!(doc["exit_code"], 2);
+    assert_eq!(doc["removal"], true, "{doc:#}");
+    assert_eq!(doc["files_read"], 0);
+
+    // A usage error under `remove`.
+    let a = [
+        "remove",
+        "--vendr",
+        "muserelay",
+        "shop.conf",
+        "--format",
+        "json",
+    ];
+    let doc = checked("patch", &run(&a, dir.path()));
+    assert_eq!(codes(&doc), ["E001"]);
+}
+
 #[test]
 fn merge_documents() {
     let dir = tempfile::tempdir().unwrap();

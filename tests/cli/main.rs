@@ -17,6 +17,7 @@ mod probe;
 mod probe_wire;
 mod readme;
 mod regressions;
+mod remove_cli;
 mod rules_cli;
 mod vendors_files;
 mod vendors_listing;

@@ -432,8 +432,15 @@ fn a_failed_scratch_directory_says_why_instead_of_validation_failed() {
 fn a_failed_xattr_copy_is_an_error_not_a_success() {
     let dir = tempfile::tempdir().unwrap();
     let to = fs::File::create(dir.path().join("new")).unwrap();
-    // The attributes of a file that cannot be listed (here: gone) cannot be kept.
-    let err = csppatch::commit::copy_xattrs(&dir.path().join("gone"), &to).unwrap_err();
+    // The attributes of a file that cannot be listed (here: an O_PATH descriptor, which
+    // flistxattr refuses) cannot be kept.
+    let from = rustix::fs::open(
+        dir.path().join("new"),
+        rustix::fs::OFlags::PATH,
+        rustix::fs::Mode::empty(),
+    )
+    .unwrap();
+    let err = csppatch::commit::copy_xattrs(&fs::File::from(from), &to).unwrap_err();
     assert!(
         err.to_string()
             .contains("cannot keep its extended attributes"),

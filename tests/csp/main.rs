@@ -12,4 +12,5 @@ mod csp_merge;
 mod csp_parse;
 mod csp_props;
 mod csp_support;
+mod remove_props;
 mod vendors_requests;

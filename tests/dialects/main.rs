@@ -18,6 +18,7 @@ mod caddy_robustness;
 mod caddy_seed;
 mod caddy_snapshots;
 mod caddy_splice;
+mod fuzz_regressions;
 mod html_decode;
 mod html_encode;
 mod html_enforce;

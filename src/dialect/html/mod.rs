@@ -27,6 +27,23 @@ pub use rules::RULES;
 
 pub struct Html;
 
+/// A PHP page template whose CSP is a `<meta http-equiv>` in its HTML part and never a
+/// `header()` call (pi-hole's `header.php`, PrivateBin's `tpl/bootstrap5.php`): it is read
+/// as HTML, its `<?php ?>` tags opaque (a template, see `is_template`), so the meta is found;
+/// read as PHP it would say "no CSP found" (README, "Never a false all-clear").
+pub fn php_page_with_meta(head: &[u8]) -> bool {
+    let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let meta = lower.match_indices("http-equiv").any(|(i, _)| {
+        let near = &lower[i..(i + 48).min(lower.len())];
+        near.contains("content-security-policy")
+    });
+    let header_call = lower.match_indices("header(").any(|(i, _)| {
+        let near = &lower[i..(i + 64).min(lower.len())];
+        near.contains("content-security-policy")
+    });
+    meta && !header_call
+}
+
 /// Server-side templates: template tags are skipped whole and become opaque parts.
 fn is_template(path: &Path, src: &[u8]) -> bool {
     let ext = path
@@ -224,8 +241,9 @@ impl Dialect for Html {
     }
 
     /// Pages and the server-side templates that render them.
-    fn claims_name(&self, _name: &str, ext: &str, _head: &[u8]) -> bool {
-        matches!(
+    fn claims_name(&self, _name: &str, ext: &str, head: &[u8]) -> bool {
+        matches!(ext, "php" | "phtml") && php_page_with_meta(head)
+            || matches!(
             ext,
             "html"
                 | "htm"

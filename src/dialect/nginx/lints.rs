@@ -112,7 +112,7 @@ pub fn check_tree(files: &[TreeFile<'_>]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for root in tree.roots() {
         let mut top = Level {
-            label: format!("top level of {}", files[root].path.display()),
+            label: format!("top level of {}", crate::diag::quoted(files[root].path)),
             file: root,
             offset: 0,
             headers: Vec::new(),

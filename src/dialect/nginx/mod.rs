@@ -20,6 +20,7 @@
 //! - `more_set_headers` sites span the whole `'Name: value'` argument; `encode_value` keeps the
 //!   `Name: ` part byte for byte.
 
+mod expand;
 mod lints;
 mod lua;
 mod rules;
@@ -129,6 +130,7 @@ impl Dialect for Nginx {
     fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
         let directives = parse_file(path, src)?;
         let mut finder = sites::Finder::new(path, src);
+        finder.assignments = expand::Assignments::collect(&directives, src);
         finder.walk(&directives, &[])?;
         Ok(finder.scan)
     }
@@ -166,8 +168,17 @@ impl Dialect for Nginx {
         {
             return None;
         }
-        value::check_encodable(fragment, &[]).ok()?;
-        let escaped = value::escape(fragment, word.quote, &[], at == inner.start)?;
+        // A source copied from another directive may hold one of the value's own variables
+        // (`worker-src $scriptSrc`, copied from `script-src $scriptSrc`): written back as the
+        // same variable, it sends the same text.
+        let variables: Vec<String> = site
+            .value
+            .opaque
+            .iter()
+            .map(|o| site.value.text[o.clone()].to_string())
+            .collect();
+        value::check_encodable(fragment, &variables).ok()?;
+        let escaped = value::escape(fragment, word.quote, &variables, at == inner.start)?;
         let spaced = src
             .get(word.span.end)
             .copied()

@@ -7,6 +7,7 @@ use crate::diag::{Diagnostic, Location};
 use crate::csp::Delivery;
 use crate::site::{Decoded, Disposition, FileScan, Include, Repair, Site, VarRef};
 
+use super::expand::Assignments;
 use super::syntax::{unescape, Directive, Word};
 use super::tokenizer::is_space;
 use super::value::{self, Mapped};
@@ -18,6 +19,11 @@ pub struct Finder<'a> {
     pub path: &'a Path,
     pub src: &'a [u8],
     pub scan: FileScan,
+    /// The file's `set`s, for values built from variables.
+    pub assignments: Assignments,
+    /// Indices of the blocks around the directive being visited, `if` blocks left out (see
+    /// `expand.rs`).
+    blocks: Vec<usize>,
 }
 
 impl<'a> Finder<'a> {
@@ -26,6 +32,8 @@ impl<'a> Finder<'a> {
             path,
             src,
             scan: FileScan::default(),
+            assignments: Assignments::default(),
+            blocks: Vec::new(),
         }
     }
 
@@ -35,7 +43,7 @@ impl<'a> Finder<'a> {
 
     /// Visit `directives` (one block's statements) under the context labels `outer`.
     pub fn walk(&mut self, directives: &[Directive], outer: &[String]) -> Result<(), Diagnostic> {
-        for d in directives {
+        for (i, d) in directives.iter().enumerate() {
             let name = d.name.value(self.src);
             match name.as_slice() {
                 b"add_header" => self.add_header(d, outer)?,
@@ -48,7 +56,14 @@ impl<'a> Finder<'a> {
             if !d.children().is_empty() && name != b"map" {
                 let mut inner = outer.to_vec();
                 inner.push(block_label(d, self.src));
+                let is_if = name == b"if";
+                if !is_if {
+                    self.blocks.push(i);
+                }
                 self.walk(d.children(), &inner)?;
+                if !is_if {
+                    self.blocks.pop();
+                }
             }
         }
         Ok(())
@@ -150,12 +165,18 @@ impl<'a> Finder<'a> {
         outer: &[String],
         directive: &str,
     ) -> Result<(), Diagnostic> {
-        let decoded = value::decode_complex(value).map_err(|e| {
+        let mut decoded = value::decode_complex(value).map_err(|e| {
             let at = value.get(e.at).map_or(word.span.start, |(_, r)| r.start);
             self.refuse(at, directive, e.message)
         })?;
         let context = context_string(outer);
-        if let Some(name) = value::only_variable(&decoded) {
+        let only = value::only_variable(&decoded);
+        if only.is_none() {
+            if let Some(expanded) = self.assignments.expand(value, &self.blocks, self.src) {
+                decoded = expanded;
+            }
+        }
+        if let Some(name) = only {
             self.scan.refs.push(VarRef {
                 name,
                 disposition,
@@ -167,6 +188,9 @@ impl<'a> Finder<'a> {
         let mut site = self.site(word, decoded, disposition, context, None);
         if site.value.text.is_empty() {
             site.refusal = Some("empty: nginx sends no header for an empty value".into());
+        }
+        if site.refusal.is_none() {
+            site.refusal = crate::site::unknown_directives(&site.value);
         }
         if let Some(repair) = &site.repaired {
             // Point at the first line break, or at the backslash that continues it.

@@ -7,6 +7,7 @@ use std::ops::Range;
 use super::lexer::{Kind, Quote};
 use super::strings::{self, Elem};
 use super::syntax::Code;
+use super::vars::Vars;
 
 /// A string literal that contributes to a value: where a fragment can be spliced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +34,22 @@ pub struct Value {
     pub elems: Vec<Elem>,
     pub segments: Vec<Segment>,
     pub operands: Vec<Operand>,
+    /// Variables replaced by their one known value (see `vars.rs`).
+    pub inlined: Vec<Inlined>,
+}
+
+/// A variable whose value was put in place of its reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inlined {
+    /// Indices into `Value::elems` of the value.
+    pub elems: Range<usize>,
+    /// File bytes of the reference (`$csp`).
+    pub reference: Range<usize>,
+    /// File bytes of the assigned expression.
+    pub span: Range<usize>,
+    pub name: String,
+    pub line: usize,
+    pub editable: bool,
 }
 
 impl Value {
@@ -50,6 +67,11 @@ const LOOSER: &[&str] = &[
 ];
 
 pub fn evaluate(code: &Code, range: Range<usize>) -> Value {
+    evaluate_with(code, range, None)
+}
+
+/// [`evaluate`], with the variables of `vars` that have one known value put in place.
+pub fn evaluate_with(code: &Code, range: Range<usize>, vars: Option<&Vars>) -> Value {
     let mut v = Value::default();
     if range.is_empty() {
         return v;
@@ -70,7 +92,7 @@ pub fn evaluate(code: &Code, range: Range<usize>) -> Value {
         if op.is_empty() {
             continue;
         }
-        let literal = operand(code, op.clone(), &mut v, false);
+        let literal = operand(code, op.clone(), &mut v, false, vars);
         v.operands.push(Operand {
             bytes: code.bytes(op),
             literal,
@@ -88,9 +110,42 @@ fn opaque(code: &Code, range: Range<usize>, out: &mut Vec<Elem>) {
 }
 
 /// Append the value of one operand; returns its segment index if it is a single literal.
-fn operand(code: &Code, op: Range<usize>, v: &mut Value, in_format: bool) -> Option<usize> {
+fn operand(
+    code: &Code,
+    op: Range<usize>,
+    v: &mut Value,
+    in_format: bool,
+    vars: Option<&Vars>,
+) -> Option<usize> {
     let first = op.start;
     let last = op.end - 1;
+    if op.len() == 1 && code.tok(first).kind == Kind::Variable && !in_format {
+        let name = String::from_utf8_lossy(code.tok(first).text(code.src)).into_owned();
+        if let Some(k) = vars.and_then(|vars| vars.at(code, &name, first)) {
+            // One level: the assigned value's own variables stay run-time parts.
+            let inner = evaluate(code, k.expr.clone());
+            let literal = inner
+                .elems
+                .iter()
+                .any(|e| matches!(e, Elem::Byte { b, .. } if !b.is_ascii_whitespace()));
+            if !literal {
+                // Nothing of it is known: the variable itself is the run-time part to name.
+                opaque(code, op, &mut v.elems);
+                return None;
+            }
+            let start = v.elems.len();
+            v.elems.extend(inner.elems);
+            v.inlined.push(Inlined {
+                elems: start..v.elems.len(),
+                reference: code.bytes(op.clone()),
+                span: code.bytes(k.expr.clone()),
+                name,
+                line: k.line,
+                editable: k.editable,
+            });
+            return None;
+        }
+    }
     if op.len() == 1 {
         if let Kind::Str(lit) = &code.tok(first).kind {
             if lit.quote != Quote::Backtick {
@@ -106,11 +161,16 @@ fn operand(code: &Code, op: Range<usize>, v: &mut Value, in_format: bool) -> Opt
         }
     }
     if code.is(first, "(") && code.close_of(first) == Some(last) {
-        let inner = evaluate(code, first + 1..last);
+        let inner = evaluate_with(code, first + 1..last, vars);
         let base = v.segments.len();
         v.segments.extend(inner.segments.into_iter().map(|mut s| {
             s.in_format |= in_format;
             s
+        }));
+        let shift = v.elems.len();
+        v.inlined.extend(inner.inlined.into_iter().map(|mut i| {
+            i.elems = i.elems.start + shift..i.elems.end + shift;
+            i
         }));
         v.elems.extend(inner.elems);
         let _ = base;

@@ -14,6 +14,7 @@ mod rules;
 mod sites;
 mod strings;
 mod syntax;
+mod vars;
 
 use std::path::Path;
 
@@ -44,6 +45,10 @@ impl Dialect for Php {
     /// `.php` and `.phtml`; an `.inc` only when it is PHP code (it is also a common suffix for
     /// nginx and Apache snippets).
     fn claims_name(&self, _name: &str, ext: &str, head: &[u8]) -> bool {
+        // A page template whose CSP is a <meta> is HTML with opaque <?php ?> tags.
+        if crate::dialect::html::php_page_with_meta(head) {
+            return false;
+        }
         matches!(ext, "php" | "phtml") || ext == "inc" && looks_like_php(head)
     }
 

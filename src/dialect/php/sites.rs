@@ -8,7 +8,8 @@ use crate::diag::{Diagnostic, Location};
 use crate::csp::Delivery;
 use crate::site::{Decoded, Disposition, Repair, Site};
 
-use super::expr::{self, Value};
+use super::expr::{self, Inlined, Value};
+use super::vars::Vars;
 use super::hooks::{self, Function};
 use super::lexer::Kind;
 use super::strings::Elem;
@@ -38,6 +39,8 @@ pub struct Finder<'a> {
     pub funcs: Vec<Function>,
     pub sites: Vec<Site>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Variables with one known value (`$csp = "...";`).
+    vars: Vars,
 }
 
 /// Where a header call's value starts, when its first argument names a CSP header.
@@ -97,6 +100,78 @@ pub fn trim_end(elems: &[Elem]) -> &[Elem] {
 }
 
 /// A `Decoded` built from elements; also says whether some bytes were not UTF-8.
+/// The variables inlined in `value.elems[start..start + len]`, relative to that slice.
+fn inlined_in(value: &Value, start: usize, len: usize) -> Vec<Inlined> {
+    value
+        .inlined
+        .iter()
+        .filter(|i| i.elems.start >= start && i.elems.end <= start + len)
+        .map(|i| Inlined {
+            elems: i.elems.start - start..i.elems.end - start,
+            ..i.clone()
+        })
+        .collect()
+}
+
+/// [`to_decoded`] for a value with inlined variables: each variable's value is a piece, so
+/// a change to it is written into the assigned literal (see `crate::site::Piece`).
+fn to_decoded_with(elems: &[Elem], inlined: &[Inlined]) -> (Decoded, bool) {
+    if inlined.is_empty() {
+        return to_decoded(elems);
+    }
+    let mut d = Decoded::default();
+    let mut alone: Vec<Elem> = Vec::new();
+    let mut non_utf8 = false;
+    let mut k = 0;
+    for i in inlined {
+        let (part, bad) = to_decoded(&elems[k..i.elems.start]);
+        non_utf8 |= bad;
+        append(&mut d, &part);
+        alone.extend_from_slice(&elems[k..i.elems.start]);
+        let (value, bad) = to_decoded(&elems[i.elems.clone()]);
+        non_utf8 |= bad;
+        d.push_value(
+            i.reference.clone(),
+            &value,
+            crate::site::PieceOf {
+                span: i.span.clone(),
+                name: i.name.clone(),
+                origin: format!("line {}", i.line),
+                editable: i.editable,
+            },
+        );
+        alone.push(Elem::Opaque {
+            stand_in: i.name.clone(),
+            raw: i.reference.clone(),
+        });
+        k = i.elems.end;
+    }
+    let (part, bad) = to_decoded(&elems[k..]);
+    non_utf8 |= bad;
+    append(&mut d, &part);
+    alone.extend_from_slice(&elems[k..]);
+    (d.finish(to_decoded(&alone).0), non_utf8)
+}
+
+/// Append a decoded part (no pieces) to `d`, its mapping and run-time parts kept.
+fn append(d: &mut Decoded, part: &Decoded) {
+    let mut i = 0;
+    while i < part.text.len() {
+        if let Some(o) = part.opaque.iter().find(|o| o.start == i) {
+            if let (Some(first), Some(last)) = (part.raw(o.start), part.raw(o.end - 1)) {
+                d.push_opaque(&part.text[o.clone()], first.start..last.end);
+            }
+            i = o.end;
+            continue;
+        }
+        let ch = part.text[i..].chars().next().unwrap_or('\u{fffd}');
+        if let Some(r) = part.raw(i) {
+            d.push_char(ch, r);
+        }
+        i += ch.len_utf8().max(1);
+    }
+}
+
 pub fn to_decoded(elems: &[Elem]) -> (Decoded, bool) {
     let mut d = Decoded::default();
     let mut non_utf8 = false;
@@ -168,6 +243,7 @@ impl<'a> Finder<'a> {
             funcs: hooks::functions(code),
             sites: Vec::new(),
             diagnostics: Vec::new(),
+            vars: Vars::collect(code),
         }
     }
 
@@ -220,13 +296,14 @@ impl<'a> Finder<'a> {
             })
             .map(|(_, (_, r))| r.clone());
         let Some(first) = first else { return };
-        let value = expr::evaluate(code, first.clone());
+        let value = expr::evaluate_with(code, first.clone(), Some(&self.vars));
         let Some(hv) = header_value(&value) else {
             return;
         };
         let span = code.bytes(first.clone());
         let elems = trim_end(&value.elems[hv.start..]);
-        let mut site = self.site(hv.disposition, span.clone(), elems, p);
+        let inlined = inlined_in(&value, hv.start, elems.len());
+        let mut site = self.site(hv.disposition, span.clone(), elems, &inlined, p);
         let replace = args
             .iter()
             .enumerate()
@@ -362,7 +439,7 @@ impl<'a> Finder<'a> {
         if end == value_start {
             return;
         }
-        let value = expr::evaluate(code, value_start..end);
+        let value = expr::evaluate_with(code, value_start..end, Some(&self.vars));
         let mut start = 0;
         while matches!(
             value.elems.get(start),
@@ -374,7 +451,8 @@ impl<'a> Finder<'a> {
             start += 1;
         }
         let elems = trim_end(&value.elems[start..]);
-        let mut site = self.site(disposition, code.bytes(value_start..end), elems, p);
+        let inlined = inlined_in(&value, start, elems.len());
+        let mut site = self.site(disposition, code.bytes(value_start..end), elems, &inlined, p);
         if appends {
             site.refusal = Some(
                 "`.=` appends to a value set elsewhere: patch the place that sets it".to_string(),
@@ -388,9 +466,10 @@ impl<'a> Finder<'a> {
         disposition: Disposition,
         span: Range<usize>,
         elems: &[Elem],
+        inlined: &[Inlined],
         p: usize,
     ) -> Site {
-        let (value, non_utf8) = to_decoded(elems);
+        let (value, non_utf8) = to_decoded_with(elems, inlined);
         let literal_text = elems
             .iter()
             .any(|e| matches!(e, Elem::Byte { b, .. } if !b.is_ascii_whitespace()));

@@ -19,7 +19,7 @@
 //! on h-vars; locked policies and the false all-clear on h-honest): its failure is printed as
 //! PENDING instead of failing the test, and a pending fixture that passes says its marker can go.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -48,7 +48,7 @@ struct Outcome {
     #[serde(default)]
     messages: Vec<String>,
     /// nginx-main | nginx-http | nginx-server | apache-conf | apache-htaccess | caddy | php |
-    /// none, optionally `:FILE` (tests/conformance/validate.rs)
+    /// none, optionally `:FILE` (tests/e2e/conformance/validate.rs)
     validate: String,
     #[serde(default)]
     pending: Option<String>,
@@ -436,7 +436,6 @@ fn check(name: &str, dir: &Path, o: &Outcome) -> Result<(), Vec<String>> {
     }
 }
 
-#[path = "conformance/validate.rs"]
 mod validate;
 use validate::validate;
 

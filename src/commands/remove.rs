@@ -1,0 +1,35 @@
+//! `csppatch remove --vendor NAME PATH...`: offboarding a vendor, a patch run
+//! ([`crate::pipeline::run`] with [`crate::options::Removal`]) whose plan takes the vendor's
+//! sources out (`csp::remove`). Here: the `--keep` requirements and the count the summary
+//! shows; a removal's per-site lines are `render::patch`'s.
+
+use crate::report::Report;
+
+/// Sources removed, over every site.
+pub fn removed_count(report: &Report) -> usize {
+    report
+        .sites
+        .iter()
+        .flat_map(|s| &s.removed)
+        .map(|r| r.sources.len())
+        .sum()
+}
+
+/// The `--keep` vendors' requirements, chosen with the same region and options as the
+/// vendor being removed.
+pub fn keep(
+    choice: &crate::commands::VendorChoice,
+    keep: &[String],
+) -> Result<crate::options::Removal, Vec<crate::diag::Diagnostic>> {
+    if keep.is_empty() {
+        return Ok(crate::options::Removal::default());
+    }
+    let others = crate::commands::VendorChoice {
+        vendors: keep.to_vec(),
+        allow: Vec::new(),
+        ..choice.clone()
+    };
+    Ok(crate::options::Removal {
+        keep: others.requirements()?.requirements,
+    })
+}

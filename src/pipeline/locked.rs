@@ -1,0 +1,188 @@
+//! Locked policies: a CSP that is strict on purpose for responses that are not pages a widget
+//! runs in (SVG files, user uploads, download handlers). csppatch leaves them as they are unless
+//! `--include-locked` is given (README, "Locked policies").
+//!
+//! Two independent reasons, either one locks a site:
+//! - the policy forbids scripts entirely: the script directive browsers use (`script-src-elem`,
+//!   else `script-src`, else `default-src`) is `'none'` (or empty), or `sandbox` is set without
+//!   `allow-scripts`;
+//! - the site is scoped to file types or to upload/download paths, as its context shows it:
+//!   an nginx `location` regex on a file extension (`location ~* \.svg$`), an Apache
+//!   `<Files>`/`<FilesMatch>` section, or a location/function about uploads, avatars,
+//!   attachments or downloads (`location /user_uploads`, PHP `AttachmentFile::display()`).
+
+use crate::csp::parse::{self, Policy};
+
+/// Why a site is locked, in words for a message (`None`: an ordinary policy).
+pub fn reason(policy: &str, context: &str) -> Option<String> {
+    let mut why = Vec::new();
+    if let Some(content) = forbids_scripts(policy) {
+        why.push(content);
+    }
+    if let Some(scope) = scope(context) {
+        why.push(scope);
+    }
+    (!why.is_empty()).then(|| why.join("; "))
+}
+
+/// "forbids scripts (`script-src 'none'`)" when some enforced policy of the list allows no
+/// script at all.
+fn forbids_scripts(text: &str) -> Option<String> {
+    let list = parse::parse(text);
+    let found = list.enforced().find_map(policy_forbids_scripts);
+    found
+}
+
+fn policy_forbids_scripts(p: &Policy) -> Option<String> {
+    if let Some(sandbox) = p.get("sandbox") {
+        let scripts = sandbox
+            .sources
+            .iter()
+            .any(|t| t.text.eq_ignore_ascii_case("allow-scripts"));
+        if !scripts {
+            return Some(format!(
+                "it forbids scripts (`sandbox{}` without `allow-scripts`)",
+                sandbox
+                    .sources
+                    .iter()
+                    .map(|t| format!(" {}", t.text))
+                    .collect::<String>()
+            ));
+        }
+    }
+    let d = ["script-src-elem", "script-src", "default-src"]
+        .iter()
+        .find_map(|name| p.get(name))?;
+    let none = d.sources.is_empty() || (d.sources.len() == 1 && d.sources[0].is_none_keyword());
+    if !none {
+        return None;
+    }
+    let shown = format!("{} {}", d.name, d.values().join(" "));
+    Some(if d.name == "default-src" {
+        format!(
+            "it forbids scripts (`{}` and no script directive)",
+            shown.trim_end()
+        )
+    } else {
+        format!("it forbids scripts (`{}`)", shown.trim_end())
+    })
+}
+
+/// Words in a location path or a function name that say the responses are user files.
+const FILE_PATHS: &[&str] = &[
+    "upload",
+    "avatar",
+    "attachment",
+    "download",
+    "fileadmin",
+    "/files",
+];
+
+/// "it is scoped to …" when the context (`server x > location ~* \.svg$`, `<FilesMatch
+/// "\.svg$">`, `AttachmentFile::display()`) limits the site to file types or user files.
+fn scope(context: &str) -> Option<String> {
+    for part in context.split(" > ") {
+        let part = part.trim();
+        let lower = part.to_ascii_lowercase();
+        if lower.starts_with("<filesmatch") || lower.starts_with("<files ") {
+            if PAGE_EXTENSIONS
+                .iter()
+                .any(|ext| lower.contains(&format!(".{ext}")))
+            {
+                continue;
+            }
+            return Some(format!("it is scoped to file types (`{part}`)"));
+        }
+        if let Some(rest) = lower.strip_prefix("location ") {
+            let regex = rest.starts_with('~');
+            if regex && extension_regex(rest) {
+                return Some(format!("it is scoped to file types (`{part}`)"));
+            }
+            if FILE_PATHS.iter().any(|w| rest.contains(w)) {
+                return Some(format!("it is scoped to user files (`{part}`)"));
+            }
+            continue;
+        }
+        if lower.starts_with("<location") || lower.starts_with("<directory") {
+            if FILE_PATHS.iter().any(|w| lower.contains(w)) {
+                return Some(format!("it is scoped to user files (`{part}`)"));
+            }
+            continue;
+        }
+        // A PHP function or method (`AttachmentFile::display()`): a download handler.
+        if part.ends_with("()") && FILE_PATHS[..4].iter().any(|w| lower.contains(w)) {
+            return Some(format!("it is sent by a download handler (`{part}`)"));
+        }
+    }
+    None
+}
+
+/// A location regex that ends on a file extension: `\.svg$`, `^.+\.svg`, `\.(?:png|svg)$`.
+fn extension_regex(regex: &str) -> bool {
+    let Some(at) = regex.rfind("\\.") else {
+        return false;
+    };
+    let tail = &regex[at + 2..];
+    let tail = tail.trim_end_matches(['$', '"', '\'', ' ']);
+    let shape = !tail.is_empty()
+        && tail
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"()|?:".contains(&b));
+    // `location ~ \.php$` serves pages: the policy there is the page policy.
+    let pages = tail
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|ext| PAGE_EXTENSIONS.contains(&ext));
+    shape && !pages
+}
+
+/// Extensions of responses that are pages (a widget runs in them).
+const PAGE_EXTENSIONS: &[&str] = &[
+    "php", "phtml", "html", "htm", "shtml", "xhtml", "asp", "aspx", "jsp", "cgi", "pl", "py",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_that_forbid_scripts() {
+        assert!(forbids_scripts("script-src 'none'").is_some());
+        assert!(forbids_scripts("default-src 'none'; img-src 'self'").is_some());
+        assert!(forbids_scripts("default-src 'none'; script-src 'self'").is_none());
+        assert!(forbids_scripts("script-src-elem 'none'; script-src 'self'").is_some());
+        assert!(forbids_scripts("sandbox allow-forms").is_some());
+        assert!(forbids_scripts("sandbox allow-scripts; default-src 'self'").is_none());
+        assert!(forbids_scripts("default-src 'self'").is_none());
+        assert!(
+            forbids_scripts("img-src 'none'").is_none(),
+            "scripts allowed"
+        );
+        // Report-only policies are not enforced but are still policies: a comma list locks
+        // when any enforced policy forbids scripts.
+        assert!(forbids_scripts("default-src 'self', script-src 'none'").is_some());
+    }
+
+    #[test]
+    fn scopes_from_context() {
+        assert!(scope("server localhost > location ~* ^.+\\.svg$").is_some());
+        assert!(scope("server x > location ~* \\.(?:svg|svgz)$").is_some());
+        assert!(scope("server x > location ~ \\.php$").is_none(), "pages");
+        assert!(
+            scope("server x > location ~ \\.(php|svg)$").is_none(),
+            "pages"
+        );
+        assert!(scope("server x > location ~ ^/api/").is_none());
+        assert!(scope("location /internal/local/user_avatars").is_some());
+        assert!(
+            scope("<IfModule mod_headers.c> > <FilesMatch \"\\.svg$\"> > Header set").is_some()
+        );
+        assert!(
+            scope("<FilesMatch \\.php$> > Header set").is_none(),
+            "pages"
+        );
+        assert!(scope("AttachmentFile::display()").is_some());
+        assert!(scope("send_headers()").is_none());
+        assert!(scope("server downloads.example.com > location /").is_none());
+        assert!(scope("top level").is_none());
+    }
+}

@@ -1,0 +1,290 @@
+//! A value built from variables: the literals it is made of, and where text inserted at a
+//! point of the expanded value can go in the file.
+//!
+//! A dialect that can tell a variable's value from the configuration (an nginx `set`, Caddy
+//! `vars`, a PHP assignment) decodes a site's value with the variable's value in place of the
+//! reference (`Decoded::push_value`): the merge then reasons about the policy the browser
+//! receives, and every text byte still maps to the file byte it came from (the `set` literal's
+//! bytes for the variable's text). Each expanded literal is a [`Piece`]: the text it produced,
+//! the bytes of the reference to it, and the literal as its own small site, so that the
+//! dialect's own encoder can write into it. Splicing then needs no special case: an edit is
+//! written into the literal that holds the text it touches (see `splice/place.rs`).
+
+use std::ops::Range;
+
+use super::Decoded;
+
+/// What a part only known at request time can change, and so what it refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// A source or a part of one (`'nonce-$request_id'`, `https://$host`, a PHP call in
+    /// `report-uri`): its directive is patched around it.
+    Source,
+    /// Any text, `;` and other directives included, substituted before the server even reads
+    /// the value (Caddy's `{$ENV}`): the directive that holds it is neither changed nor copied.
+    Any,
+}
+
+/// What one run-time part of a value is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpaqueNote {
+    /// The part's stand-in in the value's text.
+    pub range: Range<usize>,
+    /// What it is, for messages: `` `$extra`, which no `set` of this file assigns ``.
+    pub what: String,
+    pub reach: Reach,
+}
+
+/// The literal a variable's value was read from, for [`Decoded::push_value`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PieceOf {
+    /// File bytes of the literal (an nginx word, a Caddy token, a PHP expression).
+    pub span: Range<usize>,
+    /// `$csp_script`, `{vars.scriptSrc}`, `$policy[]`.
+    pub name: String,
+    /// Where it is set, for messages: `line 54`, `line 22, in `if ($uri = /pad/inner.html)``.
+    pub origin: String,
+    /// csppatch may change the literal: every use of the variable is a CSP value (changing it
+    /// changes no other header, condition or output).
+    pub editable: bool,
+}
+
+/// One literal of an expanded value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    /// The text of the expanded value this literal produced, the pieces inside it included.
+    pub text: Range<usize>,
+    /// File bytes of the reference to it (`$csp_script`, `${csp_script}`, `{vars.x}`) in the
+    /// literal around it.
+    pub reference: Range<usize>,
+    /// The piece around it; `None`: the site's own value.
+    pub parent: Level,
+    /// File bytes of the literal itself.
+    pub span: Range<usize>,
+    /// The literal's value as written, its own references opaque: the literal as a site.
+    pub alone: Decoded,
+    pub name: String,
+    pub origin: String,
+    pub editable: bool,
+}
+
+impl Piece {
+    /// `` `$csp_script` (line 54) `` for messages.
+    pub fn describe(&self) -> String {
+        format!("`{}` ({})", self.name, self.origin)
+    }
+}
+
+/// A literal of a value: the site's own (`None`) or one of its pieces.
+pub type Level = Option<usize>;
+
+impl Decoded {
+    /// The literal that produced text byte `i`: the innermost piece holding it.
+    pub fn owner(&self, i: usize) -> Level {
+        // Pre-order: of the pieces holding `i`, the last is the innermost.
+        self.pieces.iter().rposition(|p| p.text.contains(&i))
+    }
+
+    /// The text a literal produced, with what the pieces inside it produced.
+    pub fn level_text(&self, level: Level) -> Range<usize> {
+        level.map_or(0..self.text.len(), |i| self.pieces[i].text.clone())
+    }
+
+    /// How many pieces a literal is inside.
+    pub fn depth(&self, mut level: Level) -> usize {
+        let mut depth = 0;
+        while let Some(i) = level {
+            depth += 1;
+            level = self.pieces[i].parent;
+        }
+        depth
+    }
+
+    /// May the literal be changed? Not when it, or a literal around it, is also used by
+    /// something that is not a CSP value.
+    pub fn editable(&self, mut level: Level) -> bool {
+        while let Some(i) = level {
+            if !self.pieces[i].editable {
+                return false;
+            }
+            level = self.pieces[i].parent;
+        }
+        true
+    }
+
+    /// Does the literal itself (not a piece inside it) produce some of `range`, other than
+    /// white space? (The `; ` between `${csp_default}; ${csp_script}` does; `"$csp"` does not.)
+    pub fn own_text_in(&self, level: Level, range: Range<usize>) -> bool {
+        let bytes = self.text.as_bytes();
+        range
+            .filter(|&i| !bytes[i].is_ascii_whitespace())
+            .any(|i| self.owner(i) == level)
+    }
+
+    /// The pieces directly inside a literal.
+    pub fn children(&self, level: Level) -> impl Iterator<Item = usize> + '_ {
+        (0..self.pieces.len()).filter(move |&i| self.pieces[i].parent == level)
+    }
+
+    /// Every place in the file where text inserted at text position `p` decodes in place:
+    /// right after the text before `p`, in the literal that holds it, then, for each piece
+    /// that ends at `p`, right after the reference to it in the literal around it; then the
+    /// same before the text after `p`. Each with the literal it lands in.
+    pub fn insertion_points(&self, p: usize) -> Vec<(Level, usize)> {
+        let mut out = Vec::new();
+        if p > 0 {
+            if let Some(r) = self.raw(p - 1) {
+                let mut level = self.owner(p - 1);
+                out.push((level, r.end));
+                while let Some(i) = level {
+                    let piece = &self.pieces[i];
+                    if piece.text.end != p {
+                        break;
+                    }
+                    out.push((piece.parent, piece.reference.end));
+                    level = piece.parent;
+                }
+            }
+        }
+        if p < self.text.len() {
+            if let Some(r) = self.raw(p) {
+                let mut level = self.owner(p);
+                out.push((level, r.start));
+                while let Some(i) = level {
+                    let piece = &self.pieces[i];
+                    if piece.text.start != p {
+                        break;
+                    }
+                    out.push((piece.parent, piece.reference.start));
+                    level = piece.parent;
+                }
+            }
+        }
+        out.dedup();
+        out
+    }
+
+    /// The literal as the dialect's encoder reads it: a piece's value as written, or the
+    /// site's own (its references opaque).
+    pub fn level_value(&self, level: Level) -> &Decoded {
+        match level {
+            Some(i) => &self.pieces[i].alone,
+            None => self.alone.as_deref().unwrap_or(self),
+        }
+    }
+
+    /// The note of the run-time part at `range`, if the dialect left one.
+    pub fn note_at(&self, range: &Range<usize>) -> Option<&OpaqueNote> {
+        self.notes.iter().find(|n| n.range == *range)
+    }
+}
+
+/// Why a site must be refused when a part only known at request time stands where a
+/// directive name is (`"default-src 'self'; $extra"`): that part can hold any directive, the
+/// vendor's among them, and a directive csppatch adds after it could be shadowed by one inside
+/// it (browsers keep the first of a name). `None` when every such part is inside a directive's
+/// sources, where the directive is patched around it.
+pub fn unknown_directives(value: &Decoded) -> Option<String> {
+    let list = crate::csp::parse::parse(&value.text);
+    let parts: Vec<String> = list
+        .policies
+        .iter()
+        .flat_map(|p| &p.directives)
+        .filter(|d| value.touches_opaque(d.name_span.clone()))
+        .map(|d| {
+            let note = value
+                .notes
+                .iter()
+                .find(|n| n.range.start < d.name_span.end && d.name_span.start < n.range.end);
+            note.map_or_else(
+                || format!("`{}`", &value.text[d.name_span.clone()]),
+                |n| n.what.clone(),
+            )
+        })
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "a part only known at request time stands where a directive is, so it can hold any \
+         directive, the vendor's too: {}; give it one value in this file (or write the \
+         directives in the header), then run csppatch again",
+        parts.join("; ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `add_header CSP "a; $x;"` (header word at 0..9) with `set $x "b c"` (at 20..25).
+    fn expanded() -> Decoded {
+        let mut x = Decoded::default();
+        x.push_literal(21, b"b c");
+        let mut alone = Decoded::default();
+        alone.push_literal(1, b"a; ");
+        alone.push_opaque("$x", 4..6);
+        alone.push_literal(6, b";");
+        let mut d = Decoded::default();
+        d.push_literal(1, b"a; ");
+        d.push_value(
+            4..6,
+            &x,
+            PieceOf {
+                span: 20..25,
+                name: "$x".into(),
+                origin: "line 2".into(),
+                editable: true,
+            },
+        );
+        d.push_literal(6, b";");
+        d.finish(alone)
+    }
+
+    #[test]
+    fn text_maps_to_the_literal_it_came_from() {
+        let d = expanded();
+        assert_eq!(d.text, "a; b c;");
+        assert_eq!(d.raw(3), Some(21..22), "`b` is in the set literal");
+        assert_eq!(d.owner(3), Some(0));
+        assert_eq!(d.owner(6), None);
+        assert_eq!(d.raw_range(3..6), Some(21..24));
+        assert_eq!(d.raw_range(1..4), None, "across the reference");
+        assert!(d.own_text_in(None, 0..7));
+        assert!(!d.own_text_in(None, 3..6));
+    }
+
+    #[test]
+    fn insertion_points_inside_then_after_the_reference() {
+        let d = expanded();
+        // After `b c`: at the end of the set literal, or after `$x` in the header.
+        assert_eq!(d.insertion_points(6), vec![(Some(0), 24), (None, 6)]);
+        assert_eq!(d.insertion_points(4), vec![(Some(0), 22)]);
+        assert_eq!(d.level_value(None).text, "a; $x;");
+        assert_eq!(d.level_value(Some(0)).text, "b c");
+    }
+
+    #[test]
+    fn nested_pieces_keep_their_parents() {
+        let inner = expanded();
+        let mut outer = Decoded::default();
+        outer.push_value(
+            100..103,
+            &inner,
+            PieceOf {
+                span: 0..9,
+                name: "$y".into(),
+                origin: "line 1".into(),
+                editable: false,
+            },
+        );
+        assert_eq!(outer.pieces.len(), 2);
+        assert_eq!(outer.pieces[1].parent, Some(0));
+        assert_eq!(outer.depth(Some(1)), 2);
+        assert!(
+            !outer.editable(Some(1)),
+            "inside a literal that is not editable"
+        );
+        assert_eq!(outer.pieces[0].alone.text, "a; $x;");
+    }
+}

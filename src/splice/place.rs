@@ -1,0 +1,116 @@
+//! Where an edit of a value built from variables is written: into the literal that holds the
+//! text it touches (an nginx `set`, Caddy `vars`, a PHP literal), each literal encoded by the
+//! dialect's own encoder as a site of its own (README, "How variables are expanded").
+
+use crate::csp::TextEdit;
+use crate::dialect::Dialect;
+use crate::edit::Splice;
+use crate::site::{Level, Site};
+
+/// The splice for `edit` of `site` (whose value has pieces). `Ok(None)`: it cannot be written
+/// in place; `Err`: it must not be written at all (it would change a literal something other
+/// than this CSP reads).
+pub fn splice(
+    dialect: &dyn Dialect,
+    site: &Site,
+    src: &[u8],
+    edit: &TextEdit,
+) -> Result<Option<Vec<Splice>>, String> {
+    // Sources appended to the directive before the point, then new directives: the sources
+    // go into the literal that holds the directive, the directives where no variable is.
+    if let Some(semi) = edit.text.find(';') {
+        if edit.range.is_empty() && !edit.text[..semi].trim().is_empty() {
+            let at = edit.range.clone();
+            let head = TextEdit {
+                range: at.clone(),
+                text: edit.text[..semi].to_string(),
+            };
+            let tail = TextEdit {
+                range: at,
+                text: edit.text[semi..].to_string(),
+            };
+            let (Some(a), Some(b)) = (
+                one(dialect, site, src, &head)?,
+                one(dialect, site, src, &tail)?,
+            ) else {
+                return Ok(None);
+            };
+            return Ok(Some(vec![a, b]));
+        }
+    }
+    Ok(one(dialect, site, src, edit)?.map(|s| vec![s]))
+}
+
+fn one(
+    dialect: &dyn Dialect,
+    site: &Site,
+    src: &[u8],
+    edit: &TextEdit,
+) -> Result<Option<Splice>, String> {
+    let value = &site.value;
+    if !edit.range.is_empty() {
+        let level = value.owner(edit.range.start);
+        if edit.range.clone().any(|i| value.owner(i) != level) {
+            return Ok(None);
+        }
+        let Some(raw) = value.raw_range(edit.range.clone()) else {
+            return Ok(None);
+        };
+        if !value.editable(level) {
+            return Err(shared(site, level, &value.text[edit.range.clone()]));
+        }
+        let bytes = dialect.encode_fragment(&site.at_level(level), src, raw.start, &edit.text);
+        return Ok(bytes.map(|bytes| Splice { range: raw, bytes }));
+    }
+    let mut points = value.insertion_points(edit.range.start);
+    if edit.text.contains(';') {
+        // A new directive belongs to no variable: the outermost literal first.
+        points.sort_by_key(|&(level, _)| value.depth(level));
+    }
+    let mut blocked = None;
+    for (level, at) in points {
+        if !value.editable(level) {
+            blocked.get_or_insert(level);
+            continue;
+        }
+        if let Some(bytes) = dialect.encode_fragment(&site.at_level(level), src, at, &edit.text) {
+            return Ok(Some(Splice {
+                range: at..at,
+                bytes,
+            }));
+        }
+    }
+    match blocked {
+        Some(level) => Err(shared(site, level, edit.text.trim())),
+        None => Ok(None),
+    }
+}
+
+/// The refusal for a change that would land in a literal read elsewhere too.
+fn shared(site: &Site, level: Level, what: &str) -> String {
+    // The innermost literal that is not editable is the one to name.
+    let mut l = level;
+    let mut name = None;
+    while let Some(i) = l {
+        if !site.value.pieces[i].editable {
+            name = Some(site.value.pieces[i].describe());
+        }
+        l = site.value.pieces[i].parent;
+    }
+    format!(
+        "`{what}` would go into {}, which something else in the file reads too: changing it \
+         there would change that as well; add it by hand where it belongs",
+        name.unwrap_or_else(|| "a variable".into())
+    )
+}
+
+/// Add a site's splices to the file's, leaving out those another site already makes (two
+/// headers built from one `set`, both patched alike: the `set` changes once).
+pub fn extend(all: &mut Vec<Splice>, site: Vec<Splice>) {
+    let before = all.len();
+    for s in site {
+        if !all[..before].contains(&s) {
+            all.push(s);
+        }
+    }
+}

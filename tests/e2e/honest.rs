@@ -1,0 +1,351 @@
+//! Issue 7 §2 and §3 on fixture trees modelled on real configurations (each fixture names the
+//! public file it models): locked policies left as they are (E040) unless --include-locked, a
+//! missing `;` refused with the corrected text, CSP mentions csppatch cannot read (E041), no
+//! configuration file at all (E042), Trusted Types (CSP140), and the `--check` exit codes:
+//! never 0 where a CSP was seen but not read. Then real nginx and headless Chromium: the
+//! vendor allowed on the page, still blocked under the locked policy, whose header is
+//! byte-identical.
+
+use std::fs;
+
+use crate::common;
+use crate::common::nginx;
+use crate::common::tree::Tree;
+use crate::common::widget::{self, MUSERELAY_LOADS};
+
+/// Each fixture with its `--check` exit code: 1 for a change to make or something not
+/// checked, 0 when only locked policies remain, 2 for a refusal.
+const FIXTURES: &[(&str, i32)] = &[
+    ("apache-locked", 1),
+    ("apache-superseded", 1),
+    ("caddy-locked", 1),
+    ("nginx-locked", 1),
+    ("no-config", 1),
+    ("php-download", 0),
+    ("php-meta", 1),
+    ("php-meta-opaque", 1),
+    ("php-unread", 1),
+    ("semicolon", 2),
+    ("trusted-types", 1),
+];
+
+#[test]
+fn fixtures_snapshot_and_check_exit_codes() {
+    for &(name, code) in FIXTURES {
+        let tree = Tree::fixture("honest", name);
+        let run = tree.run(&[name, "--vendor", "muserelay", "--check", "--color", "never"]);
+        assert_eq!(run.code, Some(code), "{name}: {}", run.stderr);
+        tree.assert_untouched();
+        common::snapshots("honest").bind(|| {
+            insta::assert_snapshot!(name, tree.snapshot(&run));
+        });
+    }
+}
+
+#[test]
+fn locked_policies_stay_byte_identical_unless_included() {
+    for name in [
+        "apache-locked",
+        "caddy-locked",
+        "nginx-locked",
+        "php-download",
+    ] {
+        let tree = Tree::fixture("honest", name);
+        let run = tree.run(&[name, "--vendor", "muserelay"]);
+        assert_eq!(run.code, Some(0), "{name}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("warning[E040]"),
+            "{name}: {}",
+            run.stderr
+        );
+        // One line changes at most (the page policy); every line holding a locked policy
+        // is byte-identical.
+        let locked = |line: &str| line.contains("'none'") || line.contains("'unsafe-inline'");
+        for f in tree.files() {
+            let rel = f.to_str().unwrap().to_string();
+            let before = String::from_utf8_lossy(tree.original(&rel)).into_owned();
+            let after = tree.text(&rel);
+            assert_eq!(before.lines().count(), after.lines().count());
+            assert!(
+                name == "php-download" || before.lines().any(locked),
+                "{name}: the fixture has locked lines"
+            );
+            let changed: Vec<&str> = before
+                .lines()
+                .zip(after.lines())
+                .filter(|(b, a)| b != a)
+                .map(|(b, _)| b)
+                .collect();
+            assert!(changed.len() <= 1, "{name}: {changed:?}");
+            assert!(!changed.iter().any(|l| locked(l)), "{name}: {changed:?}");
+        }
+        if name != "php-download" {
+            assert_eq!(
+                tree.assert_only_values_changed(),
+                1,
+                "{name}: the page policy"
+            );
+        } else {
+            tree.assert_untouched();
+        }
+
+        // --include-locked opens them too.
+        let tree = Tree::fixture("honest", name);
+        let run = tree.run(&[name, "--vendor", "muserelay", "--include-locked"]);
+        assert_eq!(run.code, Some(0), "{name}: {}", run.stderr);
+        assert!(!run.stderr.contains("E040"), "{name}: {}", run.stderr);
+        let text: String = tree
+            .files()
+            .iter()
+            .map(|f| tree.text(f.to_str().unwrap()))
+            .collect();
+        assert!(
+            text.matches("https://muserelay.com").count() >= 2,
+            "{name}: every policy patched: {text}"
+        );
+    }
+}
+
+#[test]
+fn check_fails_where_a_csp_was_seen_but_not_read() {
+    // A CSP csppatch cannot read and none it can: no all-clear, and --check is not a pass.
+    let tree = Tree::fixture("honest", "php-unread");
+    let run = tree.run(&["php-unread", "--vendor", "muserelay", "--check"]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("nothing blocks the vendor"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("SecurityHeaders.php:8:34: warning[E041]"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("SecurityHeaders.php:12:33: warning[E041]"),
+        "{}",
+        run.stderr
+    );
+    // Without --check the run changes nothing and still says what was not checked.
+    let run = tree.run(&["php-unread", "--vendor", "muserelay"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("NOT checked: 2 CSP not readable"),
+        "{}",
+        run.stderr
+    );
+
+    // Nothing read at all: a warning, not "nothing blocks the vendor".
+    let tree = Tree::fixture("honest", "no-config");
+    let run = tree.run(&["no-config", "--vendor", "muserelay", "--check"]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("warning[E042]: 0 configuration files under no-config"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("nothing blocks the vendor"),
+        "{}",
+        run.stderr
+    );
+    // Named with its dialect, the file is read and patched.
+    let run = tree.run(&[
+        "no-config/htaccess.txt",
+        "--dialect",
+        "apache",
+        "--vendor",
+        "muserelay",
+        "--check",
+    ]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("check: changes needed"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_all_clear_is_still_said_when_it_is_true() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("site.conf"),
+        "server {\n    listen 80;\n    # Content-Security-Policy: none here\n    location / { root /srv; }\n}\n",
+    )
+    .unwrap();
+    let out = common::csppatch()
+        .args(["site.conf", "--vendor", "muserelay", "--check"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(
+            "note[E012]: no Content-Security-Policy found in 1 file: nothing blocks the vendor"
+        ),
+        "{err}"
+    );
+}
+
+/// The page policy and the locked policies of one nginx server, served for real.
+fn locked_server_body(www: &std::path::Path) -> String {
+    format!(
+        "        root {};\n        add_header Content-Security-Policy \"default-src 'self'; img-src 'self' data:\" always;\n        location / {{ try_files $uri $uri/ =404; }}\n        location ~* \\.svg$ {{\n            add_header Content-Security-Policy \"script-src 'none'\" always;\n        }}\n        location /user_uploads {{\n            add_header Content-Security-Policy \"default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self';\" always;\n        }}\n",
+        www.display()
+    )
+}
+
+#[test]
+fn nginx_serves_the_vendor_on_the_page_and_keeps_the_locked_policies() {
+    if !common::have("nginx") || !common::have("chromium") {
+        println!("skipped: nginx or chromium missing");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let www = tmp.path().join("www");
+    widget::write_site(&www, MUSERELAY_LOADS);
+    widget::write_site(&www.join("user_uploads"), MUSERELAY_LOADS);
+    fs::write(
+        www.join("image.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+    )
+    .unwrap();
+    let conf = tmp.path().join("server.conf");
+    fs::write(&conf, locked_server_body(&www)).unwrap();
+    let before_bytes = fs::read(&conf).unwrap();
+
+    let before = nginx::serve(&before_bytes).unwrap();
+    let page_before = widget::violations(&format!("http://127.0.0.1:{}/", before.port));
+    let svg_before = before.header_values("/image.svg", "content-security-policy");
+    drop(before);
+
+    let out = common::csppatch()
+        .args(["--dialect", "nginx", "--vendor", "muserelay"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(err.matches("warning[E040]").count(), 2, "{err}");
+
+    let after_bytes = fs::read(&conf).unwrap();
+    let server = nginx::serve(&after_bytes).unwrap();
+    let page = widget::violations(&format!("http://127.0.0.1:{}/", server.port));
+    widget::assert_muserelay_patched(&page_before, &page);
+    // Under the upload policy the vendor stays blocked, as before the patch.
+    let uploads = widget::violations(&format!("http://127.0.0.1:{}/user_uploads/", server.port));
+    assert!(
+        !widget::blocked(&uploads, "muserelay.com").is_empty(),
+        "{uploads:?}"
+    );
+    // The svg response carries the same bytes.
+    let svg = server.header_values("/image.svg", "content-security-policy");
+    assert_eq!(svg, svg_before);
+    assert_eq!(svg, vec![b"script-src 'none'".to_vec()]);
+    // And the file: only the page value changed.
+    let (b, a) = (
+        String::from_utf8_lossy(&before_bytes),
+        String::from_utf8_lossy(&after_bytes),
+    );
+    let locked = |t: &str| t.lines().skip(2).map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(locked(&b), locked(&a));
+}
+
+#[test]
+fn apache_sends_only_the_last_header_set_and_that_is_the_one_patched() {
+    if !common::have("apache2") {
+        println!("skipped: apache2 missing");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let csp = dir.path().join("csp.conf");
+    fs::write(
+        &csp,
+        "Header set Content-Security-Policy \"default-src 'none'\"\nHeader set Content-Security-Policy \"script-src 'self'\"\n",
+    )
+    .unwrap();
+    let out = common::csppatch()
+        .args(["--dialect", "apache", "--vendor", "muserelay"])
+        .arg(&csp)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains(":1:36: warning[E043]: never sent"), "{err}");
+    let patched = fs::read_to_string(&csp).unwrap();
+    assert!(patched.starts_with("Header set Content-Security-Policy \"default-src 'none'\"\n"));
+
+    let tree = common::apache::Tree::new(&format!("Include \"{}\"\n", csp.display()), &[]);
+    tree.configtest().expect("apache2 -t");
+    let httpd = tree.start();
+    let r = httpd.get("/");
+    assert_eq!(r.status, 200, "{}", httpd.log());
+    assert_eq!(
+        r.values("content-security-policy"),
+        vec!["script-src 'self' https://muserelay.com; worker-src 'self'".to_string()],
+        "only the last `Header set` is sent, and it is the patched one"
+    );
+}
+
+#[test]
+fn php_page_template_meta_is_patched_and_php_serves_it_to_chromium() {
+    if !common::have("php") || !common::have("chromium") {
+        println!("skipped: php or chromium missing");
+        return;
+    }
+    // The pi-hole shape: PHP code, then the page with a literal CSP meta, PHP tags in
+    // attribute values around it (opaque to csppatch, run by php -S).
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    widget::write_site(root, MUSERELAY_LOADS);
+    let page = widget::page(MUSERELAY_LOADS).replace(
+        "<head>",
+        "<head>\n<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'self'; img-src 'self' data:\">",
+    );
+    let php = format!(
+        "<?php\n$theme = 'dark';\n?>\n{}",
+        page.replace("<body>", "<body class=\"<?php echo $theme; ?>\">")
+    );
+    fs::write(root.join("index.php"), &php).unwrap();
+    let url = |port: u16| format!("http://127.0.0.1:{port}/index.php");
+
+    let server = common::php::start(root, None, &[]);
+    let before = widget::violations(&url(server.port));
+    drop(server);
+    assert!(
+        !widget::blocked(&before, "muserelay.com").is_empty(),
+        "{before:?}"
+    );
+
+    let out = common::csppatch()
+        .args(["index.php", "--vendor", "muserelay"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("index.php:6: Content-Security-Policy (<meta> in <head>"),
+        "{err}"
+    );
+    let after_php = fs::read_to_string(root.join("index.php")).unwrap();
+    // Only the meta's value changed: every other line, PHP tags included, is as it was.
+    let changed: Vec<(&str, &str)> = php
+        .lines()
+        .zip(after_php.lines())
+        .filter(|(b, a)| b != a)
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].0.contains("http-equiv"), "{changed:?}");
+    common::php::lint(&root.join("index.php")).expect("php -l");
+
+    let server = common::php::start(root, None, &[]);
+    let after = widget::violations(&url(server.port));
+    widget::assert_muserelay_patched(&before, &after);
+}

@@ -1,0 +1,103 @@
+//! PHP values held in a variable assigned from a literal (README, "Values built from
+//! variables"): the change goes into the assigned literal, and `php -S` with headless
+//! Chromium shows the vendor allowed and nothing else changed. Fixtures:
+//! tests/fixtures/vars/php (each names the public file it models).
+
+use crate::common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::widget::{self, MUSERELAY_LOADS};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/vars/php")
+        .join(name)
+}
+
+fn csppatch(file: &Path) -> std::process::Output {
+    common::csppatch()
+        .arg(file)
+        .args(["--vendor", "muserelay", "--color", "never"])
+        .output()
+        .expect("run csppatch")
+}
+
+#[test]
+fn the_assigned_literal_is_patched_and_php_sends_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = tmp.path().join("index.php");
+    let mut src = fs::read(fixture("literal-variable.php")).unwrap();
+    let code_len = src.len();
+    src.extend_from_slice(widget::page(MUSERELAY_LOADS).as_bytes());
+    fs::write(&index, &src).unwrap();
+    fs::write(tmp.path().join("csp-probe.js"), widget::PROBE_JS).unwrap();
+    let serve = common::have("php") && common::have("chromium");
+    let before = serve.then(|| {
+        let server = common::php::start(tmp.path(), None, &[]);
+        widget::violations(&format!("http://127.0.0.1:{}/", server.port))
+    });
+    let out = csppatch(&index);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let after = fs::read(&index).unwrap();
+    let dir = format!("{}/", tmp.path().display());
+    common::snapshots("vars").bind(|| {
+        insta::assert_snapshot!(
+            "php_literal_variable",
+            format!(
+                "----- stderr\n{}----- code after\n{}",
+                stderr.replace(&dir, ""),
+                String::from_utf8_lossy(&after[..after.len() - (src.len() - code_len)])
+            )
+        )
+    });
+    // Only line 4 (the literal) changed, and only by text inserted between its quotes.
+    let old: Vec<&[u8]> = src.split(|&b| b == b'\n').collect();
+    let new: Vec<&[u8]> = after.split(|&b| b == b'\n').collect();
+    assert_eq!(old.len(), new.len());
+    for (i, (o, n)) in old.iter().zip(&new).enumerate() {
+        if i == 3 {
+            let open = o.iter().position(|&b| b == b'"').unwrap() + 1;
+            let close = o.len() - 2; // `";`
+            assert!(n.starts_with(&o[..open]) && n.ends_with(&o[close..]) && n.len() > o.len());
+            let mut rest = n[open..n.len() - 2].iter();
+            assert!(
+                o[open..close].iter().all(|c| rest.any(|x| x == c)),
+                "only insertions inside the literal"
+            );
+        } else {
+            assert_eq!(o, n, "line {} unchanged", i + 1);
+        }
+    }
+    if let Some(before) = before {
+        assert!(
+            !widget::blocked(&before, "muserelay.com").is_empty(),
+            "{before:?}"
+        );
+        let server = common::php::start(tmp.path(), None, &[]);
+        let csp = server.csp("/");
+        assert_eq!(csp, vec!["default-src 'none'; script-src 'self' 'unsafe-eval' https://muserelay.com; style-src 'self' https://muserelay.com 'unsafe-inline'; img-src 'self' https://muserelay.com data:; connect-src 'self' https://muserelay.com wss://muserelay.com; worker-src 'self'".to_string()]);
+        let after = widget::violations(&format!("http://127.0.0.1:{}/", server.port));
+        widget::assert_muserelay_patched(&before, &after);
+    }
+}
+
+#[test]
+fn a_literal_read_by_another_header_is_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("headers.php");
+    fs::copy(fixture("read-twice.php"), &file).unwrap();
+    let before = fs::read(&file).unwrap();
+    let out = csppatch(&file);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("headers.php:5:")
+            && stderr.contains("E013")
+            && stderr.contains("`$CSP` (line 4)"),
+        "file, line and variable named: {stderr}"
+    );
+    assert_eq!(fs::read(&file).unwrap(), before);
+}
