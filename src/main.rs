@@ -153,10 +153,10 @@ enum Command {
     /// the vendor's: the vendor's sources a directive ends with (where the patch run appends
     /// them), and a directive that, once they are out, is again a copy of the one it falls back
     /// to (a patch run creates `connect-src` from `default-src`, and pins `worker-src` to what
-    /// `script-src` allowed). It keeps, and says so (CSP130): a vendor source that stands
+    /// `script-src` allowed). It keeps, and says so (CSP124): a vendor source that stands
     /// before the site's own sources, or in default-src/child-src (csppatch never adds there),
     /// and what a --keep vendor needs. A broader source that still lets the vendor through
-    /// (`https:`, `*`) is named (CSP131). Run right after a patch run, removing gives back the
+    /// (`https:`, `*`) is named (CSP125). Run right after a patch run, removing gives back the
     /// original bytes.
     ///
     /// Examples:

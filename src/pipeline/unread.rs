@@ -38,8 +38,14 @@ pub fn unread(set: &FileSet) -> Vec<Diagnostic> {
             .map(|o| line_of(&f.src, o))
             .chain(explained)
             .collect();
+        // nginx-ui's template header (`# Nginx UI Template Start` ... `End`) is metadata
+        // nginx-ui drops before rendering: its prose names the header without setting it.
+        let metadata = crate::template::gotmpl::nginx_ui_header(&f.src);
         let mut last_line = 0;
         for at in mentions(&f.src) {
+            if metadata.as_ref().is_some_and(|m| m.contains(&at)) {
+                continue;
+            }
             let line = line_of(&f.src, at);
             if line == last_line || lines.iter().any(|&l| l.abs_diff(line) <= NEAR) {
                 continue;

@@ -43,7 +43,7 @@ pub fn lex(src: &[u8]) -> Result<Vec<Tag>, LexError> {
 
 /// The lines from `# Nginx UI Template Start` to `# Nginx UI Template End`, inclusive
 /// (nginx-ui reads the file line by line and drops those, wherever they are).
-fn nginx_ui_header(src: &[u8]) -> Option<std::ops::Range<usize>> {
+pub(crate) fn nginx_ui_header(src: &[u8]) -> Option<std::ops::Range<usize>> {
     let mut start = None;
     let mut at = 0;
     for line in src.split_inclusive(|&b| b == b'\n') {

@@ -18,7 +18,7 @@
 mod envsubst;
 mod erb;
 mod finder;
-mod gotmpl;
+pub(crate) mod gotmpl;
 mod jinja;
 mod mask;
 pub mod render;

@@ -1,5 +1,5 @@
-//! `csppatch remove` from the command line: --help, --keep, what stays and why (CSP130), what
-//! still lets the vendor through (CSP131), JSON, errors. The end-to-end runs per server are in
+//! `csppatch remove` from the command line: --help, --keep, what stays and why (CSP124), what
+//! still lets the vendor through (CSP125), JSON, errors. The end-to-end runs per server are in
 //! tests/e2e/e2e_remove.rs, the round-trip property in tests/csp/remove_props.rs.
 
 use crate::common;
@@ -52,7 +52,7 @@ fn help_explains_what_is_removed_and_kept() {
         "--vendor <NAME>",
         "--check",
         "--validate",
-        "CSP130",
+        "CSP124",
         "csppatch remove --vendor muserelay",
     ] {
         assert!(help.contains(needle), "{needle} in\n{help}");
@@ -94,7 +94,7 @@ fn keep_leaves_what_the_other_vendor_needs() {
         out.outcome
             .diagnostics
             .iter()
-            .any(|d| d.code == "CSP130" && d.message.contains("--keep crisp needs it")),
+            .any(|d| d.code == "CSP124" && d.message.contains("--keep crisp needs it")),
         "{:?}",
         out.outcome.diagnostics
     );
@@ -106,7 +106,7 @@ fn keep_leaves_what_the_other_vendor_needs() {
         .outcome
         .diagnostics
         .iter()
-        .any(|d| d.code == "CSP130" && d.message.contains("https://muserelay.com")));
+        .any(|d| d.code == "CSP124" && d.message.contains("https://muserelay.com")));
     // Removing crisp (merged last) with --keep muserelay gives back the muserelay-only policy;
     // without it, the sources both list (data:, 'unsafe-inline') go with crisp.
     assert_eq!(
@@ -135,8 +135,8 @@ fn a_broader_source_that_still_allows_the_vendor_is_named() {
         .outcome
         .diagnostics
         .iter()
-        .find(|d| d.code == "CSP131")
-        .expect("CSP131");
+        .find(|d| d.code == "CSP125")
+        .expect("CSP125");
     assert!(
         warn.message.contains("`https:` in `script-src`"),
         "{}",
@@ -153,7 +153,7 @@ fn vendor_sources_the_policy_had_first_stay_with_a_note() {
         .outcome
         .diagnostics
         .iter()
-        .filter(|d| d.code == "CSP130")
+        .filter(|d| d.code == "CSP124")
         .map(|d| d.message.as_str())
         .collect();
     assert_eq!(notes.len(), 2, "{notes:?}");

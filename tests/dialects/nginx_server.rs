@@ -318,6 +318,11 @@ fn fragments_spliced_at_insertion_points_decode_as_inserted() {
     let mut checked = 0;
     let mut live: Vec<(String, &str, Vec<u8>, String)> = Vec::new();
     for (i, site) in found.sites.iter().enumerate() {
+        // A value expanded from `set` variables is edited in the `set` literals (splice
+        // places it there); tests/e2e/vars_nginx.rs checks what nginx sends for those.
+        if !site.value.pieces.is_empty() {
+            continue;
+        }
         let text = &site.value.text;
         // At the start, before the first `;`, and at the end of the value.
         let mut positions = vec![0, text.len()];

@@ -1,7 +1,7 @@
 //! Issue 7 §2 and §3 on fixture trees modelled on real configurations (each fixture names the
 //! public file it models): locked policies left as they are (E040) unless --include-locked, a
 //! missing `;` refused with the corrected text, CSP mentions csppatch cannot read (E041), no
-//! configuration file at all (E042), Trusted Types (CSP140), and the `--check` exit codes:
+//! configuration file at all (E042), Trusted Types (CSP123), and the `--check` exit codes:
 //! never 0 where a CSP was seen but not read. Then real nginx and headless Chromium: the
 //! vendor allowed on the page, still blocked under the locked policy, whose header is
 //! byte-identical.

@@ -1,4 +1,4 @@
-//! CSP140 trusted-types-block-vendor: the policy requires Trusted Types for scripts and the
+//! CSP123 trusted-types-block-vendor: the policy requires Trusted Types for scripts and the
 //! vendor's script is let in.
 
 use crate::csp::merge::Requirement;
@@ -7,7 +7,7 @@ use crate::diag::Diagnostic;
 use crate::rule::declare_rule;
 
 declare_rule! {
-    code: "CSP140",
+    code: "CSP123",
     name: "trusted-types-block-vendor",
     what: "The policy has `require-trusted-types-for 'script'` and a vendor's script is let in.",
     why: "With Trusted Types required, the browser throws when a script assigns a string to a \
@@ -43,7 +43,7 @@ pub fn check(list: &PolicyList, requirements: &[Requirement]) -> Option<Diagnost
     };
     Some(
         Diagnostic::warning(
-            "CSP140",
+            "CSP123",
             format!(
                 "the policy requires Trusted Types for scripts (`require-trusted-types-for 'script'`) \
                  {listed}: {}'s script loads, but breaks at its first DOM write unless it was \

@@ -1,10 +1,10 @@
-//! CSP130 vendor-source-kept: `csppatch remove` leaves one of the vendor's sources in place, and says why.
+//! CSP124 vendor-source-kept: `csppatch remove` leaves one of the vendor's sources in place, and says why.
 
 use crate::diag::Diagnostic;
 use crate::rule::declare_rule;
 
 declare_rule! {
-    code: "CSP130",
+    code: "CSP124",
     name: "vendor-source-kept",
     what: "While offboarding a vendor (`csppatch remove`), a source its preset lists stays in \
            the policy: it also decides request types the vendor does not ask for there (the \
@@ -30,7 +30,7 @@ pub fn vendor_source_kept(
     why: &str,
 ) -> Diagnostic {
     Diagnostic::note(
-        "CSP130",
+        "CSP124",
         format!("kept `{source}` in `{directive}` ({label}), a source of {vendor}: {why}"),
     )
 }

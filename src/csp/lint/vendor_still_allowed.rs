@@ -1,10 +1,10 @@
-//! CSP131 vendor-still-allowed: after `csppatch remove`, another source still lets the vendor's requests through.
+//! CSP125 vendor-still-allowed: after `csppatch remove`, another source still lets the vendor's requests through.
 
 use crate::diag::Diagnostic;
 use crate::rule::declare_rule;
 
 declare_rule! {
-    code: "CSP131",
+    code: "CSP125",
     name: "vendor-still-allowed",
     what: "After the vendor's own sources are removed (`csppatch remove`), a source that is not \
            the vendor's (`https:`, `*`, `*.example.com`, or one kept for a --keep vendor) still \
@@ -27,7 +27,7 @@ pub fn vendor_still_allowed(
     label: &str,
 ) -> Diagnostic {
     Diagnostic::warning(
-        "CSP131",
+        "CSP125",
         format!(
             "{vendor}'s `{source}` is still allowed for {what} in {label}: `{by}` in \
              `{directive}` covers it"

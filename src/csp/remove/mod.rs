@@ -512,7 +512,7 @@ fn still_allowed(dirs: &[Dir], vendor: &[Wanted], label: &str, diagnostics: &mut
     let origin = "https://site.example";
     let mut said = Vec::new();
     for w in vendor {
-        // Kept on purpose somewhere: CSP130 said so.
+        // Kept on purpose somewhere: CSP124 said so.
         let kept_somewhere = dirs.iter().any(|d| {
             !d.dropped
                 && d.d
