@@ -38,17 +38,11 @@ pub fn apply(src: &[u8], splices: &[Splice]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Colours for the diff, when the output is a terminal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Paint {
-    Plain,
-    Ansi,
-}
-
 /// A unified diff (`--- a/PATH` / `+++ b/PATH`, 3 lines of context) of `old` to `new`, as
 /// bytes: lines are written exactly as they are in the files (CRLF, non-UTF-8), so that
-/// `patch -p1` or `git apply` reproduces the new file byte for byte.
-pub fn unified_diff(old: &[u8], new: &[u8], path: &std::path::Path, paint: Paint) -> Vec<u8> {
+/// `patch -p1` or `git apply` reproduces the new file byte for byte. Plain: `render::diff`
+/// colours it for a terminal.
+pub fn unified_diff(old: &[u8], new: &[u8], path: &std::path::Path) -> Vec<u8> {
     use std::os::unix::ffi::OsStrExt;
     // `a/` + a relative path, as git writes it: an absolute path loses its leading `/`, so
     // that `patch -p1` applies the diff from `/`, as it does from the cwd for relative ones.
@@ -79,41 +73,19 @@ pub fn unified_diff(old: &[u8], new: &[u8], path: &std::path::Path, paint: Paint
     if groups.is_empty() {
         return out;
     }
-    type Colours = (
-        &'static [u8],
-        &'static [u8],
-        &'static [u8],
-        &'static [u8],
-        &'static [u8],
-    );
-    let (bold, red, green, cyan, reset): Colours = match paint {
-        Paint::Plain => (b"", b"", b"", b"", b""),
-        Paint::Ansi => (
-            b"\x1b[1m",
-            b"\x1b[31m",
-            b"\x1b[32m",
-            b"\x1b[36m",
-            b"\x1b[0m",
-        ),
-    };
-    out.extend_from_slice(bold);
     let _ = write!(out, "--- {}\n+++ {}\n", label(b"a/"), label(b"b/"));
-    out.extend_from_slice(reset);
     for group in groups {
         let (first, last) = (&group[0], &group[group.len() - 1]);
         let old_start = first.old_range().start;
         let old_len = last.old_range().end - old_start;
         let new_start = first.new_range().start;
         let new_len = last.new_range().end - new_start;
-        out.extend_from_slice(cyan);
-        let _ = write!(
+        let _ = writeln!(
             out,
             "@@ -{} +{} @@",
             hunk_range(old_start, old_len),
             hunk_range(new_start, new_len)
         );
-        out.extend_from_slice(reset);
-        out.push(b'\n');
         for op in &group {
             let (tag, lines): (u8, Vec<&[u8]>) = match *op {
                 DiffOp::Equal { old_index, len, .. } => {
@@ -131,22 +103,11 @@ pub fn unified_diff(old: &[u8], new: &[u8], path: &std::path::Path, paint: Paint
                     new_index,
                     new_len,
                 } => {
-                    write_lines(
-                        &mut out,
-                        b'-',
-                        &old_lines[old_index..old_index + old_len],
-                        red,
-                        reset,
-                    );
+                    write_lines(&mut out, b'-', &old_lines[old_index..old_index + old_len]);
                     (b'+', new_lines[new_index..new_index + new_len].to_vec())
                 }
             };
-            let colour = match tag {
-                b'-' => red,
-                b'+' => green,
-                _ => b"",
-            };
-            write_lines(&mut out, tag, &lines, colour, reset);
+            write_lines(&mut out, tag, &lines);
         }
     }
     out
@@ -182,15 +143,11 @@ pub fn diff_label(path: &std::path::Path) -> std::path::PathBuf {
     }
 }
 
-fn write_lines(out: &mut Vec<u8>, tag: u8, lines: &[&[u8]], colour: &[u8], reset: &[u8]) {
+fn write_lines(out: &mut Vec<u8>, tag: u8, lines: &[&[u8]]) {
     for line in lines {
-        out.extend_from_slice(colour);
         out.push(tag);
         let body = line.strip_suffix(b"\n").unwrap_or(line);
         out.extend_from_slice(body);
-        if !colour.is_empty() {
-            out.extend_from_slice(reset);
-        }
         out.push(b'\n');
         if !line.ends_with(b"\n") {
             out.extend_from_slice(b"\\ No newline at end of file\n");
@@ -262,13 +219,13 @@ mod tests {
     fn a_lone_carriage_return_stays_inside_its_line() {
         let old = b"# a\rb\nadd_header X y;\n";
         let new = b"# a\rb\nadd_header X z;\n";
-        let d = unified_diff(old, new, Path::new("x.conf"), Paint::Plain);
+        let d = unified_diff(old, new, Path::new("x.conf"));
         assert_eq!(d, b"--- a/x.conf\n+++ b/x.conf\n@@ -1,2 +1,2 @@\n # a\rb\n-add_header X y;\n+add_header X z;\n".to_vec());
     }
 
     #[test]
     fn names_with_spaces_end_with_a_tab() {
-        let d = unified_diff(b"a\n", b"b\n", Path::new("my sites/x.conf"), Paint::Plain);
+        let d = unified_diff(b"a\n", b"b\n", Path::new("my sites/x.conf"));
         assert!(d.starts_with(b"--- a/my sites/x.conf\t\n+++ b/my sites/x.conf\t\n"));
     }
 
@@ -276,10 +233,10 @@ mod tests {
     fn odd_names_are_quoted_as_git_quotes_them() {
         use std::os::unix::ffi::OsStrExt;
         let name = std::ffi::OsStr::from_bytes(b"sites/caf\xc3\xa9\xff\n\x1b.conf");
-        let d = unified_diff(b"a\n", b"b\n", Path::new(name), Paint::Plain);
+        let d = unified_diff(b"a\n", b"b\n", Path::new(name));
         let head = b"--- \"a/sites/caf\\303\\251\\377\\n\\033.conf\"\n+++ \"b/sites/caf\\303\\251\\377\\n\\033.conf\"\n";
         assert!(d.starts_with(head), "{}", String::from_utf8_lossy(&d));
-        let tab = unified_diff(b"a\n", b"b\n", Path::new("my\tsite.conf"), Paint::Plain);
+        let tab = unified_diff(b"a\n", b"b\n", Path::new("my\tsite.conf"));
         assert!(tab.starts_with(b"--- \"a/my\\tsite.conf\"\n"));
     }
 
@@ -298,10 +255,10 @@ mod tests {
     fn diff_keeps_crlf_and_marks_missing_newline() {
         let old = b"a\r\nb\r\nc";
         let new = b"a\r\nB\r\nc";
-        let d = unified_diff(old, new, Path::new("x.conf"), Paint::Plain);
+        let d = unified_diff(old, new, Path::new("x.conf"));
         assert_eq!(d, b"--- a/x.conf\n+++ b/x.conf\n@@ -1,3 +1,3 @@\n a\r\n-b\r\n+B\r\n c\n\\ No newline at end of file\n".to_vec());
-        assert!(unified_diff(old, old, Path::new("x"), Paint::Plain).is_empty());
-        let abs = unified_diff(old, new, Path::new("/etc/nginx/nginx.conf"), Paint::Plain);
+        assert!(unified_diff(old, old, Path::new("x")).is_empty());
+        let abs = unified_diff(old, new, Path::new("/etc/nginx/nginx.conf"));
         assert!(abs.starts_with(b"--- a/etc/nginx/nginx.conf\n+++ b/etc/nginx/nginx.conf\n"));
     }
 }

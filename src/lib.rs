@@ -15,6 +15,7 @@ pub mod exit;
 pub mod options;
 pub mod pipeline;
 pub mod probe;
+pub mod render;
 pub mod report;
 pub mod rule;
 pub mod rules;

@@ -1,7 +1,8 @@
 //! The command line: arguments in, the library's subcommands called, what they return
 //! printed with the library's renderers, exit codes out.
 
-use std::io::{IsTerminal, Write};
+use std::ffi::OsString;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,10 +13,12 @@ use csppatch::commit::HardLinks;
 use csppatch::csp::Delivery;
 use csppatch::diag::Diagnostic;
 use csppatch::dialect::DialectKind;
-use csppatch::edit::Paint;
 use csppatch::exclude::Exclude;
+use csppatch::render::json::{self as json_doc, Document};
+use csppatch::render::{self, diagnostic, ColorWhen, Streams, Verbosity};
+use csppatch::report::Report;
 use csppatch::scan::ScanOptions;
-use csppatch::{exit, probe, report, template, Mode, PatchOptions};
+use csppatch::{exit, template, Mode, PatchOptions};
 
 /// Let a third-party widget through your Content-Security-Policy without weakening it.
 ///
@@ -48,6 +51,13 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     patch: PatchArgs,
+    /// Colour each stream when it is a terminal (`auto`: unless NO_COLOR is set or TERM=dumb).
+    #[arg(long, value_enum, global = true, default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
+    /// Print only errors and the one-line summary: no diff, no per-site lines, no warnings or
+    /// notes (the other subcommands: their output, and only error diagnostics besides).
+    #[arg(long, short, global = true)]
+    quiet: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -76,8 +86,8 @@ enum Command {
         /// A preset (or a vendor of --vendors-file) to show in full.
         #[arg(value_name = "NAME")]
         name: Option<String>,
-        /// One JSON document on stdout (`schema_version` 1, snake_case fields): every source,
-        /// per region and option, with the known requests.
+        /// One JSON document on stdout (schemas/vendors.schema.json): every source, per region
+        /// and option, with the known requests.
         #[arg(long)]
         json: bool,
         /// Also list the vendors defined in this file.
@@ -85,7 +95,11 @@ enum Command {
         vendors_file: Vec<PathBuf>,
     },
     /// Explain a diagnostic code (CSP101, NGX201...), or list them all.
-    Rules { code: Option<String> },
+    Rules {
+        code: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     ///
     /// Examples:
@@ -290,10 +304,9 @@ struct PatchArgs {
     /// `CSPPATCH_LOCK_WAIT` seconds, then refuses).
     #[arg(long, value_enum, value_name = "HOW", default_value_t = HardLinksArg::Refuse)]
     hard_links: HardLinksArg,
+    /// `json`: one document on stdout (schemas/patch.schema.json), errors included.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    #[arg(long, value_enum, default_value_t = Color::Auto)]
-    color: Color,
 }
 
 /// `--dialect`: `None` is `auto`.
@@ -329,13 +342,6 @@ enum TemplateArg {
 enum Format {
     Text,
     Json,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-enum Color {
-    Auto,
-    Always,
-    Never,
 }
 
 /// `--vendor NAME`: any name (a vendor of --vendors-file is only known once that file is
@@ -376,21 +382,83 @@ fn out(bytes: &[u8]) {
     let _ = std::io::stdout().lock().write_all(bytes);
 }
 
+/// One JSON document on stdout.
+fn out_json(doc: &serde_json::Value) {
+    let _ = json_doc::write(doc, &mut std::io::stdout().lock());
+}
+
+/// What every subcommand's printing needs: the colours of each stream and `--quiet`.
+#[derive(Clone, Copy)]
+struct Ui {
+    streams: Streams,
+    verbosity: Verbosity,
+}
+
+impl Ui {
+    /// Diagnostics on stderr; under `--quiet` the errors only.
+    fn diagnostics(&self, diags: &[Diagnostic]) {
+        let shown: Vec<Diagnostic> = diags
+            .iter()
+            .filter(|d| self.verbosity == Verbosity::Normal || d.is_error())
+            .cloned()
+            .collect();
+        let _ =
+            diagnostic::write_unlocated(&shown, self.streams.err, &mut std::io::stderr().lock());
+    }
+
+    /// A subcommand that stopped on `diags`: the document of its kind (JSON) or the
+    /// diagnostics (text); exit 2.
+    fn fail(&self, format: Format, doc: Document, diags: &[Diagnostic]) -> u8 {
+        match format {
+            Format::Json => out_json(&doc.error(diags)),
+            Format::Text => self.diagnostics(diags),
+        }
+        exit::BAD_INPUT
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if !matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                // `--format json` promises a document on stdout whatever happens.
+                if let Some(doc) = json_doc::usage_error(&args, &e.render().to_string()) {
+                    out_json(&doc);
+                    return ExitCode::from(exit::BAD_INPUT);
+                }
+            }
+            e.exit()
+        }
+    };
+    let ui = Ui {
+        streams: Streams::detect(cli.color),
+        verbosity: if cli.quiet {
+            Verbosity::Quiet
+        } else {
+            Verbosity::Normal
+        },
+    };
     let code = match cli.command {
         Some(Command::Merge {
             vendors,
             meta,
             format,
             policy,
-        }) => merge(&vendors.choice(), meta, format, &policy),
+        }) => merge(ui, &vendors.choice(), meta, format, &policy),
         Some(Command::Vendors {
             name,
             json,
             vendors_file,
-        }) => list_vendors(name.as_deref(), json, &vendors_file),
-        Some(Command::Rules { code }) => rules(code.as_deref()),
+        }) => list_vendors(ui, name.as_deref(), json, &vendors_file),
+        Some(Command::Rules { code, format }) => rules(ui, code.as_deref(), format),
         Some(Command::Completions { shell }) => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "csppatch", &mut out);
@@ -404,9 +472,9 @@ fn main() -> ExitCode {
             self::out(&out);
             exit::OK
         }
-        Some(Command::Probe(args)) => probe(&args),
-        Some(Command::Remove(args)) => patch(&args.patch, Some(&args.keep)),
-        None => patch(&cli.patch, None),
+        Some(Command::Probe(args)) => probe(ui, &args),
+        Some(Command::Remove(args)) => patch(ui, &args.patch, Some(&args.keep)),
+        None => patch(ui, &cli.patch, None),
     };
     ExitCode::from(code)
 }
@@ -425,57 +493,42 @@ impl VendorArgs {
     }
 }
 
-/// Colours for one stream: `--color`, else when that stream is a terminal and `NO_COLOR` is
-/// not set.
-fn paint(color: Color, stream: &impl IsTerminal) -> Paint {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    match color {
-        Color::Always => Paint::Ansi,
-        Color::Auto if stream.is_terminal() && !no_color => Paint::Ansi,
-        _ => Paint::Plain,
-    }
-}
-
-fn err_paint() -> Paint {
-    paint(Color::Auto, &std::io::stderr())
-}
-
-fn print_diagnostics(diags: &[Diagnostic], paint: Paint) {
-    let _ = report::render_diagnostic_list(diags, paint, &mut std::io::stderr().lock());
-}
-
-fn fail(diags: &[Diagnostic], paint: Paint) -> u8 {
-    print_diagnostics(diags, paint);
-    exit::BAD_INPUT
-}
-
 /// A patch run; with `keep`, a `csppatch remove` run keeping what those vendors need.
-fn patch(args: &PatchArgs, keep: Option<&[String]>) -> u8 {
-    let (out_paint, err_paint) = (
-        paint(args.color, &std::io::stdout()),
-        paint(args.color, &std::io::stderr()),
-    );
-    let reqs = match args.vendors.choice().requirements() {
-        Ok(r) => r,
-        Err(diags) => return fail(&diags, err_paint),
-    };
-    let removal = match keep {
-        None => None,
-        Some(keep) => match commands::remove::keep(&args.vendors.choice(), keep) {
-            Ok(r) => Some(r),
-            Err(diags) => return fail(&diags, err_paint),
-        },
-    };
-    let template = match template_settings(args) {
-        Ok(t) => t,
-        Err(d) => return fail(&[d], err_paint),
-    };
+fn patch(ui: Ui, args: &PatchArgs, keep: Option<&[String]>) -> u8 {
     let mode = if args.check {
         Mode::Check
     } else if args.dry_run {
         Mode::DryRun
     } else {
         Mode::Write
+    };
+    // Stopped before reading anything: the errors alone (text), or the document (JSON).
+    let refuse = |diags: Vec<Diagnostic>| match args.format {
+        Format::Text => ui.fail(Format::Text, Document::Patch, &diags),
+        Format::Json => {
+            let mut report = Report::refused(Some(mode), diags);
+            report.removal = keep.is_some();
+            show_report(ui, Format::Json, &report)
+        }
+    };
+    // A PATH that is no file but a subcommand's name, mistyped or misplaced.
+    if let Some(d) = commands::patch::mistyped_subcommand(&args.paths) {
+        return refuse(vec![d]);
+    }
+    let reqs = match args.vendors.choice().requirements() {
+        Ok(r) => r,
+        Err(diags) => return refuse(diags),
+    };
+    let removal = match keep {
+        None => None,
+        Some(keep) => match commands::remove::keep(&args.vendors.choice(), keep) {
+            Ok(r) => Some(r),
+            Err(diags) => return refuse(diags),
+        },
+    };
+    let template = match template_settings(args) {
+        Ok(t) => t,
+        Err(d) => return refuse(vec![d]),
     };
     let options = PatchOptions {
         paths: args.paths.clone(),
@@ -501,10 +554,17 @@ fn patch(args: &PatchArgs, keep: Option<&[String]>) -> u8 {
     };
     let mut report = csppatch::run(&options);
     report.diagnostics.splice(0..0, reqs.notes);
+    show_report(ui, args.format, &report)
+}
+
+/// The report as text or JSON; its exit code (2 when it cannot be printed).
+fn show_report(ui: Ui, format: Format, report: &Report) -> u8 {
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
-    let rendered = match args.format {
-        Format::Text => report::render_text(&report, out_paint, err_paint, &mut out, &mut err),
-        Format::Json => report::render_json(&report, &mut out),
+    let rendered = match format {
+        Format::Text => {
+            render::patch::write_text(report, ui.streams, ui.verbosity, &mut out, &mut err)
+        }
+        Format::Json => json_doc::write(&json_doc::patch(report), &mut out),
     };
     match rendered {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
@@ -538,7 +598,7 @@ fn template_settings(args: &PatchArgs) -> Result<template::Settings, Diagnostic>
     Ok(template::Settings { choice, vars })
 }
 
-fn merge(choice: &VendorChoice, meta: bool, format: Format, policy: &str) -> u8 {
+fn merge(ui: Ui, choice: &VendorChoice, meta: bool, format: Format, policy: &str) -> u8 {
     let delivery = if meta {
         Delivery::Meta
     } else {
@@ -546,26 +606,19 @@ fn merge(choice: &VendorChoice, meta: bool, format: Format, policy: &str) -> u8 
     };
     let merged = match commands::merge::merge(choice, policy, delivery) {
         Ok(m) => m,
-        Err(diags) => return fail(&diags, err_paint()),
+        Err(diags) => return ui.fail(format, Document::Merge, &diags),
     };
     match format {
         Format::Text => {
             out(format!("{}\n", merged.outcome.text).as_bytes());
-            print_diagnostics(&merged.outcome.diagnostics, err_paint());
+            ui.diagnostics(&merged.outcome.diagnostics);
         }
-        Format::Json => out(json(&merged.to_json()).as_bytes()),
+        Format::Json => out_json(&json_doc::merge(&merged)),
     }
     merged.exit_code()
 }
 
-fn json(value: &impl serde::Serialize) -> String {
-    format!(
-        "{}\n",
-        serde_json::to_string_pretty(value).unwrap_or_default()
-    )
-}
-
-fn probe(args: &ProbeArgs) -> u8 {
+fn probe(ui: Ui, args: &ProbeArgs) -> u8 {
     let choice = args.vendors.choice();
     let request = commands::probe::ProbeRequest {
         url: args.url.clone(),
@@ -575,47 +628,71 @@ fn probe(args: &ProbeArgs) -> u8 {
     };
     let probed = match commands::probe::probe(&choice, &request) {
         Ok(p) => p,
-        Err(diags) => return fail(&diags, err_paint()),
+        Err(diags) => {
+            return match args.format {
+                Format::Json => {
+                    out_json(&render::probe::error_json(Some(&args.url), &diags));
+                    exit::BAD_INPUT
+                }
+                Format::Text => ui.fail(Format::Text, Document::Probe, &diags),
+            }
+        }
     };
-    print_diagnostics(&probed.notes, err_paint());
+    if args.format == Format::Text {
+        ui.diagnostics(&probed.notes);
+    }
     let mut stdout = std::io::stdout().lock();
     match probed.result {
         Ok(p) => {
             let _ = match args.format {
-                Format::Text => probe::render_text(&p, &choice.to_flags(), &mut stdout),
-                Format::Json => probe::render_json(&p, &mut stdout),
+                Format::Text => {
+                    render::probe::write_text(&p, &choice.to_flags(), ui.streams.out, &mut stdout)
+                }
+                Format::Json => {
+                    json_doc::write(&render::probe::to_json(&p, &probed.notes), &mut stdout)
+                }
             };
             p.exit_code()
         }
         Err(d) => {
-            if args.format == Format::Json {
-                let _ =
-                    stdout.write_all(json(&probe::render::error_json(&args.url, &d)).as_bytes());
+            let mut diags = probed.notes;
+            diags.push(d);
+            match args.format {
+                Format::Json => {
+                    out_json(&render::probe::error_json(Some(&args.url), &diags));
+                    exit::BAD_INPUT
+                }
+                Format::Text => ui.fail(Format::Text, Document::Probe, &diags[diags.len() - 1..]),
             }
-            fail(&[d], err_paint())
         }
     }
 }
 
-fn list_vendors(name: Option<&str>, json: bool, files: &[PathBuf]) -> u8 {
+fn list_vendors(ui: Ui, name: Option<&str>, json: bool, files: &[PathBuf]) -> u8 {
+    let format = if json { Format::Json } else { Format::Text };
     let listing = match commands::vendors::list(name, json, files) {
         Ok(l) => l,
-        Err(diags) => return fail(&diags, err_paint()),
+        Err(diags) => return ui.fail(format, Document::Vendors, &diags),
     };
-    print_diagnostics(&listing.notes, err_paint());
-    out(listing.text.as_bytes());
+    match format {
+        Format::Json => out_json(&json_doc::vendors(&listing.text, &listing.notes)),
+        Format::Text => {
+            ui.diagnostics(&listing.notes);
+            out(listing.text.as_bytes());
+        }
+    }
     exit::OK
 }
 
-fn rules(code: Option<&str>) -> u8 {
+fn rules(ui: Ui, code: Option<&str>, format: Format) -> u8 {
     match commands::rules::rules(code) {
         Ok(r) => {
-            out(r.render_text().as_bytes());
+            match format {
+                Format::Text => out(r.render_text().as_bytes()),
+                Format::Json => out_json(&json_doc::rules(&r)),
+            }
             exit::OK
         }
-        Err(message) => {
-            eprintln!("error: {message}");
-            exit::BAD_INPUT
-        }
+        Err(d) => ui.fail(format, Document::Rules, &[d]),
     }
 }

@@ -7,7 +7,7 @@ use crate::scan::ScanOptions;
 
 /// Write the files, only show the diff, or show it and fail when something would change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(rename_all = "snake_case")]
 pub enum Mode {
     Write,
     DryRun,

@@ -5,7 +5,7 @@
 //! the browser would apply (each `Content-Security-Policy` header, each CSP `<meta>` the HTML
 //! parser puts in `<head>`), the Report-Only ones, and those browsers ignore (a Report-Only or
 //! `<body>` meta), then checks each vendor requirement with the crate's own evaluator
-//! ([`crate::csp::eval`]) against every policy; [`render`] shows the result as text or JSON.
+//! ([`crate::csp::eval`]) against every policy; `render::probe` shows the result as text or JSON.
 //!
 //! The page's origin for `'self'` is the final URL's (after redirects). The verdict is the one
 //! of a CSP3 browser; where a browser without `script-src-elem`/`-attr` differs, it says so.
@@ -16,7 +16,6 @@
 mod explain;
 pub mod fetch;
 mod head;
-pub mod render;
 
 use std::path::Path;
 
@@ -29,7 +28,6 @@ use crate::dialect::html::Html;
 use crate::site::Disposition;
 
 pub use fetch::{FetchOptions, Page};
-pub use render::{render_json, render_text};
 
 mod rules;
 pub use rules::RULES;

@@ -1,13 +1,11 @@
-//! What a run did, and how it is shown: a unified diff per changed file then diagnostics
-//! (text), or one JSON document (`--format json`).
+//! What a patch run did: the [`Report`] every stage adds to, and the one-line summary. How it
+//! is shown (text, JSON) is [`crate::render`]'s.
 
-use std::collections::HashMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::csp::{Added, Created};
 use crate::diag::{Diagnostic, Severity};
-use crate::edit::{unified_diff, Paint};
+use crate::edit::unified_diff;
 use crate::options::Mode;
 use crate::site::Disposition;
 
@@ -52,12 +50,12 @@ pub struct FileChange {
 }
 
 impl FileChange {
-    pub fn diff(&self, paint: Paint) -> Vec<u8> {
+    /// The unified diff, plain (`render::diff` colours it).
+    pub fn diff(&self) -> Vec<u8> {
         unified_diff(
             &self.before,
             &self.after,
             &crate::edit::diff_label(&self.path),
-            paint,
         )
     }
 }
@@ -67,7 +65,7 @@ impl serde::Serialize for FileChange {
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("FileChange", 4)?;
         st.serialize_field("path", &self.path.to_string_lossy())?;
-        st.serialize_field("diff", &String::from_utf8_lossy(&self.diff(Paint::Plain)))?;
+        st.serialize_field("diff", &String::from_utf8_lossy(&self.diff()))?;
         st.serialize_field("before", &String::from_utf8_lossy(&self.before))?;
         st.serialize_field("after", &String::from_utf8_lossy(&self.after))?;
         st.end()
@@ -116,6 +114,16 @@ impl Report {
             .any(|d| d.severity == Severity::Error)
     }
 
+    /// A run that stopped before reading anything (a bad `--vendor`, usage): its errors, exit 2.
+    pub fn refused(mode: Option<Mode>, diagnostics: Vec<Diagnostic>) -> Report {
+        Report {
+            mode,
+            diagnostics,
+            exit_code: crate::exit::BAD_INPUT,
+            ..Default::default()
+        }
+    }
+
     /// What the run saw but could not check, as `(count, what)`: a CSP it cannot read (E041),
     /// one outside the given paths (E011), an include or a variable it could not follow
     /// (E006, TPL004, E010: only when no CSP was found in the paths, the all-clear they
@@ -154,203 +162,7 @@ impl Report {
     }
 }
 
-/// Diffs on stdout, diagnostics and the summary on stderr, as linters do: `csppatch ... > fix.patch`
-/// gives a patch file. Each stream has its own colours (`out_paint`, `paint`): one may be a
-/// terminal while the other is a file.
-pub fn render_text(
-    report: &Report,
-    out_paint: Paint,
-    paint: Paint,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> std::io::Result<()> {
-    for f in &report.files {
-        out.write_all(&f.diff(out_paint))?;
-    }
-    for site in report.sites.iter().filter(|s| s.changed) {
-        if report.removal {
-            crate::commands::remove::render_site(site, paint, err)?;
-        } else {
-            render_site(site, paint, err)?;
-        }
-    }
-    render_diagnostics(report, paint, err)?;
-    for v in &report.validations {
-        let status = if v.ok {
-            paint_str(paint, "\x1b[32m", "ok")
-        } else {
-            paint_str(paint, "\x1b[31m", "FAILED")
-        };
-        writeln!(err, "validate ({}): {} {status}", v.stage, v.command)?;
-        if !v.ok {
-            for line in v.output.lines() {
-                writeln!(err, "    {line}")?;
-            }
-        }
-    }
-    writeln!(err, "{}", summary(report))
-}
-
-/// What changed in one site, a directive per line:
-///
-/// ```text
-/// sites-enabled/shop:7: Content-Security-Policy (server shop.example.com)
-///     script-src   + https://muserelay.com
-///     connect-src  new, from default-src: 'self' https://muserelay.com wss://muserelay.com
-///     worker-src   new, from script-src: 'self' (keeps workers as they were)
-/// ```
-fn render_site(site: &SiteReport, paint: Paint, err: &mut dyn Write) -> std::io::Result<()> {
-    let loc = format!("{}:{}:", crate::diag::quoted(&site.path), site.line);
-    let what = match &site.variable {
-        Some(v) => format!("${v}, {}", site.context),
-        None => site.context.clone(),
-    };
-    writeln!(
-        err,
-        "{} {} ({what})",
-        paint_str(paint, "\x1b[1m", &loc),
-        site.disposition.header_name()
-    )?;
-    let policies = site
-        .added
-        .iter()
-        .map(|a| a.policy)
-        .chain(site.created.iter().map(|c| c.policy))
-        .max()
-        .unwrap_or(0)
-        + 1;
-    let mut lines: Vec<(String, String)> = Vec::new();
-    for p in 0..policies {
-        let tag = if policies > 1 {
-            format!(" [policy {}]", p + 1)
-        } else {
-            String::new()
-        };
-        let mut appended: Vec<(&str, Vec<&str>)> = Vec::new();
-        for a in site.added.iter().filter(|a| a.policy == p && !a.created) {
-            match appended.iter_mut().find(|(d, _)| *d == a.directive) {
-                Some((_, v)) => v.push(&a.source),
-                None => appended.push((&a.directive, vec![&a.source])),
-            }
-        }
-        for (d, sources) in appended {
-            lines.push((d.to_string(), format!("+ {}{tag}", sources.join(" "))));
-        }
-        for c in site.created.iter().filter(|c| c.policy == p) {
-            let from = c
-                .copied_from
-                .as_deref()
-                .map(|f| format!(", from {f}"))
-                .unwrap_or_default();
-            let why = if c.pin {
-                " (keeps other requests as they were)"
-            } else {
-                ""
-            };
-            lines.push((
-                c.directive.clone(),
-                format!("new{from}: {}{why}{tag}", c.sources.join(" ")),
-            ));
-        }
-    }
-    if lines.is_empty() {
-        writeln!(err, "    rewritten on one line (no source added)")?;
-    }
-    let width = lines.iter().map(|(d, _)| d.len()).max().unwrap_or(0);
-    for (d, text) in lines {
-        writeln!(err, "    {d:width$}  {text}")?;
-    }
-    Ok(())
-}
-
-/// Diagnostics that belong to no run (a bad `--vendor`, notes about the vendor files), in the
-/// same style as a run's.
-pub fn render_diagnostic_list(
-    diagnostics: &[Diagnostic],
-    paint: Paint,
-    err: &mut dyn Write,
-) -> std::io::Result<()> {
-    let r = Report {
-        diagnostics: diagnostics.to_vec(),
-        ..Default::default()
-    };
-    render_diagnostics(&r, paint, err)
-}
-
-/// Every diagnostic of the report, rustc/ruff style: `path:line:col: severity[CODE]: message`,
-/// the offending line with a caret, then the help.
-pub fn render_diagnostics(
-    report: &Report,
-    paint: Paint,
-    err: &mut dyn Write,
-) -> std::io::Result<()> {
-    // Each file's bytes once, for the source lines: the report's own copy of a changed file,
-    // else read from disk (a file with warnings and no change).
-    let mut sources: HashMap<&Path, Option<std::borrow::Cow<[u8]>>> = report
-        .files
-        .iter()
-        .map(|f| {
-            (
-                f.path.as_path(),
-                Some(std::borrow::Cow::Borrowed(&f.before[..])),
-            )
-        })
-        .collect();
-    for d in &report.diagnostics {
-        let src = d.location.as_ref().and_then(|loc| {
-            sources
-                .entry(loc.path.as_path())
-                .or_insert_with(|| std::fs::read(&loc.path).ok().map(std::borrow::Cow::Owned))
-                .as_deref()
-        });
-        render_diagnostic(d, src, paint, err)?;
-    }
-    Ok(())
-}
-
-fn render_diagnostic(
-    d: &Diagnostic,
-    src: Option<&[u8]>,
-    paint: Paint,
-    err: &mut dyn Write,
-) -> std::io::Result<()> {
-    let colour = match d.severity {
-        Severity::Error => "\x1b[1;31m",
-        Severity::Warning => "\x1b[1;33m",
-        Severity::Note => "\x1b[1;36m",
-    };
-    let head = paint_str(paint, colour, &format!("{}[{}]", d.severity, d.code));
-    match &d.location {
-        Some(loc) => writeln!(err, "{loc}: {head}: {}", d.message)?,
-        None => writeln!(err, "{head}: {}", d.message)?,
-    }
-    if let Some(loc) = &d.location {
-        let text = src.map(|s| crate::diag::source_line(s, loc.line));
-        if let (Some(text), Some(src)) = (text.filter(|t| !t.trim().is_empty()), src) {
-            let shown: String = text.chars().take(160).collect();
-            writeln!(err, "    {shown}")?;
-            // The column counts bytes; the caret goes under the character that holds that
-            // byte, so the pad is the characters of the bytes before it.
-            let line = src
-                .split(|&b| b == b'\n')
-                .nth(loc.line.saturating_sub(1))
-                .unwrap_or(&[]);
-            let before = &line[..loc.col.saturating_sub(1).min(line.len())];
-            let pad: String = String::from_utf8_lossy(before)
-                .chars()
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
-            if pad.chars().count() < 160 {
-                writeln!(err, "    {pad}{}", paint_str(paint, colour, "^"))?;
-            }
-        }
-    }
-    if let Some(help) = &d.help {
-        writeln!(err, "    = help: {help}")?;
-    }
-    Ok(())
-}
-
+/// The one-line summary, the last line of every text run (also under `--quiet`).
 pub fn summary(report: &Report) -> String {
     let changed = report.files.len();
     let (sources, done) = if report.removal {
@@ -414,16 +226,4 @@ fn plural(n: usize) -> &'static str {
     } else {
         "s"
     }
-}
-
-pub(crate) fn paint_str(paint: Paint, colour: &str, s: &str) -> String {
-    match paint {
-        Paint::Plain => s.to_string(),
-        Paint::Ansi => format!("{colour}{s}\x1b[0m"),
-    }
-}
-
-pub fn render_json(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
-    writeln!(out)
 }

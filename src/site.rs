@@ -15,6 +15,7 @@ use crate::csp::Delivery;
 
 /// Whether browsers enforce the policy or only report violations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Disposition {
     Enforce,
     ReportOnly,

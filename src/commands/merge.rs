@@ -32,14 +32,4 @@ impl Merged {
             exit::OK
         }
     }
-
-    /// `--format json`: the policy, the sources added, the warnings.
-    pub fn to_json(&self) -> serde_json::Value {
-        let o = &self.outcome;
-        serde_json::json!({
-            "policy": o.text,
-            "added": o.added.iter().map(|a| serde_json::json!({"directive": a.directive, "source": a.source})).collect::<Vec<_>>(),
-            "warnings": o.diagnostics.iter().map(|d| serde_json::json!({"code": d.code, "message": d.message, "severity": d.severity})).collect::<Vec<_>>(),
-        })
-    }
 }

@@ -3,6 +3,7 @@
 //! the renderers next to them, and maps the exit code.
 
 pub mod merge;
+pub mod patch;
 pub mod probe;
 pub mod remove;
 pub mod rules;

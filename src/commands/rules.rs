@@ -1,5 +1,6 @@
 //! `csppatch rules [CODE]`: every diagnostic code, or the documentation of one.
 
+use crate::diag::Diagnostic;
 use crate::rules::{self, Rule};
 
 /// One rule explained, or the list of all.
@@ -10,11 +11,11 @@ pub enum Rules {
 }
 
 /// `Err`: no rule has that code (the message says so, with the closest code or name).
-pub fn rules(code: Option<&str>) -> Result<Rules, String> {
+pub fn rules(code: Option<&str>) -> Result<Rules, Diagnostic> {
     match code {
         Some(c) => rules::find(c)
             .map(Rules::One)
-            .ok_or_else(|| rules::unknown(c)),
+            .ok_or_else(|| Diagnostic::error("E001", rules::unknown(c))),
         None => Ok(Rules::All(rules::all())),
     }
 }

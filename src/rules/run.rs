@@ -5,6 +5,13 @@ use crate::rule::Rule;
 
 pub static RULES: &[Rule] = &[
     Rule {
+        code: "E001",
+        name: "usage",
+        what: "The command line is not valid: an unknown option or subcommand, a missing argument, a value an option does not take, or (`csppatch rules CODE`) a code no rule has. With `--format json` it is the one error of the document; in text clap prints it.",
+        why: "Guessing what a mistyped command meant could patch the wrong files.",
+        example: "csppatch merge --vendr crisp \"default-src 'self'\"\n\nUse instead:\ncsppatch merge --vendor crisp \"default-src 'self'\"",
+    },
+    Rule {
         code: "E002",
         name: "unreadable-path",
         what: "A path on the command line, an include target or `--conf-root` cannot be read.",

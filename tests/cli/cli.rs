@@ -51,7 +51,9 @@ fn merge_json_has_policy_added_and_warnings() {
     assert!(added
         .iter()
         .any(|a| a["directive"] == "connect-src" && a["source"] == "wss://muserelay.com"));
-    let warnings = doc["warnings"].as_array().unwrap();
+    // Merge document version 2: every diagnostic under `diagnostics`, as in the others.
+    assert_eq!(doc["schema_version"], 2);
+    let warnings = doc["diagnostics"].as_array().unwrap();
     assert!(
         warnings.iter().any(|w| w["code"] == "CSP101"),
         "strict-dynamic: {warnings:?}"

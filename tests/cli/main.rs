@@ -10,6 +10,8 @@ mod common;
 mod cli;
 mod file_filters;
 mod install;
+mod json_contract;
+mod output;
 mod precommit;
 mod probe;
 mod probe_wire;

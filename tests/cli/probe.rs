@@ -362,7 +362,7 @@ fn report_only_header_and_ignored_metas() {
         .iter()
         .map(|p| p["role"].as_str().unwrap())
         .collect();
-    assert_eq!(roles, ["enforced", "report-only", "enforced", "ignored"]);
+    assert_eq!(roles, ["enforced", "report_only", "enforced", "ignored"]);
     for r in doc["requirements"].as_array().unwrap() {
         assert_eq!(r["reported_by"][0]["index"], 2, "{r}");
     }
@@ -470,7 +470,7 @@ fn a_404_has_no_verdict() {
     assert!(!text.contains("nothing blocks"), "{text}");
     let doc = json(&probe(&[&url, "--vendor", "muserelay", "--format", "json"]));
     assert_eq!(doc["status"], 404);
-    assert_eq!(doc["outcome"], "not-a-page");
+    assert_eq!(doc["outcome"], "not_a_page");
     assert_eq!(doc["exit_code"], 2);
 }
 
@@ -491,7 +491,7 @@ fn no_csp_nothing_blocks() {
     );
     assert!(!text.contains("BLOCKED"));
     let doc = json(&probe(&[&url, "--vendor", "muserelay", "--format", "json"]));
-    assert_eq!(doc["outcome"], "no-csp");
+    assert_eq!(doc["outcome"], "no_csp");
     assert!(doc["policies"].as_array().unwrap().is_empty());
     assert!(blocked(&doc).is_empty());
 }

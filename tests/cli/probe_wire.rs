@@ -57,7 +57,7 @@ fn unreachable_port_and_bad_input_exit_2() {
         "json",
     ]));
     assert_eq!(doc["outcome"], "error");
-    assert_eq!(doc["error"]["code"], "PRB801");
+    assert_eq!(doc["diagnostics"][0]["code"], "PRB801");
 
     for (args, needle) in [
         (vec!["shop.example", "--vendor", "crisp"], "error[PRB800]"),
@@ -157,7 +157,7 @@ fn chunked_body_headers_in_order_and_the_cookie_sent() {
     assert_eq!(
         policies,
         [
-            "header 1 report-only",
+            "header 1 report_only",
             "header 2 enforced",
             "meta 1 enforced"
         ]

@@ -68,7 +68,7 @@ fn a_mistyped_code_gets_the_nearest_one_and_exit_2() {
     assert!(out.stdout.is_empty());
     assert_eq!(
         text(&out.stderr),
-        "error: no rule NGX22; did you mean `NGX202` (add-header-drops-inherited-csp)? \
+        "error[E001]: no rule NGX22; did you mean `NGX202` (add-header-drops-inherited-csp)? \
          `csppatch rules` lists them\n"
     );
     // A rule's name finds its code.
@@ -84,6 +84,6 @@ fn a_mistyped_code_gets_the_nearest_one_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         text(&out.stderr),
-        "error: no rule XYZ999; `csppatch rules` lists them\n"
+        "error[E001]: no rule XYZ999; `csppatch rules` lists them\n"
     );
 }

@@ -1,18 +1,29 @@
-//! How a [`Probe`] is shown: a report for people (text) or one JSON document.
+//! How a [`Probe`] is shown: a report for people (text, on stdout) or one JSON document.
 
 use std::collections::BTreeSet;
 use std::io::Write;
 
 use serde_json::{json, Value};
 
-use super::{Block, Outcome, Place, PolicySource, Probe, Role, Verdict};
+use super::{diagnostic, Palette};
 use crate::diag::Diagnostic;
+use crate::probe::{Block, Outcome, Place, PolicySource, Probe, Role, Verdict};
 use crate::site::Disposition;
 
+/// The role as the text report says it.
 fn role_name(p: &PolicySource) -> &'static str {
     match p.role() {
         Role::Enforced => "enforced",
         Role::ReportOnly => "report-only",
+        Role::Ignored => "ignored",
+    }
+}
+
+/// The role as the JSON document says it (snake_case, as every value csppatch names).
+fn role_json(p: &PolicySource) -> &'static str {
+    match p.role() {
+        Role::Enforced => "enforced",
+        Role::ReportOnly => "report_only",
         Role::Ignored => "ignored",
     }
 }
@@ -127,8 +138,14 @@ fn vendors_of(verdicts: &[&Verdict]) -> String {
 }
 
 /// The report for people. `fix_args` are the vendor options to repeat in the suggested
-/// `csppatch` command (`--vendor muserelay`).
-pub fn render_text(probe: &Probe, fix_args: &str, out: &mut dyn Write) -> std::io::Result<()> {
+/// `csppatch` command (`--vendor muserelay`); `paint`: stdout's colours (the warnings are
+/// diagnostics, rendered as everywhere else).
+pub fn write_text(
+    probe: &Probe,
+    fix_args: &str,
+    paint: Palette,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let page = &probe.page;
     writeln!(out, "probe {}", page.url)?;
     for hop in &page.redirects {
@@ -243,12 +260,11 @@ pub fn render_text(probe: &Probe, fix_args: &str, out: &mut dyn Write) -> std::i
         writeln!(out, "\nwarnings")?;
         for w in &probe.warnings {
             let d = &w.diagnostic;
-            let place = w
-                .place
-                .as_deref()
-                .map(|p| format!("{p}: "))
-                .unwrap_or_default();
-            writeln!(out, "  {place}{}[{}]: {}", d.severity, d.code, d.message)?;
+            writeln!(
+                out,
+                "  {}",
+                diagnostic::headline(d, w.place.as_deref(), paint)
+            )?;
             if let Some(help) = &d.help {
                 writeln!(out, "    = help: {help}")?;
             }
@@ -328,14 +344,15 @@ pub fn render_text(probe: &Probe, fix_args: &str, out: &mut dyn Write) -> std::i
     Ok(())
 }
 
-fn diagnostic_json(d: &Diagnostic, place: Option<&str>) -> Value {
-    json!({
-        "code": d.code,
-        "severity": d.severity,
-        "message": d.message,
-        "help": d.help,
-        "where": place,
-    })
+/// The version of the probe document; 2 since csppatch's own values are snake_case
+/// (`no_csp`, `report_only`) and every document carries `diagnostics`.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// A finding about the page: a diagnostic and the policy it is about (`header 1`).
+fn warning_json(d: &Diagnostic, place: Option<&str>) -> Value {
+    let mut v = json!(d);
+    v["place"] = json!(place);
+    v
 }
 
 fn place_json(place: &Place) -> Value {
@@ -364,8 +381,17 @@ fn blocks_json(probe: &Probe, blocks: &[Block]) -> Value {
         .collect()
 }
 
-/// The whole probe as one JSON document.
-pub fn to_json(probe: &Probe) -> Value {
+fn outcome_json(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::NoCsp => "no_csp",
+        Outcome::Allowed => "allowed",
+        Outcome::Blocked => "blocked",
+        Outcome::NotAPage => "not_a_page",
+    }
+}
+
+/// The whole probe as one JSON document; `notes`: what csppatch says about the vendor choice.
+pub fn to_json(probe: &Probe, notes: &[Diagnostic]) -> Value {
     let page = &probe.page;
     let policies: Vec<Value> = probe
         .policies
@@ -374,9 +400,9 @@ pub fn to_json(probe: &Probe) -> Value {
             let mut v = place_json(&p.place);
             v["disposition"] = json!(match p.disposition {
                 Disposition::Enforce => "enforce",
-                Disposition::ReportOnly => "report-only",
+                Disposition::ReportOnly => "report_only",
             });
-            v["role"] = json!(role_name(p));
+            v["role"] = json!(role_json(p));
             v["ignored"] = json!(p.ignored);
             v["text"] = json!(p.text);
             v
@@ -400,34 +426,33 @@ pub fn to_json(probe: &Probe) -> Value {
         })
         .collect();
     json!({
+        "schema_version": SCHEMA_VERSION,
         "url": page.url.as_str(),
         "final_url": page.final_url.as_str(),
         "status": page.status,
         "reason": page.reason,
         "origin": probe.origin,
         "redirects": page.redirects,
-        "outcome": probe.outcome(),
+        "outcome": outcome_json(probe.outcome()),
         "exit_code": probe.exit_code(),
         "policies": policies,
         "requirements": requirements,
-        "warnings": probe.warnings.iter().map(|w| diagnostic_json(&w.diagnostic, w.place.as_deref())).collect::<Vec<_>>(),
+        "warnings": probe.warnings.iter().map(|w| warning_json(&w.diagnostic, w.place.as_deref())).collect::<Vec<_>>(),
+        "diagnostics": notes,
     })
 }
 
-pub fn render_json(probe: &Probe, out: &mut dyn Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &to_json(probe))?;
-    writeln!(out)
-}
-
-/// A probe that could not fetch the page, as JSON (`"outcome": "error"`).
-pub fn error_json(url: &str, error: &Diagnostic) -> Value {
+/// A probe that could not look at the page (a bad `--vendor` or `--header`, a failed fetch,
+/// a usage error), as JSON: `"outcome": "error"`, the errors in `diagnostics`.
+pub fn error_json(url: Option<&str>, diagnostics: &[Diagnostic]) -> Value {
     json!({
+        "schema_version": SCHEMA_VERSION,
         "url": url,
         "outcome": "error",
         "exit_code": crate::exit::BAD_INPUT,
-        "error": diagnostic_json(error, None),
         "policies": [],
         "requirements": [],
         "warnings": [],
+        "diagnostics": diagnostics,
     })
 }

@@ -1,0 +1,272 @@
+//! A patch run for people: the diffs on stdout (`csppatch ... > fix.patch` gives a patch
+//! file), and on stderr, as linters do, what changed in each site, the diagnostics, the
+//! validators' verdicts and the one-line summary ([`crate::report::summary`]).
+//!
+//! Large runs: a change made identically in [`GROUP_AT`] or more sites (same header, same
+//! lines) is printed once, with the first [`LISTED`] locations and how many more there are;
+//! `--format json` lists every site.
+
+use std::io::Write;
+
+use super::diagnostic::{self, Sources};
+use super::{diff, style, thousands, Palette, Streams, Verbosity};
+use crate::diag::Severity;
+use crate::report::{summary, Report, SiteReport};
+
+/// Sites with the same change, from this many on, are shown as one group.
+pub const GROUP_AT: usize = 6;
+/// Locations listed for a group; the rest are counted.
+pub const LISTED: usize = 3;
+
+/// The whole report. `--quiet`: only the error diagnostics, the failed validators and the
+/// summary (no diff, no per-site lines, no warnings or notes).
+pub fn write_text(
+    report: &Report,
+    streams: Streams,
+    verbosity: Verbosity,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    let quiet = verbosity == Verbosity::Quiet;
+    if !quiet {
+        for f in &report.files {
+            out.write_all(&diff::paint(&f.diff(), streams.out))?;
+        }
+        write_sites(report, streams.err, err)?;
+    }
+    let mut sources = Sources::new();
+    for f in &report.files {
+        sources.insert(&f.path, &f.before);
+    }
+    let shown: Vec<_> = report
+        .diagnostics
+        .iter()
+        .filter(|d| !quiet || d.severity == Severity::Error)
+        .cloned()
+        .collect();
+    diagnostic::write_all(&shown, &mut sources, streams.err, err)?;
+    for v in report.validations.iter().filter(|v| !quiet || !v.ok) {
+        let status = if v.ok {
+            streams.err.paint(style::OK, "ok")
+        } else {
+            streams.err.paint(style::FAILED, "FAILED")
+        };
+        writeln!(err, "validate ({}): {} {status}", v.stage, v.command)?;
+        if !v.ok {
+            for line in v.output.lines() {
+                writeln!(err, "    {line}")?;
+            }
+        }
+    }
+    writeln!(err, "{}", summary(report))
+}
+
+/// What changed in each changed site, grouped where the same change repeats.
+fn write_sites(report: &Report, paint: Palette, err: &mut dyn Write) -> std::io::Result<()> {
+    let changed: Vec<(&SiteReport, Change)> = report
+        .sites
+        .iter()
+        .filter(|s| s.changed)
+        .map(|s| {
+            let change = if report.removal {
+                Change::removal(s)
+            } else {
+                Change::of(s)
+            };
+            (s, change)
+        })
+        .collect();
+    // Groups in the order of their first site; each site in exactly one.
+    let mut groups: Vec<(&Change, Vec<&SiteReport>)> = Vec::new();
+    for (site, change) in &changed {
+        match groups.iter_mut().find(|(c, _)| *c == change) {
+            Some((_, sites)) => sites.push(site),
+            None => groups.push((change, vec![site])),
+        }
+    }
+    for (change, sites) in groups {
+        if sites.len() >= GROUP_AT {
+            write_group(change, &sites, paint, err)?;
+        } else {
+            for site in sites {
+                writeln!(
+                    err,
+                    "{} {} ({})",
+                    paint.paint(style::BOLD, &format!("{}:", place(site))),
+                    change.header,
+                    scope(site)
+                )?;
+                change.write_lines(err)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// ```text
+/// 8,572 sites: Content-Security-Policy, the same change in each
+///     script-src   + https://muserelay.com
+///   at sites-enabled/a.conf:7 (server a.example.com)
+///   ...
+///   and 8,569 more (--format json lists every site)
+/// ```
+fn write_group(
+    change: &Change,
+    sites: &[&SiteReport],
+    paint: Palette,
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    let head = format!("{} sites:", thousands(sites.len()));
+    writeln!(
+        err,
+        "{} {}, the same change in each",
+        paint.paint(style::BOLD, &head),
+        change.header
+    )?;
+    change.write_lines(err)?;
+    for site in sites.iter().take(LISTED) {
+        writeln!(err, "  at {} ({})", place(site), scope(site))?;
+    }
+    if sites.len() > LISTED {
+        writeln!(
+            err,
+            "  and {} more (--format json lists every site)",
+            thousands(sites.len() - LISTED)
+        )?;
+    }
+    Ok(())
+}
+
+fn place(site: &SiteReport) -> String {
+    format!("{}:{}", crate::diag::quoted(&site.path), site.line)
+}
+
+/// `server shop.example.com`, or `$csp, server shop.example.com` for a variable's value.
+fn scope(site: &SiteReport) -> String {
+    match &site.variable {
+        Some(v) => format!("${v}, {}", site.context),
+        None => site.context.clone(),
+    }
+}
+
+/// What changed in one site, a directive per line, and the header it is sent as: what two
+/// sites must share to be grouped.
+///
+/// ```text
+///     script-src   + https://muserelay.com
+///     connect-src  new, from default-src: 'self' https://muserelay.com wss://muserelay.com
+///     worker-src   new, from script-src: 'self' (keeps other requests as they were)
+/// ```
+#[derive(PartialEq, Eq)]
+struct Change {
+    header: &'static str,
+    lines: Vec<(String, String)>,
+    /// What to say when `lines` is empty (the policy was only rewritten).
+    none: &'static str,
+}
+
+impl Change {
+    fn of(site: &SiteReport) -> Change {
+        let policies = site
+            .added
+            .iter()
+            .map(|a| a.policy)
+            .chain(site.created.iter().map(|c| c.policy))
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let mut lines: Vec<(String, String)> = Vec::new();
+        for p in 0..policies {
+            let tag = if policies > 1 {
+                format!(" [policy {}]", p + 1)
+            } else {
+                String::new()
+            };
+            let mut appended: Vec<(&str, Vec<&str>)> = Vec::new();
+            for a in site.added.iter().filter(|a| a.policy == p && !a.created) {
+                match appended.iter_mut().find(|(d, _)| *d == a.directive) {
+                    Some((_, v)) => v.push(&a.source),
+                    None => appended.push((&a.directive, vec![&a.source])),
+                }
+            }
+            for (d, sources) in appended {
+                lines.push((d.to_string(), format!("+ {}{tag}", sources.join(" "))));
+            }
+            for c in site.created.iter().filter(|c| c.policy == p) {
+                let from = c
+                    .copied_from
+                    .as_deref()
+                    .map(|f| format!(", from {f}"))
+                    .unwrap_or_default();
+                let why = if c.pin {
+                    " (keeps other requests as they were)"
+                } else {
+                    ""
+                };
+                lines.push((
+                    c.directive.clone(),
+                    format!("new{from}: {}{why}{tag}", c.sources.join(" ")),
+                ));
+            }
+        }
+        Change {
+            header: site.disposition.header_name(),
+            lines,
+            none: "rewritten on one line (no source added)",
+        }
+    }
+
+    /// What `csppatch remove` took out of one site, a directive per line:
+    ///
+    /// ```text
+    ///     script-src   - https://muserelay.com
+    ///     connect-src  removed (the rest was csppatch's copy, default-src applies again): - https://muserelay.com
+    /// ```
+    fn removal(site: &SiteReport) -> Change {
+        let several = site.removed.iter().any(|r| r.policy > 0);
+        let lines = site
+            .removed
+            .iter()
+            .map(|r| {
+                let tag = if several {
+                    format!(" [policy {}]", r.policy + 1)
+                } else {
+                    String::new()
+                };
+                let sources = if r.sources.is_empty() {
+                    String::new()
+                } else {
+                    format!("- {}", r.sources.join(" "))
+                };
+                let text = if r.dropped {
+                    let from = r
+                        .copied_from
+                        .as_deref()
+                        .map(|f| format!(", {f} applies again"))
+                        .unwrap_or_default();
+                    let colon = if sources.is_empty() { "" } else { ": " };
+                    format!("removed (the rest was csppatch's copy{from}){colon}{sources}")
+                } else {
+                    sources
+                };
+                (r.directive.clone(), format!("{text}{tag}"))
+            })
+            .collect();
+        Change {
+            header: site.disposition.header_name(),
+            lines,
+            none: "rewritten on one line (no source removed)",
+        }
+    }
+
+    fn write_lines(&self, err: &mut dyn Write) -> std::io::Result<()> {
+        if self.lines.is_empty() {
+            writeln!(err, "    {}", self.none)?;
+        }
+        let width = self.lines.iter().map(|(d, _)| d.len()).max().unwrap_or(0);
+        for (d, text) in &self.lines {
+            writeln!(err, "    {d:width$}  {text}")?;
+        }
+        Ok(())
+    }
+}
