@@ -45,3 +45,29 @@ pub fn command(tool: &str) -> Command {
     c.env("PATH", path());
     c
 }
+
+/// `ansible-playbook PLAYBOOK -i INVENTORY`, run in `tmp` with a HOME and temp directories of
+/// its own, the repository's ansible.cfg (it loads the collection in place) and the JSON
+/// stdout callback of tests/support/ansible_callback (one document on stdout).
+pub fn ansible_playbook(tmp: &Path, playbook: &Path, inventory: &Path) -> Command {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let home = tmp.join("home");
+    std::fs::create_dir_all(&home).expect("a HOME for ansible");
+    let mut c = command("ansible-playbook");
+    c.arg(playbook)
+        .arg("-i")
+        .arg(inventory)
+        .current_dir(tmp)
+        .env("HOME", &home)
+        .env("ANSIBLE_CONFIG", repo.join("ansible/ansible.cfg"))
+        .env("ANSIBLE_STDOUT_CALLBACK", "json_report")
+        .env(
+            "ANSIBLE_CALLBACK_PLUGINS",
+            repo.join("tests/support/ansible_callback"),
+        )
+        .env("ANSIBLE_LOCAL_TEMP", home.join("local"))
+        .env("ANSIBLE_REMOTE_TEMP", home.join("remote"))
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_RETRY_FILES_ENABLED", "0");
+    c
+}

@@ -57,28 +57,10 @@ fn set(hosts: &[&str]) -> BTreeSet<String> {
     hosts.iter().map(|h| h.to_string()).collect()
 }
 
-/// Run `ansible-playbook PLAYBOOK -i INVENTORY ARGS...` with the repository's ansible.cfg (it
-/// loads the collection in place) and the JSON stdout callback.
+/// Run `ansible-playbook PLAYBOOK -i INVENTORY ARGS...` (pytools::ansible_playbook).
 fn play(tmp: &Path, playbook: &Path, inventory: &Path, args: &[&str]) -> Played {
-    let home = tmp.join("home");
-    fs::create_dir_all(&home).unwrap();
-    let out = pytools::command("ansible-playbook")
-        .arg(playbook)
-        .arg("-i")
-        .arg(inventory)
+    let out = pytools::ansible_playbook(tmp, playbook, inventory)
         .args(args)
-        .current_dir(tmp)
-        .env("HOME", &home)
-        .env("ANSIBLE_CONFIG", repo().join("ansible/ansible.cfg"))
-        .env("ANSIBLE_STDOUT_CALLBACK", "json_report")
-        .env(
-            "ANSIBLE_CALLBACK_PLUGINS",
-            repo().join("tests/support/ansible_callback"),
-        )
-        .env("ANSIBLE_LOCAL_TEMP", home.join("local"))
-        .env("ANSIBLE_REMOTE_TEMP", home.join("remote"))
-        .env("ANSIBLE_NOCOLOR", "1")
-        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
         .env("ANSIBLE_FORKS", "4")
         .output()
         .expect("run ansible-playbook");

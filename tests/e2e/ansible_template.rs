@@ -17,25 +17,8 @@ fn repo() -> &'static Path {
 }
 
 fn play(tmp: &Path, playbook: &Path, inventory: &Path) -> Value {
-    let home = tmp.join("home");
-    fs::create_dir_all(&home).unwrap();
-    let out = pytools::command("ansible-playbook")
-        .arg(playbook)
-        .arg("-i")
-        .arg(inventory)
+    let out = pytools::ansible_playbook(tmp, playbook, inventory)
         .arg("--diff")
-        .current_dir(tmp)
-        .env("HOME", &home)
-        .env("ANSIBLE_CONFIG", repo().join("ansible/ansible.cfg"))
-        .env("ANSIBLE_STDOUT_CALLBACK", "json_report")
-        .env(
-            "ANSIBLE_CALLBACK_PLUGINS",
-            repo().join("tests/support/ansible_callback"),
-        )
-        .env("ANSIBLE_LOCAL_TEMP", home.join("local"))
-        .env("ANSIBLE_REMOTE_TEMP", home.join("remote"))
-        .env("ANSIBLE_NOCOLOR", "1")
-        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
         .output()
         .expect("run ansible-playbook");
     let stderr = String::from_utf8_lossy(&out.stderr);
