@@ -87,9 +87,20 @@ pub fn quoted(path: &Path) -> String {
     )
 }
 
+/// A scratch directory for a wrapper config that mirrors the server directory of the file
+/// at `target` (the parent of its directory: `sites-enabled/x` mirrors the server root), so
+/// the wrapper resolves the same relative includes.
+pub fn mirrored_scratch(target: Option<&Path>) -> Result<tempfile::TempDir, String> {
+    let scratch = scratch_dir()?;
+    if let Some(base) = target.and_then(Path::parent).and_then(Path::parent) {
+        mirror_dir(base, scratch.path());
+    }
+    Ok(scratch)
+}
+
 /// Link every entry of `from` into `dir`, so that a wrapper config in `dir` resolves the same
 /// relative includes as a config in `from` (a lone vhost's `include snippets/x.conf`).
-pub fn mirror_dir(from: &Path, dir: &Path) {
+fn mirror_dir(from: &Path, dir: &Path) {
     if let Ok(entries) = std::fs::read_dir(from) {
         for e in entries.flatten() {
             let _ = std::os::unix::fs::symlink(e.path(), dir.join(e.file_name()));

@@ -224,19 +224,7 @@ pub fn remove(
             continue;
         }
         let label = lint::policy_label(&list, policy);
-        let mut dirs: Vec<Dir> = policy
-            .directives
-            .iter()
-            .filter(|d| d.is_effective())
-            .map(|d| Dir {
-                d,
-                out: vec![false; d.sources.len()],
-                dropped: false,
-                shadows: policy.directives.iter().any(|x| {
-                    !x.is_effective() && x.name == d.name && x.state != DirectiveState::NonAscii
-                }),
-            })
-            .collect();
+        let mut dirs = dirs_of(policy);
         let merged = plan_of(&dirs);
         choose_tokens(&mut dirs, &vendor, &keep_wanted, &label, &mut diagnostics);
         keep_for_others(
@@ -573,23 +561,30 @@ fn still_allowed(dirs: &[Dir], vendor: &[Wanted], label: &str, diagnostics: &mut
 /// exactly what the merge would write if it created them from their fallback: `remove` cannot tell such a directive from
 /// one it created, and removes it with the vendor when the vendor's sources made it differ
 /// (the policy means the same without it).
+/// The effective directives of `policy`, nothing marked yet; `shadows` when a later
+/// duplicate of the same name exists (browsers ignore it, but dropping this one would let
+/// it take effect).
+fn dirs_of(policy: &Policy) -> Vec<Dir<'_>> {
+    policy
+        .directives
+        .iter()
+        .filter(|d| d.is_effective())
+        .map(|d| Dir {
+            d,
+            out: vec![false; d.sources.len()],
+            dropped: false,
+            shadows: policy.directives.iter().any(|x| {
+                !x.is_effective() && x.name == d.name && x.state != DirectiveState::NonAscii
+            }),
+        })
+        .collect()
+}
+
 pub fn look_created(policy_list: &str) -> Vec<(usize, String)> {
     let list = parse(policy_list);
     let mut out = Vec::new();
     for policy in &list.policies {
-        let dirs: Vec<Dir> = policy
-            .directives
-            .iter()
-            .filter(|d| d.is_effective())
-            .map(|d| Dir {
-                d,
-                out: vec![false; d.sources.len()],
-                dropped: false,
-                shadows: policy.directives.iter().any(|x| {
-                    !x.is_effective() && x.name == d.name && x.state != DirectiveState::NonAscii
-                }),
-            })
-            .collect();
+        let dirs = dirs_of(policy);
         // From the end, while they look created (the created ones are a suffix).
         for i in (0..dirs.len()).rev() {
             let Some(f) = fallback(&dirs, i).filter(|&f| f < i && !dirs[i].shadows) else {

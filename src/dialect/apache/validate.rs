@@ -47,15 +47,8 @@ pub fn main_config(root: &ConfigFile<'_>) -> Result<Validator, String> {
 /// A minimal main config that loads the common modules and includes `files` (a `.htaccess`
 /// inside its `<Directory>`), in a scratch directory that mirrors the files' server directory.
 pub fn wrapper(files: &[ConfigFile<'_>]) -> Result<Validator, String> {
-    let scratch = validator::scratch_dir()?;
+    let scratch = validator::mirrored_scratch(files.first().map(|f| f.target))?;
     let dir = scratch.path();
-    if let Some(base) = files
-        .first()
-        .and_then(|f| f.target.parent())
-        .and_then(Path::parent)
-    {
-        validator::mirror_dir(base, dir);
-    }
     let main = dir.join("csppatch-validate.conf");
     let mut conf = Vec::new();
     let _ = writeln!(

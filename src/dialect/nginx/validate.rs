@@ -2,7 +2,6 @@
 //! files no main config includes.
 
 use std::io::Write;
-use std::path::Path;
 
 use crate::dialect::ConfigFile;
 use crate::validator::{self, find_binary, quoted, Validator};
@@ -20,15 +19,8 @@ pub fn main_config(root: &ConfigFile<'_>) -> Result<Validator, String> {
 /// directives inside a `server` of their own), in a scratch directory that mirrors the files'
 /// server directory with symlinks so that their relative includes still resolve.
 pub fn wrapper(files: &[ConfigFile<'_>]) -> Result<Validator, String> {
-    let scratch = validator::scratch_dir()?;
+    let scratch = validator::mirrored_scratch(files.first().map(|f| f.target))?;
     let dir = scratch.path();
-    if let Some(base) = files
-        .first()
-        .and_then(|f| f.target.parent())
-        .and_then(Path::parent)
-    {
-        validator::mirror_dir(base, dir);
-    }
     let main = dir.join("csppatch-validate.conf");
     let mut conf = Vec::new();
     let _ = writeln!(
