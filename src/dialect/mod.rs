@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::diag::Diagnostic;
-use crate::rules::Rule;
+use crate::rule::Rule;
 use crate::site::{FileScan, Site};
 use crate::validator::Validator;
 
@@ -272,12 +272,8 @@ const NOT_CONFIG: &[&str] = &[
 
 /// Pick the dialect of a file by name, then by content. `None`: not a configuration csppatch
 /// knows (a PEM file, an image, a README).
+/// A template's name is `template::detect_dialect`'s to read first (`nginx.conf.j2` is nginx).
 pub fn detect(path: &Path, head: &[u8]) -> Option<DialectKind> {
-    // A template is the dialect of the file it renders to: `nginx.conf.j2` is nginx.
-    if let Some(rendered) = crate::template::rendered_name(path) {
-        let masked = crate::template::masked_head(path, head);
-        return detect(&rendered, &masked).or_else(|| crate::template::fallback_dialect(path));
-    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())

@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::dialect::DialectKind;
-use crate::scan::ScannedFile;
 
 use super::{Engine, FileTemplate};
 
@@ -37,10 +36,15 @@ struct Renderer {
     env: Vec<(String, String)>,
 }
 
-/// Plan the check of templated file `file` (see the module docs). `Err`: why it cannot be
-/// validated (no engine here, variables missing, the template does not render, no server).
-pub fn check(file: &ScannedFile) -> Result<Check, String> {
-    let t = file.template.as_ref().ok_or("not a template")?;
+/// Plan the check of the templated file shown as `path` (read at `target`, the file behind a
+/// symlink) of `dialect` (see the module docs). `Err`: why it cannot be validated (no engine
+/// here, variables missing, the template does not render, no server).
+pub fn check(
+    path: &Path,
+    target: &Path,
+    dialect: DialectKind,
+    t: &FileTemplate,
+) -> Result<Check, String> {
     let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = scratch.path();
     let vars = t
@@ -49,11 +53,11 @@ pub fn check(file: &ScannedFile) -> Result<Check, String> {
         .map_or_else(|| serde_json::json!({}), |v| v.value.clone());
     let vars_file = dir.join("vars.json");
     std::fs::write(&vars_file, vars.to_string()).map_err(|e| e.to_string())?;
-    let renderer = renderer(t, dir, &file.target, &vars_file)?;
-    let shown = file.path.display();
+    let renderer = renderer(t, dir, target, &vars_file)?;
+    let shown = path.display();
     let rendered = render_now(&renderer, t, &shown.to_string())?;
-    let out = dir.join(rendered_name(file));
-    let (check, label) = server_check(file.dialect, dir, &out, &rendered)?;
+    let out = dir.join(rendered_name(path));
+    let (check, label) = server_check(dialect, dir, &out, &rendered)?;
     let mut script = String::from("\"$@\" > ");
     script.push_str(&quote(&out.display().to_string()));
     script.push_str(" && exec ");
@@ -73,9 +77,9 @@ fn quote(s: &str) -> String {
 }
 
 /// `nginx.conf.j2` renders to `nginx.conf`.
-fn rendered_name(file: &ScannedFile) -> String {
-    super::rendered_name(&file.path)
-        .unwrap_or_else(|| file.path.clone())
+fn rendered_name(path: &Path) -> String {
+    super::rendered_name(path)
+        .unwrap_or_else(|| path.to_path_buf())
         .file_name()
         .map_or_else(
             || "rendered.conf".into(),

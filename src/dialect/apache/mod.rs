@@ -21,7 +21,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Location};
-use crate::rules::Rule;
+use crate::rule::Rule;
 use crate::csp::Delivery;
 use crate::site::{Decoded, Disposition, FileScan, Include, Repair, Site};
 use crate::validator::Validator;

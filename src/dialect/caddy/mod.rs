@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::diag::Diagnostic;
-use crate::rules::Rule;
+use crate::rule::Rule;
 use crate::site::{FileScan, Site};
 use crate::validator::Validator;
 
