@@ -173,8 +173,26 @@ pub trait Dialect: Send + Sync {
     }
 
     /// One validator run for the files of the run that no main config includes (a
-    /// repository of vhosts): typically a wrapper main config that includes them.
-    fn validate_lone_files(&self, _files: &[ConfigFile<'_>]) -> Result<Option<Validator>, String> {
+    /// repository of vhosts): the wrapper of [`Dialect::wrap_lone_files`] in a scratch
+    /// directory of its own (nginx and Apache mirror the files' server directory there, so
+    /// that relative includes resolve).
+    fn validate_lone_files(&self, files: &[ConfigFile<'_>]) -> Result<Option<Validator>, String> {
+        let scratch = crate::validator::scratch_dir()?;
+        Ok(self
+            .wrap_lone_files(scratch.path(), files)?
+            .map(|v| v.keeping(scratch)))
+    }
+
+    /// The validator of a wrapper main config, written into `dir`, that includes `files` the
+    /// way the server would take them (an nginx snippet inside `http`, server directives
+    /// inside a `server`, a `.htaccess` inside its `<Directory>`, a Caddy fragment inside a
+    /// site). `Ok(None)`: the format has no such validator. Also what a template's rendering
+    /// is checked with (`template/render.rs`).
+    fn wrap_lone_files(
+        &self,
+        _dir: &Path,
+        _files: &[ConfigFile<'_>],
+    ) -> Result<Option<Validator>, String> {
         Ok(None)
     }
 

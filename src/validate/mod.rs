@@ -38,11 +38,9 @@ pub fn plan(
     for &i in changed {
         let f = &set.files[i];
         let Some(t) = &f.template else { continue };
-        let c = crate::template::render::check(&f.path, &f.target, f.dialect, t)?;
-        let mut v = Validator::new(c.argv).keeping(c.scratch);
-        v.label = c.label;
-        v.env = c.env;
-        out.push(v);
+        out.push(crate::template::render::check(
+            &f.path, &f.target, f.dialect, t,
+        )?);
     }
     let changed: Vec<usize> = changed
         .iter()

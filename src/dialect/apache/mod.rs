@@ -160,7 +160,16 @@ impl Dialect for Apache {
     }
 
     fn validate_lone_files(&self, files: &[ConfigFile<'_>]) -> Result<Option<Validator>, String> {
-        validate::wrapper(files).map(Some)
+        let scratch = crate::validator::mirrored_scratch(files.first().map(|f| f.target))?;
+        Ok(Some(validate::wrapper(scratch.path(), files)?.keeping(scratch)))
+    }
+
+    fn wrap_lone_files(
+        &self,
+        dir: &Path,
+        files: &[ConfigFile<'_>],
+    ) -> Result<Option<Validator>, String> {
+        validate::wrapper(dir, files).map(Some)
     }
 }
 
