@@ -177,10 +177,21 @@ pub trait Dialect: Send + Sync {
     /// directory of its own (nginx and Apache mirror the files' server directory there, so
     /// that relative includes resolve).
     fn validate_lone_files(&self, files: &[ConfigFile<'_>]) -> Result<Option<Validator>, String> {
-        let scratch = crate::validator::scratch_dir()?;
+        let scratch = if self.wrapper_mirrors_server_dir() {
+            crate::validator::mirrored_scratch(files.first().map(|f| f.target))?
+        } else {
+            crate::validator::scratch_dir()?
+        };
         Ok(self
             .wrap_lone_files(scratch.path(), files)?
             .map(|v| v.keeping(scratch)))
+    }
+
+    /// Does [`Dialect::validate_lone_files`] link the entries of the files' server directory
+    /// (the parent of the first file's directory) into the wrapper's, so that relative
+    /// includes resolve as from there?
+    fn wrapper_mirrors_server_dir(&self) -> bool {
+        false
     }
 
     /// The validator of a wrapper main config, written into `dir`, that includes `files` the

@@ -282,9 +282,9 @@ impl Dialect for Nginx {
         validate::has_block(src, b"http") || validate::has_block(src, b"events")
     }
 
-    fn validate_lone_files(&self, files: &[ConfigFile<'_>]) -> Result<Option<Validator>, String> {
-        let scratch = crate::validator::mirrored_scratch(files.first().map(|f| f.target))?;
-        Ok(Some(validate::wrapper(scratch.path(), files)?.keeping(scratch)))
+    /// Relative includes resolve from the server root, which the wrapper's directory stands in for.
+    fn wrapper_mirrors_server_dir(&self) -> bool {
+        true
     }
 
     fn wrap_lone_files(
