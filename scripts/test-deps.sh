@@ -36,6 +36,10 @@ have python3  || need+=(python3 python3-venv)
 have ruby     || need+=(ruby)
 have envsubst || need+=(gettext-base)
 have go       || need+=(golang-go)
+# headers-more: the `more_set_headers` form (YunoHost, tests/fixtures/conformance) must pass
+# `nginx -t`, which needs the module loaded.
+[ -f /usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so ] \
+  || need+=(libnginx-mod-http-headers-more-filter)
 if [ ${#need[@]} -gt 0 ]; then apt_install "${need[@]}"; fi
 
 # The packaged services must not hold the ports or run in the background: tests start their

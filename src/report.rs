@@ -160,13 +160,22 @@ impl Report {
     pub fn added_count(&self) -> usize {
         self.sites.iter().map(|s| s.added.len()).sum()
     }
+
+    /// Sources removed (`csppatch remove`), over every site.
+    pub fn removed_count(&self) -> usize {
+        self.sites
+            .iter()
+            .flat_map(|s| &s.removed)
+            .map(|r| r.sources.len())
+            .sum()
+    }
 }
 
 /// The one-line summary, the last line of every text run (also under `--quiet`).
 pub fn summary(report: &Report) -> String {
     let changed = report.files.len();
     let (sources, done) = if report.removal {
-        (crate::commands::remove::removed_count(report), "removed")
+        (report.removed_count(), "removed")
     } else {
         (report.added_count(), "added")
     };

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::{quoted, Diagnostic, Location};
 use crate::dialect::include::has_glob;
-use crate::dialect::{detect, ConfigFile, Dialect, DialectKind};
+use crate::dialect::{ConfigFile, Dialect, DialectKind};
 use crate::site::FileScan;
 use crate::temp_name;
 
@@ -285,7 +285,7 @@ impl Scanner<'_> {
             Err(e) => return self.unreadable(path, e),
         };
         let head = &src[..src.len().min(16 * 1024)];
-        let kind = match dialect.or_else(|| detect(path, head)) {
+        let kind = match dialect.or_else(|| crate::template::detect_dialect(path, head)) {
             Some(k) if dialect.is_none() || !explicit_non_config(path) => k,
             _ => {
                 self.set.skipped += 1;
@@ -308,7 +308,7 @@ impl Scanner<'_> {
         if self.opts.skip_unknown
             && dialect.is_none()
             && scan.is_err()
-            && detect(path, &[]).is_none()
+            && crate::template::detect_dialect(path, &[]).is_none()
             && !mentions_csp(&src)
         {
             self.set.skipped += 1;
@@ -392,10 +392,9 @@ impl Scanner<'_> {
     ) -> Vec<(DialectKind, usize)> {
         let mut roots = Vec::new();
         if let Some(root) = self.opts.conf_root.clone() {
-            let dialect = self
-                .opts
-                .dialect
-                .or_else(|| detect(&root, &bounded::head(&root, 16 * 1024)));
+            let dialect = self.opts.dialect.or_else(|| {
+                crate::template::detect_dialect(&root, &bounded::head(&root, 16 * 1024))
+            });
             let diagnostics = self.set.diagnostics.len();
             match self.add_file(&root, dialect, Reached::Named) {
                 Some(i) => roots.push((self.set.files[i].dialect, i)),

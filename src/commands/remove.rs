@@ -1,19 +1,8 @@
 //! `csppatch remove --vendor NAME PATH...`: offboarding a vendor, a patch run
 //! ([`crate::pipeline::run`] with [`crate::options::Removal`]) whose plan takes the vendor's
-//! sources out (`csp::remove`). Here: the `--keep` requirements and the count the summary
-//! shows; a removal's per-site lines are `render::patch`'s.
-
-use crate::report::Report;
-
-/// Sources removed, over every site.
-pub fn removed_count(report: &Report) -> usize {
-    report
-        .sites
-        .iter()
-        .flat_map(|s| &s.removed)
-        .map(|r| r.sources.len())
-        .sum()
-}
+//! sources out (`csp::remove`). Here: the `--keep` requirements; the count the summary shows is
+//! [`Report::removed_count`](crate::report::Report::removed_count), a removal's per-site lines
+//! are `render::patch`'s.
 
 /// The `--keep` vendors' requirements, chosen with the same region and options as the
 /// vendor being removed.

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::diag::Diagnostic;
-use crate::rules::Rule;
+use crate::rule::Rule;
 use crate::site::{FileScan, Site};
 use crate::validator::Validator;
 
@@ -173,8 +173,37 @@ pub trait Dialect: Send + Sync {
     }
 
     /// One validator run for the files of the run that no main config includes (a
-    /// repository of vhosts): typically a wrapper main config that includes them.
-    fn validate_lone_files(&self, _files: &[ConfigFile<'_>]) -> Result<Option<Validator>, String> {
+    /// repository of vhosts): the wrapper of [`Dialect::wrap_lone_files`] in a scratch
+    /// directory of its own (nginx and Apache mirror the files' server directory there, so
+    /// that relative includes resolve).
+    fn validate_lone_files(&self, files: &[ConfigFile<'_>]) -> Result<Option<Validator>, String> {
+        let scratch = if self.wrapper_mirrors_server_dir() {
+            crate::validator::mirrored_scratch(files.first().map(|f| f.target))?
+        } else {
+            crate::validator::scratch_dir()?
+        };
+        Ok(self
+            .wrap_lone_files(scratch.path(), files)?
+            .map(|v| v.keeping(scratch)))
+    }
+
+    /// Does [`Dialect::validate_lone_files`] link the entries of the files' server directory
+    /// (the parent of the first file's directory) into the wrapper's, so that relative
+    /// includes resolve as from there?
+    fn wrapper_mirrors_server_dir(&self) -> bool {
+        false
+    }
+
+    /// The validator of a wrapper main config, written into `dir`, that includes `files` the
+    /// way the server would take them (an nginx snippet inside `http`, server directives
+    /// inside a `server`, a `.htaccess` inside its `<Directory>`, a Caddy fragment inside a
+    /// site). `Ok(None)`: the format has no such validator. Also what a template's rendering
+    /// is checked with (`template/render.rs`).
+    fn wrap_lone_files(
+        &self,
+        _dir: &Path,
+        _files: &[ConfigFile<'_>],
+    ) -> Result<Option<Validator>, String> {
         Ok(None)
     }
 
@@ -272,12 +301,8 @@ const NOT_CONFIG: &[&str] = &[
 
 /// Pick the dialect of a file by name, then by content. `None`: not a configuration csppatch
 /// knows (a PEM file, an image, a README).
+/// A template's name is `template::detect_dialect`'s to read first (`nginx.conf.j2` is nginx).
 pub fn detect(path: &Path, head: &[u8]) -> Option<DialectKind> {
-    // A template is the dialect of the file it renders to: `nginx.conf.j2` is nginx.
-    if let Some(rendered) = crate::template::rendered_name(path) {
-        let masked = crate::template::masked_head(path, head);
-        return detect(&rendered, &masked).or_else(|| crate::template::fallback_dialect(path));
-    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())

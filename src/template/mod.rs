@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::dialect::DialectKind;
-use crate::rules::Rule;
+use crate::rule::Rule;
 
 pub use finder::{dialect, Finder};
 pub use vars::Vars;
@@ -96,6 +96,19 @@ const TEMPLATE_EXTENSIONS: &[&str] = &[
     "j2", "jinja", "jinja2", "tmpl", "tpl", "template", "erb", "gotmpl",
 ];
 
+/// The dialect of the file at `path`: a template is the dialect of the file it renders to
+/// (`nginx.conf.j2` is nginx), told from its head with the engine's tags masked; any other
+/// file as [`crate::dialect::detect`] tells. (Here, not in `dialect`, so that the dialects do
+/// not depend on the template layer that wraps them.)
+pub fn detect_dialect(path: &Path, head: &[u8]) -> Option<DialectKind> {
+    match rendered_name(path) {
+        Some(rendered) => {
+            detect_dialect(&rendered, &masked_head(path, head)).or_else(|| fallback_dialect(path))
+        }
+        None => crate::dialect::detect(path, head),
+    }
+}
+
 /// For a template's file name (`nginx.conf.j2`): the name it renders to (`nginx.conf`).
 pub fn rendered_name(path: &Path) -> Option<PathBuf> {
     let ext = path.extension()?.to_string_lossy().to_ascii_lowercase();
@@ -107,7 +120,7 @@ pub fn rendered_name(path: &Path) -> Option<PathBuf> {
 
 /// `head` with the tags of the engine its name says masked (for telling the dialect by
 /// content); a tag cut off at the end of `head` is left as it is.
-pub fn masked_head(path: &Path, head: &[u8]) -> Vec<u8> {
+fn masked_head(path: &Path, head: &[u8]) -> Vec<u8> {
     let Some(engine) = by_name(path, head).or_else(|| by_content(head)) else {
         return head.to_vec();
     };
@@ -120,7 +133,7 @@ pub fn masked_head(path: &Path, head: &[u8]) -> Vec<u8> {
 
 /// The dialect a template extension fell back to before templates were read as the file
 /// they render to (`page.j2` with no telling content is HTML, as it always was).
-pub fn fallback_dialect(path: &Path) -> Option<DialectKind> {
+fn fallback_dialect(path: &Path) -> Option<DialectKind> {
     let ext = path.extension()?.to_string_lossy().to_ascii_lowercase();
     matches!(ext.as_str(), "j2" | "jinja" | "jinja2" | "erb").then_some(DialectKind::Html)
 }

@@ -9,12 +9,11 @@
 //! `--template-vars`; the template is rendered once while planning, so that a missing
 //! engine or missing variables fail with a message that names them, before anything runs.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::dialect::DialectKind;
-use crate::scan::ScannedFile;
+use crate::dialect::{ConfigFile, DialectKind};
+use crate::validator::Validator;
 
 use super::{Engine, FileTemplate};
 
@@ -22,25 +21,21 @@ const JINJA2: &str = include_str!("render/jinja2.py");
 const ERB: &str = include_str!("render/erb.rb");
 const GO: &str = include_str!("render/render.go");
 
-/// A check to run: render, then validate the rendering.
-pub struct Check {
-    pub label: String,
-    pub argv: Vec<String>,
-    pub env: Vec<(String, String)>,
-    /// The renderer, the variables, the rendering and the wrapper config; removed on drop.
-    pub scratch: tempfile::TempDir,
-}
-
 /// The command that prints the rendering of `template` (a shell word list).
 struct Renderer {
     argv: Vec<String>,
     env: Vec<(String, String)>,
 }
 
-/// Plan the check of templated file `file` (see the module docs). `Err`: why it cannot be
-/// validated (no engine here, variables missing, the template does not render, no server).
-pub fn check(file: &ScannedFile) -> Result<Check, String> {
-    let t = file.template.as_ref().ok_or("not a template")?;
+/// Plan the check of the templated file shown as `path` (read at `target`, the file behind a
+/// symlink) of `dialect` (see the module docs). `Err`: why it cannot be validated (no engine
+/// here, variables missing, the template does not render, no server).
+pub fn check(
+    path: &Path,
+    target: &Path,
+    dialect: DialectKind,
+    t: &FileTemplate,
+) -> Result<Validator, String> {
     let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = scratch.path();
     let vars = t
@@ -49,23 +44,50 @@ pub fn check(file: &ScannedFile) -> Result<Check, String> {
         .map_or_else(|| serde_json::json!({}), |v| v.value.clone());
     let vars_file = dir.join("vars.json");
     std::fs::write(&vars_file, vars.to_string()).map_err(|e| e.to_string())?;
-    let renderer = renderer(t, dir, &file.target, &vars_file)?;
-    let shown = file.path.display();
+    let renderer = renderer(t, dir, target, &vars_file)?;
+    let shown = path.display();
     let rendered = render_now(&renderer, t, &shown.to_string())?;
-    let out = dir.join(rendered_name(file));
-    let (check, label) = server_check(file.dialect, dir, &out, &rendered)?;
+    let out = dir.join(rendered_name(path));
+    // The rendering is checked as the dialect checks a file no main config includes.
+    let rendered_file = ConfigFile {
+        path: &out,
+        target: &out,
+        src: &rendered,
+        scan: None,
+    };
+    let check = dialect
+        .dialect()
+        .wrap_lone_files(dir, &[rendered_file])?
+        .ok_or_else(|| format!("no validator for {} files", dialect.name()))?;
     let mut script = String::from("\"$@\" > ");
     script.push_str(&quote(&out.display().to_string()));
     script.push_str(" && exec ");
-    script.push_str(&check.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "));
+    script.push_str(
+        &check
+            .argv
+            .iter()
+            .map(|a| quote(a))
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
     let mut argv = vec!["sh".into(), "-c".into(), script, "sh".into()];
     argv.extend(renderer.argv);
-    Ok(Check {
-        label: format!("{} {shown} | {label}", t.engine.name()),
-        argv,
-        env: renderer.env,
-        scratch,
-    })
+    let mut v = Validator::new(argv).keeping(scratch);
+    v.label = format!("{} {shown} | {}", t.engine.name(), short_label(&check.argv));
+    v.env = renderer.env;
+    v.env.extend(check.env);
+    Ok(v)
+}
+
+/// `nginx -t`, `apache2 -t`, `caddy validate`: the program's name and its first argument.
+fn short_label(argv: &[String]) -> String {
+    let program = argv
+        .first()
+        .map_or("", |a| a.rsplit('/').next().unwrap_or(a));
+    match argv.get(1) {
+        Some(first) => format!("{program} {first}"),
+        None => program.to_string(),
+    }
 }
 
 fn quote(s: &str) -> String {
@@ -73,9 +95,9 @@ fn quote(s: &str) -> String {
 }
 
 /// `nginx.conf.j2` renders to `nginx.conf`.
-fn rendered_name(file: &ScannedFile) -> String {
-    super::rendered_name(&file.path)
-        .unwrap_or_else(|| file.path.clone())
+fn rendered_name(path: &Path) -> String {
+    super::rendered_name(path)
+        .unwrap_or_else(|| path.to_path_buf())
         .file_name()
         .map_or_else(
             || "rendered.conf".into(),
@@ -247,159 +269,4 @@ fn run_ok(cmd: &mut Command) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
-}
-
-/// The server's check of the rendering at `out` (its bytes now: `rendered`), with the main
-/// config it needs written into `dir`.
-fn server_check(
-    kind: DialectKind,
-    dir: &Path,
-    out: &Path,
-    rendered: &[u8],
-) -> Result<(Vec<String>, String), String> {
-    let q = |p: &Path| format!("\"{}\"", p.display().to_string().replace('"', "\\\""));
-    let p = |p: &Path| p.display().to_string();
-    let main = dir.join("csppatch-validate.conf");
-    let bin = |name: &str| {
-        find_on_path(name, |_| true)
-            .map(|b| b.display().to_string())
-            .ok_or_else(|| format!("cannot validate: `{name}` is not installed"))
-    };
-    let mut conf = Vec::new();
-    let argv = match kind {
-        DialectKind::Nginx => {
-            let top = crate::dialect::nginx::parse(rendered)
-                .map(|ds| {
-                    ds.iter()
-                        .map(|d| String::from_utf8_lossy(&d.name.value(rendered)).into_owned())
-                        .collect::<Vec<String>>()
-                })
-                .unwrap_or_default();
-            let has = |n: &str| top.iter().any(|t| t == n);
-            let more = Path::new("/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so");
-            if more.is_file() && rendered.windows(16).any(|w| w == b"more_set_headers") {
-                let _ = writeln!(conf, "load_module {};", q(more));
-            }
-            let _ = writeln!(
-                conf,
-                "pid {};\nerror_log {};",
-                q(&dir.join("nginx.pid")),
-                q(&dir.join("error.log"))
-            );
-            if has("http") || has("events") {
-                let _ = writeln!(conf, "include {};", q(out));
-            } else {
-                let server_only = [
-                    "location",
-                    "listen",
-                    "server_name",
-                    "if",
-                    "return",
-                    "rewrite",
-                    "try_files",
-                    "root",
-                    "add_header",
-                    "more_set_headers",
-                    "index",
-                ];
-                let _ = writeln!(conf, "events {{}}\nhttp {{");
-                if top.iter().any(|t| server_only.contains(&t.as_str())) {
-                    let _ = writeln!(
-                        conf,
-                        "    server {{\n        listen 127.0.0.1:8;\n        include {};\n    }}",
-                        q(out)
-                    );
-                } else {
-                    let _ = writeln!(conf, "    include {};", q(out));
-                }
-                conf.extend_from_slice(b"}\n");
-            }
-            (
-                vec![
-                    bin("nginx")?,
-                    "-t".into(),
-                    "-e".into(),
-                    p(&dir.join("error.log")),
-                    "-c".into(),
-                    p(&main),
-                ],
-                "nginx -t",
-            )
-        }
-        DialectKind::Apache => {
-            let _ = writeln!(conf, "ServerRoot {}\nPidFile {}\nErrorLog {}\nMutex file:{}\nListen 127.0.0.1:8\nServerName localhost", q(dir), q(&dir.join("httpd.pid")), q(&dir.join("error.log")), dir.display());
-            for m in [
-                "mpm_event",
-                "authz_core",
-                "authz_host",
-                "alias",
-                "dir",
-                "mime",
-                "env",
-                "setenvif",
-                "headers",
-                "rewrite",
-                "ssl",
-                "proxy",
-                "proxy_http",
-                "expires",
-                "deflate",
-                "filter",
-                "remoteip",
-                "socache_shmcb",
-            ] {
-                let so = Path::new("/usr/lib/apache2/modules").join(format!("mod_{m}.so"));
-                if so.is_file() {
-                    let _ = writeln!(
-                        conf,
-                        "<IfModule !{m}_module>\n    LoadModule {m}_module {}\n</IfModule>",
-                        q(&so)
-                    );
-                }
-            }
-            let _ = writeln!(conf, "Include {}", q(out));
-            (
-                vec![
-                    bin("apache2").or_else(|_| bin("httpd"))?,
-                    "-t".into(),
-                    "-f".into(),
-                    p(&main),
-                ],
-                "apache2 -t",
-            )
-        }
-        DialectKind::Caddy => {
-            let text = String::from_utf8_lossy(rendered);
-            let site = text
-                .lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty() && !l.starts_with('#'))
-                .is_some_and(|l| l.ends_with('{'));
-            if site {
-                let _ = writeln!(conf, "import {}", q(out));
-            } else {
-                let _ = writeln!(conf, "http://127.0.0.1:8 {{\n    import {}\n}}", q(out));
-            }
-            // caddy validate provisions modules, which may touch its data directory.
-            let home = p(dir);
-            (
-                vec![
-                    "env".into(),
-                    format!("HOME={home}"),
-                    format!("XDG_DATA_HOME={home}"),
-                    format!("XDG_CONFIG_HOME={home}"),
-                    bin("caddy")?,
-                    "validate".into(),
-                    "--adapter".into(),
-                    "caddyfile".into(),
-                    "--config".into(),
-                    p(&main),
-                ],
-                "caddy validate",
-            )
-        }
-        _ => return Err("no validator for this dialect".into()),
-    };
-    std::fs::write(&main, &conf).map_err(|e| e.to_string())?;
-    Ok((argv.0, argv.1.into()))
 }

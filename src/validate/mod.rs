@@ -35,12 +35,12 @@ pub fn plan(
     }
     let mut out = Vec::new();
     // A template is checked as rendered (src/template/render.rs), not at its own path.
-    for &i in changed.iter().filter(|&&i| set.files[i].template.is_some()) {
-        let c = crate::template::render::check(&set.files[i])?;
-        let mut v = Validator::new(c.argv).keeping(c.scratch);
-        v.label = c.label;
-        v.env = c.env;
-        out.push(v);
+    for &i in changed {
+        let f = &set.files[i];
+        let Some(t) = &f.template else { continue };
+        out.push(crate::template::render::check(
+            &f.path, &f.target, f.dialect, t,
+        )?);
     }
     let changed: Vec<usize> = changed
         .iter()

@@ -19,6 +19,7 @@ mod readme;
 mod regressions;
 mod remove_cli;
 mod rules_cli;
+mod structure;
 mod vendors_files;
 mod vendors_listing;
 mod vendors_presets;

@@ -329,7 +329,7 @@ for name in sys.stdin.read().split("\n"):
                 b"server {\n    add_header Content-Security-Policy \"default-src 'self'\";\n}\n"
             };
             assert!(
-                csppatch::dialect::detect(Path::new(name), head).is_some(),
+                csppatch::template::detect_dialect(Path::new(name), head).is_some(),
                 "{name}: passed by the filter but csppatch cannot read it"
             );
         }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
-use csppatch::dialect::detect;
+use csppatch::template::detect_dialect as detect;
 
 /// A copy of a fixture tree in a temp dir, named `name` inside it.
 pub struct Tree {

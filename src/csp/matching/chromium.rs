@@ -52,6 +52,16 @@ pub(super) fn star(page_scheme: &str, url_scheme: &str) -> bool {
     matches!(url_scheme, "http" | "https" | "ws" | "wss" | "ftp") || url_scheme == page_scheme
 }
 
+/// The port a source names: `None` for `:*` (matches any port), `Some(None)` when it names
+/// none.
+fn given_port(port: Option<Port>) -> Option<Option<u16>> {
+    match port {
+        Some(Port::Any) => None,
+        Some(Port::Number(n)) => Some(Some(n)),
+        None => Some(None),
+    }
+}
+
 /// Blink's `PortMatches`. `None` is "unspecified": no port in the source, or the URL's default.
 fn renderer_port(
     port: Option<Port>,
@@ -59,10 +69,8 @@ fn renderer_port(
     url_scheme: &str,
     url_port: Option<u16>,
 ) -> PortMatch {
-    let source = match port {
-        Some(Port::Any) => return PortMatch::Wildcard,
-        Some(Port::Number(n)) => Some(n),
-        None => None,
+    let Some(source) = given_port(port) else {
+        return PortMatch::Wildcard;
     };
     if source == url_port {
         return if source.is_none() {
@@ -91,10 +99,8 @@ fn browser_port(
     url_scheme: &str,
     url_port: Option<u16>,
 ) -> PortMatch {
-    let source = match port {
-        Some(Port::Any) => return PortMatch::Wildcard,
-        Some(Port::Number(n)) => Some(n),
-        None => None,
+    let Some(source) = given_port(port) else {
+        return PortMatch::Wildcard;
     };
     let effective = url_port.or_else(|| default_port(url_scheme));
     if source == effective {

@@ -21,7 +21,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Location};
-use crate::rules::Rule;
+use crate::rule::Rule;
 use crate::csp::Delivery;
 use crate::site::{Decoded, Disposition, FileScan, Include, Repair, Site};
 use crate::validator::Validator;
@@ -159,8 +159,17 @@ impl Dialect for Apache {
         validate::main_config(root).map(Some)
     }
 
-    fn validate_lone_files(&self, files: &[ConfigFile<'_>]) -> Result<Option<Validator>, String> {
-        validate::wrapper(files).map(Some)
+    /// Relative includes resolve from the server root, which the wrapper's directory stands in for.
+    fn wrapper_mirrors_server_dir(&self) -> bool {
+        true
+    }
+
+    fn wrap_lone_files(
+        &self,
+        dir: &Path,
+        files: &[ConfigFile<'_>],
+    ) -> Result<Option<Validator>, String> {
+        validate::wrapper(dir, files).map(Some)
     }
 }
 

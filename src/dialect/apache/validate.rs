@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::dialect::ConfigFile;
-use crate::validator::{self, find_binary, quoted, Validator};
+use crate::validator::{find_binary, quoted, Validator};
 
 const BINARIES: &[&str] = &["apache2", "httpd"];
 
@@ -45,10 +45,8 @@ pub fn main_config(root: &ConfigFile<'_>) -> Result<Validator, String> {
 }
 
 /// A minimal main config that loads the common modules and includes `files` (a `.htaccess`
-/// inside its `<Directory>`), in a scratch directory that mirrors the files' server directory.
-pub fn wrapper(files: &[ConfigFile<'_>]) -> Result<Validator, String> {
-    let scratch = validator::mirrored_scratch(files.first().map(|f| f.target))?;
-    let dir = scratch.path();
+/// inside its `<Directory>`), written into `dir`.
+pub fn wrapper(dir: &Path, files: &[ConfigFile<'_>]) -> Result<Validator, String> {
     let main = dir.join("csppatch-validate.conf");
     let mut conf = Vec::new();
     let _ = writeln!(
@@ -94,7 +92,7 @@ pub fn wrapper(files: &[ConfigFile<'_>]) -> Result<Validator, String> {
         "-f".into(),
         main.display().to_string(),
     ];
-    Ok(Validator::new(argv).keeping(scratch))
+    Ok(Validator::new(argv))
 }
 
 /// Modules a lone Apache vhost or .htaccess commonly needs (an unknown directive would

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::diag::Diagnostic;
-use crate::rules::Rule;
+use crate::rule::Rule;
 use crate::site::{FileScan, Site};
 use crate::validator::Validator;
 
@@ -200,7 +200,11 @@ impl Dialect for Caddy {
         validate::caddy_validate(root.target.display().to_string()).map(Some)
     }
 
-    fn validate_lone_files(&self, files: &[ConfigFile<'_>]) -> Result<Option<Validator>, String> {
-        validate::wrapper(files).map(Some)
+    fn wrap_lone_files(
+        &self,
+        dir: &Path,
+        files: &[ConfigFile<'_>],
+    ) -> Result<Option<Validator>, String> {
+        validate::wrapper(dir, files).map(Some)
     }
 }

@@ -2,15 +2,23 @@
 //! snippets and directive fragments that no main Caddyfile imports.
 
 use std::io::Write;
+use std::path::Path;
 
 use crate::dialect::ConfigFile;
 use crate::validator::{self, find_binary, quoted, Validator};
 
 use super::{lexer, structure};
 
+/// `caddy validate` of `config`, with a scratch HOME of its own.
 pub fn caddy_validate(config: String) -> Result<Validator, String> {
     let scratch = validator::scratch_dir()?;
-    let home = scratch.path().display().to_string();
+    Ok(caddy_validate_in(scratch.path(), config)?.keeping(scratch))
+}
+
+/// `caddy validate` of `config` with `home` as its HOME: it provisions modules, which may
+/// touch its data directory.
+fn caddy_validate_in(home: &Path, config: String) -> Result<Validator, String> {
+    let home = home.display().to_string();
     let mut v = Validator::new(vec![
         find_binary(&["caddy"])?,
         "validate".into(),
@@ -19,20 +27,19 @@ pub fn caddy_validate(config: String) -> Result<Validator, String> {
         "--config".into(),
         config,
     ]);
-    // caddy validate provisions modules, which may touch its data directory.
     v.env = vec![
         ("HOME".into(), home.clone()),
         ("XDG_DATA_HOME".into(), home.clone()),
         ("XDG_CONFIG_HOME".into(), home),
     ];
-    Ok(v.keeping(scratch))
+    Ok(v)
 }
 
 /// Top-level imports first (a global options block must come first), then one site per
-/// fragment or snippet: two sites with one address are "ambiguous".
-pub fn wrapper(files: &[ConfigFile<'_>]) -> Result<Validator, String> {
-    let scratch = validator::scratch_dir()?;
-    let main = scratch.path().join("csppatch-validate.conf");
+/// fragment or snippet: two sites with one address are "ambiguous". Written into `dir`, which
+/// is also Caddy's HOME.
+pub fn wrapper(dir: &Path, files: &[ConfigFile<'_>]) -> Result<Validator, String> {
+    let main = dir.join("csppatch-validate.conf");
     let mut conf = Vec::new();
     let mut bodies = Vec::new();
     for f in files {
@@ -56,8 +63,7 @@ pub fn wrapper(files: &[ConfigFile<'_>]) -> Result<Validator, String> {
             main.display()
         )
     })?;
-    // Kept beside the scratch HOME that `caddy_validate` makes.
-    Ok(caddy_validate(main.display().to_string())?.keeping(scratch))
+    caddy_validate_in(dir, main.display().to_string())
 }
 
 /// How a lone Caddy file goes into the validation wrapper.

@@ -282,8 +282,17 @@ impl Dialect for Nginx {
         validate::has_block(src, b"http") || validate::has_block(src, b"events")
     }
 
-    fn validate_lone_files(&self, files: &[ConfigFile<'_>]) -> Result<Option<Validator>, String> {
-        validate::wrapper(files).map(Some)
+    /// Relative includes resolve from the server root, which the wrapper's directory stands in for.
+    fn wrapper_mirrors_server_dir(&self) -> bool {
+        true
+    }
+
+    fn wrap_lone_files(
+        &self,
+        dir: &Path,
+        files: &[ConfigFile<'_>],
+    ) -> Result<Option<Validator>, String> {
+        validate::wrapper(dir, files).map(Some)
     }
 }
 

@@ -2,9 +2,10 @@
 //! files no main config includes.
 
 use std::io::Write;
+use std::path::Path;
 
 use crate::dialect::ConfigFile;
-use crate::validator::{self, find_binary, quoted, Validator};
+use crate::validator::{find_binary, quoted, Validator};
 
 pub fn main_config(root: &ConfigFile<'_>) -> Result<Validator, String> {
     Ok(Validator::new(vec![
@@ -15,21 +16,38 @@ pub fn main_config(root: &ConfigFile<'_>) -> Result<Validator, String> {
     ]))
 }
 
-/// A minimal main config that includes `files` inside `http` (those that hold server-only
-/// directives inside a `server` of their own), in a scratch directory that mirrors the files'
-/// server directory with symlinks so that their relative includes still resolve.
-pub fn wrapper(files: &[ConfigFile<'_>]) -> Result<Validator, String> {
-    let scratch = validator::mirrored_scratch(files.first().map(|f| f.target))?;
-    let dir = scratch.path();
+/// The headers-more module, loaded into a wrapper for files that use `more_set_headers`.
+const HEADERS_MORE: &str = "/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so";
+
+/// A minimal main config in `dir` that includes `files` inside `http` (those that hold
+/// server-only directives inside a `server` of their own; a whole main config, with its own
+/// `http` or `events`, at the top level).
+pub fn wrapper(dir: &Path, files: &[ConfigFile<'_>]) -> Result<Validator, String> {
     let main = dir.join("csppatch-validate.conf");
     let mut conf = Vec::new();
+    let more = Path::new(HEADERS_MORE);
+    if more.is_file() && files.iter().any(|f| memmem(f.src, b"more_set_headers")) {
+        let _ = writeln!(conf, "load_module {};", quoted(more));
+    }
     let _ = writeln!(
         conf,
-        "pid {};\nerror_log {};\nevents {{}}\nhttp {{",
+        "pid {};\nerror_log {};",
         quoted(&dir.join("nginx.pid")),
         quoted(&dir.join("error.log"))
     );
-    for f in files {
+    let (whole, parts): (Vec<_>, Vec<_>) = files
+        .iter()
+        .partition(|f| has_block(f.src, b"http") || has_block(f.src, b"events"));
+    for f in &whole {
+        let _ = writeln!(conf, "include {};", quoted(f.target));
+    }
+    if whole.is_empty() {
+        conf.extend_from_slice(b"events {}\n");
+    }
+    if !parts.is_empty() || whole.is_empty() {
+        conf.extend_from_slice(b"http {\n");
+    }
+    for f in &parts {
         if !needs_server_block(f.src) {
             let _ = writeln!(conf, "    include {};", quoted(f.target));
         } else {
@@ -40,7 +58,9 @@ pub fn wrapper(files: &[ConfigFile<'_>]) -> Result<Validator, String> {
             );
         }
     }
-    conf.extend_from_slice(b"}\n");
+    if !parts.is_empty() || whole.is_empty() {
+        conf.extend_from_slice(b"}\n");
+    }
     std::fs::write(&main, &conf).map_err(|e| {
         format!(
             "cannot validate: cannot write the wrapper config {}: {e}",
@@ -55,7 +75,11 @@ pub fn wrapper(files: &[ConfigFile<'_>]) -> Result<Validator, String> {
         "-c".into(),
         main.display().to_string(),
     ];
-    Ok(Validator::new(argv).keeping(scratch))
+    Ok(Validator::new(argv))
+}
+
+fn memmem(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Must this nginx file be included inside a `server { }` to be valid? Only when its top

@@ -250,7 +250,8 @@ fn a_templates_includes_are_not_followed() {
 /// A template is the dialect of the file it renders to; an HTML template stays HTML.
 #[test]
 fn templates_are_detected_as_the_file_they_render_to() {
-    use csppatch::dialect::{detect, DialectKind};
+    use csppatch::dialect::DialectKind;
+    use csppatch::template::detect_dialect as detect;
     use std::path::Path;
     let cases: &[(&str, &[u8], Option<DialectKind>)] = &[
         (
