@@ -34,6 +34,7 @@ use csppatch::{exit, template, Mode, PatchOptions};
 ///   csppatch merge --vendor muserelay "default-src 'self'"
 ///   csppatch probe https://shop.example.com/ --vendor muserelay   (what the live page blocks)
 ///   csppatch remove --vendor muserelay /etc/nginx/sites-enabled --dry-run   (offboard it)
+///   csppatch audit /etc/nginx --vendor muserelay   (every CSP, its lints and traps; no change)
 ///
 /// Exit codes: 0 done (or nothing to do), 1 --check found changes, 2 bad input (usage,
 /// unparsable file, invalid source, unsafe request), 3 validation failed and nothing was written.
@@ -168,6 +169,63 @@ enum Command {
     /// 2 bad input, 3 validation failed and nothing was written.
     #[command(verbatim_doc_comment)]
     Remove(RemoveArgs),
+    /// List every CSP site with its lints and delivery traps, and whether vendors already
+    /// pass there. Writes nothing; no vendor needed.
+    ///
+    /// For each Content-Security-Policy and Content-Security-Policy-Report-Only that the
+    /// configuration sends: file:line, its scope (server / location / vhost / directory /
+    /// page), the policy as the browser receives it (decoded, variables expanded where
+    /// csppatch can tell their value, the parts only known at request time named), why it is
+    /// locked (SVGs, uploads), every lint of it with its code, and the traps around it
+    /// (NGX202: a location's own add_header drops the server's CSP; APA302/APA306: Apache's
+    /// two header tables; CDY406: a nested block deletes it; E043: a later `Header set`
+    /// replaces it ...; `csppatch rules CODE` explains each). With --vendor (repeatable),
+    /// each site says whether the vendor passes, what a patch run would add, or why nothing
+    /// can let it through (AUD901).
+    ///
+    /// Examples:
+    ///   csppatch audit /etc/nginx
+    ///   csppatch audit /etc/apache2 --vendor muserelay --vendor intercom --region eu
+    ///   csppatch audit . --format json | jq '.sites[] | {path, line, policy}'
+    ///   csppatch audit . --quiet      (CI: the errors and the summary line)
+    ///
+    /// Exit codes: 0 no error-level finding, 1 an error-level finding (a file that does not
+    /// parse, an error lint, a vendor blocked by an enforced policy), 2 bad input (usage, an
+    /// unknown vendor, nothing could be read).
+    #[command(verbatim_doc_comment)]
+    Audit(AuditArgs),
+}
+
+#[derive(Args, Debug)]
+struct AuditArgs {
+    /// Files or directories to audit (directories are walked; includes are followed).
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+    /// Check each site for these vendors (optional).
+    #[command(flatten)]
+    vendors: VendorArgs,
+    /// Configuration dialect; `auto` picks it per file by name and content.
+    #[arg(long, default_value = "auto", value_parser = dialect_parser())]
+    dialect: DialectChoice,
+    /// The server's main config file, for include resolution (default: the nearest
+    /// nginx.conf / apache2.conf / Caddyfile above the paths, else the system one).
+    #[arg(long, value_name = "PATH")]
+    conf_root: Option<PathBuf>,
+    /// Leave out matching files (repeatable), as for a patch run.
+    #[arg(long, value_name = "GLOB", value_parser = parse_exclude)]
+    exclude: Vec<Exclude>,
+    /// Skip files that are not a web-server config csppatch can read, as for a patch run.
+    #[arg(long)]
+    skip_unknown: bool,
+    /// The template engine of templated configs, as for a patch run.
+    #[arg(long, value_enum, value_name = "ENGINE", default_value_t = TemplateArg::Auto)]
+    template: TemplateArg,
+    /// Variables (YAML or JSON mapping) for templates, as for a patch run.
+    #[arg(long, value_name = "FILE")]
+    template_vars: Option<PathBuf>,
+    /// `json`: one document on stdout (schemas/audit.schema.json), errors included.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 #[derive(Args, Debug)]
@@ -474,6 +532,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Probe(args)) => probe(ui, &args),
         Some(Command::Remove(args)) => patch(ui, &args.patch, Some(&args.keep)),
+        Some(Command::Audit(args)) => audit(ui, &args),
         None => patch(ui, &cli.patch, None),
     };
     ExitCode::from(code)
@@ -580,8 +639,15 @@ fn parse_exclude(glob: &str) -> Result<Exclude, String> {
 }
 
 fn template_settings(args: &PatchArgs) -> Result<template::Settings, Diagnostic> {
+    template_of(args.template, args.template_vars.as_deref())
+}
+
+fn template_of(
+    engine: TemplateArg,
+    vars: Option<&std::path::Path>,
+) -> Result<template::Settings, Diagnostic> {
     use template::{Choice, Engine};
-    let choice = match args.template {
+    let choice = match engine {
         TemplateArg::Auto => Choice::Auto,
         TemplateArg::None => Choice::None,
         TemplateArg::Jinja2 => Choice::Force(Engine::Jinja2),
@@ -589,13 +655,56 @@ fn template_settings(args: &PatchArgs) -> Result<template::Settings, Diagnostic>
         TemplateArg::Erb => Choice::Force(Engine::Erb),
         TemplateArg::Envsubst => Choice::Force(Engine::Envsubst),
     };
-    let vars = match &args.template_vars {
+    let vars = match vars {
         Some(path) => Some(std::sync::Arc::new(
             template::Vars::load(path).map_err(|e| Diagnostic::error("E002", e))?,
         )),
         None => None,
     };
     Ok(template::Settings { choice, vars })
+}
+
+/// `csppatch audit`: the report on stdout, text or JSON.
+fn audit(ui: Ui, args: &AuditArgs) -> u8 {
+    let choice = args.vendors.choice();
+    let any_vendor = !choice.vendors.is_empty() || !choice.allow.is_empty();
+    let template = match template_of(args.template, args.template_vars.as_deref()) {
+        Ok(t) => t,
+        Err(d) => return ui.fail(args.format, Document::Audit, &[d]),
+    };
+    if let Some(d) = commands::patch::mistyped_subcommand(&args.paths) {
+        return ui.fail(args.format, Document::Audit, &[d]);
+    }
+    let request = commands::audit::AuditRequest {
+        paths: args.paths.clone(),
+        scan: ScanOptions {
+            dialect: args.dialect.0,
+            conf_root: args.conf_root.clone(),
+            system_root: PathBuf::from("/"),
+            exclude: args.exclude.clone(),
+            skip_unknown: args.skip_unknown,
+            template,
+        },
+        vendors: any_vendor.then_some(choice),
+    };
+    let audit = match commands::audit::audit(&request) {
+        Ok(a) => a,
+        Err(diags) => return ui.fail(args.format, Document::Audit, &diags),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let rendered = match args.format {
+        Format::Text => {
+            render::audit::write_text(&audit, ui.streams.out, ui.verbosity, &mut stdout)
+        }
+        Format::Json => json_doc::write(&render::audit::to_json(&audit), &mut stdout),
+    };
+    match rendered {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            let _ = writeln!(std::io::stderr(), "error: cannot print the audit: {e}");
+            exit::BAD_INPUT.max(audit.exit_code)
+        }
+        _ => audit.exit_code,
+    }
 }
 
 fn merge(ui: Ui, choice: &VendorChoice, meta: bool, format: Format, policy: &str) -> u8 {

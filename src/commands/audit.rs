@@ -370,23 +370,17 @@ fn check_vendor(name: &str, outcome: &csp::MergeOutcome, loc: &Location) -> Vend
 fn blocked_here(site: &SiteReport, c: &VendorCheck, loc: &Location) -> Option<Diagnostic> {
     let what = match c.verdict {
         Verdict::Passes | Verdict::NotChecked => return None,
-        Verdict::NeedsChange => format!("needs {}", needs(c)),
+        Verdict::NeedsChange => format!("a patch run adds {}", added_summary(c)),
         Verdict::Blocked => {
             let codes: Vec<&str> = c.reasons.iter().map(|d| d.code).collect();
-            format!(
-                "stays blocked whatever is added ({}){}",
-                codes.join(", "),
-                if c.added.is_empty() && c.created.is_empty() {
-                    String::new()
-                } else {
-                    format!("; a patch run would add {}", needs(c))
-                }
-            )
+            format!("it stays blocked whatever is added ({})", codes.join(", "))
         }
     };
-    let (severity, verb) = match site.disposition {
-        Disposition::Enforce => (Severity::Error, "is blocked here"),
-        Disposition::ReportOnly => (Severity::Note, "would be reported here"),
+    let (severity, verb) = match (site.disposition, &site.locked) {
+        (Disposition::ReportOnly, _) => (Severity::Note, "would be reported"),
+        // An SVG's or an upload's policy: no widget runs there, on purpose.
+        (Disposition::Enforce, Some(_)) => (Severity::Note, "is blocked, on purpose (a locked policy),"),
+        (Disposition::Enforce, None) => (Severity::Error, "is blocked"),
     };
     let help = match c.verdict {
         Verdict::Blocked => c
@@ -403,7 +397,7 @@ fn blocked_here(site: &SiteReport, c: &VendorCheck, loc: &Location) -> Option<Di
         "AUD901",
         severity,
         format!(
-            "{}: {verb} by this {}: {what}",
+            "{} {verb} by this {}: {what}",
             c.vendor,
             site.disposition.header_name()
         ),
@@ -411,6 +405,27 @@ fn blocked_here(site: &SiteReport, c: &VendorCheck, loc: &Location) -> Option<Di
     .at(loc.clone());
     d.help = help;
     Some(d)
+}
+
+/// `3 sources to script-src, connect-src (new)`.
+fn added_summary(c: &VendorCheck) -> String {
+    let mut directives: Vec<String> = Vec::new();
+    for a in &c.added {
+        let d = if a.created {
+            format!("{} (new)", a.directive)
+        } else {
+            a.directive.clone()
+        };
+        if !directives.contains(&d) {
+            directives.push(d);
+        }
+    }
+    let n = c.added.len();
+    format!(
+        "{n} source{} to {}",
+        if n == 1 { "" } else { "s" },
+        directives.join(", ")
+    )
 }
 
 /// `script-src + https://a.example, connect-src (new) + https://b.example`.

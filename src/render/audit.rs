@@ -123,6 +123,16 @@ fn detail_lines(s: &AuditSite) -> Vec<String> {
     if let Some(why) = &s.site.locked {
         lines.push(format!("locked on purpose: {why}"));
     }
+    for (label, list) in [("lints", &s.lints), ("traps", &s.traps)] {
+        let codes: Vec<&str> = list
+            .iter()
+            .filter(|d| d.code != "AUD901")
+            .map(|d| d.code)
+            .collect();
+        if !codes.is_empty() {
+            lines.push(format!("{label}: {}", codes.join(", ")));
+        }
+    }
     for c in &s.vendors {
         let text = match c.verdict {
             Verdict::Passes => "passes".to_string(),
