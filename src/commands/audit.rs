@@ -379,7 +379,9 @@ fn blocked_here(site: &SiteReport, c: &VendorCheck, loc: &Location) -> Option<Di
     let (severity, verb) = match (site.disposition, &site.locked) {
         (Disposition::ReportOnly, _) => (Severity::Note, "would be reported"),
         // An SVG's or an upload's policy: no widget runs there, on purpose.
-        (Disposition::Enforce, Some(_)) => (Severity::Note, "is blocked, on purpose (a locked policy),"),
+        (Disposition::Enforce, Some(_)) => {
+            (Severity::Note, "is blocked, on purpose (a locked policy),")
+        }
         (Disposition::Enforce, None) => (Severity::Error, "is blocked"),
     };
     let help = match c.verdict {

@@ -46,11 +46,7 @@ pub fn write_text(
 
 /// What groups sites: the same header, policy and vendor verdicts.
 fn key(s: &AuditSite) -> (Disposition, &str, Vec<String>) {
-    (
-        s.site.disposition,
-        s.site.before.as_str(),
-        detail_lines(s),
-    )
+    (s.site.disposition, s.site.before.as_str(), detail_lines(s))
 }
 
 fn write_sites(audit: &Audit, palette: Palette, out: &mut dyn Write) -> std::io::Result<()> {
@@ -116,6 +112,10 @@ fn detail_lines(s: &AuditSite) -> Vec<String> {
     let mut lines = Vec::new();
     for u in &s.unknown {
         lines.push(match &u.what {
+            // The dialect's note names the part itself (`$request_id`: ...).
+            Some(w) if w.starts_with(&format!("`{}`", u.text)) => {
+                format!("known at request time: {w}")
+            }
             Some(w) => format!("known at request time: `{}` ({w})", u.text),
             None => format!("known at request time: `{}`", u.text),
         });
@@ -187,7 +187,13 @@ pub fn summary(audit: &Audit) -> String {
         .vendors
         .iter()
         .enumerate()
-        .map(|(i, v)| format!("{v} passes at {} of {}", thousands(audit.passing(i)), thousands(n)))
+        .map(|(i, v)| {
+            format!(
+                "{v} passes at {} of {}",
+                thousands(audit.passing(i)),
+                thousands(n)
+            )
+        })
         .collect();
     if !vendors.is_empty() {
         what.push_str(&format!("; {}", vendors.join(", ")));

@@ -431,16 +431,29 @@ fn audit_documents() {
     std::fs::write(dir.path().join("shop.conf"), SITE).unwrap();
     let p = dir.path();
 
-    let doc = checked("audit", &run(&["audit", "shop.conf", "--format", "json"], p));
+    let doc = checked(
+        "audit",
+        &run(&["audit", "shop.conf", "--format", "json"], p),
+    );
     assert_eq!(doc["exit_code"], 0, "{doc:#}");
-    assert_eq!(doc["sites"][0]["policy"], "default-src 'self'; script-src 'self'");
+    assert_eq!(
+        doc["sites"][0]["policy"],
+        "default-src 'self'; script-src 'self'"
+    );
     assert_eq!(doc["sites"][0]["disposition"], "enforce");
     assert_eq!(doc["sites"][0]["delivery"], "header");
     assert_eq!(doc["traps"][0]["code"], "NGX202", "{doc:#}");
     assert_eq!(doc["summary"]["traps"], 1);
 
     let a = [
-        "audit", "shop.conf", "--vendor", "muserelay", "--vendor", "crisp", "--format", "json",
+        "audit",
+        "shop.conf",
+        "--vendor",
+        "muserelay",
+        "--vendor",
+        "crisp",
+        "--format",
+        "json",
     ];
     let doc = checked("audit", &run(&a, p));
     assert_eq!(doc["exit_code"], 1, "{doc:#}");
@@ -451,12 +464,25 @@ fn audit_documents() {
     assert!(codes(&doc).contains(&"AUD901".to_string()), "{doc:#}");
 
     // An unknown vendor, a path that does not exist, a usage error.
-    let a = ["audit", "shop.conf", "--vendor", "nosuchvendor", "--format", "json"];
+    let a = [
+        "audit",
+        "shop.conf",
+        "--vendor",
+        "nosuchvendor",
+        "--format",
+        "json",
+    ];
     let doc = checked("audit", &run(&a, p));
     assert_eq!(codes(&doc), ["VND710"]);
-    let doc = checked("audit", &run(&["audit", "missing.conf", "--format", "json"], p));
+    let doc = checked(
+        "audit",
+        &run(&["audit", "missing.conf", "--format", "json"], p),
+    );
     assert_eq!(doc["exit_code"], 2, "{doc:#}");
     assert!(codes(&doc).contains(&"E002".to_string()), "{doc:#}");
-    let doc = checked("audit", &run(&["audit", "shop.conf", "--bogus", "--format", "json"], p));
+    let doc = checked(
+        "audit",
+        &run(&["audit", "shop.conf", "--bogus", "--format", "json"], p),
+    );
     assert_eq!(codes(&doc), ["E001"]);
 }
