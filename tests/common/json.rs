@@ -55,3 +55,16 @@ pub fn parse_checked(kind: &str, bytes: impl AsRef<[u8]>) -> Value {
 pub fn patch(out: &std::process::Output) -> Value {
     parse_checked("patch", &out.stdout)
 }
+
+/// The kind of document a csppatch command line prints with `--format json`: that of the
+/// subcommand its first word names, a patch run's otherwise (`remove` prints one too).
+pub fn kind_of(first_word: &str) -> &'static str {
+    match first_word {
+        "merge" => "merge",
+        "probe" => "probe",
+        "vendors" => "vendors",
+        "rules" => "rules",
+        "audit" => "audit",
+        _ => "patch",
+    }
+}
