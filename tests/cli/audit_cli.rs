@@ -259,3 +259,38 @@ fn identical_sites_are_grouped() {
         8
     );
 }
+
+/// The README's audit example ("Auditing a configuration") is what csppatch prints for its
+/// `shop.conf`.
+#[test]
+fn readme_example_is_what_audit_prints() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme
+        .split("## Auditing a configuration\n")
+        .nth(1)
+        .expect("the audit section");
+    let conf = section
+        .split("```nginx\n")
+        .nth(1)
+        .unwrap()
+        .split("```\n")
+        .next()
+        .unwrap();
+    let expected = section
+        .split("`csppatch audit shop.conf --vendor muserelay` prints (exit 1):\n\n```\n")
+        .nth(1)
+        .unwrap()
+        .split("```\n")
+        .next()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("shop.conf"), conf).unwrap();
+    let r = audit(dir.path(), &["shop.conf", "--vendor", "muserelay"]);
+    assert_eq!(r.code, Some(1));
+    assert_eq!(
+        stdout(&r),
+        expected,
+        "README's audit example is out of date"
+    );
+}

@@ -66,5 +66,9 @@ fn the_audited_policy_is_what_nginx_sends_and_the_trap_is_real() {
     );
     let r = server.get("/static/x");
     assert_eq!(r.values("Cache-Control"), ["public"]);
-    assert_eq!(r.csp(), Vec::<String>::new(), "nginx sends no CSP under /static/");
+    assert_eq!(
+        r.csp(),
+        Vec::<String>::new(),
+        "nginx sends no CSP under /static/"
+    );
 }
