@@ -10,7 +10,7 @@
 //! ([`crate::csp::merge()`]): a vendor passes where the merge adds nothing and no caveat says
 //! its requests stay blocked.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use crate::commands::VendorChoice;
@@ -154,7 +154,16 @@ pub fn audit(request: &AuditRequest) -> Result<Audit, Vec<Diagnostic>> {
     let mut diagnostics = notes;
     diagnostics.extend(report.diagnostics.into_iter().filter_map(reword));
 
+    // The policies csppatch cannot read (a run-time or template expression).
+    let unreadable: HashSet<(PathBuf, usize, usize)> = diagnostics
+        .iter()
+        .filter(|d| d.code == "E041")
+        .filter_map(|d| d.location.as_ref())
+        .map(|l| (l.path.clone(), l.line, l.col))
+        .collect();
+    // A tree of many vhosts often has one policy everywhere: lint and merge it once.
     let mut merges: HashMap<(String, Delivery, usize), csp::MergeOutcome> = HashMap::new();
+    let mut linted: HashMap<(String, Delivery), Vec<Diagnostic>> = HashMap::new();
     let mut sites = Vec::new();
     for site in report.sites {
         let loc = Location {
@@ -162,19 +171,21 @@ pub fn audit(request: &AuditRequest) -> Result<Audit, Vec<Diagnostic>> {
             line: site.line,
             col: site.col,
         };
-        let readable = !diagnostics
-            .iter()
-            .any(|d| d.code == "E041" && d.location.as_ref() == Some(&loc));
+        let readable = !unreadable.contains(&(loc.path.clone(), loc.line, loc.col));
         let mut lints = Vec::new();
         if readable {
-            let list = csp::parse::parse(&site.before);
-            let run_time = run_time_sources(&site, &list);
-            lints.extend(
-                csp::lint::check(&list, site.delivery)
-                    .into_iter()
-                    .filter(|d| !about_run_time_source(d, &run_time))
-                    .map(|d| d.at(loc.clone())),
-            );
+            if linted.len() > 256 {
+                linted.clear();
+            }
+            let found = if site.opaque.is_empty() {
+                linted
+                    .entry((site.before.clone(), site.delivery))
+                    .or_insert_with(|| policy_lints(&site))
+                    .clone()
+            } else {
+                policy_lints(&site)
+            };
+            lints.extend(found.into_iter().map(|d| d.at(loc.clone())));
         }
         let checks: Vec<VendorCheck> = vendors
             .iter()
@@ -188,6 +199,9 @@ pub fn audit(request: &AuditRequest) -> Result<Audit, Vec<Diagnostic>> {
                         created: Vec::new(),
                         reasons: Vec::new(),
                     };
+                }
+                if merges.len() > 256 {
+                    merges.clear();
                 }
                 let key = (site.before.clone(), site.delivery, i);
                 let outcome = merges.entry(key).or_insert_with(|| {
@@ -219,25 +233,28 @@ pub fn audit(request: &AuditRequest) -> Result<Audit, Vec<Diagnostic>> {
     sort(&mut diagnostics);
 
     // Each finding of the read stage at a site's line goes with that site.
+    let mut by_line: HashMap<(PathBuf, usize), Vec<usize>> = HashMap::new();
+    for (i, s) in sites.iter().enumerate() {
+        by_line
+            .entry((s.site.path.clone(), s.site.line))
+            .or_default()
+            .push(i);
+    }
     let mut traps = Vec::new();
     for d in &diagnostics {
         let trap = TRAP_CODES.contains(&d.code);
-        let at: Vec<usize> = match &d.location {
-            Some(l) => sites
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.site.path == l.path && s.site.line == l.line)
-                .map(|(i, _)| i)
-                .collect(),
-            None => Vec::new(),
-        };
+        let at: &[usize] = d
+            .location
+            .as_ref()
+            .and_then(|l| by_line.get(&(l.path.clone(), l.line)))
+            .map_or(&[], Vec::as_slice);
         if at.is_empty() {
             if trap {
                 traps.push(d.clone());
             }
             continue;
         }
-        for i in at {
+        for &i in at {
             let s = &mut sites[i];
             if trap {
                 s.traps.push(d.clone());
@@ -450,6 +467,16 @@ pub fn needs(c: &VendorCheck) -> String {
         parts.push(format!("{} (new, pinned)", cr.directive));
     }
     parts.join(", ")
+}
+
+/// The lints of the policy as sent, without location.
+fn policy_lints(site: &SiteReport) -> Vec<Diagnostic> {
+    let list = csp::parse::parse(&site.before);
+    let run_time = run_time_sources(site, &list);
+    csp::lint::check(&list, site.delivery)
+        .into_iter()
+        .filter(|d| !about_run_time_source(d, &run_time))
+        .collect()
 }
 
 /// The opaque parts of the site's policy, with the dialect's note where there is one.
