@@ -25,6 +25,7 @@ use csppatch::render::ColorWhen;
 ///   csppatch merge --vendor muserelay "default-src 'self'"
 ///   csppatch probe https://shop.example.com/ --vendor muserelay   (what the live page blocks)
 ///   csppatch remove --vendor muserelay /etc/nginx/sites-enabled --dry-run   (offboard it)
+///   csppatch audit /etc/nginx --vendor muserelay   (every CSP, its lints and traps; no change)
 ///
 /// Exit codes: 0 done (or nothing to do), 1 --check found changes, 2 bad input (usage,
 /// unparsable file, invalid source, unsafe request), 3 validation failed and nothing was written.
@@ -159,6 +160,63 @@ pub(crate) enum Command {
     /// 2 bad input, 3 validation failed and nothing was written.
     #[command(verbatim_doc_comment)]
     Remove(RemoveArgs),
+    /// List every CSP site with its lints and delivery traps, and whether vendors already
+    /// pass there. Writes nothing; no vendor needed.
+    ///
+    /// For each Content-Security-Policy and Content-Security-Policy-Report-Only that the
+    /// configuration sends: file:line, its scope (server / location / vhost / directory /
+    /// page), the policy as the browser receives it (decoded, variables expanded where
+    /// csppatch can tell their value, the parts only known at request time named), why it is
+    /// locked (SVGs, uploads), every lint of it with its code, and the traps around it
+    /// (NGX202: a location's own add_header drops the server's CSP; APA302/APA306: Apache's
+    /// two header tables; CDY406: a nested block deletes it; E043: a later `Header set`
+    /// replaces it ...; `csppatch rules CODE` explains each). With --vendor (repeatable),
+    /// each site says whether the vendor passes, what a patch run would add, or why nothing
+    /// can let it through (AUD901).
+    ///
+    /// Examples:
+    ///   csppatch audit /etc/nginx
+    ///   csppatch audit /etc/apache2 --vendor muserelay --vendor intercom --region eu
+    ///   csppatch audit . --format json | jq '.sites[] | {path, line, policy}'
+    ///   csppatch audit . --quiet      (CI: the errors and the summary line)
+    ///
+    /// Exit codes: 0 no error-level finding, 1 an error-level finding (a file that does not
+    /// parse, an error lint, a vendor blocked by an enforced policy), 2 bad input (usage, an
+    /// unknown vendor, nothing could be read).
+    #[command(verbatim_doc_comment)]
+    Audit(AuditArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct AuditArgs {
+    /// Files or directories to audit (directories are walked; includes are followed).
+    #[arg(value_name = "PATH", required = true)]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Check each site for these vendors (optional).
+    #[command(flatten)]
+    pub(crate) vendors: VendorArgs,
+    /// Configuration dialect; `auto` picks it per file by name and content.
+    #[arg(long, default_value = "auto", value_parser = dialect_parser())]
+    pub(crate) dialect: DialectChoice,
+    /// The server's main config file, for include resolution (default: the nearest
+    /// nginx.conf / apache2.conf / Caddyfile above the paths, else the system one).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) conf_root: Option<PathBuf>,
+    /// Leave out matching files (repeatable), as for a patch run.
+    #[arg(long, value_name = "GLOB", value_parser = parse_exclude)]
+    pub(crate) exclude: Vec<Exclude>,
+    /// Skip files that are not a web-server config csppatch can read, as for a patch run.
+    #[arg(long)]
+    pub(crate) skip_unknown: bool,
+    /// The template engine of templated configs, as for a patch run.
+    #[arg(long, value_enum, value_name = "ENGINE", default_value_t = TemplateArg::Auto)]
+    pub(crate) template: TemplateArg,
+    /// Variables (YAML or JSON mapping) for templates, as for a patch run.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) template_vars: Option<PathBuf>,
+    /// `json`: one document on stdout (schemas/audit.schema.json), errors included.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
 }
 
 #[derive(Args, Debug)]

@@ -20,7 +20,7 @@ use csppatch::{exit, template, Mode, PatchOptions};
 
 mod args;
 
-use args::{Cli, Command, Format, HardLinksArg, PatchArgs, ProbeArgs, TemplateArg};
+use args::{AuditArgs, Cli, Command, Format, HardLinksArg, PatchArgs, ProbeArgs, TemplateArg};
 
 /// Write to stdout; a closed pipe (`csppatch rules | head`) ends the output quietly rather
 /// than panicking like `println!`. (SIGPIPE stays ignored: `probe` writes to sockets.)
@@ -120,6 +120,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Probe(args)) => probe(ui, &args),
         Some(Command::Remove(args)) => patch(ui, &args.patch, Some(&args.keep)),
+        Some(Command::Audit(args)) => audit(ui, &args),
         None => patch(ui, &cli.patch, None),
     };
     ExitCode::from(code)
@@ -208,8 +209,15 @@ fn show_report(ui: Ui, format: Format, report: &Report) -> u8 {
 }
 
 fn template_settings(args: &PatchArgs) -> Result<template::Settings, Diagnostic> {
+    template_of(args.template, args.template_vars.as_deref())
+}
+
+fn template_of(
+    engine: TemplateArg,
+    vars: Option<&std::path::Path>,
+) -> Result<template::Settings, Diagnostic> {
     use template::{Choice, Engine};
-    let choice = match args.template {
+    let choice = match engine {
         TemplateArg::Auto => Choice::Auto,
         TemplateArg::None => Choice::None,
         TemplateArg::Jinja2 => Choice::Force(Engine::Jinja2),
@@ -217,13 +225,56 @@ fn template_settings(args: &PatchArgs) -> Result<template::Settings, Diagnostic>
         TemplateArg::Erb => Choice::Force(Engine::Erb),
         TemplateArg::Envsubst => Choice::Force(Engine::Envsubst),
     };
-    let vars = match &args.template_vars {
+    let vars = match vars {
         Some(path) => Some(std::sync::Arc::new(
             template::Vars::load(path).map_err(|e| Diagnostic::error("E002", e))?,
         )),
         None => None,
     };
     Ok(template::Settings { choice, vars })
+}
+
+/// `csppatch audit`: the report on stdout, text or JSON.
+fn audit(ui: Ui, args: &AuditArgs) -> u8 {
+    let choice = args.vendors.choice();
+    let any_vendor = !choice.vendors.is_empty() || !choice.allow.is_empty();
+    let template = match template_of(args.template, args.template_vars.as_deref()) {
+        Ok(t) => t,
+        Err(d) => return ui.fail(args.format, Document::Audit, &[d]),
+    };
+    if let Some(d) = commands::patch::mistyped_subcommand(&args.paths) {
+        return ui.fail(args.format, Document::Audit, &[d]);
+    }
+    let request = commands::audit::AuditRequest {
+        paths: args.paths.clone(),
+        scan: ScanOptions {
+            dialect: args.dialect.0,
+            conf_root: args.conf_root.clone(),
+            system_root: PathBuf::from("/"),
+            exclude: args.exclude.clone(),
+            skip_unknown: args.skip_unknown,
+            template,
+        },
+        vendors: any_vendor.then_some(choice),
+    };
+    let audit = match commands::audit::audit(&request) {
+        Ok(a) => a,
+        Err(diags) => return ui.fail(args.format, Document::Audit, &diags),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let rendered = match args.format {
+        Format::Text => {
+            render::audit::write_text(&audit, ui.streams.out, ui.verbosity, &mut stdout)
+        }
+        Format::Json => json_doc::write(&render::audit::to_json(&audit), &mut stdout),
+    };
+    match rendered {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            let _ = writeln!(std::io::stderr(), "error: cannot print the audit: {e}");
+            exit::BAD_INPUT.max(audit.exit_code)
+        }
+        _ => audit.exit_code,
+    }
 }
 
 fn merge(ui: Ui, choice: &VendorChoice, meta: bool, format: Format, policy: &str) -> u8 {

@@ -96,6 +96,15 @@ pub struct SiteReport {
     /// Why the site was left as it is as a locked policy (README, "Locked policies").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub locked: Option<String>,
+    /// Header or `<meta>`: how the lints and a merge read the policy (`csppatch audit`).
+    #[serde(skip)]
+    pub delivery: crate::csp::Delivery,
+    /// The parts of `before` known only at request time, with what each is, where the
+    /// dialect knows (`csppatch audit` shows them; `before` holds stand-ins there).
+    #[serde(skip)]
+    pub opaque: Vec<std::ops::Range<usize>>,
+    #[serde(skip)]
+    pub opaque_notes: Vec<crate::site::OpaqueNote>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]

@@ -32,6 +32,7 @@ fn tables() -> Vec<&'static [Rule]> {
         crate::vendors::RULES,
         crate::probe::RULES,
         crate::template::RULES,
+        crate::commands::audit::RULES,
     ];
     t.extend(crate::dialect::DialectKind::all().map(|k| k.dialect().rules()));
     t

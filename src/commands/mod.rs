@@ -2,6 +2,7 @@
 //! typed results: `main.rs` turns arguments into these inputs, prints what they return with
 //! the renderers next to them, and maps the exit code.
 
+pub mod audit;
 pub mod merge;
 pub mod patch;
 pub mod probe;

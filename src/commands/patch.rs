@@ -12,6 +12,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "rules",
     "probe",
     "remove",
+    "audit",
     "completions",
     "man",
 ];

@@ -112,6 +112,9 @@ fn plan_site(
         removed: vec![],
         changed: false,
         locked: None,
+        delivery: a.site.delivery,
+        opaque: a.site.value.opaque.clone(),
+        opaque_notes: a.site.value.notes.clone(),
     });
     let row = out.sites.len() - 1;
     if let Some(reason) = &a.site.refusal {

@@ -31,15 +31,17 @@ pub enum Document {
     Probe,
     Vendors,
     Rules,
+    Audit,
 }
 
 impl Document {
-    pub const ALL: [Document; 5] = [
+    pub const ALL: [Document; 6] = [
         Document::Patch,
         Document::Merge,
         Document::Probe,
         Document::Vendors,
         Document::Rules,
+        Document::Audit,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,6 +51,7 @@ impl Document {
             Document::Probe => "probe",
             Document::Vendors => "vendors",
             Document::Rules => "rules",
+            Document::Audit => "audit",
         }
     }
 
@@ -60,6 +63,7 @@ impl Document {
             Document::Probe => super::probe::SCHEMA_VERSION,
             Document::Vendors => crate::vendors::SCHEMA_VERSION,
             Document::Rules => RULES_SCHEMA_VERSION,
+            Document::Audit => super::audit::SCHEMA_VERSION,
         }
     }
 
@@ -90,6 +94,7 @@ impl Document {
                 "diagnostics": diagnostics,
                 "exit_code": code,
             }),
+            Document::Audit => super::audit::error_json(diagnostics),
         }
     }
 }
@@ -178,6 +183,7 @@ pub fn usage_error(args: &[OsString], message: &str) -> Option<Value> {
         Some(&"probe") => Document::Probe,
         Some(&"vendors") => Document::Vendors,
         Some(&"rules") => Document::Rules,
+        Some(&"audit") => Document::Audit,
         _ => Document::Patch,
     };
     let mut lines = message.trim().lines();

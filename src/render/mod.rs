@@ -8,6 +8,7 @@
 //! (nothing is stripped afterwards: a diff keeps every byte of the files, CR and non-UTF-8
 //! included).
 
+pub mod audit;
 pub mod diagnostic;
 pub mod diff;
 pub mod json;

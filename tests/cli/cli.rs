@@ -42,7 +42,7 @@ fn merge_json_has_policy_added_and_warnings() {
         "default-src 'self'; script-src 'self' 'nonce-r4nd0m' 'strict-dynamic'",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = common::json::parse_checked("merge", &out.stdout);
     assert!(doc["policy"]
         .as_str()
         .unwrap()
@@ -134,7 +134,7 @@ fn a_user_vendor_file_with_an_invalid_wildcard_is_rejected_with_its_place() {
 fn vendors_lists_every_preset_with_its_source() {
     let out = run(&["vendors", "--json"]);
     assert_eq!(out.status.code(), Some(0));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = common::json::parse_checked("vendors", &out.stdout);
     let list = doc["vendors"].as_array().unwrap();
     let names: Vec<&str> = list.iter().map(|v| v["name"].as_str().unwrap()).collect();
     for required in [

@@ -146,7 +146,7 @@ fn excluding_it_patches_the_rest_and_leaves_out_what_only_it_includes() {
             "--exclude {glob}: {}",
             stderr(&out)
         );
-        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let doc = common::json::parse_checked("patch", &out.stdout);
         assert_eq!(doc["written"], true);
         let excluded: Vec<&str> = doc["excluded"]
             .as_array()

@@ -13,35 +13,19 @@ use std::process::Output;
 
 use serde_json::Value;
 
-const KINDS: [&str; 5] = ["patch", "merge", "probe", "vendors", "rules"];
-
-fn schema(kind: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("schemas/{kind}.schema.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"))
-}
+use common::json::{schema, KINDS};
 
 /// The document csppatch printed on stdout, valid against `kind`'s schema, with the exit
 /// code it says equal to the process's.
 fn checked(kind: &str, out: &Output) -> Value {
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+    if serde_json::from_slice::<Value>(&out.stdout).is_err() {
         panic!(
-            "{kind}: stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
+            "{kind}: stdout is not one JSON document:\n{}\nstderr:\n{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    let schema = schema(kind);
-    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
-    let errors: Vec<String> = validator
-        .iter_errors(&doc)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{kind} document does not match schemas/{kind}.schema.json:\n{}\n{doc:#}",
-        errors.join("\n")
-    );
+        );
+    }
+    let doc = common::json::parse_checked(kind, &out.stdout);
     assert_eq!(
         doc["exit_code"].as_u64(),
         out.status.code().map(|c| c as u64),
@@ -436,5 +420,69 @@ fn probe_documents() {
     );
     assert_eq!(codes(&doc), ["PRB801"]);
     let doc = checked("probe", &run(&["probe", "--format", "json"], p));
+    assert_eq!(codes(&doc), ["E001"]);
+}
+
+/// `csppatch audit`: no vendor (the SITE's location drops the server's CSP: NGX202 in
+/// `traps`), with vendors (AUD901 for the enforced policy, exit 1), and each kind of error.
+#[test]
+fn audit_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("shop.conf"), SITE).unwrap();
+    let p = dir.path();
+
+    let doc = checked(
+        "audit",
+        &run(&["audit", "shop.conf", "--format", "json"], p),
+    );
+    assert_eq!(doc["exit_code"], 0, "{doc:#}");
+    assert_eq!(
+        doc["sites"][0]["policy"],
+        "default-src 'self'; script-src 'self'"
+    );
+    assert_eq!(doc["sites"][0]["disposition"], "enforce");
+    assert_eq!(doc["sites"][0]["delivery"], "header");
+    assert_eq!(doc["traps"][0]["code"], "NGX202", "{doc:#}");
+    assert_eq!(doc["summary"]["traps"], 1);
+
+    let a = [
+        "audit",
+        "shop.conf",
+        "--vendor",
+        "muserelay",
+        "--vendor",
+        "crisp",
+        "--format",
+        "json",
+    ];
+    let doc = checked("audit", &run(&a, p));
+    assert_eq!(doc["exit_code"], 1, "{doc:#}");
+    assert_eq!(doc["vendors"][0]["name"], "muserelay");
+    assert_eq!(doc["vendors"][1]["name"], "crisp");
+    let checks = doc["sites"][0]["vendors"].as_array().unwrap();
+    assert_eq!(checks[0]["verdict"], "needs_change");
+    assert!(codes(&doc).contains(&"AUD901".to_string()), "{doc:#}");
+
+    // An unknown vendor, a path that does not exist, a usage error.
+    let a = [
+        "audit",
+        "shop.conf",
+        "--vendor",
+        "nosuchvendor",
+        "--format",
+        "json",
+    ];
+    let doc = checked("audit", &run(&a, p));
+    assert_eq!(codes(&doc), ["VND710"]);
+    let doc = checked(
+        "audit",
+        &run(&["audit", "missing.conf", "--format", "json"], p),
+    );
+    assert_eq!(doc["exit_code"], 2, "{doc:#}");
+    assert!(codes(&doc).contains(&"E002".to_string()), "{doc:#}");
+    let doc = checked(
+        "audit",
+        &run(&["audit", "shop.conf", "--bogus", "--format", "json"], p),
+    );
     assert_eq!(codes(&doc), ["E001"]);
 }

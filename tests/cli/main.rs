@@ -7,6 +7,7 @@
 mod common;
 
 // One module per test file of this folder.
+mod audit_cli;
 mod cli;
 mod file_filters;
 mod install;

@@ -198,8 +198,7 @@ fn json_output_survives_a_file_name_that_is_not_utf8() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let doc: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("a whole JSON document");
+    let doc = common::json::parse_checked("patch", &out.stdout);
     assert!(doc["files"][0]["path"]
         .as_str()
         .unwrap()

@@ -199,7 +199,7 @@ fn remove_writes_then_check_passes_and_json_lists_the_removal() {
         ],
     );
     assert_eq!(json.status.code(), Some(0));
-    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let v = common::json::parse_checked("patch", &json.stdout);
     assert_eq!(v["removal"], true);
     let removed = &v["sites"][0]["removed"][0];
     assert_eq!(removed["directive"], "script-src");

@@ -6,7 +6,10 @@ use std::path::Path;
 use csppatch::vendors::{listing_text, render, Catalog};
 
 fn json(catalog: &Catalog, name: Option<&str>) -> serde_json::Value {
-    serde_json::from_str(&render(catalog, name, true).unwrap()).unwrap()
+    let listing = render(catalog, name, true).unwrap();
+    // Valid as `csppatch vendors --json` prints it, with its diagnostics and exit code.
+    common::json::check("vendors", &csppatch::render::json::vendors(&listing, &[]));
+    serde_json::from_str(&listing).unwrap()
 }
 
 #[test]
@@ -191,7 +194,7 @@ fn the_command_shows_one_vendor_and_refuses_an_unknown_one_with_a_suggestion() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = common::json::parse_checked("vendors", &out.stdout);
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["vendors"][0]["name"], "recaptcha");
 }

@@ -5,6 +5,7 @@ pub mod apache;
 pub mod browser;
 pub mod caddy;
 pub mod http;
+pub mod json;
 pub mod nginx;
 pub mod php;
 pub mod probe;

@@ -25,7 +25,10 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The probe document on stdout, valid against schemas/probe.schema.json.
 pub fn json(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(o), stderr(o)))
+    if let Err(e) = serde_json::from_slice::<Value>(&o.stdout) {
+        panic!("{e}: {}\n{}", stdout(o), stderr(o));
+    }
+    super::json::parse_checked("probe", &o.stdout)
 }

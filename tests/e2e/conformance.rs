@@ -141,8 +141,9 @@ fn run(
         .output()
         .map_err(|e| e.to_string())?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let json = serde_json::from_str(&stdout)
+    serde_json::from_str::<serde_json::Value>(&stdout)
         .map_err(|e| format!("stdout is not one JSON document ({e}): {stdout}"))?;
+    let json = common::json::parse_checked(common::json::kind_of(&o.run), &out.stdout);
     let ran = Ran {
         status: out.status.code().unwrap_or(-1),
         json,

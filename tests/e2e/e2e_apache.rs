@@ -283,7 +283,7 @@ fn h5bp_policy_with_continuations_and_an_expr_condition_is_sent_as_merged() {
         .join("h5bp/security/content-security-policy.conf");
     let out = work.run(&["tree", "--vendor", "ocelot", "--format", "json"]);
     expect_exit(&out, 0);
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let report = common::json::parse_checked("patch", &out.stdout);
     assert_eq!(
         report["sites"].as_array().map(Vec::len),
         Some(1),

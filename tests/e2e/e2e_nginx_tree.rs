@@ -480,8 +480,7 @@ fn json_output_is_one_document() {
         "json",
     ]);
     assert_eq!(out.code, Some(0));
-    let doc: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("one JSON document on stdout");
+    let doc = common::json::parse_checked("patch", &out.stdout);
     assert_eq!(doc["exit_code"], 0);
     assert_eq!(doc["written"], false);
     assert_eq!(doc["files"].as_array().unwrap().len(), 2);

@@ -10,6 +10,7 @@ mod common;
 // One module per test file of this folder.
 mod ansible;
 mod ansible_template;
+mod audit_nginx;
 mod conformance;
 mod e2e_apache;
 mod e2e_apache_files;

@@ -441,7 +441,10 @@ fn cli_agrees(
         "--format",
         "json",
     ]);
-    let doc: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    if let Err(e) = serde_json::from_str::<Value>(&out) {
+        panic!("{e}: {out}\n{err}");
+    }
+    let doc = common::json::parse_checked("probe", out.as_bytes());
     let outcome = doc["outcome"].as_str().unwrap_or_default();
     let expected = if measured { "allowed" } else { "blocked" };
     if outcome != expected || code != Some(if measured { 0 } else { 1 }) {

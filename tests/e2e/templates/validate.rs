@@ -9,7 +9,10 @@ use super::engines::{self, Engine};
 use super::fixture;
 
 fn json_report(run: &common::tree::Run) -> Value {
-    serde_json::from_slice(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr))
+    if let Err(e) = serde_json::from_slice::<Value>(&run.stdout) {
+        panic!("{e}: {}", run.stderr);
+    }
+    common::json::parse_checked("patch", &run.stdout)
 }
 
 /// A validated write of `file` in fixture `name` with the variables `vars` (YAML): the
