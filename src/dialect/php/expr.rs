@@ -7,7 +7,7 @@ use std::ops::Range;
 use super::lexer::{Kind, Quote};
 use super::strings::{self, Elem};
 use super::syntax::Code;
-use super::vars::Vars;
+use super::vars::{self, Known, Vars};
 
 /// A string literal that contributes to a value: where a fragment can be spliced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,12 @@ pub struct Value {
     pub operands: Vec<Operand>,
     /// Variables replaced by their one known value (see `vars.rs`).
     pub inlined: Vec<Inlined>,
+    /// What run-time parts are, where the file says (`$csp`, set on lines 4, 9 ...), by the
+    /// raw bytes of their reference.
+    pub notes: Vec<(Range<usize>, String)>,
+    /// Made with `implode()`: its separators are one literal read several times, so the
+    /// value is never rewritten whole.
+    pub joined: bool,
 }
 
 /// A variable whose value was put in place of its reference.
@@ -50,7 +56,12 @@ pub struct Inlined {
     pub name: String,
     pub line: usize,
     pub editable: bool,
+    /// Variables inlined inside this one's value, `elems` relative to this one's start.
+    pub inner: Vec<Inlined>,
 }
+
+/// How deep a chain of variables is followed (`$a = $b . '...'; $b = ...`).
+const MAX_DEPTH: usize = 8;
 
 impl Value {
     pub fn is_static(&self) -> bool {
@@ -72,6 +83,10 @@ pub fn evaluate(code: &Code, range: Range<usize>) -> Value {
 
 /// [`evaluate`], with the variables of `vars` that have one known value put in place.
 pub fn evaluate_with(code: &Code, range: Range<usize>, vars: Option<&Vars>) -> Value {
+    evaluate_in(code, range, vars, 0)
+}
+
+fn evaluate_in(code: &Code, range: Range<usize>, vars: Option<&Vars>, depth: usize) -> Value {
     let mut v = Value::default();
     if range.is_empty() {
         return v;
@@ -92,7 +107,7 @@ pub fn evaluate_with(code: &Code, range: Range<usize>, vars: Option<&Vars>) -> V
         if op.is_empty() {
             continue;
         }
-        let literal = operand(code, op.clone(), &mut v, false, vars);
+        let literal = operand(code, op.clone(), &mut v, false, vars, depth);
         v.operands.push(Operand {
             bytes: code.bytes(op),
             literal,
@@ -109,6 +124,117 @@ fn opaque(code: &Code, range: Range<usize>, out: &mut Vec<Elem>) {
     });
 }
 
+/// Does the value have literal text (not only white space)?
+fn has_literal(v: &Value) -> bool {
+    v.elems
+        .iter()
+        .any(|e| matches!(e, Elem::Byte { b, .. } if !b.is_ascii_whitespace()))
+}
+
+/// Append `inner` (evaluated from positions inside the expression being evaluated) to `v`.
+fn absorb(v: &mut Value, inner: Value, in_format: bool) {
+    v.segments.extend(inner.segments.into_iter().map(|mut s| {
+        s.in_format |= in_format;
+        s
+    }));
+    let shift = v.elems.len();
+    v.inlined.extend(inner.inlined.into_iter().map(|mut i| {
+        i.elems = i.elems.start + shift..i.elems.end + shift;
+        i
+    }));
+    v.notes.extend(inner.notes);
+    v.joined |= inner.joined;
+    v.elems.extend(inner.elems);
+}
+
+/// Append the value `parts` give a reference (`reference`: its file bytes), each part a
+/// literal of its own (a piece). `false`: nothing of it is known, and nothing was appended.
+#[allow(clippy::too_many_arguments)]
+fn inline_parts(
+    code: &Code,
+    v: &mut Value,
+    vars: &Vars,
+    depth: usize,
+    name: &str,
+    reference: Range<usize>,
+    parts: &[super::vars::Part],
+    editable: bool,
+    separator: Option<&[Elem]>,
+) -> bool {
+    if depth >= MAX_DEPTH {
+        return false;
+    }
+    let values: Vec<Value> = parts
+        .iter()
+        .map(|p| evaluate_in(code, p.expr.clone(), Some(vars), depth + 1))
+        .collect();
+    if !values.iter().any(has_literal) {
+        return false;
+    }
+    let last = parts.len() - 1;
+    for (k, (part, inner)) in parts.iter().zip(values).enumerate() {
+        if k > 0 {
+            if let Some(sep) = separator {
+                v.elems.extend(sep.iter().cloned());
+            }
+        }
+        let span = code.bytes(part.expr.clone());
+        // Text inserted at the start or end of this part may go next to the reference in
+        // the literal around it only at the ends of the whole value: elsewhere the
+        // "reference" is the part itself, outside any literal around it.
+        let listed = separator.is_some();
+        let reference = (if k == 0 && !listed { reference.start } else { span.start })
+            ..(if k == last && !listed { reference.end } else { span.end });
+        let start = v.elems.len();
+        let inner_inlined = inner.inlined.clone();
+        v.notes.extend(inner.notes);
+        v.joined |= inner.joined;
+        v.elems.extend(inner.elems);
+        v.inlined.push(Inlined {
+            elems: start..v.elems.len(),
+            reference,
+            span,
+            name: name.to_string(),
+            line: part.line,
+            editable,
+            inner: inner_inlined,
+        });
+    }
+    true
+}
+
+/// `$name` at position `p` (file bytes `reference`), replaced by its value when the file
+/// says what it is. `false`: left to the caller (opaque), a note added if the file says why.
+fn inline_variable(
+    code: &Code,
+    v: &mut Value,
+    vars: Option<&Vars>,
+    depth: usize,
+    name: &str,
+    p: usize,
+    reference: Range<usize>,
+) -> bool {
+    let Some(vars) = vars else { return false };
+    match vars.at(code, name, p) {
+        Some(Known::Str(parts)) => inline_parts(
+            code,
+            v,
+            vars,
+            depth,
+            name,
+            reference,
+            &parts,
+            vars.editable(name),
+            None,
+        ),
+        Some(Known::Unknown(why)) => {
+            v.notes.push((reference, why));
+            false
+        }
+        _ => false,
+    }
+}
+
 /// Append the value of one operand; returns its segment index if it is a single literal.
 fn operand(
     code: &Code,
@@ -116,33 +242,74 @@ fn operand(
     v: &mut Value,
     in_format: bool,
     vars: Option<&Vars>,
+    depth: usize,
 ) -> Option<usize> {
     let first = op.start;
     let last = op.end - 1;
     if op.len() == 1 && code.tok(first).kind == Kind::Variable && !in_format {
         let name = String::from_utf8_lossy(code.tok(first).text(code.src)).into_owned();
-        if let Some(k) = vars.and_then(|vars| vars.at(code, &name, first)) {
-            // One level: the assigned value's own variables stay run-time parts.
-            let inner = evaluate(code, k.expr.clone());
-            let literal = inner
-                .elems
-                .iter()
-                .any(|e| matches!(e, Elem::Byte { b, .. } if !b.is_ascii_whitespace()));
-            if !literal {
-                // Nothing of it is known: the variable itself is the run-time part to name.
-                opaque(code, op, &mut v.elems);
+        if inline_variable(code, v, vars, depth, &name, first, code.bytes(op.clone())) {
+            return None;
+        }
+    }
+    // A constant: `CSP`, `self::CSP`, `static::CSP`, `Headers::CSP`.
+    let constant = match op.len() {
+        1 if code.tok(first).kind == Kind::Name => Some(first),
+        3 if code.tok(first).kind == Kind::Name
+            && code.is(first + 1, "::")
+            && code.tok(last).kind == Kind::Name =>
+        {
+            Some(last)
+        }
+        _ => None,
+    };
+    if let (Some(c), Some(vars)) = (constant, vars) {
+        let name = String::from_utf8_lossy(code.tok(c).text(code.src)).into_owned();
+        if let Some(part) = vars.constant(&name) {
+            let parts = [part.clone()];
+            let editable = vars.constant_editable(&name);
+            if inline_parts(code, v, vars, depth, &name, code.bytes(op.clone()), &parts, editable, None) {
                 return None;
             }
-            let start = v.elems.len();
-            v.elems.extend(inner.elems);
-            v.inlined.push(Inlined {
-                elems: start..v.elems.len(),
-                reference: code.bytes(op.clone()),
-                span: code.bytes(k.expr.clone()),
-                name,
-                line: k.line,
-                editable: k.editable,
-            });
+        }
+    }
+    if op.len() == 1 {
+        if let Kind::Str(lit) = &code.tok(first).kind {
+            if lit.quote != Quote::Backtick {
+                let start = v.elems.len();
+                for e in strings::decode(code.src, lit) {
+                    // `"...: $csp"`, `"{$csp}"`: a variable the file gives a value.
+                    if let Elem::Opaque { raw, .. } = &e {
+                        let text = &code.src[raw.clone()];
+                        let bare = text.strip_prefix(b"{").and_then(|t| t.strip_suffix(b"}")).unwrap_or(text);
+                        let simple = bare.len() > 1
+                            && bare[0] == b'$'
+                            && bare[1..].iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c >= 0x80);
+                        if simple && !in_format {
+                            let name = String::from_utf8_lossy(bare).into_owned();
+                            if inline_variable(code, v, vars, depth, &name, first, raw.clone()) {
+                                continue;
+                            }
+                        }
+                    }
+                    v.elems.push(e);
+                }
+                let _ = start;
+                v.segments.push(Segment {
+                    quote: lit.quote,
+                    token: code.tok(first).span.clone(),
+                    content: lit.content.clone(),
+                    in_format,
+                });
+                return Some(v.segments.len() - 1);
+            }
+        }
+    }
+    let is_join = ["implode", "\\implode", "join", "\\join"]
+        .iter()
+        .any(|n| code.is_name(first, n));
+    if is_join && code.is(first + 1, "(") && code.close_of(first + 1) == Some(last) && !in_format {
+        if join(code, first + 1, v, vars, depth) {
             return None;
         }
     }
@@ -161,19 +328,8 @@ fn operand(
         }
     }
     if code.is(first, "(") && code.close_of(first) == Some(last) {
-        let inner = evaluate_with(code, first + 1..last, vars);
-        let base = v.segments.len();
-        v.segments.extend(inner.segments.into_iter().map(|mut s| {
-            s.in_format |= in_format;
-            s
-        }));
-        let shift = v.elems.len();
-        v.inlined.extend(inner.inlined.into_iter().map(|mut i| {
-            i.elems = i.elems.start + shift..i.elems.end + shift;
-            i
-        }));
-        v.elems.extend(inner.elems);
-        let _ = base;
+        let inner = evaluate_in(code, first + 1..last, vars, depth);
+        absorb(v, inner, in_format);
         return None;
     }
     let is_sprintf = code.is_name(first, "sprintf") || code.is_name(first, "\\sprintf");
@@ -195,6 +351,58 @@ fn operand(
     }
     opaque(code, op, &mut v.elems);
     None
+}
+
+/// `implode(SEP, LIST)` / `join(SEP, LIST)` with a literal separator and a list of
+/// literals, inline (`[...]`) or in a variable the file fills (`$p[] = ...`): the elements
+/// with the separator between them. `false`: not known (the caller makes it opaque).
+fn join(code: &Code, open: usize, v: &mut Value, vars: Option<&Vars>, depth: usize) -> bool {
+    let args = code.arguments(open);
+    let [(None, sep), (None, list)] = args.as_slice() else {
+        return false;
+    };
+    let sep_value = evaluate(code, sep.clone());
+    if sep_value.segments.is_empty() || !sep_value.is_static() {
+        return false;
+    }
+    // The separator's segment is left out: text inserted into it would go between every
+    // pair of elements.
+    let sep_elems = sep_value.elems;
+    if let Some(Ok(elems)) = vars::list_literal(code, list.clone()) {
+        if elems.is_empty() {
+            return false;
+        }
+        for (k, e) in elems.iter().enumerate() {
+            if k > 0 {
+                v.elems.extend(sep_elems.iter().cloned());
+            }
+            let inner = evaluate_in(code, e.clone(), vars, depth);
+            absorb(v, inner, false);
+        }
+        v.joined = true;
+        return true;
+    }
+    let Some(vars) = vars else { return false };
+    if list.len() != 1 || code.tok(list.start).kind != Kind::Variable {
+        return false;
+    }
+    let name = String::from_utf8_lossy(code.tok(list.start).text(code.src)).into_owned();
+    match vars.at(code, &name, list.start) {
+        Some(Known::List(parts)) if !parts.is_empty() => {
+            let editable = vars.editable(&name);
+            let reference = code.bytes(list.clone());
+            let ok = inline_parts(
+                code, v, vars, depth, &name, reference, &parts, editable, Some(&sep_elems),
+            );
+            v.joined |= ok;
+            ok
+        }
+        Some(Known::Unknown(why)) => {
+            v.notes.push((code.bytes(list.clone()), why));
+            false
+        }
+        _ => false,
+    }
 }
 
 /// Apply `sprintf` to a format known byte by byte: `%%` is a `%`, each conversion is the
