@@ -169,6 +169,18 @@ fn inline_parts(
         .map(|p| evaluate_in(code, p.expr.clone(), Some(vars), depth + 1))
         .collect();
     if !values.iter().any(has_literal) {
+        // Nothing of it is known: say why, if the file does, at the reference.
+        let whats: Vec<String> = values
+            .iter()
+            .flat_map(|v| v.notes.iter().map(|(_, w)| w.clone()))
+            .collect();
+        if !whats.is_empty() {
+            let line = parts.last().map_or(0, |p| p.line);
+            v.notes.push((
+                reference,
+                format!("`{name}` (line {line}), built from {}", whats.join("; ")),
+            ));
+        }
         return false;
     }
     let last = parts.len() - 1;

@@ -422,6 +422,14 @@ impl<'a> Finder<'a> {
             start += 1;
         }
         let elems = trim_end(&v.elems[start..]);
+        let literal_text = elems
+            .iter()
+            .any(|e| matches!(e, Elem::Byte { b, .. } if !b.is_ascii_whitespace()));
+        if !literal_text && v.notes.is_empty() {
+            // Wholly run-time (`$this->cspService->getCspHeader()`): no site, so the line is
+            // reported as a CSP csppatch cannot read (E041), and --check does not pass.
+            return;
+        }
         let inlined = inlined_in(&v, start, elems.len());
         let site = self.site(disposition, code.bytes(value.clone()), elems, &inlined, &v.notes, p);
         self.sites.push(site);
@@ -576,10 +584,16 @@ impl<'a> Finder<'a> {
             .any(|e| matches!(e, Elem::Byte { b, .. } if !b.is_ascii_whitespace()));
         let mut refusal = None;
         if !literal_text {
+            let why: Vec<&str> = value.notes.iter().map(|n| n.what.as_str()).collect();
             refusal = Some(format!(
-                "the value is computed at run time ({}): csppatch edits only literal text; \
+                "the value is computed at run time ({}{}): csppatch edits only literal text; \
                  add the sources where that value is built",
-                value.text
+                value.text,
+                if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", why.join("; "))
+                }
             ));
         } else if non_utf8 {
             refusal = Some("the value is not valid UTF-8".to_string());

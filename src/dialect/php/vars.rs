@@ -156,6 +156,30 @@ impl Vars {
                     *vars.const_reads.entry(n).or_default() += 1;
                 }
             }
+            if let Kind::Str(lit) = &code.tok(p).kind {
+                // `"...: $csp"`, `"{$csp}"`: reads too.
+                for part in &lit.parts {
+                    if let super::lexer::Part::Interp(r) = part {
+                        let raw = &code.src[r.clone()];
+                        let raw = raw.strip_prefix(b"{").unwrap_or(raw);
+                        let n = raw
+                            .iter()
+                            .enumerate()
+                            .take_while(|(i, c)| {
+                                *i == 0 && **c == b'$'
+                                    || *i > 0 && (c.is_ascii_alphanumeric() || **c == b'_' || **c >= 0x80)
+                            })
+                            .count();
+                        if n > 1 && !legacy.iter().any(|l| l.contains(&p)) {
+                            let name = String::from_utf8_lossy(&raw[..n]).into_owned();
+                            let mine = own.get(&name).is_some_and(|rs| rs.iter().any(|r| r.contains(&p)));
+                            if !mine {
+                                *vars.reads.entry(name).or_default() += 1;
+                            }
+                        }
+                    }
+                }
+            }
             if code.tok(p).kind != Kind::Variable {
                 continue;
             }
