@@ -183,33 +183,51 @@ fn inline_parts(
         }
         return false;
     }
-    let last = parts.len() - 1;
+    // A chain (`=`, then `.=`): one piece for the variable, a piece inside it per part; an
+    // element of a list: a piece each, whose "reference" is the element itself (text next
+    // to it goes into the element or nowhere, never into the separator).
+    let chain = separator.is_none() && parts.len() > 1;
+    let mut w = Value::default();
+    let target: &mut Value = if chain { &mut w } else { v };
     for (k, (part, inner)) in parts.iter().zip(values).enumerate() {
         if k > 0 {
             if let Some(sep) = separator {
-                v.elems.extend(sep.iter().cloned());
+                target.elems.extend(sep.iter().cloned());
             }
         }
         let span = code.bytes(part.expr.clone());
-        // Text inserted at the start or end of this part may go next to the reference in
-        // the literal around it only at the ends of the whole value: elsewhere the
-        // "reference" is the part itself, outside any literal around it.
-        let listed = separator.is_some();
-        let reference = (if k == 0 && !listed { reference.start } else { span.start })
-            ..(if k == last && !listed { reference.end } else { span.end });
-        let start = v.elems.len();
-        let inner_inlined = inner.inlined.clone();
-        v.notes.extend(inner.notes);
-        v.joined |= inner.joined;
-        v.elems.extend(inner.elems);
-        v.inlined.push(Inlined {
-            elems: start..v.elems.len(),
-            reference,
+        let own_ref = if separator.is_some() || chain {
+            span.clone()
+        } else {
+            reference.clone()
+        };
+        let start = target.elems.len();
+        target.notes.extend(inner.notes);
+        target.joined |= inner.joined;
+        target.elems.extend(inner.elems);
+        target.inlined.push(Inlined {
+            elems: start..target.elems.len(),
+            reference: own_ref,
             span,
             name: name.to_string(),
             line: part.line,
             editable,
-            inner: inner_inlined,
+            inner: inner.inlined,
+        });
+    }
+    if chain {
+        let start = v.elems.len();
+        v.notes.extend(w.notes);
+        v.joined |= w.joined;
+        v.elems.extend(w.elems);
+        v.inlined.push(Inlined {
+            elems: start..v.elems.len(),
+            reference,
+            span: code.bytes(parts[0].expr.clone()),
+            name: name.to_string(),
+            line: parts[0].line,
+            editable,
+            inner: w.inlined,
         });
     }
     true
@@ -370,6 +388,8 @@ fn operand(
 /// with the separator between them. `false`: not known (the caller makes it opaque).
 fn join(code: &Code, open: usize, v: &mut Value, vars: Option<&Vars>, depth: usize) -> bool {
     let args = code.arguments(open);
+    // The whole call, which is what stands in the value when it is not known.
+    let call = code.bytes(open - 1..code.close_of(open).unwrap_or(open) + 1);
     let [(None, sep), (None, list)] = args.as_slice() else {
         return false;
     };
@@ -410,7 +430,7 @@ fn join(code: &Code, open: usize, v: &mut Value, vars: Option<&Vars>, depth: usi
             ok
         }
         Some(Known::Unknown(why)) => {
-            v.notes.push((code.bytes(list.clone()), why));
+            v.notes.push((call, why));
             false
         }
         _ => false,
