@@ -306,7 +306,6 @@ fn operand(
     if op.len() == 1 {
         if let Kind::Str(lit) = &code.tok(first).kind {
             if lit.quote != Quote::Backtick {
-                let start = v.elems.len();
                 for e in strings::decode(code.src, lit) {
                     // `"...: $csp"`, `"{$csp}"`: a variable the file gives a value.
                     if let Elem::Opaque { raw, .. } = &e {
@@ -324,7 +323,6 @@ fn operand(
                     }
                     v.elems.push(e);
                 }
-                let _ = start;
                 v.segments.push(Segment {
                     quote: lit.quote,
                     token: code.tok(first).span.clone(),
@@ -338,24 +336,13 @@ fn operand(
     let is_join = ["implode", "\\implode", "join", "\\join"]
         .iter()
         .any(|n| code.is_name(first, n));
-    if is_join && code.is(first + 1, "(") && code.close_of(first + 1) == Some(last) && !in_format {
-        if join(code, first + 1, v, vars, depth) {
-            return None;
-        }
-    }
-    if op.len() == 1 {
-        if let Kind::Str(lit) = &code.tok(first).kind {
-            if lit.quote != Quote::Backtick {
-                v.elems.extend(strings::decode(code.src, lit));
-                v.segments.push(Segment {
-                    quote: lit.quote,
-                    token: code.tok(first).span.clone(),
-                    content: lit.content.clone(),
-                    in_format,
-                });
-                return Some(v.segments.len() - 1);
-            }
-        }
+    if is_join
+        && code.is(first + 1, "(")
+        && code.close_of(first + 1) == Some(last)
+        && !in_format
+        && join(code, first + 1, v, vars, depth)
+    {
+        return None;
     }
     if code.is(first, "(") && code.close_of(first) == Some(last) {
         let inner = evaluate_in(code, first + 1..last, vars, depth);
@@ -541,5 +528,77 @@ mod tests {
         );
         assert_eq!(text("'a' . f(1, 2) . 1.5").0, "a<f(1, 2)><1.5>");
         assert_eq!(text("$c ? 'a' : 'b'"), ("<$c ? 'a' : 'b'>".into(), 0));
+    }
+}
+
+#[cfg(test)]
+mod vars_tests {
+    use super::super::lexer::tokenize;
+    use super::*;
+
+    /// The value of the last statement's expression (`header(...)`'s first argument, or the
+    /// whole last statement), with the file's variables: `<$x>` marks a run-time part.
+    fn value(php: &str) -> (String, Vec<String>) {
+        let src = format!("<?php {php}");
+        let code = Code::new(src.as_bytes(), tokenize(src.as_bytes()).unwrap());
+        let vars = Vars::collect(&code);
+        // The last `use(` ... `)` call's argument.
+        let open = (0..code.len())
+            .rev()
+            .find(|&p| code.is_name(p, "use") && code.is(p + 1, "("))
+            .unwrap()
+            + 1;
+        let arg = code.arguments(open)[0].1.clone();
+        let v = evaluate_with(&code, arg, Some(&vars));
+        let mut s = Vec::new();
+        for e in &v.elems {
+            match e {
+                Elem::Byte { b, .. } => s.push(*b),
+                Elem::Opaque { stand_in, .. } => s.extend(format!("<{stand_in}>").bytes()),
+            }
+        }
+        let notes = v.notes.iter().map(|(_, w)| w.clone()).collect();
+        (String::from_utf8(s).unwrap(), notes)
+    }
+
+    #[test]
+    fn lists_chains_constants_and_interpolation() {
+        assert_eq!(
+            value("$p[] = 'a'; $p[] = \"b c\"; $p = join(';', $p); use($p);").0,
+            "a;b c"
+        );
+        assert_eq!(
+            value("$p = ['a', 'b',]; use(implode('; ', $p));").0,
+            "a; b"
+        );
+        assert_eq!(value("use(implode(' ', ['x', $y]));").0, "x <$y>");
+        assert_eq!(
+            value("$c = 'a; '; $c .= 'b'; $c .= \"; $n\"; use(\"CSP: {$c}\");").0,
+            "CSP: a; b; <$n>"
+        );
+        assert_eq!(
+            value("define('CSP', 'd ' . 'e'); use('CSP: ' . CSP);").0,
+            "CSP: d e"
+        );
+        assert_eq!(
+            value("class A { const P = 'q'; function f() { use(self::P); } }").0,
+            "q"
+        );
+    }
+
+    #[test]
+    fn what_the_file_does_not_say_stays_run_time_with_the_reason() {
+        let (text, notes) =
+            value("$p = ['a'];\nif ($x) {\n  $p[] = 'b';\n}\nuse(implode(';', $p));");
+        assert_eq!(text, "<implode(';', $p)>");
+        assert!(notes[0].contains("line 3 only runs on some requests"), "{notes:?}");
+        let (_, notes) = value("$p = ['script-src' => 'a'];\nuse(implode(';', $p));");
+        assert!(notes[0].contains("keys"), "{notes:?}");
+        // A write in another function is not this one's.
+        assert_eq!(
+            value("$c = 'a'; function f() { use('x' . $c); }").0,
+            "x<$c>"
+        );
+        assert_eq!(value("$c = 'a'; $c['k'] = 'b'; use($c);").0, "<$c>");
     }
 }

@@ -223,7 +223,7 @@ impl Vars {
                 at: p,
                 expr: expr_start..end,
                 line: line_of(code, p),
-                block: blocks[p],
+                block: blocks.get(p).copied().flatten(),
             });
         }
         vars
