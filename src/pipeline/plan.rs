@@ -155,6 +155,13 @@ fn plan_site(
     if let Some(removal) = &options.removal {
         return remove_site(a, options, removal, loc, row, out);
     }
+    // A run-time or template part where a directive name is (`"...; " . $extra`,
+    // `{% if x %} frame-src 'none'{% endif %}`, Blade's `@if(...)`) can hold any directive:
+    // refused for that, before its stand-in is taken for a directive with a missing `;`.
+    if let Some(why) = crate::site::unknown_directives(&a.site.value) {
+        out.diagnostics.push(refused(&a.site, &why, loc));
+        return None;
+    }
     if a.site.repaired.is_none() {
         if let Some(fixed) = super::semicolon::corrected(&a.site.value.text) {
             out.diagnostics.push(

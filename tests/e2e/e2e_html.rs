@@ -347,3 +347,78 @@ fn every_fixture_snapshot_bytes_outside_values_and_diff_applies() {
         }
     );
 }
+
+/// A Blade view (issue 7 §3): read as HTML with template tags, so `@if(...)` before the meta
+/// is no body text (no HTM601, no false "nothing blocks the vendor") and the meta's literal
+/// content is patched around `{{ $cspNonce }}`. Blade needs Laravel to render, so the test
+/// proves what it can without it: only bytes inside the content value change, the nonce
+/// expression is kept whole, and the view rendered by hand (each tag replaced by what Blade
+/// would print) and served by nginx lets Chromium load the vendor under the meta's policy,
+/// where the unpatched one blocked it.
+#[test]
+fn blade_view_meta_is_patched_around_its_tags_and_chromium_enforces_it() {
+    let view = "layouts/app.blade.php";
+    let src = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/vars/blade/app.blade.php"),
+    )
+    .unwrap();
+    let tree = Tree::from_files("blade", &[(view.into(), src.clone())]);
+    let r = run(&tree, &[]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(!r.stderr.contains("HTM601"), "{}", r.stderr);
+    let after = tree.read(view);
+    let (old, new) = (
+        String::from_utf8(src).unwrap(),
+        String::from_utf8(after).unwrap(),
+    );
+    let open = "content=\"default-src";
+    let at = old.find(open).unwrap() + "content=\"".len();
+    let close_old = at + old[at..].find('"').unwrap();
+    let close_new = at + new[at..].find('"').unwrap();
+    assert_eq!(old[..at], new[..at], "bytes before the value unchanged");
+    assert_eq!(
+        old[close_old..],
+        new[close_new..],
+        "bytes after the value unchanged"
+    );
+    assert!(
+        new[at..close_new].contains("'nonce-{{ $cspNonce }}'"),
+        "{new}"
+    );
+    if !(common::have("nginx") && common::have("chromium")) {
+        eprintln!("skipped the browser check: nginx or chromium is not installed");
+        return;
+    }
+    let probe = widget::page(common::widget::MUSERELAY_LOADS);
+    let plan = &probe[probe.find("<script type").unwrap()..probe.find("</head>").unwrap()];
+    let render = |blade: &str| {
+        blade
+            .replace("{{ $cspNonce }}", "bm9uY2U")
+            .replace("{{ str_replace('_', '-', app()->getLocale()) }}", "en")
+            .replace("@if(config('app.debug'))", "")
+            .replace("@endif", "")
+            .replace("@yield('title', 'Home')", "Home")
+            .replace("@stack('head')", plan)
+            .replace(
+                "@yield('content')",
+                "<script src=\"/csp-probe.js\"></script>",
+            )
+    };
+    let page = |blade: &str| {
+        let html = render(blade);
+        let html = &html[html.find("<!doctype").unwrap()..];
+        assert!(!html.contains("{{") && !html.contains('@'), "{html}");
+        Tree::from_files(
+            "rendered",
+            &[("index.html".into(), html.as_bytes().to_vec())],
+        )
+    };
+    let before = violations(&page(&old));
+    assert!(
+        !widget::blocked(&before, "muserelay.com").is_empty(),
+        "{before:?}"
+    );
+    let after = violations(&page(&new));
+    widget::assert_muserelay_patched(&before, &after);
+}

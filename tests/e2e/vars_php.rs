@@ -101,3 +101,122 @@ fn a_literal_read_by_another_header_is_refused_by_name() {
     );
     assert_eq!(fs::read(&file).unwrap(), before);
 }
+
+/// Everything but PHP's string literals, as PHP's own tokenizer reads the file: equal before
+/// and after means only bytes inside literals changed.
+fn code_outside_literals(file: &Path) -> String {
+    let out = std::process::Command::new("php")
+        .args(["-n", "-d", "extension=tokenizer", "-r"])
+        .arg(
+            "foreach (token_get_all(file_get_contents($argv[1])) as $t) { \
+             if (is_array($t) && in_array($t[0], [T_CONSTANT_ENCAPSED_STRING, T_ENCAPSED_AND_WHITESPACE])) { echo '<lit>'; continue; } \
+             echo is_array($t) ? $t[1] : $t; }",
+        )
+        .arg(file)
+        .output()
+        .expect("php");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Old is `new` with some bytes taken out: csppatch only inserted.
+fn only_insertions(old: &[u8], new: &[u8]) -> bool {
+    let mut rest = new.iter();
+    old.iter().all(|c| rest.any(|x| x == c))
+}
+
+/// Issue 7 §1 on PHP: an array of literals joined with join() and sent through Symfony's
+/// `$response->headers->set()` (Snipe-IT), a `const` of concatenated literals, a `.=` chain
+/// interpolated as `"{$csp}"`: each patched in its literals only (PHP's tokenizer sees the
+/// same code outside them), `php -l` clean, and `php -S` sends the policy csppatch reported.
+/// The expected headers are written by hand from the merge rules (README, "How the merge
+/// decides"): MuseRelay's sources added, worker-src pinned where script-src would widen it.
+#[test]
+fn arrays_constants_and_chains_are_patched_in_their_literals_and_php_sends_them() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "policy-array.php",
+            "default-src 'self';style-src 'self' 'unsafe-inline' https://muserelay.com;\
+             script-src 'self' 'unsafe-inline' https://muserelay.com;\
+             connect-src 'self' https://muserelay.com wss://muserelay.com;object-src 'none';\
+             font-src 'self' data:;img-src 'self' data: gravatar.com https://muserelay.com;\
+             worker-src 'self'",
+        ),
+        (
+            "constant.php",
+            "default-src 'self'; script-src 'self' https://connect.facebook.net https://muserelay.com; \
+             img-src 'self' data: https://www.facebook.com https://muserelay.com; \
+             connect-src 'self' https://www.facebook.com https://muserelay.com wss://muserelay.com; \
+             frame-ancestors 'none'; object-src 'none'; worker-src 'self' https://connect.facebook.net; \
+             style-src 'self' https://muserelay.com 'unsafe-inline'",
+        ),
+        (
+            "append-chain.php",
+            "default-src 'self'; script-src 'self' https://www.googletagmanager.com https://muserelay.com; \
+             style-src 'self' 'unsafe-inline' https://muserelay.com; img-src 'self' data: https://muserelay.com; \
+             upgrade-insecure-requests; worker-src 'self' https://www.googletagmanager.com; \
+             connect-src 'self' https://muserelay.com wss://muserelay.com;",
+        ),
+    ];
+    let have_php = common::have("php");
+    for (name, expected) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let index = tmp.path().join("index.php");
+        let mut src = fs::read(fixture(name)).unwrap();
+        src.extend_from_slice(widget::page(MUSERELAY_LOADS).as_bytes());
+        fs::write(&index, &src).unwrap();
+        fs::write(tmp.path().join("csp-probe.js"), widget::PROBE_JS).unwrap();
+        let code_before = have_php.then(|| code_outside_literals(&index));
+        let out = csppatch(&index);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
+        let after = fs::read(&index).unwrap();
+        assert_ne!(after, src, "{name}: patched");
+        assert!(only_insertions(&src, &after), "{name}: only insertions");
+        let Some(code_before) = code_before else {
+            eprintln!("skipped the php checks of {name}: php is not installed");
+            continue;
+        };
+        assert_eq!(
+            code_outside_literals(&index),
+            code_before,
+            "{name}: only bytes inside string literals changed"
+        );
+        common::php::lint(&index).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let server = common::php::start(tmp.path(), None, &[]);
+        assert_eq!(server.csp("/"), vec![expected.to_string()], "{name}");
+        if *name == "policy-array.php" && common::have("chromium") {
+            let after = widget::violations(&format!("http://127.0.0.1:{}/", server.port));
+            assert!(
+                widget::blocked(&after, "muserelay.com").is_empty(),
+                "{name}: the vendor is allowed: {after:?}"
+            );
+        }
+    }
+}
+
+/// A directive added on some requests only (`if (...) { $cspDirectives[] = ...; }`): the
+/// policy is not known from the file, so the site is refused, naming the variable and the
+/// line of the write that makes it unknown; nothing is written.
+#[test]
+fn a_list_appended_to_on_some_requests_is_refused_naming_the_variable_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("headers.php");
+    fs::copy(fixture("conditional-append.php"), &file).unwrap();
+    let before = fs::read(&file).unwrap();
+    let out = csppatch(&file);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("headers.php:14:")
+            && stderr.contains("E013")
+            && stderr.contains("`$cspDirectives`")
+            && stderr.contains("line 12 only runs on some requests"),
+        "file, line, variable and the conditional write named: {stderr}"
+    );
+    assert_eq!(fs::read(&file).unwrap(), before);
+}

@@ -44,6 +44,13 @@ pub fn php_page_with_meta(head: &[u8]) -> bool {
     meta && !header_call
 }
 
+/// A Laravel Blade view (`*.blade.php`): HTML with `{{ }}`, `{!! !!}` and `@directive`s,
+/// compiled to PHP by the framework, never PHP code itself.
+pub fn is_blade(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().to_ascii_lowercase().ends_with(".blade.php"))
+}
+
 /// Server-side templates: template tags are skipped whole and become opaque parts.
 fn is_template(path: &Path, src: &[u8]) -> bool {
     let ext = path
@@ -173,7 +180,7 @@ impl Html {
         let mut mode = Mode::BeforeHead;
         let mut templates = 0usize;
         let mut resource: Option<String> = None;
-        for token in tokenizer::tokenize(src, template) {
+        for token in tokenizer::tokenize_with(src, template, is_blade(path)) {
             match token {
                 Token::Text(r) => {
                     let blank = src[r]
@@ -241,8 +248,9 @@ impl Dialect for Html {
     }
 
     /// Pages and the server-side templates that render them.
-    fn claims_name(&self, _name: &str, ext: &str, head: &[u8]) -> bool {
-        matches!(ext, "php" | "phtml") && php_page_with_meta(head)
+    fn claims_name(&self, name: &str, ext: &str, head: &[u8]) -> bool {
+        is_blade(Path::new(name))
+            || matches!(ext, "php" | "phtml") && php_page_with_meta(head)
             || matches!(
             ext,
             "html"
@@ -310,7 +318,8 @@ fn templates_in(src: &[u8], quote: Option<u8>) -> Option<tokenizer::AttrValue> {
         Some(q) => [b"<meta content=".as_slice(), &[q], src, &[q], b">"].concat(),
         None => [b"<meta content=".as_slice(), src, b">"].concat(),
     };
-    let toks = tokenizer::tokenize(&tag, true);
+    // Blade's `@directive(...)` too: in a CSP value it is never policy text.
+    let toks = tokenizer::tokenize_with(&tag, true, true);
     let Some(Token::Start(t)) = toks.first() else {
         return None;
     };

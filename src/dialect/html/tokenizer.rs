@@ -61,6 +61,71 @@ const TEMPLATE: &[(&[u8], &[u8])] = &[
     (b"<?", b"?>"),
 ];
 
+/// A Blade tag opening at `i` other than `{{ }}` (which `TEMPLATE` has): where it ends.
+/// `@name` counts only after a byte that cannot end a word (`user@example.com` is text),
+/// and `@@name` / `@{{` are Blade's escapes for the literal text.
+pub fn blade_tag(src: &[u8], i: usize) -> Option<usize> {
+    let rest = &src[i..];
+    let to = |close: &[u8], from: usize| find(src, from, close).map_or(src.len(), |e| e + close.len());
+    if rest.starts_with(b"{{--") {
+        return Some(to(b"--}}", i + 4));
+    }
+    if rest.starts_with(b"{!!") {
+        return Some(to(b"!!}", i + 3));
+    }
+    if rest.first() != Some(&b'@') {
+        return None;
+    }
+    let word_before = i > 0 && (src[i - 1].is_ascii_alphanumeric() || b"_@.-".contains(&src[i - 1]));
+    let name_len = rest[1..]
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+        .count();
+    if word_before || name_len == 0 || !rest[1].is_ascii_alphabetic() {
+        return None;
+    }
+    let name = &rest[1..1 + name_len];
+    let mut end = i + 1 + name_len;
+    for (open, close) in [(&b"php"[..], &b"@endphp"[..]), (b"verbatim", b"@endverbatim")] {
+        if name == open && !src[end..].starts_with(b"(") {
+            return Some(to(close, end));
+        }
+    }
+    // The arguments: balanced parentheses, PHP strings skipped (`@if(str_contains($a, ')'))`).
+    let mut j = end;
+    while j < src.len() && matches!(src[j], b' ' | b'\t') {
+        j += 1;
+    }
+    if src.get(j) == Some(&b'(') {
+        let mut depth = 0usize;
+        let mut k = j;
+        while k < src.len() {
+            match src[k] {
+                b'(' => depth += 1,
+                b')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = k + 1;
+                        break;
+                    }
+                }
+                q @ (b'\'' | b'"') => {
+                    k += 1;
+                    while k < src.len() && src[k] != q {
+                        k += if src[k] == b'\\' { 2 } else { 1 };
+                    }
+                }
+                _ => {}
+            }
+            k += 1;
+        }
+        if k >= src.len() {
+            end = src.len();
+        }
+    }
+    Some(end)
+}
+
 fn is_ws(c: u8) -> bool {
     matches!(c, b'\t' | b'\n' | 0x0c | b'\r' | b' ')
 }
@@ -69,16 +134,26 @@ pub struct Tokenizer<'a> {
     src: &'a [u8],
     pos: usize,
     template: bool,
+    /// A Blade template (`*.blade.php`): also `{!! !!}`, `{{-- --}}` and `@directive(...)`.
+    blade: bool,
     /// Inside `<svg>`/`<math>`: `<![CDATA[` opens a real CDATA section there (§13.2.5.42).
     foreign: usize,
     pub tokens: Vec<Token>,
 }
 
 pub fn tokenize(src: &[u8], template: bool) -> Vec<Token> {
+    tokenize_with(src, template, false)
+}
+
+/// [`tokenize`], for a Blade template when `blade` (Laravel's `BladeCompiler`: echoes
+/// `{{ }}` and `{!! !!}`, comments `{{-- --}}`, and `@name` directives with their
+/// parenthesised arguments, `@php ... @endphp` and `@verbatim ... @endverbatim` whole).
+pub fn tokenize_with(src: &[u8], template: bool, blade: bool) -> Vec<Token> {
     let mut t = Tokenizer {
         src,
         pos: 0,
-        template,
+        template: template || blade,
+        blade,
         foreign: 0,
         tokens: Vec::new(),
     };
@@ -109,6 +184,11 @@ impl Tokenizer<'_> {
     fn template_at(&self, i: usize) -> Option<usize> {
         if !self.template {
             return None;
+        }
+        if self.blade {
+            if let Some(end) = blade_tag(self.src, i) {
+                return Some(end);
+            }
         }
         TEMPLATE.iter().find_map(|(open, close)| {
             self.src[i..].starts_with(open).then(|| {

@@ -104,6 +104,11 @@ pub fn fragment(site: &Site, src: &[u8], at: usize, fragment: &str) -> Option<Ve
 
 pub fn value(site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {
     let v = reanalyze(site, src).ok_or("the site's expression no longer parses")?;
+    if v.joined {
+        return Err(
+            "the value is an implode() of a list: csppatch writes only into its elements".into(),
+        );
+    }
     if !v.is_static() {
         let parts: Vec<&str> = v
             .elems

@@ -7,7 +7,7 @@ use std::ops::Range;
 use super::lexer::{Kind, Quote};
 use super::strings::{self, Elem};
 use super::syntax::Code;
-use super::vars::Vars;
+use super::vars::{self, Known, Vars};
 
 /// A string literal that contributes to a value: where a fragment can be spliced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,12 @@ pub struct Value {
     pub operands: Vec<Operand>,
     /// Variables replaced by their one known value (see `vars.rs`).
     pub inlined: Vec<Inlined>,
+    /// What run-time parts are, where the file says (`$csp`, set on lines 4, 9 ...), by the
+    /// raw bytes of their reference.
+    pub notes: Vec<(Range<usize>, String)>,
+    /// Made with `implode()`: its separators are one literal read several times, so the
+    /// value is never rewritten whole.
+    pub joined: bool,
 }
 
 /// A variable whose value was put in place of its reference.
@@ -50,7 +56,12 @@ pub struct Inlined {
     pub name: String,
     pub line: usize,
     pub editable: bool,
+    /// Variables inlined inside this one's value, `elems` relative to this one's start.
+    pub inner: Vec<Inlined>,
 }
+
+/// How deep a chain of variables is followed (`$a = $b . '...'; $b = ...`).
+const MAX_DEPTH: usize = 8;
 
 impl Value {
     pub fn is_static(&self) -> bool {
@@ -72,6 +83,10 @@ pub fn evaluate(code: &Code, range: Range<usize>) -> Value {
 
 /// [`evaluate`], with the variables of `vars` that have one known value put in place.
 pub fn evaluate_with(code: &Code, range: Range<usize>, vars: Option<&Vars>) -> Value {
+    evaluate_in(code, range, vars, 0)
+}
+
+fn evaluate_in(code: &Code, range: Range<usize>, vars: Option<&Vars>, depth: usize) -> Value {
     let mut v = Value::default();
     if range.is_empty() {
         return v;
@@ -92,7 +107,7 @@ pub fn evaluate_with(code: &Code, range: Range<usize>, vars: Option<&Vars>) -> V
         if op.is_empty() {
             continue;
         }
-        let literal = operand(code, op.clone(), &mut v, false, vars);
+        let literal = operand(code, op.clone(), &mut v, false, vars, depth);
         v.operands.push(Operand {
             bytes: code.bytes(op),
             literal,
@@ -109,6 +124,147 @@ fn opaque(code: &Code, range: Range<usize>, out: &mut Vec<Elem>) {
     });
 }
 
+/// Does the value have literal text (not only white space)?
+fn has_literal(v: &Value) -> bool {
+    v.elems
+        .iter()
+        .any(|e| matches!(e, Elem::Byte { b, .. } if !b.is_ascii_whitespace()))
+}
+
+/// Append `inner` (evaluated from positions inside the expression being evaluated) to `v`.
+fn absorb(v: &mut Value, inner: Value, in_format: bool) {
+    v.segments.extend(inner.segments.into_iter().map(|mut s| {
+        s.in_format |= in_format;
+        s
+    }));
+    let shift = v.elems.len();
+    v.inlined.extend(inner.inlined.into_iter().map(|mut i| {
+        i.elems = i.elems.start + shift..i.elems.end + shift;
+        i
+    }));
+    v.notes.extend(inner.notes);
+    v.joined |= inner.joined;
+    v.elems.extend(inner.elems);
+}
+
+/// Append the value `parts` give a reference (`reference`: its file bytes), each part a
+/// literal of its own (a piece). `false`: nothing of it is known, and nothing was appended.
+#[allow(clippy::too_many_arguments)]
+fn inline_parts(
+    code: &Code,
+    v: &mut Value,
+    vars: &Vars,
+    depth: usize,
+    name: &str,
+    reference: Range<usize>,
+    parts: &[super::vars::Part],
+    editable: bool,
+    separator: Option<&[Elem]>,
+) -> bool {
+    if depth >= MAX_DEPTH {
+        return false;
+    }
+    let values: Vec<Value> = parts
+        .iter()
+        .map(|p| evaluate_in(code, p.expr.clone(), Some(vars), depth + 1))
+        .collect();
+    if !values.iter().any(has_literal) {
+        // Nothing of it is known: say why, if the file does, at the reference.
+        let whats: Vec<String> = values
+            .iter()
+            .flat_map(|v| v.notes.iter().map(|(_, w)| w.clone()))
+            .collect();
+        if !whats.is_empty() {
+            let line = parts.last().map_or(0, |p| p.line);
+            v.notes.push((
+                reference,
+                format!("`{name}` (line {line}), built from {}", whats.join("; ")),
+            ));
+        }
+        return false;
+    }
+    // A chain (`=`, then `.=`): one piece for the variable, a piece inside it per part; an
+    // element of a list: a piece each, whose "reference" is the element itself (text next
+    // to it goes into the element or nowhere, never into the separator).
+    let chain = separator.is_none() && parts.len() > 1;
+    let mut w = Value::default();
+    let target: &mut Value = if chain { &mut w } else { v };
+    for (k, (part, inner)) in parts.iter().zip(values).enumerate() {
+        if k > 0 {
+            if let Some(sep) = separator {
+                target.elems.extend(sep.iter().cloned());
+            }
+        }
+        let span = code.bytes(part.expr.clone());
+        let own_ref = if separator.is_some() || chain {
+            span.clone()
+        } else {
+            reference.clone()
+        };
+        let start = target.elems.len();
+        target.notes.extend(inner.notes);
+        target.joined |= inner.joined;
+        target.elems.extend(inner.elems);
+        target.inlined.push(Inlined {
+            elems: start..target.elems.len(),
+            reference: own_ref,
+            span,
+            name: name.to_string(),
+            line: part.line,
+            editable,
+            inner: inner.inlined,
+        });
+    }
+    if chain {
+        let start = v.elems.len();
+        v.notes.extend(w.notes);
+        v.joined |= w.joined;
+        v.elems.extend(w.elems);
+        v.inlined.push(Inlined {
+            elems: start..v.elems.len(),
+            reference,
+            span: code.bytes(parts[0].expr.clone()),
+            name: name.to_string(),
+            line: parts[0].line,
+            editable,
+            inner: w.inlined,
+        });
+    }
+    true
+}
+
+/// `$name` at position `p` (file bytes `reference`), replaced by its value when the file
+/// says what it is. `false`: left to the caller (opaque), a note added if the file says why.
+fn inline_variable(
+    code: &Code,
+    v: &mut Value,
+    vars: Option<&Vars>,
+    depth: usize,
+    name: &str,
+    p: usize,
+    reference: Range<usize>,
+) -> bool {
+    let Some(vars) = vars else { return false };
+    match vars.at(code, name, p) {
+        Some(Known::Str(parts)) => inline_parts(
+            code,
+            v,
+            vars,
+            depth,
+            name,
+            reference,
+            &parts,
+            vars.editable(name),
+            None,
+        ),
+        Some(Known::Unknown(why)) => {
+            v.notes.push((reference, why));
+            false
+        }
+        _ => false,
+    }
+}
+
 /// Append the value of one operand; returns its segment index if it is a single literal.
 fn operand(
     code: &Code,
@@ -116,40 +272,57 @@ fn operand(
     v: &mut Value,
     in_format: bool,
     vars: Option<&Vars>,
+    depth: usize,
 ) -> Option<usize> {
     let first = op.start;
     let last = op.end - 1;
     if op.len() == 1 && code.tok(first).kind == Kind::Variable && !in_format {
         let name = String::from_utf8_lossy(code.tok(first).text(code.src)).into_owned();
-        if let Some(k) = vars.and_then(|vars| vars.at(code, &name, first)) {
-            // One level: the assigned value's own variables stay run-time parts.
-            let inner = evaluate(code, k.expr.clone());
-            let literal = inner
-                .elems
-                .iter()
-                .any(|e| matches!(e, Elem::Byte { b, .. } if !b.is_ascii_whitespace()));
-            if !literal {
-                // Nothing of it is known: the variable itself is the run-time part to name.
-                opaque(code, op, &mut v.elems);
+        if inline_variable(code, v, vars, depth, &name, first, code.bytes(op.clone())) {
+            return None;
+        }
+    }
+    // A constant: `CSP`, `self::CSP`, `static::CSP`, `Headers::CSP`.
+    let constant = match op.len() {
+        1 if code.tok(first).kind == Kind::Name => Some(first),
+        3 if code.tok(first).kind == Kind::Name
+            && code.is(first + 1, "::")
+            && code.tok(last).kind == Kind::Name =>
+        {
+            Some(last)
+        }
+        _ => None,
+    };
+    if let (Some(c), Some(vars)) = (constant, vars) {
+        let name = String::from_utf8_lossy(code.tok(c).text(code.src)).into_owned();
+        if let Some(part) = vars.constant(&name) {
+            let parts = [part.clone()];
+            let editable = vars.constant_editable(&name);
+            if inline_parts(code, v, vars, depth, &name, code.bytes(op.clone()), &parts, editable, None) {
                 return None;
             }
-            let start = v.elems.len();
-            v.elems.extend(inner.elems);
-            v.inlined.push(Inlined {
-                elems: start..v.elems.len(),
-                reference: code.bytes(op.clone()),
-                span: code.bytes(k.expr.clone()),
-                name,
-                line: k.line,
-                editable: k.editable,
-            });
-            return None;
         }
     }
     if op.len() == 1 {
         if let Kind::Str(lit) = &code.tok(first).kind {
             if lit.quote != Quote::Backtick {
-                v.elems.extend(strings::decode(code.src, lit));
+                for e in strings::decode(code.src, lit) {
+                    // `"...: $csp"`, `"{$csp}"`: a variable the file gives a value.
+                    if let Elem::Opaque { raw, .. } = &e {
+                        let text = &code.src[raw.clone()];
+                        let bare = text.strip_prefix(b"{").and_then(|t| t.strip_suffix(b"}")).unwrap_or(text);
+                        let simple = bare.len() > 1
+                            && bare[0] == b'$'
+                            && bare[1..].iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c >= 0x80);
+                        if simple && !in_format {
+                            let name = String::from_utf8_lossy(bare).into_owned();
+                            if inline_variable(code, v, vars, depth, &name, first, raw.clone()) {
+                                continue;
+                            }
+                        }
+                    }
+                    v.elems.push(e);
+                }
                 v.segments.push(Segment {
                     quote: lit.quote,
                     token: code.tok(first).span.clone(),
@@ -160,20 +333,20 @@ fn operand(
             }
         }
     }
+    let is_join = ["implode", "\\implode", "join", "\\join"]
+        .iter()
+        .any(|n| code.is_name(first, n));
+    if is_join
+        && code.is(first + 1, "(")
+        && code.close_of(first + 1) == Some(last)
+        && !in_format
+        && join(code, first + 1, v, vars, depth)
+    {
+        return None;
+    }
     if code.is(first, "(") && code.close_of(first) == Some(last) {
-        let inner = evaluate_with(code, first + 1..last, vars);
-        let base = v.segments.len();
-        v.segments.extend(inner.segments.into_iter().map(|mut s| {
-            s.in_format |= in_format;
-            s
-        }));
-        let shift = v.elems.len();
-        v.inlined.extend(inner.inlined.into_iter().map(|mut i| {
-            i.elems = i.elems.start + shift..i.elems.end + shift;
-            i
-        }));
-        v.elems.extend(inner.elems);
-        let _ = base;
+        let inner = evaluate_in(code, first + 1..last, vars, depth);
+        absorb(v, inner, in_format);
         return None;
     }
     let is_sprintf = code.is_name(first, "sprintf") || code.is_name(first, "\\sprintf");
@@ -195,6 +368,60 @@ fn operand(
     }
     opaque(code, op, &mut v.elems);
     None
+}
+
+/// `implode(SEP, LIST)` / `join(SEP, LIST)` with a literal separator and a list of
+/// literals, inline (`[...]`) or in a variable the file fills (`$p[] = ...`): the elements
+/// with the separator between them. `false`: not known (the caller makes it opaque).
+fn join(code: &Code, open: usize, v: &mut Value, vars: Option<&Vars>, depth: usize) -> bool {
+    let args = code.arguments(open);
+    // The whole call, which is what stands in the value when it is not known.
+    let call = code.bytes(open - 1..code.close_of(open).unwrap_or(open) + 1);
+    let [(None, sep), (None, list)] = args.as_slice() else {
+        return false;
+    };
+    let sep_value = evaluate(code, sep.clone());
+    if sep_value.segments.is_empty() || !sep_value.is_static() {
+        return false;
+    }
+    // The separator's segment is left out: text inserted into it would go between every
+    // pair of elements.
+    let sep_elems = sep_value.elems;
+    if let Some(Ok(elems)) = vars::list_literal(code, list.clone()) {
+        if elems.is_empty() {
+            return false;
+        }
+        for (k, e) in elems.iter().enumerate() {
+            if k > 0 {
+                v.elems.extend(sep_elems.iter().cloned());
+            }
+            let inner = evaluate_in(code, e.clone(), vars, depth);
+            absorb(v, inner, false);
+        }
+        v.joined = true;
+        return true;
+    }
+    let Some(vars) = vars else { return false };
+    if list.len() != 1 || code.tok(list.start).kind != Kind::Variable {
+        return false;
+    }
+    let name = String::from_utf8_lossy(code.tok(list.start).text(code.src)).into_owned();
+    match vars.at(code, &name, list.start) {
+        Some(Known::List(parts)) if !parts.is_empty() => {
+            let editable = vars.editable(&name);
+            let reference = code.bytes(list.clone());
+            let ok = inline_parts(
+                code, v, vars, depth, &name, reference, &parts, editable, Some(&sep_elems),
+            );
+            v.joined |= ok;
+            ok
+        }
+        Some(Known::Unknown(why)) => {
+            v.notes.push((call, why));
+            false
+        }
+        _ => false,
+    }
 }
 
 /// Apply `sprintf` to a format known byte by byte: `%%` is a `%`, each conversion is the
@@ -301,5 +528,77 @@ mod tests {
         );
         assert_eq!(text("'a' . f(1, 2) . 1.5").0, "a<f(1, 2)><1.5>");
         assert_eq!(text("$c ? 'a' : 'b'"), ("<$c ? 'a' : 'b'>".into(), 0));
+    }
+}
+
+#[cfg(test)]
+mod vars_tests {
+    use super::super::lexer::tokenize;
+    use super::*;
+
+    /// The value of the last statement's expression (`header(...)`'s first argument, or the
+    /// whole last statement), with the file's variables: `<$x>` marks a run-time part.
+    fn value(php: &str) -> (String, Vec<String>) {
+        let src = format!("<?php {php}");
+        let code = Code::new(src.as_bytes(), tokenize(src.as_bytes()).unwrap());
+        let vars = Vars::collect(&code);
+        // The last `use(` ... `)` call's argument.
+        let open = (0..code.len())
+            .rev()
+            .find(|&p| code.is_name(p, "use") && code.is(p + 1, "("))
+            .unwrap()
+            + 1;
+        let arg = code.arguments(open)[0].1.clone();
+        let v = evaluate_with(&code, arg, Some(&vars));
+        let mut s = Vec::new();
+        for e in &v.elems {
+            match e {
+                Elem::Byte { b, .. } => s.push(*b),
+                Elem::Opaque { stand_in, .. } => s.extend(format!("<{stand_in}>").bytes()),
+            }
+        }
+        let notes = v.notes.iter().map(|(_, w)| w.clone()).collect();
+        (String::from_utf8(s).unwrap(), notes)
+    }
+
+    #[test]
+    fn lists_chains_constants_and_interpolation() {
+        assert_eq!(
+            value("$p[] = 'a'; $p[] = \"b c\"; $p = join(';', $p); use($p);").0,
+            "a;b c"
+        );
+        assert_eq!(
+            value("$p = ['a', 'b',]; use(implode('; ', $p));").0,
+            "a; b"
+        );
+        assert_eq!(value("use(implode(' ', ['x', $y]));").0, "x <$y>");
+        assert_eq!(
+            value("$c = 'a; '; $c .= 'b'; $c .= \"; $n\"; use(\"CSP: {$c}\");").0,
+            "CSP: a; b; <$n>"
+        );
+        assert_eq!(
+            value("define('CSP', 'd ' . 'e'); use('CSP: ' . CSP);").0,
+            "CSP: d e"
+        );
+        assert_eq!(
+            value("class A { const P = 'q'; function f() { use(self::P); } }").0,
+            "q"
+        );
+    }
+
+    #[test]
+    fn what_the_file_does_not_say_stays_run_time_with_the_reason() {
+        let (text, notes) =
+            value("$p = ['a'];\nif ($x) {\n  $p[] = 'b';\n}\nuse(implode(';', $p));");
+        assert_eq!(text, "<implode(';', $p)>");
+        assert!(notes[0].contains("line 3 only runs on some requests"), "{notes:?}");
+        let (_, notes) = value("$p = ['script-src' => 'a'];\nuse(implode(';', $p));");
+        assert!(notes[0].contains("keys"), "{notes:?}");
+        // A write in another function is not this one's.
+        assert_eq!(
+            value("$c = 'a'; function f() { use('x' . $c); }").0,
+            "x<$c>"
+        );
+        assert_eq!(value("$c = 'a'; $c['k'] = 'b'; use($c);").0, "<$c>");
     }
 }

@@ -44,9 +44,12 @@ impl Dialect for Php {
 
     /// `.php` and `.phtml`; an `.inc` only when it is PHP code (it is also a common suffix for
     /// nginx and Apache snippets).
-    fn claims_name(&self, _name: &str, ext: &str, head: &[u8]) -> bool {
-        // A page template whose CSP is a <meta> is HTML with opaque <?php ?> tags.
-        if crate::dialect::html::php_page_with_meta(head) {
+    fn claims_name(&self, name: &str, ext: &str, head: &[u8]) -> bool {
+        // A page template whose CSP is a <meta> is HTML with opaque <?php ?> tags; a Blade
+        // view is HTML with template tags.
+        if crate::dialect::html::php_page_with_meta(head)
+            || crate::dialect::html::is_blade(Path::new(name))
+        {
             return false;
         }
         matches!(ext, "php" | "phtml") || ext == "inc" && looks_like_php(head)

@@ -114,21 +114,27 @@ fn inlined_in(value: &Value, start: usize, len: usize) -> Vec<Inlined> {
 }
 
 /// [`to_decoded`] for a value with inlined variables: each variable's value is a piece, so
-/// a change to it is written into the assigned literal (see `crate::site::Piece`).
-fn to_decoded_with(elems: &[Elem], inlined: &[Inlined]) -> (Decoded, bool) {
+/// a change to it is written into the assigned literal (see `crate::site::Piece`); a piece's
+/// own inlined variables are pieces inside it. `notes`: what run-time parts are, by the raw
+/// bytes of their reference.
+fn to_decoded_with(
+    elems: &[Elem],
+    inlined: &[Inlined],
+    notes: &[(Range<usize>, String)],
+) -> (Decoded, bool) {
     if inlined.is_empty() {
-        return to_decoded(elems);
+        return to_decoded_noted(elems, notes);
     }
     let mut d = Decoded::default();
     let mut alone: Vec<Elem> = Vec::new();
     let mut non_utf8 = false;
     let mut k = 0;
     for i in inlined {
-        let (part, bad) = to_decoded(&elems[k..i.elems.start]);
+        let (part, bad) = to_decoded_noted(&elems[k..i.elems.start], notes);
         non_utf8 |= bad;
         append(&mut d, &part);
         alone.extend_from_slice(&elems[k..i.elems.start]);
-        let (value, bad) = to_decoded(&elems[i.elems.clone()]);
+        let (value, bad) = to_decoded_with(&elems[i.elems.clone()], &i.inner, notes);
         non_utf8 |= bad;
         d.push_value(
             i.reference.clone(),
@@ -140,17 +146,53 @@ fn to_decoded_with(elems: &[Elem], inlined: &[Inlined]) -> (Decoded, bool) {
                 editable: i.editable,
             },
         );
-        alone.push(Elem::Opaque {
-            stand_in: i.name.clone(),
-            raw: i.reference.clone(),
-        });
+        // A list element's "reference" is the element itself: the literal around it
+        // has the separator there, not a reference.
+        if i.reference != i.span {
+            alone.push(Elem::Opaque {
+                stand_in: i.name.clone(),
+                raw: i.reference.clone(),
+            });
+        }
         k = i.elems.end;
     }
-    let (part, bad) = to_decoded(&elems[k..]);
+    let (part, bad) = to_decoded_noted(&elems[k..], notes);
     non_utf8 |= bad;
     append(&mut d, &part);
     alone.extend_from_slice(&elems[k..]);
     (d.finish(to_decoded(&alone).0), non_utf8)
+}
+
+/// [`to_decoded`], each run-time part the file says something about noted.
+fn to_decoded_noted(elems: &[Elem], notes: &[(Range<usize>, String)]) -> (Decoded, bool) {
+    if notes.is_empty() {
+        return to_decoded(elems);
+    }
+    let mut d = Decoded::default();
+    let mut bad = false;
+    let mut k = 0;
+    for (n, e) in elems.iter().enumerate() {
+        if let Elem::Opaque { stand_in, raw } = e {
+            if let Some((_, what)) = notes.iter().find(|(r, _)| r == raw) {
+                let (part, b) = to_decoded(&elems[k..n]);
+                bad |= b;
+                append(&mut d, &part);
+                d.push_noted(
+                    stand_in,
+                    raw.clone(),
+                    crate::site::OpaqueNote {
+                        range: 0..0,
+                        what: what.clone(),
+                        reach: crate::site::Reach::Source,
+                    },
+                );
+                k = n + 1;
+            }
+        }
+    }
+    let (part, b) = to_decoded(&elems[k..]);
+    append(&mut d, &part);
+    (d, bad || b)
 }
 
 /// Append a decoded part (no pieces) to `d`, its mapping and run-time parts kept.
@@ -159,7 +201,10 @@ fn append(d: &mut Decoded, part: &Decoded) {
     while i < part.text.len() {
         if let Some(o) = part.opaque.iter().find(|o| o.start == i) {
             if let (Some(first), Some(last)) = (part.raw(o.start), part.raw(o.end - 1)) {
-                d.push_opaque(&part.text[o.clone()], first.start..last.end);
+                match part.note_at(o) {
+                    Some(n) => d.push_noted(&part.text[o.clone()], first.start..last.end, n.clone()),
+                    None => d.push_opaque(&part.text[o.clone()], first.start..last.end),
+                }
             }
             i = o.end;
             continue;
@@ -258,6 +303,7 @@ impl<'a> Finder<'a> {
     pub fn run(&mut self) {
         for p in 0..self.code.len() {
             self.header_call(p);
+            self.method_header_call(p);
         }
         let filters: Vec<Range<usize>> = self
             .funcs
@@ -303,7 +349,7 @@ impl<'a> Finder<'a> {
         let span = code.bytes(first.clone());
         let elems = trim_end(&value.elems[hv.start..]);
         let inlined = inlined_in(&value, hv.start, elems.len());
-        let mut site = self.site(hv.disposition, span.clone(), elems, &inlined, p);
+        let mut site = self.site(hv.disposition, span.clone(), elems, &inlined, &value.notes, p);
         let replace = args
             .iter()
             .enumerate()
@@ -331,6 +377,61 @@ impl<'a> Finder<'a> {
             }
         }
         self.call_lints(p, &mut site);
+        self.sites.push(site);
+    }
+
+    /// A response object's header: Symfony/Laravel `$response->headers->set('Content-Security-Policy',
+    /// VALUE)`, Laravel `$response->header(NAME, VALUE)` / `->withHeaders([NAME => VALUE])`
+    /// is not one), PSR-7 `->withHeader(NAME, VALUE)` / `->withAddedHeader(NAME, VALUE)`:
+    /// the name a literal, the value read as a header() value is. A one-argument
+    /// `->header(NAME)` reads the header (a test's assertion) and is no site.
+    fn method_header_call(&mut self, p: usize) {
+        let code = self.code;
+        if p == 0 || !(code.is(p - 1, "->") || code.is(p - 1, "?->")) || !code.is(p + 1, "(") {
+            return;
+        }
+        let on_headers = code.is_name(p, "set")
+            && p >= 3
+            && code.is_name(p - 2, "headers")
+            && (code.is(p - 3, "->") || code.is(p - 3, "?->"));
+        let method = on_headers
+            || ["header", "withHeader", "withAddedHeader"]
+                .iter()
+                .any(|m| code.is_name(p, m));
+        if !method {
+            return;
+        }
+        let args = code.arguments(p + 1);
+        let (Some((None, name)), Some((None, value))) = (args.first(), args.get(1)) else {
+            return;
+        };
+        let Some(disposition) = hooks::literal_text(code, name.clone())
+            .and_then(|n| Disposition::from_header_name(n.trim().as_bytes()))
+        else {
+            return;
+        };
+        let v = expr::evaluate_with(code, value.clone(), Some(&self.vars));
+        let mut start = 0;
+        while matches!(
+            v.elems.get(start),
+            Some(Elem::Byte {
+                b: b' ' | b'\t',
+                ..
+            })
+        ) {
+            start += 1;
+        }
+        let elems = trim_end(&v.elems[start..]);
+        let literal_text = elems
+            .iter()
+            .any(|e| matches!(e, Elem::Byte { b, .. } if !b.is_ascii_whitespace()));
+        if !literal_text && v.notes.is_empty() {
+            // Wholly run-time (`$this->cspService->getCspHeader()`): no site, so the line is
+            // reported as a CSP csppatch cannot read (E041), and --check does not pass.
+            return;
+        }
+        let inlined = inlined_in(&v, start, elems.len());
+        let site = self.site(disposition, code.bytes(value.clone()), elems, &inlined, &v.notes, p);
         self.sites.push(site);
     }
 
@@ -452,7 +553,14 @@ impl<'a> Finder<'a> {
         }
         let elems = trim_end(&value.elems[start..]);
         let inlined = inlined_in(&value, start, elems.len());
-        let mut site = self.site(disposition, code.bytes(value_start..end), elems, &inlined, p);
+        let mut site = self.site(
+            disposition,
+            code.bytes(value_start..end),
+            elems,
+            &inlined,
+            &value.notes,
+            p,
+        );
         if appends {
             site.refusal = Some(
                 "`.=` appends to a value set elsewhere: patch the place that sets it".to_string(),
@@ -467,18 +575,25 @@ impl<'a> Finder<'a> {
         span: Range<usize>,
         elems: &[Elem],
         inlined: &[Inlined],
+        notes: &[(Range<usize>, String)],
         p: usize,
     ) -> Site {
-        let (value, non_utf8) = to_decoded_with(elems, inlined);
+        let (value, non_utf8) = to_decoded_with(elems, inlined, notes);
         let literal_text = elems
             .iter()
             .any(|e| matches!(e, Elem::Byte { b, .. } if !b.is_ascii_whitespace()));
         let mut refusal = None;
         if !literal_text {
+            let why: Vec<&str> = value.notes.iter().map(|n| n.what.as_str()).collect();
             refusal = Some(format!(
-                "the value is computed at run time ({}): csppatch edits only literal text; \
+                "the value is computed at run time ({}{}): csppatch edits only literal text; \
                  add the sources where that value is built",
-                value.text
+                value.text,
+                if why.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", why.join("; "))
+                }
             ));
         } else if non_utf8 {
             refusal = Some("the value is not valid UTF-8".to_string());

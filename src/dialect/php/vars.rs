@@ -1,8 +1,13 @@
-//! PHP variables whose value is known from the file: `$csp = "..."; header('...: ' . $csp);`
-//! (README, "Values built from variables"). A variable is known at a use when the file
-//! assigns it exactly once, with a plain `=` at the start of a statement, before the use and
-//! with no function boundary between them; anything else (`.=`, `[] =`, a second
-//! assignment, a parameter) leaves it a run-time part.
+//! PHP variables and constants whose value is known from the file (README, "Values built
+//! from variables"): `$csp = "..."; header('...: ' . $csp);`, `$csp .= "...";` chains, arrays
+//! of literals (`$p = [...]`, `$p[] = "..."`) joined with `implode()`/`join()`, and
+//! `define('CSP', '...')` / `const CSP = '...'` constants.
+//!
+//! A variable's value at a use is read from its writes before the use, back to the function
+//! the use is in: each write must be a statement of its own (`$v = ...;`, `$v .= ...;`,
+//! `$v[] = ...;`) in a block that also holds the use, so that it runs whenever the use does.
+//! Any other write (`$v['k'] = `, `+=`, a reference, a write inside an `if` or a loop the use
+//! is not in) leaves the value unknown, and the refusal names the variable and its lines.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -10,77 +15,341 @@ use std::ops::Range;
 use super::lexer::Kind;
 use super::syntax::Code;
 
-/// A variable's one assignment.
-#[derive(Debug, Clone)]
-pub struct Known {
-    /// Positions of the assigned expression.
-    pub expr: Range<usize>,
-    /// Position of the `$name` being assigned.
-    pub at: usize,
-    /// 1-based line of the assignment, for messages.
-    pub line: usize,
-    /// The variable is read once (by the CSP header): its literal may be changed.
-    pub editable: bool,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WriteKind {
+    /// `$v = expr;`
+    Assign,
+    /// `$v .= expr;`
+    Append,
+    /// `$v[] = expr;`
+    Push,
+    /// Anything else: the value is not known after it.
+    Other,
 }
 
-/// The variables of a file that have one known assignment.
+#[derive(Debug, Clone)]
+struct Write {
+    kind: WriteKind,
+    /// Position of the `$name`.
+    at: usize,
+    /// Positions of the assigned expression.
+    expr: Range<usize>,
+    line: usize,
+    /// The `{` of the innermost block around the write (`None`: the file's top level).
+    block: Option<usize>,
+}
+
+/// One write's expression, a part of a value.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub expr: Range<usize>,
+    /// 1-based line of the write, for messages.
+    pub line: usize,
+}
+
+/// What a variable holds at a use.
+#[derive(Debug, Clone)]
+pub enum Known {
+    /// A string: the parts concatenated (`=`, then each `.=`).
+    Str(Vec<Part>),
+    /// A list of elements (`[...]`, `$v[] = ...`), for `implode()`.
+    List(Vec<Part>),
+    /// Not known from the file: why, for messages (`set on lines 4, 9 (9 inside a condition)`).
+    Unknown(String),
+}
+
+/// The variables and constants of a file.
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
-    known: HashMap<String, Known>,
+    writes: HashMap<String, Vec<Write>>,
+    /// Reads other than by the variable's own writes and by legacy CSP header() calls.
+    reads: HashMap<String, usize>,
+    /// `define('NAME', expr)` / `const NAME = expr;`: name -> the definitions.
+    consts: HashMap<String, Vec<Part>>,
+    const_reads: HashMap<String, usize>,
+    /// `function` / `fn` keyword positions: a use reads only writes after the last one.
+    functions: Vec<usize>,
+}
+
+fn line_of(code: &Code, p: usize) -> usize {
+    let offset = code.tok(p).span.start;
+    code.src[..offset].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Is the literal at `p` a legacy CSP header line (`'X-Content-Security-Policy: '`)?
+fn legacy_header_literal(code: &Code, p: usize) -> bool {
+    if !matches!(code.tok(p).kind, Kind::Str(_)) {
+        return false;
+    }
+    let v = super::expr::evaluate(code, p..p + 1);
+    let bytes: Vec<u8> = v
+        .elems
+        .iter()
+        .map_while(|e| match e {
+            super::strings::Elem::Byte { b, .. } => Some(b.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect();
+    bytes.starts_with(b"x-content-security-policy") || bytes.starts_with(b"x-webkit-csp")
 }
 
 impl Vars {
     pub fn collect(code: &Code) -> Vars {
-        let mut writes: HashMap<String, Vec<(usize, bool)>> = HashMap::new();
-        let mut reads: HashMap<String, usize> = HashMap::new();
+        let mut vars = Vars::default();
+        // The innermost open `{` at each position.
+        let mut blocks: Vec<Option<usize>> = Vec::with_capacity(code.len());
+        let mut stack: Vec<usize> = Vec::new();
         for p in 0..code.len() {
+            if code.is(p, "}") {
+                stack.pop();
+            }
+            blocks.push(stack.last().copied());
+            if code.is(p, "{") && code.close_of(p).is_some() {
+                stack.push(p);
+            }
+        }
+        // Arguments of header('X-Content-Security-Policy: ' ...): reads that send the same
+        // value under an obsolete name change nothing a browser enforces.
+        let mut legacy: Vec<Range<usize>> = Vec::new();
+        let mut own: HashMap<String, Vec<Range<usize>>> = HashMap::new();
+        for p in 0..code.len() {
+            if code.is_name(p, "function") || code.is_name(p, "fn") {
+                vars.functions.push(p);
+            }
+            if (code.is_name(p, "header") || code.is_name(p, "\\header")) && code.is(p + 1, "(") {
+                if let Some(close) = code.close_of(p + 1) {
+                    if legacy_header_literal(code, p + 2) {
+                        legacy.push(p + 2..close);
+                    }
+                }
+            }
+            if code.is_name(p, "define") && code.is(p + 1, "(") {
+                let args = code.arguments(p + 1);
+                if let [(None, name), (None, value)] = args.as_slice() {
+                    if let Some(n) = super::hooks::literal_text(code, name.clone()) {
+                        vars.consts.entry(n).or_default().push(Part {
+                            expr: value.clone(),
+                            line: line_of(code, p),
+                        });
+                    }
+                }
+            }
+            if code.is_name(p, "const")
+                && p + 1 < code.len()
+                && code.tok(p + 1).kind == Kind::Name
+                && code.is(p + 2, "=")
+            {
+                let end = code.expression_end(p + 3, code.len());
+                if end > p + 3 && (end >= code.len() || code.is(end, ";")) {
+                    let n = String::from_utf8_lossy(code.tok(p + 1).text(code.src)).into_owned();
+                    vars.consts.entry(n).or_default().push(Part {
+                        expr: p + 3..end,
+                        line: line_of(code, p),
+                    });
+                }
+            }
+            if code.tok(p).kind == Kind::Name {
+                let member = p > 0 && ["->", "?->"].iter().any(|op| code.is(p - 1, op));
+                let decl = p > 0 && code.is_name(p - 1, "const");
+                if !member && !decl && !code.is(p + 1, "(") {
+                    let n = String::from_utf8_lossy(code.tok(p).text(code.src)).into_owned();
+                    *vars.const_reads.entry(n).or_default() += 1;
+                }
+            }
+            if let Kind::Str(lit) = &code.tok(p).kind {
+                // `"...: $csp"`, `"{$csp}"`: reads too.
+                for part in &lit.parts {
+                    if let super::lexer::Part::Interp(r) = part {
+                        let raw = &code.src[r.clone()];
+                        let raw = raw.strip_prefix(b"{").unwrap_or(raw);
+                        let n = raw
+                            .iter()
+                            .enumerate()
+                            .take_while(|(i, c)| {
+                                *i == 0 && **c == b'$'
+                                    || *i > 0 && (c.is_ascii_alphanumeric() || **c == b'_' || **c >= 0x80)
+                            })
+                            .count();
+                        if n > 1 && !legacy.iter().any(|l| l.contains(&p)) {
+                            let name = String::from_utf8_lossy(&raw[..n]).into_owned();
+                            let mine = own.get(&name).is_some_and(|rs| rs.iter().any(|r| r.contains(&p)));
+                            if !mine {
+                                *vars.reads.entry(name).or_default() += 1;
+                            }
+                        }
+                    }
+                }
+            }
             if code.tok(p).kind != Kind::Variable {
                 continue;
             }
             let name = String::from_utf8_lossy(code.tok(p).text(code.src)).into_owned();
-            let next = |k: usize| p + k < code.len();
-            let plain = next(1) && code.is(p + 1, "=") && !code.is(p + 2, "&");
-            let starts = p == 0 || code.is_statement_end(p - 1) || code.is(p - 1, "{");
-            let write = next(1)
-                && (code.is(p + 1, "=")
-                    || code.is(p + 1, "[")
-                    || [".=", "??=", "+="].iter().any(|op| code.is(p + 1, op)));
-            if write {
-                writes.entry(name).or_default().push((p, plain && starts));
+            let starts = p == 0 || code.is_statement_end(p - 1) || code.is(p - 1, "{")
+                || code.is(p - 1, "}");
+            let (kind, expr_start) = if code.is(p + 1, "=") && !code.is(p + 2, "&") {
+                (WriteKind::Assign, p + 2)
+            } else if code.is(p + 1, ".=") {
+                (WriteKind::Append, p + 2)
+            } else if code.is(p + 1, "[") && code.is(p + 2, "]") && code.is(p + 3, "=") {
+                (WriteKind::Push, p + 4)
+            } else if code.is(p + 1, "[")
+                && code
+                    .close_of(p + 1)
+                    .is_some_and(|c| is_assign_op(code, c + 1))
+                || is_assign_op(code, p + 1)
+            {
+                (WriteKind::Other, p + 1)
             } else {
-                *reads.entry(name).or_default() += 1;
-            }
-        }
-        let mut known = HashMap::new();
-        for (name, w) in writes {
-            let [(at, true)] = w.as_slice() else { continue };
-            let end = code.expression_end(at + 2, code.len());
-            if end == at + 2 {
+                // A read, unless it is in the variable's own write (`$p = join(';', $p)`) or
+                // a legacy header's argument.
+                let mine = own
+                    .get(&name)
+                    .is_some_and(|rs| rs.iter().any(|r| r.contains(&p)));
+                if !mine && !legacy.iter().any(|r| r.contains(&p)) {
+                    *vars.reads.entry(name).or_default() += 1;
+                }
                 continue;
-            }
-            let offset = code.tok(*at).span.start;
-            let line = code.src[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
-            let editable = reads.get(&name).copied().unwrap_or(0) == 1;
-            known.insert(
-                name,
-                Known {
-                    expr: at + 2..end,
-                    at: *at,
-                    line,
-                    editable,
-                },
-            );
+            };
+            let end = code.expression_end(expr_start, code.len());
+            let statement = end >= code.len() || code.is_statement_end(end);
+            let kind = if starts && statement && end > expr_start {
+                kind
+            } else {
+                WriteKind::Other
+            };
+            own.entry(name.clone()).or_default().push(expr_start..end);
+            vars.writes.entry(name).or_default().push(Write {
+                kind,
+                at: p,
+                expr: expr_start..end,
+                line: line_of(code, p),
+                block: blocks.get(p).copied().flatten(),
+            });
         }
-        Vars { known }
+        vars
     }
 
-    /// The assignment that gives `$name` its value at position `use_at`.
-    pub fn at(&self, code: &Code, name: &str, use_at: usize) -> Option<&Known> {
-        let k = self.known.get(name)?;
-        let between = k.expr.end..use_at;
-        let crosses_function = between
-            .clone()
-            .any(|p| code.is_name(p, "function") || code.is_name(p, "fn"));
-        (k.at < use_at && !between.is_empty() && !crosses_function).then_some(k)
+    /// What `$name` holds at position `use_at`, if the file writes it before (`None`: no
+    /// write the use can see, a parameter or a global).
+    pub fn at(&self, code: &Code, name: &str, use_at: usize) -> Option<Known> {
+        let since = self
+            .functions
+            .iter()
+            .rev()
+            .find(|&&f| f < use_at)
+            .copied()
+            .unwrap_or(0);
+        let writes: Vec<&Write> = self
+            .writes
+            .get(name)?
+            .iter()
+            .filter(|w| w.at >= since && w.expr.end <= use_at)
+            .collect();
+        if writes.is_empty() {
+            return None;
+        }
+        let lines: Vec<String> = writes.iter().map(|w| w.line.to_string()).collect();
+        let unknown = |why: String| {
+            Some(Known::Unknown(format!(
+                "`{name}`, set on line{} {}{why}",
+                if lines.len() > 1 { "s" } else { "" },
+                lines.join(", "),
+            )))
+        };
+        let mut state: Option<Known> = None;
+        for w in writes {
+            let runs_always =
+                w.block.is_none_or(|b| code.close_of(b).is_some_and(|c| c > use_at));
+            if !runs_always {
+                return unknown(format!(" (line {} only runs on some requests)", w.line));
+            }
+            let part = Part {
+                expr: w.expr.clone(),
+                line: w.line,
+            };
+            state = match (w.kind, state) {
+                (WriteKind::Assign, _) => match list_literal(code, w.expr.clone()) {
+                    Some(Ok(elems)) => Some(Known::List(
+                        elems
+                            .into_iter()
+                            .map(|expr| Part { expr, line: w.line })
+                            .collect(),
+                    )),
+                    Some(Err(())) => {
+                        return unknown(format!(
+                            " (line {}: an array with keys, which a loop turns into text at run time)",
+                            w.line
+                        ))
+                    }
+                    None => Some(Known::Str(vec![part])),
+                },
+                (WriteKind::Append, Some(Known::Str(mut parts))) => {
+                    parts.push(part);
+                    Some(Known::Str(parts))
+                }
+                (WriteKind::Push, None) => Some(Known::List(vec![part])),
+                (WriteKind::Push, Some(Known::List(mut parts))) => {
+                    parts.push(part);
+                    Some(Known::List(parts))
+                }
+                _ => return unknown(format!(" (line {} changes it in a way csppatch does not follow)", w.line)),
+            };
+        }
+        state
     }
+
+    /// May a literal of `$name`'s value be changed? Only when its one reader is the CSP
+    /// value being patched (reads by its own writes and by legacy X-CSP headers aside).
+    pub fn editable(&self, name: &str) -> bool {
+        self.reads.get(name).copied().unwrap_or(0) == 1
+    }
+
+    /// A constant's one definition in the file.
+    pub fn constant(&self, name: &str) -> Option<&Part> {
+        match self.consts.get(name)?.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+
+    pub fn constant_editable(&self, name: &str) -> bool {
+        self.const_reads.get(name).copied().unwrap_or(0) == 1
+    }
+}
+
+fn is_assign_op(code: &Code, p: usize) -> bool {
+    [
+        "=", "+=", "-=", "*=", "/=", ".=", "%=", "**=", "??=", "&=", "|=", "^=", "<<=", ">>=",
+    ]
+    .iter()
+    .any(|op| code.is(p, op))
+}
+
+/// The elements of an array literal (`[a, b]`, `array(a, b)`): `Some(Err)` when it has keys,
+/// `None` when `range` is not an array literal.
+pub fn list_literal(code: &Code, range: Range<usize>) -> Option<Result<Vec<Range<usize>>, ()>> {
+    if range.is_empty() {
+        return None;
+    }
+    let open = if code.is(range.start, "[") {
+        range.start
+    } else if code.is_name(range.start, "array") && code.is(range.start + 1, "(") {
+        range.start + 1
+    } else {
+        return None;
+    };
+    if code.close_of(open) != Some(range.end - 1) {
+        return None;
+    }
+    let mut out = Vec::new();
+    for (label, r) in code.arguments(open) {
+        if label.is_some() || code.top(r.clone()).iter().any(|&p| code.is(p, "=>")) {
+            return Some(Err(()));
+        }
+        if code.is(r.start, "...") {
+            return Some(Err(()));
+        }
+        out.push(r);
+    }
+    Some(Ok(out))
 }
