@@ -11,6 +11,7 @@ mod no_config_files;
 mod run;
 mod superseded_header;
 mod unread_csp;
+mod vendor_blocked_here;
 
 #[cfg(test)]
 mod emitted;
@@ -27,12 +28,12 @@ fn tables() -> Vec<&'static [Rule]> {
             unread_csp::RULE,
             no_config_files::RULE,
             superseded_header::RULE,
+            vendor_blocked_here::RULE,
         ],
         crate::csp::lint::RULES,
         crate::vendors::RULES,
         crate::probe::RULES,
         crate::template::RULES,
-        crate::commands::audit::RULES,
     ];
     t.extend(crate::dialect::DialectKind::all().map(|k| k.dialect().rules()));
     t

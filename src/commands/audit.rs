@@ -18,7 +18,6 @@ use crate::csp::{self, Added, Created, Delivery, MergeOptions, Requirement};
 use crate::diag::{Diagnostic, Location, Severity};
 use crate::options::{Mode, PatchOptions};
 use crate::report::SiteReport;
-use crate::rule::Rule;
 use crate::scan::ScanOptions;
 use crate::site::Disposition;
 
@@ -111,22 +110,6 @@ pub const TRAP_CODES: &[&str] = &[
 
 /// A caveat of the merge that means the vendor stays blocked whatever is added.
 const BLOCKING: &[&str] = &["CSP101", "CSP103", "CSP105", "CSP120", "CSP122", "CSP123"];
-
-/// The audit's own codes.
-pub static RULES: &[Rule] = &[Rule {
-    code: "AUD901",
-    name: "vendor-blocked-here",
-    what: "`csppatch audit --vendor NAME`: the policy of this site does not let every request \
-           of the vendor through. An error for an enforced policy (the widget breaks there), a \
-           note for a Report-Only one (its requests are reported, not blocked). The message \
-           says what a patch run would add, or why no patch can let the vendor through.",
-    why: "The vendor's script, frames or API calls are refused by browsers on the pages this \
-          policy covers.",
-    example: "add_header Content-Security-Policy \"default-src 'self'\" always;\n\
-              (audit --vendor muserelay: needs script-src + https://muserelay.com ...)\n\n\
-              Use instead:\ncsppatch /etc/nginx --vendor muserelay --dry-run, then without \
-              --dry-run",
-}];
 
 /// Audit the configuration. `Err`: the vendor choice is invalid (nothing was read).
 pub fn audit(request: &AuditRequest) -> Result<Audit, Vec<Diagnostic>> {
