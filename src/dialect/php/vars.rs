@@ -19,7 +19,8 @@ pub struct Known {
     pub at: usize,
     /// 1-based line of the assignment, for messages.
     pub line: usize,
-    /// The variable is read once (by the CSP header): its literal may be changed.
+    /// The variable is read once (by the CSP header; the obsolete `X-Content-Security-Policy`
+    /// and `X-WebKit-CSP` twins of it do not count): its literal may be changed.
     pub editable: bool,
 }
 
@@ -47,7 +48,7 @@ impl Vars {
                     || [".=", "??=", "+="].iter().any(|op| code.is(p + 1, op)));
             if write {
                 writes.entry(name).or_default().push((p, plain && starts));
-            } else {
+            } else if !legacy_twin(code, p) {
                 *reads.entry(name).or_default() += 1;
             }
         }
@@ -83,4 +84,27 @@ impl Vars {
             .any(|p| code.is_name(p, "function") || code.is_name(p, "fn"));
         (k.at < use_at && !between.is_empty() && !crosses_function).then_some(k)
     }
+}
+
+/// Is the read at `p` the value of an obsolete twin of the CSP header,
+/// `header('X-Content-Security-Policy: ' . $csp)` or `X-WebKit-CSP` (eustasy/puff-server,
+/// blackout314/boilerplates)? Browsers that read those take the same policy: changing the
+/// literal for the CSP changes them alike, which is what their author meant.
+fn legacy_twin(code: &Code, p: usize) -> bool {
+    if p < 4 || !code.is(p - 1, ".") || !code.is(p - 3, "(") || !code.is_name(p - 4, "header") {
+        return false;
+    }
+    if !(p + 1 < code.len() && (code.is(p + 1, ")") || code.is(p + 1, ","))) {
+        return false;
+    }
+    let Some(name) = super::hooks::literal_text(code, p - 2..p - 1) else {
+        return false;
+    };
+    let name = name.trim_end();
+    let Some(name) = name.strip_suffix(':') else {
+        return false;
+    };
+    ["x-content-security-policy", "x-webkit-csp"]
+        .iter()
+        .any(|n| name.trim().eq_ignore_ascii_case(n))
 }
