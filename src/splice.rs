@@ -95,6 +95,9 @@ fn splices_for(
         let mut out = Vec::with_capacity(outcome.edits.len());
         let mut done = 0;
         for e in &outcome.edits {
+            if let Some(why) = site.value.substituted_conflict(e) {
+                return Err(why);
+            }
             if site.value.touches_opaque(e.range.clone()) {
                 return Err(format!(
                     "the change to `{}` falls inside a part only known at request time",

@@ -27,6 +27,7 @@ pub mod rules;
 pub mod structure;
 mod validate;
 pub mod value;
+mod vars;
 
 pub use rules::RULES;
 
