@@ -76,6 +76,7 @@ pub fn scan_with_ops(path: &Path, src: &[u8]) -> Result<(FileScan, Vec<FoundOp>)
         ops: Vec::new(),
         in_definition: false,
         vars: BlockVars::default(),
+        matchers: Default::default(),
     };
     for imp in &parsed.imports {
         let offset = lexed.tokens[imp.import].span.start;
@@ -126,6 +127,7 @@ pub fn scan_with_ops(path: &Path, src: &[u8]) -> Result<(FileScan, Vec<FoundOp>)
         };
         w.in_definition = matches!(block.kind, BlockKind::Snippet(_));
         w.vars = BlockVars::collect(&lexed.tokens, &block.segments);
+        w.collect_matchers(&block.segments);
         w.directives(&block.segments, &context, false)?;
     }
     w.comment_joins();
@@ -157,6 +159,8 @@ struct Walker<'a> {
     in_definition: bool,
     /// The `vars` of the block being walked.
     vars: BlockVars,
+    /// The named matchers of the block being walked, as words.
+    matchers: std::collections::HashMap<String, String>,
 }
 
 impl Walker<'_> {
@@ -375,7 +379,12 @@ impl Walker<'_> {
                     "the policy is written as bare words and Caddy sends only `{sent}`: quote the whole value first"
                 ));
             }
-            self.site(value, disposition, context, refusal);
+            let scoped = self.matcher_scope(h.matcher);
+            let context = match &scoped {
+                Some(m) => format!("{context} > {m}"),
+                None => context.to_string(),
+            };
+            self.site(value, disposition, &context, refusal);
         }
         Ok(())
     }
@@ -491,6 +500,38 @@ impl Walker<'_> {
             refusal,
             binding: None,
         });
+    }
+
+    /// `header @svg (path *.svg)` or `header /uploads/*` for a header under a matcher, so
+    /// that the context says which responses the policy is for (a locked policy's scope,
+    /// pipeline/locked.rs); `None` without a matcher or for `*`.
+    fn matcher_scope(&self, matcher: Option<usize>) -> Option<String> {
+        let m = self.text(matcher?);
+        if m == "*" {
+            return None;
+        }
+        match self.matchers.get(&m) {
+            Some(def) => Some(format!("header {m} ({def})")),
+            None => Some(format!("header {m}")),
+        }
+    }
+
+    /// The named matchers a block defines, each as its words (`path /image_proxy`).
+    fn collect_matchers(&mut self, segments: &[Vec<usize>]) {
+        self.matchers.clear();
+        for seg in segments {
+            let Some(&first) = seg.first() else { continue };
+            let name = self.text(first);
+            if !name.starts_with('@') || self.tok(first).quote != Quote::Bare {
+                continue;
+            }
+            let words: Vec<String> = seg[1..]
+                .iter()
+                .filter(|&&t| !(self.tok(t).quote == Quote::Bare && (self.tok(t).is("{") || self.tok(t).is("}"))))
+                .map(|&t| self.text(t))
+                .collect();
+            self.matchers.insert(name, words.join(" "));
+        }
     }
 
     /// What Caddy sends for a value token, its `{vars.x}` expanded where the block sets
