@@ -273,10 +273,18 @@ const NOT_CONFIG: &[&str] = &[
 /// Pick the dialect of a file by name, then by content. `None`: not a configuration csppatch
 /// knows (a PEM file, an image, a README).
 pub fn detect(path: &Path, head: &[u8]) -> Option<DialectKind> {
+    detect_guess(path, head).map(|(k, _)| k)
+}
+
+/// [`detect`], and when the choice was a guess from content that another dialect came close
+/// to (`caddy.conf`: Caddy, with nginx close), that other dialect.
+pub fn detect_guess(path: &Path, head: &[u8]) -> Option<(DialectKind, Option<DialectKind>)> {
     // A template is the dialect of the file it renders to: `nginx.conf.j2` is nginx.
     if let Some(rendered) = crate::template::rendered_name(path) {
         let masked = crate::template::masked_head(path, head);
-        return detect(&rendered, &masked).or_else(|| crate::template::fallback_dialect(path));
+        return detect(&rendered, &masked)
+            .or_else(|| crate::template::fallback_dialect(path))
+            .map(|k| (k, None));
     }
     let name = path
         .file_name()
@@ -287,7 +295,7 @@ pub fn detect(path: &Path, head: &[u8]) -> Option<DialectKind> {
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     if let Some(k) = DialectKind::all().find(|k| k.dialect().claims_name(&name, &ext, head)) {
-        return Some(k);
+        return Some((k, None));
     }
     if NOT_CONFIG.contains(&ext.as_str()) || head.contains(&0) {
         return None;
@@ -297,15 +305,23 @@ pub fn detect(path: &Path, head: &[u8]) -> Option<DialectKind> {
         bytes: head,
         lower: &lower,
     };
-    let mut best: Option<(i32, DialectKind)> = None;
+    let mut scores: Vec<(i32, DialectKind)> = Vec::new();
     for k in DialectKind::all() {
         match k.dialect().sniff(&head) {
-            Sniff::Certain => return Some(k),
-            Sniff::Score(s) if s > 0 && best.is_none_or(|(b, _)| s > b) => best = Some((s, k)),
+            Sniff::Certain => return Some((k, None)),
+            Sniff::Score(s) if s > 0 => scores.push((s, k)),
             _ => {}
         }
     }
-    best.map(|(_, k)| k)
+    // Highest score first; ties in registry order (the sort is stable).
+    scores.sort_by_key(|&(s, _)| std::cmp::Reverse(s));
+    let (best, k) = *scores.first()?;
+    // Close: the runner-up scored at least half as much.
+    let close = scores
+        .get(1)
+        .filter(|&&(s, _)| 2 * s >= best)
+        .map(|&(_, r)| r);
+    Some((k, close))
 }
 
 /// Does `hay` contain `needle`? (For content markers in a file's head.)
@@ -336,6 +352,26 @@ mod tests {
             Some(DialectKind::Html)
         );
         assert_eq!(detect(Path::new("cert.pem"), b"server {"), None);
+    }
+
+    #[test]
+    fn tells_a_caddyfile_under_another_name_by_content() {
+        // searxng-docker's Caddyfile shape, saved as caddy.conf: matchers, `header` blocks.
+        let caddy = b":8090 {\n\t@imageproxy path /image_proxy\n\theader @imageproxy {\n\t\tContent-Security-Policy \"default-src 'none'\"\n\t}\n\treverse_proxy localhost:8080\n}\n";
+        assert_eq!(
+            detect(Path::new("caddy.conf"), caddy),
+            Some(DialectKind::Caddy)
+        );
+        let plain = b"example.com {\n\troot * /srv\n\theader Content-Security-Policy \"default-src 'self'\"\n\tfile_server\n}\n";
+        assert_eq!(
+            detect(Path::new("site.conf"), plain),
+            Some(DialectKind::Caddy)
+        );
+        let nginx = b"server {\n    listen 80;\n    root /srv;\n    add_header Content-Security-Policy \"default-src 'self'\";\n}\n";
+        assert_eq!(
+            detect(Path::new("site.conf"), nginx),
+            Some(DialectKind::Nginx)
+        );
     }
 
     #[test]

@@ -618,3 +618,41 @@ fn a_policy_scoped_by_a_matcher_to_file_types_stays_locked_and_caddy_still_sends
         assert_widget_allowed_and_nothing_else(&server);
     }
 }
+
+#[test]
+fn a_caddyfile_under_another_name_is_read_as_caddy_and_the_guess_is_said() {
+    let (tmp, dir) = fixture_copy("guessed");
+    let run = csppatch(&dir, &["site.conf", "--vendor", "muserelay"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("site.conf:1:1: note[E050]: read as caddy by its content")
+            && run.stderr.contains("pass --dialect nginx"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("site.conf:5: Content-Security-Policy"),
+        "{}",
+        run.stderr
+    );
+    if !common::have("caddy") {
+        return;
+    }
+    // Real Caddy reads the file csppatch wrote, and sends the vendor's host.
+    let site = tmp.path().join("www");
+    widget::write_site(&site, MUSERELAY_LOADS);
+    let setup = Setup::new();
+    let address = setup.address();
+    let server = serve_copy(
+        setup,
+        &dir.join("site.conf"),
+        &[("http://app.example.com", address)],
+    );
+    let csp = server.csp("/");
+    assert_eq!(csp.len(), 1);
+    assert!(
+        csp[0].contains("script-src 'self' https://muserelay.com"),
+        "{csp:?}"
+    );
+}
