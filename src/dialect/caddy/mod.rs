@@ -101,7 +101,11 @@ impl Dialect for Caddy {
             .lines()
             .map(str::trim)
             .filter(|t| !t.starts_with('#') && !t.ends_with(';'))
-            .filter(|t| EXACT.contains(&t.split_whitespace().next().unwrap_or("")))
+            // With an argument: a word alone on a line is prose (a README's list).
+            .filter(|t| {
+                let mut words = t.split_whitespace();
+                EXACT.contains(&words.next().unwrap_or("")) && words.next().is_some()
+            })
             .count();
         let mut score = 2 * exact as i32;
         for (t, first) in head.lines() {
