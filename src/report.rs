@@ -105,6 +105,24 @@ pub struct SiteReport {
     pub opaque: Vec<std::ops::Range<usize>>,
     #[serde(skip)]
     pub opaque_notes: Vec<crate::site::OpaqueNote>,
+    /// A value built from variables: each literal whose bytes the change went into (the
+    /// `set`, the `vars`, the PHP assignment, or the header's own literal), in file order.
+    /// The site is where the policy is sent; these are where it was edited.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub literals: Vec<LiteralEdit>,
+}
+
+/// One literal of a value built from variables that a change was written into.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LiteralEdit {
+    pub line: usize,
+    /// The variable the literal is assigned to (`$csp_script`, `{vars.scriptSrc}`); absent
+    /// for the header's own literal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variable: Option<String>,
+    /// The literal's text as written before and after, its own references as they are.
+    pub before: String,
+    pub after: String,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]

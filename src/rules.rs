@@ -6,6 +6,7 @@
 //! ([`emitted`]) reads the sources to prove that every code they can emit is documented here
 //! once, with one meaning, and that no documented code is dead.
 
+mod dialect_guess;
 mod locked_policy;
 mod no_config_files;
 mod run;
@@ -29,6 +30,7 @@ fn tables() -> Vec<&'static [Rule]> {
             no_config_files::RULE,
             superseded_header::RULE,
             vendor_blocked_here::RULE,
+            dialect_guess::RULE,
         ],
         crate::csp::lint::RULES,
         crate::vendors::RULES,

@@ -285,7 +285,12 @@ impl Scanner<'_> {
             Err(e) => return self.unreadable(path, e),
         };
         let head = &src[..src.len().min(16 * 1024)];
-        let kind = match dialect.or_else(|| crate::template::detect_dialect(path, head)) {
+        let guessed = if dialect.is_none() {
+            crate::template::detect_dialect_guess(path, head)
+        } else {
+            None
+        };
+        let kind = match dialect.or(guessed.map(|(k, _)| k)) {
             Some(k) if dialect.is_none() || !explicit_non_config(path) => k,
             _ => {
                 self.set.skipped += 1;
@@ -313,6 +318,30 @@ impl Scanner<'_> {
         {
             self.set.skipped += 1;
             return None;
+        }
+        if let Some((_, Some(other))) = guessed {
+            if scan.is_err() || mentions_csp(&src) {
+                self.set.diagnostics.push(
+                    Diagnostic::note(
+                        "E050",
+                        format!(
+                            "read as {} by its content: its name does not say which server reads it, and it reads almost as well as {}",
+                            kind.dialect().name(),
+                            other.dialect().name()
+                        ),
+                    )
+                    .at(Location {
+                        path: shown_path.clone(),
+                        line: 1,
+                        col: 1,
+                    })
+                    .with_help(format!(
+                        "if {} reads this file, pass --dialect {}",
+                        other.dialect().name(),
+                        other.dialect().name()
+                    )),
+                );
+            }
         }
         let i = self.set.files.len();
         self.set.files.push(ScannedFile {

@@ -9,7 +9,9 @@ mod decoded;
 mod pieces;
 
 pub use decoded::Decoded;
-pub use pieces::{unknown_directives, Level, OpaqueNote, Piece, PieceOf, Reach};
+pub use pieces::{
+    unknown_directives, unknown_noted_directives, Level, OpaqueNote, Piece, PieceOf, Reach,
+};
 
 use crate::csp::Delivery;
 

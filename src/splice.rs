@@ -47,8 +47,11 @@ pub enum Failure {
     SelfCheck(String),
 }
 
-/// The file's new bytes with every planned site patched.
-pub fn patch_file(file: &ScannedFile, planned: &[SitePatch]) -> Result<Vec<u8>, Failure> {
+/// The file's new bytes with every planned site patched, and the file read back from them.
+pub fn patch_file(
+    file: &ScannedFile,
+    planned: &[SitePatch],
+) -> Result<(Vec<u8>, FileScan), Failure> {
     let finder = crate::template::dialect(file.dialect, file.template.as_ref());
     let dialect: &dyn Dialect = &finder;
     let mut last = String::new();
@@ -67,7 +70,7 @@ pub fn patch_file(file: &ScannedFile, planned: &[SitePatch]) -> Result<Vec<u8>, 
                         return Err(Failure::Refused { site: k, reason });
                     }
                 }
-                return Ok(new);
+                return Ok((new, after));
             }
             Err(e) => last = e,
         }
@@ -92,6 +95,9 @@ fn splices_for(
         let mut out = Vec::with_capacity(outcome.edits.len());
         let mut done = 0;
         for e in &outcome.edits {
+            if let Some(why) = site.value.substituted_conflict(e) {
+                return Err(why);
+            }
             if site.value.touches_opaque(e.range.clone()) {
                 return Err(format!(
                     "the change to `{}` falls inside a part only known at request time",
@@ -215,7 +221,39 @@ impl LineLayout {
     }
 }
 
-fn site_of(scan: &FileScan, which: SiteRef) -> &Site {
+/// The literals of a value built from variables that differ between `before` and `after`
+/// (the same site read before and after patching): `(file offset before, variable, old
+/// text, new text)`, in file order.
+pub fn changed_literals(
+    before: &Site,
+    after: &Site,
+) -> Vec<(usize, Option<String>, String, String)> {
+    let (b, a) = (&before.value, &after.value);
+    if b.pieces.is_empty() || b.pieces.len() != a.pieces.len() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let own = |d: &crate::site::Decoded| d.level_value(None).text.clone();
+    if own(b) != own(a) {
+        out.push((before.span.start, None, own(b), own(a)));
+    }
+    let mut seen = Vec::new();
+    for (pb, pa) in b.pieces.iter().zip(&a.pieces) {
+        if pb.alone.text != pa.alone.text && !seen.contains(&pb.span.start) {
+            seen.push(pb.span.start);
+            out.push((
+                pb.span.start,
+                Some(pb.name.clone()),
+                pb.alone.text.clone(),
+                pa.alone.text.clone(),
+            ));
+        }
+    }
+    out.sort_by_key(|l| l.0);
+    out
+}
+
+pub fn site_of(scan: &FileScan, which: SiteRef) -> &Site {
     match which {
         SiteRef::Direct(i) => &scan.sites[i],
         SiteRef::Binding(i) => &scan.bindings[i],

@@ -300,9 +300,15 @@ const NOT_CONFIG: &[&str] = &[
 ];
 
 /// Pick the dialect of a file by name, then by content. `None`: not a configuration csppatch
-/// knows (a PEM file, an image, a README).
-/// A template's name is `template::detect_dialect`'s to read first (`nginx.conf.j2` is nginx).
+/// knows (a PEM file, an image, a README). A template's name is
+/// `template::detect_dialect`'s to read first (`nginx.conf.j2` is nginx).
 pub fn detect(path: &Path, head: &[u8]) -> Option<DialectKind> {
+    detect_guess(path, head).map(|(k, _)| k)
+}
+
+/// [`detect`], and when the choice was a guess from content that another dialect came close
+/// to (`caddy.conf`: Caddy, with nginx close), that other dialect.
+pub fn detect_guess(path: &Path, head: &[u8]) -> Option<(DialectKind, Option<DialectKind>)> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
@@ -312,7 +318,7 @@ pub fn detect(path: &Path, head: &[u8]) -> Option<DialectKind> {
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     if let Some(k) = DialectKind::all().find(|k| k.dialect().claims_name(&name, &ext, head)) {
-        return Some(k);
+        return Some((k, None));
     }
     if NOT_CONFIG.contains(&ext.as_str()) || head.contains(&0) {
         return None;
@@ -322,15 +328,23 @@ pub fn detect(path: &Path, head: &[u8]) -> Option<DialectKind> {
         bytes: head,
         lower: &lower,
     };
-    let mut best: Option<(i32, DialectKind)> = None;
+    let mut scores: Vec<(i32, DialectKind)> = Vec::new();
     for k in DialectKind::all() {
         match k.dialect().sniff(&head) {
-            Sniff::Certain => return Some(k),
-            Sniff::Score(s) if s > 0 && best.is_none_or(|(b, _)| s > b) => best = Some((s, k)),
+            Sniff::Certain => return Some((k, None)),
+            Sniff::Score(s) if s > 0 => scores.push((s, k)),
             _ => {}
         }
     }
-    best.map(|(_, k)| k)
+    // Highest score first; ties in registry order (the sort is stable).
+    scores.sort_by_key(|&(s, _)| std::cmp::Reverse(s));
+    let (best, k) = *scores.first()?;
+    // Close: the runner-up scored at least half as much.
+    let close = scores
+        .get(1)
+        .filter(|&&(s, _)| 2 * s >= best)
+        .map(|&(_, r)| r);
+    Some((k, close))
 }
 
 /// Does `hay` contain `needle`? (For content markers in a file's head.)
@@ -361,6 +375,26 @@ mod tests {
             Some(DialectKind::Html)
         );
         assert_eq!(detect(Path::new("cert.pem"), b"server {"), None);
+    }
+
+    #[test]
+    fn tells_a_caddyfile_under_another_name_by_content() {
+        // searxng-docker's Caddyfile shape, saved as caddy.conf: matchers, `header` blocks.
+        let caddy = b":8090 {\n\t@imageproxy path /image_proxy\n\theader @imageproxy {\n\t\tContent-Security-Policy \"default-src 'none'\"\n\t}\n\treverse_proxy localhost:8080\n}\n";
+        assert_eq!(
+            detect(Path::new("caddy.conf"), caddy),
+            Some(DialectKind::Caddy)
+        );
+        let plain = b"example.com {\n\troot * /srv\n\theader Content-Security-Policy \"default-src 'self'\"\n\tfile_server\n}\n";
+        assert_eq!(
+            detect(Path::new("site.conf"), plain),
+            Some(DialectKind::Caddy)
+        );
+        let nginx = b"server {\n    listen 80;\n    root /srv;\n    add_header Content-Security-Policy \"default-src 'self'\";\n}\n";
+        assert_eq!(
+            detect(Path::new("site.conf"), nginx),
+            Some(DialectKind::Nginx)
+        );
     }
 
     #[test]

@@ -109,6 +109,26 @@ fn scope(context: &str) -> Option<String> {
             }
             continue;
         }
+        // A Caddy `header` under a matcher: `header @svg (path *.svg)`, `header /uploads/*`.
+        if let Some(rest) = lower.strip_prefix("header ") {
+            if lower.contains("not ") || lower.contains("not(") {
+                continue; // `not path /image_proxy`: every other response, the pages
+            }
+            let paths = rest
+                .split([' ', '(', ')'])
+                .filter(|w| w.starts_with('/') || w.starts_with('*'));
+            for p in paths {
+                if let Some(ext) = p.rsplit_once("*.").map(|(_, e)| e) {
+                    if !ext.is_empty() && !PAGE_EXTENSIONS.contains(&ext) {
+                        return Some(format!("it is scoped to file types (`{part}`)"));
+                    }
+                }
+                if FILE_PATHS.iter().any(|w| p.contains(w)) {
+                    return Some(format!("it is scoped to user files (`{part}`)"));
+                }
+            }
+            continue;
+        }
         // A PHP function or method (`AttachmentFile::display()`): a download handler.
         if part.ends_with("()") && FILE_PATHS[..4].iter().any(|w| lower.contains(w)) {
             return Some(format!("it is sent by a download handler (`{part}`)"));
@@ -184,5 +204,17 @@ mod tests {
         assert!(scope("send_headers()").is_none());
         assert!(scope("server downloads.example.com > location /").is_none());
         assert!(scope("top level").is_none());
+        assert!(scope("site :80 > header @svg (path *.svg)").is_some());
+        assert!(scope("site :80 > header @svg (path *.svg *.svgz)").is_some());
+        assert!(scope("site :80 > header /uploads/*").is_some());
+        assert!(
+            scope("site :80 > header @pages (path *.html)").is_none(),
+            "pages"
+        );
+        assert!(scope("site :80 > header @api (path /api/*)").is_none());
+        assert!(
+            scope("site :80 > header @notsvg (not path *.svg)").is_none(),
+            "the other responses"
+        );
     }
 }

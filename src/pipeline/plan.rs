@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::csp::{self, Delivery, MergeOptions, MergeOutcome};
 use crate::diag::{Diagnostic, Location};
 use crate::options::PatchOptions;
-use crate::report::{FileChange, SiteReport};
+use crate::report::{FileChange, LiteralEdit, SiteReport};
 use crate::scan::FileSet;
 use crate::site::Site;
 use crate::splice::{self, Failure, SitePatch};
@@ -115,6 +115,7 @@ fn plan_site(
         delivery: a.site.delivery,
         opaque: a.site.value.opaque.clone(),
         opaque_notes: a.site.value.notes.clone(),
+        literals: vec![],
     });
     let row = out.sites.len() - 1;
     if let Some(reason) = &a.site.refusal {
@@ -261,13 +262,23 @@ fn patch(
         })
         .collect();
     match splice::patch_file(file, &list) {
-        Ok(new) => {
-            for (_, outcome, row) in planned {
+        Ok((new, read)) => {
+            for (a, outcome, row) in planned {
+                let literals = splice::changed_literals(&a.site, splice::site_of(&read, a.which))
+                    .into_iter()
+                    .map(|(at, variable, before, after)| LiteralEdit {
+                        line: location(file, at).line,
+                        variable,
+                        before,
+                        after,
+                    })
+                    .collect();
                 let r = &mut out.sites[*row];
                 r.after = outcome.text.clone();
                 r.added = outcome.added.clone();
                 r.created = outcome.created.clone();
                 r.changed = true;
+                r.literals = literals;
             }
             if *new == *file.src {
                 return false;

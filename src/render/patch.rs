@@ -97,6 +97,7 @@ fn write_sites(report: &Report, paint: Palette, err: &mut dyn Write) -> std::io:
                     scope(site)
                 )?;
                 change.write_lines(err)?;
+                write_literals(site, err)?;
             }
         }
     }
@@ -135,6 +136,23 @@ fn write_group(
         )?;
     }
     Ok(())
+}
+
+/// Where the change of a value built from variables was written:
+/// `    written into `$csp_script` (line 9)`.
+fn write_literals(site: &SiteReport, err: &mut dyn Write) -> std::io::Result<()> {
+    let named: Vec<String> = site
+        .literals
+        .iter()
+        .map(|l| match &l.variable {
+            Some(v) => format!("`{v}` (line {})", l.line),
+            None => format!("the header itself (line {})", l.line),
+        })
+        .collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    writeln!(err, "    written into {}", named.join(", "))
 }
 
 fn place(site: &SiteReport) -> String {

@@ -173,6 +173,50 @@ impl Decoded {
         }
     }
 
+    /// Why `edit` must not be written when the value holds a part substituted as raw text
+    /// before the server reads the file (Caddy's `{$ENV}`, [`Reach::Any`]): that text can
+    /// hold anything, `;` and other directives too, so the directive that holds it is
+    /// neither changed nor copied. A new directive next to it is fine (README, "Values
+    /// built from variables").
+    pub fn substituted_conflict(&self, edit: &crate::csp::TextEdit) -> Option<String> {
+        let any: Vec<&OpaqueNote> = self
+            .notes
+            .iter()
+            .filter(|n| n.reach == Reach::Any)
+            .collect();
+        if any.is_empty() {
+            return None;
+        }
+        let list = crate::csp::parse::parse(&self.text);
+        let head = edit.text.split(';').next().unwrap_or("");
+        let changes_directive = !edit.range.is_empty() || !head.trim().is_empty();
+        for d in list.policies.iter().flat_map(|p| &p.directives) {
+            let Some(n) = any
+                .iter()
+                .find(|n| d.span.start <= n.range.start && n.range.end <= d.span.end)
+            else {
+                continue;
+            };
+            let stand_in = &self.text[n.range.clone()];
+            let at = edit.range.start;
+            if changes_directive && d.span.start <= at && at <= d.span.end {
+                return Some(format!(
+                    "`{}` would go into `{}`, which holds {}: its text could end the directive or add others, so that directive is left to you",
+                    edit.text.trim().trim_start_matches(';').trim(),
+                    d.name,
+                    n.what
+                ));
+            }
+            if edit.text.contains(stand_in) {
+                return Some(format!(
+                    "a new directive would copy `{}` from `{}`, which holds {}: add it by hand",
+                    stand_in, d.name, n.what
+                ));
+            }
+        }
+        None
+    }
+
     /// The note of the run-time part at `range`, if the dialect left one.
     pub fn note_at(&self, range: &Range<usize>) -> Option<&OpaqueNote> {
         self.notes.iter().find(|n| n.range == *range)
@@ -185,21 +229,33 @@ impl Decoded {
 /// it (browsers keep the first of a name). `None` when every such part is inside a directive's
 /// sources, where the directive is patched around it.
 pub fn unknown_directives(value: &Decoded) -> Option<String> {
+    refusal(value, false)
+}
+
+/// [`unknown_directives`] for the parts the dialect noted only (Caddy: `{vars.x}` and
+/// `{$ENV}`; a request placeholder such as `{http.request.header.X}` in that place is left to
+/// the run-time-expression warning, as before).
+pub fn unknown_noted_directives(value: &Decoded) -> Option<String> {
+    refusal(value, true)
+}
+
+fn refusal(value: &Decoded, noted_only: bool) -> Option<String> {
     let list = crate::csp::parse::parse(&value.text);
     let parts: Vec<String> = list
         .policies
         .iter()
         .flat_map(|p| &p.directives)
         .filter(|d| value.touches_opaque(d.name_span.clone()))
-        .map(|d| {
+        .filter_map(|d| {
             let note = value
                 .notes
                 .iter()
                 .find(|n| n.range.start < d.name_span.end && d.name_span.start < n.range.end);
-            note.map_or_else(
-                || format!("`{}`", &value.text[d.name_span.clone()]),
-                |n| n.what.clone(),
-            )
+            match note {
+                Some(n) => Some(n.what.clone()),
+                None if noted_only => None,
+                None => Some(format!("`{}`", &value.text[d.name_span.clone()])),
+            }
         })
         .collect();
     if parts.is_empty() {

@@ -101,11 +101,20 @@ const TEMPLATE_EXTENSIONS: &[&str] = &[
 /// file as [`crate::dialect::detect`] tells. (Here, not in `dialect`, so that the dialects do
 /// not depend on the template layer that wraps them.)
 pub fn detect_dialect(path: &Path, head: &[u8]) -> Option<DialectKind> {
+    detect_dialect_guess(path, head).map(|(k, _)| k)
+}
+
+/// [`detect_dialect`], with the dialect that came close when the choice was a guess from
+/// content ([`crate::dialect::detect_guess`]; a template's dialect is never a guess of that kind).
+pub fn detect_dialect_guess(
+    path: &Path,
+    head: &[u8],
+) -> Option<(DialectKind, Option<DialectKind>)> {
     match rendered_name(path) {
-        Some(rendered) => {
-            detect_dialect(&rendered, &masked_head(path, head)).or_else(|| fallback_dialect(path))
-        }
-        None => crate::dialect::detect(path, head),
+        Some(rendered) => detect_dialect(&rendered, &masked_head(path, head))
+            .or_else(|| fallback_dialect(path))
+            .map(|k| (k, None)),
+        None => crate::dialect::detect_guess(path, head),
     }
 }
 

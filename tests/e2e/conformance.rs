@@ -11,7 +11,9 @@
 //!   `codes` (`CODE`, `CODE@LINE` or `CODE@FILE:LINE`), changes exactly the sites of `[[site]]`
 //!   to exactly their `after` text, and changes no other byte: each changed file is the
 //!   original with each site's old value text replaced by its new one (`raw = false` on a site
-//!   whose value is escaped or continued in the file skips only that byte check);
+//!   whose value is escaped or continued in the file skips only that byte check); a value
+//!   built from variables is listed by the literals its change was written into (the `set`,
+//!   the `vars` line: the report's `literals`), since those are the bytes that change;
 //! - the real server's validator (`validate`) accepts the fixture before and, when patched,
 //!   after the write.
 //!
@@ -329,15 +331,24 @@ fn check(name: &str, dir: &Path, o: &Outcome) -> Result<(), Vec<String>> {
         .map(|s| {
             s.iter()
                 .filter(|s| s["changed"].as_bool() == Some(true))
-                .map(|s| {
-                    (
-                        relative(s["path"].as_str().unwrap_or(""), t),
-                        s["line"].as_u64().unwrap_or(0),
-                        s["before"].as_str().unwrap_or("").to_string(),
-                        s["after"].as_str().unwrap_or("").to_string(),
-                    )
+                .flat_map(|s| {
+                    let path = relative(s["path"].as_str().unwrap_or(""), t);
+                    let row = |r: &serde_json::Value| {
+                        (
+                            path.clone(),
+                            r["line"].as_u64().unwrap_or(0),
+                            r["before"].as_str().unwrap_or("").to_string(),
+                            r["after"].as_str().unwrap_or("").to_string(),
+                        )
+                    };
+                    // A value built from variables is edited in its literals (README, "Values
+                    // built from variables"): the outcome names those, where the bytes change.
+                    match s["literals"].as_array() {
+                        Some(l) if !l.is_empty() => l.iter().map(row).collect::<Vec<_>>(),
+                        _ => vec![row(s)],
+                    }
                 })
-                .collect()
+                .collect::<Vec<_>>()
         })
         .unwrap_or_default();
     for want in &o.site {

@@ -558,3 +558,101 @@ fn bare_word_replacement_on_csp_is_refused() {
         "regexp `default-src` replaced by `'self'`; the third word is dropped"
     );
 }
+
+#[test]
+fn a_policy_scoped_by_a_matcher_to_file_types_stays_locked_and_caddy_still_sends_it() {
+    let (tmp, dir) = fixture_copy("matcher-locked");
+    let original = fs::read_to_string(dir.join("Caddyfile")).unwrap();
+    let run = csppatch(&dir, &["Caddyfile", "--vendor", "muserelay"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Caddyfile:9:")
+            && run.stderr.contains("warning[E040]")
+            && run
+                .stderr
+                .contains("it is scoped to file types (`header @svg (path *.svg)`)"),
+        "{}",
+        run.stderr
+    );
+    let after = fs::read_to_string(dir.join("Caddyfile")).unwrap();
+    let (old, new): (Vec<&str>, Vec<&str>) = (original.lines().collect(), after.lines().collect());
+    assert_eq!(old.len(), new.len());
+    for (i, (o, n)) in old.iter().zip(&new).enumerate() {
+        if i + 1 != 12 {
+            assert_eq!(o, n, "line {} byte for byte", i + 1);
+        }
+    }
+    assert!(new[11].contains("https://muserelay.com"), "{}", new[11]);
+    if !common::have("caddy") {
+        return;
+    }
+    let site = tmp.path().join("www");
+    widget::write_site(&site, MUSERELAY_LOADS);
+    fs::write(
+        site.join("logo.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+    )
+    .unwrap();
+    let setup = Setup::new();
+    let address = setup.address();
+    let server = serve_copy(
+        setup,
+        &dir.join("Caddyfile"),
+        &[
+            ("http://app.example.com", address),
+            ("/srv/app", site.display().to_string()),
+        ],
+    );
+    assert_eq!(
+        server.csp("/logo.svg"),
+        vec!["default-src 'self'; style-src 'self' 'unsafe-inline'".to_string()],
+        "the locked policy is sent as it was"
+    );
+    let page = server.csp("/");
+    assert_eq!(page.len(), 1);
+    assert!(
+        page[0].contains("script-src 'self' https://muserelay.com"),
+        "{page:?}"
+    );
+    if common::have("chromium") {
+        assert_widget_allowed_and_nothing_else(&server);
+    }
+}
+
+#[test]
+fn a_caddyfile_under_another_name_is_read_as_caddy_and_the_guess_is_said() {
+    let (tmp, dir) = fixture_copy("guessed");
+    let run = csppatch(&dir, &["site.conf", "--vendor", "muserelay"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("site.conf:1:1: note[E050]: read as caddy by its content")
+            && run.stderr.contains("pass --dialect nginx"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("site.conf:5: Content-Security-Policy"),
+        "{}",
+        run.stderr
+    );
+    if !common::have("caddy") {
+        return;
+    }
+    // Real Caddy reads the file csppatch wrote, and sends the vendor's host.
+    let site = tmp.path().join("www");
+    widget::write_site(&site, MUSERELAY_LOADS);
+    let setup = Setup::new();
+    let address = setup.address();
+    let server = serve_copy(
+        setup,
+        &dir.join("site.conf"),
+        &[("http://app.example.com", address)],
+    );
+    let csp = server.csp("/");
+    assert_eq!(csp.len(), 1);
+    assert!(
+        csp[0].contains("script-src 'self' https://muserelay.com"),
+        "{csp:?}"
+    );
+}

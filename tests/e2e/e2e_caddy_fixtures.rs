@@ -20,10 +20,12 @@ const FIXTURES: &[(&str, &[&str])] = &[
     ("crlf", &["Caddyfile"]),
     ("env-placeholder", &["Caddyfile"]),
     ("fragments", &["."]),
+    ("guessed", &["site.conf"]),
     (
         "invalid-root",
         &["conf.d/security.caddy", "--conf-root", "caddy/Caddyfile"],
     ),
+    ("matcher-locked", &["Caddyfile"]),
     ("nonce", &["Caddyfile"]),
     ("snippet-args", &["Caddyfile"]),
     ("tabs", &["Caddyfile"]),
@@ -208,6 +210,7 @@ fn bytes_outside_the_values_never_change_and_the_diff_applies_with_patch() {
     }
     // conf-root, crlf, fragments (1: api.caddy's `default-src 'none'` for /api/* forbids
     // scripts, a locked policy left as it is, E040), invalid-root (no --validate), nonce,
-    // snippet-args, tabs, tree (2), the seed.
-    assert_eq!(changed_files, 10, "files patched over all fixtures");
+    // snippet-args, tabs, tree (2), the seed, guessed (site.conf, read as Caddy by its
+    // content), matcher-locked (its page policy; the `@svg` one is locked).
+    assert_eq!(changed_files, 12, "files patched over all fixtures");
 }

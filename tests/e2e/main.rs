@@ -25,6 +25,7 @@ mod e2e_remove;
 mod honest;
 mod probe_browsers;
 mod templates;
+mod vars_caddy;
 mod vars_nginx;
 mod vars_php;
 mod vendors_browser;

@@ -85,10 +85,58 @@ fn the_assigned_literal_is_patched_and_php_sends_it() {
 }
 
 #[test]
-fn a_literal_read_by_another_header_is_refused_by_name() {
+fn a_literal_read_by_its_obsolete_twin_header_is_patched_and_both_are_sent_alike() {
+    // eustasy/puff-server sends `$CSP` as Content-Security-Policy and as the obsolete
+    // X-Content-Security-Policy: the twin takes the same policy, so the literal is patched.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("index.php");
+    fs::copy(fixture("read-twice.php"), &file).unwrap();
+    let before = fs::read(&file).unwrap();
+    let out = csppatch(&file);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("index.php:5:") && stderr.contains("written into `$CSP` (line 4)"),
+        "the header's line, and the literal the change went into: {stderr}"
+    );
+    let after = fs::read(&file).unwrap();
+    let (old, new) = (
+        String::from_utf8_lossy(&before).into_owned(),
+        String::from_utf8_lossy(&after).into_owned(),
+    );
+    for (i, (o, n)) in old.lines().zip(new.lines()).enumerate() {
+        if i != 3 {
+            assert_eq!(o, n, "line {} unchanged", i + 1);
+        }
+    }
+    assert!(new
+        .lines()
+        .nth(3)
+        .unwrap()
+        .contains("https://muserelay.com"));
+    if !common::have("php") {
+        return;
+    }
+    let server = common::php::start(tmp.path(), None, &[]);
+    let csp = server.csp("/");
+    assert_eq!(csp.len(), 1, "{csp:?}");
+    assert!(
+        csp[0].starts_with("default-src 'self'; script-src 'self' https://muserelay.com;"),
+        "{csp:?}"
+    );
+    let twin = server.header_values("/", "X-Content-Security-Policy");
+    assert_eq!(
+        twin,
+        vec![csp[0].as_bytes().to_vec()],
+        "the twin is sent alike"
+    );
+}
+
+#[test]
+fn a_literal_read_by_other_code_is_refused_by_name() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("headers.php");
-    fs::copy(fixture("read-twice.php"), &file).unwrap();
+    fs::copy(fixture("read-elsewhere.php"), &file).unwrap();
     let before = fs::read(&file).unwrap();
     let out = csppatch(&file);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -14,10 +14,11 @@ use super::headers::{parse_header, parse_header_down, HeaderDirective, OpKind};
 use super::lexer::{env_spans, lex, EnvSpan, Lexed, Quote, Token};
 use super::rules as code;
 use super::structure::{self, BlockKind};
-use super::value::serve;
+use super::value::{serve, serve_with, Resolved};
+use super::vars::{self, BlockVars};
 use crate::diag::{line_col, Diagnostic, Location};
 use crate::csp::Delivery;
-use crate::site::{Disposition, FileScan, Include, Repair, Site};
+use crate::site::{Disposition, FileScan, Include, OpaqueNote, PieceOf, Reach, Repair, Site};
 
 /// A header operation found where Caddy runs it, as text: what the sites come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +75,8 @@ pub fn scan_with_ops(path: &Path, src: &[u8]) -> Result<(FileScan, Vec<FoundOp>)
         scan: FileScan::default(),
         ops: Vec::new(),
         in_definition: false,
+        vars: BlockVars::default(),
+        matchers: Default::default(),
     };
     for imp in &parsed.imports {
         let offset = lexed.tokens[imp.import].span.start;
@@ -123,9 +126,12 @@ pub fn scan_with_ops(path: &Path, src: &[u8]) -> Result<(FileScan, Vec<FoundOp>)
             }
         };
         w.in_definition = matches!(block.kind, BlockKind::Snippet(_));
+        w.vars = BlockVars::collect(&lexed.tokens, &block.segments);
+        w.collect_matchers(&block.segments);
         w.directives(&block.segments, &context, false)?;
     }
     w.comment_joins();
+    w.shared_vars();
     w.scan.sites.sort_by_key(|s| s.span.start);
     w.scan
         .diagnostics
@@ -151,6 +157,10 @@ struct Walker<'a> {
     ops: Vec<FoundOp>,
     /// Walking a snippet's definition (not a place where Caddy runs it).
     in_definition: bool,
+    /// The `vars` of the block being walked.
+    vars: BlockVars,
+    /// The named matchers of the block being walked, as words.
+    matchers: std::collections::HashMap<String, String>,
 }
 
 impl Walker<'_> {
@@ -369,7 +379,12 @@ impl Walker<'_> {
                     "the policy is written as bare words and Caddy sends only `{sent}`: quote the whole value first"
                 ));
             }
-            self.site(value, disposition, context, refusal);
+            let scoped = self.matcher_scope(h.matcher);
+            let context = match &scoped {
+                Some(m) => format!("{context} > {m}"),
+                None => context.to_string(),
+            };
+            self.site(value, disposition, &context, refusal);
         }
         Ok(())
     }
@@ -419,12 +434,30 @@ impl Walker<'_> {
         if self.scan.sites.iter().any(|s| s.span == tok.span) {
             return; // a snippet's site, imported again
         }
-        let served = serve(&tok, self.src, self.env);
-        if let Some(name) = served.env.first() {
-            refusal = Some(format!(
+        let served = self.served(&tok);
+        let env_message = |name: &str| {
+            format!(
                 "the {} comes from the environment variable {name} (`{{${name}}}`), which Caddy substitutes when it starts: patch the policy where {name} is set, or write it in the Caddyfile",
                 disposition.header_name()
-            ));
+            )
+        };
+        // An environment placeholder is text substituted into the file before Caddy reads
+        // it: inside one token, and where no directive name is, it refuses only the directive
+        // that holds it (splice/place.rs); anywhere else, the whole value.
+        let env_inside = self.env.iter().all(|e| {
+            !(e.span.start < tok.span.end && tok.span.start < e.span.end)
+                || (tok.span.start < e.span.start
+                    && e.span.end <= tok.span.end
+                    && self.src[e.span.start - 1] != b'\\')
+        });
+        let at_name = crate::site::unknown_noted_directives(&served.decoded);
+        if let (Some(name), false) = (served.env.first(), env_inside) {
+            refusal = Some(env_message(name));
+        } else if let Some(why) = at_name.filter(|_| refusal.is_none()) {
+            refusal = Some(match served.env.first() {
+                Some(name) if why.contains("environment variable") => env_message(name),
+                _ => why,
+            });
         } else if served.non_utf8 {
             refusal.get_or_insert_with(|| "the value is not valid UTF-8".into());
         } else if tok.unterminated {
@@ -467,6 +500,127 @@ impl Walker<'_> {
             refusal,
             binding: None,
         });
+    }
+
+    /// `header @svg (path *.svg)` or `header /uploads/*` for a header under a matcher, so
+    /// that the context says which responses the policy is for (a locked policy's scope,
+    /// pipeline/locked.rs); `None` without a matcher or for `*`.
+    fn matcher_scope(&self, matcher: Option<usize>) -> Option<String> {
+        let m = self.text(matcher?);
+        if m == "*" {
+            return None;
+        }
+        match self.matchers.get(&m) {
+            Some(def) => Some(format!("header {m} ({def})")),
+            None => Some(format!("header {m}")),
+        }
+    }
+
+    /// The named matchers a block defines, each as its words (`path /image_proxy`).
+    fn collect_matchers(&mut self, segments: &[Vec<usize>]) {
+        self.matchers.clear();
+        for seg in segments {
+            let Some(&first) = seg.first() else { continue };
+            let name = self.text(first);
+            if !name.starts_with('@') || self.tok(first).quote != Quote::Bare {
+                continue;
+            }
+            let words: Vec<String> = seg[1..]
+                .iter()
+                .filter(|&&t| !(self.tok(t).quote == Quote::Bare && (self.tok(t).is("{") || self.tok(t).is("}"))))
+                .map(|&t| self.text(t))
+                .collect();
+            self.matchers.insert(name, words.join(" "));
+        }
+    }
+
+    /// What Caddy sends for a value token, its `{vars.x}` expanded where the block sets
+    /// them and its `{$ENV}` placeholders noted.
+    fn served(&self, tok: &Token) -> super::value::Served {
+        let (toks, src, env, block) = (&self.lexed.tokens, self.src, self.env, &self.vars);
+        let line = |at: usize| line_col(src, at).0;
+        let noted = |what: String, reach: Reach| {
+            Resolved::Noted(OpaqueNote {
+                range: 0..0,
+                what,
+                reach,
+            })
+        };
+        serve_with(tok, src, env, &mut |ph: &str| {
+            if let Some(name) = ph.strip_prefix("{$") {
+                let name = name.trim_end_matches('}');
+                let name = name.split(':').next().unwrap_or(name);
+                return noted(
+                    format!("`{ph}`, the environment variable {name}, which Caddy substitutes into the file when it starts"),
+                    Reach::Any,
+                );
+            }
+            let Some(name) = vars::reference(ph) else {
+                return Resolved::Unknown;
+            };
+            match block.known(toks, name) {
+                Ok(v) => {
+                    let t = &toks[v];
+                    let value = serve(t, src, env);
+                    if !value.env.is_empty() || value.line_break.is_some() || value.non_utf8 {
+                        return noted(
+                            format!("`{ph}`, whose `vars` value (line {}) Caddy does not send as written", line(t.span.start)),
+                            Reach::Source,
+                        );
+                    }
+                    Resolved::Value(
+                        value.decoded,
+                        PieceOf {
+                            span: t.span.clone(),
+                            name: ph.to_string(),
+                            origin: format!("line {}", line(t.span.start)),
+                            editable: true,
+                        },
+                    )
+                }
+                Err(vars::Unknown::NotSet) => noted(
+                    format!("`{ph}`, which no `vars` of this site block sets (a snippet, another file or a handler gives it its value at request time)"),
+                    Reach::Source,
+                ),
+                Err(vars::Unknown::Several(at)) => {
+                    let lines: Vec<String> =
+                        at.iter().map(|&v| line(toks[v].span.start).to_string()).collect();
+                    noted(
+                        format!(
+                            "`{ph}`, which has more than one possible value here (`vars` on line{} {}, under a matcher or inside a block)",
+                            if lines.len() == 1 { "" } else { "s" },
+                            lines.join(", ")
+                        ),
+                        Reach::Source,
+                    )
+                }
+                Err(vars::Unknown::NotLiteral(v)) => noted(
+                    format!("`{ph}`, whose `vars` value (line {}) holds placeholders of its own", line(toks[v].span.start)),
+                    Reach::Source,
+                ),
+            }
+        })
+    }
+
+    /// A `vars` literal may be changed for a CSP only when every read of the variable in
+    /// the file is in a CSP value (a `respond {vars.x}` or a matcher would change too).
+    fn shared_vars(&mut self) {
+        let all = vars::reads(&self.lexed.tokens);
+        let mut in_csp: std::collections::HashMap<String, usize> = Default::default();
+        for site in &self.scan.sites {
+            for p in &site.value.pieces {
+                if let Some(n) = vars::reference(&p.name) {
+                    *in_csp.entry(n.to_string()).or_default() += 1;
+                }
+            }
+        }
+        for site in &mut self.scan.sites {
+            for p in &mut site.value.pieces {
+                if let Some(n) = vars::reference(&p.name) {
+                    p.editable = all.get(n) == in_csp.get(n);
+                }
+            }
+        }
     }
 
     /// CDY405: a backslash in a comment joined a CSP header line to its neighbour.

@@ -27,6 +27,7 @@ pub mod rules;
 pub mod structure;
 mod validate;
 pub mod value;
+mod vars;
 
 pub use rules::RULES;
 
@@ -68,7 +69,13 @@ impl Dialect for Caddy {
     }
 
     fn claims_name(&self, name: &str, ext: &str, _head: &[u8]) -> bool {
-        name == "caddyfile" || name.starts_with("caddyfile.") || ext == "caddy" || ext == "caddyfile"
+        // `Caddyfile.prod`, `Caddyfile-dev`, `Caddyfile_local`: a Caddyfile by any suffix.
+        name == "caddyfile"
+            || ["caddyfile.", "caddyfile-", "caddyfile_"]
+                .iter()
+                .any(|p| name.starts_with(p))
+            || ext == "caddy"
+            || ext == "caddyfile"
     }
 
     /// Directives without semicolons, and site addresses that open a block.
@@ -86,9 +93,28 @@ impl Dialect for Caddy {
             "redir",
             "import",
         ];
-        let mut score = 0;
+        // Lowercase as Caddy spells them: Apache's `Header`, `RewriteRule` and `Options` are
+        // capitalised (the head's `lower` text would mistake them).
+        const EXACT: &[&str] = &["header", "vars", "basicauth", "log", "try_files", "rewrite", "root"];
+        let text = String::from_utf8_lossy(head.bytes);
+        let exact = text
+            .lines()
+            .map(str::trim)
+            .filter(|t| !t.starts_with('#') && !t.ends_with(';'))
+            // With an argument: a word alone on a line is prose (a README's list).
+            .filter(|t| {
+                let mut words = t.split_whitespace();
+                EXACT.contains(&words.next().unwrap_or("")) && words.next().is_some()
+            })
+            .count();
+        let mut score = 2 * exact as i32;
         for (t, first) in head.lines() {
             if DIRECTIVES.contains(&first) && !t.ends_with(';') {
+                score += 2;
+            }
+            // A named matcher (`@static path /static/*`): nginx's `@name` only follows
+            // `location` or `try_files`.
+            if first.len() > 1 && first.starts_with('@') && !t.ends_with(';') {
                 score += 2;
             }
             if t.starts_with(':') && t.ends_with('{')

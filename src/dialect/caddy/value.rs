@@ -15,7 +15,17 @@
 use std::ops::Range;
 
 use super::lexer::{lex, EnvSpan, Quote, Token};
-use crate::site::Decoded;
+use crate::site::{Decoded, OpaqueNote, PieceOf};
+
+/// What a placeholder of a value stands for, as the Caddyfile tells it.
+pub enum Resolved {
+    /// Known only at request time (`{http.request.uuid}`): a stand-in, as written.
+    Unknown,
+    /// Known only at run time, and why (`{$ENV}`, a `{vars.x}` set twice).
+    Noted(OpaqueNote),
+    /// The value of a `vars` literal (`{vars.scriptSrc}`), read from the literal `of`.
+    Value(Decoded, PieceOf),
+}
 
 /// What Caddy sends for one value token.
 #[derive(Debug, Clone, Default)]
@@ -46,6 +56,18 @@ enum Item {
 
 /// Decode a value token as Caddy 2.6 serves it over HTTP/1.1.
 pub fn serve(token: &Token, src: &[u8], env: &[EnvSpan]) -> Served {
+    serve_with(token, src, env, &mut |_| Resolved::Unknown)
+}
+
+/// [`serve`], each placeholder (its text, as written) resolved by `resolve`: a `{vars.x}`
+/// whose value the Caddyfile sets is expanded into the value's text (README, "Values built
+/// from variables"); `decoded.alone` is then the token as written.
+pub fn serve_with(
+    token: &Token,
+    src: &[u8],
+    env: &[EnvSpan],
+    resolve: &mut dyn FnMut(&str) -> Resolved,
+) -> Served {
     let mut served = Served {
         env: env
             .iter()
@@ -77,7 +99,10 @@ pub fn serve(token: &Token, src: &[u8], env: &[EnvSpan]) -> Served {
             other => other,
         })
         .collect();
-    served.decoded = build(token, src, trim(token, &folded));
+    let items = trim(token, &folded);
+    let alone = build(token, src, items, &mut |_| Resolved::Unknown);
+    let expanded = build(token, src, items, resolve);
+    served.decoded = expanded.finish(alone);
     served
 }
 
@@ -140,7 +165,12 @@ fn trim<'a>(token: &Token, items: &'a [Item]) -> &'a [Item] {
     &items[start..end.max(start)]
 }
 
-fn build(token: &Token, src: &[u8], items: &[Item]) -> Decoded {
+fn build(
+    token: &Token,
+    src: &[u8],
+    items: &[Item],
+    resolve: &mut dyn FnMut(&str) -> Resolved,
+) -> Decoded {
     let mut d = Decoded::default();
     let mut run: Option<Range<usize>> = None;
     let flush = |d: &mut Decoded, run: &mut Option<Range<usize>>| {
@@ -174,7 +204,11 @@ fn build(token: &Token, src: &[u8], items: &[Item]) -> Decoded {
                 flush(&mut d, &mut run);
                 let stand_in = String::from_utf8_lossy(&token.text[p.clone()]).into_owned();
                 let raw = token.raw[p.start].start..token.raw[p.end - 1].end;
-                d.push_opaque(&stand_in, raw);
+                match resolve(&stand_in) {
+                    Resolved::Unknown => d.push_opaque(&stand_in, raw),
+                    Resolved::Noted(note) => d.push_noted(&stand_in, raw, note),
+                    Resolved::Value(value, of) => d.push_value(raw, &value, of),
+                }
             }
         }
     }
@@ -323,7 +357,8 @@ pub fn encode(value: &str, style: Quote, keep: &[String]) -> Result<Vec<u8>, Str
     }
 }
 
-/// What Caddy sends for `raw` read as a lone token (stand-ins for placeholders); `None` when
+/// What Caddy sends for `raw` read as a lone token (stand-ins for placeholders, `{$ENV}`
+/// ones too); `None` when
 /// `raw` is not exactly one complete token.
 pub fn served_text(raw: &[u8]) -> Option<String> {
     served_value(raw).map(|d| d.text)
@@ -334,8 +369,9 @@ pub fn served_value(raw: &[u8]) -> Option<Decoded> {
     let lexed = lex(raw);
     match lexed.tokens.as_slice() {
         [t] if t.span == (0..raw.len()) && !t.unterminated && !t.carried_escape => {
-            let served = serve(t, raw, &super::lexer::env_spans(raw));
-            served.env.is_empty().then_some(served.decoded)
+            // `{$ENV}` placeholders stand in as written: `encode` never writes one, and
+            // `encode_fragment` checks that a splice adds none.
+            Some(serve(t, raw, &super::lexer::env_spans(raw)).decoded)
         }
         _ => None,
     }
