@@ -8,6 +8,7 @@
 
 mod locked_policy;
 mod no_config_files;
+mod refusals;
 mod run;
 mod superseded_header;
 mod unread_csp;
@@ -28,6 +29,7 @@ fn tables() -> Vec<&'static [Rule]> {
             no_config_files::RULE,
             superseded_header::RULE,
         ],
+        refusals::RULES,
         crate::csp::lint::RULES,
         crate::vendors::RULES,
         crate::probe::RULES,

@@ -230,7 +230,48 @@ fn plan_site(
     if outcome.refused() || (outcome.edits.is_empty() && a.site.repaired.is_none()) {
         return None;
     }
+    if let Some(d) = interpolated_source(file.dialect, &outcome, loc) {
+        out.diagnostics.push(d);
+        return None;
+    }
     Some((outcome, row))
+}
+
+/// E061: a new source holding `$` in an nginx value. nginx reads `$name` in a header value as
+/// a variable and sends its value, and has no escape for `$`: browsers would get another
+/// source than the one merged. (Where the `$name` is also one of the value's own variables the
+/// read-back cannot tell the two apart, so the refusal comes before the splice.) A `$` in a
+/// source can only be in its path, where `%24` matches the same URLs.
+fn interpolated_source(
+    dialect: crate::dialect::DialectKind,
+    outcome: &MergeOutcome,
+    loc: Location,
+) -> Option<Diagnostic> {
+    if dialect != crate::dialect::DialectKind::Nginx {
+        return None;
+    }
+    let added = outcome.added.iter().find(|a| a.source.contains('$'))?;
+    let at = added.source.find('$').unwrap_or(0);
+    let name: String = added.source[at + 1..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '{' || *c == '}')
+        .collect();
+    Some(
+        Diagnostic::error(
+            "E061",
+            format!(
+                "the new source `{}` holds `${name}`: nginx replaces `$` and a name in a header \
+                 value with a variable's value at request time (and has no escape for `$`), so \
+                 browsers would not get this source; nothing was changed here",
+                added.source
+            ),
+        )
+        .at(loc)
+        .with_help(format!(
+            "write the `$` of the path as %24 (CSP compares paths percent-decoded): `{}`",
+            added.source.replace('$', "%24")
+        )),
+    )
 }
 
 /// Splice the planned sites into file `index` and record the change. `true` when the bytes

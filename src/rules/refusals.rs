@@ -1,0 +1,38 @@
+//! Up-front refusals of inputs that would otherwise reach a patch and fail there (`E060`–`E069`,
+//! issue 12): sources no URL can match, new sources a server would expand.
+
+use crate::rule::Rule;
+
+pub static RULES: &[Rule] = &[
+    Rule {
+        code: "E060",
+        name: "source-matches-no-url",
+        what: "A source in --allow, in a vendor file or from --custom-domain is valid by CSP3's \
+           grammar, but browsers rewrite every URL before matching (the WHATWG URL parser), \
+           and no rewritten URL can match it: a host the parser reads as an IPv4 address \
+           written another way (`1` is 0.0.0.1, `0x7f.1` and `127.000.0.1` are 127.0.0.1), a \
+           host no URL can have (`a.1`: a numeric last label must be an IPv4 address; `xn--a`: \
+           not punycode), or a path with a dot segment (`/./`, `/../`, `%2e`). Refused before \
+           any file is read or planned.",
+        why: "The source would be written into the policy and the vendor would stay blocked in \
+          every browser. (An IPv4 address written as browsers write it, `https://127.0.0.1`, \
+          is accepted: Chromium and Firefox match it.)",
+        example: "--allow 'img-src https://cdn.example/./img/'\n\n\
+              Use instead:\n--allow 'img-src https://cdn.example/img/'",
+    },
+    Rule {
+        code: "E061",
+        name: "nginx-interpolated-source",
+        what: "A new source (from --allow, a vendor file or a preset) holds a `$`, and the \
+               value it would go into is an nginx `add_header`, `more_set_headers`, `set` or \
+               `map` value. The site is not patched.",
+        why: "nginx replaces `$name` and `${name}` in such a value with the variable's value at \
+              request time, and has no escape for `$`: browsers would receive another source \
+              than the one csppatch merged (`$request_id` becomes a different id on every \
+              response), and where the name is one of the value's own variables, reading the \
+              patched file back cannot tell the two apart.",
+        example: "--allow 'img-src https://cdn.example/$request_id/'\n\n\
+                  Use instead:\n--allow 'img-src https://cdn.example/%24request_id/'  \
+                  (CSP compares paths percent-decoded: it matches the same URLs)",
+    },
+];
