@@ -14,6 +14,10 @@ use crate::splice::{self, Failure, SitePatch};
 use super::link::{link, Active};
 use super::location;
 
+/// The most comma-separated policies in one value that csppatch patches (E063, README
+/// "Limits"): each policy's edit is encoded and read back against the whole value.
+pub const MAX_POLICIES: usize = 64;
+
 /// What the plan stage decided.
 #[derive(Debug, Default)]
 pub struct Plan {
@@ -186,6 +190,22 @@ fn plan_site(
             );
             return None;
         }
+    }
+    let policies = csp::parse::parse(a.site.policy_text()).policies.len();
+    if policies > MAX_POLICIES {
+        out.diagnostics.push(
+            Diagnostic::error(
+                "E063",
+                format!(
+                    "this value holds {policies} comma-separated policies: csppatch patches at \
+                     most {MAX_POLICIES} in one value (each policy's edit is written and read back \
+                     in the whole value); left as it is"
+                ),
+            )
+            .at(loc)
+            .with_help("browsers enforce every policy of the list: merge them into fewer, or send them as separate headers"),
+        );
+        return None;
     }
     if merges.len() > 256 {
         // Bounded: a tree of all-different policies must not keep every merge.

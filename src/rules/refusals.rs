@@ -35,4 +35,27 @@ pub static RULES: &[Rule] = &[
                   Use instead:\n--allow 'img-src https://cdn.example/%24request_id/'  \
                   (CSP compares paths percent-decoded: it matches the same URLs)",
     },
+    Rule {
+        code: "E062",
+        name: "too-many-sources",
+        what: "The vendors and --allow lists of one run ask for more than 1,000 sources. \
+               Refused before any file is read.",
+        why: "Each new source is checked against every source of the policy and the merged \
+              policy is re-checked for each, so the work grows with the square of their \
+              number (4,000 sources took 92 s and 688 MB); no vendor needs that many.",
+        example: "--allow 'img-src https://s1.example ... https://s4000.example'\n\n\
+                  Use instead:\n--allow 'img-src https://*.cdn.example'  (or several runs)",
+    },
+    Rule {
+        code: "E063",
+        name: "too-many-policies",
+        what: "One CSP value holds more than 64 comma-separated policies. The site is left \
+               as it is.",
+        why: "Each policy's edit is encoded into the value and read back against the whole \
+              value, so the work grows with the square of the count; a real header holds a \
+              few.",
+        example:
+            "header Content-Security-Policy \"default-src 'self', default-src 'self', ...\"\n\n\
+                  Use instead:\nmerge the policies into one, or send them as separate headers",
+    },
 ];
