@@ -58,4 +58,15 @@ pub static RULES: &[Rule] = &[
             "header Content-Security-Policy \"default-src 'self', default-src 'self', ...\"\n\n\
                   Use instead:\nmerge the policies into one, or send them as separate headers",
     },
+    Rule {
+        code: "E064",
+        name: "nesting-too-deep",
+        what: "An nginx file nests blocks more than 512 deep. The file is not read (an error \
+               at the block that goes past the limit; nothing is written).",
+        why: "Every pass over the configuration recurses once per level, so a deep enough \
+              nesting exhausts the stack; real configurations nest a few levels (10,000 \
+              nested `location`s took 3.5 GB before their labels were shared).",
+        example: "location /a { location /a/b { ... 600 levels ... } }\n\n\
+                  Use instead:\nflatten the locations (nginx matches them by prefix anyway)",
+    },
 ];
