@@ -1,5 +1,6 @@
-//! Up-front refusals of inputs that would otherwise reach a patch and fail there (`E060`–`E069`,
-//! issue 12): sources no URL can match, new sources a server would expand.
+//! Up-front refusals of inputs that would otherwise reach a patch and fail there, or take the
+//! run down (the E06x codes, issue 12): sources no URL can match, new sources a server would
+//! expand, and the bounds on sources, policies per value and nesting.
 
 use crate::rule::Rule;
 
