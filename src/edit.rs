@@ -9,7 +9,7 @@ use std::ops::Range;
 use similar::DiffOp;
 
 /// Replace `range` of the file with `bytes`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Splice {
     pub range: Range<usize>,
     pub bytes: Vec<u8>,
