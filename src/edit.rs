@@ -9,7 +9,7 @@ use std::ops::Range;
 use similar::DiffOp;
 
 /// Replace `range` of the file with `bytes`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Splice {
     pub range: Range<usize>,
     pub bytes: Vec<u8>,
@@ -66,10 +66,7 @@ pub fn unified_diff(old: &[u8], new: &[u8], path: &std::path::Path) -> Vec<u8> {
     let old_lines = lines(old);
     let new_lines = lines(new);
     let mut out = Vec::new();
-    let groups = similar::group_diff_ops(
-        similar::capture_diff_slices(similar::Algorithm::Myers, &old_lines, &new_lines),
-        3,
-    );
+    let groups = similar::group_diff_ops(line_ops(&old_lines, &new_lines), 3);
     if groups.is_empty() {
         return out;
     }
@@ -111,6 +108,121 @@ pub fn unified_diff(old: &[u8], new: &[u8], path: &std::path::Path) -> Vec<u8> {
         }
     }
     out
+}
+
+/// The diff of two files' lines, in time linear in their length for what csppatch writes.
+/// Myers' algorithm costs O(N·D), D the number of changed lines: quadratic when every line
+/// changes (a `map` of 100,000 policies took minutes). csppatch's edits replace bytes inside
+/// values, so the changed part has as many lines before as after, nearly always: it is then
+/// compared line by line, which is the minimal diff for same-length changes. Only where the
+/// line counts differ (a multi-line value written on one line) is Myers run, on the part
+/// between the common first and last lines, bounded by a deadline (past it similar gives a
+/// coarser but still exact diff).
+fn line_ops(old: &[&[u8]], new: &[&[u8]]) -> Vec<DiffOp> {
+    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let suffix = old[prefix..]
+        .iter()
+        .rev()
+        .zip(new[prefix..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let (old_mid, new_mid) = (prefix..old.len() - suffix, prefix..new.len() - suffix);
+    let mut ops = Vec::new();
+    if prefix > 0 {
+        ops.push(DiffOp::Equal {
+            old_index: 0,
+            new_index: 0,
+            len: prefix,
+        });
+    }
+    if old_mid.len() == new_mid.len() {
+        let mut i = prefix;
+        while i < old_mid.end {
+            let same = old[i] == new[i];
+            let run = old[i..old_mid.end]
+                .iter()
+                .zip(&new[i..new_mid.end])
+                .take_while(|(a, b)| (a == b) == same)
+                .count();
+            ops.push(if same {
+                DiffOp::Equal {
+                    old_index: i,
+                    new_index: i,
+                    len: run,
+                }
+            } else {
+                DiffOp::Replace {
+                    old_index: i,
+                    old_len: run,
+                    new_index: i,
+                    new_len: run,
+                }
+            });
+            i += run;
+        }
+    } else {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        for op in similar::capture_diff_slices_deadline(
+            similar::Algorithm::Myers,
+            &old[old_mid.clone()],
+            &new[new_mid.clone()],
+            Some(deadline),
+        ) {
+            ops.push(shift(op, prefix));
+        }
+    }
+    if suffix > 0 {
+        ops.push(DiffOp::Equal {
+            old_index: old.len() - suffix,
+            new_index: new.len() - suffix,
+            len: suffix,
+        });
+    }
+    ops
+}
+
+/// `op` with both its indexes moved by `by` lines.
+fn shift(op: DiffOp, by: usize) -> DiffOp {
+    match op {
+        DiffOp::Equal {
+            old_index,
+            new_index,
+            len,
+        } => DiffOp::Equal {
+            old_index: old_index + by,
+            new_index: new_index + by,
+            len,
+        },
+        DiffOp::Delete {
+            old_index,
+            old_len,
+            new_index,
+        } => DiffOp::Delete {
+            old_index: old_index + by,
+            old_len,
+            new_index: new_index + by,
+        },
+        DiffOp::Insert {
+            old_index,
+            new_index,
+            new_len,
+        } => DiffOp::Insert {
+            old_index: old_index + by,
+            new_index: new_index + by,
+            new_len,
+        },
+        DiffOp::Replace {
+            old_index,
+            old_len,
+            new_index,
+            new_len,
+        } => DiffOp::Replace {
+            old_index: old_index + by,
+            old_len,
+            new_index: new_index + by,
+            new_len,
+        },
+    }
 }
 
 /// `bytes` cut after each `\n` (the last line may lack one).
@@ -187,6 +299,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, b"aYYcdXef");
+    }
+
+    #[test]
+    fn a_diff_of_every_line_changed_is_line_by_line() {
+        // 20,000 changed lines between unchanged ones: one hunk, each line once on each side
+        // (Myers took O(N²) here), in the order of the files.
+        let n = 20_000;
+        let old: String = (0..n).map(|i| format!("    h{i} \"a\";\n")).collect();
+        let new: String = (0..n).map(|i| format!("    h{i} \"a b\";\n")).collect();
+        let (old, new) = (format!("map {{\n{old}}}\n"), format!("map {{\n{new}}}\n"));
+        let d = String::from_utf8(unified_diff(old.as_bytes(), new.as_bytes(), Path::new("m")))
+            .unwrap();
+        assert_eq!(d.matches("\n@@ ").count(), 1, "one hunk");
+        assert!(d.contains(&format!("@@ -1,{} +1,{} @@\n", n + 2, n + 2)));
+        let minus: Vec<&str> = d.lines().filter(|l| l.starts_with("-    ")).collect();
+        let plus: Vec<&str> = d.lines().filter(|l| l.starts_with("+    ")).collect();
+        assert_eq!((minus.len(), plus.len()), (n, n));
+        assert_eq!(minus[7], "-    h7 \"a\";");
+        assert_eq!(plus[7], "+    h7 \"a b\";");
+        // Line counts that differ still get Myers' diff: a value joined onto one line.
+        let d = unified_diff(b"a\nb \\\n c\nd\n", b"a\nb c\nd\n", Path::new("x"));
+        assert_eq!(
+            String::from_utf8(d).unwrap(),
+            "--- a/x\n+++ b/x\n@@ -1,4 +1,3 @@\n a\n-b \\\n- c\n+b c\n d\n"
+        );
     }
 
     #[test]

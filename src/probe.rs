@@ -260,15 +260,15 @@ pub fn evaluate(page: Page, requirements: &[Requirement]) -> Probe {
         .map(|r| verdict(r, &origin, &policies, &mut warnings))
         .collect();
     // The page's findings first, then each policy's in the order the policies are listed.
-    let labels: Vec<String> = policies.iter().map(|p| p.place.label()).collect();
-    warnings.sort_by_key(|w| match &w.place {
+    // A map from label to position: a page of 10,000 metas has as many labels, and more
+    // warnings than that (a search per warning was quadratic).
+    let mut labels: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, p) in policies.iter().enumerate() {
+        labels.entry(p.place.label()).or_insert(i);
+    }
+    warnings.sort_by_cached_key(|w| match &w.place {
         None => 0,
-        Some(place) => {
-            1 + labels
-                .iter()
-                .position(|l| l == place)
-                .unwrap_or(labels.len())
-        }
+        Some(place) => 1 + labels.get(place).copied().unwrap_or(policies.len()),
     });
     Probe {
         page,
@@ -472,6 +472,11 @@ fn verdict(
             ),
         });
     }
+    // Where each (list, policy, position) already has blocks, so that a block is compared
+    // only with those of its own policy (with 10,000 policies, a search of the whole list for
+    // each was quadratic).
+    let mut seen: std::collections::HashMap<(u8, usize, usize), Vec<usize>> =
+        std::collections::HashMap::new();
     for request in &requests {
         for (index, source) in policies.iter().enumerate() {
             let role = source.role();
@@ -487,21 +492,22 @@ fn verdict(
                     list_position: position,
                     ..explain::explain(list, policy, request, browser)
                 };
-                let (target, browser) = if !policy_allows(policy, request, Browser::Csp3) {
-                    let target = match role {
-                        Role::Enforced => &mut v.blocked_by,
-                        _ => &mut v.reported_by,
-                    };
-                    (target, Browser::Csp3)
+                let (target, which, browser) = if !policy_allows(policy, request, Browser::Csp3) {
+                    match role {
+                        Role::Enforced => (&mut v.blocked_by, 0, Browser::Csp3),
+                        _ => (&mut v.reported_by, 1, Browser::Csp3),
+                    }
                 } else if role == Role::Enforced
                     && !policy_allows(policy, request, Browser::NoElemAttr)
                 {
-                    (&mut v.legacy_blocked_by, Browser::NoElemAttr)
+                    (&mut v.legacy_blocked_by, 2, Browser::NoElemAttr)
                 } else {
                     continue;
                 };
                 let block = block_for(browser);
-                if !target.contains(&block) {
+                let same = seen.entry((which, index, k)).or_default();
+                if !same.iter().any(|&i| target[i] == block) {
+                    same.push(target.len());
                     target.push(block);
                 }
             }

@@ -9,6 +9,7 @@
 mod dialect_guess;
 mod locked_policy;
 mod no_config_files;
+mod refusals;
 mod run;
 mod superseded_header;
 mod unread_csp;
@@ -32,6 +33,7 @@ fn tables() -> Vec<&'static [Rule]> {
             vendor_blocked_here::RULE,
             dialect_guess::RULE,
         ],
+        refusals::RULES,
         crate::csp::lint::RULES,
         crate::vendors::RULES,
         crate::probe::RULES,

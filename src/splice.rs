@@ -57,10 +57,11 @@ pub fn patch_file(
     let mut last = String::new();
     for strategy in [Strategy::Layout, Strategy::Fragments, Strategy::Whole] {
         let mut splices = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (k, p) in planned.iter().enumerate() {
             let s = splices_for(dialect, p.site, &file.src, p.outcome, strategy)
                 .map_err(|reason| Failure::Refused { site: k, reason })?;
-            place::extend(&mut splices, s);
+            place::extend(&mut splices, &mut seen, s);
         }
         let new = edit::apply(&file.src, &splices).map_err(Failure::SelfCheck)?;
         match read_back(file, &new, planned) {

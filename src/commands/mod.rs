@@ -37,6 +37,10 @@ pub struct Requirements {
     pub notes: Vec<Diagnostic>,
 }
 
+/// The most sources one run adds (E062): a bound on the merge, whose checks compare each new
+/// source with the policy's (README, "Limits").
+pub const MAX_REQUIREMENTS: usize = 1000;
+
 impl VendorChoice {
     /// The vendors' requirements, or the diagnostics that explain why they cannot be had.
     pub fn requirements(&self) -> Result<Requirements, Vec<Diagnostic>> {
@@ -59,6 +63,18 @@ impl VendorChoice {
         notes.extend(resolved.diagnostics);
         if resolved.requirements.is_empty() {
             return Err(vec![Diagnostic::error("VND720", "nothing to add: pass --vendor NAME (see `csppatch vendors`) or --allow 'DIRECTIVE SOURCE...'")]);
+        }
+        if resolved.requirements.len() > MAX_REQUIREMENTS {
+            return Err(vec![Diagnostic::error(
+                "E062",
+                format!(
+                    "{} sources to add: csppatch adds at most {MAX_REQUIREMENTS} in one run \
+                     (each new source is checked against every source of the policy, so the \
+                     work grows with the square of their number)",
+                    resolved.requirements.len()
+                ),
+            )
+            .with_help("split the vendors or --allow lists over several runs, or allow a wildcard or scheme the vendor documents instead of each host")]);
         }
         Ok(Requirements {
             requirements: resolved.requirements,

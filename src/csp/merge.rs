@@ -317,6 +317,17 @@ fn merge_requirement(
             return;
         }
     };
+    // Valid by the grammar, but browsers rewrite it into a source that matches no URL (the
+    // callers refuse it first with E060; a library caller gets the refusal here).
+    if let Some(why) = super::source::matches_no_url(&source) {
+        diagnostics.push(lint::invalid_requirement(
+            vendor,
+            &directive,
+            &req.source,
+            &why,
+        ));
+        return;
+    }
     // Keywords in their canonical lower case; hosts as the vendor wrote them.
     let text = source.to_string();
     if options.delivery == Delivery::Meta && info(&directive).is_some_and(|i| i.meta_ignored) {

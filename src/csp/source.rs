@@ -414,6 +414,74 @@ impl fmt::Display for Source {
     }
 }
 
+/// Why no URL can match `source`, although CSP3's grammar accepts it: browsers parse every URL
+/// with the WHATWG URL parser, which rewrites hosts and paths, and match the rewritten URL.
+/// A host the parser reads as another host (`1` is the IPv4 address `0.0.0.1`, `0x7f.1` and
+/// `127.000.0.1` are `127.0.0.1`), a host no URL can have (`a.1`: a last label that is a number
+/// must be an IPv4 address; `xn--a`: not punycode), or a path with a dot segment (`/./`,
+/// `/../`, `%2e`: URL paths never hold one) describes no URL: the vendor stays blocked.
+/// `None` when some URL can match. An IPv4 address written as the parser writes it
+/// (`https://127.0.0.1`) is kept: Chromium and Firefox match it (see `super::matching`).
+pub fn matches_no_url(source: &Source) -> Option<String> {
+    let Source::Host(h) = source else {
+        return None;
+    };
+    if h.host != "*" {
+        let (wild, name) = match h.host.strip_prefix("*.") {
+            Some(rest) => (true, rest),
+            None => (false, h.host.as_str()),
+        };
+        // A wildcard stands for at least one more label: check the host with one.
+        let probe = if wild {
+            format!("csppatch.{name}")
+        } else {
+            name.to_string()
+        };
+        match url::Host::parse(&probe) {
+            Ok(url::Host::Domain(d)) if d == probe.to_ascii_lowercase() => {}
+            Ok(url::Host::Ipv4(ip)) if !wild && ip.to_string() == probe => {}
+            Ok(url::Host::Ipv4(ip)) if !wild => {
+                return Some(format!(
+                    "browsers read the host `{name}` as the IPv4 address {ip}, so no URL has \
+                     this host; write `{ip}` if that is the address you mean"
+                ));
+            }
+            Ok(_) | Err(_) => {
+                return Some(format!(
+                    "no URL can have the host `{}`{}",
+                    h.host,
+                    if name.rsplit('.').find(|l| !l.is_empty()).is_some_and(|l| {
+                        l.bytes().all(|c| c.is_ascii_digit())
+                            || l.to_ascii_lowercase().starts_with("0x")
+                    }) {
+                        " (a last label that is a number makes the URL parser read an IPv4 \
+                         address, and this is not one)"
+                    } else if name.to_ascii_lowercase().contains("xn--") {
+                        " (a label starting with xn-- must be valid punycode)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
+    }
+    if let Some(path) = &h.path {
+        if let Some(seg) = path.split('/').find(|seg| {
+            matches!(
+                seg.to_ascii_lowercase().as_str(),
+                "." | ".." | "%2e" | ".%2e" | "%2e." | "%2e%2e"
+            )
+        }) {
+            return Some(format!(
+                "the path has the dot segment `{seg}`, which browsers remove from every URL \
+                 (`/a/./b` is `/a/b`, `/a/../b` is `/b`), so no URL has this path; write the \
+                 path without it"
+            ));
+        }
+    }
+    None
+}
+
 /// A source a vendor (or `--allow`) asks for: a valid source expression, and stricter than
 /// what browsers accept, because a typo here silently opens or breaks a site.
 pub fn parse_vendor_source(text: &str, allow_insecure: bool) -> Result<Source, SourceError> {

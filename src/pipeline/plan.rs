@@ -14,6 +14,10 @@ use crate::splice::{self, Failure, SitePatch};
 use super::link::{link, Active};
 use super::location;
 
+/// The most comma-separated policies in one value that csppatch patches (E063, README
+/// "Limits"): each policy's edit is encoded and read back against the whole value.
+pub const MAX_POLICIES: usize = 64;
+
 /// What the plan stage decided.
 #[derive(Debug, Default)]
 pub struct Plan {
@@ -198,6 +202,22 @@ fn plan_site(
             return None;
         }
     }
+    let policies = csp::parse::parse(a.site.policy_text()).policies.len();
+    if policies > MAX_POLICIES {
+        out.diagnostics.push(
+            Diagnostic::error(
+                "E063",
+                format!(
+                    "this value holds {policies} comma-separated policies: csppatch patches at \
+                     most {MAX_POLICIES} in one value (each policy's edit is written and read back \
+                     in the whole value); left as it is"
+                ),
+            )
+            .at(loc)
+            .with_help("browsers enforce every policy of the list: merge them into fewer, or send them as separate headers"),
+        );
+        return None;
+    }
     if merges.len() > 256 {
         // Bounded: a tree of all-different policies must not keep every merge.
         merges.clear();
@@ -241,7 +261,48 @@ fn plan_site(
     if outcome.refused() || (outcome.edits.is_empty() && a.site.repaired.is_none()) {
         return None;
     }
+    if let Some(d) = interpolated_source(file.dialect, &outcome, loc) {
+        out.diagnostics.push(d);
+        return None;
+    }
     Some((outcome, row))
+}
+
+/// E061: a new source holding `$` in an nginx value. nginx reads `$name` in a header value as
+/// a variable and sends its value, and has no escape for `$`: browsers would get another
+/// source than the one merged. (Where the `$name` is also one of the value's own variables the
+/// read-back cannot tell the two apart, so the refusal comes before the splice.) A `$` in a
+/// source can only be in its path, where `%24` matches the same URLs.
+fn interpolated_source(
+    dialect: crate::dialect::DialectKind,
+    outcome: &MergeOutcome,
+    loc: Location,
+) -> Option<Diagnostic> {
+    if dialect != crate::dialect::DialectKind::Nginx {
+        return None;
+    }
+    let added = outcome.added.iter().find(|a| a.source.contains('$'))?;
+    let at = added.source.find('$').unwrap_or(0);
+    let name: String = added.source[at + 1..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '{' || *c == '}')
+        .collect();
+    Some(
+        Diagnostic::error(
+            "E061",
+            format!(
+                "the new source `{}` holds `${name}`: nginx replaces `$` and a name in a header \
+                 value with a variable's value at request time (and has no escape for `$`), so \
+                 browsers would not get this source; nothing was changed here",
+                added.source
+            ),
+        )
+        .at(loc)
+        .with_help(format!(
+            "write the `$` of the path as %24 (CSP compares paths percent-decoded): `{}`",
+            added.source.replace('$', "%24")
+        )),
+    )
 }
 
 /// Splice the planned sites into file `index` and record the change. `true` when the bytes

@@ -170,18 +170,50 @@ pub fn fetch(url: &Url, options: &FetchOptions) -> Result<Page, Diagnostic> {
     }
 }
 
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+/// The connection under the probe's one deadline: each read and write system call gets what
+/// is left of it as its socket timeout, and none starts once it has passed. A socket timeout
+/// alone bounds one call, not a `read_until` of many, nor a TLS handshake of many: a server
+/// trickling a byte a second kept such a loop going past any `--timeout`.
+struct Timed {
+    tcp: TcpStream,
+    deadline: Instant,
 }
 
-impl Stream {
-    fn tcp(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(s) => s,
-            Stream::Tls(s) => &s.sock,
+impl Timed {
+    fn left(&self) -> std::io::Result<Duration> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the --timeout deadline passed",
+            ));
         }
+        Ok(left)
     }
+}
+
+impl Read for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.left()?;
+        self.tcp.set_read_timeout(Some(left))?;
+        self.tcp.read(buf)
+    }
+}
+
+impl Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let left = self.left()?;
+        self.tcp.set_write_timeout(Some(left))?;
+        self.tcp.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+enum Stream {
+    Plain(Timed),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, Timed>>),
 }
 
 impl Read for Stream {
@@ -214,6 +246,33 @@ struct Exchange {
     url: Url,
     deadline: Instant,
     timeout: Duration,
+}
+
+/// The addresses of `url`'s host, looked up within the deadline: the system resolver has no
+/// timeout of its own, so it runs on a thread that is left behind if it does not answer.
+fn resolve(
+    url: &Url,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<Vec<std::net::SocketAddr>, Diagnostic> {
+    let host = url.host_str().unwrap_or_default().to_string();
+    if !matches!(url.host(), Some(Host::Domain(_))) {
+        return url
+            .socket_addrs(|| None)
+            .map_err(|e| failed(format!("cannot resolve `{host}`: {e}")));
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let lookup = url.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(lookup.socket_addrs(|| None));
+    });
+    match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(found) => found.map_err(|e| failed(format!("cannot resolve `{host}`: {e}"))),
+        Err(_) => Err(failed(format!(
+            "cannot resolve `{host}` within {}s (--timeout)",
+            timeout.as_secs()
+        ))),
+    }
 }
 
 /// The roots are Mozilla's (webpki-roots), compiled in: the same on every machine, whatever
@@ -261,9 +320,7 @@ impl Exchange {
         timeout: Duration,
     ) -> Result<Exchange, Diagnostic> {
         let host = url.host_str().unwrap_or_default();
-        let addrs = url
-            .socket_addrs(|| None)
-            .map_err(|e| failed(format!("cannot resolve `{host}`: {e}")))?;
+        let addrs = resolve(url, deadline, timeout)?;
         let mut last = None;
         let mut tcp = None;
         for addr in &addrs {
@@ -301,6 +358,7 @@ impl Exchange {
             )),
         })?;
         let _ = tcp.set_nodelay(true);
+        let tcp = Timed { tcp, deadline };
         let stream = if url.scheme() == "https" {
             let name = match url.host() {
                 Some(Host::Domain(d)) => rustls::pki_types::ServerName::try_from(d.to_string())
@@ -323,15 +381,16 @@ impl Exchange {
         })
     }
 
-    /// Arm the socket with what is left of the deadline before each blocking call.
+    /// Stop before a step once the deadline has passed (each system call is bounded by
+    /// [`Timed`] as well).
     fn arm(&self) -> Result<(), Diagnostic> {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        if self
+            .deadline
+            .saturating_duration_since(Instant::now())
+            .is_zero()
+        {
             return Err(self.timed_out());
         }
-        let tcp = self.reader.get_ref().tcp();
-        let _ = tcp.set_read_timeout(Some(left));
-        let _ = tcp.set_write_timeout(Some(left));
         Ok(())
     }
 

@@ -106,11 +106,18 @@ fn shared(site: &Site, level: Level, what: &str) -> String {
 
 /// Add a site's splices to the file's, leaving out those another site already makes (two
 /// headers built from one `set`, both patched alike: the `set` changes once).
-pub fn extend(all: &mut Vec<Splice>, site: Vec<Splice>) {
+/// `seen` holds the splices of the sites before (a search of the whole list for each splice
+/// was quadratic: a `map` of 100,000 policies).
+pub fn extend(
+    all: &mut Vec<Splice>,
+    seen: &mut std::collections::HashSet<Splice>,
+    site: Vec<Splice>,
+) {
     let before = all.len();
     for s in site {
-        if !all[..before].contains(&s) {
+        if !seen.contains(&s) {
             all.push(s);
         }
     }
+    seen.extend(all[before..].iter().cloned());
 }

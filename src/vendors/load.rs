@@ -9,7 +9,7 @@ use super::directive;
 use super::request_check;
 use super::requests::{KnownRequest, Reason};
 use super::schema::{DirectiveTable, ParamDoc, VendorDoc, VendorListDoc};
-use crate::csp::source::{parse_vendor_source, Keyword, Source};
+use crate::csp::source::{matches_no_url, parse_vendor_source, Keyword, Source};
 use crate::diag::{Diagnostic, Location};
 
 /// The placeholder a custom-domain replacement writes for the user's host, spelled as in
@@ -404,6 +404,9 @@ fn entries(
 pub(crate) fn check_source(text: &str, allow_insecure: bool) -> Result<(), (&'static str, String)> {
     let source =
         parse_vendor_source(text, allow_insecure).map_err(|e| ("VND702", e.to_string()))?;
+    if let Some(why) = matches_no_url(&source) {
+        return Err(("E060", format!("`{text}` matches no URL: {why}")));
+    }
     let why = match &source {
         Source::Keyword(Keyword::None) => {
             "'none' allows nothing; list what the vendor needs instead"

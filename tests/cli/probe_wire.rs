@@ -390,3 +390,112 @@ fn https_with_an_internal_ca() {
         stderr(&out)
     );
 }
+
+/// A server that sends `head`, then one byte of `trickle` every 100 ms, for at most 300 bytes
+/// (30 s), over each of `connections` connections in turn; it returns how many bytes each
+/// connection took before the probe closed it.
+fn trickler(head: &'static [u8], trickle: u8, connections: usize) -> (u16, JoinHandle<Vec<usize>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let mut sent = Vec::new();
+        for _ in 0..connections {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(head);
+            let mut n = 0;
+            while n < 300 && s.write_all(&[trickle]).is_ok() {
+                n += 1;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            sent.push(n);
+        }
+        sent
+    });
+    (port, handle)
+}
+
+#[test]
+fn the_timeout_bounds_the_whole_probe_against_a_trickling_server() {
+    // Issue 12: with a socket timeout per read, a server sending a byte a second kept a
+    // header line (one `read_until` of many reads) going past `--timeout 2`. Measured in bytes
+    // the server got out, not in wall time: at 10 bytes a second a deadline of 2 s lets a few
+    // dozen through (fewer on a loaded machine); a per-read timeout lets all 300 through.
+    for (what, head) in [
+        ("a header line", &b"HTTP/1.1 200 OK\r\nX-Slow: "[..]),
+        (
+            "a body",
+            &b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n<html>"[..],
+        ),
+        (
+            "a chunk",
+            &b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n100000\r\n"[..],
+        ),
+    ] {
+        let (port, server) = trickler(head, b'a', 1);
+        let out = probe(&[
+            &format!("http://127.0.0.1:{port}/"),
+            "--vendor",
+            "crisp",
+            "--timeout",
+            "2",
+        ]);
+        let sent = server.join().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("no complete answer within 2s (--timeout)"),
+            "{what}: {}",
+            stderr(&out)
+        );
+        assert!(sent[0] < 100, "{what}: the server sent {} bytes after the deadline", sent[0]);
+    }
+}
+
+#[test]
+fn the_timeout_bounds_a_chain_of_slow_redirects() {
+    // Each hop answers a redirect to the next after 0.8 s: a deadline per hop would follow
+    // all 5 (4 s and more); one deadline of 2 s stops at the third hop at the latest.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let probe_done = done.clone();
+    let hops = std::thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        let mut hops = 0;
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::time::Instant::now() < until && !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let Ok((mut s, _)) = listener.accept() else {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                continue;
+            };
+            s.set_nonblocking(false).unwrap();
+            hops += 1;
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            std::thread::sleep(std::time::Duration::from_millis(800));
+            let _ = s.write_all(
+                format!("HTTP/1.1 302 Found\r\nLocation: /hop{hops}\r\nContent-Length: 0\r\n\r\n")
+                    .as_bytes(),
+            );
+            if hops > 6 {
+                break;
+            }
+        }
+        hops
+    });
+    let out = probe(&[
+        &format!("http://127.0.0.1:{port}/"),
+        "--vendor",
+        "crisp",
+        "--timeout",
+        "2",
+    ]);
+    probe_done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let hops = hops.join().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("within 2s (--timeout)"), "{err}");
+    assert!(!err.contains("more than 5 redirects"), "{err}");
+    assert!(hops <= 3, "{hops} hops within one 2 s deadline");
+}

@@ -631,3 +631,141 @@ fn the_probe_refuses_an_endless_header_line_without_waiting_for_its_end() {
     assert!(err.contains("the response headers exceed 256 KiB"), "{err}");
     server.join().unwrap();
 }
+
+#[test]
+fn more_sources_than_the_bound_are_refused_before_reading() {
+    // Issue 12: 4,000 sources took 92 s and 688 MB (the merge's checks are quadratic in
+    // them); past 1,000 the run is refused up front (E062).
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "site.conf", CSP_SERVER);
+    let sources = |n: usize| {
+        (0..n)
+            .map(|i| format!("https://s{i}.example"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let out = run_in(
+        dir.path(),
+        &[
+            "site.conf",
+            "--allow",
+            &format!("img-src {}", sources(1001)),
+        ],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("error[E062]: 1001 sources to add: csppatch adds at most 1000"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("site.conf")).unwrap(),
+        CSP_SERVER
+    );
+    let out = run_in(
+        dir.path(),
+        &[
+            "site.conf",
+            "--dry-run",
+            "--allow",
+            &format!("img-src {}", sources(30)),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_value_of_more_policies_than_the_bound_is_left_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let csp = "default-src 'self'; img-src 'self'";
+    let value = |n: usize| vec![csp; n].join(", ");
+    let file = |n: usize| {
+        format!(
+            ":8080 {{\n    header Content-Security-Policy \"{}\"\n}}\n",
+            value(n)
+        )
+    };
+    write(dir.path(), "Caddyfile", &file(65));
+    let out = run_in(dir.path(), &["Caddyfile", "--vendor", "turnstile"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("error[E063]: this value holds 65 comma-separated policies: csppatch patches at most 64"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("Caddyfile")).unwrap(),
+        file(65)
+    );
+    write(dir.path(), "Caddyfile", &file(64));
+    let out = run_in(dir.path(), &["Caddyfile", "--vendor", "turnstile"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        fs::read_to_string(dir.path().join("Caddyfile"))
+            .unwrap()
+            .matches("challenges.cloudflare.com")
+            .count(),
+        64 * 2,
+        "script-src and frame-src of each policy"
+    );
+}
+
+#[test]
+fn nesting_deeper_than_the_bound_is_refused_and_the_bound_itself_is_read() {
+    // Issue 12: 10,000 nested locations took 3.5 GB (each block copied its parents' labels;
+    // now one stack) and a debug build's stack overflowed at 5,000. 512 levels are read, with
+    // memory well under 100 MB; 513 are refused at the block that goes past (E064).
+    if !common::have("/usr/bin/time") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let nest = |n: usize| {
+        let mut conf = String::from(
+            "server {\n    listen 80;\n    add_header Content-Security-Policy \"default-src 'self'\" always;\n",
+        );
+        for i in 0..n {
+            conf.push_str(&format!("location /n{i} {{\n"));
+        }
+        conf.push_str(&"}\n".repeat(n + 1));
+        conf
+    };
+    let run = |n: usize| {
+        write(dir.path(), "nest.conf", &nest(n));
+        let out = std::process::Command::new("/usr/bin/time")
+            .args(["-f", "%M", "-o"])
+            .arg(dir.path().join("rss"))
+            .arg(env!("CARGO_BIN_EXE_csppatch"))
+            .args([
+                "nest.conf",
+                "--dialect",
+                "nginx",
+                "--vendor",
+                "turnstile",
+                "--dry-run",
+            ])
+            .args(["--color", "never"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let kb: u64 = fs::read_to_string(dir.path().join("rss"))
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        (out, kb)
+    };
+    let (out, kb) = run(511); // 511 locations in the server: 512 levels
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(kb < 100_000, "{kb} KB peak for 512 levels");
+    let (out, _) = run(512);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    // Line 3 + 512: the location that opens level 513 (server is level 1).
+    assert!(
+        err.contains("nest.conf:515:16: error[E064]: blocks nested more than 512 deep"),
+        "{err}"
+    );
+}

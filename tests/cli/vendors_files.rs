@@ -446,3 +446,78 @@ fn malformed_requests_and_reasons_are_refused_each_at_its_place() {
         );
     }
 }
+
+#[test]
+fn a_source_no_url_can_match_is_refused_at_its_place() {
+    // Issue 12: `1` and a dot-segment path are valid CSP3 grammar, but the URL parser rewrites
+    // every URL (`https://1/` is `https://0.0.0.1/`, `/./../` is `/`), so no URL matches them:
+    // E060 at the string, before any file is planned (they used to end as E014).
+    let text = r#"name = "acme"
+title = "Acme"
+source_url = "https://acme.example/csp"
+
+[sources]
+img-src = ["https://cdn.acme.example/./../", "1"]
+"#;
+    let errors = load_err(text);
+    let located: Vec<String> = errors.iter().map(located).collect();
+    assert_eq!(
+        errors.iter().map(|e| e.code).collect::<Vec<_>>(),
+        ["E060", "E060"],
+        "{located:#?}"
+    );
+    assert!(
+        located[0].starts_with("vendors.toml:6:12: acme: img-src: `https://cdn.acme.example/./../` matches no URL: the path has the dot segment `.`"),
+        "{}",
+        located[0]
+    );
+    assert!(
+        located[1].starts_with("vendors.toml:6:46: acme: img-src: `1` matches no URL: browsers read the host `1` as the IPv4 address 0.0.0.1"),
+        "{}",
+        located[1]
+    );
+}
+
+#[test]
+fn allow_with_a_source_no_url_can_match_fails_before_planning() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("site.conf");
+    let body = "server {\n    listen 80;\n    add_header Content-Security-Policy \"img-src 'self'\" always;\n}\n";
+    std::fs::write(&conf, body).unwrap();
+    for (source, why) in [
+        ("1", "the IPv4 address 0.0.0.1"),
+        ("https://a.example/./../", "dot segment"),
+        ("https://0x7f.1", "the IPv4 address 127.0.0.1"),
+    ] {
+        let out = common::csppatch()
+            .arg(&conf)
+            .args(["--allow", &format!("img-src {source}")])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{source}: {err}");
+        assert!(err.contains("error[E060]"), "{source}: {err}");
+        assert!(
+            err.contains(&format!("--allow 'img-src {source}'")),
+            "{source}: {err}"
+        );
+        assert!(err.contains(why), "{source}: {err}");
+        assert!(!err.contains("E014"), "{source}: {err}");
+        assert_eq!(std::fs::read_to_string(&conf).unwrap(), body);
+    }
+    // An IPv4 address as browsers write it is a source Chromium and Firefox match: patched.
+    let out = common::csppatch()
+        .arg(&conf)
+        .args(["--allow", "img-src https://127.0.0.1"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read_to_string(&conf)
+        .unwrap()
+        .contains("img-src 'self' https://127.0.0.1\""));
+}

@@ -208,23 +208,43 @@ fn a_vendor_source_with_port_80_covers_itself() {
 }
 
 #[test]
-#[ignore = "issue 12 (\"Smaller ones\"): such sources are to be refused up front; un-ignore with that fix"]
-fn an_ip_vendor_source_is_refused_up_front() {
-    // fuzz/merge: `https://127.0.0.1` passes parse_vendor_source, the merge adds it, and the
-    // self-check finds the vendor still blocked (CSP3: an IP address matches no host-source),
-    // which the patch run reports as E014 "this is a csppatch bug".
-    let reqs = [Requirement::new(
-        "default-src",
-        "HTTPS://127.0.0.1:0/",
-        "v0",
-    )];
+fn a_source_no_url_can_match_is_refused_up_front() {
+    // fuzz/merge: `HTTPS://127.0.0.1:0/` passed parse_vendor_source; with sources like it
+    // (`1`, `https://a.example/./../`) the merge added them and the self-check found the vendor
+    // still blocked, which the patch run reported as E014 "this is a csppatch bug". CSP3's
+    // grammar accepts them all (host-char = ALPHA / DIGIT / "-"); what decides is whether a
+    // URL, as the WHATWG URL parser writes it, can match: an IPv4 address written as the
+    // parser writes it can (Chromium and Firefox match it), the others cannot.
     let options = MergeOptions {
         delivery: Delivery::Header,
     };
-    let out = merge("default-src", &reqs, &options);
-    let blocked = csppatch::csp::self_check(&out, &reqs, "https://site.example");
-    assert!(
-        out.refused() || blocked.is_empty(),
-        "neither refused nor allowed: {blocked:?}"
-    );
+    for ok in [
+        "HTTPS://127.0.0.1:0/",
+        "https://127.0.0.1",
+        "https://a.example/x/",
+    ] {
+        let reqs = [Requirement::new("img-src", ok, "v0")];
+        let out = merge("default-src 'self'", &reqs, &options);
+        assert!(!out.refused(), "{ok}: {:?}", out.diagnostics);
+        let blocked = csppatch::csp::self_check(&out, &reqs, "https://site.example");
+        assert!(blocked.is_empty(), "{ok}: still blocked: {blocked:?}");
+        assert!(out.text.contains(ok), "{ok} not added: {}", out.text);
+    }
+    for (bad, why) in [
+        ("1", "IPv4 address 0.0.0.1"),
+        ("https://0x7f.1", "IPv4 address 127.0.0.1"),
+        ("https://127.000.0.1", "IPv4 address 127.0.0.1"),
+        ("a.1", "no URL can have the host"),
+        ("*.1", "no URL can have the host"),
+        ("https://xn--a", "punycode"),
+        ("https://a.example/./../", "dot segment `.`"),
+        ("https://a.example/x/%2E%2e/", "dot segment `%2E%2e`"),
+    ] {
+        let reqs = [Requirement::new("img-src", bad, "v0")];
+        let out = merge("default-src 'self'", &reqs, &options);
+        assert!(out.refused(), "{bad} was not refused: {}", out.text);
+        let d = &out.diagnostics[0];
+        assert!(d.message.contains(why), "{bad}: {}", d.message);
+        assert_eq!(out.text, "default-src 'self'", "{bad}: the policy changed");
+    }
 }

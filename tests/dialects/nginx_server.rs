@@ -521,3 +521,76 @@ fn an_empty_map_value_sends_no_header() {
         .header_values("/data", "Content-Security-Policy")
         .is_empty());
 }
+
+#[test]
+fn a_new_source_with_a_dollar_is_refused_and_its_escape_is_sent_as_merged() {
+    // Issue 12: `--allow 'img-src https://a.example/$host'` into a value that already uses
+    // `$host`. The read-back decodes the new `$host` as the same run-time part as the old
+    // one, so comparing decoded text passed, while nginx sends the host name in its place.
+    // csppatch now refuses it (E061) before the splice, and the `%24` it suggests is sent
+    // exactly as merged.
+    if !common::have("nginx") {
+        return;
+    }
+    let body = "        location = /x {\n            add_header Content-Security-Policy \"img-src 'self' https://$host\" always;\n            return 200 \"ok\";\n        }\n";
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("site.conf");
+    std::fs::write(&conf, body).unwrap();
+    let run = |source: &str| {
+        common::csppatch()
+            .arg(&conf)
+            .args(["--dialect", "nginx", "--color", "never", "--allow"])
+            .arg(format!("img-src {source}"))
+            .output()
+            .unwrap()
+    };
+    let out = run("https://a.example/$host");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("error[E061]"), "{err}");
+    assert!(err.contains("https://a.example/%24host"), "{err}");
+    assert!(!err.contains("E014"), "{err}");
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), body);
+
+    // What the refusal prevents, by hand: the source written as is reads back as merged...
+    let unguarded = body.replace("$host\"", "$host https://a.example/$host\"");
+    let found = scan(Path::new("site.conf"), unguarded.as_bytes());
+    let merged = "img-src 'self' https://$host https://a.example/$host";
+    assert_eq!(found.sites[0].value.text, merged);
+    // ...and nginx sends another source.
+    let server = common::nginx::serve(unguarded.as_bytes()).expect("nginx starts");
+    assert_eq!(
+        server.csp("/x"),
+        ["img-src 'self' https://localhost https://a.example/localhost"]
+    );
+    drop(server);
+
+    // The escape: patched, read back as merged, and sent by nginx exactly as merged.
+    let out = run("https://a.example/%24host");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let patched = std::fs::read(&conf).unwrap();
+    let found = scan(Path::new("site.conf"), &patched);
+    let merged = "img-src 'self' https://$host https://a.example/%24host";
+    assert_eq!(found.sites[0].value.text, merged);
+    let server = common::nginx::serve(&patched).expect("nginx starts");
+    assert_eq!(
+        server.csp("/x"),
+        ["img-src 'self' https://localhost https://a.example/%24host"]
+    );
+    // And `%24host` matches the URL with `$host` in its path, in every reading csppatch knows.
+    let request = csppatch::csp::eval::Request::load(
+        csppatch::csp::eval::Destination::Image,
+        "https://a.example/$host",
+        "https://site.example",
+    )
+    .unwrap();
+    assert!(csppatch::csp::eval::allows(
+        "img-src https://a.example/%24host",
+        &request
+    ));
+}

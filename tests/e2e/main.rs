@@ -30,3 +30,4 @@ mod vars_nginx;
 mod vars_php;
 mod vendors_browser;
 mod write_safety;
+mod write_signals;

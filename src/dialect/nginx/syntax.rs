@@ -73,14 +73,21 @@ pub fn parse(src: &[u8]) -> Result<Vec<Directive>, SyntaxError> {
     let mut parser = Parser {
         tokens: &tokens,
         i: 0,
+        depth: 0,
     };
     let top = parser.statements(src, None)?;
     Ok(top)
 }
 
+/// The deepest nesting of blocks csppatch reads (E064). Every pass over the tree recurses
+/// once per level; real configurations nest a few levels, and 10,000 nested `location`s
+/// overflowed the stack of a debug build.
+pub const MAX_DEPTH: usize = 512;
+
 struct Parser<'t> {
     tokens: &'t [Token],
     i: usize,
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -120,8 +127,21 @@ impl Parser<'_> {
                         out.push(statement(taken, Body::Lua(span.clone()), end));
                         continue;
                     }
+                    if self.depth == MAX_DEPTH {
+                        return Err(SyntaxError {
+                            offset: tok.span.start,
+                            message: format!(
+                                "blocks nested more than {MAX_DEPTH} deep: csppatch does not \
+                                 read deeper nesting (no real configuration has it)"
+                            ),
+                            code: "E064",
+                        });
+                    }
+                    self.depth += 1;
                     let (children, end) = {
-                        let children = self.statements(src, Some(tok.span.start))?;
+                        let children = self.statements(src, Some(tok.span.start));
+                        self.depth -= 1;
+                        let children = children?;
                         (children, self.tokens[self.i - 1].span.end)
                     };
                     out.push(statement(taken, Body::Block(children), end));
