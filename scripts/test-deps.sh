@@ -36,6 +36,8 @@ have python3  || need+=(python3 python3-venv)
 have ruby     || need+=(ruby)
 have envsubst || need+=(gettext-base)
 have go       || need+=(golang-go)
+# strace holds a multi-file write between two renames (tests/e2e/write_signals.rs).
+have strace   || need+=(strace)
 # headers-more: the `more_set_headers` form (YunoHost, tests/fixtures/conformance) must pass
 # `nginx -t`, which needs the module loaded.
 [ -f /usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so ] \
