@@ -278,3 +278,26 @@ fn the_readme_example_round_trips() {
     let out = remove(&merged, &v, &[]);
     assert_eq!(out.outcome.text, p);
 }
+
+/// Found by `sources_p_had_are_kept`: the merge pinned `worker-src` to what `script-src` had
+/// allowed (`https://x.example`, from default-src), which is also the vendor's worker source;
+/// removing the vendor took that source out and left `worker-src 'none'` behind instead of
+/// dropping the pin.
+#[test]
+fn a_pin_holding_a_vendor_source_copied_from_its_fallback_goes_with_the_vendor() {
+    let p = "default-src https://x.example 'unsafe-inline'";
+    let v = VendorChoice {
+        allow: vec![
+            "worker-src https://x.example".into(),
+            "script-src https://y.example".into(),
+        ],
+        ..Default::default()
+    }
+    .requirements()
+    .unwrap()
+    .requirements;
+    let merged = header(p, &v);
+    assert!(merged.contains("worker-src https://x.example"), "{merged}");
+    let out = remove(&merged, &v, &[]);
+    assert_eq!(out.outcome.text, p, "merged: {merged}");
+}

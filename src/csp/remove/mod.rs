@@ -479,8 +479,23 @@ fn drop_copies(dirs: &mut [Dir], merged: &PolicyPlan) -> Vec<(usize, Option<Stri
             // and base-uri have none: the merge only ever appends to them).
             _ => false,
         };
-        if !matches {
+        // A pin that copied one of the vendor's own sources from its fallback
+        // (`default-src https://x 'unsafe-inline'` pins `worker-src https://x`, the vendor's
+        // worker source): it is a copy with that source left in.
+        let pinned_copy = !matches
+            && f.is_some_and(|f| {
+                f < i && {
+                    let all: Vec<String> =
+                        dirs[i].d.sources.iter().map(|t| t.text.clone()).collect();
+                    all == copy_for(&dirs[i].d.name, &dirs[f].kept())
+                }
+            });
+        if !matches && !pinned_copy {
             break;
+        }
+        let taken = dirs[i].out.clone();
+        if pinned_copy {
+            dirs[i].out.iter_mut().for_each(|o| *o = false);
         }
         let before = plan_of(dirs);
         dirs[i].dropped = true;
@@ -488,6 +503,7 @@ fn drop_copies(dirs: &mut [Dir], merged: &PolicyPlan) -> Vec<(usize, Option<Stri
             out.push((i, f.map(|f| dirs[f].d.name.clone())));
         } else {
             dirs[i].dropped = false;
+            dirs[i].out = taken;
             break;
         }
     }
