@@ -85,12 +85,32 @@ fn the_assigned_literal_is_patched_and_php_sends_it() {
 }
 
 #[test]
+fn a_literal_read_by_another_header_is_refused_by_name() {
+    // The same literal sent as the enforced and the Report-Only policy: changing it for one
+    // changes the other too.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("headers.php");
+    fs::copy(fixture("read-twice.php"), &file).unwrap();
+    let before = fs::read(&file).unwrap();
+    let out = csppatch(&file);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("headers.php:5:")
+            && stderr.contains("E013")
+            && stderr.contains("`$CSP` (line 4)"),
+        "file, line and variable named: {stderr}"
+    );
+    assert_eq!(fs::read(&file).unwrap(), before);
+}
+
+#[test]
 fn a_literal_read_by_its_obsolete_twin_header_is_patched_and_both_are_sent_alike() {
     // eustasy/puff-server sends `$CSP` as Content-Security-Policy and as the obsolete
     // X-Content-Security-Policy: the twin takes the same policy, so the literal is patched.
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("index.php");
-    fs::copy(fixture("read-twice.php"), &file).unwrap();
+    fs::copy(fixture("obsolete-twin.php"), &file).unwrap();
     let before = fs::read(&file).unwrap();
     let out = csppatch(&file);
     let stderr = String::from_utf8_lossy(&out.stderr);
