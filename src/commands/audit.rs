@@ -458,7 +458,7 @@ fn policy_lints(site: &SiteReport) -> Vec<Diagnostic> {
     let run_time = run_time_sources(site, &list);
     csp::lint::check(&list, site.delivery)
         .into_iter()
-        .filter(|d| !about_run_time_source(d, &run_time))
+        .filter(|d| !crate::pipeline::about_run_time_source(d, &run_time))
         .collect()
 }
 
@@ -495,14 +495,6 @@ fn run_time_sources(site: &SiteReport, list: &csp::parse::PolicyList) -> Vec<Str
         })
         .map(|t| t.text.clone())
         .collect()
-}
-
-fn about_run_time_source(d: &Diagnostic, run_time: &[String]) -> bool {
-    // CSP112 messages start with "`<source>` in `<directive>`" (csp/lint.rs).
-    d.code == "CSP112"
-        && run_time
-            .iter()
-            .any(|t| d.message.starts_with(&format!("`{t}` in `")))
 }
 
 /// By place, then code, as the patch run sorts; duplicates dropped.

@@ -19,6 +19,7 @@ use crate::options::{Mode, PatchOptions};
 use crate::report::Report;
 use crate::scan::{self, ScannedFile};
 
+pub(crate) use plan::about_run_time_source;
 pub use plan::Plan;
 pub use write::{Next, Validation};
 

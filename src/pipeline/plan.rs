@@ -423,7 +423,7 @@ fn run_time_sources(site: &Site) -> Vec<String> {
 /// CSP112 ("not a valid source", "a placeholder from a vendor snippet") judges a source by
 /// its text; for a source with a run-time part that text is a stand-in (`$nonce`), not what
 /// the server sends, so the lint would call a working nonce invalid.
-fn about_run_time_source(d: &Diagnostic, run_time: &[String]) -> bool {
+pub(crate) fn about_run_time_source(d: &Diagnostic, run_time: &[String]) -> bool {
     // CSP112 messages start with "`<source>` in `<directive>`" (csp/lint.rs).
     d.code == "CSP112"
         && run_time
