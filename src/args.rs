@@ -195,25 +195,8 @@ pub(crate) struct AuditArgs {
     /// Check each site for these vendors (optional).
     #[command(flatten)]
     pub(crate) vendors: VendorArgs,
-    /// Configuration dialect; `auto` picks it per file by name and content.
-    #[arg(long, default_value = "auto", value_parser = dialect_parser())]
-    pub(crate) dialect: DialectChoice,
-    /// The server's main config file, for include resolution (default: the nearest
-    /// nginx.conf / apache2.conf / Caddyfile above the paths, else the system one).
-    #[arg(long, value_name = "PATH")]
-    pub(crate) conf_root: Option<PathBuf>,
-    /// Leave out matching files (repeatable), as for a patch run.
-    #[arg(long, value_name = "GLOB", value_parser = parse_exclude)]
-    pub(crate) exclude: Vec<Exclude>,
-    /// Skip files that are not a web-server config csppatch can read, as for a patch run.
-    #[arg(long)]
-    pub(crate) skip_unknown: bool,
-    /// The template engine of templated configs, as for a patch run.
-    #[arg(long, value_enum, value_name = "ENGINE", default_value_t = TemplateArg::Auto)]
-    pub(crate) template: TemplateArg,
-    /// Variables (YAML or JSON mapping) for templates, as for a patch run.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) template_vars: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) read: ReadArgs,
     /// `json`: one document on stdout (schemas/audit.schema.json), errors included.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) format: Format,
@@ -280,30 +263,13 @@ pub(crate) struct VendorArgs {
     pub(crate) allow_insecure: bool,
 }
 
+/// How the configuration is read: the same for a patch run, `remove` and `audit`.
 #[derive(Args, Debug)]
-pub(crate) struct PatchArgs {
-    /// Files or directories to patch (directories are walked; includes are followed).
-    #[arg(value_name = "PATH", required = true)]
-    pub(crate) paths: Vec<PathBuf>,
-    #[command(flatten)]
-    pub(crate) vendors: VendorArgs,
+pub(crate) struct ReadArgs {
     /// Configuration dialect; `auto` picks it per file by name and content.
     #[arg(long, default_value = "auto", value_parser = dialect_parser())]
     pub(crate) dialect: DialectChoice,
-    /// Print the unified diff, write nothing, exit 0.
-    #[arg(long, conflicts_with = "check")]
-    pub(crate) dry_run: bool,
-    /// Print the diff, write nothing, exit 1 when any file would change.
-    #[arg(long)]
-    pub(crate) check: bool,
-    /// Run the server's validator (nginx -t, apache2 -t, caddy validate, php -l) on the
-    /// patched configuration before anything is written; exit 3 if it fails.
-    #[arg(long)]
-    pub(crate) validate: bool,
-    /// The validator to run instead of the default one (a shell command; implies --validate).
-    #[arg(long, value_name = "CMD")]
-    pub(crate) validate_cmd: Option<String>,
-    /// The server's main config file, for include resolution and validation (default: the
+    /// The server's main config file, for include resolution and (patch runs) validation (default: the
     /// nearest nginx.conf / apache2.conf / Caddyfile above the paths, else the system one).
     #[arg(long, value_name = "PATH")]
     pub(crate) conf_root: Option<PathBuf>,
@@ -325,14 +291,6 @@ pub(crate) struct PatchArgs {
     /// such a file named by hand is an error (exit 2).
     #[arg(long)]
     pub(crate) skip_unknown: bool,
-    /// Also patch locked policies, which are left as they are by default: a policy that
-    /// forbids scripts (`script-src 'none'`, `default-src 'none'` without a script directive,
-    /// `sandbox` without `allow-scripts`), or one scoped to file types or user files (nginx
-    /// `location ~* \.svg$`, `location /uploads`, Apache `<FilesMatch>`, a PHP download
-    /// handler). Such policies protect responses that are not pages (SVGs, uploads,
-    /// attachments); each one left is named with its file:line and reason (E040).
-    #[arg(long)]
-    pub(crate) include_locked: bool,
     /// The template engine of templated configs (nginx.conf.j2, default.conf.template,
     /// apache.conf.erb, Caddyfile.tmpl): `auto` tells it by file name and content; `none`
     /// reads every file as it is. Template tags are never edited: a CSP value that holds one
@@ -344,6 +302,38 @@ pub(crate) struct PatchArgs {
     /// the ones defined in its environment; without this file, upper-case names).
     #[arg(long, value_name = "FILE")]
     pub(crate) template_vars: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct PatchArgs {
+    /// Files or directories to patch (directories are walked; includes are followed).
+    #[arg(value_name = "PATH", required = true)]
+    pub(crate) paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) vendors: VendorArgs,
+    #[command(flatten)]
+    pub(crate) read: ReadArgs,
+    /// Print the unified diff, write nothing, exit 0.
+    #[arg(long, conflicts_with = "check")]
+    pub(crate) dry_run: bool,
+    /// Print the diff, write nothing, exit 1 when any file would change.
+    #[arg(long)]
+    pub(crate) check: bool,
+    /// Run the server's validator (nginx -t, apache2 -t, caddy validate, php -l) on the
+    /// patched configuration before anything is written; exit 3 if it fails.
+    #[arg(long)]
+    pub(crate) validate: bool,
+    /// The validator to run instead of the default one (a shell command; implies --validate).
+    #[arg(long, value_name = "CMD")]
+    pub(crate) validate_cmd: Option<String>,
+    /// Also patch locked policies, which are left as they are by default: a policy that
+    /// forbids scripts (`script-src 'none'`, `default-src 'none'` without a script directive,
+    /// `sandbox` without `allow-scripts`), or one scoped to file types or user files (nginx
+    /// `location ~* \.svg$`, `location /uploads`, Apache `<FilesMatch>`, a PHP download
+    /// handler). Such policies protect responses that are not pages (SVGs, uploads,
+    /// attachments); each one left is named with its file:line and reason (E040).
+    #[arg(long)]
+    pub(crate) include_locked: bool,
     /// A file to patch that has several hard links: `refuse` writes nothing (the default),
     /// `split` replaces the named file by a new one, crash-safe, leaving the other names with
     /// the old bytes, `in-place` writes the file itself so every name changes, but a kill or a

@@ -20,7 +20,9 @@ use csppatch::{exit, template, Mode, PatchOptions};
 
 mod args;
 
-use args::{AuditArgs, Cli, Command, Format, HardLinksArg, PatchArgs, ProbeArgs, TemplateArg};
+use args::{
+    AuditArgs, Cli, Command, Format, HardLinksArg, PatchArgs, ProbeArgs, ReadArgs, TemplateArg,
+};
 
 /// Write to stdout; a closed pipe (`csppatch rules | head`) ends the output quietly rather
 /// than panicking like `println!`. (SIGPIPE stays ignored: `probe` writes to sockets.)
@@ -159,21 +161,14 @@ fn patch(ui: Ui, args: &PatchArgs, keep: Option<&[String]>) -> u8 {
             Err(diags) => return refuse(diags),
         },
     };
-    let template = match template_settings(args) {
+    let template = match args.read.template_settings() {
         Ok(t) => t,
         Err(d) => return refuse(vec![d]),
     };
     let options = PatchOptions {
         paths: args.paths.clone(),
         requirements: reqs.requirements,
-        scan: ScanOptions {
-            dialect: args.dialect.0,
-            conf_root: args.conf_root.clone(),
-            system_root: PathBuf::from("/"),
-            exclude: args.exclude.clone(),
-            skip_unknown: args.skip_unknown,
-            template,
-        },
+        scan: args.read.scan_options(template),
         mode,
         validate: args.validate || args.validate_cmd.is_some(),
         validate_cmd: args.validate_cmd.clone(),
@@ -208,37 +203,45 @@ fn show_report(ui: Ui, format: Format, report: &Report) -> u8 {
     }
 }
 
-fn template_settings(args: &PatchArgs) -> Result<template::Settings, Diagnostic> {
-    template_of(args.template, args.template_vars.as_deref())
-}
+impl ReadArgs {
+    /// `--template` and `--template-vars` as the library takes them (the variables file read).
+    fn template_settings(&self) -> Result<template::Settings, Diagnostic> {
+        use template::{Choice, Engine};
+        let choice = match self.template {
+            TemplateArg::Auto => Choice::Auto,
+            TemplateArg::None => Choice::None,
+            TemplateArg::Jinja2 => Choice::Force(Engine::Jinja2),
+            TemplateArg::Go => Choice::Force(Engine::Go),
+            TemplateArg::Erb => Choice::Force(Engine::Erb),
+            TemplateArg::Envsubst => Choice::Force(Engine::Envsubst),
+        };
+        let vars = match &self.template_vars {
+            Some(path) => Some(std::sync::Arc::new(
+                template::Vars::load(path).map_err(|e| Diagnostic::error("E002", e))?,
+            )),
+            None => None,
+        };
+        Ok(template::Settings { choice, vars })
+    }
 
-fn template_of(
-    engine: TemplateArg,
-    vars: Option<&std::path::Path>,
-) -> Result<template::Settings, Diagnostic> {
-    use template::{Choice, Engine};
-    let choice = match engine {
-        TemplateArg::Auto => Choice::Auto,
-        TemplateArg::None => Choice::None,
-        TemplateArg::Jinja2 => Choice::Force(Engine::Jinja2),
-        TemplateArg::Go => Choice::Force(Engine::Go),
-        TemplateArg::Erb => Choice::Force(Engine::Erb),
-        TemplateArg::Envsubst => Choice::Force(Engine::Envsubst),
-    };
-    let vars = match vars {
-        Some(path) => Some(std::sync::Arc::new(
-            template::Vars::load(path).map_err(|e| Diagnostic::error("E002", e))?,
-        )),
-        None => None,
-    };
-    Ok(template::Settings { choice, vars })
+    /// How the scan reads the configuration.
+    fn scan_options(&self, template: template::Settings) -> ScanOptions {
+        ScanOptions {
+            dialect: self.dialect.0,
+            conf_root: self.conf_root.clone(),
+            system_root: PathBuf::from("/"),
+            exclude: self.exclude.clone(),
+            skip_unknown: self.skip_unknown,
+            template,
+        }
+    }
 }
 
 /// `csppatch audit`: the report on stdout, text or JSON.
 fn audit(ui: Ui, args: &AuditArgs) -> u8 {
     let choice = args.vendors.choice();
     let any_vendor = !choice.vendors.is_empty() || !choice.allow.is_empty();
-    let template = match template_of(args.template, args.template_vars.as_deref()) {
+    let template = match args.read.template_settings() {
         Ok(t) => t,
         Err(d) => return ui.fail(args.format, Document::Audit, &[d]),
     };
@@ -247,14 +250,7 @@ fn audit(ui: Ui, args: &AuditArgs) -> u8 {
     }
     let request = commands::audit::AuditRequest {
         paths: args.paths.clone(),
-        scan: ScanOptions {
-            dialect: args.dialect.0,
-            conf_root: args.conf_root.clone(),
-            system_root: PathBuf::from("/"),
-            exclude: args.exclude.clone(),
-            skip_unknown: args.skip_unknown,
-            template,
-        },
+        scan: args.read.scan_options(template),
         vendors: any_vendor.then_some(choice),
     };
     let audit = match commands::audit::audit(&request) {
