@@ -82,6 +82,14 @@ pub fn header_value(v: &Value) -> Option<HeaderValue> {
     Some(HeaderValue { disposition, start })
 }
 
+/// How many spaces and tabs `elems` starts with.
+fn leading_blanks(elems: &[Elem]) -> usize {
+    elems
+        .iter()
+        .take_while(|e| matches!(e, Elem::Byte { b: b' ' | b'\t', .. }))
+        .count()
+}
+
 /// The value's elements without the trailing whitespace PHP strips (`isspace` in C).
 pub fn trim_end(elems: &[Elem]) -> &[Elem] {
     let mut end = elems.len();
@@ -411,16 +419,7 @@ impl<'a> Finder<'a> {
             return;
         };
         let v = expr::evaluate_with(code, value.clone(), Some(&self.vars));
-        let mut start = 0;
-        while matches!(
-            v.elems.get(start),
-            Some(Elem::Byte {
-                b: b' ' | b'\t',
-                ..
-            })
-        ) {
-            start += 1;
-        }
+        let start = leading_blanks(&v.elems);
         let elems = trim_end(&v.elems[start..]);
         let literal_text = elems
             .iter()
@@ -541,16 +540,7 @@ impl<'a> Finder<'a> {
             return;
         }
         let value = expr::evaluate_with(code, value_start..end, Some(&self.vars));
-        let mut start = 0;
-        while matches!(
-            value.elems.get(start),
-            Some(Elem::Byte {
-                b: b' ' | b'\t',
-                ..
-            })
-        ) {
-            start += 1;
-        }
+        let start = leading_blanks(&value.elems);
         let elems = trim_end(&value.elems[start..]);
         let inlined = inlined_in(&value, start, elems.len());
         let mut site = self.site(
