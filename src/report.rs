@@ -154,7 +154,8 @@ impl Report {
     /// What the run saw but could not check, as `(count, what)`: a CSP it cannot read (E041),
     /// one outside the given paths (E011), an include or a variable it could not follow
     /// (E006, TPL004, E010: only when no CSP was found in the paths, the all-clear they
-    /// would make false), a file it does not know that names the header (E003), no file at all (E042).
+    /// would make false), a file it does not know that names the header (E003), a server directive sending a CSP in
+    /// a file it does not read (E065), no file at all (E042).
     /// Any of these and the run is no all-clear: `--check` fails (README, "Never a false
     /// all-clear").
     pub fn not_checked(&self) -> Vec<(usize, &'static str)> {
@@ -174,6 +175,7 @@ impl Report {
             ("TPL004", "template include not followed", true),
             ("E010", "undefined CSP variable", true),
             ("E003", "unknown file naming the CSP header", false),
+            ("E065", "CSP sent from a file not read", false),
             ("E042", "no configuration file", false),
         ]
         .into_iter()

@@ -7,6 +7,7 @@
 //! once, with one meaning, and that no documented code is dead.
 
 mod dialect_guess;
+mod embedded_sender;
 mod locked_policy;
 mod no_config_files;
 mod refusals;
@@ -32,6 +33,7 @@ fn tables() -> Vec<&'static [Rule]> {
             superseded_header::RULE,
             vendor_blocked_here::RULE,
             dialect_guess::RULE,
+            embedded_sender::RULE,
         ],
         refusals::RULES,
         crate::csp::lint::RULES,

@@ -12,6 +12,7 @@ use crate::site::FileScan;
 use crate::temp_name;
 
 mod bounded;
+mod embedded;
 use bounded::Contents;
 pub use bounded::MAX_FILE;
 
@@ -294,6 +295,9 @@ impl Scanner<'_> {
             Some(k) if dialect.is_none() || !explicit_non_config(path) => k,
             _ => {
                 self.set.skipped += 1;
+                if reached == Reached::Walked {
+                    self.embedded_sender(path, &src);
+                }
                 return None;
             }
         };
@@ -310,7 +314,10 @@ impl Scanner<'_> {
         // `--skip-unknown`: taken for a server config by its content alone (logrotate's
         // `/var/log/*.log { ... }` reads like nginx), it does not parse and never names the
         // header: not a web-server config, so not an error.
-        if self.opts.skip_unknown
+        // A walked file likewise (a web app's `.xlf` translations or `manifest.webmanifest`
+        // beside its nginx config): nobody named it, and an error over a file that is no
+        // configuration would stop the whole run.
+        if (self.opts.skip_unknown || reached == Reached::Walked)
             && dialect.is_none()
             && scan.is_err()
             && crate::template::detect_dialect(path, &[]).is_none()
@@ -383,6 +390,26 @@ impl Scanner<'_> {
             Reached::Walked => Diagnostic::warning("E007", message),
             _ => Diagnostic::error("E007", message),
         });
+    }
+
+    /// A walked file that is no configuration csppatch reads, but holds a server directive
+    /// sending a CSP (a Kubernetes Ingress snippet, a heredoc in a shell script): E065.
+    fn embedded_sender(&mut self, path: &Path, src: &[u8]) {
+        let Some((offset, what)) = embedded::first_sender(path, src) else {
+            return;
+        };
+        self.set.diagnostics.push(
+            Diagnostic::warning(
+                "E065",
+                format!(
+                    "{what} sends a Content-Security-Policy here, in a file csppatch does not read (not a server configuration by its name or content): the policy it sends is not checked"
+                ),
+            )
+            .at(crate::diag::Location::of(path, src, offset))
+            .with_help(
+                "a server configuration under another name: name it with --dialect; else add the vendor's sources to it by hand (or to the configuration it is copied into, and run csppatch there), or --exclude it if it is not deployed",
+            ),
+        );
     }
 
     /// A file over [`MAX_FILE`]. One that mentions a CSP, or that an include brings into the

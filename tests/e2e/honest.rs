@@ -19,6 +19,10 @@ const FIXTURES: &[(&str, i32)] = &[
     ("apache-locked", 1),
     ("apache-superseded", 1),
     ("caddy-locked", 1),
+    // A Kubernetes Ingress snippet and a shell heredoc that send a CSP (E065), prose that
+    // quotes one (not a warning), a web manifest read as nginx by content before (NGX001
+    // stopped the run; modelled on cjmalloy/jasper-ui src/manifest.webmanifest).
+    ("embedded-ingress", 1),
     ("nginx-locked", 1),
     ("no-config", 1),
     ("php-download", 0),
