@@ -52,6 +52,50 @@ pub fn patch_file(
     file: &ScannedFile,
     planned: &[SitePatch],
 ) -> Result<(Vec<u8>, FileScan), Failure> {
+    let variants: Vec<String> = planned
+        .iter()
+        .flat_map(|p| &p.site.value.pieces)
+        .filter(|p| p.variant)
+        .map(|p| p.describe())
+        .collect();
+    let first = match patch_with(file, planned, false) {
+        Err(e) if !variants.is_empty() => e,
+        done => return done,
+    };
+    // The variants of a header (README, "Values built from variables") share the header's
+    // own literal: when their changes there differ (a new directive copying a source list
+    // each variant has its own), each change goes around the reference to the variable
+    // instead, and a copy of its value is written as the variable again.
+    patch_with(file, planned, true).map_err(|_| match first {
+        Failure::SelfCheck(e) => {
+            let k = planned
+                .iter()
+                .position(|p| p.site.value.pieces.iter().any(|x| x.variant))
+                .unwrap_or(0);
+            let mut names = variants;
+            names.sort();
+            names.dedup();
+            Failure::Refused {
+                site: k,
+                reason: format!(
+                    "each value of {} here is a policy browsers may receive, and their changes \
+                     cannot be written so that every one reads back as merged ({e}): make it by \
+                     hand",
+                    names.join(", ")
+                ),
+            }
+        }
+        refused => refused,
+    })
+}
+
+/// [`patch_file`]; `around`: no change goes into a literal that is one of several values of
+/// a variable.
+fn patch_with(
+    file: &ScannedFile,
+    planned: &[SitePatch],
+    around: bool,
+) -> Result<(Vec<u8>, FileScan), Failure> {
     let finder = crate::template::dialect(file.dialect, file.template.as_ref());
     let dialect: &dyn Dialect = &finder;
     let mut last = String::new();
@@ -59,7 +103,7 @@ pub fn patch_file(
         let mut splices = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (k, p) in planned.iter().enumerate() {
-            let s = splices_for(dialect, p.site, &file.src, p.outcome, strategy)
+            let s = splices_for(dialect, p.site, &file.src, p.outcome, strategy, around)
                 .map_err(|reason| Failure::Refused { site: k, reason })?;
             place::extend(&mut splices, &mut seen, s);
         }
@@ -85,6 +129,7 @@ fn splices_for(
     src: &[u8],
     outcome: &MergeOutcome,
     strategy: Strategy,
+    around: bool,
 ) -> Result<Vec<Splice>, String> {
     if site.repaired.is_none() && strategy != Strategy::Whole {
         let pieces = !site.value.pieces.is_empty();
@@ -106,7 +151,7 @@ fn splices_for(
                 ));
             }
             if pieces {
-                match place::splice(dialect, site, src, e)? {
+                match place::splice(dialect, site, src, e, around)? {
                     Some(s) => out.extend(s),
                     None => break,
                 }
@@ -329,6 +374,22 @@ fn read_back(file: &ScannedFile, new: &[u8], planned: &[SitePatch]) -> Result<Fi
             before.sites.len() + before.bindings.len(),
             after.sites.len() + after.bindings.len()
         ));
+    }
+    // The variants of a planned header that are not planned themselves (they allow the
+    // vendor already) share literals with it: they must still send what they sent.
+    for (i, b) in before.sites.iter().enumerate() {
+        let variant = planned
+            .iter()
+            .any(|p| p.site.span == b.span && p.which != SiteRef::Direct(i));
+        if variant
+            && !planned.iter().any(|p| p.which == SiteRef::Direct(i))
+            && after.sites[i].value.text != b.value.text
+        {
+            return Err(format!(
+                "another variant of the header ({}) would change too, to `{}`",
+                b.context, after.sites[i].value.text
+            ));
+        }
     }
     for p in planned {
         let site = site_of(&after, p.which);

@@ -9,12 +9,14 @@ use crate::site::{Level, Site};
 
 /// The splice for `edit` of `site` (whose value has pieces). `Ok(None)`: it cannot be written
 /// in place; `Err`: it must not be written at all (it would change a literal something other
-/// than this CSP reads).
+/// than this CSP reads). `around`: nothing is written into a literal that is one of several
+/// values of a variable (see `patch_file`).
 pub fn splice(
     dialect: &dyn Dialect,
     site: &Site,
     src: &[u8],
     edit: &TextEdit,
+    around: bool,
 ) -> Result<Option<Vec<Splice>>, String> {
     // Sources appended to the directive before the point, then new directives: the sources
     // go into the literal that holds the directive, the directives where no variable is.
@@ -30,15 +32,15 @@ pub fn splice(
                 text: edit.text[semi..].to_string(),
             };
             let (Some(a), Some(b)) = (
-                one(dialect, site, src, &head)?,
-                one(dialect, site, src, &tail)?,
+                one(dialect, site, src, &head, around)?,
+                one(dialect, site, src, &tail, around)?,
             ) else {
                 return Ok(None);
             };
             return Ok(Some(vec![a, b]));
         }
     }
-    Ok(one(dialect, site, src, edit)?.map(|s| vec![s]))
+    Ok(one(dialect, site, src, edit, around)?.map(|s| vec![s]))
 }
 
 fn one(
@@ -46,10 +48,14 @@ fn one(
     site: &Site,
     src: &[u8],
     edit: &TextEdit,
+    around: bool,
 ) -> Result<Option<Splice>, String> {
     let value = &site.value;
     if !edit.range.is_empty() {
         let level = value.owner(edit.range.start);
+        if around && value.in_variant(level) {
+            return Ok(None);
+        }
         if edit.range.clone().any(|i| value.owner(i) != level) {
             return Ok(None);
         }
@@ -69,11 +75,19 @@ fn one(
     }
     let mut blocked = None;
     for (level, at) in points {
+        if around && value.in_variant(level) {
+            continue;
+        }
         if !value.editable(level) {
             blocked.get_or_insert(level);
             continue;
         }
-        if let Some(bytes) = dialect.encode_fragment(&site.at_level(level), src, at, &edit.text) {
+        let text = if around {
+            as_references(value, level, &edit.text)
+        } else {
+            edit.text.clone()
+        };
+        if let Some(bytes) = dialect.encode_fragment(&site.at_level(level), src, at, &text) {
             return Ok(Some(Splice {
                 range: at..at,
                 bytes,
@@ -84,6 +98,58 @@ fn one(
         Some(level) => Err(shared(site, level, edit.text.trim())),
         None => Ok(None),
     }
+}
+
+/// `text` with each run of it that is the whole value of a variable with several values,
+/// referred to in literal `level`, written as that reference again (`; worker-src $scriptSrc`
+/// for a `worker-src` copied from `script-src $scriptSrc`): every variant then gets its own
+/// value there, as its merge asks, from the same bytes. Only where nothing is written into
+/// that value (see `patch_file`); the read-back proves the result.
+fn as_references(value: &crate::site::Decoded, level: Level, text: &str) -> String {
+    let mut out = text.to_string();
+    let own = value.level_value(level);
+    for i in value.children(level) {
+        let piece = &value.pieces[i];
+        let copied = value.text[piece.text.clone()].trim();
+        if !piece.variant || copied.is_empty() {
+            continue;
+        }
+        let Some(stand_in) = own
+            .opaque
+            .iter()
+            .find(|o| own.raw(o.start).is_some_and(|r| r.start == piece.reference.start))
+            .map(|o| own.text[o.clone()].to_string())
+        else {
+            continue;
+        };
+        out = replace_sources(&out, copied, &stand_in);
+    }
+    out
+}
+
+/// `text` with every occurrence of `from` that starts and ends at a source boundary (white
+/// space, `;`, or the ends) replaced by `to`.
+fn replace_sources(text: &str, from: &str, to: &str) -> String {
+    let boundary = |c: Option<char>| c.is_none_or(|c| c.is_ascii_whitespace() || c == ';');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(from) {
+        let before = if i > 0 {
+            rest[..i].chars().last()
+        } else {
+            out.chars().last()
+        };
+        let after = rest[i + from.len()..].chars().next();
+        out.push_str(&rest[..i]);
+        if boundary(before) && boundary(after) {
+            out.push_str(to);
+        } else {
+            out.push_str(from);
+        }
+        rest = &rest[i + from.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The refusal for a change that would land in a literal read elsewhere too.
@@ -120,4 +186,19 @@ pub fn extend(
         }
     }
     seen.extend(all[before..].iter().cloned());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_sources;
+
+    #[test]
+    fn sources_are_replaced_at_their_boundaries_only() {
+        assert_eq!(
+            replace_sources("; worker-src 'self' a.example", "'self' a.example", "$s"),
+            "; worker-src $s"
+        );
+        assert_eq!(replace_sources("x 'self'b", "'self'", "$s"), "x 'self'b");
+        assert_eq!(replace_sources("'self'; 'self'", "'self'", "$s"), "$s; $s");
+    }
 }
