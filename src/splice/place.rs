@@ -82,10 +82,13 @@ fn one(
             blocked.get_or_insert(level);
             continue;
         }
-        let text = if around {
-            as_references(value, level, &edit.text)
+        let (at, text) = if around {
+            (
+                past_empty_references(value, level, at),
+                as_references(value, level, &edit.text),
+            )
         } else {
-            edit.text.clone()
+            (at, edit.text.clone())
         };
         if let Some(bytes) = dialect.encode_fragment(&site.at_level(level), src, at, &text) {
             return Ok(Some(Splice {
@@ -125,6 +128,49 @@ fn as_references(value: &crate::site::Decoded, level: Level, text: &str) -> Stri
         out = replace_sources(&out, copied, &stand_in);
     }
     out
+}
+
+/// `at` (a file offset in literal `level`) moved past the references right after it (white
+/// space between) that produce no text in this variant (`$csp_extra` when its `map` value is
+/// `""`, a variable no `set` of which runs): the variants in which they hold sources then put a
+/// source added around them at the same place, after the reference, and all read back alike.
+fn past_empty_references(value: &crate::site::Decoded, level: Level, at: usize) -> usize {
+    let own = value.level_value(level);
+    let Some(mut i) = (0..own.text.len()).find(|&i| own.raw(i).is_some_and(|r| r.start == at))
+    else {
+        return at;
+    };
+    let produced_nothing = |r: &std::ops::Range<usize>| {
+        !value
+            .pieces
+            .iter()
+            .any(|p| p.reference == *r && !p.text.is_empty())
+            && !value
+                .opaque
+                .iter()
+                .any(|o| value.raw(o.start).is_some_and(|x| x.start == r.start))
+    };
+    let mut moved = at;
+    let bytes = own.text.as_bytes();
+    while i < bytes.len() {
+        if bytes[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let Some(o) = own.opaque.iter().find(|o| o.start == i) else {
+            break;
+        };
+        let (Some(first), Some(last)) = (own.raw(o.start), own.raw(o.end - 1)) else {
+            break;
+        };
+        let reference = first.start..last.end;
+        if !produced_nothing(&reference) {
+            break;
+        }
+        moved = reference.end;
+        i = o.end;
+    }
+    moved
 }
 
 /// `text` with every occurrence of `from` that starts and ends at a source boundary (white
