@@ -597,6 +597,130 @@ mod tests {
         assert_eq!(names_in(b"a $x ${y}z $1 $"), vec!["x", "y"]);
     }
 
+    fn sites(src: &str) -> Vec<crate::site::Site> {
+        use crate::dialect::Dialect;
+        super::super::Nginx
+            .find(std::path::Path::new("t.conf"), src.as_bytes())
+            .expect("nginx reads it")
+            .sites
+    }
+
+    fn texts(src: &str) -> Vec<String> {
+        sites(src).into_iter().map(|s| s.value.text).collect()
+    }
+
+    #[test]
+    fn a_set_and_another_inside_if_are_two_variants() {
+        let src = "server {\n\
+                   set $s \"'self'\";\n\
+                   if ($arg_x) { set $s \"'self' 'unsafe-eval'\"; }\n\
+                   add_header Content-Security-Policy \"script-src $s; object-src 'none'\";\n}\n";
+        let all = sites(src);
+        assert_eq!(
+            all.iter().map(|s| s.value.text.as_str()).collect::<Vec<_>>(),
+            [
+                "script-src 'self'; object-src 'none'",
+                "script-src 'self' 'unsafe-eval'; object-src 'none'"
+            ]
+        );
+        for s in &all {
+            assert!(s.refusal.is_none(), "{:?}", s.refusal);
+            assert_eq!(s.span, all[0].span, "both are the header's word");
+            assert!(s.value.pieces[0].variant);
+        }
+        assert!(all[0].context.ends_with("[with `$s` from line 2]"), "{}", all[0].context);
+        assert!(
+            all[1].context.ends_with("[with `$s` from line 3, in `if ($arg_x)`]"),
+            "{}",
+            all[1].context
+        );
+    }
+
+    #[test]
+    fn sets_only_inside_if_can_also_leave_the_variable_unset() {
+        let src = "server {\n\
+                   if ($a) { set $extra \"https://a.example\"; }\n\
+                   add_header Content-Security-Policy \"script-src 'self' $extra\";\n}\n";
+        assert_eq!(
+            texts(src),
+            ["script-src 'self' https://a.example", "script-src 'self' "]
+        );
+        assert!(sites(src)[1].context.contains("`$extra` unset"));
+    }
+
+    #[test]
+    fn a_set_followed_by_another_in_its_block_is_never_the_value() {
+        let src = "server {\n set $s \"a.example\";\n set $s \"b.example\";\n\
+                   add_header Content-Security-Policy \"img-src $s\";\n}\n";
+        let all = sites(src);
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].value.text, "img-src b.example");
+        assert!(!all[0].value.pieces[0].variant, "one value: known");
+    }
+
+    #[test]
+    fn each_map_value_is_a_variant_and_no_default_adds_the_empty_one() {
+        let with_default = "map $uri $h {\n default \"'sha256-a'\";\n ~^/b \"'sha256-b'\";\n}\n\
+                            server {\n add_header Content-Security-Policy \"script-src 'self' $h\";\n}\n";
+        assert_eq!(
+            texts(with_default),
+            ["script-src 'self' 'sha256-a'", "script-src 'self' 'sha256-b'"]
+        );
+        assert!(sites(with_default)[1]
+            .context
+            .contains("`$h` from line 3, map key `~^/b`"));
+        let without = "map $uri $h {\n ~^/b \"'sha256-b'\";\n}\n\
+                       server {\n add_header Content-Security-Policy \"script-src 'self' $h\";\n}\n";
+        assert_eq!(
+            texts(without),
+            ["script-src 'self' 'sha256-b'", "script-src 'self' "]
+        );
+        assert!(sites(without)[1].context.contains("no key of its `map` matches"));
+    }
+
+    #[test]
+    fn a_map_value_in_the_place_of_a_directive_is_expanded_not_refused() {
+        let src = "map $uri $extra {\n default \"\";\n ~^/embed \"frame-ancestors *\";\n}\n\
+                   server {\n add_header Content-Security-Policy \"default-src 'self'; $extra\";\n}\n";
+        let all = sites(src);
+        assert_eq!(all.len(), 2);
+        assert!(all.iter().all(|s| s.refusal.is_none()));
+        assert_eq!(all[1].value.text, "default-src 'self'; frame-ancestors *");
+    }
+
+    #[test]
+    fn more_combinations_than_the_bound_refuse_naming_the_variables() {
+        let mut src = String::from("server {\n");
+        for v in ["a", "b", "c"] {
+            src.push_str(&format!(
+                " set ${v} \"{v}0.example\";\n if ($arg_{v}) {{ set ${v} \"{v}1.example\"; }}\n \
+                 if ($arg_{v}2) {{ set ${v} \"{v}2.example\"; }}\n"
+            ));
+        }
+        src.push_str(" add_header Content-Security-Policy \"img-src $a $b $c\";\n}\n");
+        let all = sites(&src);
+        assert_eq!(all.len(), 1, "27 combinations: one refused site");
+        let why = all[0].refusal.as_deref().expect("refused");
+        assert!(
+            why.contains("`$a` (set on lines 2, 3, 4)") && why.contains("`$b`") && why.contains("16"),
+            "{why}"
+        );
+        assert_eq!(all[0].value.text, "img-src $a $b $c", "the variables stay opaque");
+    }
+
+    #[test]
+    fn the_same_variable_twice_takes_the_same_value_in_a_variant() {
+        let src = "server {\n set $s \"'self'\";\n if ($x) { set $s \"'none'\"; }\n\
+                   add_header Content-Security-Policy \"script-src $s; worker-src $s\";\n}\n";
+        assert_eq!(
+            texts(src),
+            [
+                "script-src 'self'; worker-src 'self'",
+                "script-src 'none'; worker-src 'none'"
+            ]
+        );
+    }
+
     #[test]
     fn lineage_is_either_way() {
         assert!(same_lineage(&[0, 1], &[0]));
