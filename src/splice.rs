@@ -52,12 +52,15 @@ pub fn patch_file(
     file: &ScannedFile,
     planned: &[SitePatch],
 ) -> Result<(Vec<u8>, FileScan), Failure> {
-    let variants: Vec<String> = planned
-        .iter()
-        .flat_map(|p| &p.site.value.pieces)
-        .filter(|p| p.variant)
-        .map(|p| p.describe())
-        .collect();
+    let mut variants: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for p in planned.iter().flat_map(|p| &p.site.value.pieces) {
+        if p.variant {
+            let lines = variants.entry(p.name.as_str()).or_default();
+            if !lines.contains(&p.origin.as_str()) {
+                lines.push(p.origin.as_str());
+            }
+        }
+    }
     let first = match patch_with(file, planned, false) {
         Err(e) if !variants.is_empty() => e,
         done => return done,
@@ -67,27 +70,41 @@ pub fn patch_file(
     // each variant has its own), each change goes around the reference to the variable
     // instead, and a copy of its value is written as the variable again.
     patch_with(file, planned, true).map_err(|_| match first {
-        Failure::SelfCheck(e) => {
-            let k = planned
-                .iter()
-                .position(|p| p.site.value.pieces.iter().any(|x| x.variant))
-                .unwrap_or(0);
-            let mut names = variants;
-            names.sort();
-            names.dedup();
+        Failure::Refused { reason, .. } if !reason.starts_with(WHOLE_REFUSAL) => {
             Failure::Refused {
-                site: k,
+                site: variant_site(planned),
+                reason,
+            }
+        }
+        _ => {
+            let names: Vec<String> = variants
+                .iter()
+                .map(|(name, origins)| format!("`{name}` ({})", origins.join("; ")))
+                .collect();
+            Failure::Refused {
+                site: variant_site(planned),
                 reason: format!(
-                    "each value of {} here is a policy browsers may receive, and their changes \
-                     cannot be written so that every one reads back as merged ({e}): make it by \
-                     hand",
+                    "the values of {} each make a policy browsers receive for some requests, \
+                     and their changes cannot be written so that every one reads back as its \
+                     merge (they need different text where the variants share it, or one would \
+                     change a variant that needs nothing): make it by hand",
                     names.join(", ")
                 ),
             }
         }
-        refused => refused,
     })
 }
+
+/// The first planned site that is a variant, for a refusal about variants.
+fn variant_site(planned: &[SitePatch]) -> usize {
+    planned
+        .iter()
+        .position(|p| p.site.value.pieces.iter().any(|x| x.variant))
+        .unwrap_or(0)
+}
+
+/// How the refusal starts when no strategy could write a value built from variables.
+const WHOLE_REFUSAL: &str = "the change cannot be written into the literals";
 
 /// [`patch_file`]; `around`: no change goes into a literal that is one of several values of
 /// a variable.
@@ -105,6 +122,21 @@ fn patch_with(
         for (k, p) in planned.iter().enumerate() {
             let s = splices_for(dialect, p.site, &file.src, p.outcome, strategy, around)
                 .map_err(|reason| Failure::Refused { site: k, reason })?;
+            let s = if around {
+                // The variants' merges may space the same text differently (` ; ` after a
+                // reference that is empty in one): one splice of each, the shortest.
+                let mut rest = Vec::new();
+                for x in s {
+                    match splices.iter().position(|e: &Splice| same_splice(e, &x)) {
+                        Some(i) if x.bytes.len() < splices[i].bytes.len() => splices[i] = x,
+                        Some(_) => {}
+                        None => rest.push(x),
+                    }
+                }
+                rest
+            } else {
+                s
+            };
             place::extend(&mut splices, &mut seen, s);
         }
         let new = edit::apply(&file.src, &splices).map_err(Failure::SelfCheck)?;
@@ -182,8 +214,7 @@ fn splices_for(
     if !site.value.pieces.is_empty() {
         // Re-encoding the whole value would write the variables' text into the header.
         return Err(format!(
-            "the change cannot be written into the literals the value is built from ({}): \
-             make it by hand",
+            "{WHOLE_REFUSAL} the value is built from ({}): make it by hand",
             {
                 let mut names: Vec<String> =
                     site.value.pieces.iter().map(|p| p.describe()).collect();
@@ -359,6 +390,18 @@ fn literal_copy(p: &SitePatch, after: &Site) -> Option<String> {
         }
     }
     None
+}
+
+/// Two splices at the same place writing the same tokens.
+fn same_splice(a: &Splice, b: &Splice) -> bool {
+    let words = |s: &Splice| {
+        String::from_utf8_lossy(&s.bytes)
+            .replace(';', " ; ")
+            .split_ascii_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    a.range == b.range && words(a) == words(b)
 }
 
 /// A policy's directives as their white-space separated tokens.

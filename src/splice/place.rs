@@ -83,10 +83,13 @@ fn one(
             continue;
         }
         let (at, text) = if around {
-            (
-                past_empty_references(value, level, at),
-                as_references(value, level, &edit.text),
-            )
+            let moved = past_empty_references(value, level, at);
+            let mut text = as_references(value, level, &edit.text);
+            if moved != at && !text.starts_with(|c: char| c.is_ascii_whitespace()) {
+                // Now after the reference: a space keeps the text out of its name.
+                text = format!(" {}", text.trim_end());
+            }
+            (moved, text)
         } else {
             (at, edit.text.clone())
         };

@@ -150,3 +150,58 @@ fn every_variant_of_an_if_set_and_a_map_lets_the_vendor_through_in_chromium() {
         String::from_utf8_lossy(&again.stderr)
     );
 }
+
+/// csppatch on `conf` (written to a fresh directory) with `--allow script-src VENDOR`.
+fn run_on(conf: &str) -> (String, i32, String, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("site.conf");
+    fs::write(&path, conf).unwrap();
+    let out = common::csppatch()
+        .arg(&path)
+        .args(["--allow", "script-src https://widget.example.com", "--color", "never"])
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+        conf.to_string(),
+        fs::read_to_string(&path).unwrap(),
+    )
+}
+
+#[test]
+fn variants_whose_changes_differ_in_the_shared_text_refuse_naming_the_variable_and_lines() {
+    // The /app variant has 'strict-dynamic' (CSP101: the host only helps older browsers) and
+    // needs no worker-src; the default one needs worker-src pinned to 'self', which the /app
+    // one would then send too: no write makes both read back as their merges.
+    let (stderr, code, before, after) = run_on(
+        "map $uri $s {\n    default \"'self'\";\n    ~^/app \"'nonce-abc' 'strict-dynamic'\";\n}\n\
+         server {\n    listen 127.0.0.1:8087;\n    add_header Content-Security-Policy \"default-src 'self'; script-src $s\" always;\n}\n",
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("site.conf:7:"), "{stderr}");
+    assert!(stderr.contains("warning[CSP101]"), "the strict-dynamic variant's lint: {stderr}");
+    assert!(
+        stderr.contains("error[E013]")
+            && stderr.contains("`$s` (line 2, map key `default`; line 3, map key `~^/app`)"),
+        "{stderr}"
+    );
+    assert_eq!(after, before, "nothing written");
+}
+
+#[test]
+fn an_empty_map_default_puts_the_source_after_the_reference_for_every_variant() {
+    let (stderr, code, before, after) = run_on(
+        "map $uri $h {\n    default \"\";\n    /a \"'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='\";\n}\n\
+         server {\n    listen 127.0.0.1:8087;\n    add_header Content-Security-Policy \"default-src 'self'; script-src 'self' $h; object-src 'none'\" always;\n}\n",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        after,
+        before.replace(
+            "script-src 'self' $h; object-src 'none'",
+            "script-src 'self' $h https://widget.example.com; object-src 'none'; worker-src 'self'"
+        ),
+        "{stderr}"
+    );
+}
