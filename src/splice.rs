@@ -70,12 +70,10 @@ pub fn patch_file(
     // each variant has its own), each change goes around the reference to the variable
     // instead, and a copy of its value is written as the variable again.
     patch_with(file, planned, true).map_err(|_| match first {
-        Failure::Refused { reason, .. } if !reason.starts_with(WHOLE_REFUSAL) => {
-            Failure::Refused {
-                site: variant_site(planned),
-                reason,
-            }
-        }
+        Failure::Refused { reason, .. } if !reason.starts_with(WHOLE_REFUSAL) => Failure::Refused {
+            site: variant_site(planned),
+            reason,
+        },
         _ => {
             let names: Vec<String> = variants
                 .iter()

@@ -123,7 +123,10 @@ fn as_references(value: &crate::site::Decoded, level: Level, text: &str) -> Stri
         let Some(stand_in) = own
             .opaque
             .iter()
-            .find(|o| own.raw(o.start).is_some_and(|r| r.start == piece.reference.start))
+            .find(|o| {
+                own.raw(o.start)
+                    .is_some_and(|r| r.start == piece.reference.start)
+            })
             .map(|o| own.text[o.clone()].to_string())
         else {
             continue;

@@ -120,14 +120,21 @@ fn every_variant_of_an_if_set_and_a_map_lets_the_vendor_through_in_chromium() {
     );
     assert!(after_text.contains("set $scriptSrc \"'self' https://muserelay.com\";"));
     assert!(after_text.contains("set $scriptSrc \"'self' 'unsafe-eval' https://muserelay.com\";"));
-    assert!(after_text.contains("1 \"'self' data: https://img.example.net https://muserelay.com\";"));
+    assert!(
+        after_text.contains("1 \"'self' data: https://img.example.net https://muserelay.com\";")
+    );
 
     let server = serve(&site, port);
     for (path, before) in VARIANTS.iter().zip(&before) {
         let csp = server.csp(path);
         assert_eq!(csp.len(), 1, "{path}: one policy: {csp:?}");
         let unsafe_eval = path.contains("unsafe");
-        assert_eq!(csp[0].contains("'unsafe-eval'"), unsafe_eval, "{path}: {}", csp[0]);
+        assert_eq!(
+            csp[0].contains("'unsafe-eval'"),
+            unsafe_eval,
+            "{path}: {}",
+            csp[0]
+        );
         assert_eq!(
             csp[0].contains("https://img.example.net"),
             path.contains("embed"),
@@ -158,7 +165,12 @@ fn run_on(conf: &str) -> (String, i32, String, String) {
     fs::write(&path, conf).unwrap();
     let out = common::csppatch()
         .arg(&path)
-        .args(["--allow", "script-src https://widget.example.com", "--color", "never"])
+        .args([
+            "--allow",
+            "script-src https://widget.example.com",
+            "--color",
+            "never",
+        ])
         .output()
         .unwrap();
     (
@@ -180,7 +192,10 @@ fn variants_whose_changes_differ_in_the_shared_text_refuse_naming_the_variable_a
     );
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("site.conf:7:"), "{stderr}");
-    assert!(stderr.contains("warning[CSP101]"), "the strict-dynamic variant's lint: {stderr}");
+    assert!(
+        stderr.contains("warning[CSP101]"),
+        "the strict-dynamic variant's lint: {stderr}"
+    );
     assert!(
         stderr.contains("error[E013]")
             && stderr.contains("`$s` (line 2, map key `default`; line 3, map key `~^/app`)"),
