@@ -101,8 +101,9 @@ pub enum Expansion {
     /// Several: each combination of the variables' values, with what was chosen
     /// (`` `$scriptSrc` from line 25, in `if ($unsafe)` ``).
     Variants(Vec<(Decoded, String)>),
-    /// More than [`MAX_VARIANTS`]: the value with the variables opaque, and the refusal.
-    TooMany(Decoded, String),
+    /// More than [`MAX_VARIANTS`]: the value with the variables opaque, and the refusal when
+    /// one of their values holds a `;` (it could end the directive it stands in).
+    TooMany(Decoded, Option<String>),
 }
 
 /// The values chosen for the variables with several, in one expansion.
@@ -115,6 +116,8 @@ struct Pick {
     /// Set when a variable with several values and none chosen yet was met: its name and how
     /// many values it has (the expansion stops there).
     need: Option<(String, usize)>,
+    /// Not expanded because of [`MAX_VARIANTS`] (said in the notes).
+    over: bool,
 }
 
 impl Pick {
@@ -278,20 +281,36 @@ impl Assignments {
             done.push((d, pick));
         }
         if combinations > MAX_VARIANTS {
-            let mut pick = Pick::default();
+            // Not expanded: the variables stay run-time parts, patched around inside a
+            // directive's sources (right for any value of theirs that holds no `;`) and refused
+            // where a directive is, as they were before variants were expanded.
+            let mut pick = Pick {
+                over: true,
+                ..Pick::default()
+            };
             let Some(d) = self.expand_in(bytes, path, src, &mut Vec::new(), &mut pick) else {
                 return Expansion::Plain;
             };
-            let list: Vec<String> = names
-                .iter()
-                .map(|n| format!("`${n}` ({})", self.lines(n, path, src)))
-                .collect();
-            let why = format!(
-                "{} can hold more than {MAX_VARIANTS} combinations of values here, and each is a \
-                 policy browsers may receive that csppatch would check and patch one by one; give \
-                 them fewer values (or write the sources in the header), then run csppatch again",
-                list.join(", ")
-            );
+            let ends_directive = names.iter().any(|n| {
+                self.choices(n, path).unwrap_or_default().iter().any(|c| {
+                    matches!(c, Choice::Value(a) if unescape(src, a.word.span.clone(), a.word.quote)
+                        .iter()
+                        .any(|(b, _)| *b == b';'))
+                })
+            });
+            let why = ends_directive.then(|| {
+                let list: Vec<String> = names
+                    .iter()
+                    .map(|n| format!("`${n}` ({})", self.lines(n, path, src)))
+                    .collect();
+                format!(
+                    "{} can hold more than {MAX_VARIANTS} combinations of values here, some with \
+                     more directives; each is a policy browsers may receive, and csppatch \
+                     expands at most {MAX_VARIANTS}: give them fewer values (or write the \
+                     directives in the header), then run csppatch again",
+                    list.join(", ")
+                )
+            });
             return Expansion::TooMany(finish(d), why);
         }
         match done.len() {
@@ -348,7 +367,13 @@ impl Assignments {
                     return None;
                 }
                 (true, None) => {
-                    let why = Unknown::Several(self.offsets(&name, path)).describe(src);
+                    let mut why = Unknown::Several(self.offsets(&name, path)).describe(src);
+                    if pick.over {
+                        why.push_str(&format!(
+                            ", and with the other variables more than {MAX_VARIANTS} \
+                             combinations, more than csppatch expands"
+                        ));
+                    }
                     d.push_noted(stand_in, reference, note(stand_in, &why));
                     continue;
                 }
@@ -454,16 +479,21 @@ impl Assignments {
             .collect()
     }
 
-    /// `set on lines 20, 25`, for messages.
+    /// `set on lines 20, 25`, for messages (the first few of a long `map`).
     fn lines(&self, name: &str, path: &[usize], src: &[u8]) -> String {
-        let lines: Vec<String> = self
-            .offsets(name, path)
+        const SHOWN: usize = 8;
+        let offsets = self.offsets(name, path);
+        let mut lines: Vec<String> = offsets
             .iter()
+            .take(SHOWN)
             .map(|&o| line_of(src, o).to_string())
             .collect();
+        if offsets.len() > SHOWN {
+            lines.push(format!("and {} more", offsets.len() - SHOWN));
+        }
         format!(
             "set on line{} {}",
-            if lines.len() == 1 { "" } else { "s" },
+            if offsets.len() == 1 { "" } else { "s" },
             lines.join(", ")
         )
     }
@@ -499,7 +529,14 @@ impl Unknown {
                                 time)"
                 .into(),
             Unknown::Several(at) => {
-                let lines: Vec<String> = at.iter().map(|&o| line_of(src, o).to_string()).collect();
+                let mut lines: Vec<String> = at
+                    .iter()
+                    .take(8)
+                    .map(|&o| line_of(src, o).to_string())
+                    .collect();
+                if at.len() > 8 {
+                    lines.push(format!("and {} more", at.len() - 8));
+                }
                 format!(
                     "it has more than one possible value here (line{} {})",
                     if lines.len() == 1 { "" } else { "s" },
@@ -689,7 +726,7 @@ mod tests {
     }
 
     #[test]
-    fn more_combinations_than_the_bound_refuse_naming_the_variables() {
+    fn more_combinations_than_the_bound_stay_run_time_parts_or_refuse_naming_the_variables() {
         let mut src = String::from("server {\n");
         for v in ["a", "b", "c"] {
             src.push_str(&format!(
@@ -699,13 +736,18 @@ mod tests {
         }
         src.push_str(" add_header Content-Security-Policy \"img-src $a $b $c\";\n}\n");
         let all = sites(&src);
-        assert_eq!(all.len(), 1, "27 combinations: one refused site");
+        assert_eq!(all.len(), 1, "27 combinations: not expanded");
+        assert!(all[0].refusal.is_none(), "sources only: patched around");
+        assert_eq!(all[0].value.text, "img-src $a $b $c", "the variables stay opaque");
+        assert!(all[0].value.notes[0].what.contains("more than 16 combinations"));
+        // With a value that holds another directive, it is refused, naming them.
+        let src = src.replace("a2.example", "a2.example; frame-ancestors *");
+        let all = sites(&src);
         let why = all[0].refusal.as_deref().expect("refused");
         assert!(
             why.contains("`$a` (set on lines 2, 3, 4)") && why.contains("`$b`") && why.contains("16"),
             "{why}"
         );
-        assert_eq!(all[0].value.text, "img-src $a $b $c", "the variables stay opaque");
     }
 
     #[test]

@@ -200,7 +200,7 @@ impl<'a> Finder<'a> {
             Expansion::Plain => (vec![(decoded, None)], None),
             Expansion::One(d) => (vec![(d, None)], None),
             Expansion::Variants(v) => (v.into_iter().map(|(d, l)| (d, Some(l))).collect(), None),
-            Expansion::TooMany(d, why) => (vec![(d, None)], Some(why)),
+            Expansion::TooMany(d, why) => (vec![(d, None)], why),
         };
         let (mut warned, mut first) = (false, true);
         for (decoded, label) in variants {
