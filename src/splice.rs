@@ -52,6 +52,65 @@ pub fn patch_file(
     file: &ScannedFile,
     planned: &[SitePatch],
 ) -> Result<(Vec<u8>, FileScan), Failure> {
+    let mut variants: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for p in planned.iter().flat_map(|p| &p.site.value.pieces) {
+        if p.variant {
+            let lines = variants.entry(p.name.as_str()).or_default();
+            if !lines.contains(&p.origin.as_str()) {
+                lines.push(p.origin.as_str());
+            }
+        }
+    }
+    let first = match patch_with(file, planned, false) {
+        Err(e) if !variants.is_empty() => e,
+        done => return done,
+    };
+    // The variants of a header (README, "Values built from variables") share the header's
+    // own literal: when their changes there differ (a new directive copying a source list
+    // each variant has its own), each change goes around the reference to the variable
+    // instead, and a copy of its value is written as the variable again.
+    patch_with(file, planned, true).map_err(|_| match first {
+        Failure::Refused { reason, .. } if !reason.starts_with(WHOLE_REFUSAL) => Failure::Refused {
+            site: variant_site(planned),
+            reason,
+        },
+        _ => {
+            let names: Vec<String> = variants
+                .iter()
+                .map(|(name, origins)| format!("`{name}` ({})", origins.join("; ")))
+                .collect();
+            Failure::Refused {
+                site: variant_site(planned),
+                reason: format!(
+                    "the values of {} each make a policy browsers receive for some requests, \
+                     and their changes cannot be written so that every one reads back as its \
+                     merge (they need different text where the variants share it, or one would \
+                     change a variant that needs nothing): make it by hand",
+                    names.join(", ")
+                ),
+            }
+        }
+    })
+}
+
+/// The first planned site that is a variant, for a refusal about variants.
+fn variant_site(planned: &[SitePatch]) -> usize {
+    planned
+        .iter()
+        .position(|p| p.site.value.pieces.iter().any(|x| x.variant))
+        .unwrap_or(0)
+}
+
+/// How the refusal starts when no strategy could write a value built from variables.
+const WHOLE_REFUSAL: &str = "the change cannot be written into the literals";
+
+/// [`patch_file`]; `around`: no change goes into a literal that is one of several values of
+/// a variable.
+fn patch_with(
+    file: &ScannedFile,
+    planned: &[SitePatch],
+    around: bool,
+) -> Result<(Vec<u8>, FileScan), Failure> {
     let finder = crate::template::dialect(file.dialect, file.template.as_ref());
     let dialect: &dyn Dialect = &finder;
     let mut last = String::new();
@@ -59,12 +118,27 @@ pub fn patch_file(
         let mut splices = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (k, p) in planned.iter().enumerate() {
-            let s = splices_for(dialect, p.site, &file.src, p.outcome, strategy)
+            let s = splices_for(dialect, p.site, &file.src, p.outcome, strategy, around)
                 .map_err(|reason| Failure::Refused { site: k, reason })?;
+            let s = if around {
+                // The variants' merges may space the same text differently (` ; ` after a
+                // reference that is empty in one): one splice of each, the shortest.
+                let mut rest = Vec::new();
+                for x in s {
+                    match splices.iter().position(|e: &Splice| same_splice(e, &x)) {
+                        Some(i) if x.bytes.len() < splices[i].bytes.len() => splices[i] = x,
+                        Some(_) => {}
+                        None => rest.push(x),
+                    }
+                }
+                rest
+            } else {
+                s
+            };
             place::extend(&mut splices, &mut seen, s);
         }
         let new = edit::apply(&file.src, &splices).map_err(Failure::SelfCheck)?;
-        match read_back(file, &new, planned) {
+        match read_back(file, &new, planned, around) {
             Ok(after) => {
                 for (k, p) in planned.iter().enumerate() {
                     if let Some(reason) = literal_copy(p, site_of(&after, p.which)) {
@@ -85,6 +159,7 @@ fn splices_for(
     src: &[u8],
     outcome: &MergeOutcome,
     strategy: Strategy,
+    around: bool,
 ) -> Result<Vec<Splice>, String> {
     if site.repaired.is_none() && strategy != Strategy::Whole {
         let pieces = !site.value.pieces.is_empty();
@@ -106,7 +181,7 @@ fn splices_for(
                 ));
             }
             if pieces {
-                match place::splice(dialect, site, src, e)? {
+                match place::splice(dialect, site, src, e, around)? {
                     Some(s) => out.extend(s),
                     None => break,
                 }
@@ -137,8 +212,7 @@ fn splices_for(
     if !site.value.pieces.is_empty() {
         // Re-encoding the whole value would write the variables' text into the header.
         return Err(format!(
-            "the change cannot be written into the literals the value is built from ({}): \
-             make it by hand",
+            "{WHOLE_REFUSAL} the value is built from ({}): make it by hand",
             {
                 let mut names: Vec<String> =
                     site.value.pieces.iter().map(|p| p.describe()).collect();
@@ -316,9 +390,34 @@ fn literal_copy(p: &SitePatch, after: &Site) -> Option<String> {
     None
 }
 
+/// Two splices at the same place writing the same tokens.
+fn same_splice(a: &Splice, b: &Splice) -> bool {
+    let words = |s: &Splice| {
+        String::from_utf8_lossy(&s.bytes)
+            .replace(';', " ; ")
+            .split_ascii_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    a.range == b.range && words(a) == words(b)
+}
+
+/// A policy's directives as their white-space separated tokens.
+fn tokens(policy: &str) -> Vec<Vec<&str>> {
+    policy
+        .split(';')
+        .map(|d| d.split_ascii_whitespace().collect())
+        .collect()
+}
+
 /// Read the patched bytes back with the same dialect: every patched site must now decode to
 /// exactly the merged policy, and the file must hold the same sites as before.
-fn read_back(file: &ScannedFile, new: &[u8], planned: &[SitePatch]) -> Result<FileScan, String> {
+fn read_back(
+    file: &ScannedFile,
+    new: &[u8],
+    planned: &[SitePatch],
+    around: bool,
+) -> Result<FileScan, String> {
     let before = file.scan.as_ref().map_err(|d| d.message.clone())?;
     let after = crate::template::dialect(file.dialect, file.template.as_ref())
         .find(&file.path, new)
@@ -330,9 +429,30 @@ fn read_back(file: &ScannedFile, new: &[u8], planned: &[SitePatch]) -> Result<Fi
             after.sites.len() + after.bindings.len()
         ));
     }
+    // The variants of a planned header that are not planned themselves (they allow the
+    // vendor already) share literals with it: they must still send what they sent.
+    for (i, b) in before.sites.iter().enumerate() {
+        let variant = planned
+            .iter()
+            .any(|p| p.site.span == b.span && p.which != SiteRef::Direct(i));
+        if variant
+            && !planned.iter().any(|p| p.which == SiteRef::Direct(i))
+            && after.sites[i].value.text != b.value.text
+        {
+            return Err(format!(
+                "another variant of the header ({}) would change too, to `{}`",
+                b.context, after.sites[i].value.text
+            ));
+        }
+    }
     for p in planned {
         let site = site_of(&after, p.which);
-        if site.value.text != p.outcome.text {
+        // Around the references of a variable with several values, the white space next to a
+        // reference that is empty in one variant cannot be the merge's in every variant: the
+        // same policy, token for token, is what is proved then.
+        let same = site.value.text == p.outcome.text
+            || (around && tokens(&site.value.text) == tokens(&p.outcome.text));
+        if !same {
             return Err(format!(
                 "expected `{}`, read back `{}`",
                 p.outcome.text, site.value.text

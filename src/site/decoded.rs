@@ -108,6 +108,7 @@ impl Decoded {
             name: of.name,
             origin: of.origin,
             editable: of.editable,
+            variant: false,
         });
         self.pieces.extend(value.pieces.iter().map(|p| Piece {
             text: shift(&p.text),

@@ -66,6 +66,10 @@ pub struct Piece {
     pub name: String,
     pub origin: String,
     pub editable: bool,
+    /// One of several values the variable can have here (the site is one variant of its
+    /// header, README "Values built from variables"): the other variants share the literals
+    /// around it, so a change may also be written around its reference instead.
+    pub variant: bool,
 }
 
 impl Piece {
@@ -119,6 +123,17 @@ impl Decoded {
         range
             .filter(|&i| !bytes[i].is_ascii_whitespace())
             .any(|i| self.owner(i) == level)
+    }
+
+    /// Is the literal one of several values of a variable, or inside one?
+    pub fn in_variant(&self, mut level: Level) -> bool {
+        while let Some(i) = level {
+            if self.pieces[i].variant {
+                return true;
+            }
+            level = self.pieces[i].parent;
+        }
+        false
     }
 
     /// The pieces directly inside a literal.

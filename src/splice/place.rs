@@ -9,12 +9,14 @@ use crate::site::{Level, Site};
 
 /// The splice for `edit` of `site` (whose value has pieces). `Ok(None)`: it cannot be written
 /// in place; `Err`: it must not be written at all (it would change a literal something other
-/// than this CSP reads).
+/// than this CSP reads). `around`: nothing is written into a literal that is one of several
+/// values of a variable (see `patch_file`).
 pub fn splice(
     dialect: &dyn Dialect,
     site: &Site,
     src: &[u8],
     edit: &TextEdit,
+    around: bool,
 ) -> Result<Option<Vec<Splice>>, String> {
     // Sources appended to the directive before the point, then new directives: the sources
     // go into the literal that holds the directive, the directives where no variable is.
@@ -30,15 +32,15 @@ pub fn splice(
                 text: edit.text[semi..].to_string(),
             };
             let (Some(a), Some(b)) = (
-                one(dialect, site, src, &head)?,
-                one(dialect, site, src, &tail)?,
+                one(dialect, site, src, &head, around)?,
+                one(dialect, site, src, &tail, around)?,
             ) else {
                 return Ok(None);
             };
             return Ok(Some(vec![a, b]));
         }
     }
-    Ok(one(dialect, site, src, edit)?.map(|s| vec![s]))
+    Ok(one(dialect, site, src, edit, around)?.map(|s| vec![s]))
 }
 
 fn one(
@@ -46,10 +48,14 @@ fn one(
     site: &Site,
     src: &[u8],
     edit: &TextEdit,
+    around: bool,
 ) -> Result<Option<Splice>, String> {
     let value = &site.value;
     if !edit.range.is_empty() {
         let level = value.owner(edit.range.start);
+        if around && value.in_variant(level) {
+            return Ok(None);
+        }
         if edit.range.clone().any(|i| value.owner(i) != level) {
             return Ok(None);
         }
@@ -69,11 +75,25 @@ fn one(
     }
     let mut blocked = None;
     for (level, at) in points {
+        if around && value.in_variant(level) {
+            continue;
+        }
         if !value.editable(level) {
             blocked.get_or_insert(level);
             continue;
         }
-        if let Some(bytes) = dialect.encode_fragment(&site.at_level(level), src, at, &edit.text) {
+        let (at, text) = if around {
+            let moved = past_empty_references(value, level, at);
+            let mut text = as_references(value, level, &edit.text);
+            if moved != at && !text.starts_with(|c: char| c.is_ascii_whitespace()) {
+                // Now after the reference: a space keeps the text out of its name.
+                text = format!(" {}", text.trim_end());
+            }
+            (moved, text)
+        } else {
+            (at, edit.text.clone())
+        };
+        if let Some(bytes) = dialect.encode_fragment(&site.at_level(level), src, at, &text) {
             return Ok(Some(Splice {
                 range: at..at,
                 bytes,
@@ -84,6 +104,104 @@ fn one(
         Some(level) => Err(shared(site, level, edit.text.trim())),
         None => Ok(None),
     }
+}
+
+/// `text` with each run of it that is the whole value of a variable with several values,
+/// referred to in literal `level`, written as that reference again (`; worker-src $scriptSrc`
+/// for a `worker-src` copied from `script-src $scriptSrc`): every variant then gets its own
+/// value there, as its merge asks, from the same bytes. Only where nothing is written into
+/// that value (see `patch_file`); the read-back proves the result.
+fn as_references(value: &crate::site::Decoded, level: Level, text: &str) -> String {
+    let mut out = text.to_string();
+    let own = value.level_value(level);
+    for i in value.children(level) {
+        let piece = &value.pieces[i];
+        let copied = value.text[piece.text.clone()].trim();
+        if !piece.variant || copied.is_empty() {
+            continue;
+        }
+        let Some(stand_in) = own
+            .opaque
+            .iter()
+            .find(|o| {
+                own.raw(o.start)
+                    .is_some_and(|r| r.start == piece.reference.start)
+            })
+            .map(|o| own.text[o.clone()].to_string())
+        else {
+            continue;
+        };
+        out = replace_sources(&out, copied, &stand_in);
+    }
+    out
+}
+
+/// `at` (a file offset in literal `level`) moved past the references right after it (white
+/// space between) that produce no text in this variant (`$csp_extra` when its `map` value is
+/// `""`, a variable no `set` of which runs): the variants in which they hold sources then put a
+/// source added around them at the same place, after the reference, and all read back alike.
+fn past_empty_references(value: &crate::site::Decoded, level: Level, at: usize) -> usize {
+    let own = value.level_value(level);
+    let Some(mut i) = (0..own.text.len()).find(|&i| own.raw(i).is_some_and(|r| r.start == at))
+    else {
+        return at;
+    };
+    let produced_nothing = |r: &std::ops::Range<usize>| {
+        !value
+            .pieces
+            .iter()
+            .any(|p| p.reference == *r && !p.text.is_empty())
+            && !value
+                .opaque
+                .iter()
+                .any(|o| value.raw(o.start).is_some_and(|x| x.start == r.start))
+    };
+    let mut moved = at;
+    let bytes = own.text.as_bytes();
+    while i < bytes.len() {
+        if bytes[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let Some(o) = own.opaque.iter().find(|o| o.start == i) else {
+            break;
+        };
+        let (Some(first), Some(last)) = (own.raw(o.start), own.raw(o.end - 1)) else {
+            break;
+        };
+        let reference = first.start..last.end;
+        if !produced_nothing(&reference) {
+            break;
+        }
+        moved = reference.end;
+        i = o.end;
+    }
+    moved
+}
+
+/// `text` with every occurrence of `from` that starts and ends at a source boundary (white
+/// space, `;`, or the ends) replaced by `to`.
+fn replace_sources(text: &str, from: &str, to: &str) -> String {
+    let boundary = |c: Option<char>| c.is_none_or(|c| c.is_ascii_whitespace() || c == ';');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(from) {
+        let before = if i > 0 {
+            rest[..i].chars().last()
+        } else {
+            out.chars().last()
+        };
+        let after = rest[i + from.len()..].chars().next();
+        out.push_str(&rest[..i]);
+        if boundary(before) && boundary(after) {
+            out.push_str(to);
+        } else {
+            out.push_str(from);
+        }
+        rest = &rest[i + from.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The refusal for a change that would land in a literal read elsewhere too.
@@ -120,4 +238,19 @@ pub fn extend(
         }
     }
     seen.extend(all[before..].iter().cloned());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_sources;
+
+    #[test]
+    fn sources_are_replaced_at_their_boundaries_only() {
+        assert_eq!(
+            replace_sources("; worker-src 'self' a.example", "'self' a.example", "$s"),
+            "; worker-src $s"
+        );
+        assert_eq!(replace_sources("x 'self'b", "'self'", "$s"), "x 'self'b");
+        assert_eq!(replace_sources("'self'; 'self'", "'self'", "$s"), "$s; $s");
+    }
 }

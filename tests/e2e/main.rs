@@ -27,6 +27,7 @@ mod probe_browsers;
 mod templates;
 mod vars_caddy;
 mod vars_nginx;
+mod vars_nginx_variants;
 mod vars_php;
 mod vendors_browser;
 mod write_safety;

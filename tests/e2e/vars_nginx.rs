@@ -130,7 +130,7 @@ fn sets_joined_with_brace_references_are_patched_in_the_set_literals() {
 }
 
 #[test]
-fn a_variable_with_two_values_is_patched_around_and_the_others_in_their_sets() {
+fn a_variable_with_two_values_is_patched_in_both_sets_and_the_others_in_theirs() {
     let (tmp, conf, before, out) = patched("chain-and-if.conf");
     let after = fs::read(&conf).unwrap();
     common::snapshots("vars")
@@ -142,14 +142,19 @@ fn a_variable_with_two_values_is_patched_around_and_the_others_in_their_sets() {
         String::from_utf8_lossy(&out.stderr)
     );
     // `$styleSrc` already allows inline styles: only the host goes into it. `$main_domain`
-    // is read by several sets and is left alone; `$scriptSrc` has two values (line 10 in
-    // `if`), so the source goes after it in the header (line 12), and the new worker-src
-    // is written as `$scriptSrc` again.
-    only_inserted_inside_literals(&before, &after, &[4, 5, 6, 12]);
+    // is read by several sets and is left alone; `$scriptSrc` has two values (line 7, and
+    // line 10 in `if`): each is a policy nginx may send, so the source goes into both, and
+    // the header (line 12) only gains the worker-src both variants ask for (what script-src
+    // allowed before, the same text in both).
+    only_inserted_inside_literals(&before, &after, &[4, 5, 6, 7, 10, 12]);
     let text = String::from_utf8_lossy(&after);
     assert!(text.contains("set $main_domain \"127.0.0.1\";"));
-    assert!(text.contains("script-src $scriptSrc https://muserelay.com;"));
-    assert!(text.contains("worker-src $scriptSrc\" always;"));
+    assert!(text.contains("set $scriptSrc \"'self' http://${main_domain} https://muserelay.com\";"));
+    assert!(text.contains(
+        "set $scriptSrc \"'self' 'unsafe-eval' http://${main_domain} https://muserelay.com\";"
+    ));
+    assert!(text.contains("script-src $scriptSrc;"));
+    assert!(text.contains("worker-src 'self' http://127.0.0.1\" always;"));
     assert!(text.contains(
         "set $styleSrc \"'unsafe-inline' 'self' http://${main_domain} https://muserelay.com\";"
     ));

@@ -7,7 +7,7 @@ use crate::diag::{Diagnostic, Location};
 use crate::csp::Delivery;
 use crate::site::{Decoded, Disposition, FileScan, Include, Repair, Site, VarRef};
 
-use super::expand::Assignments;
+use super::expand::{Assignments, Expansion};
 use super::syntax::{unescape, Directive, Word};
 use super::tokenizer::is_space;
 use super::value::{self, Mapped};
@@ -169,7 +169,9 @@ impl<'a> Finder<'a> {
         Ok(())
     }
 
-    /// A CSP header's value: a site, or a reference when it is one variable.
+    /// A CSP header's value: a site, or a reference when it is one variable. A value built
+    /// from variables with several possible values is one site per variant (README, "Values
+    /// built from variables"), each a policy browsers may receive, at the header's word.
     fn header_value(
         &mut self,
         word: &Word,
@@ -178,17 +180,12 @@ impl<'a> Finder<'a> {
         outer: &[String],
         directive: &str,
     ) -> Result<(), Diagnostic> {
-        let mut decoded = value::decode_complex(value).map_err(|e| {
+        let decoded = value::decode_complex(value).map_err(|e| {
             let at = value.get(e.at).map_or(word.span.start, |(_, r)| r.start);
             self.refuse(at, directive, e.message)
         })?;
         let context = context_string(outer);
         let only = value::only_variable(&decoded);
-        if only.is_none() {
-            if let Some(expanded) = self.assignments.expand(value, &self.blocks, self.src) {
-                decoded = expanded;
-            }
-        }
         if let Some(name) = only {
             self.scan.refs.push(VarRef {
                 name,
@@ -198,45 +195,75 @@ impl<'a> Finder<'a> {
             });
             return Ok(());
         }
-        let mut site = self.site(word, decoded, disposition, context, None);
-        if site.value.text.is_empty() {
-            site.refusal = Some("empty: nginx sends no header for an empty value".into());
+        let (variants, too_many) = match self.assignments.expand(value, &self.blocks, self.src)
+        {
+            Expansion::Plain => (vec![(decoded, None)], None),
+            Expansion::One(d) => (vec![(d, None)], None),
+            Expansion::Variants(v) => (v.into_iter().map(|(d, l)| (d, Some(l))).collect(), None),
+            Expansion::TooMany(d, why) => (vec![(d, None)], why),
+        };
+        let (mut warned, mut first) = (false, true);
+        for (decoded, label) in variants {
+            let context = match label {
+                Some(l) => format!("{context} [with {l}]"),
+                None => context.clone(),
+            };
+            let mut site = self.site(word, decoded, disposition, context, None);
+            if site.value.text.is_empty() {
+                site.refusal = Some("empty: nginx sends no header for an empty value".into());
+            }
+            if site.refusal.is_none() {
+                site.refusal = too_many.clone();
+            }
+            if site.refusal.is_none() {
+                site.refusal = crate::site::unknown_directives(&site.value);
+            }
+            // Said once for the header, not once per variant.
+            if !warned && site.repaired.is_some() {
+                self.line_break_warning(&site, word);
+                warned = true;
+            }
+            if first {
+                self.near_limit(&site, word);
+            }
+            first = false;
+            self.scan.sites.push(site);
         }
-        if site.refusal.is_none() {
-            site.refusal = crate::site::unknown_directives(&site.value);
-        }
-        if let Some(repair) = &site.repaired {
-            // Point at the first line break, or at the backslash that continues it.
-            let text = &site.value.text;
-            let first_break = text
-                .find(['\n', '\r'])
-                .map(|i| if text[..i].ends_with('\\') { i - 1 } else { i })
-                .and_then(|i| site.value.raw(i))
-                .map_or(word.span.start, |r| r.start);
-            self.scan.diagnostics.push(
-                Diagnostic::warning(
-                    "NGX201",
-                    format!(
-                        "the {} value continues on another line: nginx sends the {}line \
-                         break inside the header, and browsers drop the directives after it",
-                        disposition.header_name(),
-                        if site.value.text.contains("\\\n") || site.value.text.contains("\\\r") {
-                            "backslash and the "
-                        } else {
-                            ""
-                        }
-                    ),
-                )
-                .at(self.location(first_break))
-                .with_help(format!(
-                    "write the value on one line; csppatch rewrites it as: {}",
-                    repair.text
-                )),
-            );
-        }
-        self.near_limit(&site, word);
-        self.scan.sites.push(site);
         Ok(())
+    }
+
+    /// NGX201 for a value that runs over lines.
+    fn line_break_warning(&mut self, site: &Site, word: &Word) {
+        let Some(repair) = &site.repaired else {
+            return;
+        };
+        // Point at the first line break, or at the backslash that continues it.
+        let text = &site.value.text;
+        let first_break = text
+            .find(['\n', '\r'])
+            .map(|i| if text[..i].ends_with('\\') { i - 1 } else { i })
+            .and_then(|i| site.value.raw(i))
+            .map_or(word.span.start, |r| r.start);
+        self.scan.diagnostics.push(
+            Diagnostic::warning(
+                "NGX201",
+                format!(
+                    "the {} value continues on another line: nginx sends the {}line \
+                     break inside the header, and browsers drop the directives after it",
+                    site.disposition.header_name(),
+                    if site.value.text.contains("\\\n") || site.value.text.contains("\\\r") {
+                        "backslash and the "
+                    } else {
+                        ""
+                    }
+                ),
+            )
+            .at(self.location(first_break))
+            .with_help(format!(
+                "write the value on one line; csppatch rewrites it as: {}",
+                repair.text
+            )),
+        );
     }
 
     fn site(
