@@ -366,8 +366,66 @@ fn operand(
             return None;
         }
     }
+    if !in_format && inline_call(code, v, vars, depth, op.clone()) {
+        return None;
+    }
     opaque(code, op, &mut v.elems);
     None
+}
+
+/// The function a call operand calls: `name(...)`, `$this->name(...)`, `self::name(...)`,
+/// `static::name(...)`, `Class::name(...)`, the call its whole operand. `(name position,
+/// how it is shown)`.
+fn called(code: &Code, op: Range<usize>) -> Option<(usize, String)> {
+    let first = op.start;
+    let last = op.end.checked_sub(1)?;
+    let name = if code.tok(first).kind == Kind::Name && code.is(first + 1, "(") {
+        first
+    } else if op.len() >= 5
+        && (code.tok(first).kind == Kind::Variable && code.tok(first).text(code.src) == b"$this"
+            && (code.is(first + 1, "->") || code.is(first + 1, "?->"))
+            || code.tok(first).kind == Kind::Name && code.is(first + 1, "::"))
+        && code.tok(first + 2).kind == Kind::Name
+        && code.is(first + 3, "(")
+    {
+        first + 2
+    } else {
+        return None;
+    };
+    if code.close_of(name + 1) != Some(last) {
+        return None;
+    }
+    let head = &code.src[code.tok(first).span.start..code.tok(name).span.end];
+    Some((name, format!("{}()", String::from_utf8_lossy(head))))
+}
+
+/// A call to a function or method the file defines with one `return` (README, "Values built
+/// from variables"): replaced by what it returns, a piece whose literals are the function's.
+/// `false`: left to the caller (opaque), a note added when the file says why it is unknown.
+fn inline_call(
+    code: &Code,
+    v: &mut Value,
+    vars: Option<&Vars>,
+    depth: usize,
+    op: Range<usize>,
+) -> bool {
+    let Some(vars) = vars else { return false };
+    let Some((name, shown)) = called(code, op.clone()) else {
+        return false;
+    };
+    let reference = code.bytes(op);
+    let text = String::from_utf8_lossy(code.tok(name).text(code.src)).into_owned();
+    match vars.returned(&text, &shown) {
+        vars::Returned::Known { part, editable } => {
+            let parts = [part];
+            inline_parts(code, v, vars, depth, &shown, reference, &parts, editable, None)
+        }
+        vars::Returned::Unknown(why) => {
+            v.notes.push((reference, why));
+            false
+        }
+        vars::Returned::Elsewhere => false,
+    }
 }
 
 /// `implode(SEP, LIST)` / `join(SEP, LIST)` with a literal separator and a list of
@@ -600,5 +658,47 @@ mod vars_tests {
             "x<$c>"
         );
         assert_eq!(value("$c = 'a'; $c['k'] = 'b'; use($c);").0, "<$c>");
+    }
+
+    #[test]
+    fn a_function_of_the_file_with_one_return_is_what_it_returns() {
+        assert_eq!(
+            value("function csp_header() { return \"default-src 'self'\"; }\nuse('CSP: ' . csp_header());").0,
+            "CSP: default-src 'self'"
+        );
+        // A method, its own variables read at its return; a run-time part stays one.
+        assert_eq!(
+            value(
+                "class A {\n function p(): string {\n $c = $this->sources();\n $d = ['a', \"b 'self'\"];\n\
+                 return implode('; ', $d) . '; c ' . $c;\n }\n function h() { use($this->p()); }\n}"
+            )
+            .0,
+            "a; b 'self'; c <$c>"
+        );
+        assert_eq!(
+            value("class B { static function p() { return 'x' . self::Q; } const Q = 'y'; }\nuse(B::p());").0,
+            "xy"
+        );
+        // A closure's `return` inside it is not the function's.
+        assert_eq!(
+            value("function f() { $g = function () { return 'no'; }; return 'yes'; }\nuse(f());").0,
+            "yes"
+        );
+    }
+
+    #[test]
+    fn a_function_whose_value_is_not_known_is_named_with_its_line() {
+        let (text, notes) =
+            value("function p($x) {\n if ($x) {\n  return 'a';\n }\n return 'b';\n}\nuse(p(1));");
+        assert_eq!(text, "<p(1)>");
+        assert!(notes[0].contains("`p()` (line 1), which has 2 `return`s (lines 3, 5)"), "{notes:?}");
+        let (_, notes) = value("function p() {\n if (X) {\n  return 'a';\n }\n}\nuse(p());");
+        assert!(notes[0].contains("line 3 runs only on some calls"), "{notes:?}");
+        let (_, notes) = value(
+            "class A { function p() { return 'a'; } }\nclass B { function p() { return 'b'; } }\nuse($this->p());",
+        );
+        assert!(notes[0].contains("`$this->p()`, defined 2 times in this file (lines 1, 2)"), "{notes:?}");
+        // Not defined here: run-time, nothing said.
+        assert_eq!(value("use('a' . other());"), ("a<other()>".into(), vec![]));
     }
 }

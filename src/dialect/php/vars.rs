@@ -69,6 +69,38 @@ pub struct Vars {
     const_reads: HashMap<String, usize>,
     /// `function` / `fn` keyword positions: a use reads only writes after the last one.
     functions: Vec<usize>,
+    /// Named functions and methods the file defines, by lower-case name (PHP's function
+    /// and method names are case-insensitive).
+    defined: HashMap<String, Vec<Defined>>,
+    /// Calls by lower-case name (`name(`, `->name(`, `::name(`), definitions aside.
+    calls: HashMap<String, usize>,
+}
+
+/// A named function or method of the file.
+#[derive(Debug, Clone)]
+struct Defined {
+    line: usize,
+    /// Each `return EXPR` of its own body (not of a closure inside it): the expression, its
+    /// line, and whether it is a statement of the body itself (not inside an `if` or a loop).
+    returns: Vec<(Range<usize>, usize, bool)>,
+}
+
+/// What a call to a function of the file returns (README, "Values built from variables").
+#[derive(Debug, Clone)]
+pub enum Returned {
+    /// The one `return` of a function defined once: its expression, and whether its literals
+    /// may change (the file calls it only here).
+    Known { part: Part, editable: bool },
+    /// Defined in the file, but what it returns is not known: why, for messages.
+    Unknown(String),
+    /// Not defined in this file.
+    Elsewhere,
+}
+
+/// The lower-case function name a `Name` token calls (`\Foo\csp_header` -> `csp_header`).
+pub fn callee_key(text: &[u8]) -> String {
+    let text = String::from_utf8_lossy(text);
+    text.rsplit('\\').next().unwrap_or("").to_ascii_lowercase()
 }
 
 fn line_of(code: &Code, p: usize) -> usize {
@@ -112,9 +144,46 @@ impl Vars {
         // value under an obsolete name change nothing a browser enforces.
         let mut legacy: Vec<Range<usize>> = Vec::new();
         let mut own: HashMap<String, Vec<Range<usize>>> = HashMap::new();
+        // Named functions and methods, and the `return`s of each (a closure's aside).
+        let funcs = super::hooks::functions(code);
+        for f in &funcs {
+            let Some(name) = &f.name else { continue };
+            let Some(open) = f.body.start.checked_sub(1).filter(|&o| code.is(o, "{")) else {
+                continue;
+            };
+            let nested: Vec<Range<usize>> = funcs
+                .iter()
+                .filter(|g| g.start > f.start && g.start < f.body.end)
+                .map(|g| g.start..g.body.end + 1)
+                .collect();
+            let mut returns = Vec::new();
+            for p in f.body.clone() {
+                if code.is_name(p, "return") && !nested.iter().any(|r| r.contains(&p)) {
+                    let end = code.expression_end(p + 1, f.body.end);
+                    let top = blocks.get(p).copied().flatten() == Some(open);
+                    returns.push((p + 1..end, line_of(code, p), top));
+                }
+            }
+            vars.defined
+                .entry(callee_key(name.as_bytes()))
+                .or_default()
+                .push(Defined {
+                    line: line_of(code, f.start),
+                    returns,
+                });
+        }
         for p in 0..code.len() {
             if code.is_name(p, "function") || code.is_name(p, "fn") {
                 vars.functions.push(p);
+            }
+            if code.tok(p).kind == Kind::Name
+                && code.is(p + 1, "(")
+                && !(p > 0 && code.is_name(p - 1, "function"))
+            {
+                *vars
+                    .calls
+                    .entry(callee_key(code.tok(p).text(code.src)))
+                    .or_default() += 1;
             }
             if (code.is_name(p, "header") || code.is_name(p, "\\header")) && code.is(p + 1, "(") {
                 if let Some(close) = code.close_of(p + 1) {
@@ -314,6 +383,55 @@ impl Vars {
 
     pub fn constant_editable(&self, name: &str) -> bool {
         self.const_reads.get(name).copied().unwrap_or(0) == 1
+    }
+
+    /// What a call to `name` (shown as `shown`, e.g. `$this->getPolicy()`) returns, when the
+    /// file defines it once with one `return`, a statement of its body: its value is then
+    /// that expression's, read like any other (its variables from the function's own writes,
+    /// a parameter a run-time part). Its literals may change when this is the file's one
+    /// call of it.
+    pub fn returned(&self, name: &str, shown: &str) -> Returned {
+        let key = callee_key(name.as_bytes());
+        let Some(defs) = self.defined.get(&key) else {
+            return Returned::Elsewhere;
+        };
+        let def = match defs.as_slice() {
+            [one] => one,
+            _ => {
+                let lines: Vec<String> = defs.iter().map(|d| d.line.to_string()).collect();
+                return Returned::Unknown(format!(
+                    "`{shown}`, defined {} times in this file (lines {}): which one runs is only known at run time",
+                    defs.len(),
+                    lines.join(", ")
+                ));
+            }
+        };
+        match def.returns.as_slice() {
+            [(expr, line, true)] if !expr.is_empty() => Returned::Known {
+                part: Part {
+                    expr: expr.clone(),
+                    line: *line,
+                },
+                editable: self.calls.get(&key).copied().unwrap_or(0) == 1,
+            },
+            [(_, line, false)] => Returned::Unknown(format!(
+                "`{shown}` (line {}), whose `return` on line {line} runs only on some calls",
+                def.line
+            )),
+            [] | [(_, _, true)] => Returned::Unknown(format!(
+                "`{shown}` (line {}), which returns no value csppatch can read",
+                def.line
+            )),
+            many => {
+                let lines: Vec<String> = many.iter().map(|r| r.1.to_string()).collect();
+                Returned::Unknown(format!(
+                    "`{shown}` (line {}), which has {} `return`s (lines {}): which one runs is only known at run time",
+                    def.line,
+                    many.len(),
+                    lines.join(", ")
+                ))
+            }
+        }
     }
 }
 
