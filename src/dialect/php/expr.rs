@@ -353,16 +353,7 @@ fn operand(
     if is_sprintf && code.is(first + 1, "(") && code.close_of(first + 1) == Some(last) {
         let args = code.arguments(first + 1);
         if let Some((None, fmt)) = args.first() {
-            let inner = evaluate(code, fmt.clone());
-            let stand_ins: Vec<String> = args[1..]
-                .iter()
-                .map(|(_, r)| strings::stand_in(&code.src[code.bytes(r.clone())]))
-                .collect();
-            v.segments.extend(inner.segments.into_iter().map(|mut s| {
-                s.in_format = true;
-                s
-            }));
-            v.elems.extend(format(&inner.elems, &stand_ins));
+            sprintf(code, v, vars, depth, fmt.clone(), &args[1..]);
             return None;
         }
     }
@@ -428,6 +419,66 @@ fn inline_call(
     }
 }
 
+/// `sprintf(FORMAT, ARGS...)` with a literal format: the format's text with each plain `%s`
+/// (or `%n$s`) replaced by its argument's value when the file says what that is (a literal,
+/// a variable, a constant, a call of the file): a piece whose literal is the argument, so a
+/// source added to a directive whose sources are the argument goes into the argument, and
+/// one added to a directive written in the format goes into the format (`%` written `%%`).
+/// Any other conversion, or an argument not known, is a run-time part.
+fn sprintf(
+    code: &Code,
+    v: &mut Value,
+    vars: Option<&Vars>,
+    depth: usize,
+    fmt: Range<usize>,
+    args: &[(Option<String>, Range<usize>)],
+) {
+    let inner = evaluate(code, fmt);
+    let stand_ins: Vec<String> = args
+        .iter()
+        .map(|(_, r)| strings::stand_in(&code.src[code.bytes(r.clone())]))
+        .collect();
+    v.segments.extend(inner.segments.into_iter().map(|mut s| {
+        s.in_format = true;
+        s
+    }));
+    let (elems, plain) = format(&inner.elems, &stand_ins);
+    // An argument read by two conversions is one literal that two places of the value share.
+    let mut uses = vec![0usize; args.len()];
+    for a in plain.iter().flatten() {
+        uses[*a] += 1;
+    }
+    for (e, arg) in elems.into_iter().zip(plain) {
+        let known = match (arg, vars) {
+            (Some(a), Some(vars)) if depth < MAX_DEPTH && args[a].0.is_none() => {
+                let range = args[a].1.clone();
+                let value = evaluate_in(code, range.clone(), Some(vars), depth + 1);
+                has_literal(&value).then_some((a, range, value))
+            }
+            _ => None,
+        };
+        let Some((a, range, value)) = known else {
+            v.elems.push(e);
+            continue;
+        };
+        let span = code.bytes(range);
+        let line = code.src[..span.start].iter().filter(|&&b| b == b'\n').count() + 1;
+        let start = v.elems.len();
+        v.notes.extend(value.notes);
+        v.joined |= value.joined;
+        v.elems.extend(value.elems);
+        v.inlined.push(Inlined {
+            elems: start..v.elems.len(),
+            reference: e.raw().clone(),
+            span,
+            name: format!("sprintf() argument {}", a + 2),
+            line,
+            editable: uses[a] == 1,
+            inner: value.inlined,
+        });
+    }
+}
+
 /// `implode(SEP, LIST)` / `join(SEP, LIST)` with a literal separator and a list of
 /// literals, inline (`[...]`) or in a variable the file fills (`$p[] = ...`): the elements
 /// with the separator between them. `false`: not known (the caller makes it opaque).
@@ -484,18 +535,21 @@ fn join(code: &Code, open: usize, v: &mut Value, vars: Option<&Vars>, depth: usi
 
 /// Apply `sprintf` to a format known byte by byte: `%%` is a `%`, each conversion is the
 /// (opaque) argument it consumes (ext/standard/formatted_print.c: argnum `n$`, flags
-/// `-+ 0'c`, width, `.precision`, specifier).
-fn format(fmt: &[Elem], args: &[String]) -> Vec<Elem> {
+/// `-+ 0'c`, width, `.precision`, specifier). With each element, for a plain `%s` / `%n$s`
+/// (no flags, width or precision: the argument's text as it is), the argument it prints.
+fn format(fmt: &[Elem], args: &[String]) -> (Vec<Elem>, Vec<Option<usize>>) {
     let byte = |k: usize| match fmt.get(k) {
         Some(Elem::Byte { b, .. }) => Some(*b),
         _ => None,
     };
     let mut out = Vec::new();
+    let mut plain = Vec::new();
     let mut next_arg = 0;
     let mut k = 0;
     while k < fmt.len() {
         if byte(k) != Some(b'%') {
             out.push(fmt[k].clone());
+            plain.push(None);
             k += 1;
             continue;
         }
@@ -506,6 +560,7 @@ fn format(fmt: &[Elem], args: &[String]) -> Vec<Elem> {
                 raw: start..fmt[k + 1].raw().end,
                 plain: false,
             });
+            plain.push(None);
             k += 2;
             continue;
         }
@@ -520,6 +575,7 @@ fn format(fmt: &[Elem], args: &[String]) -> Vec<Elem> {
         };
         let mut argnum = None;
         let save = j;
+        let mut decorated = false;
         let n = digits(&mut j);
         if byte(j) == Some(b'$') && n > 0 {
             argnum = Some(n - 1);
@@ -527,6 +583,7 @@ fn format(fmt: &[Elem], args: &[String]) -> Vec<Elem> {
         } else {
             j = save;
         }
+        let flags = j;
         loop {
             match byte(j) {
                 Some(b'-' | b'+' | b' ' | b'0') => j += 1,
@@ -539,6 +596,7 @@ fn format(fmt: &[Elem], args: &[String]) -> Vec<Elem> {
             j += 1;
             digits(&mut j);
         }
+        decorated |= j != flags;
         let spec_ok = byte(j).is_some_and(|c| b"bcdeEfFgGhHosuxX".contains(&c));
         let end = j.min(fmt.len() - 1);
         let arg = argnum.unwrap_or_else(|| {
@@ -549,13 +607,16 @@ fn format(fmt: &[Elem], args: &[String]) -> Vec<Elem> {
             (true, Some(a)) => a.clone(),
             _ => "%".to_string(),
         };
+        let printed = (spec_ok && byte(j) == Some(b's') && !decorated && arg < args.len())
+            .then_some(arg);
         out.push(Elem::Opaque {
             stand_in,
             raw: start..fmt[end].raw().end,
         });
+        plain.push(printed);
         k = end + 1;
     }
-    out
+    (out, plain)
 }
 
 #[cfg(test)]
@@ -700,5 +761,21 @@ mod vars_tests {
         assert!(notes[0].contains("`$this->p()`, defined 2 times in this file (lines 1, 2)"), "{notes:?}");
         // Not defined here: run-time, nothing said.
         assert_eq!(value("use('a' . other());"), ("a<other()>".into(), vec![]));
+    }
+
+    #[test]
+    fn sprintf_arguments_the_file_knows_are_put_in_place() {
+        assert_eq!(
+            value("$s = \"'self' https://a\";\nuse(sprintf('default-src \\'self\\'; script-src %s; img-src %1$s %%; x %d', $s, 5));").0,
+            "default-src 'self'; script-src 'self' https://a; img-src 'self' https://a %; x <5>"
+        );
+        assert_eq!(
+            value("use(sprintf('script-src %s %s; style-src %5s', \"'self'\", $n, 'a'));").0,
+            "script-src 'self' <$n>; style-src <'a'>"
+        );
+        assert_eq!(
+            value("function s() { return 'https://b'; }\nuse(sprintf('img-src %s', s()));").0,
+            "img-src https://b"
+        );
     }
 }

@@ -274,7 +274,7 @@ impl Vars {
                 let mine = own
                     .get(&name)
                     .is_some_and(|rs| rs.iter().any(|r| r.contains(&p)));
-                if !mine && !legacy.iter().any(|r| r.contains(&p)) {
+                if !mine && !legacy.iter().any(|r| r.contains(&p)) && !is_test(code, p) {
                     *vars.reads.entry(name).or_default() += 1;
                 }
                 continue;
@@ -433,6 +433,18 @@ impl Vars {
             }
         }
     }
+}
+
+/// Is the variable at `p` the one argument of a test whose answer an insertion into its
+/// literals cannot change (`empty($p)`, `isset($p)`, `count($p)`, `is_array($p)`): such a
+/// read sees no text, and csppatch adds text only to a literal that holds a directive.
+fn is_test(code: &Code, p: usize) -> bool {
+    p >= 2
+        && code.is(p - 1, "(")
+        && code.is(p + 1, ")")
+        && ["empty", "isset", "count", "is_array", "is_string"]
+            .iter()
+            .any(|n| code.is_name(p - 2, n))
 }
 
 fn is_assign_op(code: &Code, p: usize) -> bool {
