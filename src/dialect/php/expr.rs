@@ -54,6 +54,8 @@ pub struct Inlined {
     /// File bytes of the assigned expression.
     pub span: Range<usize>,
     pub name: String,
+    /// The reference as written, for the literal around it read alone (`$csp`, `%s`).
+    pub shown: String,
     pub line: usize,
     pub editable: bool,
     /// Variables inlined inside this one's value, `elems` relative to this one's start.
@@ -207,6 +209,7 @@ fn inline_parts(
         target.elems.extend(inner.elems);
         target.inlined.push(Inlined {
             elems: start..target.elems.len(),
+            shown: name.to_string(),
             reference: own_ref,
             span,
             name: name.to_string(),
@@ -222,6 +225,7 @@ fn inline_parts(
         v.elems.extend(w.elems);
         v.inlined.push(Inlined {
             elems: start..v.elems.len(),
+            shown: name.to_string(),
             reference,
             span: code.bytes(parts[0].expr.clone()),
             name: name.to_string(),
@@ -408,6 +412,22 @@ fn inline_call(
     let text = String::from_utf8_lossy(code.tok(name).text(code.src)).into_owned();
     match vars.returned(&text, &shown) {
         vars::Returned::Known { part, editable } => {
+            // `return implode(SEP, [...]);`: each element a literal of its own, as for a list
+            // variable (a new directive never goes into the separator).
+            if let Some((sep, elems)) = inline_join(code, part.expr.clone()) {
+                let parts: Vec<vars::Part> = elems
+                    .into_iter()
+                    .map(|e| vars::Part {
+                        line: vars::line_of(code, e.start),
+                        expr: e,
+                    })
+                    .collect();
+                let ok = inline_parts(
+                    code, v, vars, depth, &shown, reference, &parts, editable, Some(&sep),
+                );
+                v.joined |= ok;
+                return ok;
+            }
             let parts = [part];
             inline_parts(code, v, vars, depth, &shown, reference, &parts, editable, None)
         }
@@ -416,6 +436,30 @@ fn inline_call(
             false
         }
         vars::Returned::Elsewhere => false,
+    }
+}
+
+/// `implode(SEP, [...])` / `join(SEP, [...])` with a literal separator and an array literal
+/// of at least one element: the separator's value and the elements.
+fn inline_join(code: &Code, expr: Range<usize>) -> Option<(Vec<Elem>, Vec<Range<usize>>)> {
+    let first = expr.start;
+    let is_join = ["implode", "\\implode", "join", "\\join"]
+        .iter()
+        .any(|n| code.is_name(first, n));
+    if !is_join || !code.is(first + 1, "(") || code.close_of(first + 1) != Some(expr.end - 1) {
+        return None;
+    }
+    let args = code.arguments(first + 1);
+    let [(None, sep), (None, list)] = args.as_slice() else {
+        return None;
+    };
+    let sep = evaluate(code, sep.clone());
+    if sep.segments.is_empty() || !sep.is_static() {
+        return None;
+    }
+    match vars::list_literal(code, list.clone()) {
+        Some(Ok(elems)) if !elems.is_empty() => Some((sep.elems, elems)),
+        _ => None,
     }
 }
 
@@ -469,6 +513,7 @@ fn sprintf(
         v.elems.extend(value.elems);
         v.inlined.push(Inlined {
             elems: start..v.elems.len(),
+            shown: strings::stand_in(&code.src[e.raw().clone()]),
             reference: e.raw().clone(),
             span,
             name: format!("sprintf() argument {}", a + 2),

@@ -158,7 +158,7 @@ fn to_decoded_with(
         // has the separator there, not a reference.
         if i.reference != i.span {
             alone.push(Elem::Opaque {
-                stand_in: i.name.clone(),
+                stand_in: i.shown.clone(),
                 raw: i.reference.clone(),
             });
         }

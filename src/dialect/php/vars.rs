@@ -103,7 +103,7 @@ pub fn callee_key(text: &[u8]) -> String {
     text.rsplit('\\').next().unwrap_or("").to_ascii_lowercase()
 }
 
-fn line_of(code: &Code, p: usize) -> usize {
+pub(super) fn line_of(code: &Code, p: usize) -> usize {
     let offset = code.tok(p).span.start;
     code.src[..offset].iter().filter(|&&b| b == b'\n').count() + 1
 }
