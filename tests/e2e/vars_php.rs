@@ -288,3 +288,91 @@ fn a_list_appended_to_on_some_requests_is_refused_naming_the_variable_and_line()
     );
     assert_eq!(fs::read(&file).unwrap(), before);
 }
+
+/// Issue 7 §1 on PHP, values the file computes: a method whose one `return` is an implode()
+/// of literals (Socly's SecurityHeadersMiddleware), and sprintf() with a literal format whose
+/// `%s` are variables of the file. Each is patched in its literals only (PHP's tokenizer sees
+/// the same code outside them), `php -l` clean, `php -S` sends the policy, and headless
+/// Chromium loads the vendor under it. The expected headers are written by hand from the
+/// merge rules (README, "How the merge decides"): MuseRelay's sources added where their
+/// directive's text is (the element, the `%s` argument, the format), connect-src created from
+/// default-src, worker-src pinned to what script-src allowed.
+#[test]
+fn function_returns_and_sprintf_arguments_are_patched_where_they_are_written() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "method-return.php",
+            "default-src 'self'; script-src 'self' https://muserelay.com; \
+             style-src 'self' 'unsafe-inline' https://muserelay.com; \
+             img-src 'self' data: https://muserelay.com; \
+             connect-src 'self' https://muserelay.com wss://muserelay.com; worker-src 'self'",
+        ),
+        (
+            "sprintf-args.php",
+            "default-src 'self'; script-src 'self' https://www.googletagmanager.com https://muserelay.com; \
+             img-src 'self' data: https://muserelay.com; style-src 'self' 'unsafe-inline' https://muserelay.com; \
+             worker-src 'self' https://www.googletagmanager.com; \
+             connect-src 'self' https://muserelay.com wss://muserelay.com",
+        ),
+    ];
+    let have_php = common::have("php");
+    for (name, expected) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let index = tmp.path().join("index.php");
+        let mut src = fs::read(fixture(name)).unwrap();
+        src.extend_from_slice(widget::page(MUSERELAY_LOADS).as_bytes());
+        fs::write(&index, &src).unwrap();
+        fs::write(tmp.path().join("csp-probe.js"), widget::PROBE_JS).unwrap();
+        let code_before = have_php.then(|| code_outside_literals(&index));
+        let before = (have_php && common::have("chromium")).then(|| {
+            let server = common::php::start(tmp.path(), None, &[]);
+            widget::violations(&format!("http://127.0.0.1:{}/", server.port))
+        });
+        let out = csppatch(&index);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
+        let after = fs::read(&index).unwrap();
+        assert_ne!(after, src, "{name}: patched");
+        assert!(only_insertions(&src, &after), "{name}: only insertions");
+        let Some(code_before) = code_before else {
+            eprintln!("skipped the php checks of {name}: php is not installed");
+            continue;
+        };
+        assert_eq!(
+            code_outside_literals(&index),
+            code_before,
+            "{name}: only bytes inside string literals changed"
+        );
+        common::php::lint(&index).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let server = common::php::start(tmp.path(), None, &[]);
+        assert_eq!(server.csp("/"), vec![expected.to_string()], "{name}");
+        if let Some(before) = before {
+            assert!(
+                !widget::blocked(&before, "muserelay.com").is_empty(),
+                "{name}: blocked before: {before:?}"
+            );
+            let after = widget::violations(&format!("http://127.0.0.1:{}/", server.port));
+            widget::assert_muserelay_patched(&before, &after);
+        }
+    }
+}
+
+/// A function with a `return` per branch: its value is only known at run time, so the header
+/// is refused, naming the function, the line it is defined on and its returns' lines.
+#[test]
+fn a_function_with_two_returns_is_refused_naming_it_and_its_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("headers.php");
+    fs::copy(fixture("two-returns.php"), &file).unwrap();
+    let before = fs::read(&file).unwrap();
+    let out = csppatch(&file);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("headers.php:12:")
+            && stderr.contains("E013")
+            && stderr.contains("`csp_header()` (line 4), which has 2 `return`s (lines 7, 9)"),
+        "file, line, function and its returns named: {stderr}"
+    );
+    assert_eq!(fs::read(&file).unwrap(), before);
+}
