@@ -398,10 +398,15 @@ impl<'a> Finder<'a> {
         if p == 0 || !(code.is(p - 1, "->") || code.is(p - 1, "?->")) || !code.is(p + 1, "(") {
             return;
         }
+        // `$response->headers->set(...)`, or the bag in a variable of that name
+        // (`$headers = $response->headers; $headers->set(...)`).
         let on_headers = code.is_name(p, "set")
-            && p >= 3
-            && code.is_name(p - 2, "headers")
-            && (code.is(p - 3, "->") || code.is(p - 3, "?->"));
+            && p >= 2
+            && (code.is_name(p - 2, "headers")
+                && p >= 3
+                && (code.is(p - 3, "->") || code.is(p - 3, "?->"))
+                || code.tok(p - 2).kind == Kind::Variable
+                    && code.tok(p - 2).text(code.src) == b"$headers");
         let method = on_headers
             || ["header", "withHeader", "withAddedHeader"]
                 .iter()
