@@ -59,8 +59,34 @@ pub fn patch_file(
         let mut splices = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (k, p) in planned.iter().enumerate() {
+            let later_variant = planned[..k].iter().any(|q| q.site.span == p.site.span);
+            if later_variant && alike(dialect, file, &splices, p) {
+                continue;
+            }
+            // A header's variants are built from literals: never rewritten whole.
+            let strategy = match strategy {
+                Strategy::Whole if variants(planned, p).next().is_some() => Strategy::Fragments,
+                s => s,
+            };
             let s = splices_for(dialect, p.site, &file.src, p.outcome, strategy)
                 .map_err(|reason| Failure::Refused { site: k, reason })?;
+            if later_variant {
+                // Its new directives where an earlier variant already adds its own: often
+                // the same ones, and then not written twice.
+                let fewer: Vec<Splice> = s
+                    .iter()
+                    .filter(|x| !(x.range.is_empty() && splices.iter().any(|y| y.range == x.range)))
+                    .cloned()
+                    .collect();
+                if fewer.len() < s.len() {
+                    let mut with = splices.clone();
+                    with.extend(fewer.iter().cloned());
+                    if alike(dialect, file, &with, p) {
+                        place::extend(&mut splices, &mut seen, fewer);
+                        continue;
+                    }
+                }
+            }
             place::extend(&mut splices, &mut seen, s);
         }
         let new = edit::apply(&file.src, &splices).map_err(Failure::SelfCheck)?;
@@ -76,7 +102,86 @@ pub fn patch_file(
             Err(e) => last = e,
         }
     }
+    // A header's variants (sites of one span, a dialect's value on different requests) are
+    // patched together; when no way of writing their changes gives each variant its merged
+    // policy, the changes they need conflict (one variant's new directive would shadow
+    // another's own): that is a refusal, not a csppatch bug.
+    if let Some(k) = planned
+        .iter()
+        .position(|p| variants(planned, p).next().is_some())
+    {
+        let contexts: Vec<&str> = std::iter::once(planned[k].site)
+            .chain(variants(planned, &planned[k]).map(|q| q.site))
+            .map(|s| s.context.as_str())
+            .collect();
+        return Err(Failure::Refused {
+            site: k,
+            reason: format!(
+                "the value differs between requests ({}), and the changes the vendor needs in \
+                 one cannot be written without changing what another enforces ({last}): make \
+                 them by hand",
+                contexts.join("; ")
+            ),
+        });
+    }
     Err(Failure::SelfCheck(last))
+}
+
+/// Does a variant of a header get its merged policy (as browsers enforce it) from `splices`,
+/// the changes made for the variants before it and maybe some of its own? Then it needs no
+/// more: a copy of a new directive would only repeat the one they add.
+fn alike(dialect: &dyn Dialect, file: &ScannedFile, splices: &[Splice], p: &SitePatch) -> bool {
+    if splices.is_empty() {
+        return false;
+    }
+    let Ok(new) = edit::apply(&file.src, splices) else {
+        return false;
+    };
+    dialect.find(&file.path, &new).is_ok_and(|scan| {
+        let same_count = file.scan.as_ref().is_ok_and(|b| {
+            b.sites.len() == scan.sites.len() && b.bindings.len() == scan.bindings.len()
+        });
+        same_count && same_effect(&site_of(&scan, p.which).value.text, &p.outcome.text)
+    })
+}
+
+/// The other planned sites that are variants of `p` (the same span: one header's value on
+/// other requests).
+fn variants<'a>(
+    planned: &'a [SitePatch<'a>],
+    p: &'a SitePatch<'a>,
+) -> impl Iterator<Item = &'a SitePatch<'a>> {
+    planned
+        .iter()
+        .filter(move |q| q.which != p.which && q.site.span == p.site.span)
+}
+
+/// Do browsers enforce `a` and `b` alike? Per policy, the same effective directives (the
+/// first of each name) with the same sources, in any order. A header's variants are patched
+/// together, so one variant may also hold a directive another needed, where an identical one
+/// already is (the later one is ignored).
+fn same_effect(a: &str, b: &str) -> bool {
+    let key = |text: &str| -> Vec<Vec<(String, Vec<String>)>> {
+        csp::parse::parse(text)
+            .policies
+            .iter()
+            .map(|p| {
+                let mut ds: Vec<(String, Vec<String>)> = p
+                    .directives
+                    .iter()
+                    .filter(|d| d.is_effective())
+                    .map(|d| {
+                        let mut v = d.values();
+                        v.sort();
+                        (d.name.clone(), v)
+                    })
+                    .collect();
+                ds.sort();
+                ds
+            })
+            .collect()
+    };
+    key(a) == key(b)
 }
 
 fn splices_for(
@@ -332,7 +437,10 @@ fn read_back(file: &ScannedFile, new: &[u8], planned: &[SitePatch]) -> Result<Fi
     }
     for p in planned {
         let site = site_of(&after, p.which);
-        if site.value.text != p.outcome.text {
+        let alike = || {
+            variants(planned, p).next().is_some() && same_effect(&site.value.text, &p.outcome.text)
+        };
+        if site.value.text != p.outcome.text && !alike() {
             return Err(format!(
                 "expected `{}`, read back `{}`",
                 p.outcome.text, site.value.text
@@ -343,4 +451,20 @@ fn read_back(file: &ScannedFile, new: &[u8], planned: &[SitePatch]) -> Result<Fi
         }
     }
     Ok(after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_effect;
+
+    #[test]
+    fn policies_alike_when_their_first_directives_of_each_name_match() {
+        assert!(same_effect("a 'self'; b x y; a z", "b y x; a 'self'"));
+        assert!(same_effect("a x; b y; a x", "a x; b y"));
+        assert!(
+            !same_effect("a 'self' w; a p w", "a p w"),
+            "the first of a name wins"
+        );
+        assert!(!same_effect("a x, b y", "a x; b y"), "policy by policy");
+    }
 }

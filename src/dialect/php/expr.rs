@@ -752,9 +752,12 @@ mod vars_tests {
 
     #[test]
     fn what_the_file_does_not_say_stays_run_time_with_the_reason() {
+        // A write on some requests only that is not literal text added to the value.
         let (text, notes) =
-            value("$p = ['a'];\nif ($x) {\n  $p[] = 'b';\n}\nuse(implode(';', $p));");
+            value("$p = ['a'];\nif ($x) {\n  $p[] = 'b' . $y;\n}\nuse(implode(';', $p));");
         assert_eq!(text, "<implode(';', $p)>");
+        assert!(notes[0].contains("line 3 only runs on some requests"), "{notes:?}");
+        let (_, notes) = value("$p = ['a'];\nforeach ($l as $x) {\n  $p[] = 'b';\n}\nuse(implode(';', $p));");
         assert!(notes[0].contains("line 3 only runs on some requests"), "{notes:?}");
         let (_, notes) = value("$p = ['script-src' => 'a'];\nuse(implode(';', $p));");
         assert!(notes[0].contains("keys"), "{notes:?}");
@@ -822,5 +825,61 @@ mod vars_tests {
             value("function s() { return 'https://b'; }\nuse(sprintf('img-src %s', s()));").0,
             "img-src https://b"
         );
+    }
+
+    /// The value of the last `use(...)` on each variant the file's conditional writes make.
+    fn variants(php: &str) -> Vec<String> {
+        let src = format!("<?php {php}");
+        let code = Code::new(src.as_bytes(), tokenize(src.as_bytes()).unwrap());
+        let vars = Vars::collect(&code);
+        let open = (0..code.len())
+            .rev()
+            .find(|&p| code.is_name(p, "use") && code.is(p + 1, "("))
+            .unwrap()
+            + 1;
+        let arg = code.arguments(open)[0].1.clone();
+        let text = |v: Value| -> String {
+            v.elems
+                .iter()
+                .map(|e| match e {
+                    Elem::Byte { b, .. } => char::from(*b).to_string(),
+                    Elem::Opaque { stand_in, .. } => format!("<{stand_in}>"),
+                })
+                .collect()
+        };
+        vars.begin_variants();
+        let first = evaluate_with(&code, arg.clone(), Some(&vars));
+        let n = vars.conditional_lines().len();
+        if n == 0 || n > vars::MAX_CONDITIONAL {
+            return vec![text(first)];
+        }
+        (0..1u32 << n)
+            .map(|mask| {
+                vars.set_variant(mask);
+                text(evaluate_with(&code, arg.clone(), Some(&vars)))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn literal_writes_on_some_requests_make_variants() {
+        assert_eq!(
+            variants("$p = ['a'];\nif ($x) {\n  $p[] = 'b';\n} else {\n $p[] = 'c';\n}\nuse(implode(';', $p));"),
+            ["a", "a;b", "a;c", "a;b;c"]
+        );
+        assert_eq!(
+            variants("$c = 'a';\nif ($x) $c .= '; b';\nelseif ($y) $c .= \"; c\";\nuse(\"CSP: $c\");"),
+            ["CSP: a", "CSP: a; b", "CSP: a; c", "CSP: a; b; c"]
+        );
+        // Inside the same `if` as the use: it always runs before it.
+        assert_eq!(
+            variants("$c = 'a';\nif ($x) {\n $c .= 'b';\n use($c);\n}"),
+            ["ab"]
+        );
+        // More than MAX_CONDITIONAL: unknown.
+        let many = "$p = ['a'];\nif ($x) $p[] = '1';\nif ($x) $p[] = '2';\nif ($x) $p[] = '3';\nif ($x) $p[] = '4';\nif ($x) $p[] = '5';\nuse(implode(';', $p));";
+        assert_eq!(variants(many), ["<implode(';', $p)>"]);
+        let (_, notes) = value(many);
+        assert!(notes[0].contains("at most 4"), "{notes:?}");
     }
 }

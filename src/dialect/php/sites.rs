@@ -350,14 +350,23 @@ impl<'a> Finder<'a> {
             })
             .map(|(_, (_, r))| r.clone());
         let Some(first) = first else { return };
-        let value = expr::evaluate_with(code, first.clone(), Some(&self.vars));
-        let Some(hv) = header_value(&value) else {
-            return;
-        };
         let span = code.bytes(first.clone());
-        let elems = trim_end(&value.elems[hv.start..]);
-        let inlined = inlined_in(&value, hv.start, elems.len());
-        let mut site = self.site(hv.disposition, span.clone(), elems, &inlined, &value.notes, p);
+        let mut lints = None;
+        for (value, variant) in self.values(first.clone()) {
+            let Some(hv) = header_value(&value) else {
+                continue;
+            };
+            let elems = trim_end(&value.elems[hv.start..]);
+            let inlined = inlined_in(&value, hv.start, elems.len());
+            let mut site =
+                self.site(hv.disposition, span.clone(), elems, &inlined, &value.notes, p);
+            if let Some(v) = variant {
+                site.context = format!("{}, {v}", site.context);
+            }
+            lints.get_or_insert(hv.disposition);
+            self.sites.push(site);
+        }
+        let Some(disposition) = lints else { return };
         let replace = args
             .iter()
             .enumerate()
@@ -373,7 +382,7 @@ impl<'a> Finder<'a> {
                         "PHP502",
                         format!(
                             "header(..., false) adds another {} header instead of replacing it",
-                            hv.disposition.header_name()
+                            disposition.header_name()
                         ),
                     )
                     .at(self.at(t.span.start))
@@ -384,8 +393,31 @@ impl<'a> Finder<'a> {
                 );
             }
         }
-        self.call_lints(p, &mut site);
-        self.sites.push(site);
+        self.call_lints(p);
+    }
+
+    /// The value of the expression at `range` on each kind of request the file tells apart:
+    /// one value, or, when it depends on writes that run on some requests only (wholly literal
+    /// `.=` / `[] =` in an `if` or `else`, at most `vars::MAX_CONDITIONAL`), one per
+    /// combination of those writes, each with what it assumes (`on requests where line 12
+    /// runs`). Each is a site of its own: the vendor must be allowed in every one.
+    fn values(&self, range: Range<usize>) -> Vec<(Value, Option<String>)> {
+        self.vars.begin_variants();
+        let first = expr::evaluate_with(self.code, range.clone(), Some(&self.vars));
+        let lines = self.vars.conditional_lines();
+        if lines.is_empty() || lines.len() > super::vars::MAX_CONDITIONAL {
+            self.vars.begin_variants();
+            return vec![(first, None)];
+        }
+        let out = (0..1u32 << lines.len())
+            .map(|mask| {
+                self.vars.set_variant(mask);
+                let v = expr::evaluate_with(self.code, range.clone(), Some(&self.vars));
+                (v, Some(variant_name(mask, &lines)))
+            })
+            .collect();
+        self.vars.begin_variants();
+        out
     }
 
     /// A response object's header: Symfony/Laravel `$response->headers->set('Content-Security-Policy',
@@ -423,24 +455,29 @@ impl<'a> Finder<'a> {
         else {
             return;
         };
-        let v = expr::evaluate_with(code, value.clone(), Some(&self.vars));
-        let start = leading_blanks(&v.elems);
-        let elems = trim_end(&v.elems[start..]);
-        let literal_text = elems
-            .iter()
-            .any(|e| matches!(e, Elem::Byte { b, .. } if !b.is_ascii_whitespace()));
-        if !literal_text && v.notes.is_empty() {
-            // Wholly run-time (`$this->cspService->getCspHeader()`): no site, so the line is
-            // reported as a CSP csppatch cannot read (E041), and --check does not pass.
-            return;
+        for (v, variant) in self.values(value.clone()) {
+            let start = leading_blanks(&v.elems);
+            let elems = trim_end(&v.elems[start..]);
+            let literal_text = elems
+                .iter()
+                .any(|e| matches!(e, Elem::Byte { b, .. } if !b.is_ascii_whitespace()));
+            if !literal_text && v.notes.is_empty() {
+                // Wholly run-time (`$this->cspService->getCspHeader()`): no site, so the line
+                // is reported as a CSP csppatch cannot read (E041), and --check does not pass.
+                continue;
+            }
+            let inlined = inlined_in(&v, start, elems.len());
+            let mut site =
+                self.site(disposition, code.bytes(value.clone()), elems, &inlined, &v.notes, p);
+            if let Some(v) = variant {
+                site.context = format!("{}, {v}", site.context);
+            }
+            self.sites.push(site);
         }
-        let inlined = inlined_in(&v, start, elems.len());
-        let site = self.site(disposition, code.bytes(value.clone()), elems, &inlined, &v.notes, p);
-        self.sites.push(site);
     }
 
     /// Lints that depend on where a `header()` call runs.
-    fn call_lints(&mut self, p: usize, _site: &mut Site) {
+    fn call_lints(&mut self, p: usize) {
         let code = self.code;
         let offset = code.tok(p).span.start;
         let func = hooks::enclosing(&self.funcs, p);
@@ -544,24 +581,29 @@ impl<'a> Finder<'a> {
         if end == value_start {
             return;
         }
-        let value = expr::evaluate_with(code, value_start..end, Some(&self.vars));
-        let start = leading_blanks(&value.elems);
-        let elems = trim_end(&value.elems[start..]);
-        let inlined = inlined_in(&value, start, elems.len());
-        let mut site = self.site(
-            disposition,
-            code.bytes(value_start..end),
-            elems,
-            &inlined,
-            &value.notes,
-            p,
-        );
-        if appends {
-            site.refusal = Some(
-                "`.=` appends to a value set elsewhere: patch the place that sets it".to_string(),
+        for (value, variant) in self.values(value_start..end) {
+            let start = leading_blanks(&value.elems);
+            let elems = trim_end(&value.elems[start..]);
+            let inlined = inlined_in(&value, start, elems.len());
+            let mut site = self.site(
+                disposition,
+                code.bytes(value_start..end),
+                elems,
+                &inlined,
+                &value.notes,
+                p,
             );
+            if let Some(v) = variant {
+                site.context = format!("{}, {v}", site.context);
+            }
+            if appends {
+                site.refusal = Some(
+                    "`.=` appends to a value set elsewhere: patch the place that sets it"
+                        .to_string(),
+                );
+            }
+            self.sites.push(site);
         }
-        self.sites.push(site);
     }
 
     fn site(
@@ -605,7 +647,7 @@ impl<'a> Finder<'a> {
         });
         if let Some(nl) = newline {
             let static_value = elems.iter().all(|e| matches!(e, Elem::Byte { .. }));
-            self.diagnostics.push(
+            let d = 
                 Diagnostic::warning(
                     "PHP501",
                     format!(
@@ -617,8 +659,11 @@ impl<'a> Finder<'a> {
                 .with_help(
                     "PHP warns \"Header may not contain more than a single header, new line \
                      detected\" and sends nothing; put the whole value on one line",
-                ),
-            );
+                );
+            if !self.diagnostics.contains(&d) {
+                // Once for the variants of one value.
+                self.diagnostics.push(d);
+            }
             if static_value && refusal.is_none() {
                 repaired = Some(Repair {
                     text: fold_newlines(&value.text),
@@ -642,6 +687,39 @@ impl<'a> Finder<'a> {
             refusal,
             binding: None,
         }
+    }
+}
+
+/// `on requests where line 12 runs`, `... where lines 12, 15 do not run`, `... where line
+/// 12 runs and line 15 does not`: which writes a variant takes to run (bit `i`: `lines[i]`).
+fn variant_name(mask: u32, lines: &[usize]) -> String {
+    let list = |want: bool| -> Vec<String> {
+        lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| (mask & (1 << i) != 0) == want)
+            .map(|(_, l)| l.to_string())
+            .collect()
+    };
+    let (run, not) = (list(true), list(false));
+    let lines_of = |l: &[String]| {
+        format!("line{} {}", if l.len() > 1 { "s" } else { "" }, l.join(", "))
+    };
+    let verb = |l: &[String], yes: &str, no: &str| if l.len() > 1 { no.to_string() } else { yes.to_string() };
+    match (run.is_empty(), not.is_empty()) {
+        (false, true) => format!("on requests where {} {}", lines_of(&run), verb(&run, "runs", "run")),
+        (true, _) => format!(
+            "on requests where {} {}",
+            lines_of(&not),
+            verb(&not, "does not run", "do not run")
+        ),
+        (false, false) => format!(
+            "on requests where {} {} and {} {}",
+            lines_of(&run),
+            verb(&run, "runs", "run"),
+            lines_of(&not),
+            verb(&not, "does not", "do not")
+        ),
     }
 }
 

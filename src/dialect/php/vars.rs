@@ -37,7 +37,14 @@ struct Write {
     line: usize,
     /// The `{` of the innermost block around the write (`None`: the file's top level).
     block: Option<usize>,
+    /// The write is the statement of an `if`/`elseif`/`else` (braced or not): `Some(the
+    /// block around that statement)`, for a write that runs on some requests only.
+    branch: Option<Option<usize>>,
 }
+
+/// At most this many writes that run on some requests only are followed for one value: each
+/// doubles the policies csppatch checks (README, "Values built from variables").
+pub const MAX_CONDITIONAL: usize = 4;
 
 /// One write's expression, a part of a value.
 #[derive(Debug, Clone)]
@@ -74,6 +81,11 @@ pub struct Vars {
     defined: HashMap<String, Vec<Defined>>,
     /// Calls by lower-case name (`name(`, `->name(`, `::name(`), definitions aside.
     calls: HashMap<String, usize>,
+    /// The writes that run on some requests only which the values read since
+    /// [`Vars::begin_variants`] depend on, by position, in the order read; and which of them
+    /// are taken to run (a bit each): the value of one variant.
+    conditional: std::cell::RefCell<Vec<(usize, usize)>>,
+    variant: std::cell::Cell<u32>,
 }
 
 /// A named function or method of the file.
@@ -253,8 +265,21 @@ impl Vars {
                 continue;
             }
             let name = String::from_utf8_lossy(code.tok(p).text(code.src)).into_owned();
+            // `if (...) $v .= '...';`, `else $v[] = '...';`: a statement of its own too.
+            let braceless_branch = p > 0
+                && (code.is_name(p - 1, "else")
+                    || code.is(p - 1, ")")
+                        && code.partner[p - 1]
+                            .filter(|&o| o > 0)
+                            .is_some_and(|o| code.is_name(o - 1, "if") || code.is_name(o - 1, "elseif")));
             let starts = p == 0 || code.is_statement_end(p - 1) || code.is(p - 1, "{")
-                || code.is(p - 1, "}");
+                || code.is(p - 1, "}") || braceless_branch;
+            let block = blocks.get(p).copied().flatten();
+            let branch = if braceless_branch {
+                Some(block)
+            } else {
+                block.filter(|&b| branch_block(code, b)).map(|b| blocks.get(b).copied().flatten())
+            };
             let (kind, expr_start) = if code.is(p + 1, "=") && !code.is(p + 2, "&") {
                 (WriteKind::Assign, p + 2)
             } else if code.is(p + 1, ".=") {
@@ -292,7 +317,8 @@ impl Vars {
                 at: p,
                 expr: expr_start..end,
                 line: line_of(code, p),
-                block: blocks.get(p).copied().flatten(),
+                block,
+                branch,
             });
         }
         vars
@@ -326,10 +352,48 @@ impl Vars {
             )))
         };
         let mut state: Option<Known> = None;
+        let mut pending: Vec<(usize, usize)> = Vec::new();
+        let holds_use = |b: Option<usize>| b.is_none_or(|b| code.close_of(b).is_some_and(|c| c > use_at));
         for w in writes {
-            let runs_always =
-                w.block.is_none_or(|b| code.close_of(b).is_some_and(|c| c > use_at));
-            if !runs_always {
+            let runs_always = holds_use(w.block);
+            // A wholly literal `.=` / `[] =` in an `if` or `else` next to the use: a variant
+            // with it and one without (each checked, README "Values built from variables").
+            let conditional = match w.branch {
+                Some(outer) => !(runs_always && w.block != outer) && holds_use(outer),
+                None => false,
+            };
+            if conditional {
+                let literal = matches!(w.kind, WriteKind::Append | WriteKind::Push) && {
+                    let v = super::expr::evaluate(code, w.expr.clone());
+                    v.is_static() && !v.segments.is_empty()
+                };
+                if !literal {
+                    return unknown(format!(
+                        " (line {} only runs on some requests, and is not wholly literal text added to it)",
+                        w.line
+                    ));
+                }
+                // Its bit: kept with the others only if the value turns out known.
+                let seen = self.conditional.borrow();
+                let id = match seen.iter().chain(&pending).position(|&(at, _)| at == w.at) {
+                    Some(i) => i,
+                    None => {
+                        pending.push((w.at, w.line));
+                        seen.len() + pending.len() - 1
+                    }
+                };
+                if id >= MAX_CONDITIONAL {
+                    let lines: Vec<String> =
+                        seen.iter().chain(&pending).map(|(_, l)| l.to_string()).collect();
+                    return unknown(format!(
+                        " (lines {} only run on some requests: csppatch checks at most {MAX_CONDITIONAL} such writes for one value)",
+                        lines.join(", ")
+                    ));
+                }
+                if self.variant.get() & (1 << id) == 0 {
+                    continue; // this variant: the write does not run
+                }
+            } else if !runs_always {
                 return unknown(format!(" (line {} only runs on some requests)", w.line));
             }
             let part = Part {
@@ -364,7 +428,32 @@ impl Vars {
                 _ => return unknown(format!(" (line {} changes it in a way csppatch does not follow)", w.line)),
             };
         }
+        self.conditional.borrow_mut().extend(pending);
         state
+    }
+
+    /// Start reading a value: no write that runs on some requests only seen yet, and each
+    /// taken not to run.
+    pub fn begin_variants(&self) {
+        self.conditional.borrow_mut().clear();
+        self.variant.set(0);
+    }
+
+    /// The lines of the writes that run on some requests only that the values read since
+    /// [`Vars::begin_variants`] depend on (more than [`MAX_CONDITIONAL`]: their values are
+    /// unknown).
+    pub fn conditional_lines(&self) -> Vec<usize> {
+        self.conditional
+            .borrow()
+            .iter()
+            .map(|&(_, l)| l)
+            .collect()
+    }
+
+    /// Read values as on requests where the writes of the bits of `mask` run (bit `i`: the
+    /// `i`-th of [`Vars::conditional_lines`]) and the others do not.
+    pub fn set_variant(&self, mask: u32) {
+        self.variant.set(mask);
     }
 
     /// May a literal of `$name`'s value be changed? Only when its one reader is the CSP
@@ -433,6 +522,20 @@ impl Vars {
             }
         }
     }
+}
+
+/// Is the block opened at `b` the body of an `if`, `elseif` or `else`?
+fn branch_block(code: &Code, b: usize) -> bool {
+    if b == 0 {
+        return false;
+    }
+    if code.is_name(b - 1, "else") {
+        return true;
+    }
+    code.is(b - 1, ")")
+        && code.partner[b - 1]
+            .filter(|&o| o > 0)
+            .is_some_and(|o| code.is_name(o - 1, "if") || code.is_name(o - 1, "elseif"))
 }
 
 /// Is the variable at `p` the one argument of a test whose answer an insertion into its
