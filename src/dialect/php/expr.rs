@@ -168,7 +168,15 @@ fn inline_parts(
     }
     let values: Vec<Value> = parts
         .iter()
-        .map(|p| evaluate_in(code, p.expr.clone(), Some(vars), depth + 1))
+        .map(|p| {
+            // A loop pass: its variables hold the entry while its expression is read.
+            let saved = (!p.bind.is_empty()).then(|| vars.bind(&p.bind));
+            let v = evaluate_in(code, p.expr.clone(), Some(vars), depth + 1);
+            if let Some(saved) = saved {
+                vars.bind(&saved);
+            }
+            v
+        })
         .collect();
     if !values.iter().any(has_literal) {
         // Nothing of it is known: say why, if the file does, at the reference.
@@ -204,6 +212,18 @@ fn inline_parts(
             reference.clone()
         };
         let start = target.elems.len();
+        if !part.bind.is_empty() {
+            // A loop pass: its own text (`"$k $v; "`) is every pass's, so it is no literal to
+            // write into; the entry's key and value are, each a piece of the variable.
+            target.notes.extend(inner.notes);
+            target.joined |= inner.joined;
+            target.inlined.extend(inner.inlined.into_iter().map(|mut i| {
+                i.elems = i.elems.start + start..i.elems.end + start;
+                i
+            }));
+            target.elems.extend(inner.elems);
+            continue;
+        }
         target.notes.extend(inner.notes);
         target.joined |= inner.joined;
         target.elems.extend(inner.elems);
@@ -420,6 +440,7 @@ fn inline_call(
                     .map(|e| vars::Part {
                         line: vars::line_of(code, e.start),
                         expr: e,
+                        bind: Vec::new(),
                     })
                     .collect();
                 let ok = inline_parts(
@@ -881,5 +902,24 @@ mod vars_tests {
         assert_eq!(variants(many), ["<implode(';', $p)>"]);
         let (_, notes) = value(many);
         assert!(notes[0].contains("at most 4"), "{notes:?}");
+    }
+
+    #[test]
+    fn a_keyed_array_joined_by_a_foreach_append_is_read_entry_by_entry() {
+        assert_eq!(
+            value("$p = ['default-src' => \"'self'\", 'img-src' => 'data:'];\n$h = '';\nforeach ($p as $k => $v) {\n  $h .= \"$k $v; \";\n}\nuse(\"CSP: $h\");").0,
+            "CSP: default-src 'self'; img-src data:; "
+        );
+        assert_eq!(
+            value("$p = array('a' => 'b');\n$h = '';\nforeach ($p as $k => $v) {\n  $h .= $k . ' ' . trim($v) . ';';\n}\nuse($h);").0,
+            "a <trim($v)>;"
+        );
+        // A loop over what the file does not say stays run-time, with the reason.
+        let (text, notes) = value("$h = '';\nforeach ($q as $k => $v) {\n  $h .= \"$k $v; \";\n}\nuse($h);");
+        assert_eq!(text, "<$h>");
+        assert!(notes[0].contains("line 3 is in a loop over `$q`"), "{notes:?}");
+        // Two statements in the body: not followed.
+        let (_, notes) = value("$p = ['a' => 'b'];\n$h = '';\nforeach ($p as $k => $v) {\n  $h .= $k;\n  $h .= $v;\n}\nuse($h);");
+        assert!(notes[0].contains("only runs on some requests"), "{notes:?}");
     }
 }

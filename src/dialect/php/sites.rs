@@ -109,14 +109,23 @@ pub fn trim_end(elems: &[Elem]) -> &[Elem] {
 
 /// A `Decoded` built from elements; also says whether some bytes were not UTF-8.
 /// The variables inlined in `value.elems[start..start + len]`, relative to that slice.
+/// A variable whose value ends with white space PHP strips from the header
+/// (`"$k $v; "` in a loop) is cut there: the stripped bytes are sent by no literal.
 fn inlined_in(value: &Value, start: usize, len: usize) -> Vec<Inlined> {
-    value
-        .inlined
+    clamp(&value.inlined, start, len)
+}
+
+fn clamp(inlined: &[Inlined], start: usize, len: usize) -> Vec<Inlined> {
+    inlined
         .iter()
-        .filter(|i| i.elems.start >= start && i.elems.end <= start + len)
-        .map(|i| Inlined {
-            elems: i.elems.start - start..i.elems.end - start,
-            ..i.clone()
+        .filter(|i| i.elems.start >= start && i.elems.start < start + len)
+        .map(|i| {
+            let end = i.elems.end.min(start + len);
+            Inlined {
+                elems: i.elems.start - start..end - start,
+                inner: clamp(&i.inner, 0, end - i.elems.start),
+                ..i.clone()
+            }
         })
         .collect()
 }

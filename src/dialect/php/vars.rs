@@ -40,6 +40,19 @@ struct Write {
     /// The write is the statement of an `if`/`elseif`/`else` (braced or not): `Some(the
     /// block around that statement)`, for a write that runs on some requests only.
     branch: Option<Option<usize>>,
+    /// The write is the one statement of a `foreach ($arr as $k => $v)` body.
+    pass: Option<Pass>,
+}
+
+/// A `foreach ($arr as $k => $v) { $h .= EXPR; }` around a write.
+#[derive(Debug, Clone)]
+struct Pass {
+    arr: String,
+    key: String,
+    value: String,
+    /// Position of `foreach`, and the block around the loop.
+    at: usize,
+    outer: Option<usize>,
 }
 
 /// At most this many writes that run on some requests only are followed for one value: each
@@ -52,6 +65,10 @@ pub struct Part {
     pub expr: Range<usize>,
     /// 1-based line of the write, for messages.
     pub line: usize,
+    /// One pass of a `foreach ($policy as $k => $v)` loop: the loop's variables and the
+    /// entry's key and value expressions they hold while `expr` is read (with whether that
+    /// literal may change).
+    pub bind: Vec<(String, Range<usize>, bool)>,
 }
 
 /// What a variable holds at a use.
@@ -86,6 +103,8 @@ pub struct Vars {
     /// are taken to run (a bit each): the value of one variant.
     conditional: std::cell::RefCell<Vec<(usize, usize)>>,
     variant: std::cell::Cell<u32>,
+    /// The loop variables of the pass being read (see [`Part::bind`]).
+    bound: std::cell::RefCell<Vec<(String, Range<usize>, bool)>>,
 }
 
 /// A named function or method of the file.
@@ -211,6 +230,7 @@ impl Vars {
                         vars.consts.entry(n).or_default().push(Part {
                             expr: value.clone(),
                             line: line_of(code, p),
+                            bind: Vec::new(),
                         });
                     }
                 }
@@ -226,6 +246,7 @@ impl Vars {
                     vars.consts.entry(n).or_default().push(Part {
                         expr: p + 3..end,
                         line: line_of(code, p),
+                        bind: Vec::new(),
                     });
                 }
             }
@@ -319,6 +340,11 @@ impl Vars {
                 line: line_of(code, p),
                 block,
                 branch,
+                pass: block.and_then(|b| {
+                    let stmt_end = end;
+                    let only = code.close_of(b) == Some(stmt_end + 1) && b + 1 == p;
+                    only.then(|| loop_pass(code, b, &blocks)).flatten()
+                }),
             });
         }
         vars
@@ -327,6 +353,13 @@ impl Vars {
     /// What `$name` holds at position `use_at`, if the file writes it before (`None`: no
     /// write the use can see, a parameter or a global).
     pub fn at(&self, code: &Code, name: &str, use_at: usize) -> Option<Known> {
+        if let Some((_, expr, _)) = self.bound.borrow().iter().find(|(n, _, _)| n == name) {
+            return Some(Known::Str(vec![Part {
+                expr: expr.clone(),
+                line: line_of(code, expr.start),
+                bind: Vec::new(),
+            }]));
+        }
         let since = self
             .functions
             .iter()
@@ -394,18 +427,50 @@ impl Vars {
                     continue; // this variant: the write does not run
                 }
             } else if !runs_always {
-                return unknown(format!(" (line {} only runs on some requests)", w.line));
+                // `foreach ($policy as $k => $v) { $h .= "$k $v; "; }` over a keyed array
+                // literal: one part per entry, read with `$k` and `$v` bound to it.
+                let pass = w.pass.as_ref().filter(|l| {
+                    w.kind == WriteKind::Append
+                        && holds_use(l.outer)
+                        && matches!(state, Some(Known::Str(_)))
+                });
+                let entries = pass.and_then(|l| Some((l, self.keyed_array(code, &l.arr, l.at)?)));
+                let Some((l, entries)) = entries else {
+                    if let Some(l) = &w.pass {
+                        return unknown(format!(
+                            " (line {} is in a loop over `{}`, which is not an array literal with string keys assigned once before it)",
+                            w.line, l.arr
+                        ));
+                    }
+                    return unknown(format!(" (line {} only runs on some requests)", w.line));
+                };
+                let editable = self.editable(&l.arr);
+                if let Some(Known::Str(parts)) = &mut state {
+                    for (k, v) in entries {
+                        parts.push(Part {
+                            expr: w.expr.clone(),
+                            line: w.line,
+                            bind: vec![(l.key.clone(), k, false), (l.value.clone(), v, editable)],
+                        });
+                    }
+                }
+                continue;
             }
             let part = Part {
                 expr: w.expr.clone(),
                 line: w.line,
+                bind: Vec::new(),
             };
             state = match (w.kind, state) {
                 (WriteKind::Assign, _) => match list_literal(code, w.expr.clone()) {
                     Some(Ok(elems)) => Some(Known::List(
                         elems
                             .into_iter()
-                            .map(|expr| Part { expr, line: w.line })
+                            .map(|expr| Part {
+                                expr,
+                                line: w.line,
+                                bind: Vec::new(),
+                            })
                             .collect(),
                     )),
                     Some(Err(())) => {
@@ -459,7 +524,33 @@ impl Vars {
     /// May a literal of `$name`'s value be changed? Only when its one reader is the CSP
     /// value being patched (reads by its own writes and by legacy X-CSP headers aside).
     pub fn editable(&self, name: &str) -> bool {
+        if let Some((_, _, e)) = self.bound.borrow().iter().find(|(n, _, _)| n == name) {
+            return *e;
+        }
         self.reads.get(name).copied().unwrap_or(0) == 1
+    }
+
+    /// Read with a loop pass's variables bound (see [`Part::bind`]); `None` leaves them.
+    pub fn bind(&self, bind: &[(String, Range<usize>, bool)]) -> Vec<(String, Range<usize>, bool)> {
+        std::mem::replace(&mut *self.bound.borrow_mut(), bind.to_vec())
+    }
+
+    /// The entries (key, value) of the array literal with string-literal keys that `$arr`
+    /// is assigned once before position `at`, in a block that also holds `at`.
+    fn keyed_array(&self, code: &Code, arr: &str, at: usize) -> Option<Vec<(Range<usize>, Range<usize>)>> {
+        let since = self.functions.iter().rev().find(|&&f| f < at).copied().unwrap_or(0);
+        let writes: Vec<&Write> = self
+            .writes
+            .get(arr)?
+            .iter()
+            .filter(|w| w.at >= since && w.expr.end <= at)
+            .collect();
+        let [w] = writes.as_slice() else { return None };
+        let holds = w.block.is_none_or(|b| code.close_of(b).is_some_and(|c| c > at));
+        if w.kind != WriteKind::Assign || !holds {
+            return None;
+        }
+        keyed_literal(code, w.expr.clone())
     }
 
     /// A constant's one definition in the file.
@@ -500,6 +591,7 @@ impl Vars {
                 part: Part {
                     expr: expr.clone(),
                     line: *line,
+                    bind: Vec::new(),
                 },
                 editable: self.calls.get(&key).copied().unwrap_or(0) == 1,
             },
@@ -522,6 +614,61 @@ impl Vars {
             }
         }
     }
+}
+
+/// The `foreach ($arr as $k => $v)` whose body the block opened at `b` is.
+fn loop_pass(code: &Code, b: usize, blocks: &[Option<usize>]) -> Option<Pass> {
+    let close = b.checked_sub(1).filter(|&c| code.is(c, ")"))?;
+    let open = code.partner[close].filter(|&o| o > 0 && o < close)?;
+    if !code.is_name(open - 1, "foreach") || close != open + 6 {
+        return None;
+    }
+    let var = |p: usize| {
+        (code.tok(p).kind == Kind::Variable)
+            .then(|| String::from_utf8_lossy(code.tok(p).text(code.src)).into_owned())
+    };
+    if !code.is_name(open + 2, "as") || !code.is(open + 4, "=>") {
+        return None;
+    }
+    Some(Pass {
+        arr: var(open + 1)?,
+        key: var(open + 3)?,
+        value: var(open + 5)?,
+        at: open - 1,
+        outer: blocks.get(open - 1).copied().flatten(),
+    })
+}
+
+/// The entries of an array literal whose keys are all string literals (`['script-src' =>
+/// "'self'"]`): `(key, value)` positions.
+pub fn keyed_literal(code: &Code, range: Range<usize>) -> Option<Vec<(Range<usize>, Range<usize>)>> {
+    if range.is_empty() {
+        return None;
+    }
+    let open = if code.is(range.start, "[") {
+        range.start
+    } else if code.is_name(range.start, "array") && code.is(range.start + 1, "(") {
+        range.start + 1
+    } else {
+        return None;
+    };
+    if code.close_of(open) != Some(range.end - 1) {
+        return None;
+    }
+    let mut out = Vec::new();
+    for (label, r) in code.arguments(open) {
+        let arrow = code.top(r.clone()).into_iter().find(|&p| code.is(p, "=>"))?;
+        let key = r.start..arrow;
+        let value = arrow + 1..r.end;
+        let literal_key = label.is_none()
+            && key.len() == 1
+            && super::hooks::literal_text(code, key.clone()).is_some();
+        if !literal_key || value.is_empty() {
+            return None;
+        }
+        out.push((key, value));
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// Is the block opened at `b` the body of an `if`, `elseif` or `else`?
