@@ -377,8 +377,9 @@ fn variants_that_need_conflicting_changes_are_refused_naming_the_lines() {
 }
 
 /// Issue 7 §1 on PHP, values the file computes: a method whose one `return` is an implode()
-/// of literals (Socly's SecurityHeadersMiddleware), and sprintf() with a literal format whose
-/// `%s` are variables of the file. Each is patched in its literals only (PHP's tokenizer sees
+/// of literals (Socly's SecurityHeadersMiddleware), a keyed array joined by a foreach loop
+/// (Kanboard's Response::csp()), and sprintf() with a literal format whose `%s` are variables
+/// of the file. Each is patched in its literals only (PHP's tokenizer sees
 /// the same code outside them), `php -l` clean, `php -S` sends the policy, and headless
 /// Chromium loads the vendor under it. The expected headers are written by hand from the
 /// merge rules (README, "How the merge decides"): MuseRelay's sources added where their
@@ -393,6 +394,13 @@ fn function_returns_and_sprintf_arguments_are_patched_where_they_are_written() {
              style-src 'self' 'unsafe-inline' https://muserelay.com; \
              img-src 'self' data: https://muserelay.com; \
              connect-src 'self' https://muserelay.com wss://muserelay.com; worker-src 'self'",
+        ),
+        (
+            "keyed-loop.php",
+            "default-src 'self'; script-src 'self' https://muserelay.com; \
+             img-src 'self' data: https://muserelay.com; \
+             connect-src 'self' https://muserelay.com wss://muserelay.com; worker-src 'self'; \
+             style-src 'self' https://muserelay.com 'unsafe-inline';",
         ),
         (
             "sprintf-args.php",
