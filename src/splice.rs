@@ -106,10 +106,9 @@ pub fn patch_file(
     // patched together; when no way of writing their changes gives each variant its merged
     // policy, the changes they need conflict (one variant's new directive would shadow
     // another's own): that is a refusal, not a csppatch bug.
-    if let Some(k) = planned
-        .iter()
-        .position(|p| variants(planned, p).next().is_some())
-    {
+    if let Some(k) = planned.iter().position(|p| {
+        variants(planned, p).next().is_some() || !unplanned_variants(file, planned, p).is_empty()
+    }) {
         let contexts: Vec<&str> = std::iter::once(planned[k].site)
             .chain(variants(planned, &planned[k]).map(|q| q.site))
             .map(|s| s.context.as_str())
@@ -143,6 +142,18 @@ fn alike(dialect: &dyn Dialect, file: &ScannedFile, splices: &[Splice], p: &Site
         });
         same_count && same_effect(&site_of(&scan, p.which).value.text, &p.outcome.text)
     })
+}
+
+/// The sites of the file that are variants of `p` but need no change (their policy already
+/// allows the vendor): by index into the file's sites.
+fn unplanned_variants(file: &ScannedFile, planned: &[SitePatch], p: &SitePatch) -> Vec<usize> {
+    let Ok(before) = file.scan.as_ref() else {
+        return Vec::new();
+    };
+    (0..before.sites.len())
+        .filter(|&i| before.sites[i].span == p.site.span)
+        .filter(|&i| !planned.iter().any(|q| q.which == SiteRef::Direct(i)))
+        .collect()
 }
 
 /// The other planned sites that are variants of `p` (the same span: one header's value on
@@ -448,6 +459,16 @@ fn read_back(file: &ScannedFile, new: &[u8], planned: &[SitePatch]) -> Result<Fi
         }
         if site.repaired.is_some() {
             return Err("the rewritten value still needs repair".into());
+        }
+        // A variant that needed nothing must keep enforcing what it did.
+        for i in unplanned_variants(file, planned, p) {
+            let (old, new) = (&before.sites[i].value.text, &after.sites[i].value.text);
+            if !same_effect(old, new) {
+                return Err(format!(
+                    "the policy sent {} would change too: `{old}` would become `{new}`",
+                    before.sites[i].context
+                ));
+            }
         }
     }
     Ok(after)

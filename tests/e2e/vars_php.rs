@@ -471,3 +471,59 @@ fn a_function_with_two_returns_is_refused_naming_it_and_its_lines() {
     );
     assert_eq!(fs::read(&file).unwrap(), before);
 }
+
+/// A variant that already allows the vendor needs nothing and keeps what it enforces: only
+/// the other variant's conditional `script-src-elem` gains the source, and `php -S` sends the
+/// vendor allowed on both kinds of request (written by hand: script-src already lists it).
+#[test]
+fn a_variant_that_already_allows_the_vendor_is_left_as_it_is() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("index.php");
+    fs::copy(fixture("conditional-elem.php"), &file).unwrap();
+    let before = fs::read(&file).unwrap();
+    let out = common::csppatch()
+        .arg(&file)
+        .args([
+            "--allow",
+            "script-src https://widget.example.com",
+            "--color",
+            "never",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let after = fs::read(&file).unwrap();
+    assert_ne!(after, before, "the conditional element is patched");
+    let (old, new) = (
+        String::from_utf8_lossy(&before),
+        String::from_utf8_lossy(&after),
+    );
+    for (i, (o, n)) in old.lines().zip(new.lines()).enumerate() {
+        if i == 5 {
+            assert_eq!(
+                n,
+                "    $p[] = \"script-src-elem 'self' https://widget.example.com\";"
+            );
+        } else {
+            assert_eq!(o, n, "line {} unchanged", i + 1);
+        }
+    }
+    if !common::have("php") {
+        return;
+    }
+    common::php::lint(&file).unwrap();
+    let server = common::php::start(tmp.path(), None, &[]);
+    assert_eq!(
+        server.csp("/"),
+        vec!["default-src 'self'; script-src 'self' https://widget.example.com".to_string()]
+    );
+    assert_eq!(
+        server.csp("/?x=1"),
+        vec![
+            "default-src 'self'; script-src 'self' https://widget.example.com; \
+             script-src-elem 'self' https://widget.example.com"
+                .to_string()
+        ]
+    );
+}
