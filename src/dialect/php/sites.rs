@@ -337,10 +337,17 @@ impl<'a> Finder<'a> {
 
     fn header_call(&mut self, p: usize) {
         let code = self.code;
-        if !(code.is_name(p, "header") || code.is_name(p, "\\header")) || !code.is(p + 1, "(") {
+        // CodeIgniter 3's `$this->output->set_header('Name: value')` takes a header() line.
+        let set_header = code.is_name(p, "set_header")
+            && p >= 2
+            && (code.is(p - 1, "->") || code.is(p - 1, "?->"))
+            && code.is_name(p - 2, "output");
+        if !(set_header || code.is_name(p, "header") || code.is_name(p, "\\header"))
+            || !code.is(p + 1, "(")
+        {
             return;
         }
-        if p > 0 {
+        if p > 0 && !set_header {
             let prev = code.tok(p - 1);
             let member = ["->", "?->", "::"].iter().any(|op| prev.is(code.src, op));
             let keyword = ["function", "new", "const"]
