@@ -70,10 +70,14 @@ pub fn patch_file(
     // each variant has its own), each change goes around the reference to the variable
     // instead, and a copy of its value is written as the variable again.
     patch_with(file, planned, true).map_err(|_| match first {
-        Failure::Refused { reason, .. } if !reason.starts_with(WHOLE_REFUSAL) => Failure::Refused {
-            site: variant_site(planned),
-            reason,
-        },
+        Failure::Refused { reason, .. }
+            if !reason.starts_with(WHOLE_REFUSAL) && !reason.starts_with(VARIANT_REFUSAL) =>
+        {
+            Failure::Refused {
+                site: variant_site(planned),
+                reason,
+            }
+        }
         _ => {
             let names: Vec<String> = variants
                 .iter()
@@ -93,6 +97,13 @@ pub fn patch_file(
     })
 }
 
+/// Is the site one variant of a header built from a variable with several values (nginx's
+/// `set` in `if`, `map`)? Its variants share the header's literal and each has its own value
+/// literal; PHP's variants (the same span, writes that run on some requests) have no such flag.
+fn of_variable(p: &SitePatch) -> bool {
+    p.site.value.pieces.iter().any(|x| x.variant)
+}
+
 /// The first planned site that is a variant, for a refusal about variants.
 fn variant_site(planned: &[SitePatch]) -> usize {
     planned
@@ -103,6 +114,9 @@ fn variant_site(planned: &[SitePatch]) -> usize {
 
 /// How the refusal starts when no strategy could write a value built from variables.
 const WHOLE_REFUSAL: &str = "the change cannot be written into the literals";
+
+/// How the refusal starts when a header's variants need changes that conflict.
+const VARIANT_REFUSAL: &str = "the value differs between requests";
 
 /// [`patch_file`]; `around`: no change goes into a literal that is one of several values of
 /// a variable.
@@ -118,6 +132,18 @@ fn patch_with(
         let mut splices = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (k, p) in planned.iter().enumerate() {
+            // PHP's variants (writes on some requests) are patched together here; nginx's
+            // (values of a variable) by the `around` retry of `patch_file`.
+            let later_variant = !of_variable(p)
+                && planned[..k].iter().any(|q| q.site.span == p.site.span);
+            if later_variant && alike(dialect, file, &splices, p) {
+                continue;
+            }
+            // A header's variants are built from literals: never rewritten whole.
+            let strategy = match strategy {
+                Strategy::Whole if variants(planned, p).next().is_some() => Strategy::Fragments,
+                s => s,
+            };
             let s = splices_for(dialect, p.site, &file.src, p.outcome, strategy, around)
                 .map_err(|reason| Failure::Refused { site: k, reason })?;
             let s = if around {
@@ -135,6 +161,23 @@ fn patch_with(
             } else {
                 s
             };
+            if later_variant {
+                // Its new directives where an earlier variant already adds its own: often
+                // the same ones, and then not written twice.
+                let fewer: Vec<Splice> = s
+                    .iter()
+                    .filter(|x| !(x.range.is_empty() && splices.iter().any(|y| y.range == x.range)))
+                    .cloned()
+                    .collect();
+                if fewer.len() < s.len() {
+                    let mut with = splices.clone();
+                    with.extend(fewer.iter().cloned());
+                    if alike(dialect, file, &with, p) {
+                        place::extend(&mut splices, &mut seen, fewer);
+                        continue;
+                    }
+                }
+            }
             place::extend(&mut splices, &mut seen, s);
         }
         let new = edit::apply(&file.src, &splices).map_err(Failure::SelfCheck)?;
@@ -150,7 +193,96 @@ fn patch_with(
             Err(e) => last = e,
         }
     }
+    // A header's variants (sites of one span, a dialect's value on different requests) are
+    // patched together; when no way of writing their changes gives each variant its merged
+    // policy, the changes they need conflict (one variant's new directive would shadow
+    // another's own): that is a refusal, not a csppatch bug.
+    if let Some(k) = planned.iter().position(|p| {
+        variants(planned, p).next().is_some() || !unplanned_variants(file, planned, p).is_empty()
+    }) {
+        let contexts: Vec<&str> = std::iter::once(planned[k].site)
+            .chain(variants(planned, &planned[k]).map(|q| q.site))
+            .map(|s| s.context.as_str())
+            .collect();
+        return Err(Failure::Refused {
+            site: k,
+            reason: format!(
+                "{VARIANT_REFUSAL} ({}), and the changes the vendor needs in one cannot be \
+                 written without changing what another enforces ({last}): make them by hand",
+                contexts.join("; ")
+            ),
+        });
+    }
     Err(Failure::SelfCheck(last))
+}
+
+/// Does a variant of a header get its merged policy (as browsers enforce it) from `splices`,
+/// the changes made for the variants before it and maybe some of its own? Then it needs no
+/// more: a copy of a new directive would only repeat the one they add.
+fn alike(dialect: &dyn Dialect, file: &ScannedFile, splices: &[Splice], p: &SitePatch) -> bool {
+    if splices.is_empty() {
+        return false;
+    }
+    let Ok(new) = edit::apply(&file.src, splices) else {
+        return false;
+    };
+    dialect.find(&file.path, &new).is_ok_and(|scan| {
+        let same_count = file.scan.as_ref().is_ok_and(|b| {
+            b.sites.len() == scan.sites.len() && b.bindings.len() == scan.bindings.len()
+        });
+        same_count && same_effect(&site_of(&scan, p.which).value.text, &p.outcome.text)
+    })
+}
+
+/// The sites of the file that are variants of `p` but need no change (their policy already
+/// allows the vendor): by index into the file's sites.
+fn unplanned_variants(file: &ScannedFile, planned: &[SitePatch], p: &SitePatch) -> Vec<usize> {
+    let Ok(before) = file.scan.as_ref() else {
+        return Vec::new();
+    };
+    (0..before.sites.len())
+        .filter(|&i| before.sites[i].span == p.site.span)
+        .filter(|&i| !planned.iter().any(|q| q.which == SiteRef::Direct(i)))
+        .collect()
+}
+
+/// The other planned sites that are variants of `p` (the same span: one header's value on
+/// other requests).
+fn variants<'a>(
+    planned: &'a [SitePatch<'a>],
+    p: &'a SitePatch<'a>,
+) -> impl Iterator<Item = &'a SitePatch<'a>> {
+    planned
+        .iter()
+        .filter(move |q| q.which != p.which && q.site.span == p.site.span)
+}
+
+/// Do browsers enforce `a` and `b` alike? Per policy, the same effective directives (the
+/// first of each name) with the same sources, in any order. A header's variants are patched
+/// together, so one variant may also hold a directive another needed, where an identical one
+/// already is (the later one is ignored).
+fn same_effect(a: &str, b: &str) -> bool {
+    let key = |text: &str| -> Vec<Vec<(String, Vec<String>)>> {
+        csp::parse::parse(text)
+            .policies
+            .iter()
+            .map(|p| {
+                let mut ds: Vec<(String, Vec<String>)> = p
+                    .directives
+                    .iter()
+                    .filter(|d| d.is_effective())
+                    .map(|d| {
+                        let mut v = d.values();
+                        v.sort();
+                        (d.name.clone(), v)
+                    })
+                    .collect();
+                ds.sort();
+                ds
+            })
+            .collect()
+    };
+    key(a) == key(b)
 }
 
 fn splices_for(
@@ -429,29 +561,18 @@ fn read_back(
             after.sites.len() + after.bindings.len()
         ));
     }
-    // The variants of a planned header that are not planned themselves (they allow the
-    // vendor already) share literals with it: they must still send what they sent.
-    for (i, b) in before.sites.iter().enumerate() {
-        let variant = planned
-            .iter()
-            .any(|p| p.site.span == b.span && p.which != SiteRef::Direct(i));
-        if variant
-            && !planned.iter().any(|p| p.which == SiteRef::Direct(i))
-            && after.sites[i].value.text != b.value.text
-        {
-            return Err(format!(
-                "another variant of the header ({}) would change too, to `{}`",
-                b.context, after.sites[i].value.text
-            ));
-        }
-    }
     for p in planned {
         let site = site_of(&after, p.which);
         // Around the references of a variable with several values, the white space next to a
         // reference that is empty in one variant cannot be the merge's in every variant: the
-        // same policy, token for token, is what is proved then.
+        // same policy, token for token, is what is proved then. A header's variants patched
+        // together may each hold a directive another needed (README "Values built from
+        // variables"): the same effective policy is what is proved.
         let same = site.value.text == p.outcome.text
-            || (around && tokens(&site.value.text) == tokens(&p.outcome.text));
+            || (around && tokens(&site.value.text) == tokens(&p.outcome.text))
+            || (!of_variable(p)
+                && variants(planned, p).next().is_some()
+                && same_effect(&site.value.text, &p.outcome.text));
         if !same {
             return Err(format!(
                 "expected `{}`, read back `{}`",
@@ -461,6 +582,32 @@ fn read_back(
         if site.repaired.is_some() {
             return Err("the rewritten value still needs repair".into());
         }
+        // A variant that needed nothing must keep enforcing what it did.
+        for i in unplanned_variants(file, planned, p) {
+            let (old, new) = (&before.sites[i].value.text, &after.sites[i].value.text);
+            if !same_effect(old, new) {
+                return Err(format!(
+                    "the policy sent {} would change too: `{old}` would become `{new}`",
+                    before.sites[i].context
+                ));
+            }
+        }
     }
     Ok(after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_effect;
+
+    #[test]
+    fn policies_alike_when_their_first_directives_of_each_name_match() {
+        assert!(same_effect("a 'self'; b x y; a z", "b y x; a 'self'"));
+        assert!(same_effect("a x; b y; a x", "a x; b y"));
+        assert!(
+            !same_effect("a 'self' w; a p w", "a p w"),
+            "the first of a name wins"
+        );
+        assert!(!same_effect("a x, b y", "a x; b y"), "policy by policy");
+    }
 }

@@ -11,6 +11,7 @@ mod common;
 mod ansible;
 mod ansible_template;
 mod audit_nginx;
+mod blade_escape;
 mod conformance;
 mod e2e_apache;
 mod e2e_apache_files;

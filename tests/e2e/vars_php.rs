@@ -268,23 +268,262 @@ fn arrays_constants_and_chains_are_patched_in_their_literals_and_php_sends_them(
 }
 
 /// A directive added on some requests only (`if (...) { $cspDirectives[] = ...; }`): the
-/// policy is not known from the file, so the site is refused, naming the variable and the
-/// line of the write that makes it unknown; nothing is written.
+/// policy has a variant without the element and one with it (README, "Values built from
+/// variables"); each is merged, the changes go into the unconditional elements, and `php -S`
+/// sends, on both kinds of request, a policy under which headless Chromium loads the vendor.
+/// The expected headers are written by hand from the merge rules: MuseRelay's sources in the
+/// first script-src (a second one, the conditional element's, is ignored by browsers), the new
+/// directives at the end of the last unconditional element, which both variants hold.
 #[test]
-fn a_list_appended_to_on_some_requests_is_refused_naming_the_variable_and_line() {
+fn a_list_appended_to_on_some_requests_is_patched_so_that_each_variant_allows_the_vendor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = tmp.path().join("index.php");
+    let mut src = fs::read(fixture("conditional-append.php")).unwrap();
+    src.extend_from_slice(widget::page(MUSERELAY_LOADS).as_bytes());
+    fs::write(&index, &src).unwrap();
+    fs::write(tmp.path().join("csp-probe.js"), widget::PROBE_JS).unwrap();
+    let have_php = common::have("php");
+    let code_before = have_php.then(|| code_outside_literals(&index));
+    let browse = have_php && common::have("chromium");
+    let before = browse.then(|| {
+        let server = common::php::start(tmp.path(), None, &[]);
+        let url = |q: &str| format!("http://127.0.0.1:{}/{q}", server.port);
+        (
+            widget::violations(&url("")),
+            widget::violations(&url("?cdn=1")),
+        )
+    });
+    let out = csppatch(&index);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("on requests where line 12 does not run")
+            && stderr.contains("on requests where line 12 runs"),
+        "both variants reported: {stderr}"
+    );
+    let after = fs::read(&index).unwrap();
+    assert!(only_insertions(&src, &after));
+    let old: Vec<&[u8]> = src.split(|&b| b == b'\n').collect();
+    let new: Vec<&[u8]> = after.split(|&b| b == b'\n').collect();
+    for (i, (o, n)) in old.iter().zip(&new).enumerate() {
+        if i != 7 && i != 8 {
+            assert_eq!(
+                o,
+                n,
+                "line {} unchanged (the conditional element too)",
+                i + 1
+            );
+        }
+    }
+    let Some(code_before) = code_before else {
+        eprintln!("skipped the php checks: php is not installed");
+        return;
+    };
+    assert_eq!(code_outside_literals(&index), code_before);
+    common::php::lint(&index).unwrap();
+    let server = common::php::start(tmp.path(), None, &[]);
+    let without = "default-src 'self'; script-src 'self' https://muserelay.com; object-src 'none'; \
+                   worker-src 'self'; connect-src 'self' https://muserelay.com wss://muserelay.com; \
+                   img-src 'self' https://muserelay.com data:; style-src 'self' https://muserelay.com 'unsafe-inline'";
+    assert_eq!(server.csp("/"), vec![without.to_string()]);
+    assert_eq!(
+        server.csp("/?cdn=1"),
+        vec![format!(
+            "{without}; script-src 'self' https://cdn.example.net"
+        )]
+    );
+    if let Some((plain, cdn)) = before {
+        let url = |q: &str| format!("http://127.0.0.1:{}/{q}", server.port);
+        for (before, q) in [(plain, ""), (cdn, "?cdn=1")] {
+            assert!(
+                !widget::blocked(&before, "muserelay.com").is_empty(),
+                "{q}: {before:?}"
+            );
+            widget::assert_muserelay_patched(&before, &widget::violations(&url(q)));
+        }
+    }
+}
+
+/// A frame-src sent on some requests only, and a vendor frame: the requests without it need a
+/// frame-src created, which on the requests with it would come first and shadow the player's.
+/// No way of writing the change keeps both variants as they should be: the header is refused,
+/// naming the lines the variants differ by, and nothing is written.
+#[test]
+fn variants_that_need_conflicting_changes_are_refused_naming_the_lines() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("headers.php");
-    fs::copy(fixture("conditional-append.php"), &file).unwrap();
+    fs::copy(fixture("conditional-frame-src.php"), &file).unwrap();
+    let before = fs::read(&file).unwrap();
+    let out = common::csppatch()
+        .arg(&file)
+        .args([
+            "--allow",
+            "frame-src https://widget.example.com",
+            "--color",
+            "never",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("headers.php:9:")
+            && stderr.contains("E013")
+            && stderr.contains("on requests where line 7 does not run")
+            && stderr.contains("on requests where line 7 runs"),
+        "file, line and the variants' line named: {stderr}"
+    );
+    assert_eq!(fs::read(&file).unwrap(), before);
+}
+
+/// Issue 7 §1 on PHP, values the file computes: a method whose one `return` is an implode()
+/// of literals (Socly's SecurityHeadersMiddleware), a keyed array joined by a foreach loop
+/// (Kanboard's Response::csp()), and sprintf() with a literal format whose `%s` are variables
+/// of the file. Each is patched in its literals only (PHP's tokenizer sees
+/// the same code outside them), `php -l` clean, `php -S` sends the policy, and headless
+/// Chromium loads the vendor under it. The expected headers are written by hand from the
+/// merge rules (README, "How the merge decides"): MuseRelay's sources added where their
+/// directive's text is (the element, the `%s` argument, the format), connect-src created from
+/// default-src, worker-src pinned to what script-src allowed.
+#[test]
+fn function_returns_and_sprintf_arguments_are_patched_where_they_are_written() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "method-return.php",
+            "default-src 'self'; script-src 'self' https://muserelay.com; \
+             style-src 'self' 'unsafe-inline' https://muserelay.com; \
+             img-src 'self' data: https://muserelay.com; \
+             connect-src 'self' https://muserelay.com wss://muserelay.com; worker-src 'self'",
+        ),
+        (
+            "keyed-loop.php",
+            "default-src 'self'; script-src 'self' https://muserelay.com; \
+             img-src 'self' data: https://muserelay.com; \
+             connect-src 'self' https://muserelay.com wss://muserelay.com; worker-src 'self'; \
+             style-src 'self' https://muserelay.com 'unsafe-inline';",
+        ),
+        (
+            "sprintf-args.php",
+            "default-src 'self'; script-src 'self' https://www.googletagmanager.com https://muserelay.com; \
+             img-src 'self' data: https://muserelay.com; style-src 'self' 'unsafe-inline' https://muserelay.com; \
+             worker-src 'self' https://www.googletagmanager.com; \
+             connect-src 'self' https://muserelay.com wss://muserelay.com",
+        ),
+    ];
+    let have_php = common::have("php");
+    for (name, expected) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let index = tmp.path().join("index.php");
+        let mut src = fs::read(fixture(name)).unwrap();
+        src.extend_from_slice(widget::page(MUSERELAY_LOADS).as_bytes());
+        fs::write(&index, &src).unwrap();
+        fs::write(tmp.path().join("csp-probe.js"), widget::PROBE_JS).unwrap();
+        let code_before = have_php.then(|| code_outside_literals(&index));
+        let before = (have_php && common::have("chromium")).then(|| {
+            let server = common::php::start(tmp.path(), None, &[]);
+            widget::violations(&format!("http://127.0.0.1:{}/", server.port))
+        });
+        let out = csppatch(&index);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
+        let after = fs::read(&index).unwrap();
+        assert_ne!(after, src, "{name}: patched");
+        assert!(only_insertions(&src, &after), "{name}: only insertions");
+        let Some(code_before) = code_before else {
+            eprintln!("skipped the php checks of {name}: php is not installed");
+            continue;
+        };
+        assert_eq!(
+            code_outside_literals(&index),
+            code_before,
+            "{name}: only bytes inside string literals changed"
+        );
+        common::php::lint(&index).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let server = common::php::start(tmp.path(), None, &[]);
+        assert_eq!(server.csp("/"), vec![expected.to_string()], "{name}");
+        if let Some(before) = before {
+            assert!(
+                !widget::blocked(&before, "muserelay.com").is_empty(),
+                "{name}: blocked before: {before:?}"
+            );
+            let after = widget::violations(&format!("http://127.0.0.1:{}/", server.port));
+            widget::assert_muserelay_patched(&before, &after);
+        }
+    }
+}
+
+/// A function with a `return` per branch: its value is only known at run time, so the header
+/// is refused, naming the function, the line it is defined on and its returns' lines.
+#[test]
+fn a_function_with_two_returns_is_refused_naming_it_and_its_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("headers.php");
+    fs::copy(fixture("two-returns.php"), &file).unwrap();
     let before = fs::read(&file).unwrap();
     let out = csppatch(&file);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("headers.php:14:")
+        stderr.contains("headers.php:12:")
             && stderr.contains("E013")
-            && stderr.contains("`$cspDirectives`")
-            && stderr.contains("line 12 only runs on some requests"),
-        "file, line, variable and the conditional write named: {stderr}"
+            && stderr.contains("`csp_header()` (line 4), which has 2 `return`s (lines 7, 9)"),
+        "file, line, function and its returns named: {stderr}"
     );
     assert_eq!(fs::read(&file).unwrap(), before);
+}
+
+/// A variant that already allows the vendor needs nothing and keeps what it enforces: only
+/// the other variant's conditional `script-src-elem` gains the source, and `php -S` sends the
+/// vendor allowed on both kinds of request (written by hand: script-src already lists it).
+#[test]
+fn a_variant_that_already_allows_the_vendor_is_left_as_it_is() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("index.php");
+    fs::copy(fixture("conditional-elem.php"), &file).unwrap();
+    let before = fs::read(&file).unwrap();
+    let out = common::csppatch()
+        .arg(&file)
+        .args([
+            "--allow",
+            "script-src https://widget.example.com",
+            "--color",
+            "never",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let after = fs::read(&file).unwrap();
+    assert_ne!(after, before, "the conditional element is patched");
+    let (old, new) = (
+        String::from_utf8_lossy(&before),
+        String::from_utf8_lossy(&after),
+    );
+    for (i, (o, n)) in old.lines().zip(new.lines()).enumerate() {
+        if i == 5 {
+            assert_eq!(
+                n,
+                "    $p[] = \"script-src-elem 'self' https://widget.example.com\";"
+            );
+        } else {
+            assert_eq!(o, n, "line {} unchanged", i + 1);
+        }
+    }
+    if !common::have("php") {
+        return;
+    }
+    common::php::lint(&file).unwrap();
+    let server = common::php::start(tmp.path(), None, &[]);
+    assert_eq!(
+        server.csp("/"),
+        vec!["default-src 'self'; script-src 'self' https://widget.example.com".to_string()]
+    );
+    assert_eq!(
+        server.csp("/?x=1"),
+        vec![
+            "default-src 'self'; script-src 'self' https://widget.example.com; \
+             script-src-elem 'self' https://widget.example.com"
+                .to_string()
+        ]
+    );
 }

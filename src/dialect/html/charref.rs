@@ -102,6 +102,11 @@ pub fn decode(src: &[u8], range: Range<usize>, templates: &[Range<usize>]) -> (D
     let mut i = range.start;
     while i < range.end {
         if let Some(t) = templates.iter().find(|t| t.start == i) {
+            if src[t.clone()] == *b"@" {
+                // Blade's escape (`@{{ }}`, `@@if`): its `@` prints nothing.
+                i = t.end;
+                continue;
+            }
             let stand_in = String::from_utf8_lossy(&src[t.clone()]).into_owned();
             d.push_opaque(&stand_in, t.clone());
             i = t.end;

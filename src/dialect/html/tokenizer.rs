@@ -62,11 +62,17 @@ const TEMPLATE: &[(&[u8], &[u8])] = &[
 ];
 
 /// A Blade tag opening at `i` other than `{{ }}` (which `TEMPLATE` has): where it ends.
-/// `@name` counts only after a byte that cannot end a word (`user@example.com` is text),
-/// and `@@name` / `@{{` are Blade's escapes for the literal text.
+/// `@name` counts only after a byte that cannot end a word (`user@example.com` is text).
+/// Blade's escapes (`BladeCompiler::compileEchos`, `compileStatements`): `@{{ ... }}` and
+/// `@{!! ... !!}` print the tag without the `@`, as text, and `@@name` prints `@name`: their
+/// `@` is a tag of one byte that prints nothing ([`blade_escape`]), and what follows it is
+/// text.
 pub fn blade_tag(src: &[u8], i: usize) -> Option<usize> {
     let rest = &src[i..];
     let to = |close: &[u8], from: usize| find(src, from, close).map_or(src.len(), |e| e + close.len());
+    if blade_escape(src, i) {
+        return Some(i + 1);
+    }
     if rest.starts_with(b"{{--") {
         return Some(to(b"--}}", i + 4));
     }
@@ -77,11 +83,35 @@ pub fn blade_tag(src: &[u8], i: usize) -> Option<usize> {
         return None;
     }
     let word_before = i > 0 && (src[i - 1].is_ascii_alphanumeric() || b"_@.-".contains(&src[i - 1]));
+    if word_before {
+        return None;
+    }
+    directive_end(src, i)
+}
+
+/// Is the `@` at `i` the escape of a Blade echo (`@{{`, `@{!!`) or directive (`@@name`, not
+/// after a word character)? It prints nothing; the text after it is printed as it is.
+pub fn blade_escape(src: &[u8], i: usize) -> bool {
+    let rest = &src[i..];
+    if rest.starts_with(b"@{{--") {
+        return false; // a comment, removed before echoes are read: the `@` stays
+    }
+    if rest.starts_with(b"@{{") || rest.starts_with(b"@{!!") {
+        return true;
+    }
+    let word_before = i > 0 && (src[i - 1].is_ascii_alphanumeric() || src[i - 1] == b'_');
+    rest.starts_with(b"@@") && rest.get(2).is_some_and(u8::is_ascii_alphabetic) && !word_before
+}
+
+/// The end of the directive `@name(...)` at `i`.
+fn directive_end(src: &[u8], i: usize) -> Option<usize> {
+    let rest = &src[i..];
+    let to = |close: &[u8], from: usize| find(src, from, close).map_or(src.len(), |e| e + close.len());
     let name_len = rest[1..]
         .iter()
         .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
         .count();
-    if word_before || name_len == 0 || !rest[1].is_ascii_alphabetic() {
+    if name_len == 0 || !rest[1].is_ascii_alphabetic() {
         return None;
     }
     let name = &rest[1..1 + name_len];
@@ -186,6 +216,9 @@ impl Tokenizer<'_> {
             return None;
         }
         if self.blade {
+            if i > 0 && self.src[i] == b'{' && blade_escape(self.src, i - 1) {
+                return None; // `@{{ }}` prints `{{ }}` as text
+            }
             if let Some(end) = blade_tag(self.src, i) {
                 return Some(end);
             }
@@ -552,5 +585,33 @@ mod tests {
                    <style><meta a=2></style><textarea><meta a=3></TEXTAREA ><meta a=4>\
                    <![CDATA[<meta a=5>]]><svg><![CDATA[<meta a=6>]]></svg><!--><meta a=7>";
         assert_eq!(metas(src), ["a=4", "a=7"]);
+    }
+
+    #[test]
+    fn blade_escapes_are_text_and_their_at_prints_nothing() {
+        let src = "<p>@{{ name }} @@if($x) a@@b {{-- c --}}</p>\
+                   <meta content=\"script-src 'self' @{{ x }} {{ $n }} @{!! y !!}\">";
+        let toks = tokenize_with(src.as_bytes(), false, true);
+        let others: Vec<&str> = toks
+            .iter()
+            .filter_map(|t| match t {
+                Token::Other(r) => Some(&src[r.clone()]),
+                _ => None,
+            })
+            .collect();
+        // The escapes' `@` only; `a@@b` is text (after a word), the comment a tag.
+        assert_eq!(others, ["@", "@", "{{-- c --}}"]);
+        let meta = toks
+            .iter()
+            .find_map(|t| match t {
+                Token::Start(tag) if tag.name == "meta" => tag.attr("content")?.value.clone(),
+                _ => None,
+            })
+            .unwrap();
+        let templates: Vec<&str> = meta.templates.iter().map(|r| &src[r.clone()]).collect();
+        assert_eq!(templates, ["@", "{{ $n }}", "@"]);
+        let (d, _) = super::super::charref::decode(src.as_bytes(), meta.raw, &meta.templates);
+        assert_eq!(d.text, "script-src 'self' {{ x }} {{ $n }} {!! y !!}");
+        assert_eq!(d.opaque.len(), 1, "only `{{ $n }}` is run-time");
     }
 }

@@ -110,25 +110,34 @@ impl Dialect for Php {
 /// concatenation), and then one site's expression holds another site: an edit of either
 /// would rewrite the other. Every site that overlaps an earlier one is refused, and so is the
 /// one it overlaps, so the sites left are disjoint. Sorted once: linear after the sort.
+///
+/// Sites with the same span are one header's variants (its value on requests where some
+/// writes run and others do not, `sites.rs`): they do not overlap each other, and are refused
+/// together.
 fn refuse_overlapping(sites: &mut [Site]) {
     let mut order: Vec<usize> = (0..sites.len()).collect();
     order.sort_by_key(|&i| sites[i].span.start);
     // The span reaching furthest so far: any earlier span `i` overlaps ends within it.
     let mut reach: Option<(usize, usize)> = None;
+    let mut overlapping = Vec::new();
     for i in order {
         let span = sites[i].span.clone();
         if let Some((_, j)) = reach.filter(|(end, _)| span.start < *end) {
-            for k in [i, j] {
-                sites[k].refusal.get_or_insert_with(|| {
-                    "this value and another CSP header value overlap (an assignment inside a \
-                     concatenation): edit them by hand"
-                        .to_string()
-                });
+            if sites[j].span != span {
+                overlapping.push(span.clone());
+                overlapping.push(sites[j].span.clone());
             }
         }
         if reach.is_none_or(|(end, _)| span.end > end) {
             reach = Some((span.end, i));
         }
+    }
+    for site in sites.iter_mut().filter(|s| overlapping.contains(&s.span)) {
+        site.refusal.get_or_insert_with(|| {
+            "this value and another CSP header value overlap (an assignment inside a \
+             concatenation): edit them by hand"
+                .to_string()
+        });
     }
 }
 

@@ -109,14 +109,23 @@ pub fn trim_end(elems: &[Elem]) -> &[Elem] {
 
 /// A `Decoded` built from elements; also says whether some bytes were not UTF-8.
 /// The variables inlined in `value.elems[start..start + len]`, relative to that slice.
+/// A variable whose value ends with white space PHP strips from the header
+/// (`"$k $v; "` in a loop) is cut there: the stripped bytes are sent by no literal.
 fn inlined_in(value: &Value, start: usize, len: usize) -> Vec<Inlined> {
-    value
-        .inlined
+    clamp(&value.inlined, start, len)
+}
+
+fn clamp(inlined: &[Inlined], start: usize, len: usize) -> Vec<Inlined> {
+    inlined
         .iter()
-        .filter(|i| i.elems.start >= start && i.elems.end <= start + len)
-        .map(|i| Inlined {
-            elems: i.elems.start - start..i.elems.end - start,
-            ..i.clone()
+        .filter(|i| i.elems.start >= start && i.elems.start < start + len)
+        .map(|i| {
+            let end = i.elems.end.min(start + len);
+            Inlined {
+                elems: i.elems.start - start..end - start,
+                inner: clamp(&i.inner, 0, end - i.elems.start),
+                ..i.clone()
+            }
         })
         .collect()
 }
@@ -158,7 +167,7 @@ fn to_decoded_with(
         // has the separator there, not a reference.
         if i.reference != i.span {
             alone.push(Elem::Opaque {
-                stand_in: i.name.clone(),
+                stand_in: i.shown.clone(),
                 raw: i.reference.clone(),
             });
         }
@@ -328,10 +337,17 @@ impl<'a> Finder<'a> {
 
     fn header_call(&mut self, p: usize) {
         let code = self.code;
-        if !(code.is_name(p, "header") || code.is_name(p, "\\header")) || !code.is(p + 1, "(") {
+        // CodeIgniter 3's `$this->output->set_header('Name: value')` takes a header() line.
+        let set_header = code.is_name(p, "set_header")
+            && p >= 2
+            && (code.is(p - 1, "->") || code.is(p - 1, "?->"))
+            && code.is_name(p - 2, "output");
+        if !(set_header || code.is_name(p, "header") || code.is_name(p, "\\header"))
+            || !code.is(p + 1, "(")
+        {
             return;
         }
-        if p > 0 {
+        if p > 0 && !set_header {
             let prev = code.tok(p - 1);
             let member = ["->", "?->", "::"].iter().any(|op| prev.is(code.src, op));
             let keyword = ["function", "new", "const"]
@@ -350,14 +366,23 @@ impl<'a> Finder<'a> {
             })
             .map(|(_, (_, r))| r.clone());
         let Some(first) = first else { return };
-        let value = expr::evaluate_with(code, first.clone(), Some(&self.vars));
-        let Some(hv) = header_value(&value) else {
-            return;
-        };
         let span = code.bytes(first.clone());
-        let elems = trim_end(&value.elems[hv.start..]);
-        let inlined = inlined_in(&value, hv.start, elems.len());
-        let mut site = self.site(hv.disposition, span.clone(), elems, &inlined, &value.notes, p);
+        let mut lints = None;
+        for (value, variant) in self.values(first.clone()) {
+            let Some(hv) = header_value(&value) else {
+                continue;
+            };
+            let elems = trim_end(&value.elems[hv.start..]);
+            let inlined = inlined_in(&value, hv.start, elems.len());
+            let mut site =
+                self.site(hv.disposition, span.clone(), elems, &inlined, &value.notes, p);
+            if let Some(v) = variant {
+                site.context = format!("{}, {v}", site.context);
+            }
+            lints.get_or_insert(hv.disposition);
+            self.sites.push(site);
+        }
+        let Some(disposition) = lints else { return };
         let replace = args
             .iter()
             .enumerate()
@@ -373,7 +398,7 @@ impl<'a> Finder<'a> {
                         "PHP502",
                         format!(
                             "header(..., false) adds another {} header instead of replacing it",
-                            hv.disposition.header_name()
+                            disposition.header_name()
                         ),
                     )
                     .at(self.at(t.span.start))
@@ -384,8 +409,31 @@ impl<'a> Finder<'a> {
                 );
             }
         }
-        self.call_lints(p, &mut site);
-        self.sites.push(site);
+        self.call_lints(p);
+    }
+
+    /// The value of the expression at `range` on each kind of request the file tells apart:
+    /// one value, or, when it depends on writes that run on some requests only (wholly literal
+    /// `.=` / `[] =` in an `if` or `else`, at most `vars::MAX_CONDITIONAL`), one per
+    /// combination of those writes, each with what it assumes (`on requests where line 12
+    /// runs`). Each is a site of its own: the vendor must be allowed in every one.
+    fn values(&self, range: Range<usize>) -> Vec<(Value, Option<String>)> {
+        self.vars.begin_variants();
+        let first = expr::evaluate_with(self.code, range.clone(), Some(&self.vars));
+        let lines = self.vars.conditional_lines();
+        if lines.is_empty() || lines.len() > super::vars::MAX_CONDITIONAL {
+            self.vars.begin_variants();
+            return vec![(first, None)];
+        }
+        let out = (0..1u32 << lines.len())
+            .map(|mask| {
+                self.vars.set_variant(mask);
+                let v = expr::evaluate_with(self.code, range.clone(), Some(&self.vars));
+                (v, Some(variant_name(mask, &lines)))
+            })
+            .collect();
+        self.vars.begin_variants();
+        out
     }
 
     /// A response object's header: Symfony/Laravel `$response->headers->set('Content-Security-Policy',
@@ -398,10 +446,15 @@ impl<'a> Finder<'a> {
         if p == 0 || !(code.is(p - 1, "->") || code.is(p - 1, "?->")) || !code.is(p + 1, "(") {
             return;
         }
+        // `$response->headers->set(...)`, or the bag in a variable of that name
+        // (`$headers = $response->headers; $headers->set(...)`).
         let on_headers = code.is_name(p, "set")
-            && p >= 3
-            && code.is_name(p - 2, "headers")
-            && (code.is(p - 3, "->") || code.is(p - 3, "?->"));
+            && p >= 2
+            && (code.is_name(p - 2, "headers")
+                && p >= 3
+                && (code.is(p - 3, "->") || code.is(p - 3, "?->"))
+                || code.tok(p - 2).kind == Kind::Variable
+                    && code.tok(p - 2).text(code.src) == b"$headers");
         let method = on_headers
             || ["header", "withHeader", "withAddedHeader"]
                 .iter()
@@ -418,24 +471,29 @@ impl<'a> Finder<'a> {
         else {
             return;
         };
-        let v = expr::evaluate_with(code, value.clone(), Some(&self.vars));
-        let start = leading_blanks(&v.elems);
-        let elems = trim_end(&v.elems[start..]);
-        let literal_text = elems
-            .iter()
-            .any(|e| matches!(e, Elem::Byte { b, .. } if !b.is_ascii_whitespace()));
-        if !literal_text && v.notes.is_empty() {
-            // Wholly run-time (`$this->cspService->getCspHeader()`): no site, so the line is
-            // reported as a CSP csppatch cannot read (E041), and --check does not pass.
-            return;
+        for (v, variant) in self.values(value.clone()) {
+            let start = leading_blanks(&v.elems);
+            let elems = trim_end(&v.elems[start..]);
+            let literal_text = elems
+                .iter()
+                .any(|e| matches!(e, Elem::Byte { b, .. } if !b.is_ascii_whitespace()));
+            if !literal_text && v.notes.is_empty() {
+                // Wholly run-time (`$this->cspService->getCspHeader()`): no site, so the line
+                // is reported as a CSP csppatch cannot read (E041), and --check does not pass.
+                continue;
+            }
+            let inlined = inlined_in(&v, start, elems.len());
+            let mut site =
+                self.site(disposition, code.bytes(value.clone()), elems, &inlined, &v.notes, p);
+            if let Some(v) = variant {
+                site.context = format!("{}, {v}", site.context);
+            }
+            self.sites.push(site);
         }
-        let inlined = inlined_in(&v, start, elems.len());
-        let site = self.site(disposition, code.bytes(value.clone()), elems, &inlined, &v.notes, p);
-        self.sites.push(site);
     }
 
     /// Lints that depend on where a `header()` call runs.
-    fn call_lints(&mut self, p: usize, _site: &mut Site) {
+    fn call_lints(&mut self, p: usize) {
         let code = self.code;
         let offset = code.tok(p).span.start;
         let func = hooks::enclosing(&self.funcs, p);
@@ -539,24 +597,29 @@ impl<'a> Finder<'a> {
         if end == value_start {
             return;
         }
-        let value = expr::evaluate_with(code, value_start..end, Some(&self.vars));
-        let start = leading_blanks(&value.elems);
-        let elems = trim_end(&value.elems[start..]);
-        let inlined = inlined_in(&value, start, elems.len());
-        let mut site = self.site(
-            disposition,
-            code.bytes(value_start..end),
-            elems,
-            &inlined,
-            &value.notes,
-            p,
-        );
-        if appends {
-            site.refusal = Some(
-                "`.=` appends to a value set elsewhere: patch the place that sets it".to_string(),
+        for (value, variant) in self.values(value_start..end) {
+            let start = leading_blanks(&value.elems);
+            let elems = trim_end(&value.elems[start..]);
+            let inlined = inlined_in(&value, start, elems.len());
+            let mut site = self.site(
+                disposition,
+                code.bytes(value_start..end),
+                elems,
+                &inlined,
+                &value.notes,
+                p,
             );
+            if let Some(v) = variant {
+                site.context = format!("{}, {v}", site.context);
+            }
+            if appends {
+                site.refusal = Some(
+                    "`.=` appends to a value set elsewhere: patch the place that sets it"
+                        .to_string(),
+                );
+            }
+            self.sites.push(site);
         }
-        self.sites.push(site);
     }
 
     fn site(
@@ -600,7 +663,7 @@ impl<'a> Finder<'a> {
         });
         if let Some(nl) = newline {
             let static_value = elems.iter().all(|e| matches!(e, Elem::Byte { .. }));
-            self.diagnostics.push(
+            let d = 
                 Diagnostic::warning(
                     "PHP501",
                     format!(
@@ -612,8 +675,11 @@ impl<'a> Finder<'a> {
                 .with_help(
                     "PHP warns \"Header may not contain more than a single header, new line \
                      detected\" and sends nothing; put the whole value on one line",
-                ),
-            );
+                );
+            if !self.diagnostics.contains(&d) {
+                // Once for the variants of one value.
+                self.diagnostics.push(d);
+            }
             if static_value && refusal.is_none() {
                 repaired = Some(Repair {
                     text: fold_newlines(&value.text),
@@ -637,6 +703,39 @@ impl<'a> Finder<'a> {
             refusal,
             binding: None,
         }
+    }
+}
+
+/// `on requests where line 12 runs`, `... where lines 12, 15 do not run`, `... where line
+/// 12 runs and line 15 does not`: which writes a variant takes to run (bit `i`: `lines[i]`).
+fn variant_name(mask: u32, lines: &[usize]) -> String {
+    let list = |want: bool| -> Vec<String> {
+        lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| (mask & (1 << i) != 0) == want)
+            .map(|(_, l)| l.to_string())
+            .collect()
+    };
+    let (run, not) = (list(true), list(false));
+    let lines_of = |l: &[String]| {
+        format!("line{} {}", if l.len() > 1 { "s" } else { "" }, l.join(", "))
+    };
+    let verb = |l: &[String], yes: &str, no: &str| if l.len() > 1 { no.to_string() } else { yes.to_string() };
+    match (run.is_empty(), not.is_empty()) {
+        (false, true) => format!("on requests where {} {}", lines_of(&run), verb(&run, "runs", "run")),
+        (true, _) => format!(
+            "on requests where {} {}",
+            lines_of(&not),
+            verb(&not, "does not run", "do not run")
+        ),
+        (false, false) => format!(
+            "on requests where {} {} and {} {}",
+            lines_of(&run),
+            verb(&run, "runs", "run"),
+            lines_of(&not),
+            verb(&not, "does not", "do not")
+        ),
     }
 }
 
