@@ -134,8 +134,8 @@ fn patch_with(
         for (k, p) in planned.iter().enumerate() {
             // PHP's variants (writes on some requests) are patched together here; nginx's
             // (values of a variable) by the `around` retry of `patch_file`.
-            let later_variant = !of_variable(p)
-                && planned[..k].iter().any(|q| q.site.span == p.site.span);
+            let later_variant =
+                !of_variable(p) && planned[..k].iter().any(|q| q.site.span == p.site.span);
             if later_variant && alike(dialect, file, &splices, p) {
                 continue;
             }

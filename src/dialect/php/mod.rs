@@ -71,14 +71,17 @@ impl Dialect for Php {
             )
             .at(sites::location(path, src, e.offset))
         })?;
+        let short_tags = short_open_tags(path, src, &toks);
         let code = syntax::Code::new(src, toks);
         let mut finder = sites::Finder::new(path, &code);
         finder.run();
         let mut sites = finder.sites;
         refuse_overlapping(&mut sites);
+        let mut diagnostics = finder.diagnostics;
+        diagnostics.extend(short_tags);
         Ok(FileScan {
             sites,
-            diagnostics: finder.diagnostics,
+            diagnostics,
             ..FileScan::default()
         })
     }
@@ -104,6 +107,41 @@ impl Dialect for Php {
             file.target.display().to_string(),
         ])))
     }
+}
+
+/// PHP506: code after a short open tag (`<?` and white space) that sends a CSP. With
+/// `short_open_tag = Off`, the value of php.ini-production and php.ini-development that the
+/// lexer follows, PHP prints that code as text and its header() calls never run; with it On
+/// they do. csppatch reads the file as the default does, so the CSP there is not read (E041
+/// says so at its line) and this says why, at the tag.
+fn short_open_tags(path: &Path, src: &[u8], toks: &[lexer::Token]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for t in toks.iter().filter(|t| t.kind == lexer::Kind::InlineHtml) {
+        let text = t.text(src);
+        let Some(at) = text
+            .windows(3)
+            .position(|w| w[0] == b'<' && w[1] == b'?' && w[2].is_ascii_whitespace())
+        else {
+            continue;
+        };
+        let rest = &text[at..];
+        let needle = b"content-security-policy";
+        if !rest.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle)) {
+            continue;
+        }
+        out.push(
+            Diagnostic::warning(
+                "PHP506",
+                "`<?` is a short open tag: with short_open_tag = Off (php.ini's production and \
+                 development default) PHP sends the code after it as text, so its \
+                 Content-Security-Policy header() is never sent; csppatch reads the file as \
+                 that default does",
+            )
+            .at(sites::location(path, src, t.span.start + at))
+            .with_help("write `<?php` (it works whatever short_open_tag says), then run csppatch again"),
+        );
+    }
+    out
 }
 
 /// `"a" . $h['Content-Security-Policy'] = 'b'` is valid PHP (an assignment inside a

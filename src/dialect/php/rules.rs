@@ -77,4 +77,16 @@ pub static RULES: &[Rule] = &[
                   Use instead:\n\
                   <?php  // no BOM, and no closing ?> at the end of the file",
     },
+    Rule {
+        code: "PHP506",
+        name: "short-open-tag",
+        what: "Code that sends a Content-Security-Policy follows a short open tag (`<?` and \
+               white space) instead of `<?php`. A warning at the tag; the CSP after it is not \
+               read (E041 at its line), as PHP does not run it by default.",
+        why: "With short_open_tag = Off, the value php.ini-production and \
+              php.ini-development set, PHP prints the code after `<?` as text: the header() \
+              call never runs, the page gets no CSP, and the code shows in the page.",
+        example: "<?\nheader(\"Content-Security-Policy: default-src 'self'\");\n\n\
+                  Use instead:\n<?php\nheader(\"Content-Security-Policy: default-src 'self'\");",
+    },
 ];
