@@ -72,7 +72,11 @@ fn lints_point_at_the_place() {
     assert!(lints(&scan(&file(NESTED_OTHER))).is_empty());
     let default = scan(&file(DEFAULT_ONLY));
     assert_eq!(lints(&default), vec!["CDY408 2:9"]);
-    assert_eq!(default.sites.len(), 1, "patched: it is sent when nothing else is");
+    assert_eq!(
+        default.sites.len(),
+        1,
+        "patched: it is sent when nothing else is"
+    );
 }
 
 /// CDY408's claim (the shape of jwpconsulting/projectify's Caddyfile): a `?` policy in front
