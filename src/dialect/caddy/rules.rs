@@ -131,7 +131,7 @@ pub static RULES: &[Rule] = &[
                ?Content-Security-Policy \"...\"`): a default that Caddy writes only when the \
                response has no such field yet.",
         why: "When the response already carries a policy (from the `reverse_proxy` upstream, \
-              the application behind `php_fastcgi`, or a `header` that ran before), Caddy \
+              the application behind `php_fastcgi`, or another `header` line), Caddy \
               leaves that one and does not send this one: the patched value is not what the \
               browser enforces there, and the vendor stays blocked by the other policy.",
         example: "header ?Content-Security-Policy \"default-src 'self'\"\nreverse_proxy app:3000\n\n\
