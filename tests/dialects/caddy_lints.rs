@@ -39,6 +39,7 @@ const COLON: &str = "\theader Content-Security-Policy: \"default-src 'self'\"\n\
 const DEFER: &str = "\theader >Content-Security-Policy \"default-src 'self'\"\n\trespond ok";
 const COMMENT: &str = "\theader X-Frame-Options DENY # see C:\\docs\n\theader Content-Security-Policy \"default-src 'self'\"\n\trespond ok";
 const NESTED_DELETE: &str = "\theader Content-Security-Policy \"default-src 'self'\"\n\thandle /legacy/* {\n\t\theader -Content-Security-Policy\n\t\trespond legacy\n\t}\n\trespond ok";
+const DEFAULT_ONLY: &str = "\theader ?Content-Security-Policy \"default-src 'self'\"\n\trespond ok";
 const NESTED_OTHER: &str = "\theader Content-Security-Policy \"default-src 'self'\"\n\thandle /h {\n\t\theader X-Other o\n\t\trespond h\n\t}\n\thandle_errors {\n\t\trespond err\n\t}\n\terror /e 500\n\trespond ok";
 
 /// The fixtures as csppatch reads them (a site block around the body).
@@ -69,6 +70,42 @@ fn lints_point_at_the_place() {
     assert_eq!(lints(&scan(&file(COMMENT))), vec!["CDY405 2:38"]);
     assert_eq!(lints(&scan(&file(NESTED_DELETE))), vec!["CDY406 4:10"]);
     assert!(lints(&scan(&file(NESTED_OTHER))).is_empty());
+    let default = scan(&file(DEFAULT_ONLY));
+    assert_eq!(lints(&default), vec!["CDY408 2:9"]);
+    assert_eq!(
+        default.sites.len(),
+        1,
+        "patched: it is sent when nothing else is"
+    );
+}
+
+/// CDY408's claim (the shape of jwpconsulting/projectify's Caddyfile): a `?` policy in front
+/// of a `reverse_proxy` is sent only when the upstream sends none; when it sends its own, the
+/// browser gets the upstream's alone. The upstream here is the same Caddy, on another path.
+#[test]
+fn a_default_policy_gives_way_to_the_upstreams() {
+    if !common::have(common::caddy::BIN) {
+        return;
+    }
+    let setup = Setup::new();
+    let body = format!(
+        "\thandle /app {{\n\t\theader Content-Security-Policy \"script-src 'self'\"\n\t\trespond app\n\t}}\n\
+         \thandle /bare {{\n\t\trespond bare\n\t}}\n\
+         \thandle /p/* {{\n\t\theader ?Content-Security-Policy \"default-src 'self' https://w.example\"\n\
+         \t\turi strip_prefix /p\n\t\treverse_proxy 127.0.0.1:{}\n\t}}",
+        setup.port
+    );
+    assert_eq!(
+        lints(&scan(&file(&body))),
+        vec!["CDY408 10:10"],
+        "the note is on the `?` line"
+    );
+    let server = setup.serve_site(&body).expect("caddy starts");
+    assert_eq!(server.get("/p/app").csp(), vec!["script-src 'self'"]);
+    assert_eq!(
+        server.get("/p/bare").csp(),
+        vec!["default-src 'self' https://w.example"]
+    );
 }
 
 #[test]

@@ -360,6 +360,24 @@ impl Walker<'_> {
                     field_at,
                 );
             }
+            if op.kind == OpKind::Default {
+                let name = disposition.header_name();
+                self.lint(
+                    Diagnostic::note(
+                        code::DEFAULT_ONLY,
+                        format!(
+                            "`?{name}` sends this policy only when the response has no {name} yet: \
+                             when the upstream, the application or another `header` sends its own, \
+                             that one goes out unpatched"
+                        ),
+                    )
+                    .with_help(
+                        "to send this policy in every case, set it without `?` in a `header` block with `defer`; \
+                         or patch the policy the upstream sends too",
+                    ),
+                    field_at,
+                );
+            }
             let mut refusal = None;
             if let Some(extra) = op.replacement.filter(|_| op.kind != OpKind::Set) {
                 let sent = self.text(value);

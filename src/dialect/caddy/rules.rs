@@ -11,6 +11,7 @@ pub const COLON_NAME: &str = "CDY404";
 pub const COMMENT_JOINS_LINE: &str = "CDY405";
 pub const NESTED_DELETE: &str = "CDY406";
 pub const IMPORT_FROM_ENV: &str = "CDY407";
+pub const DEFAULT_ONLY: &str = "CDY408";
 
 pub static RULES: &[Rule] = &[
     Rule {
@@ -122,5 +123,20 @@ pub static RULES: &[Rule] = &[
         example: "import {$CONF_DIR}/security.caddy\n\n\
                   Use instead: run csppatch on the Caddyfile and on the files under $CONF_DIR, \
                   or write the path in the Caddyfile.",
+    },
+    Rule {
+        code: DEFAULT_ONLY,
+        name: "default-value-only",
+        what: "The Content-Security-Policy is set with the `?` prefix (`header \
+               ?Content-Security-Policy \"...\"`): a default that Caddy writes only when the \
+               response has no such field yet.",
+        why: "When the response already carries a policy (from the `reverse_proxy` upstream, \
+              the application behind `php_fastcgi`, or another `header` line), Caddy \
+              leaves that one and does not send this one: the patched value is not what the \
+              browser enforces there, and the vendor stays blocked by the other policy.",
+        example: "header ?Content-Security-Policy \"default-src 'self'\"\nreverse_proxy app:3000\n\n\
+                  Use instead (when this policy should always be sent):\n\n\
+                  header {\n    Content-Security-Policy \"default-src 'self'\"\n    defer\n}\nreverse_proxy app:3000\n\n\
+                  or patch the policy the upstream sends as well.",
     },
 ];
