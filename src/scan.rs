@@ -317,14 +317,32 @@ impl Scanner<'_> {
         // A walked file likewise (a web app's `.xlf` translations or `manifest.webmanifest`
         // beside its nginx config): nobody named it, and an error over a file that is no
         // configuration would stop the whole run.
-        if (self.opts.skip_unknown || reached == Reached::Walked)
+        let by_content_only = (self.opts.skip_unknown || reached == Reached::Walked)
             && dialect.is_none()
-            && scan.is_err()
-            && crate::template::detect_dialect(path, &[]).is_none()
-            && !mentions_csp(&src)
-        {
-            self.set.skipped += 1;
-            return None;
+            && crate::template::detect_dialect(path, &[]).is_none();
+        if let (true, Err(e)) = (by_content_only, &scan) {
+            // One that names the header (a translation file's `csp_help = Content-Security-Policy
+            // ...`) is said, not passed over, and --check does not pass; it does not stop the run
+            // as a broken config would: nothing says it is one.
+            if mentions_csp(&src) && reached == Reached::Walked {
+                let line = e.location.as_ref().map_or(1, |l| l.line);
+                self.set.diagnostics.push(
+                    Diagnostic::warning(
+                        "E003",
+                        format!(
+                            "{}: its name does not say which server reads it, and read as {} by its content it does not parse (line {line}: {}): skipped; it mentions Content-Security-Policy: check it by hand",
+                            quoted(path),
+                            kind.dialect().name(),
+                            e.message
+                        ),
+                    )
+                    .with_help(format!("if {} reads it, pass it with --dialect {}", kind.dialect().name(), kind.dialect().name())),
+                );
+            }
+            if !mentions_csp(&src) || reached == Reached::Walked {
+                self.set.skipped += 1;
+                return None;
+            }
         }
         if let Some((_, Some(other))) = guessed {
             if scan.is_err() || mentions_csp(&src) {

@@ -58,6 +58,9 @@ pub fn first_sender(path: &Path, src: &[u8]) -> Option<(usize, &'static str)> {
         start += line.len() + 1;
         let lower = line.to_ascii_lowercase();
         let Some(at) = find(&lower, NEEDLE) else {
+            if let Some((at, what)) = framework_setting(path, &lower) {
+                return Some((offset + at, what));
+            }
             continue;
         };
         // The word that sends the header comes before its name, separated only by spaces,
@@ -142,6 +145,44 @@ fn is_header_entry(before: &[u8], after: &[u8]) -> bool {
     keyed || field.ends_with(b"key") || field.ends_with(b"name")
 }
 
+/// A web framework's or proxy's own CSP setting, which sends the header without naming it:
+/// helmet's, Traefik's and Spring Security's `contentSecurityPolicy`, Rails'
+/// `content_security_policy do`, SvelteKit's `kit.csp` (a header for server-rendered pages, a
+/// `<meta>` for prerendered ones). `lower` is the line in lower case.
+fn framework_setting(path: &Path, lower: &[u8]) -> Option<(usize, &'static str)> {
+    if let Some(at) = find(lower, b"contentsecuritypolicy") {
+        let after = &lower[at + b"contentsecuritypolicy".len()..];
+        let after = after
+            .strip_prefix(b"\"")
+            .or_else(|| after.strip_prefix(b"'"))
+            .unwrap_or(after)
+            .trim_ascii_start();
+        if after.starts_with(b":") || after.starts_with(b"=") || after.starts_with(b"(") {
+            return Some((
+                at,
+                "a framework's contentSecurityPolicy setting (helmet, Traefik, Spring Security)",
+            ));
+        }
+    }
+    if let Some(at) = find(lower, b"content_security_policy do") {
+        return Some((at, "Rails' content_security_policy"));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if name.starts_with("svelte.config.") {
+        let t = lower.trim_ascii_start();
+        if t.starts_with(b"csp:") || t.starts_with(b"csp :") {
+            return Some((
+                lower.len() - t.len(),
+                "SvelteKit's kit.csp (a header for server-rendered pages, a <meta> for prerendered ones)",
+            ));
+        }
+    }
+    None
+}
+
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
@@ -202,6 +243,34 @@ mod tests {
         )
         .is_some());
         assert!(sender("values.yaml", "  - name: Content-Security-Policy").is_some());
+    }
+
+    #[test]
+    fn frameworks_that_send_a_csp_without_naming_it() {
+        let helmet = "app.use(helmet({\n  contentSecurityPolicy: {\n    directives: { scriptSrc: [\"'self'\"] },\n";
+        let (at, what) = sender("server.js", helmet).unwrap();
+        assert_eq!(&helmet[at..at + 21], "contentSecurityPolicy");
+        assert!(what.contains("helmet"));
+        assert!(sender(
+            "dynamic.yml",
+            "http:\n  middlewares:\n    sec:\n      headers:\n        contentSecurityPolicy: \"default-src 'self'\"\n"
+        )
+        .is_some());
+        assert!(sender(
+            "content_security_policy.rb",
+            "Rails.application.configure do\n  config.content_security_policy do |policy|\n"
+        )
+        .is_some());
+        let svelte = "const config = {\n  kit: {\n    csp: {\n      directives: { 'script-src': ['self'] }\n";
+        let (at, what) = sender("svelte.config.js", svelte).unwrap();
+        assert_eq!(&svelte[at..at + 4], "csp:");
+        assert!(what.contains("SvelteKit"));
+        // `csp:` elsewhere is any key; a mention of the setting is no setting.
+        assert_eq!(sender("config.js", "  csp: true,\n"), None);
+        assert_eq!(
+            sender("notes.js", "// contentSecurityPolicy is off\n"),
+            None
+        );
     }
 
     #[test]

@@ -191,4 +191,25 @@ mod tests {
         let at = err.location.expect("located");
         assert_eq!((at.line, at.col), (3, 8));
     }
+
+    #[test]
+    fn a_csp_after_a_short_open_tag_is_php506_at_the_tag_and_no_site() {
+        let src = b"<?\nadd_action('send_headers', function () {\n    header(\"Content-Security-Policy: default-src 'self'\");\n});\n";
+        let scan = Php.find(Path::new("functions.php"), src).unwrap();
+        assert!(scan.sites.is_empty(), "PHP prints it as text by default");
+        let d: Vec<_> = scan.diagnostics.iter().filter(|d| d.code == "PHP506").collect();
+        assert_eq!(d.len(), 1);
+        let at = d[0].location.as_ref().unwrap();
+        assert_eq!((at.line, at.col), (1, 1));
+        // `<?php`, `<?=` and an XML prolog are not short tags; a short tag with no CSP after
+        // it is not this warning's business.
+        for ok in [
+            &b"<?php\nheader(\"Content-Security-Policy: default-src 'self'\");\n"[..],
+            b"<?xml version=\"1.0\"?>\n<svg/>\n",
+            b"<? echo 1; ?>\n<p>hello</p>\n",
+        ] {
+            let scan = Php.find(Path::new("x.php"), ok).unwrap();
+            assert!(!scan.diagnostics.iter().any(|d| d.code == "PHP506"));
+        }
+    }
 }
