@@ -32,6 +32,9 @@ pub fn write_text(
         for f in &report.files {
             out.write_all(&diff::paint(&f.diff(), streams.out))?;
         }
+        // The diffs come before the report on a terminal that shows both streams: the caller
+        // may buffer each stream.
+        out.flush()?;
         write_sites(report, streams.err, err)?;
     }
     let mut sources = Sources::new();
