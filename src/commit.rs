@@ -11,7 +11,9 @@ mod replace;
 use std::path::{Path, PathBuf};
 
 pub use lock::Locks;
-pub use replace::{copy_xattrs, hard_link_refusal, replace, replace_deferred, DirSyncs, WriteError};
+pub use replace::{
+    copy_xattrs, hard_link_refusal, replace, replace_deferred, DirSyncs, WriteError,
+};
 
 use crate::diag::quoted;
 
