@@ -89,6 +89,8 @@ impl DirSyncs {
             sync_dir(dir);
             return;
         };
+        // Not u64 on every target.
+        #[allow(clippy::unnecessary_cast)]
         let key = (st.st_dev as u64, st.st_ino as u64);
         // Files come directory by directory (sorted by path): the last one is the likely match.
         if self.dirs.iter().rev().any(|(d, i, _)| (*d, *i) == key) {
