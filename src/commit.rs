@@ -11,7 +11,9 @@ mod replace;
 use std::path::{Path, PathBuf};
 
 pub use lock::Locks;
-pub use replace::{copy_xattrs, hard_link_refusal, replace, WriteError};
+pub use replace::{
+    copy_xattrs, hard_link_refusal, replace, replace_deferred, DirSyncs, WriteError,
+};
 
 use crate::diag::quoted;
 
@@ -129,9 +131,14 @@ impl<'a> Writer<'a> {
     /// original bytes back (those that still hold csppatch's bytes).
     pub fn write_all(&self) -> Result<(), CommitError> {
         check_unchanged(self.files).map_err(CommitError::new)?;
-        write_each(self.files, |target, bytes, expected| {
-            replace(target, bytes, expected, self.links)
-        })
+        // Each temporary file is synced before its exchange; each directory once, after all
+        // its files (also when a failure restored some: their renames are made durable too).
+        let mut dirs = DirSyncs::default();
+        let written = write_each(self.files, |target, bytes, expected| {
+            replace_deferred(target, bytes, expected, self.links, &mut dirs)
+        });
+        dirs.sync();
+        written
     }
 
     /// Put back the bytes the files were read with, once they hold their new bytes (a
@@ -139,9 +146,11 @@ impl<'a> Writer<'a> {
     /// as it is and named.
     pub fn restore(&self) -> Result<(), CommitError> {
         let mut err = CommitError::new(String::new());
+        let mut dirs = DirSyncs::default();
         restore_each(self.files.iter(), &mut err, |target, bytes, expected| {
-            replace(target, bytes, expected, self.links)
+            replace_deferred(target, bytes, expected, self.links, &mut dirs)
         });
+        dirs.sync();
         if err.not_restored.is_empty() {
             Ok(())
         } else {

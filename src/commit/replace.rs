@@ -76,12 +76,61 @@ fn other(message: String) -> WriteError {
     WriteError::Io(std::io::Error::other(message))
 }
 
-/// Replace the regular file `target`, which must hold exactly `expected`, with `bytes`.
+/// Directories whose renames are made durable by one `fsync` each, after all the files in
+/// them are replaced (a run over 8,571 files in one directory synced it 8,571 times).
+#[derive(Debug, Default)]
+pub struct DirSyncs {
+    dirs: Vec<(u64, u64, OwnedFd)>,
+}
+
+impl DirSyncs {
+    fn note(&mut self, dir: &OwnedFd) {
+        let Ok(st) = rustix::fs::fstat(dir) else {
+            sync_dir(dir);
+            return;
+        };
+        // Not u64 on every target.
+        #[allow(clippy::unnecessary_cast)]
+        let key = (st.st_dev as u64, st.st_ino as u64);
+        // Files come directory by directory (sorted by path): the last one is the likely match.
+        if self.dirs.iter().rev().any(|(d, i, _)| (*d, *i) == key) {
+            return;
+        }
+        match rustix::io::fcntl_dupfd_cloexec(dir, 0) {
+            Ok(fd) => self.dirs.push((key.0, key.1, fd)),
+            Err(_) => sync_dir(dir),
+        }
+    }
+
+    /// Sync every directory noted: the renames in them are durable once this returns.
+    pub fn sync(self) {
+        for (_, _, dir) in &self.dirs {
+            sync_dir(dir);
+        }
+    }
+}
+
+/// Replace the regular file `target`, which must hold exactly `expected`, with `bytes`; its
+/// directory is synced before this returns.
 pub fn replace(
     target: &Path,
     bytes: &[u8],
     expected: &[u8],
     links: HardLinks,
+) -> Result<(), WriteError> {
+    let mut dirs = DirSyncs::default();
+    let result = replace_deferred(target, bytes, expected, links, &mut dirs);
+    dirs.sync();
+    result
+}
+
+/// [`replace`], with the directory's sync left to `dirs` (the caller syncs them all once).
+pub fn replace_deferred(
+    target: &Path,
+    bytes: &[u8],
+    expected: &[u8],
+    links: HardLinks,
+    dirs: &mut DirSyncs,
 ) -> Result<(), WriteError> {
     let (dir_path, name) = split(target)?;
     let dir = rustix::fs::open(
@@ -133,7 +182,7 @@ pub fn replace(
                 let _ = rustix::fs::unlinkat(&dir, &temp_name, AtFlags::empty());
             }
             result?;
-            sync_dir(&dir);
+            dirs.note(&dir);
             return Ok(());
         }
         Err(e) => {
@@ -146,7 +195,7 @@ pub fn replace(
     match still_the_file(&dir, &temp_name, &old, &meta, expected) {
         Ok(true) => {
             let _ = rustix::fs::unlinkat(&dir, &temp_name, AtFlags::empty());
-            sync_dir(&dir);
+            dirs.note(&dir);
             Ok(())
         }
         Ok(false) | Err(_) => {
@@ -158,7 +207,7 @@ pub fn replace(
                     ))
                 })?;
             let _ = rustix::fs::unlinkat(&dir, &temp_name, AtFlags::empty());
-            sync_dir(&dir);
+            dirs.note(&dir);
             Err(WriteError::Changed)
         }
     }

@@ -32,6 +32,9 @@ pub fn write_text(
         for f in &report.files {
             out.write_all(&diff::paint(&f.diff(), streams.out))?;
         }
+        // The diffs come before the report on a terminal that shows both streams: the caller
+        // may buffer each stream.
+        out.flush()?;
         write_sites(report, streams.err, err)?;
     }
     let mut sources = Sources::new();
@@ -63,33 +66,31 @@ pub fn write_text(
 
 /// What changed in each changed site, grouped where the same change repeats.
 fn write_sites(report: &Report, paint: Palette, err: &mut dyn Write) -> std::io::Result<()> {
-    let changed: Vec<(&SiteReport, Change)> = report
-        .sites
-        .iter()
-        .filter(|s| s.changed)
-        .map(|s| {
-            let change = if report.removal {
-                Change::removal(s)
-            } else {
-                Change::of(s)
-            };
-            (s, change)
-        })
-        .collect();
-    // Groups in the order of their first site; each site in exactly one.
-    // Found by hash: a run of 10,000 distinct changes compared each with every group before.
-    let mut groups: Vec<(&Change, Vec<&SiteReport>)> = Vec::new();
-    let mut index: std::collections::HashMap<&Change, usize> = std::collections::HashMap::new();
-    for (site, change) in &changed {
-        match index.get(change) {
-            Some(&g) => groups[g].1.push(site),
+    // Groups in the order of their first site; each site in exactly one. Found by hash (a run
+    // of 10,000 distinct changes compared each with every group before), and one `Change` kept
+    // per group, not per site (a large run's changes mostly repeat).
+    let mut index: std::collections::HashMap<Change, usize> = std::collections::HashMap::new();
+    let mut groups: Vec<Vec<&SiteReport>> = Vec::new();
+    for site in report.sites.iter().filter(|s| s.changed) {
+        let change = if report.removal {
+            Change::removal(site)
+        } else {
+            Change::of(site)
+        };
+        match index.get(&change) {
+            Some(&g) => groups[g].push(site),
             None => {
                 index.insert(change, groups.len());
-                groups.push((change, vec![site]));
+                groups.push(vec![site]);
             }
         }
     }
-    for (change, sites) in groups {
+    let mut changes: Vec<Option<Change>> = (0..groups.len()).map(|_| None).collect();
+    for (change, g) in index {
+        changes[g] = Some(change);
+    }
+    for (change, sites) in changes.into_iter().flatten().zip(groups) {
+        let change = &change;
         if sites.len() >= GROUP_AT {
             write_group(change, &sites, paint, err)?;
         } else {
