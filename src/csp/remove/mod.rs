@@ -88,7 +88,7 @@ fn wanted(requirements: &[Requirement]) -> Vec<Wanted> {
                 let mut v: Vec<&'static str> = Vec::new();
                 for c in classes {
                     for b in Browser::ALL {
-                        for n in c.chain(b) {
+                        for &n in c.chain(b) {
                             if !matches!(n, "default-src" | "child-src") && !v.contains(&n) {
                                 v.push(n);
                             }
