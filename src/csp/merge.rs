@@ -23,6 +23,7 @@
 
 use std::ops::Range;
 
+use super::fxhash::FxHashMap;
 use super::Delivery;
 use crate::diag::{Diagnostic, Severity};
 
@@ -254,7 +255,7 @@ pub fn self_check(
     requirements: &[Requirement],
     origin: &str,
 ) -> Vec<String> {
-    use super::eval::{allows_in, requests_for, Check, Destination};
+    use super::eval::{allows_in, Check, Destination};
     if outcome.diagnostics.iter().any(|d| d.code == "CSP114") {
         return Vec::new(); // A policy was left alone on purpose.
     }
@@ -273,7 +274,7 @@ pub fn self_check(
         {
             continue;
         }
-        for r in requests_for(req, origin) {
+        for r in cached_requests(req, origin).iter() {
             let exempt = match &r.check {
                 Check::Load {
                     destination: Destination::Script,
@@ -291,6 +292,49 @@ pub fn self_check(
         }
     }
     blocked
+}
+
+thread_local! {
+    /// `requests_for` by requirement and origin: the same few requirements are checked on
+    /// every site of a run. The key's fields are kept to rule out a hash collision.
+    static REQUESTS: std::cell::RefCell<
+        FxHashMap<u64, ((String, String, String), std::rc::Rc<[super::eval::Request]>)>,
+    > = std::cell::RefCell::new(FxHashMap::default());
+}
+
+/// [`super::eval::requests_for`], memoized (bounded: a run has a few dozen requirements).
+fn cached_requests(req: &Requirement, origin: &str) -> std::rc::Rc<[super::eval::Request]> {
+    let key = (req.directive.as_str(), req.source.as_str(), origin);
+    let hash = super::fxhash::hash_of(&key);
+    let hit = REQUESTS.with(|m| {
+        m.borrow()
+            .get(&hash)
+            .filter(|((d, s, o), _)| (d.as_str(), s.as_str(), o.as_str()) == key)
+            .map(|(_, r)| r.clone())
+    });
+    if let Some(hit) = hit {
+        return hit;
+    }
+    let requests: std::rc::Rc<[super::eval::Request]> =
+        super::eval::requests_for(req, origin).into();
+    REQUESTS.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= 256 {
+            m.clear();
+        }
+        m.insert(
+            hash,
+            (
+                (
+                    req.directive.clone(),
+                    req.source.clone(),
+                    origin.to_string(),
+                ),
+                requests.clone(),
+            ),
+        );
+    });
+    requests
 }
 
 fn merge_requirement(
