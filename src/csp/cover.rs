@@ -211,6 +211,9 @@ fn same_base64(a: &str, b: &str) -> bool {
 /// of `READERS` x `PAGE_SCHEMES`): what `covers` checks each source of a list against.
 type VendorSide = std::rc::Rc<[Vec<UrlClass>]>;
 
+/// `covers_tokens` answers: the tokens, the vendor source, the answer.
+type CoversMemo = FxHashMap<u64, (Vec<String>, Source, bool)>;
+
 thread_local! {
     /// The vendor side of `covers`, once per vendor source and thread (a run merges the same
     /// few vendor sources into every site): bounded, a table of a few dozen entries.
@@ -219,12 +222,11 @@ thread_local! {
     /// `covers_tokens` results by the directive's tokens and the vendor source: policies that
     /// differ only in other directives share the answer. Keyed by the Fx hash of both, the
     /// entry holding them to rule out a collision; cleared when it reaches `COVERS_MEMO`.
-    static COVERS: std::cell::RefCell<FxHashMap<u64, (Vec<String>, Source, bool)>> =
-        std::cell::RefCell::new(FxHashMap::default());
+    static COVERS: std::cell::RefCell<CoversMemo> = std::cell::RefCell::new(CoversMemo::default());
 }
 
-/// Entries of the `covers_tokens` memo before it starts over (a few hundred KiB at most).
-const COVERS_MEMO: usize = 4096;
+/// Entries of the `covers_tokens` memo before it starts over (well under a MiB).
+const COVERS_MEMO: usize = 1024;
 
 fn vendor_side(source: &Source) -> VendorSide {
     if let Some(hit) = VENDOR_SIDE.with(|m| m.borrow().get(source).cloned()) {

@@ -283,7 +283,7 @@ pub fn self_check(
                 Check::Inline(_) => codes.contains(&"CSP105"),
                 _ => false,
             };
-            if !exempt && !allows_in(&list, &r, Browser::Csp3) {
+            if !exempt && !allows_in(&list, r, Browser::Csp3) {
                 blocked.push(format!(
                     "`{} {}` for {}: {:?} still blocked",
                     req.directive, req.source, req.vendor, r.check
@@ -297,10 +297,17 @@ pub fn self_check(
 thread_local! {
     /// `requests_for` by requirement and origin: the same few requirements are checked on
     /// every site of a run. The key's fields are kept to rule out a hash collision.
-    static REQUESTS: std::cell::RefCell<
-        FxHashMap<u64, ((String, String, String), std::rc::Rc<[super::eval::Request]>)>,
-    > = std::cell::RefCell::new(FxHashMap::default());
+    static REQUESTS: std::cell::RefCell<RequestsMemo> = std::cell::RefCell::new(RequestsMemo::default());
 }
+
+/// `requests_for` results: (directive, source, origin) and the requests.
+type RequestsMemo = FxHashMap<
+    u64,
+    (
+        (String, String, String),
+        std::rc::Rc<[super::eval::Request]>,
+    ),
+>;
 
 /// [`super::eval::requests_for`], memoized (bounded: a run has a few dozen requirements).
 fn cached_requests(req: &Requirement, origin: &str) -> std::rc::Rc<[super::eval::Request]> {
@@ -337,6 +344,28 @@ fn cached_requests(req: &Requirement, origin: &str) -> std::rc::Rc<[super::eval:
     requests
 }
 
+thread_local! {
+    /// `matches_no_url` by vendor source (it runs the URL parser's host rules, IDNA included,
+    /// and a run asks about the same few vendor sources on every site). Bounded.
+    static NO_URL: std::cell::RefCell<FxHashMap<Source, Option<String>>> =
+        std::cell::RefCell::new(FxHashMap::default());
+}
+
+fn matches_no_url_cached(source: &Source) -> Option<String> {
+    if let Some(hit) = NO_URL.with(|m| m.borrow().get(source).cloned()) {
+        return hit;
+    }
+    let why = super::source::matches_no_url(source);
+    NO_URL.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= 256 {
+            m.clear();
+        }
+        m.insert(source.clone(), why.clone());
+    });
+    why
+}
+
 fn merge_requirement(
     list: &PolicyList,
     plans: &mut [Option<PolicyPlan>],
@@ -363,7 +392,7 @@ fn merge_requirement(
     };
     // Valid by the grammar, but browsers rewrite it into a source that matches no URL (the
     // callers refuse it first with E060; a library caller gets the refusal here).
-    if let Some(why) = super::source::matches_no_url(&source) {
+    if let Some(why) = matches_no_url_cached(&source) {
         diagnostics.push(lint::invalid_requirement(
             vendor,
             &directive,

@@ -185,7 +185,7 @@ struct SignatureEntry {
 type SignatureMemo = FxHashMap<u64, SignatureEntry>;
 
 /// Entries of the signature memo before it starts over.
-const SIGNATURE_MEMO: usize = 4096;
+const SIGNATURE_MEMO: usize = 1024;
 
 thread_local! {
     /// `signature` results: one merge asks for the same few token lists thousands of times
