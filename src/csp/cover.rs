@@ -15,8 +15,9 @@
 //! A single source of the list must cover the whole of `s` (two sources that together cover it
 //! are not recognised): a conservative answer costs at worst a redundant source.
 
+use super::fxhash::FxHashMap;
 use super::matching::{
-    host_scheme_and_port_match, scheme_source_matches, star_matches_scheme, Reading,
+    host_scheme_and_port_match, lower_eq_bytes, scheme_source_matches, star_matches_scheme, Reading,
 };
 use super::source::{HostSource, Keyword, Port, Source};
 
@@ -135,24 +136,26 @@ fn vendor_classes(reader: (Reading, bool), page: &str, source: &Source) -> Vec<U
 }
 
 fn host_pattern_covers(existing: &str, vendor: &str) -> bool {
+    // `vendor` is lower-case; `existing` as written (compared as if lower-cased).
     if existing == "*" {
         return true;
     }
     if let Some(suffix) = existing.strip_prefix('*') {
         // `*.a.com` matches one or more labels in front of `.a.com`, never `a.com` itself.
-        return vendor.ends_with(suffix) && vendor != "*";
+        let (v, s) = (vendor.as_bytes(), suffix.as_bytes());
+        return v.len() >= s.len() && lower_eq_bytes(s, &v[v.len() - s.len()..]) && vendor != "*";
     }
-    existing == vendor
+    lower_eq_bytes(existing.as_bytes(), vendor.as_bytes())
 }
 
 fn path_covers(existing: Option<&str>, vendor: &PathSet) -> bool {
-    match path_set(existing) {
-        PathSet::All => true,
-        PathSet::Prefix(e) => match vendor {
+    match existing {
+        None | Some("") | Some("/") => true,
+        Some(e) if e.ends_with('/') => match vendor {
             PathSet::All => false,
-            PathSet::Prefix(v) | PathSet::Exact(v) => v.starts_with(&e),
+            PathSet::Prefix(v) | PathSet::Exact(v) => v.starts_with(e),
         },
-        PathSet::Exact(e) => matches!(vendor, PathSet::Exact(v) if *v == e),
+        Some(e) => matches!(vendor, PathSet::Exact(v) if v == e),
     }
 }
 
@@ -173,7 +176,7 @@ fn host_source_matches(
         Some(ports) => ports.iter().all(|p| at(*p)),
     };
     ports_ok
-        && host_pattern_covers(&e.host.to_ascii_lowercase(), vendor_host)
+        && host_pattern_covers(&e.host, vendor_host)
         && path_covers(e.path.as_deref(), &class.path)
 }
 
@@ -187,16 +190,78 @@ fn class_matched_by(
         return star_matches_scheme(reader.0, page, &class.scheme);
     }
     match existing {
-        Source::Scheme(x) => {
-            scheme_source_matches(reader.0, &x.to_ascii_lowercase(), &class.scheme)
-        }
+        // The readings lower-case a scheme-source themselves.
+        Source::Scheme(x) => scheme_source_matches(reader.0, x, &class.scheme),
         Source::Host(e) => host_source_matches(reader, page, e, class),
         _ => false,
     }
 }
 
-fn normalized_base64(v: &str) -> String {
-    v.replace('-', "+").replace('_', "/")
+/// Base64 values compared as the same bytes (`-` is `+`, `_` is `/`).
+fn same_base64(a: &str, b: &str) -> bool {
+    let norm = |c: u8| match c {
+        b'-' => b'+',
+        b'_' => b'/',
+        c => c,
+    };
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| norm(x) == norm(y))
+}
+
+/// The URL classes of a scheme- or host-source, for every reader and page scheme (in the order
+/// of `READERS` x `PAGE_SCHEMES`): what `covers` checks each source of a list against.
+type VendorSide = std::rc::Rc<[Vec<UrlClass>]>;
+
+/// `covers_tokens` answers: the tokens, the vendor source, the answer.
+type CoversMemo = FxHashMap<u64, (Vec<String>, Source, bool)>;
+
+thread_local! {
+    /// The vendor side of `covers`, once per vendor source and thread (a run merges the same
+    /// few vendor sources into every site): bounded, a table of a few dozen entries.
+    static VENDOR_SIDE: std::cell::RefCell<FxHashMap<Source, VendorSide>> =
+        std::cell::RefCell::new(FxHashMap::default());
+    /// `covers_tokens` results by the directive's tokens and the vendor source: policies that
+    /// differ only in other directives share the answer. Keyed by the Fx hash of both, the
+    /// entry holding them to rule out a collision; cleared when it reaches `COVERS_MEMO`.
+    static COVERS: std::cell::RefCell<CoversMemo> = std::cell::RefCell::new(CoversMemo::default());
+}
+
+/// Entries of the `covers_tokens` memo before it starts over (well under a MiB).
+const COVERS_MEMO: usize = 1024;
+
+fn vendor_side(source: &Source) -> VendorSide {
+    if let Some(hit) = VENDOR_SIDE.with(|m| m.borrow().get(source).cloned()) {
+        return hit;
+    }
+    let side: VendorSide = READERS
+        .iter()
+        .flat_map(|&reader| {
+            PAGE_SCHEMES
+                .iter()
+                .map(move |page| vendor_classes(reader, page, source))
+        })
+        .collect();
+    VENDOR_SIDE.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= 256 {
+            m.clear();
+        }
+        m.insert(source.clone(), side.clone());
+    });
+    side
+}
+
+/// `existing` covers every class of the vendor side.
+fn covers_side(existing: &Source, side: &[Vec<UrlClass>]) -> bool {
+    let mut i = 0;
+    READERS.iter().all(|&reader| {
+        PAGE_SCHEMES.iter().all(|page| {
+            let classes = &side[i];
+            i += 1;
+            classes
+                .iter()
+                .all(|class| class_matched_by(reader, page, existing, class))
+        })
+    })
 }
 
 /// Does the single source `existing` allow everything `vendor` allows?
@@ -213,24 +278,55 @@ pub fn source_covers(existing: &Source, vendor: &Source) -> bool {
         },
         Source::Nonce(v) => matches!(existing, Source::Nonce(e) if e == v),
         Source::Hash(alg, v) => matches!(existing, Source::Hash(a, e)
-            if a == alg && normalized_base64(e) == normalized_base64(v)),
-        Source::Scheme(_) | Source::Host(_) => READERS.iter().all(|&reader| {
-            PAGE_SCHEMES.iter().all(|page| {
-                vendor_classes(reader, page, vendor)
-                    .iter()
-                    .all(|class| class_matched_by(reader, page, existing, class))
-            })
-        }),
+            if a == alg && same_base64(e, v)),
+        Source::Scheme(_) | Source::Host(_) => covers_side(existing, &vendor_side(vendor)),
     }
+}
+
+/// [`covers`] for a directive's tokens as written (tokens that are no source cover nothing),
+/// memoized by the tokens and the source.
+pub fn covers_tokens(tokens: &[String], source: &Source) -> bool {
+    let key = super::fxhash::hash_of(&(tokens, source));
+    let hit = COVERS.with(|m| {
+        m.borrow()
+            .get(&key)
+            .filter(|(t, s, _)| t.as_slice() == tokens && s == source)
+            .map(|e| e.2)
+    });
+    if let Some(hit) = hit {
+        return hit;
+    }
+    let list: Vec<Source> = tokens
+        .iter()
+        .filter_map(|t| Source::parse(t).ok())
+        .collect();
+    let answer = covers(&list, source);
+    COVERS.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= COVERS_MEMO {
+            m.clear();
+        }
+        m.insert(key, (tokens.to_vec(), source.clone(), answer));
+    });
+    answer
 }
 
 /// Is every request `source` would allow already allowed by `list`, in every browser csppatch
 /// knows of, on an http or https page? A list that is empty or only `'none'` covers nothing;
 /// `'none'` next to other sources is ignored, as browsers do (CSP3 §6.7.2.7 step 3).
 pub fn covers(list: &[Source], source: &Source) -> bool {
-    list.iter()
-        .filter(|s| !matches!(s, Source::Keyword(Keyword::None)))
-        .any(|existing| source_covers(existing, source))
+    let existing = || {
+        list.iter()
+            .filter(|s| !matches!(s, Source::Keyword(Keyword::None)))
+    };
+    match source {
+        // The vendor side once for the whole list, not once per source of it.
+        Source::Scheme(_) | Source::Host(_) if !source.is_star() => {
+            let side = vendor_side(source);
+            existing().any(|e| covers_side(e, &side))
+        }
+        _ => existing().any(|e| source_covers(e, source)),
+    }
 }
 
 #[cfg(test)]

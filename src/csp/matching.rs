@@ -42,6 +42,29 @@ pub fn default_port(scheme: &str) -> Option<u16> {
     }
 }
 
+/// [`default_port`] of `scheme` lower-cased, without the copy.
+pub(crate) fn default_port_ignore_case(scheme: &str) -> Option<u16> {
+    let is = |s: &str| scheme.eq_ignore_ascii_case(s);
+    if is("ftp") {
+        Some(21)
+    } else if is("http") || is("ws") {
+        Some(80)
+    } else if is("https") || is("wss") {
+        Some(443)
+    } else {
+        None
+    }
+}
+
+/// `a.to_ascii_lowercase() == b`, without the copy.
+pub(crate) fn lower_eq(a: &str, b: &str) -> bool {
+    lower_eq_bytes(a.as_bytes(), b.as_bytes())
+}
+
+pub(crate) fn lower_eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_ascii_lowercase() == *y)
+}
+
 /// A tuple origin: the page a policy protects (its "self-origin").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {

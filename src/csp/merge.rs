@@ -23,6 +23,7 @@
 
 use std::ops::Range;
 
+use super::fxhash::FxHashMap;
 use super::Delivery;
 use crate::diag::{Diagnostic, Severity};
 
@@ -254,7 +255,7 @@ pub fn self_check(
     requirements: &[Requirement],
     origin: &str,
 ) -> Vec<String> {
-    use super::eval::{allows_in, requests_for, Check, Destination};
+    use super::eval::{allows_in, Check, Destination};
     if outcome.diagnostics.iter().any(|d| d.code == "CSP114") {
         return Vec::new(); // A policy was left alone on purpose.
     }
@@ -273,7 +274,7 @@ pub fn self_check(
         {
             continue;
         }
-        for r in requests_for(req, origin) {
+        for r in cached_requests(req, origin).iter() {
             let exempt = match &r.check {
                 Check::Load {
                     destination: Destination::Script,
@@ -282,7 +283,7 @@ pub fn self_check(
                 Check::Inline(_) => codes.contains(&"CSP105"),
                 _ => false,
             };
-            if !exempt && !allows_in(&list, &r, Browser::Csp3) {
+            if !exempt && !allows_in(&list, r, Browser::Csp3) {
                 blocked.push(format!(
                     "`{} {}` for {}: {:?} still blocked",
                     req.directive, req.source, req.vendor, r.check
@@ -291,6 +292,78 @@ pub fn self_check(
         }
     }
     blocked
+}
+
+thread_local! {
+    /// `requests_for` by requirement and origin: the same few requirements are checked on
+    /// every site of a run. The key's fields are kept to rule out a hash collision.
+    static REQUESTS: std::cell::RefCell<RequestsMemo> = std::cell::RefCell::new(RequestsMemo::default());
+}
+
+/// `requests_for` results: (directive, source, origin) and the requests.
+type RequestsMemo = FxHashMap<
+    u64,
+    (
+        (String, String, String),
+        std::rc::Rc<[super::eval::Request]>,
+    ),
+>;
+
+/// [`super::eval::requests_for`], memoized (bounded: a run has a few dozen requirements).
+fn cached_requests(req: &Requirement, origin: &str) -> std::rc::Rc<[super::eval::Request]> {
+    let key = (req.directive.as_str(), req.source.as_str(), origin);
+    let hash = super::fxhash::hash_of(&key);
+    let hit = REQUESTS.with(|m| {
+        m.borrow()
+            .get(&hash)
+            .filter(|((d, s, o), _)| (d.as_str(), s.as_str(), o.as_str()) == key)
+            .map(|(_, r)| r.clone())
+    });
+    if let Some(hit) = hit {
+        return hit;
+    }
+    let requests: std::rc::Rc<[super::eval::Request]> =
+        super::eval::requests_for(req, origin).into();
+    REQUESTS.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= 256 {
+            m.clear();
+        }
+        m.insert(
+            hash,
+            (
+                (
+                    req.directive.clone(),
+                    req.source.clone(),
+                    origin.to_string(),
+                ),
+                requests.clone(),
+            ),
+        );
+    });
+    requests
+}
+
+thread_local! {
+    /// `matches_no_url` by vendor source (it runs the URL parser's host rules, IDNA included,
+    /// and a run asks about the same few vendor sources on every site). Bounded.
+    static NO_URL: std::cell::RefCell<FxHashMap<Source, Option<String>>> =
+        std::cell::RefCell::new(FxHashMap::default());
+}
+
+fn matches_no_url_cached(source: &Source) -> Option<String> {
+    if let Some(hit) = NO_URL.with(|m| m.borrow().get(source).cloned()) {
+        return hit;
+    }
+    let why = super::source::matches_no_url(source);
+    NO_URL.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= 256 {
+            m.clear();
+        }
+        m.insert(source.clone(), why.clone());
+    });
+    why
 }
 
 fn merge_requirement(
@@ -319,7 +392,7 @@ fn merge_requirement(
     };
     // Valid by the grammar, but browsers rewrite it into a source that matches no URL (the
     // callers refuse it first with E060; a library caller gets the refusal here).
-    if let Some(why) = super::source::matches_no_url(&source) {
+    if let Some(why) = matches_no_url_cached(&source) {
         diagnostics.push(lint::invalid_requirement(
             vendor,
             &directive,

@@ -28,6 +28,7 @@ pub mod cover;
 mod delivery;
 pub mod directives;
 pub mod eval;
+mod fxhash;
 pub mod lint;
 pub mod matching;
 pub mod merge;

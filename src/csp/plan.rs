@@ -15,8 +15,10 @@
 //! [`Browser::NoElemAttr`], which ignores the four -elem/-attr directives), and kept only when
 //! every class means what it meant, except the vendor's, which mean "before, plus S".
 
+use super::cover::covers_tokens;
 use super::eval::{Browser, Destination, InlineKind};
-use super::source::{covers, Keyword, Source};
+use super::fxhash::FxHashMap;
+use super::source::{Keyword, Source};
 use std::rc::Rc;
 
 /// One kind of check a browser makes.
@@ -28,21 +30,53 @@ pub enum Class {
 }
 
 impl Class {
+    /// Every class a fetch directive decides, in the order of [`Class::all`].
+    pub const ALL: [Class; 16] = {
+        use Destination as D;
+        use InlineKind as I;
+        [
+            Class::Load(D::Script),
+            Class::Load(D::Style),
+            Class::Load(D::Image),
+            Class::Load(D::Font),
+            Class::Load(D::Connect),
+            Class::Load(D::Frame),
+            Class::Load(D::Worker),
+            Class::Load(D::Media),
+            Class::Load(D::Manifest),
+            Class::Load(D::Object),
+            Class::Inline(I::Script),
+            Class::Inline(I::ScriptAttribute),
+            Class::Inline(I::Style),
+            Class::Inline(I::StyleAttribute),
+            Class::Inline(I::Navigation),
+            Class::Eval,
+        ]
+    };
+
     /// Every class a fetch directive decides.
     pub fn all() -> Vec<Class> {
-        let mut all: Vec<Class> = Destination::FETCH.iter().map(|d| Class::Load(*d)).collect();
-        all.extend(InlineKind::ALL.iter().map(|k| Class::Inline(*k)));
-        all.push(Class::Eval);
-        all
+        Class::ALL.to_vec()
     }
 
-    /// The directives that decide this class in `browser`, most specific first.
-    pub fn chain(self, browser: Browser) -> Vec<&'static str> {
-        match self {
-            Class::Load(d) => browser.fallback_list(d.effective_directive()),
-            Class::Inline(k) => browser.fallback_list(k.effective_directive()),
+    /// The directives that decide this class in `browser`, most specific first (a static
+    /// table: the plan walks these chains for every class of every candidate).
+    pub fn chain(self, browser: Browser) -> &'static [&'static str] {
+        let effective = match self {
+            Class::Load(d) => d.effective_directive(),
+            Class::Inline(k) => k.effective_directive(),
             // EnsureCSPDoesNotBlockStringCompilation: script-src, else default-src.
-            Class::Eval => vec!["script-src", "default-src"],
+            Class::Eval => return &["script-src", "default-src"],
+        };
+        match (browser, effective) {
+            // Browser::fallback_list without the four directives the browser ignores.
+            (Browser::NoElemAttr, "script-src-elem" | "script-src-attr") => {
+                &["script-src", "default-src"]
+            }
+            (Browser::NoElemAttr, "style-src-elem" | "style-src-attr") => {
+                &["style-src", "default-src"]
+            }
+            _ => super::directives::fallback_list(effective),
         }
     }
 
@@ -112,8 +146,8 @@ pub struct PolicyPlan {
 
 /// What decides one class: tokens and whether script-src's pre-request check runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Governance {
-    pub(crate) tokens: Vec<String>,
+pub(crate) struct Governance<'a> {
+    pub(crate) tokens: &'a [String],
     pub(crate) script_check: bool,
 }
 
@@ -128,39 +162,48 @@ fn parsed(tokens: &[String]) -> Vec<Source> {
         .collect()
 }
 
-fn has(tokens: &[String], pred: impl Fn(&Source) -> bool) -> bool {
-    parsed(tokens).iter().any(pred)
-}
-
-fn has_keyword(tokens: &[String], k: Keyword) -> bool {
-    has(tokens, |s| s.keyword() == Some(k))
-}
-
-fn has_nonce_or_hash(tokens: &[String]) -> bool {
-    has(tokens, Source::is_nonce_or_hash)
-}
-
 /// Would 'unsafe-inline' in `tokens` take effect for `class`? (CSP3 §6.7.3.2: a nonce or hash,
 /// or for scripts 'strict-dynamic', makes browsers ignore it.)
 pub fn unsafe_inline_effective(tokens: &[String], class: Class) -> bool {
-    has_keyword(tokens, Keyword::UnsafeInline)
-        && !has_nonce_or_hash(tokens)
-        && !(class.is_script() && has_keyword(tokens, Keyword::StrictDynamic))
+    let (mut inline, mut nonce_or_hash, mut strict) = (false, false, false);
+    for s in tokens.iter().filter_map(|t| Source::parse(t).ok()) {
+        inline |= s.keyword() == Some(Keyword::UnsafeInline);
+        nonce_or_hash |= s.is_nonce_or_hash();
+        strict |= s.keyword() == Some(Keyword::StrictDynamic);
+    }
+    inline && !nonce_or_hash && !(class.is_script() && strict)
 }
 
-type SignatureMemo = std::collections::HashMap<(String, Class, bool), Rc<[String]>>;
+/// One memoized signature: the token list it is for (to rule out a hash collision).
+struct SignatureEntry {
+    tokens: Vec<String>,
+    class: Class,
+    script_check: bool,
+    signature: Rc<[String]>,
+}
+
+type SignatureMemo = FxHashMap<u64, SignatureEntry>;
+
+/// Entries of the signature memo before it starts over.
+const SIGNATURE_MEMO: usize = 1024;
 
 thread_local! {
-    /// `signature` results for the merge under way: one merge asks for the same few token
-    /// lists thousands of times (every class, every browser, every candidate directive).
-    /// Keyed by the tokens joined with a space (no token contains one), the class and the flag.
-    static SIGNATURES: std::cell::RefCell<SignatureMemo> = std::cell::RefCell::new(SignatureMemo::new());
+    /// `signature` results: one merge asks for the same few token lists thousands of times
+    /// (every class, every browser, every candidate directive), and sites share most of
+    /// their lists. Keyed by the Fx hash of the tokens (and the one being added, if any), the
+    /// class and the flag; the entry holds the tokens. Bounded: cleared at `SIGNATURE_MEMO`.
+    static SIGNATURES: std::cell::RefCell<SignatureMemo> = std::cell::RefCell::new(SignatureMemo::default());
 }
 
-/// Forget the memoized signatures (called at the start of each merge, so the cache only ever
-/// holds one policy's token lists).
+/// Bound the memoized signatures (called at the start of each merge: the memo is a pure
+/// function's, so it may outlive a merge, but not grow without end).
 pub fn reset_memo() {
-    SIGNATURES.with(|m| m.borrow_mut().clear());
+    SIGNATURES.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= SIGNATURE_MEMO {
+            m.clear();
+        }
+    });
 }
 
 /// What a list means for one class: two lists with the same signature give every request of
@@ -173,12 +216,55 @@ pub fn reset_memo() {
 ///   and hashes (elements, or anything next to 'unsafe-hashes');
 /// - eval: 'unsafe-eval' (and, for wasm, 'wasm-unsafe-eval').
 pub(crate) fn signature(tokens: &[String], class: Class, script_check: bool) -> Rc<[String]> {
-    let key = (tokens.join(" "), class, script_check);
-    if let Some(hit) = SIGNATURES.with(|m| m.borrow().get(&key).cloned()) {
+    signature_with(tokens, None, class, script_check)
+}
+
+/// The signature of `tokens` followed by `extra`, without building that list on a hit.
+fn signature_with(
+    tokens: &[String],
+    extra: Option<&str>,
+    class: Class,
+    script_check: bool,
+) -> Rc<[String]> {
+    use std::hash::{Hash, Hasher};
+    let mut h = super::fxhash::FxHasher::default();
+    for t in tokens.iter().map(String::as_str).chain(extra) {
+        t.hash(&mut h);
+    }
+    class.hash(&mut h);
+    script_check.hash(&mut h);
+    let key = h.finish();
+    let same = |e: &SignatureEntry| {
+        e.class == class
+            && e.script_check == script_check
+            && e.tokens.len() == tokens.len() + usize::from(extra.is_some())
+            && e.tokens
+                .iter()
+                .map(String::as_str)
+                .eq(tokens.iter().map(String::as_str).chain(extra))
+    };
+    if let Some(hit) = SIGNATURES.with(|m| {
+        m.borrow()
+            .get(&key)
+            .filter(|e| same(e))
+            .map(|e| e.signature.clone())
+    }) {
         return hit;
     }
-    let sig: Rc<[String]> = compute_signature(tokens, class, script_check).into();
-    SIGNATURES.with(|m| m.borrow_mut().insert(key, sig.clone()));
+    let mut all = tokens.to_vec();
+    all.extend(extra.map(str::to_string));
+    let sig: Rc<[String]> = compute_signature(&all, class, script_check).into();
+    SIGNATURES.with(|m| {
+        m.borrow_mut().insert(
+            key,
+            SignatureEntry {
+                tokens: all,
+                class,
+                script_check,
+                signature: sig.clone(),
+            },
+        )
+    });
     sig
 }
 
@@ -319,21 +405,19 @@ fn compare(
         (Some(b), Some(a)) => (b, a),
         _ => return Change::Changed,
     };
-    let before_sig = signature(&b.tokens, class, b.script_check);
+    let before_sig = signature(b.tokens, class, b.script_check);
     // A class that moved from a URL check to script-src's check (or back) must not care.
-    if signature(&b.tokens, class, a.script_check) != before_sig {
+    if signature(b.tokens, class, a.script_check) != before_sig {
         return Change::Changed;
     }
-    let after_sig = signature(&a.tokens, class, a.script_check);
+    let after_sig = signature(a.tokens, class, a.script_check);
     if after_sig == before_sig {
         return Change::Same;
     }
-    let mut with_source = b.tokens.clone();
-    with_source.push(text.to_string());
-    if after_sig != signature(&with_source, class, a.script_check) {
+    if after_sig != signature_with(b.tokens, Some(text), class, a.script_check) {
         return Change::Changed;
     }
-    if source.is_nonce_or_hash() && unsafe_inline_effective(&b.tokens, class) {
+    if source.is_nonce_or_hash() && unsafe_inline_effective(b.tokens, class) {
         // Not a widening: the nonce or hash switches 'unsafe-inline' off.
         Change::Changed
     } else {
@@ -348,13 +432,13 @@ impl PolicyPlan {
 
     /// The directive that governs `class` in `browser`.
     pub fn governing(&self, class: Class, browser: Browser) -> Option<&PlannedDirective> {
-        class.chain(browser).into_iter().find_map(|n| self.get(n))
+        class.chain(browser).iter().find_map(|n| self.get(n))
     }
 
-    pub(crate) fn governance(&self, class: Class, browser: Browser) -> Option<Governance> {
+    pub(crate) fn governance(&self, class: Class, browser: Browser) -> Option<Governance<'_>> {
         let d = self.governing(class, browser)?;
         Some(Governance {
-            tokens: d.tokens.clone(),
+            tokens: &d.tokens,
             script_check: class == Class::Load(Destination::Script)
                 || (class == Class::Load(Destination::Worker) && d.name == "script-src"),
         })
@@ -364,7 +448,7 @@ impl PolicyPlan {
     pub fn covered(&self, class: Class, browser: Browser, source: &Source) -> bool {
         match self.governing(class, browser) {
             None => true,
-            Some(d) => covers(&parsed(&d.tokens), source),
+            Some(d) => covers_tokens(&d.tokens, source),
         }
     }
 
@@ -422,7 +506,7 @@ impl PolicyPlan {
                 return None;
             }
             // X's own position: the first present directive after it in any chain holding it.
-            Class::all().into_iter().find_map(|c| {
+            Class::ALL.iter().find_map(|c| {
                 let chain = c.chain(Browser::Csp3);
                 let i = chain.iter().position(|n| *n == x)?;
                 chain[i + 1..]
@@ -433,7 +517,7 @@ impl PolicyPlan {
         let acceptable = |before: &PolicyPlan, after: &PolicyPlan| -> Vec<(Class, Browser)> {
             let mut bad = Vec::new();
             for browser in Browser::ALL {
-                for class in Class::all() {
+                for class in Class::ALL {
                     // Most classes are governed by the same, untouched directive before and
                     // after: same name (so the same kind of check), same tokens, same verdicts.
                     let (b, a) = (
@@ -496,7 +580,7 @@ impl PolicyPlan {
         let Some(g) = self.governing(class, browser) else {
             return Ok(false);
         };
-        if covers(&parsed(&g.tokens), source) {
+        if covers_tokens(&g.tokens, source) {
             return Ok(false);
         }
         let chain = class.chain(browser);
@@ -530,11 +614,55 @@ impl PolicyPlan {
     /// Append to a no-fallback directive (form-action...) when present.
     pub fn append_no_fallback(&mut self, name: &str, source: &Source, text: &str) -> bool {
         match self.get(name) {
-            Some(d) if !covers(&parsed(&d.tokens), source) => {
+            Some(d) if !covers_tokens(&d.tokens, source) => {
                 self.add(name, text, None);
                 true
             }
             _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+
+    #[test]
+    fn static_chains_are_the_browsers_fallback_lists() {
+        assert_eq!(Class::all().len(), 16);
+        for class in Class::ALL {
+            for browser in Browser::ALL {
+                let expected = match class {
+                    Class::Load(d) => browser.fallback_list(d.effective_directive()),
+                    Class::Inline(k) => browser.fallback_list(k.effective_directive()),
+                    Class::Eval => vec!["script-src", "default-src"],
+                };
+                assert_eq!(
+                    class.chain(browser),
+                    expected.as_slice(),
+                    "{class:?} {browser:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn signature_with_an_extra_token_is_the_signature_of_the_longer_list() {
+        let tokens: Vec<String> = ["'self'", "https://a.example", "'nonce-abc'"]
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        for class in Class::ALL {
+            for extra in ["https://b.example", "'unsafe-inline'", "'sha256-abc='"] {
+                let mut longer = tokens.clone();
+                longer.push(extra.to_string());
+                let direct = compute_signature(&longer, class, false);
+                assert_eq!(
+                    &*signature_with(&tokens, Some(extra), class, false),
+                    &direct[..]
+                );
+                assert_eq!(&*signature(&longer, class, false), &direct[..]);
+            }
         }
     }
 }

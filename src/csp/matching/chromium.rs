@@ -9,7 +9,7 @@
 
 use url::Url;
 
-use super::{default_port, Context, Origin};
+use super::{default_port, default_port_ignore_case, lower_eq, lower_eq_bytes, Context, Origin};
 use crate::csp::source::{HostSource, Port};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,13 +28,13 @@ enum PortMatch {
 }
 
 fn scheme_match(allowed: &str, url_scheme: &str) -> SchemeMatch {
-    let allowed = allowed.to_ascii_lowercase();
-    if allowed == url_scheme {
+    // `allowed` is compared lower-cased (without a copy: this runs for every port of every
+    // source the merge checks).
+    if lower_eq(allowed, url_scheme) {
         SchemeMatch::Exact
-    } else if matches!(
-        (allowed.as_str(), url_scheme),
-        ("http", "https") | ("ws", "wss")
-    ) {
+    } else if (allowed.eq_ignore_ascii_case("http") && url_scheme == "https")
+        || (allowed.eq_ignore_ascii_case("ws") && url_scheme == "wss")
+    {
         SchemeMatch::Upgrade
     } else {
         SchemeMatch::No
@@ -116,8 +116,9 @@ fn browser_port(
     if effective.is_none() && source.is_some() && source == default_port(url_scheme) {
         return PortMatch::Wildcard;
     }
-    // A source without a scheme has none here (the page's is not filled in).
-    let source = source.or_else(|| source_scheme.and_then(default_port));
+    // A source without a scheme has none here (the page's is not filled in). `source_scheme`
+    // as written: its default port as if lower-cased.
+    let source = source.or_else(|| source_scheme.and_then(default_port_ignore_case));
     if source == Some(80) && effective == Some(443) {
         return PortMatch::Upgrade;
     }
@@ -132,16 +133,21 @@ pub(super) fn scheme_and_port(
     url_port: Option<u16>,
     navigation: bool,
 ) -> bool {
-    let source_scheme = h.scheme.as_deref().map(str::to_ascii_lowercase);
-    let allowed = source_scheme.as_deref().unwrap_or(page_scheme);
+    // The source's scheme as written, compared lower-cased.
+    let source_scheme = h.scheme.as_deref();
+    let allowed = source_scheme.unwrap_or(page_scheme);
     let scheme = scheme_match(allowed, url_scheme);
     if scheme == SchemeMatch::No {
         return false;
     }
     let port = if navigation {
-        browser_port(h.port, source_scheme.as_deref(), url_scheme, url_port)
+        browser_port(h.port, source_scheme, url_scheme, url_port)
     } else {
-        renderer_port(h.port, allowed == "http", url_scheme, url_port)
+        let is_http = match source_scheme {
+            Some(s) => s.eq_ignore_ascii_case("http"),
+            None => page_scheme == "http",
+        };
+        renderer_port(h.port, is_http, url_scheme, url_port)
     };
     let port_can_upgrade = matches!(port, PortMatch::Upgrade | PortMatch::Wildcard);
     if scheme == SchemeMatch::Upgrade && !port_can_upgrade {
@@ -158,13 +164,17 @@ pub(super) fn host_matches(pattern: &str, url: &Url) -> bool {
     let Some(host) = url.host_str() else {
         return false;
     };
-    let pattern = pattern.to_ascii_lowercase();
+    // The pattern compared lower-cased (the URL's host already is).
     if pattern == "*" {
         return true;
     }
     match pattern.strip_prefix('*') {
-        Some(suffix) => host.ends_with(suffix),
-        None => pattern == host,
+        Some(suffix) => {
+            let h = host.as_bytes();
+            h.len() >= suffix.len()
+                && lower_eq_bytes(suffix.as_bytes(), &h[h.len() - suffix.len()..])
+        }
+        None => lower_eq(pattern, host),
     }
 }
 

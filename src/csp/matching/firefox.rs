@@ -7,22 +7,19 @@
 
 use url::Url;
 
-use super::{default_port, Context, Origin};
+use super::{default_port, lower_eq, Context, Origin};
 use crate::csp::source::{HostSource, Port};
 
 /// `permitsScheme`; `from_self` is `mGeneratedFromSelfKeyword`.
 fn permits_scheme(enforced: &str, url_scheme: &str, from_self: bool) -> bool {
-    let enforced = enforced.to_ascii_lowercase();
-    enforced == url_scheme
-        || matches!(
-            (enforced.as_str(), url_scheme),
-            ("http", "https") | ("ws", "wss")
-        )
+    // `enforced` compared lower-cased, without a copy.
+    let is = |s: &str| enforced.eq_ignore_ascii_case(s);
+    lower_eq(enforced, url_scheme)
+        || (is("http") && url_scheme == "https")
+        || (is("ws") && url_scheme == "wss")
         || (from_self
-            && matches!(
-                (enforced.as_str(), url_scheme),
-                ("http", "ws" | "wss") | ("https", "wss")
-            ))
+            && ((is("http") && matches!(url_scheme, "ws" | "wss"))
+                || (is("https") && url_scheme == "wss")))
 }
 
 pub(super) fn scheme_source(scheme: &str, url_scheme: &str) -> bool {
@@ -87,12 +84,8 @@ pub(super) fn host_source(h: &HostSource, url: &Url, ctx: &Context) -> bool {
     if url.host().is_none() {
         return false;
     }
-    let scheme = h
-        .scheme
-        .as_deref()
-        .unwrap_or(&ctx.origin.scheme)
-        .to_string();
-    permits(h, &scheme, url, ctx, false)
+    let scheme = h.scheme.as_deref().unwrap_or(&ctx.origin.scheme);
+    permits(h, scheme, url, ctx, false)
 }
 
 /// `'self'` becomes a host-source of the page's scheme, host and (non-default) port

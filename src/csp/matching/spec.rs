@@ -11,12 +11,15 @@ use crate::csp::source::{HostSource, Port};
 
 /// §6.7.2.9 scheme-part match: `a` (from the expression) matches URL scheme `b`.
 pub(super) fn scheme_part_matches(a: &str, b: &str) -> bool {
-    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
-    a == b
-        || matches!(
-            (a.as_str(), b.as_str()),
-            ("http", "https") | ("ws", "wss" | "http" | "https") | ("wss", "https")
-        )
+    // Both compared lower-cased, without copies.
+    let (ai, bi) = (
+        |s: &str| a.eq_ignore_ascii_case(s),
+        |s: &str| b.eq_ignore_ascii_case(s),
+    );
+    a.eq_ignore_ascii_case(b)
+        || (ai("http") && bi("https"))
+        || (ai("ws") && (bi("wss") || bi("http") || bi("https")))
+        || (ai("wss") && bi("https"))
 }
 
 /// §6.7.2.8 step 1: `*` matches HTTP(S) URLs and URLs of the page's own scheme.

@@ -88,7 +88,7 @@ fn wanted(requirements: &[Requirement]) -> Vec<Wanted> {
                 let mut v: Vec<&'static str> = Vec::new();
                 for c in classes {
                     for b in Browser::ALL {
-                        for n in c.chain(b) {
+                        for &n in c.chain(b) {
                             if !matches!(n, "default-src" | "child-src") && !v.contains(&n) {
                                 v.push(n);
                             }
@@ -191,9 +191,9 @@ fn same_meaning(a: &PolicyPlan, b: &PolicyPlan) -> bool {
                 // As `plan::compare`: a class that moves between a URL check and
                 // script-src's check must not care which runs.
                 (Some(x), Some(y)) => {
-                    let sig = signature(&x.tokens, class, x.script_check);
-                    sig == signature(&x.tokens, class, y.script_check)
-                        && sig == signature(&y.tokens, class, y.script_check)
+                    let sig = signature(x.tokens, class, x.script_check);
+                    sig == signature(x.tokens, class, y.script_check)
+                        && sig == signature(y.tokens, class, y.script_check)
                 }
                 _ => false,
             }
