@@ -214,7 +214,9 @@ impl Scanner<'_> {
             match entry {
                 Ok(e) if temp_name::is_temp(e.path()) => {}
                 Ok(e) if e.file_type().is_file() => {
-                    if let Some(i) = self.add_file(e.path(), self.opts.dialect, Reached::Walked) {
+                    // walkdir read from the directory whether the entry is a link: no lstat.
+                    let link = Some(e.path_is_symlink());
+                    if let Some(i) = self.add_file_known(e.path(), self.opts.dialect, Reached::Walked, link) {
                         given.push(i);
                     }
                 }
@@ -240,6 +242,18 @@ impl Scanner<'_> {
         dialect: Option<DialectKind>,
         reached: Reached,
     ) -> Option<usize> {
+        self.add_file_known(path, dialect, reached, None)
+    }
+
+    /// [`Scanner::add_file`], told whether `path` itself is a symlink when the caller knows
+    /// (a walked entry: walkdir has it from the directory listing).
+    fn add_file_known(
+        &mut self,
+        path: &Path,
+        dialect: Option<DialectKind>,
+        reached: Reached,
+        is_link: Option<bool>,
+    ) -> Option<usize> {
         let explicit = reached == Reached::Named;
         use std::os::unix::fs::MetadataExt;
         // Includes and main configs too: what only an excluded file includes is never seen.
@@ -264,9 +278,11 @@ impl Scanner<'_> {
         }
         // Writes go to the file behind a symlink, never over the link itself; a symlinked
         // directory above needs nothing (the rename happens inside the real directory).
-        let is_link = fs::symlink_metadata(path)
-            .map(|m| m.file_type().is_symlink())
-            .unwrap_or(false);
+        let is_link = is_link.unwrap_or_else(|| {
+            fs::symlink_metadata(path)
+                .map(|m| m.file_type().is_symlink())
+                .unwrap_or(false)
+        });
         // Absolute either way: validators run from other directories (a wrapper config).
         let target = if is_link {
             fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())

@@ -17,10 +17,8 @@
 
 use std::ops::Range;
 
-use nom::branch::alt;
-use nom::bytes::complete::{tag, take_till, take_while1};
-use nom::combinator::{map, opt};
-use nom::multi::many0;
+use nom::bytes::complete::{tag, take_till};
+use nom::combinator::opt;
 use nom::sequence::pair;
 use nom::IResult;
 
@@ -90,20 +88,16 @@ fn physical_line(input: &[u8]) -> IResult<&[u8], PhysicalLine<'_>> {
     pair(take_till(|b| b == b'\n'), opt(tag(&b"\n"[..])))(input)
 }
 
-fn runs(input: &[u8]) -> IResult<&[u8], Vec<(TokenKind, usize)>> {
-    many0(alt((
-        map(take_while1(is_space), |s: &[u8]| {
-            (TokenKind::Space, s.len())
-        }),
-        map(take_while1(|b| !is_space(b)), |s: &[u8]| {
-            (TokenKind::Text, s.len())
-        }),
-    )))(input)
-}
-
 /// Split `src` into tokens that tile it exactly.
 pub fn tokenize(src: &[u8]) -> Vec<Token> {
     let mut tokens = Vec::new();
+    for_each_token(src, |t| tokens.push(t));
+    tokens
+}
+
+/// [`tokenize`], handing each token to `emit` as it is found: `logical_lines` needs no
+/// vector of tokens (nor one of runs per physical line).
+fn for_each_token(src: &[u8], mut emit: impl FnMut(Token)) {
     let mut rest = src;
     let mut offset = 0;
     while !rest.is_empty() {
@@ -113,7 +107,7 @@ pub fn tokenize(src: &[u8]) -> Vec<Token> {
         };
         let mut push = |kind, len: usize, offset: &mut usize| {
             if len > 0 {
-                tokens.push(Token {
+                emit(Token {
                     kind,
                     span: *offset..*offset + len,
                 });
@@ -137,11 +131,21 @@ pub fn tokenize(src: &[u8]) -> Vec<Token> {
             0
         };
         let body = &live[..live.len() - continuation];
-        // `runs` never fails: many0 stops at the first input neither branch accepts.
-        if let Ok((_, pieces)) = runs(body) {
-            for (kind, len) in pieces {
-                push(kind, len, &mut offset);
-            }
+        // Runs of spaces and of other bytes, alternating.
+        let mut i = 0;
+        while i < body.len() {
+            let space = is_space(body[i]);
+            let len = body[i..]
+                .iter()
+                .position(|&b| is_space(b) != space)
+                .unwrap_or(body.len() - i);
+            let kind = if space {
+                TokenKind::Space
+            } else {
+                TokenKind::Text
+            };
+            push(kind, len, &mut offset);
+            i += len;
         }
         push(TokenKind::Dead, dead.len(), &mut offset);
         match (continuation, newline) {
@@ -151,14 +155,13 @@ pub fn tokenize(src: &[u8]) -> Vec<Token> {
         }
         rest = after;
     }
-    tokens
 }
 
 /// Group the tokens into the logical lines httpd reads.
 pub fn logical_lines(src: &[u8]) -> Vec<LogicalLine> {
     let mut lines = Vec::new();
     let mut current: Option<LogicalLine> = None;
-    for token in tokenize(src) {
+    for_each_token(src, |token| {
         let line = current.get_or_insert_with(|| LogicalLine {
             span: token.span.start..token.span.start,
             text: Vec::new(),
@@ -173,7 +176,7 @@ pub fn logical_lines(src: &[u8]) -> Vec<LogicalLine> {
             TokenKind::Continuation | TokenKind::Dead => {}
             TokenKind::Newline => lines.extend(current.take()),
         }
-    }
+    });
     lines.extend(current);
     lines
 }

@@ -74,8 +74,28 @@ impl Word {
         String::from_utf8_lossy(&self.bytes()).into_owned()
     }
 
+    /// `bytes()` equals `s`, ASCII case aside. Compared unit by unit: every directive name
+    /// is compared several times, and collecting its bytes each time was a malloc per compare.
     pub fn is(&self, s: &str) -> bool {
-        self.bytes().eq_ignore_ascii_case(s.as_bytes())
+        let mut want = s.as_bytes().iter();
+        for u in &self.units {
+            match u {
+                Unit::Byte { byte, .. } => {
+                    if !want.next().is_some_and(|w| w.eq_ignore_ascii_case(byte)) {
+                        return false;
+                    }
+                }
+                Unit::Env { name, .. } => {
+                    let env = [b"${".as_slice(), name.as_bytes(), b"}"];
+                    for b in env.iter().flat_map(|p| p.iter()) {
+                        if !want.next().is_some_and(|w| w.eq_ignore_ascii_case(b)) {
+                            return false;
+                        }
+                    }
+                }
+            }
+        }
+        want.next().is_none()
     }
 }
 

@@ -58,8 +58,16 @@ fn is_template(path: &Path, src: &[u8]) -> bool {
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     let static_ext = matches!(ext.as_str(), "html" | "htm" | "xhtml" | "shtml" | "");
-    let has = |n: &[u8]| src.windows(n.len()).any(|w| w == n);
-    !static_ext || has(b"{{") || has(b"{%") || has(b"<%") || has(b"<?php") || has(b"<?=")
+    // `{{`, `{%`, `<%`, `<?php` or `<?=` anywhere: one pass, not one per opener.
+    let opens = |i: usize| {
+        let rest = &src[i + 1..];
+        match src[i] {
+            b'{' => rest.starts_with(b"{") || rest.starts_with(b"%"),
+            b'<' => rest.starts_with(b"%") || rest.starts_with(b"?php") || rest.starts_with(b"?="),
+            _ => false,
+        }
+    };
+    !static_ext || (0..src.len()).any(opens)
 }
 
 /// Where the tree builder would put what comes next (§13.2.6.4), reduced to what matters

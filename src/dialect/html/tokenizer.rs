@@ -212,7 +212,8 @@ impl Tokenizer<'_> {
 
     /// A template tag opening at `i`: where it ends (after its closing delimiter, or at EOF).
     fn template_at(&self, i: usize) -> Option<usize> {
-        if !self.template {
+        // Every tag opens with `{`, `<` or (Blade) `@`: the data state asks at each byte.
+        if !self.template || !matches!(self.src.get(i), Some(b'{' | b'<' | b'@')) {
             return None;
         }
         if self.blade {
