@@ -216,7 +216,9 @@ impl Scanner<'_> {
                 Ok(e) if e.file_type().is_file() => {
                     // walkdir read from the directory whether the entry is a link: no lstat.
                     let link = Some(e.path_is_symlink());
-                    if let Some(i) = self.add_file_known(e.path(), self.opts.dialect, Reached::Walked, link) {
+                    if let Some(i) =
+                        self.add_file_known(e.path(), self.opts.dialect, Reached::Walked, link)
+                    {
                         given.push(i);
                     }
                 }
@@ -333,7 +335,8 @@ impl Scanner<'_> {
         // A walked file likewise (a web app's `.xlf` translations or `manifest.webmanifest`
         // beside its nginx config): nobody named it, and an error over a file that is no
         // configuration would stop the whole run.
-        let by_content_only = (self.opts.skip_unknown || reached == Reached::Walked)
+        let by_content_only = (self.opts.skip_unknown
+            || reached == Reached::Walked && !config_like_name(path))
             && dialect.is_none()
             && crate::template::detect_dialect(path, &[]).is_none();
         if let (true, Err(e)) = (by_content_only, &scan) {
@@ -681,6 +684,38 @@ fn is_ignored_dir(e: &walkdir::DirEntry) -> bool {
             name.as_ref(),
             "node_modules" | "target" | "vendor" | "__pycache__"
         ) || name.starts_with('.'))
+}
+
+/// A name a server config is often saved under though it does not say which server's (`.conf`
+/// is nginx's and Apache's; `sites-enabled/example` has no extension): a walked file so named
+/// that does not parse is an error, as a broken config is, not skipped.
+fn config_like_name(path: &Path) -> bool {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    matches!(
+        ext.as_str(),
+        "" | "conf"
+            | "cnf"
+            | "cfg"
+            | "config"
+            | "vhost"
+            | "site"
+            | "inc"
+            | "include"
+            | "template"
+            | "tmpl"
+            | "tpl"
+            | "j2"
+            | "jinja"
+            | "jinja2"
+            | "erb"
+            | "nginx"
+            | "apache"
+            | "httpd"
+            | "caddy"
+    )
 }
 
 fn mentions_csp(src: &[u8]) -> bool {
