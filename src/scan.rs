@@ -686,16 +686,19 @@ fn is_ignored_dir(e: &walkdir::DirEntry) -> bool {
         ) || name.starts_with('.'))
 }
 
+/// A file name's extension in lower case ("" for none).
+fn lower_ext(path: &Path) -> String {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
 /// A name a server config is often saved under though it does not say which server's (`.conf`
 /// is nginx's and Apache's; `sites-enabled/example` has no extension): a walked file so named
 /// that does not parse is an error, as a broken config is, not skipped.
 fn config_like_name(path: &Path) -> bool {
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
     matches!(
-        ext.as_str(),
+        lower_ext(path).as_str(),
         "" | "conf"
             | "cnf"
             | "cfg"
@@ -726,12 +729,8 @@ fn mentions_csp(src: &[u8]) -> bool {
 
 /// With an explicit `--dialect`, files that are clearly not configuration are still skipped.
 fn explicit_non_config(path: &Path) -> bool {
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
     matches!(
-        ext.as_str(),
+        lower_ext(path).as_str(),
         "pem" | "crt" | "key" | "png" | "jpg" | "gif" | "ico" | "gz" | "zip" | "md" | "swp"
     )
 }

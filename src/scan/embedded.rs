@@ -12,14 +12,12 @@
 
 use std::path::Path;
 
+use super::lower_ext;
+
 /// Files whose text is prose about configurations, never one.
 fn is_prose(path: &Path) -> bool {
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
     matches!(
-        ext.as_str(),
+        lower_ext(path).as_str(),
         "md" | "markdown" | "mdx" | "rst" | "adoc" | "asciidoc" | "org" | "textile"
     )
 }
