@@ -24,6 +24,40 @@ fn csppatch(file: &Path) -> std::process::Output {
         .expect("run csppatch")
 }
 
+/// Fixture `name` copied as `as_name` into a fresh directory and csppatch run on it with
+/// `args` (`--vendor muserelay` when empty): the copy, its bytes before, and what the run said.
+struct Copied {
+    tmp: tempfile::TempDir,
+    file: PathBuf,
+    before: Vec<u8>,
+    code: Option<i32>,
+    stderr: String,
+}
+
+fn patch_copy(name: &str, as_name: &str, args: &[&str]) -> Copied {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join(as_name);
+    fs::copy(fixture(name), &file).unwrap();
+    let before = fs::read(&file).unwrap();
+    let out = if args.is_empty() {
+        csppatch(&file)
+    } else {
+        common::csppatch()
+            .arg(&file)
+            .args(args)
+            .args(["--color", "never"])
+            .output()
+            .expect("run csppatch")
+    };
+    Copied {
+        tmp,
+        file,
+        before,
+        code: out.status.code(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 #[test]
 fn the_assigned_literal_is_patched_and_php_sends_it() {
     let tmp = tempfile::tempdir().unwrap();
@@ -88,13 +122,14 @@ fn the_assigned_literal_is_patched_and_php_sends_it() {
 fn a_literal_read_by_another_header_is_refused_by_name() {
     // The same literal sent as the enforced and the Report-Only policy: changing it for one
     // changes the other too.
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("headers.php");
-    fs::copy(fixture("read-twice.php"), &file).unwrap();
-    let before = fs::read(&file).unwrap();
-    let out = csppatch(&file);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let Copied {
+        tmp: _tmp,
+        file,
+        before,
+        code,
+        stderr,
+    } = patch_copy("read-twice.php", "headers.php", &[]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("headers.php:5:")
             && stderr.contains("E013")
@@ -108,13 +143,14 @@ fn a_literal_read_by_another_header_is_refused_by_name() {
 fn a_literal_read_by_its_obsolete_twin_header_is_patched_and_both_are_sent_alike() {
     // eustasy/puff-server sends `$CSP` as Content-Security-Policy and as the obsolete
     // X-Content-Security-Policy: the twin takes the same policy, so the literal is patched.
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("index.php");
-    fs::copy(fixture("obsolete-twin.php"), &file).unwrap();
-    let before = fs::read(&file).unwrap();
-    let out = csppatch(&file);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let Copied {
+        tmp,
+        file,
+        before,
+        code,
+        stderr,
+    } = patch_copy("obsolete-twin.php", "index.php", &[]);
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr.contains("index.php:5:") && stderr.contains("written into `$CSP` (line 4)"),
         "the header's line, and the literal the change went into: {stderr}"
@@ -154,13 +190,14 @@ fn a_literal_read_by_its_obsolete_twin_header_is_patched_and_both_are_sent_alike
 
 #[test]
 fn a_literal_read_by_other_code_is_refused_by_name() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("headers.php");
-    fs::copy(fixture("read-elsewhere.php"), &file).unwrap();
-    let before = fs::read(&file).unwrap();
-    let out = csppatch(&file);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let Copied {
+        tmp: _tmp,
+        file,
+        before,
+        code,
+        stderr,
+    } = patch_copy("read-elsewhere.php", "headers.php", &[]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("headers.php:5:")
             && stderr.contains("E013")
@@ -350,22 +387,18 @@ fn a_list_appended_to_on_some_requests_is_patched_so_that_each_variant_allows_th
 /// naming the lines the variants differ by, and nothing is written.
 #[test]
 fn variants_that_need_conflicting_changes_are_refused_naming_the_lines() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("headers.php");
-    fs::copy(fixture("conditional-frame-src.php"), &file).unwrap();
-    let before = fs::read(&file).unwrap();
-    let out = common::csppatch()
-        .arg(&file)
-        .args([
-            "--allow",
-            "frame-src https://widget.example.com",
-            "--color",
-            "never",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let Copied {
+        tmp: _tmp,
+        file,
+        before,
+        code,
+        stderr,
+    } = patch_copy(
+        "conditional-frame-src.php",
+        "headers.php",
+        &["--allow", "frame-src https://widget.example.com"],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("headers.php:9:")
             && stderr.contains("E013")
@@ -456,13 +489,14 @@ fn function_returns_and_sprintf_arguments_are_patched_where_they_are_written() {
 /// is refused, naming the function, the line it is defined on and its returns' lines.
 #[test]
 fn a_function_with_two_returns_is_refused_naming_it_and_its_lines() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("headers.php");
-    fs::copy(fixture("two-returns.php"), &file).unwrap();
-    let before = fs::read(&file).unwrap();
-    let out = csppatch(&file);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let Copied {
+        tmp: _tmp,
+        file,
+        before,
+        code,
+        stderr,
+    } = patch_copy("two-returns.php", "headers.php", &[]);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("headers.php:12:")
             && stderr.contains("E013")
@@ -477,22 +511,18 @@ fn a_function_with_two_returns_is_refused_naming_it_and_its_lines() {
 /// vendor allowed on both kinds of request (written by hand: script-src already lists it).
 #[test]
 fn a_variant_that_already_allows_the_vendor_is_left_as_it_is() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("index.php");
-    fs::copy(fixture("conditional-elem.php"), &file).unwrap();
-    let before = fs::read(&file).unwrap();
-    let out = common::csppatch()
-        .arg(&file)
-        .args([
-            "--allow",
-            "script-src https://widget.example.com",
-            "--color",
-            "never",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let Copied {
+        tmp,
+        file,
+        before,
+        code,
+        stderr,
+    } = patch_copy(
+        "conditional-elem.php",
+        "index.php",
+        &["--allow", "script-src https://widget.example.com"],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
     let after = fs::read(&file).unwrap();
     assert_ne!(after, before, "the conditional element is patched");
     let (old, new) = (
