@@ -340,10 +340,11 @@ impl Scanner<'_> {
             && dialect.is_none()
             && crate::template::detect_dialect(path, &[]).is_none();
         if let (true, Err(e)) = (by_content_only, &scan) {
+            let names_csp = mentions_csp(&src);
             // One that names the header (a translation file's `csp_help = Content-Security-Policy
             // ...`) is said, not passed over, and --check does not pass; it does not stop the run
             // as a broken config would: nothing says it is one.
-            if mentions_csp(&src) && reached == Reached::Walked {
+            if names_csp && reached == Reached::Walked {
                 let line = e.location.as_ref().map_or(1, |l| l.line);
                 self.set.diagnostics.push(
                     Diagnostic::warning(
@@ -358,7 +359,7 @@ impl Scanner<'_> {
                     .with_help(format!("if {} reads it, pass it with --dialect {}", kind.dialect().name(), kind.dialect().name())),
                 );
             }
-            if !mentions_csp(&src) || reached == Reached::Walked {
+            if !names_csp || reached == Reached::Walked {
                 self.set.skipped += 1;
                 return None;
             }
