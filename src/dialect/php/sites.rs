@@ -341,7 +341,10 @@ impl<'a> Finder<'a> {
         let set_header = code.is_name(p, "set_header")
             && p >= 2
             && (code.is(p - 1, "->") || code.is(p - 1, "?->"))
-            && code.is_name(p - 2, "output");
+            && code.is_name(p - 2, "output")
+            // Roundcube's `$this->header('Name: value')`: a method of this file's class that
+            // hands its argument to header() unchanged.
+            || self.own_header_wrapper(p);
         if !(set_header || code.is_name(p, "header") || code.is_name(p, "\\header"))
             || !code.is(p + 1, "(")
         {
@@ -410,6 +413,52 @@ impl<'a> Finder<'a> {
             }
         }
         self.call_lints(p);
+    }
+
+    /// `$this->header(...)`, `self::header(...)` or `static::header(...)` at `p`, where the file
+    /// defines one method `header` whose first parameter is passed unchanged as the first
+    /// argument of PHP's own header() (Roundcube's `rcube_output::header($header, $replace)`):
+    /// a call of it sends that header() line.
+    fn own_header_wrapper(&self, p: usize) -> bool {
+        let code = self.code;
+        if !code.is_name(p, "header") || p < 2 {
+            return false;
+        }
+        let on_self = (code.is(p - 1, "->") || code.is(p - 1, "?->"))
+            && code.tok(p - 2).kind == Kind::Variable
+            && code.tok(p - 2).text(code.src) == b"$this"
+            || code.is(p - 1, "::")
+                && (code.is_name(p - 2, "self") || code.is_name(p - 2, "static"));
+        if !on_self {
+            return false;
+        }
+        let mut defs = self.funcs.iter().filter(|f| {
+            f.class.is_some() && f.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case("header"))
+        });
+        let (Some(def), None) = (defs.next(), defs.next()) else {
+            return false;
+        };
+        // `function header(` then the first parameter, after an optional type.
+        let mut q = def.start + 2;
+        if !code.is(q, "(") {
+            return false;
+        }
+        q += 1;
+        while q < def.body.start && code.tok(q).kind == Kind::Name {
+            q += 1;
+        }
+        if code.tok(q).kind != Kind::Variable {
+            return false;
+        }
+        let param = code.tok(q).text(code.src);
+        def.body.clone().any(|b| {
+            (code.is_name(b, "header") || code.is_name(b, "\\header"))
+                && code.is(b + 1, "(")
+                && !(b > 0 && ["->", "?->", "::"].iter().any(|op| code.is(b - 1, op)))
+                && code.tok(b + 2).kind == Kind::Variable
+                && code.tok(b + 2).text(code.src) == param
+                && (code.is(b + 3, ",") || code.is(b + 3, ")"))
+        })
     }
 
     /// The value of the expression at `range` on each kind of request the file tells apart:
@@ -769,5 +818,46 @@ mod tests {
     fn folding_joins_lines_with_one_space() {
         assert_eq!(fold_newlines("a;\n    b;\r\n  c"), "a; b; c");
         assert_eq!(fold_newlines("\r default-src 'self'"), "default-src 'self'");
+    }
+
+    fn scan(src: &str) -> crate::site::FileScan {
+        use crate::dialect::Dialect;
+        crate::dialect::php::Php
+            .find(Path::new("out.php"), src.as_bytes())
+            .expect("parses")
+    }
+
+    #[test]
+    fn a_method_of_the_file_that_hands_its_argument_to_header_is_a_header_call() {
+        // Roundcube's rcube_output: `header($header, $replace)` wrapped by a method.
+        let src = "<?php\nclass Out {\n    function download() {\n        \
+                   $this->header(\"Content-Security-Policy: default-src 'none'; img-src 'self'\");\n    }\n    \
+                   public function header($header, $replace = true)\n    {\n        header($header, $replace);\n    }\n}\n";
+        let found = scan(src);
+        assert_eq!(found.sites.len(), 1, "{:?}", found.diagnostics);
+        assert_eq!(found.sites[0].value.text, "default-src 'none'; img-src 'self'");
+        let stat = src.replace("$this->header(", "self::header(");
+        assert_eq!(scan(&stat).sites.len(), 1);
+    }
+
+    #[test]
+    fn a_method_named_header_that_does_something_else_is_no_header_call() {
+        for body in [
+            "$this->headers[] = $header;",
+            "header('X-A: ' . $header);",
+            "header($other);",
+        ] {
+            let src = format!(
+                "<?php\nclass Out {{\n    function run() {{\n        \
+                 $this->header(\"Content-Security-Policy: default-src 'none'\");\n    }}\n    \
+                 function header(string $header) {{ {body} }}\n}}\n"
+            );
+            assert!(scan(&src).sites.is_empty(), "{body}");
+        }
+        // Another object's header() is not this class's.
+        let src = "<?php\nclass Out {\n    function run($o) {\n        \
+                   $o->header(\"Content-Security-Policy: default-src 'none'\");\n    }\n    \
+                   function header($h) { header($h); }\n}\n";
+        assert!(scan(src).sites.is_empty());
     }
 }
