@@ -27,23 +27,6 @@ pub use rules::RULES;
 
 pub struct Html;
 
-/// A PHP page template whose CSP is a `<meta http-equiv>` in its HTML part and never a
-/// `header()` call (pi-hole's `header.php`, PrivateBin's `tpl/bootstrap5.php`): it is read
-/// as HTML, its `<?php ?>` tags opaque (a template, see `is_template`), so the meta is found;
-/// read as PHP it would say "no CSP found" (README, "Never a false all-clear").
-pub fn php_page_with_meta(head: &[u8]) -> bool {
-    let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
-    let meta = lower.match_indices("http-equiv").any(|(i, _)| {
-        let near = &lower[i..(i + 48).min(lower.len())];
-        near.contains("content-security-policy")
-    });
-    let header_call = lower.match_indices("header(").any(|(i, _)| {
-        let near = &lower[i..(i + 64).min(lower.len())];
-        near.contains("content-security-policy")
-    });
-    meta && !header_call
-}
-
 /// A Laravel Blade view (`*.blade.php`): HTML with `{{ }}`, `{!! !!}` and `@directive`s,
 /// compiled to PHP by the framework, never PHP code itself.
 pub fn is_blade(path: &Path) -> bool {
@@ -256,9 +239,8 @@ impl Dialect for Html {
     }
 
     /// Pages and the server-side templates that render them.
-    fn claims_name(&self, name: &str, ext: &str, head: &[u8]) -> bool {
+    fn claims_name(&self, name: &str, ext: &str, _head: &[u8]) -> bool {
         is_blade(Path::new(name))
-            || matches!(ext, "php" | "phtml") && php_page_with_meta(head)
             || matches!(
             ext,
             "html"

@@ -18,6 +18,7 @@ mod vars;
 
 use std::path::Path;
 
+use crate::csp::Delivery;
 use crate::diag::Diagnostic;
 use crate::site::{FileScan, Site};
 
@@ -45,11 +46,9 @@ impl Dialect for Php {
     /// `.php` and `.phtml`; an `.inc` only when it is PHP code (it is also a common suffix for
     /// nginx and Apache snippets).
     fn claims_name(&self, name: &str, ext: &str, head: &[u8]) -> bool {
-        // A page template whose CSP is a <meta> is HTML with opaque <?php ?> tags; a Blade
-        // view is HTML with template tags.
-        if crate::dialect::html::php_page_with_meta(head)
-            || crate::dialect::html::is_blade(Path::new(name))
-        {
+        // A Blade view is HTML with template tags, never PHP code. (A page template's
+        // <meta> policies are read by `page_metas`.)
+        if crate::dialect::html::is_blade(Path::new(name)) {
             return false;
         }
         matches!(ext, "php" | "phtml") || ext == "inc" && looks_like_php(head)
@@ -79,6 +78,9 @@ impl Dialect for Php {
         refuse_overlapping(&mut sites);
         let mut diagnostics = finder.diagnostics;
         diagnostics.extend(short_tags);
+        let (metas, meta_diagnostics) = page_metas(path, src, &code);
+        sites.extend(metas);
+        diagnostics.extend(meta_diagnostics);
         Ok(FileScan {
             sites,
             diagnostics,
@@ -93,10 +95,16 @@ impl Dialect for Php {
         at: usize,
         fragment: &str,
     ) -> Option<Vec<u8>> {
+        if site.delivery == Delivery::Meta {
+            return super::html::encode_fragment(site, src, at, fragment);
+        }
         encode::fragment(site, src, at, fragment)
     }
 
     fn encode_value(&self, site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {
+        if site.delivery == Delivery::Meta {
+            return super::html::encode_value(site, src, value);
+        }
         encode::value(site, src, value)
     }
 
@@ -107,6 +115,48 @@ impl Dialect for Php {
             file.target.display().to_string(),
         ])))
     }
+}
+
+/// The `<meta http-equiv>` policies in the page text of a PHP file (pi-hole's `header.php`,
+/// PrivateBin's `tpl/bootstrap5.php`, a page that also sends one with header()): browsers
+/// enforce each policy they get, so each meta is a site too, read as the HTML dialect reads a
+/// template (the `<?php ?>` blocks opaque) and written by its encoder. The HTML reading places
+/// a meta in `<head>` or `<body>` by what comes before it in the file; when the page text of a
+/// meta is inside a function (Cacti's `html_common_header()`, printed into `<head>` by a call
+/// from elsewhere), what comes before it in the file is not what comes before it in the page:
+/// a meta read as "in <body>" (HTM601) there is not called ignored, and nothing is taken from
+/// the HTML reading, which leaves the line to E041 ("cannot read the policy here"), never to
+/// "nothing blocks the vendor".
+fn page_metas(path: &Path, src: &[u8], code: &syntax::Code) -> (Vec<Site>, Vec<Diagnostic>) {
+    let names = |text: &[u8], word: &[u8]| {
+        text.windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word))
+    };
+    let page_text: Vec<&lexer::Token> = code
+        .toks
+        .iter()
+        .filter(|t| t.kind == lexer::Kind::InlineHtml)
+        .collect();
+    let with_meta: Vec<&&lexer::Token> = page_text
+        .iter()
+        .filter(|t| names(t.text(src), b"http-equiv") && names(t.text(src), b"content-security-policy"))
+        .collect();
+    if with_meta.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let scan = super::html::Html.find(path, src).unwrap_or_default();
+    let funcs = hooks::functions(code);
+    let in_function = with_meta
+        .iter()
+        .any(|t| funcs.iter().any(|f| f.bytes.contains(&t.span.start)));
+    let outside_page_text = scan
+        .sites
+        .iter()
+        .any(|s| !page_text.iter().any(|t| t.span.contains(&s.span.start)));
+    if outside_page_text || in_function && scan.diagnostics.iter().any(|d| d.code == "HTM601") {
+        return (Vec::new(), Vec::new());
+    }
+    (scan.sites, scan.diagnostics)
 }
 
 /// PHP506: code after a short open tag (`<?` and white space) that sends a CSP. With
@@ -182,6 +232,39 @@ fn refuse_overlapping(sites: &mut [Site]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_that_sends_a_header_and_has_a_meta_has_both_sites() {
+        // Browsers enforce both: the meta must get the vendor too, not an E041.
+        let src = b"<?php\nheader(\"Content-Security-Policy: default-src 'self'\");\n?>\n<!DOCTYPE html>\n<html><head>\n<meta http-equiv=\"Content-Security-Policy\" content=\"script-src 'self'\">\n</head><body></body></html>\n";
+        let scan = Php.find(Path::new("page.php"), src).unwrap();
+        let found: Vec<_> = scan.sites.iter().map(|s| (s.delivery, s.value.text.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                (Delivery::Header, "default-src 'self'"),
+                (Delivery::Meta, "script-src 'self'")
+            ]
+        );
+        let meta = &scan.sites[1];
+        let out = Php.encode_value(meta, src, "script-src 'self' https://a.example").unwrap();
+        assert_eq!(out, b"\"script-src 'self' https://a.example\"");
+    }
+
+    #[test]
+    fn a_meta_printed_by_a_function_is_never_called_ignored() {
+        // Cacti's lib/html.php: the table markup of one function comes first in the file, but
+        // the meta's function prints into <head>. No site, no HTM601 (the pipeline's E041 says
+        // the policy was not read); in a plain page template the meta in <body> is HTM601.
+        let lib = b"<?php\nfunction box() {\n?>\n<table><tr><td>x</td></tr></table>\n<?php\n}\nfunction head() {\n?>\n<meta http-equiv=\"Content-Security-Policy\" content=\"script-src 'self'\">\n<?php\n}\n";
+        let scan = Php.find(Path::new("html.php"), lib).unwrap();
+        assert!(scan.sites.is_empty());
+        assert!(scan.diagnostics.iter().all(|d| d.code != "HTM601"));
+        let page = b"<html><body><p>x</p>\n<meta http-equiv=\"Content-Security-Policy\" content=\"script-src 'self'\">\n<?php echo 1; ?></body></html>\n";
+        let scan = Php.find(Path::new("page.php"), page).unwrap();
+        assert!(scan.sites.is_empty());
+        assert!(scan.diagnostics.iter().any(|d| d.code == "HTM601"));
+    }
 
     #[test]
     fn unterminated_string_is_php001_with_its_line() {
