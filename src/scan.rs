@@ -339,7 +339,7 @@ fn load_walked(
         }
     };
     let mut parts = std::thread::scope(|s| {
-        let handles: Vec<_> = (1..jobs).map(|_| s.spawn(&work)).collect();
+        let handles: Vec<_> = (1..jobs).map(|_| s.spawn(work)).collect();
         let mut parts = work();
         for h in handles {
             parts.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
