@@ -162,7 +162,9 @@ impl Scanner<'_> {
             }
         };
         if let Some(what) = bounded::non_regular(meta.file_type()).filter(|_| !meta.is_dir()) {
-            self.not_regular(path, what, Reached::Named);
+            self.set
+                .diagnostics
+                .push(not_regular(path, what, Reached::Named));
             return;
         }
         if meta.is_file() {
@@ -210,28 +212,47 @@ impl Scanner<'_> {
             }
             !out
         };
+        // The walk first (cheap, and its order is the run's), then the files are read and
+        // scanned on several threads, then added in the walk's order: the same set, diagnostics
+        // and output as one file after another.
+        let mut walked = Vec::new();
         for entry in walker.filter_entry(|e| e.depth() == 0 || (!is_ignored_dir(e) && kept(e))) {
             match entry {
                 Ok(e) if temp_name::is_temp(e.path()) => {}
                 Ok(e) if e.file_type().is_file() => {
                     // walkdir read from the directory whether the entry is a link: no lstat.
-                    let link = Some(e.path_is_symlink());
-                    if let Some(i) =
-                        self.add_file_known(e.path(), self.opts.dialect, Reached::Walked, link)
-                    {
-                        given.push(i);
-                    }
+                    let link = e.path_is_symlink();
+                    walked.push(Walked::File(e.into_path(), link));
                 }
                 Ok(e) if !e.file_type().is_dir() => {
                     if let Some(what) = bounded::non_regular(e.file_type()) {
-                        self.not_regular(e.path(), what, Reached::Walked);
+                        walked.push(Walked::Said(not_regular(e.path(), what, Reached::Walked)));
                     }
                 }
                 Ok(_) => {}
-                Err(e) => self
-                    .set
-                    .diagnostics
-                    .push(Diagnostic::warning("E004", format!("cannot walk: {e}"))),
+                Err(e) => walked.push(Walked::Said(Diagnostic::warning(
+                    "E004",
+                    format!("cannot walk: {e}"),
+                ))),
+            }
+        }
+        let files: Vec<(&Path, bool)> = walked
+            .iter()
+            .filter_map(|w| match w {
+                Walked::File(p, link) => Some((p.as_path(), *link)),
+                Walked::Said(_) => None,
+            })
+            .collect();
+        let mut loaded = load_walked(self.opts, &self.by_id, &files).into_iter();
+        drop(files);
+        for w in walked {
+            match w {
+                Walked::File(..) => {
+                    if let Some(i) = loaded.next().and_then(|l| self.commit(l)) {
+                        given.push(i);
+                    }
+                }
+                Walked::Said(d) => self.set.diagnostics.push(d),
             }
         }
         self.set.excluded.extend(excluded.into_inner());
@@ -256,97 +277,229 @@ impl Scanner<'_> {
         reached: Reached,
         is_link: Option<bool>,
     ) -> Option<usize> {
-        let explicit = reached == Reached::Named;
-        use std::os::unix::fs::MetadataExt;
-        // Includes and main configs too: what only an excluded file includes is never seen.
-        if !explicit && crate::exclude::excluded(&self.opts.exclude, path) {
-            self.set.excluded.insert(path.to_path_buf());
-            return None;
-        }
-        // Identity is the inode (a file reached through a symlink, a second include or two
-        // spellings of one path is read once); a realpath per file would cost a readlink per
-        // path component, which dominates on a 10,000-vhost tree.
-        let meta = match fs::metadata(path) {
-            Ok(m) => m,
-            Err(e) => return self.unreadable(path, e),
-        };
-        let id = (meta.dev(), meta.ino());
-        if let Some(&i) = self.by_id.get(&id) {
+        let loaded = load(self.opts, &self.by_id, path, dialect, reached, is_link);
+        self.commit(loaded)
+    }
+
+    /// Add what [`load`] gave to the set, as reading the file here would have: a file already
+    /// in the set (by inode) is that file, and nothing it said is kept.
+    fn commit(&mut self, loaded: Loaded) -> Option<usize> {
+        if let Some(&i) = loaded.id.as_ref().and_then(|id| self.by_id.get(id)) {
             return Some(i);
         }
-        if let Some(what) = bounded::non_regular(meta.file_type()) {
-            self.not_regular(path, what, reached);
-            return None;
+        self.set.excluded.extend(loaded.excluded);
+        self.set.diagnostics.extend(loaded.diagnostics);
+        self.set.skipped += loaded.skipped;
+        let file = loaded.file?;
+        let i = self.set.files.len();
+        self.set.files.push(file);
+        self.by_id.insert(loaded.id?, i);
+        Some(i)
+    }
+}
+
+/// An entry of a walked directory, in the walk's order.
+enum Walked {
+    /// A file to load (and whether the entry is a symlink).
+    File(PathBuf, bool),
+    /// A diagnostic about the entry (not a regular file, not walkable).
+    Said(Diagnostic),
+}
+
+/// Walked files from which a second thread pays for itself.
+const FILES_PER_THREAD: usize = 64;
+/// Files a thread takes at a time (small: files differ in size, threads finish together).
+const BLOCK: usize = 16;
+
+/// [`load`] each walked file, on up to [`jobs`] threads; the results in the order of `files`.
+fn load_walked(
+    opts: &ScanOptions,
+    known: &HashMap<(u64, u64), usize>,
+    files: &[(&Path, bool)],
+) -> Vec<Loaded> {
+    let one = |&(path, link): &(&Path, bool)| {
+        load(opts, known, path, opts.dialect, Reached::Walked, Some(link))
+    };
+    let jobs = jobs(files.len());
+    if jobs == 1 {
+        return files.iter().map(one).collect();
+    }
+    few_arenas();
+    let blocks = files.len().div_ceil(BLOCK);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if b >= blocks {
+                break done;
+            }
+            let block = &files[b * BLOCK..((b + 1) * BLOCK).min(files.len())];
+            done.push((b, block.iter().map(one).collect::<Vec<_>>()));
         }
-        // Writes go to the file behind a symlink, never over the link itself; a symlinked
-        // directory above needs nothing (the rename happens inside the real directory).
-        let is_link = is_link.unwrap_or_else(|| {
-            fs::symlink_metadata(path)
-                .map(|m| m.file_type().is_symlink())
-                .unwrap_or(false)
+    };
+    let mut parts = std::thread::scope(|s| {
+        let handles: Vec<_> = (1..jobs).map(|_| s.spawn(work)).collect();
+        let mut parts = work();
+        for h in handles {
+            parts.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        parts
+    });
+    parts.sort_unstable_by_key(|&(b, _)| b);
+    parts.into_iter().flat_map(|(_, l)| l).collect()
+}
+
+/// Threads for the scan: `CSPPATCH_JOBS` if set (1: one thread), else the machine's cores, at
+/// most 8 (as the plan stage), and no more than the files justify.
+fn jobs(files: usize) -> usize {
+    let cores = std::env::var("CSPPATCH_JOBS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .min(8)
         });
-        // Absolute either way: validators run from other directories (a wrapper config).
-        let target = if is_link {
-            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
-        } else {
-            std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
-        };
-        let src = match bounded::read(&target) {
-            Ok(Contents::Bytes(s)) => s,
-            Ok(Contents::NotRegular(what)) => {
-                self.not_regular(path, what, reached);
-                return None;
+    cores.min(files / FILES_PER_THREAD).max(1)
+}
+
+/// Two malloc arenas, as the plan stage keeps (see `pipeline::plan`): glibc would give each
+/// thread its own, and every arena keeps what was freed in it.
+fn few_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a tunable of the allocator; called before the threads start.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+/// What reading and scanning one file gave, before it joins the set ([`Scanner::commit`]):
+/// loading touches nothing shared, so walked files are loaded on several threads.
+#[derive(Default)]
+struct Loaded {
+    /// The file's identity (device, inode), once its metadata was read.
+    id: Option<(u64, u64)>,
+    /// What the file said, in order.
+    diagnostics: Vec<Diagnostic>,
+    skipped: usize,
+    excluded: Option<PathBuf>,
+    /// The file, when it is configuration csppatch reads.
+    file: Option<ScannedFile>,
+}
+
+/// Read and scan `path`: [`Scanner::add_file`] without its effect on the set. `known` is the
+/// set's files by inode: one of those is not read again.
+fn load(
+    opts: &ScanOptions,
+    known: &HashMap<(u64, u64), usize>,
+    path: &Path,
+    dialect: Option<DialectKind>,
+    reached: Reached,
+    is_link: Option<bool>,
+) -> Loaded {
+    let mut out = Loaded::default();
+    let explicit = reached == Reached::Named;
+    use std::os::unix::fs::MetadataExt;
+    // Includes and main configs too: what only an excluded file includes is never seen.
+    if !explicit && crate::exclude::excluded(&opts.exclude, path) {
+        out.excluded = Some(path.to_path_buf());
+        return out;
+    }
+    // Identity is the inode (a file reached through a symlink, a second include or two
+    // spellings of one path is read once); a realpath per file would cost a readlink per
+    // path component, which dominates on a 10,000-vhost tree.
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            out.diagnostics.push(unreadable(path, e));
+            return out;
+        }
+    };
+    let id = (meta.dev(), meta.ino());
+    out.id = Some(id);
+    if known.contains_key(&id) {
+        return out;
+    }
+    if let Some(what) = bounded::non_regular(meta.file_type()) {
+        out.diagnostics.push(not_regular(path, what, reached));
+        return out;
+    }
+    // Writes go to the file behind a symlink, never over the link itself; a symlinked
+    // directory above needs nothing (the rename happens inside the real directory).
+    let is_link = is_link.unwrap_or_else(|| {
+        fs::symlink_metadata(path)
+            .map(|m| m.file_type().is_symlink())
+            .unwrap_or(false)
+    });
+    // Absolute either way: validators run from other directories (a wrapper config).
+    let target = if is_link {
+        fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+    } else {
+        std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+    };
+    let src = match bounded::read(&target) {
+        Ok(Contents::Bytes(s)) => s,
+        Ok(Contents::NotRegular(what)) => {
+            out.diagnostics.push(not_regular(path, what, reached));
+            return out;
+        }
+        Ok(Contents::TooLarge { csp }) => {
+            out.skipped += 1;
+            out.diagnostics.push(too_large(path, csp, reached));
+            return out;
+        }
+        Err(e) => {
+            out.diagnostics.push(unreadable(path, e));
+            return out;
+        }
+    };
+    let head = &src[..src.len().min(16 * 1024)];
+    let guessed = if dialect.is_none() {
+        crate::template::detect_dialect_guess(path, head)
+    } else {
+        None
+    };
+    let kind = match dialect.or(guessed.map(|(k, _)| k)) {
+        Some(k) if dialect.is_none() || !explicit_non_config(path) => k,
+        _ => {
+            out.skipped += 1;
+            if reached == Reached::Walked {
+                out.diagnostics.extend(embedded_sender(path, &src));
             }
-            Ok(Contents::TooLarge { csp }) => {
-                self.too_large(path, csp, reached);
-                return None;
-            }
-            Err(e) => return self.unreadable(path, e),
-        };
-        let head = &src[..src.len().min(16 * 1024)];
-        let guessed = if dialect.is_none() {
-            crate::template::detect_dialect_guess(path, head)
-        } else {
-            None
-        };
-        let kind = match dialect.or(guessed.map(|(k, _)| k)) {
-            Some(k) if dialect.is_none() || !explicit_non_config(path) => k,
-            _ => {
-                self.set.skipped += 1;
-                if reached == Reached::Walked {
-                    self.embedded_sender(path, &src);
-                }
-                return None;
-            }
-        };
-        // A symlink is shown as the file behind it (sites-available/x for sites-enabled/x):
-        // that is what changes, a diff naming the link would not apply with `patch`, and
-        // every message about the file (parse errors included) names the same path.
-        let shown_path = if is_link {
-            shown(&target)
-        } else {
-            path.to_path_buf()
-        };
-        let template = crate::template::detect(path, &src, kind, &self.opts.template);
-        let scan = crate::template::dialect(kind, template.as_ref()).find(&shown_path, &src);
-        // `--skip-unknown`: taken for a server config by its content alone (logrotate's
-        // `/var/log/*.log { ... }` reads like nginx), it does not parse and never names the
-        // header: not a web-server config, so not an error.
-        // A walked file likewise (a web app's `.xlf` translations or `manifest.webmanifest`
-        // beside its nginx config): nobody named it, and an error over a file that is no
-        // configuration would stop the whole run.
-        let by_content_only = (self.opts.skip_unknown
-            || reached == Reached::Walked && !config_like_name(path))
-            && dialect.is_none()
-            && crate::template::detect_dialect(path, &[]).is_none();
-        if let (true, Err(e)) = (by_content_only, &scan) {
-            let names_csp = mentions_csp(&src);
-            // One that names the header (a translation file's `csp_help = Content-Security-Policy
-            // ...`) is said, not passed over, and --check does not pass; it does not stop the run
-            // as a broken config would: nothing says it is one.
-            if names_csp && reached == Reached::Walked {
-                let line = e.location.as_ref().map_or(1, |l| l.line);
-                self.set.diagnostics.push(
+            return out;
+        }
+    };
+    // A symlink is shown as the file behind it (sites-available/x for sites-enabled/x):
+    // that is what changes, a diff naming the link would not apply with `patch`, and
+    // every message about the file (parse errors included) names the same path.
+    let shown_path = if is_link {
+        shown(&target)
+    } else {
+        path.to_path_buf()
+    };
+    let template = crate::template::detect(path, &src, kind, &opts.template);
+    let scan = crate::template::dialect(kind, template.as_ref()).find(&shown_path, &src);
+    // `--skip-unknown`: taken for a server config by its content alone (logrotate's
+    // `/var/log/*.log { ... }` reads like nginx), it does not parse and never names the
+    // header: not a web-server config, so not an error.
+    // A walked file likewise (a web app's `.xlf` translations or `manifest.webmanifest`
+    // beside its nginx config): nobody named it, and an error over a file that is no
+    // configuration would stop the whole run.
+    let by_content_only = (opts.skip_unknown
+        || reached == Reached::Walked && !config_like_name(path))
+        && dialect.is_none()
+        && crate::template::detect_dialect(path, &[]).is_none();
+    if let (true, Err(e)) = (by_content_only, &scan) {
+        let names_csp = mentions_csp(&src);
+        // One that names the header (a translation file's `csp_help = Content-Security-Policy
+        // ...`) is said, not passed over, and --check does not pass; it does not stop the run
+        // as a broken config would: nothing says it is one.
+        if names_csp && reached == Reached::Walked {
+            let line = e.location.as_ref().map_or(1, |l| l.line);
+            out.diagnostics.push(
                     Diagnostic::warning(
                         "E003",
                         format!(
@@ -358,15 +511,15 @@ impl Scanner<'_> {
                     )
                     .with_help(format!("if {} reads it, pass it with --dialect {}", kind.dialect().name(), kind.dialect().name())),
                 );
-            }
-            if !names_csp || reached == Reached::Walked {
-                self.set.skipped += 1;
-                return None;
-            }
         }
-        if let Some((_, Some(other))) = guessed {
-            if scan.is_err() || mentions_csp(&src) {
-                self.set.diagnostics.push(
+        if !names_csp || reached == Reached::Walked {
+            out.skipped += 1;
+            return out;
+        }
+    }
+    if let Some((_, Some(other))) = guessed {
+        if scan.is_err() || mentions_csp(&src) {
+            out.diagnostics.push(
                     Diagnostic::note(
                         "E050",
                         format!(
@@ -386,57 +539,50 @@ impl Scanner<'_> {
                         other.dialect().name()
                     )),
                 );
-            }
         }
-        let i = self.set.files.len();
-        self.set.files.push(ScannedFile {
-            path: shown_path,
-            target: target.clone(),
-            dialect: kind,
-            template,
-            src: src.into(),
-            scan,
-            included: Vec::new(),
-            in_scope: false,
-            is_root: false,
-            roots: Vec::new(),
-            relevant: false,
-        });
-        self.by_id.insert(id, i);
-        Some(i)
     }
+    out.file = Some(ScannedFile {
+        path: shown_path,
+        target: target.clone(),
+        dialect: kind,
+        template,
+        src: src.into(),
+        scan,
+        included: Vec::new(),
+        in_scope: false,
+        is_root: false,
+        roots: Vec::new(),
+        relevant: false,
+    });
+    out
+}
 
-    fn unreadable(&mut self, path: &Path, e: std::io::Error) -> Option<usize> {
-        self.set
-            .diagnostics
-            .push(Diagnostic::error("E002", format!("{}: {e}", quoted(path))));
-        None
-    }
+fn unreadable(path: &Path, e: std::io::Error) -> Diagnostic {
+    Diagnostic::error("E002", format!("{}: {e}", quoted(path)))
+}
 
-    /// A FIFO, a device or a socket where a file was expected: never read (it could block or
-    /// never end). Named or included, an error: the server itself would refuse it or hang;
-    /// met while walking a directory, a warning.
-    fn not_regular(&mut self, path: &Path, what: &str, reached: Reached) {
-        let message = match reached {
+/// A FIFO, a device or a socket where a file was expected: never read (it could block or
+/// never end). Named or included, an error: the server itself would refuse it or hang;
+/// met while walking a directory, a warning.
+fn not_regular(path: &Path, what: &str, reached: Reached) -> Diagnostic {
+    let message = match reached {
             Reached::Included => format!(
                 "{}: an include names it, but it is {what}, not a regular file: not read (httpd refuses it, nginx would hang or fail on it)",
                 quoted(path)
             ),
             _ => format!("{}: {what}, not a regular file: not read", quoted(path)),
         };
-        self.set.diagnostics.push(match reached {
-            Reached::Walked => Diagnostic::warning("E007", message),
-            _ => Diagnostic::error("E007", message),
-        });
+    match reached {
+        Reached::Walked => Diagnostic::warning("E007", message),
+        _ => Diagnostic::error("E007", message),
     }
+}
 
-    /// A walked file that is no configuration csppatch reads, but holds a server directive
-    /// sending a CSP (a Kubernetes Ingress snippet, a heredoc in a shell script): E065.
-    fn embedded_sender(&mut self, path: &Path, src: &[u8]) {
-        let Some((offset, what)) = embedded::first_sender(path, src) else {
-            return;
-        };
-        self.set.diagnostics.push(
+/// A walked file that is no configuration csppatch reads, but holds a server directive
+/// sending a CSP (a Kubernetes Ingress snippet, a heredoc in a shell script): E065.
+fn embedded_sender(path: &Path, src: &[u8]) -> Option<Diagnostic> {
+    let (offset, what) = embedded::first_sender(path, src)?;
+    Some(
             Diagnostic::warning(
                 "E065",
                 format!(
@@ -447,36 +593,36 @@ impl Scanner<'_> {
             .with_help(
                 "a server configuration under another name: name it with --dialect; else add the vendor's sources to it by hand (or to the configuration it is copied into, and run csppatch there), or --exclude it if it is not deployed",
             ),
-        );
-    }
+        )
+}
 
-    /// A file over [`MAX_FILE`]. One that mentions a CSP, or that an include brings into the
-    /// configuration, is an error: skipping it could leave a policy unpatched, and the run
-    /// must not end as "nothing to change". Otherwise (a log beside the configs) a warning.
-    fn too_large(&mut self, path: &Path, csp: bool, reached: Reached) {
-        self.set.skipped += 1;
-        let limit = MAX_FILE >> 20;
-        let message = if csp {
-            format!(
+/// A file over [`MAX_FILE`]. One that mentions a CSP, or that an include brings into the
+/// configuration, is an error: skipping it could leave a policy unpatched, and the run
+/// must not end as "nothing to change". Otherwise (a log beside the configs) a warning.
+fn too_large(path: &Path, csp: bool, reached: Reached) -> Diagnostic {
+    let limit = MAX_FILE >> 20;
+    let message = if csp {
+        format!(
                 "{}: larger than {limit} MiB and it mentions Content-Security-Policy: csppatch does not read files that large, so it cannot patch it; nothing was written",
                 quoted(path)
             )
-        } else {
-            format!("{}: larger than {limit} MiB: not read", quoted(path))
-        };
-        let d = if csp || reached == Reached::Included {
-            Diagnostic::error("E005", message)
-        } else {
-            Diagnostic::warning("E005", message)
-        };
-        let help = if reached == Reached::Included {
-            "an include brings it into the configuration: split it, or move the policy into a file of its own"
-        } else {
-            "configuration files are small: leave it out (--exclude), or split it"
-        };
-        self.set.diagnostics.push(d.with_help(help));
-    }
+    } else {
+        format!("{}: larger than {limit} MiB: not read", quoted(path))
+    };
+    let d = if csp || reached == Reached::Included {
+        Diagnostic::error("E005", message)
+    } else {
+        Diagnostic::warning("E005", message)
+    };
+    let help = if reached == Reached::Included {
+        "an include brings it into the configuration: split it, or move the policy into a file of its own"
+    } else {
+        "configuration files are small: leave it out (--exclude), or split it"
+    };
+    d.with_help(help)
+}
 
+impl Scanner<'_> {
     /// The main config of each dialect present: `--conf-root`, else the nearest one above a
     /// given path, else the system one.
     fn find_roots(
