@@ -104,8 +104,8 @@ pub struct VendorCheck {
 /// The codes of delivery traps: a policy that is not sent where it is written, sent twice,
 /// dropped by a nested block, or replaced.
 pub const TRAP_CODES: &[&str] = &[
-    "NGX202", "NGX203", "NGX204", "APA302", "APA303", "APA304", "APA305", "APA306", "APA311",
-    "CDY406", "CDY408", "E043", "E011", "HTM601", "HTM603", "PHP502", "PHP504", "PHP505",
+    "NGX202", "NGX203", "NGX204", "NGX206", "APA302", "APA303", "APA304", "APA305", "APA306",
+    "APA311", "CDY406", "CDY408", "E043", "E011", "HTM601", "HTM603", "PHP502", "PHP504", "PHP505",
 ];
 
 /// A caveat of the merge that means the vendor stays blocked whatever is added.

@@ -453,3 +453,40 @@ fn line_break_diagnostic_points_at_the_continuation() {
         "img-src a\\b; script-src 'self'"
     );
 }
+
+/// NGX206 (an upstream's own policy reaches the browser too): per module's hide list, which
+/// a level inherits only when it has none of its own; headers-more's `more_clear_headers`;
+/// a Report-Only policy alone blocks nothing, so no note. Hand-derived from nginx's
+/// ngx_http_upstream_hide_headers_hash; tests/e2e/upstream_csp.rs measures the proxy case.
+#[test]
+fn upstream_policy_notes_follow_each_modules_hide_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("up.conf");
+    let conf = "\
+server {
+    add_header Content-Security-Policy \"script-src 'self'\" always;
+    fastcgi_hide_header Content-Security-Policy;
+    location ~ \\.php$ { fastcgi_pass 127.0.0.1:9000; }
+    location /py/ { uwsgi_pass 127.0.0.1:9001; }
+    location /own/ { fastcgi_hide_header X-Powered-By; fastcgi_pass 127.0.0.1:9000; }
+    location /cleared/ { more_clear_headers 'Content-Security-*'; proxy_pass http://a; }
+    location /other/ { more_clear_headers X-Frame-Options; proxy_pass http://a; }
+}
+server {
+    add_header Content-Security-Policy-Report-Only \"script-src 'self'\" always;
+    location / { proxy_pass http://a; }
+}
+";
+    std::fs::write(&path, conf).unwrap();
+    let tree = Tree {
+        prefix: dir.path().to_path_buf(),
+        files: vec![(path.clone(), conf.as_bytes().to_vec())],
+    };
+    let (_, diags) = tree.check(&path);
+    let lines: Vec<usize> = diags
+        .iter()
+        .filter(|d| d.code == "NGX206")
+        .map(|d| d.location.as_ref().unwrap().line)
+        .collect();
+    assert_eq!(lines, vec![5, 6, 8], "{diags:#?}");
+}

@@ -26,6 +26,7 @@ mod e2e_remove;
 mod honest;
 mod probe_browsers;
 mod templates;
+mod upstream_csp;
 mod vars_caddy;
 mod vars_nginx;
 mod vars_nginx_variants;

@@ -32,17 +32,42 @@ struct Header {
     offset: usize,
 }
 
+/// A `proxy_pass` (`fastcgi_pass`, `uwsgi_pass`, `scgi_pass`, `grpc_pass`) and where it is.
+#[derive(Debug, Clone)]
+struct Pass {
+    directive: &'static str,
+    file: usize,
+    offset: usize,
+}
+
 /// An `http`, `server`, `location` or `if` block with the `add_header`s written at its level,
 /// through includes.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Level {
     label: String,
     file: usize,
     offset: usize,
     headers: Vec<Header>,
     inherit: Option<Inherit>,
+    /// The upstreams this level hands requests to.
+    passes: Vec<Pass>,
+    /// `(module, hides the CSP)` for each `*_hide_header` written at this level: like
+    /// `add_header`, a module's list is inherited only by a level that has none of its own
+    /// (ngx_http_upstream_hide_headers_hash: `conf->hide_headers = prev->hide_headers`).
+    hides: Vec<(&'static str, bool)>,
+    /// A headers-more `more_clear_headers` that clears the CSP, whatever the module.
+    cleared: bool,
     children: Vec<Level>,
 }
+
+/// The upstream modules, by their pass directive and their hide directive.
+const UPSTREAMS: &[(&str, &str)] = &[
+    ("proxy_pass", "proxy_hide_header"),
+    ("fastcgi_pass", "fastcgi_hide_header"),
+    ("uwsgi_pass", "uwsgi_hide_header"),
+    ("scgi_pass", "scgi_hide_header"),
+    ("grpc_pass", "grpc_hide_header"),
+];
 
 /// What the checks need of a file, without the rest of its syntax tree (which, for every
 /// file of a 10,000-vhost configuration at once, was most of csppatch's memory).
@@ -56,6 +81,17 @@ enum Item {
     Include {
         offset: usize,
     },
+    Pass {
+        directive: &'static str,
+        offset: usize,
+    },
+    /// `*_hide_header NAME` of the module whose pass directive is `module`.
+    Hide {
+        module: &'static str,
+        csp: bool,
+    },
+    /// `more_clear_headers` naming the CSP (or a wildcard that covers it).
+    Cleared,
     Block {
         label: String,
         offset: usize,
@@ -82,15 +118,69 @@ fn outline(directives: &[Directive], src: &[u8]) -> Vec<Item> {
             "include" => out.push(Item::Include {
                 offset: d.span.start,
             }),
+            "more_clear_headers" => {
+                let clears = d.args.iter().any(|a| {
+                    let v = a.value(src).to_ascii_lowercase();
+                    !v.starts_with(b"-") && clears_csp(&v)
+                });
+                if clears {
+                    out.push(Item::Cleared);
+                }
+            }
             "http" | "server" | "location" | "if" => out.push(Item::Block {
                 label: block_label(d, src),
                 offset: d.span.start,
                 children: outline(d.children(), src),
             }),
-            _ => {}
+            name => {
+                if let Some(&(pass, _)) = UPSTREAMS.iter().find(|(p, _)| *p == name) {
+                    out.push(Item::Pass {
+                        directive: pass,
+                        offset: d.span.start,
+                    });
+                } else if let Some(&(pass, _)) = UPSTREAMS.iter().find(|(_, h)| *h == name) {
+                    let csp = d.args.first().is_some_and(|a| {
+                        a.value(src)
+                            .eq_ignore_ascii_case(b"content-security-policy")
+                    });
+                    out.push(Item::Hide { module: pass, csp });
+                }
+            }
         }
     }
     out
+}
+
+/// Whether a `more_clear_headers` argument (lower-cased) names the CSP: the name itself or a
+/// trailing-`*` pattern that matches it (`Content-Security-*`).
+fn clears_csp(arg: &[u8]) -> bool {
+    const CSP: &[u8] = b"content-security-policy";
+    match arg.strip_suffix(b"*") {
+        Some(prefix) => CSP.starts_with(prefix),
+        None => arg == CSP,
+    }
+}
+
+/// What a level inherits from the levels around it.
+struct Outer<'l> {
+    headers: Vec<Header>,
+    mode: Inherit,
+    level: Option<&'l Level>,
+    /// The modules whose inherited hide list holds the CSP.
+    hidden: Vec<&'static str>,
+    cleared: bool,
+}
+
+impl Default for Outer<'_> {
+    fn default() -> Self {
+        Self {
+            headers: Vec::new(),
+            mode: Inherit::On,
+            level: None,
+            hidden: Vec::new(),
+            cleared: false,
+        }
+    }
 }
 
 struct Tree<'f, 'a> {
@@ -114,10 +204,7 @@ pub fn check_tree(files: &[TreeFile<'_>]) -> Vec<Diagnostic> {
         let mut top = Level {
             label: format!("top level of {}", crate::diag::quoted(files[root].path)),
             file: root,
-            offset: 0,
-            headers: Vec::new(),
-            inherit: None,
-            children: Vec::new(),
+            ..Level::default()
         };
         let mut stack = vec![root];
         if let Some(directives) = &tree.parsed[root] {
@@ -125,7 +212,7 @@ pub fn check_tree(files: &[TreeFile<'_>]) -> Vec<Diagnostic> {
         }
         // The top level of nginx.conf has no add_header; that of a snippet nothing includes
         // stands for whatever block the user includes it in.
-        tree.check(&top, &[], Inherit::On, None, &mut out);
+        tree.check(&top, &Outer::default(), &mut out);
     }
     let mut seen = HashSet::new();
     out.retain(|d| {
@@ -174,6 +261,13 @@ impl Tree<'_, '_> {
                 }),
                 Item::Inherit(inherit) => level.inherit = inherit.or(level.inherit),
                 Item::Include { offset } => self.follow_include(file, *offset, level, stack),
+                Item::Pass { directive, offset } => level.passes.push(Pass {
+                    directive,
+                    file,
+                    offset: *offset,
+                }),
+                Item::Hide { module, csp } => level.hides.push((module, *csp)),
+                Item::Cleared => level.cleared = true,
                 Item::Block {
                     label,
                     offset,
@@ -183,9 +277,7 @@ impl Tree<'_, '_> {
                         label: label.clone(),
                         file,
                         offset: *offset,
-                        headers: Vec::new(),
-                        inherit: None,
-                        children: Vec::new(),
+                        ..Level::default()
                     };
                     self.collect(file, children, &mut child, stack);
                     level.children.push(child);
@@ -235,15 +327,9 @@ impl Tree<'_, '_> {
         }
     }
 
-    fn check(
-        &self,
-        level: &Level,
-        inherited: &[Header],
-        outer_mode: Inherit,
-        outer: Option<&Level>,
-        out: &mut Vec<Diagnostic>,
-    ) {
-        let mode = level.inherit.unwrap_or(outer_mode);
+    fn check(&self, level: &Level, outer: &Outer<'_>, out: &mut Vec<Diagnostic>) {
+        let inherited = outer.headers.as_slice();
+        let mode = level.inherit.unwrap_or(outer.mode);
         let own = &level.headers;
         let effective: Vec<Header> = match mode {
             Inherit::On if own.is_empty() => inherited.to_vec(),
@@ -251,11 +337,77 @@ impl Tree<'_, '_> {
             Inherit::Merge => inherited.iter().chain(own).cloned().collect(),
         };
         if mode == Inherit::On && !own.is_empty() {
-            self.dropped_csp(level, inherited, outer, out);
+            self.dropped_csp(level, inherited, outer.level, out);
         }
         self.duplicate_csp(level, &effective, out);
+        let mut hidden = outer.hidden.clone();
+        for &(module, _) in UPSTREAMS {
+            if level.hides.iter().any(|(m, _)| *m == module) {
+                hidden.retain(|m| *m != module);
+                if level.hides.iter().any(|&(m, csp)| m == module && csp) {
+                    hidden.push(module);
+                }
+            }
+        }
+        let cleared = outer.cleared || level.cleared;
+        self.upstream_csp(level, &effective, &hidden, cleared, out);
+        let inner = Outer {
+            headers: effective,
+            mode,
+            level: Some(level),
+            hidden,
+            cleared,
+        };
         for child in &level.children {
-            self.check(child, &effective, mode, Some(level), out);
+            self.check(child, &inner, out);
+        }
+    }
+
+    /// NGX206: this level hands requests to an upstream whose responses pass through with
+    /// their own CSP, if the application sends one, next to the one `add_header` adds.
+    fn upstream_csp(
+        &self,
+        level: &Level,
+        effective: &[Header],
+        hidden: &[&'static str],
+        cleared: bool,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        let Some(csp) = effective
+            .iter()
+            .find(|h| h.csp == Some(Disposition::Enforce))
+        else {
+            return;
+        };
+        if cleared {
+            return;
+        }
+        for pass in level.passes.iter().filter(|p| !hidden.contains(&p.directive)) {
+            let hide = UPSTREAMS
+                .iter()
+                .find(|(p, _)| *p == pass.directive)
+                .map_or("proxy_hide_header", |(_, h)| *h);
+            out.push(
+                Diagnostic::note(
+                    "NGX206",
+                    format!(
+                        "`{}` passes requests to an upstream ({}): if the application sends its own \
+                         Content-Security-Policy, it reaches the browser beside the one added at \
+                         {}, browsers enforce both, and the vendor must be allowed by the \
+                         application's policy too, which csppatch cannot read",
+                        level.label,
+                        pass.directive,
+                        self.place(csp, pass.file),
+                    ),
+                )
+                .at(self.location(pass.file, pass.offset))
+                .with_help(format!(
+                    "see what a browser receives with `csppatch probe <url> --vendor NAME`; \
+                     if the application's policy should not apply, `{hide} \
+                     Content-Security-Policy;` in `{}` drops it",
+                    level.label
+                )),
+            );
         }
     }
 

@@ -86,4 +86,19 @@ pub static RULES: &[Rule] = &[
               with each vendor eventually cannot be written in one piece.",
         example: "add_header Content-Security-Policy \"<3900 bytes>\" always;\n\nUse instead:\n\nset $csp_fetch \"default-src 'self'; script-src ...\";\nset $csp_rest \"img-src ...; frame-ancestors 'none'\";\nadd_header Content-Security-Policy \"$csp_fetch; $csp_rest\" always;",
     },
+    Rule {
+        code: "NGX206",
+        name: "upstream-may-send-csp",
+        what: "A block that sends a Content-Security-Policy with `add_header` and hands requests \
+               to an upstream (`proxy_pass`, `fastcgi_pass`, `uwsgi_pass`, `scgi_pass`, \
+               `grpc_pass`) without `proxy_hide_header Content-Security-Policy` (the module's \
+               own `*_hide_header`, inherited like `add_header`) or headers-more's \
+               `more_clear_headers`. A note: csppatch cannot know whether the application \
+               sends a policy of its own.",
+        why: "nginx passes the upstream's headers through and `add_header` adds its own beside \
+              them: the browser enforces both policies, so a vendor added to nginx's is still \
+              blocked by the application's (Nextcloud, Grafana, GitLab and most frameworks' \
+              security middleware send one).",
+        example: "location / {\n    proxy_pass http://app:3000;\n    add_header Content-Security-Policy \"script-src 'self'\" always;\n}\n\nUse instead, where nginx's policy is the one that should apply:\n\nlocation / {\n    proxy_pass http://app:3000;\n    proxy_hide_header Content-Security-Policy;\n    add_header Content-Security-Policy \"script-src 'self'\" always;\n}",
+    },
 ];
