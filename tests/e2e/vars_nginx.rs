@@ -154,7 +154,8 @@ fn a_variable_with_two_values_is_patched_in_both_sets_and_the_others_in_theirs()
         "set $scriptSrc \"'self' 'unsafe-eval' http://${main_domain} https://muserelay.com\";"
     ));
     assert!(text.contains("script-src $scriptSrc;"));
-    assert!(text.contains("worker-src 'self' http://127.0.0.1\" always;"));
+    // The copied source keeps the reference `$scriptSrc`'s literal wrote.
+    assert!(text.contains("worker-src 'self' http://${main_domain}\" always;"));
     assert!(text.contains(
         "set $styleSrc \"'unsafe-inline' 'self' http://${main_domain} https://muserelay.com\";"
     ));
