@@ -153,10 +153,7 @@ impl Decoded {
     pub fn holder(&self, range: Range<usize>) -> Level {
         let first = self.lineage(self.owner(range.start));
         let last = self.lineage(self.owner(range.end.saturating_sub(1).max(range.start)));
-        first
-            .into_iter()
-            .find(|l| last.contains(l))
-            .unwrap_or(None)
+        first.into_iter().find(|l| last.contains(l)).unwrap_or(None)
     }
 
     /// `range` of the text as literal `level` writes it, and the references in it: the text of

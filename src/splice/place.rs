@@ -132,8 +132,8 @@ fn sources_literal(value: &crate::site::Decoded, at: usize) -> Option<Level> {
         .policies
         .iter()
         .flat_map(|p| &p.directives)
-        .filter(|d| d.name_span.end <= at && at <= d.span.end)
-        .last()?;
+        .rev()
+        .find(|d| d.name_span.end <= at && at <= d.span.end)?;
     let range = match (d.sources.first(), d.sources.last()) {
         (Some(first), Some(last)) => first.span.start..last.span.end,
         _ => d.name_span.clone(),
@@ -214,7 +214,10 @@ fn as_written(
         let mut rest = segment;
         let mut first = true;
         while !rest.is_empty() {
-            let space = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_whitespace()).len();
+            let space = rest.len()
+                - rest
+                    .trim_start_matches(|c: char| c.is_ascii_whitespace())
+                    .len();
             out.push_str(&rest[..space]);
             rest = &rest[space..];
             let len = rest
@@ -225,9 +228,7 @@ fn as_written(
             let written = (!first && !token.is_empty())
                 .then(|| from.sources.iter().find(|s| s.text == token))
                 .flatten()
-                .and_then(|s| {
-                    value.written_as(value.holder(s.span.clone()), s.span.clone())
-                });
+                .and_then(|s| value.written_as(value.holder(s.span.clone()), s.span.clone()));
             first = false;
             match written {
                 Some((w, refs)) if w != token => {
