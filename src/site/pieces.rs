@@ -417,4 +417,44 @@ mod tests {
         );
         assert_eq!(outer.pieces[0].alone.text, "a; $x;");
     }
+
+    #[test]
+    fn a_token_is_written_as_the_literal_that_holds_it_wrote_it() {
+        // `set $d "h"` (at 40), `set $s "x http://${d}"` (at 20), header `"a $s"` (at 0).
+        let of = |span: Range<usize>, name: &str| PieceOf {
+            span,
+            name: name.into(),
+            origin: "line 1".into(),
+            editable: true,
+        };
+        let mut d = Decoded::default();
+        d.push_literal(41, b"h");
+        let mut s_alone = Decoded::default();
+        s_alone.push_literal(21, b"x http://");
+        s_alone.push_opaque("${d}", 30..34);
+        let mut s = Decoded::default();
+        s.push_literal(21, b"x http://");
+        s.push_value(30..34, &d, of(40..43, "$d"));
+        let s = s.finish(s_alone);
+        let mut alone = Decoded::default();
+        alone.push_literal(1, b"a ");
+        alone.push_opaque("$s", 3..5);
+        let mut v = Decoded::default();
+        v.push_literal(1, b"a ");
+        v.push_value(3..5, &s, of(20..35, "$s"));
+        let v = v.finish(alone);
+        assert_eq!(v.text, "a x http://h");
+        assert_eq!(v.holder(4..12), Some(0), "`$s` holds all of `http://h`");
+        assert_eq!(v.holder(2..12), Some(0));
+        assert_eq!(v.holder(0..12), None);
+        assert_eq!(
+            v.written_as(Some(0), 4..12),
+            Some(("http://${d}".to_string(), vec!["${d}".to_string()]))
+        );
+        assert_eq!(v.written_as(None, 4..12), None, "only part of `$s`");
+        assert_eq!(
+            v.written_as(None, 2..12),
+            Some(("$s".to_string(), vec!["$s".to_string()]))
+        );
+    }
 }
