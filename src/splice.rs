@@ -313,7 +313,7 @@ fn splices_for(
                 ));
             }
             if pieces {
-                match place::splice(dialect, site, src, e, around)? {
+                match place::splice(dialect, site, src, e, around, &outcome.created)? {
                     Some(s) => out.extend(s),
                     None => break,
                 }
@@ -436,7 +436,7 @@ pub fn changed_literals(
     after: &Site,
 ) -> Vec<(usize, Option<String>, String, String)> {
     let (b, a) = (&before.value, &after.value);
-    if b.pieces.is_empty() || b.pieces.len() != a.pieces.len() {
+    if b.pieces.is_empty() || b.pieces.len() > a.pieces.len() {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -444,8 +444,19 @@ pub fn changed_literals(
     if own(b) != own(a) {
         out.push((before.span.start, None, own(b), own(a)));
     }
+    // A copied source may refer to a variable the header did not (`http://${main_domain}`):
+    // the pieces after hold those references too, each matched here to the one before of the
+    // same literal, in order (no line is added, so a literal's line says which it is).
+    let mut later = a.pieces.iter();
+    let mut pairs = Vec::with_capacity(b.pieces.len());
+    for pb in &b.pieces {
+        let Some(pa) = later.find(|pa| pa.name == pb.name && pa.origin == pb.origin) else {
+            return Vec::new();
+        };
+        pairs.push((pb, pa));
+    }
     let mut seen = Vec::new();
-    for (pb, pa) in b.pieces.iter().zip(&a.pieces) {
+    for (pb, pa) in pairs {
         if pb.alone.text != pa.alone.text && !seen.contains(&pb.span.start) {
             seen.push(pb.span.start);
             out.push((

@@ -118,6 +118,22 @@ pub trait Dialect: Send + Sync {
         fragment: &str,
     ) -> Option<Vec<u8>>;
 
+    /// [`Dialect::encode_fragment`] for a source list copied from another directive of a value
+    /// built from variables, written as the literal it came from wrote it: `references` are
+    /// the stand-ins in `fragment` (`${main_domain}`) that name variables of the value, to be
+    /// written as those variables again, so that the server sends what they hold. `None`: the
+    /// dialect cannot (the default), and the copy is written as the text it sends.
+    fn encode_copied_fragment(
+        &self,
+        _site: &Site,
+        _src: &[u8],
+        _at: usize,
+        _fragment: &str,
+        _references: &[String],
+    ) -> Option<Vec<u8>> {
+        None
+    }
+
     /// The raw bytes that replace `site.span` so that the server sends `value`: the same
     /// quoting style as before, escaped for the format, on one logical line. `Err` says why
     /// the value cannot be written (nginx's 4096-byte argument limit, say).

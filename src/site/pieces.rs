@@ -136,6 +136,65 @@ impl Decoded {
         false
     }
 
+    /// The literal and the literals around it, innermost first, the site's own (`None`) last.
+    pub fn lineage(&self, mut level: Level) -> Vec<Level> {
+        let mut out = vec![level];
+        while let Some(i) = level {
+            level = self.pieces[i].parent;
+            out.push(level);
+        }
+        out
+    }
+
+    /// The innermost literal that produced every byte of `range` (not empty): the literal of
+    /// a directive's sources (`$scriptSrc` for `script-src $scriptSrc` with
+    /// `set $scriptSrc "'self' http://${main_domain}"`, the header's own for
+    /// `script-src 'self' $cdn`).
+    pub fn holder(&self, range: Range<usize>) -> Level {
+        let first = self.lineage(self.owner(range.start));
+        let last = self.lineage(self.owner(range.end.saturating_sub(1).max(range.start)));
+        first.into_iter().find(|l| last.contains(l)).unwrap_or(None)
+    }
+
+    /// `range` of the text as literal `level` writes it, and the references in it: the text of
+    /// the literal itself with each piece inside it written as the reference to it
+    /// (`http://${main_domain}` for `http://127.0.0.1`). `None` when `range` starts or ends
+    /// inside such a piece rather than with it, or is not the literal's text.
+    pub fn written_as(&self, level: Level, range: Range<usize>) -> Option<(String, Vec<String>)> {
+        if range.is_empty() {
+            return None;
+        }
+        // The piece directly inside `level` that holds byte `i`; `None`: `level`'s own byte.
+        let child = |i: usize| -> Option<Option<usize>> {
+            let lineage = self.lineage(self.owner(i));
+            let k = lineage.iter().position(|l| *l == level)?;
+            Some(if k == 0 { None } else { lineage[k - 1] })
+        };
+        let start = match child(range.start)? {
+            None => self.raw(range.start)?.start,
+            Some(c) if self.pieces[c].text.start == range.start => self.pieces[c].reference.start,
+            Some(_) => return None,
+        };
+        let end = match child(range.end - 1)? {
+            None => self.raw(range.end - 1)?.end,
+            Some(c) if self.pieces[c].text.end == range.end => self.pieces[c].reference.end,
+            Some(_) => return None,
+        };
+        let own = self.level_value(level);
+        let from = (0..own.text.len()).find(|&i| own.raw(i).is_some_and(|r| r.start == start))?;
+        let to = (from..own.text.len())
+            .rev()
+            .find(|&i| own.raw(i).is_some_and(|r| r.end == end))?
+            + 1;
+        let references = own
+            .opaque
+            .iter()
+            .filter(|o| from <= o.start && o.end <= to)
+            .map(|o| own.text[o.clone()].to_string())
+            .collect();
+        Some((own.text[from..to].to_string(), references))
+    }
+
     /// The pieces directly inside a literal.
     pub fn children(&self, level: Level) -> impl Iterator<Item = usize> + '_ {
         (0..self.pieces.len()).filter(move |&i| self.pieces[i].parent == level)
@@ -357,5 +416,45 @@ mod tests {
             "inside a literal that is not editable"
         );
         assert_eq!(outer.pieces[0].alone.text, "a; $x;");
+    }
+
+    #[test]
+    fn a_token_is_written_as_the_literal_that_holds_it_wrote_it() {
+        // `set $d "h"` (at 40), `set $s "x http://${d}"` (at 20), header `"a $s"` (at 0).
+        let of = |span: Range<usize>, name: &str| PieceOf {
+            span,
+            name: name.into(),
+            origin: "line 1".into(),
+            editable: true,
+        };
+        let mut d = Decoded::default();
+        d.push_literal(41, b"h");
+        let mut s_alone = Decoded::default();
+        s_alone.push_literal(21, b"x http://");
+        s_alone.push_opaque("${d}", 30..34);
+        let mut s = Decoded::default();
+        s.push_literal(21, b"x http://");
+        s.push_value(30..34, &d, of(40..43, "$d"));
+        let s = s.finish(s_alone);
+        let mut alone = Decoded::default();
+        alone.push_literal(1, b"a ");
+        alone.push_opaque("$s", 3..5);
+        let mut v = Decoded::default();
+        v.push_literal(1, b"a ");
+        v.push_value(3..5, &s, of(20..35, "$s"));
+        let v = v.finish(alone);
+        assert_eq!(v.text, "a x http://h");
+        assert_eq!(v.holder(4..12), Some(0), "`$s` holds all of `http://h`");
+        assert_eq!(v.holder(2..12), Some(0));
+        assert_eq!(v.holder(0..12), None);
+        assert_eq!(
+            v.written_as(Some(0), 4..12),
+            Some(("http://${d}".to_string(), vec!["${d}".to_string()]))
+        );
+        assert_eq!(v.written_as(None, 4..12), None, "only part of `$s`");
+        assert_eq!(
+            v.written_as(None, 2..12),
+            Some(("$s".to_string(), vec!["$s".to_string()]))
+        );
     }
 }

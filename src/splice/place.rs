@@ -2,7 +2,7 @@
 //! text it touches (an nginx `set`, Caddy `vars`, a PHP literal), each literal encoded by the
 //! dialect's own encoder as a site of its own (README, "How variables are expanded").
 
-use crate::csp::TextEdit;
+use crate::csp::{Created, TextEdit};
 use crate::dialect::Dialect;
 use crate::edit::Splice;
 use crate::site::{Level, Site};
@@ -10,13 +10,15 @@ use crate::site::{Level, Site};
 /// The splice for `edit` of `site` (whose value has pieces). `Ok(None)`: it cannot be written
 /// in place; `Err`: it must not be written at all (it would change a literal something other
 /// than this CSP reads). `around`: nothing is written into a literal that is one of several
-/// values of a variable (see `patch_file`).
+/// values of a variable (see `patch_file`). `created`: the merge's new directives, whose
+/// copied sources are written as the literals they came from wrote them.
 pub fn splice(
     dialect: &dyn Dialect,
     site: &Site,
     src: &[u8],
     edit: &TextEdit,
     around: bool,
+    created: &[Created],
 ) -> Result<Option<Vec<Splice>>, String> {
     // Sources appended to the directive before the point, then new directives: the sources
     // go into the literal that holds the directive, the directives where no variable is.
@@ -32,15 +34,15 @@ pub fn splice(
                 text: edit.text[semi..].to_string(),
             };
             let (Some(a), Some(b)) = (
-                one(dialect, site, src, &head, around)?,
-                one(dialect, site, src, &tail, around)?,
+                one(dialect, site, src, &head, around, created)?,
+                one(dialect, site, src, &tail, around, created)?,
             ) else {
                 return Ok(None);
             };
             return Ok(Some(vec![a, b]));
         }
     }
-    Ok(one(dialect, site, src, edit, around)?.map(|s| vec![s]))
+    Ok(one(dialect, site, src, edit, around, created)?.map(|s| vec![s]))
 }
 
 fn one(
@@ -49,6 +51,7 @@ fn one(
     src: &[u8],
     edit: &TextEdit,
     around: bool,
+    created: &[Created],
 ) -> Result<Option<Splice>, String> {
     let value = &site.value;
     if !edit.range.is_empty() {
@@ -72,6 +75,8 @@ fn one(
     if edit.text.contains(';') {
         // A new directive belongs to no variable: the outermost literal first.
         points.sort_by_key(|&(level, _)| value.depth(level));
+    } else if let Some(home) = sources_literal(value, edit.range.start) {
+        points = for_sources(value, points, home);
     }
     let mut blocked = None;
     for (level, at) in points {
@@ -93,7 +98,19 @@ fn one(
         } else {
             (at, edit.text.clone())
         };
-        if let Some(bytes) = dialect.encode_fragment(&site.at_level(level), src, at, &text) {
+        let literal = site.at_level(level);
+        let copied = match level {
+            // The header's own literal is read after every `set` has run: a copied source
+            // there may refer to the variables its literal did.
+            None => as_written(value, created, edit.range.start, &text),
+            Some(_) => None,
+        };
+        let bytes = copied
+            .and_then(|(copy, references)| {
+                dialect.encode_copied_fragment(&literal, src, at, &copy, &references)
+            })
+            .or_else(|| dialect.encode_fragment(&literal, src, at, &text));
+        if let Some(bytes) = bytes {
             return Ok(Some(Splice {
                 range: at..at,
                 bytes,
@@ -104,6 +121,129 @@ fn one(
         Some(level) => Err(shared(site, level, edit.text.trim())),
         None => Ok(None),
     }
+}
+
+/// The literal that holds the sources of the directive a source inserted at text position
+/// `at` is appended to (all of them; its name when it has none): the source belongs there,
+/// beside them (README, "Where a change goes"). `None`: no directive ends at `at`.
+fn sources_literal(value: &crate::site::Decoded, at: usize) -> Option<Level> {
+    let list = crate::csp::parse::parse(&value.text);
+    let d = list
+        .policies
+        .iter()
+        .flat_map(|p| &p.directives)
+        .rev()
+        .find(|d| d.name_span.end <= at && at <= d.span.end)?;
+    let range = match (d.sources.first(), d.sources.last()) {
+        (Some(first), Some(last)) => first.span.start..last.span.end,
+        _ => d.name_span.clone(),
+    };
+    (!range.is_empty()).then(|| value.holder(range))
+}
+
+/// The insertion points of a source in the order they are tried: the literal that holds the
+/// directive's sources (`home`), then the literals around it, innermost first, then the rest
+/// as before, outermost first, less any literal strictly inside `home` that is itself inside
+/// a variable: that variable (`$main_domain` in `http://${main_domain}`) is only a part of
+/// another's value, and a source written into it would go wherever else it is used.
+fn for_sources(
+    value: &crate::site::Decoded,
+    points: Vec<(Level, usize)>,
+    home: Level,
+) -> Vec<(Level, usize)> {
+    let around = value.lineage(home);
+    let rank = |level: Level| around.iter().position(|l| *l == level);
+    let mut first: Vec<(Level, usize)> = points
+        .iter()
+        .copied()
+        .filter(|&(l, _)| rank(l).is_some())
+        .collect();
+    first.sort_by_key(|&(l, _)| rank(l));
+    let mut rest: Vec<(Level, usize)> = points
+        .into_iter()
+        .filter(|&(l, _)| rank(l).is_none())
+        .filter(|&(l, _)| value.depth(l) <= 1 || !value.lineage(l).contains(&home))
+        .collect();
+    rest.sort_by_key(|&(l, _)| value.depth(l));
+    first.extend(rest);
+    first
+}
+
+/// `text` (new directives, `; worker-src 'self' http://127.0.0.1`, inserted at text position
+/// `at`) with each source the merge copied from another directive written as the literal
+/// that holds it wrote it (`http://${main_domain}`), and the references that brings in: the
+/// copy then keeps the references the user wrote, and sends what they send. `None`: nothing
+/// to write differently. The read-back proves the result.
+fn as_written(
+    value: &crate::site::Decoded,
+    created: &[Created],
+    at: usize,
+    text: &str,
+) -> Option<(String, Vec<String>)> {
+    if value.pieces.is_empty() || created.is_empty() {
+        return None;
+    }
+    let list = crate::csp::parse::parse(&value.text);
+    let k = list
+        .policies
+        .iter()
+        .position(|p| p.span.start <= at && at <= p.span.end)?;
+    let policy = &list.policies[k];
+    let mut references: Vec<String> = Vec::new();
+    let mut out = String::with_capacity(text.len());
+    for (n, segment) in text.split(';').enumerate() {
+        if n > 0 {
+            out.push(';');
+        }
+        let name = segment.split_ascii_whitespace().next().unwrap_or("");
+        let from = created
+            .iter()
+            .filter(|c| c.policy == k && c.directive.eq_ignore_ascii_case(name))
+            .find_map(|c| c.copied_from.as_deref())
+            .and_then(|from| {
+                policy
+                    .directives
+                    .iter()
+                    .find(|d| d.is_effective() && d.name.eq_ignore_ascii_case(from))
+            });
+        let Some(from) = from else {
+            out.push_str(segment);
+            continue;
+        };
+        // The segment's tokens, the white space between them as it is.
+        let mut rest = segment;
+        let mut first = true;
+        while !rest.is_empty() {
+            let space = rest.len()
+                - rest
+                    .trim_start_matches(|c: char| c.is_ascii_whitespace())
+                    .len();
+            out.push_str(&rest[..space]);
+            rest = &rest[space..];
+            let len = rest
+                .find(|c: char| c.is_ascii_whitespace())
+                .unwrap_or(rest.len());
+            let token = &rest[..len];
+            rest = &rest[len..];
+            let written = (!first && !token.is_empty())
+                .then(|| from.sources.iter().find(|s| s.text == token))
+                .flatten()
+                .and_then(|s| value.written_as(value.holder(s.span.clone()), s.span.clone()));
+            first = false;
+            match written {
+                Some((w, refs)) if w != token => {
+                    out.push_str(&w);
+                    for r in refs {
+                        if !references.contains(&r) {
+                            references.push(r);
+                        }
+                    }
+                }
+                _ => out.push_str(token),
+            }
+        }
+    }
+    (out != text).then_some((out, references))
 }
 
 /// `text` with each run of it that is the whole value of a variable with several values,

@@ -272,6 +272,24 @@ impl Dialect for Finder<'_> {
         Some(bytes)
     }
 
+    /// Only without a template: a copy is then written as the text it sends.
+    fn encode_copied_fragment(
+        &self,
+        site: &Site,
+        src: &[u8],
+        at: usize,
+        fragment: &str,
+        references: &[String],
+    ) -> Option<Vec<u8>> {
+        match self.template {
+            None => self
+                .kind
+                .dialect()
+                .encode_copied_fragment(site, src, at, fragment, references),
+            Some(_) => None,
+        }
+    }
+
     fn encode_value(&self, site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {
         let inner = self.kind.dialect();
         let Some(t) = self.template else {

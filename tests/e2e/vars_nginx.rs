@@ -154,7 +154,8 @@ fn a_variable_with_two_values_is_patched_in_both_sets_and_the_others_in_theirs()
         "set $scriptSrc \"'self' 'unsafe-eval' http://${main_domain} https://muserelay.com\";"
     ));
     assert!(text.contains("script-src $scriptSrc;"));
-    assert!(text.contains("worker-src 'self' http://127.0.0.1\" always;"));
+    // The copied source keeps the reference `$scriptSrc`'s literal wrote.
+    assert!(text.contains("worker-src 'self' http://${main_domain}\" always;"));
     assert!(text.contains(
         "set $styleSrc \"'unsafe-inline' 'self' http://${main_domain} https://muserelay.com\";"
     ));
@@ -210,4 +211,41 @@ fn nginx_sends_the_expanded_policy_and_chromium_lets_only_the_vendor_through() {
         let after = widget::violations(&format!("http://127.0.0.1:{}/", server.port));
         widget::assert_muserelay_patched(&before, &after);
     }
+}
+
+/// issue 7: a source list built from a domain variable gets the vendor in its own `set`,
+/// never in the domain's, and a new directive copied from it refers to the domain as the list
+/// did; nginx then sends the old policy plus the vendor.
+#[test]
+fn a_nested_variable_keeps_its_value_and_copies_keep_its_reference() {
+    let (_tmp, conf, before, out) = patched("nested-domain.conf");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = fs::read(&conf).unwrap();
+    let text = String::from_utf8_lossy(&after);
+    assert!(text.contains("set $main_domain \"127.0.0.1\";"), "{text}");
+    assert!(text.contains(
+        "set $scriptSrc \"'self' 'unsafe-eval' http://${main_domain} https://muserelay.com\";"
+    ));
+    assert!(
+        text.contains("worker-src 'self' http://${main_domain};"),
+        "{text}"
+    );
+    only_inserted_inside_literals(&before, &after, &[5, 6]);
+    let again = run(&[conf.to_str().unwrap(), "--vendor", "muserelay", "--check"]);
+    assert_eq!(again.status.code(), Some(0), "nothing left to do");
+    if !common::have("nginx") {
+        return;
+    }
+    let site = _tmp.path().join("www");
+    widget::write_site(&site, MUSERELAY_LOADS);
+    let server = serve(&site, &conf);
+    assert_eq!(
+        server.csp("/"),
+        vec!["default-src 'none'; script-src 'self' 'unsafe-eval' http://127.0.0.1 https://muserelay.com; img-src 'self' https://muserelay.com data:; worker-src 'self' http://127.0.0.1; connect-src https://muserelay.com wss://muserelay.com; style-src https://muserelay.com 'unsafe-inline'".to_string()]
+    );
 }

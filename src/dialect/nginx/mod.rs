@@ -142,48 +142,20 @@ impl Dialect for Nginx {
         at: usize,
         fragment: &str,
     ) -> Option<Vec<u8>> {
-        let word = word_at(site, src)?;
-        let inner = word.inner();
-        if !(inner.start..=inner.end).contains(&at) || splits_escape(src, inner.start, at) {
-            return None;
-        }
-        // Text glued to `$name` would become part of the variable's name.
-        let after_variable = site.value.opaque.iter().any(|o| {
-            let text = &site.value.text[o.clone()];
-            site.value.raw(o.end - 1).is_some_and(|r| r.end == at) && !text.ends_with('}')
-        });
-        if after_variable
-            && fragment
-                .bytes()
-                .next()
-                .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
-        {
-            return None;
-        }
-        // more_set_headers: spaces or a colon in front of the value would be skipped.
-        let value_start = site.value.raw(0).map(|r| r.start);
-        if value_start != Some(inner.start)
-            && value_start == Some(at)
-            && fragment.starts_with([' ', '\t', ':'])
-        {
-            return None;
-        }
-        // A source copied from another directive may hold one of the value's own variables
-        // (`worker-src $scriptSrc`, copied from `script-src $scriptSrc`): written back as the
-        // same variable, it sends the same text.
-        let variables: Vec<String> = site
-            .value
-            .opaque
-            .iter()
-            .map(|o| site.value.text[o.clone()].to_string())
-            .collect();
-        value::check_encodable(fragment, &variables).ok()?;
-        let escaped = value::escape(fragment, word.quote, &variables, at == inner.start)?;
-        let spaced = src
-            .get(word.span.end)
-            .copied()
-            .is_some_and(tokenizer::is_space);
-        value::fits_buffer(word.quote, inner.len() + escaped.len(), spaced).then_some(escaped)
+        fragment_bytes(site, src, at, fragment, &[])
+    }
+
+    /// A copied source may name a variable the literal did not (`http://${main_domain}` from
+    /// a `set`): nginx substitutes it in the header as it did in the `set`.
+    fn encode_copied_fragment(
+        &self,
+        site: &Site,
+        src: &[u8],
+        at: usize,
+        fragment: &str,
+        references: &[String],
+    ) -> Option<Vec<u8>> {
+        fragment_bytes(site, src, at, fragment, references)
     }
 
     fn encode_value(&self, site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {
@@ -294,6 +266,60 @@ impl Dialect for Nginx {
     ) -> Result<Option<Validator>, String> {
         validate::wrapper(dir, files).map(Some)
     }
+}
+
+/// [`Nginx::encode_fragment`]; `references`: variables `fragment` may name besides the
+/// site's own.
+fn fragment_bytes(
+    site: &Site,
+    src: &[u8],
+    at: usize,
+    fragment: &str,
+    references: &[String],
+) -> Option<Vec<u8>> {
+    let word = word_at(site, src)?;
+    let inner = word.inner();
+    if !(inner.start..=inner.end).contains(&at) || splits_escape(src, inner.start, at) {
+        return None;
+    }
+    // Text glued to `$name` would become part of the variable's name.
+    let after_variable = site.value.opaque.iter().any(|o| {
+        let text = &site.value.text[o.clone()];
+        site.value.raw(o.end - 1).is_some_and(|r| r.end == at) && !text.ends_with('}')
+    });
+    if after_variable
+        && fragment
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return None;
+    }
+    // more_set_headers: spaces or a colon in front of the value would be skipped.
+    let value_start = site.value.raw(0).map(|r| r.start);
+    if value_start != Some(inner.start)
+        && value_start == Some(at)
+        && fragment.starts_with([' ', '\t', ':'])
+    {
+        return None;
+    }
+    // A source copied from another directive may hold one of the value's own variables
+    // (`worker-src $scriptSrc`, copied from `script-src $scriptSrc`): written back as the
+    // same variable, it sends the same text.
+    let variables: Vec<String> = site
+        .value
+        .opaque
+        .iter()
+        .map(|o| site.value.text[o.clone()].to_string())
+        .chain(references.iter().cloned())
+        .collect();
+    value::check_encodable(fragment, &variables).ok()?;
+    let escaped = value::escape(fragment, word.quote, &variables, at == inner.start)?;
+    let spaced = src
+        .get(word.span.end)
+        .copied()
+        .is_some_and(tokenizer::is_space);
+    value::fits_buffer(word.quote, inner.len() + escaped.len(), spaced).then_some(escaped)
 }
 
 /// The word a site's span covers.
