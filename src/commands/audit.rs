@@ -503,5 +503,5 @@ fn sort(diags: &mut Vec<Diagnostic>) {
         let key = |d: &Diagnostic| d.location.as_ref().map(|l| (l.path.clone(), l.line, l.col));
         key(a).cmp(&key(b)).then(a.code.cmp(b.code))
     });
-    diags.dedup();
+    *diags = crate::pipeline::once_each(std::mem::take(diags));
 }

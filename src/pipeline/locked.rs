@@ -103,6 +103,46 @@ fn scope(context: &str) -> Option<String> {
             }
             continue;
         }
+        // nginx `if ($uri ~ \.svg$)`, `if ($request_uri ~* ^/uploads/)`.
+        if let Some(test) = lower.strip_prefix("if (") {
+            let uri = ["$uri", "$request_uri", "$request_filename", "$document_uri"];
+            if let Some((var, regex)) = test.split_once('~') {
+                let regex = regex
+                    .trim_start_matches('*')
+                    .trim()
+                    .trim_end_matches(')')
+                    .trim();
+                let regex = regex.trim_matches(['"', '\'']);
+                if uri.contains(&var.trim()) && !var.ends_with('!') {
+                    if extension_regex(regex) {
+                        return Some(format!("it is scoped to file types (`{part}`)"));
+                    }
+                    if FILE_PATHS.iter().any(|w| regex.contains(w)) {
+                        return Some(format!("it is scoped to user files (`{part}`)"));
+                    }
+                }
+            }
+            continue;
+        }
+        // `<LocationMatch "\.svg$">`, `<DirectoryMatch "\.svg$">`: a regex on a file type.
+        if lower.starts_with("<locationmatch") || lower.starts_with("<directorymatch") {
+            let regex = section_args(&lower);
+            if extension_regex(regex) {
+                return Some(format!("it is scoped to file types (`{part}`)"));
+            }
+        }
+        // `<If "%{REQUEST_URI} =~ m#^/uploads/#">`, `<If "%{REQUEST_URI} =~ /\.svg$/">`.
+        if lower.starts_with("<if ") || lower.starts_with("<elseif ") {
+            if let Some(regex) = if_uri_regex(&lower) {
+                if extension_regex(regex) {
+                    return Some(format!("it is scoped to file types (`{part}`)"));
+                }
+                if FILE_PATHS.iter().any(|w| regex.contains(w)) {
+                    return Some(format!("it is scoped to user files (`{part}`)"));
+                }
+            }
+            continue;
+        }
         if lower.starts_with("<location") || lower.starts_with("<directory") {
             if FILE_PATHS.iter().any(|w| lower.contains(w)) {
                 return Some(format!("it is scoped to user files (`{part}`)"));
@@ -113,6 +153,21 @@ fn scope(context: &str) -> Option<String> {
         if let Some(rest) = lower.strip_prefix("header ") {
             if lower.contains("not ") || lower.contains("not(") {
                 continue; // `not path /image_proxy`: every other response, the pages
+            }
+            // `@svg path_regexp \.svg$`, `@up path_regexp up ^/uploads/`: the regex is the
+            // last word of the definition.
+            if let Some((_, def)) = rest.split_once("path_regexp ") {
+                let def = def.split(')').next().unwrap_or(def);
+                if let Some(regex) = def.split_whitespace().last() {
+                    let regex = regex.trim_matches(['"', '`']);
+                    if extension_regex(regex) {
+                        return Some(format!("it is scoped to file types (`{part}`)"));
+                    }
+                    if FILE_PATHS.iter().any(|w| regex.contains(w)) {
+                        return Some(format!("it is scoped to user files (`{part}`)"));
+                    }
+                }
+                continue;
             }
             let paths = rest
                 .split([' ', '(', ')'])
@@ -135,6 +190,48 @@ fn scope(context: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// The arguments of an Apache section label, `<LocationMatch "\.svg$">` → `\.svg$`.
+fn section_args(label: &str) -> &str {
+    let inner = label.split_once('>').map_or(label, |(a, _)| a);
+    let args = inner.split_once(' ').map_or("", |(_, a)| a).trim();
+    args.trim_matches(['"', '\''])
+}
+
+/// The regex an `<If>` expression matches the request's path or file against
+/// (`%{REQUEST_URI} =~ m#^/uploads/#`, `%{REQUEST_FILENAME} =~ /\.svg$/`); `None` for a
+/// negated match (`!~`: every other response) or another test.
+fn if_uri_regex(label: &str) -> Option<&str> {
+    let vars = [
+        "%{request_uri}",
+        "%{request_filename}",
+        "%{script_filename}",
+        "%{path_info}",
+    ];
+    if !vars.iter().any(|v| label.contains(v)) || label.contains("!~") {
+        return None;
+    }
+    let (_, rhs) = label.split_once("=~")?;
+    let rhs = rhs.trim_start();
+    let (open, body) = if let Some(b) = rhs.strip_prefix('m') {
+        let open = b.chars().next()?;
+        (open, &b[open.len_utf8()..])
+    } else {
+        let open = rhs.chars().next()?;
+        (open, &rhs[open.len_utf8()..])
+    };
+    if open.is_alphanumeric() || open.is_whitespace() {
+        return None;
+    }
+    let close = match open {
+        '(' => ')',
+        '{' => '}',
+        '[' => ']',
+        c => c,
+    };
+    let end = body.find(close)?;
+    Some(&body[..end])
 }
 
 /// A location regex that ends on a file extension: `\.svg$`, `^.+\.svg`, `\.(?:png|svg)$`.
@@ -204,6 +301,44 @@ mod tests {
         assert!(scope("send_headers()").is_none());
         assert!(scope("server downloads.example.com > location /").is_none());
         assert!(scope("top level").is_none());
+        // Apache regex sections and <If> expressions (issue 7, 2).
+        assert!(scope("<VirtualHost *:80> x > <LocationMatch \"\\.svg$\"> > Header set").is_some());
+        assert!(scope("<LocationMatch \\.(png|svg)$> > Header set").is_some());
+        assert!(
+            scope("<LocationMatch \"^/app\"> > Header set").is_none(),
+            "a page"
+        );
+        assert!(
+            scope("<LocationMatch \"\\.php$\"> > Header set").is_none(),
+            "pages"
+        );
+        assert!(scope("<DirectoryMatch \"/var/www/uploads\"> > Header set").is_some());
+        assert!(scope("<If \"%{REQUEST_URI} =~ m#^/uploads/#\"> > Header set").is_some());
+        assert!(scope("<If \"%{REQUEST_URI} =~ /\\.svg$/\"> > Header set").is_some());
+        assert!(
+            scope("<If \"%{REQUEST_URI} !~ /\\.svg$/\"> > Header set").is_none(),
+            "negated"
+        );
+        assert!(scope("<If \"%{REQUEST_URI} =~ m#^/app/#\"> > Header set").is_none());
+        assert!(scope("<If \"%{HTTP_HOST} == 'x'\"> > Header set").is_none());
+        // nginx `if` on the request's path.
+        assert!(scope("server x > location / > if ($uri ~ \\.svg$)").is_some());
+        assert!(scope("server x > location / > if ($request_uri ~* ^/uploads/)").is_some());
+        assert!(
+            scope("server x > location / > if ($uri !~ \\.svg$)").is_none(),
+            "negated"
+        );
+        assert!(scope("server x > location / > if ($http_host ~ \\.svg$)").is_none());
+        assert!(scope("server x > location ~ ^/(uploads|media)/").is_some());
+        // Caddy path_regexp matchers, with and without a name.
+        assert!(scope("site :80 > header @svg (path_regexp \\.svg$)").is_some());
+        assert!(scope("site :80 > header @svg (path_regexp svg \\.svg$)").is_some());
+        assert!(scope("site :80 > header @up (path_regexp ^/uploads/)").is_some());
+        assert!(scope("site :80 > header @app (path_regexp ^/app/)").is_none());
+        assert!(
+            scope("site :80 > header @php (path_regexp \\.php$)").is_none(),
+            "pages"
+        );
         assert!(scope("site :80 > header @svg (path *.svg)").is_some());
         assert!(scope("site :80 > header @svg (path *.svg *.svgz)").is_some());
         assert!(scope("site :80 > header /uploads/*").is_some());

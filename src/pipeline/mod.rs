@@ -46,7 +46,7 @@ pub fn run(options: &PatchOptions) -> Report {
         let key = |d: &Diagnostic| d.location.as_ref().map(|l| (l.path.clone(), l.line, l.col));
         key(a).cmp(&key(b)).then(a.code.cmp(b.code))
     });
-    report.diagnostics.dedup();
+    report.diagnostics = once_each(std::mem::take(&mut report.diagnostics));
     report.exit_code = if report.has_errors() {
         exit::BAD_INPUT
     } else if options.mode == Mode::Check
@@ -113,6 +113,32 @@ pub fn run(options: &PatchOptions) -> Report {
     drop(staged);
     report.files = files;
     report
+}
+
+/// Each diagnostic once, in the order given (sorted by file:line:col and code). A value
+/// built from variables is linted once per variant (an nginx `map`, a `set` in an `if`), so
+/// a policy with two invalid sources gives `a b a b ...` at the same place: equal ones are
+/// not always next to each other, and `dedup()` alone kept the repeats.
+pub(crate) fn once_each(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let key = |d: &Diagnostic| {
+        d.location
+            .as_ref()
+            .map(|l| (l.path.clone(), l.line, l.col, d.code))
+    };
+    let mut kept: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
+    for d in diagnostics {
+        let k = key(&d);
+        let seen = kept
+            .iter()
+            .rev()
+            .take_while(|e| k.is_some() && key(e) == k)
+            .any(|e| *e == d);
+        let repeat = seen || kept.last() == Some(&d);
+        if !repeat {
+            kept.push(d);
+        }
+    }
+    kept
 }
 
 /// What the run says when it changes nothing: "nothing blocks the vendor" (E012) only when

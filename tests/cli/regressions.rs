@@ -769,3 +769,38 @@ fn nesting_deeper_than_the_bound_is_refused_and_the_bound_itself_is_read() {
         "{err}"
     );
 }
+
+/// D3 (issue 7): a value built from variables is linted once per variant; with two invalid
+/// sources the warnings came `a b a b a b a b` (a `map` of two values times an `if`): each
+/// once now, and the two different sources stay two. Models tests/fixtures/vars/nginx/
+/// variants.conf (cryptpad's `set` + `if`, h5bp's `map`).
+#[test]
+fn an_invalid_source_in_a_value_with_variants_is_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "site.conf",
+        "map $arg_embed $imgSrc {\n    default \"'self' data:\";\n    1 \"'self' data: https://img.example.net\";\n}\n\
+         server {\n    listen 80;\n    set $scriptSrc \"'self'\";\n    if ($arg_unsafe) {\n        set $scriptSrc \"'self' 'unsafe-eval'\";\n    }\n\
+         \x20   add_header Content-Security-Policy \"default-src 'self'; script-src $scriptSrc; connect-src 'self' wss://x.example:abc; img-src $imgSrc; style-src 'self' foo:bar:baz\" always;\n}\n",
+    );
+    for args in [
+        &["site.conf", "--vendor", "turnstile", "--dry-run"][..],
+        &["audit", "site.conf", "--vendor", "turnstile"][..],
+    ] {
+        let out = run_in(dir.path(), args);
+        // The patch run says its diagnostics on stderr, audit on stdout.
+        let err = text(&out.stderr) + &text(&out.stdout);
+        let csp112: Vec<&str> = err
+            .lines()
+            .filter(|l| l.contains("warning[CSP112]"))
+            .collect();
+        assert_eq!(csp112.len(), 2, "{args:?}:\n{err}");
+        assert!(csp112[0].contains("wss://x.example:abc"), "{err}");
+        assert!(csp112[1].contains("foo:bar:baz"), "{err}");
+        assert!(
+            csp112.iter().all(|l| l.starts_with("site.conf:11:")),
+            "{err}"
+        );
+    }
+}

@@ -468,6 +468,51 @@ fn without_always_error_responses_have_no_csp() {
     );
 }
 
+/// An empty `add_header Content-Security-Policy "";` (after `proxy_hide_header`, to clear
+/// the upstream's header) is sent on no response: no NGX203, and no policy to patch. The
+/// same line with a value keeps its NGX203.
+#[test]
+fn an_empty_add_header_clears_and_gets_no_ngx203() {
+    let src: &[u8] = b"server {\n    listen 8080;\n    location / {\n        proxy_hide_header Content-Security-Policy;\n        add_header Content-Security-Policy \"\";\n    }\n    location /p {\n        add_header Content-Security-Policy \"default-src 'self'\";\n    }\n}\n";
+    let scan = scan(Path::new("site.conf"), src);
+    let ngx203: Vec<_> = scan
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "NGX203")
+        .collect();
+    assert_eq!(ngx203.len(), 1, "{:?}", scan.diagnostics);
+    assert_eq!(ngx203[0].location.as_ref().map(|l| l.line), Some(8));
+    let empty: Vec<_> = scan
+        .sites
+        .iter()
+        .filter(|s| s.value.text.is_empty())
+        .collect();
+    assert_eq!(empty.len(), 1);
+    assert!(
+        empty[0]
+            .refusal
+            .as_deref()
+            .is_some_and(|r| r.starts_with("empty")),
+        "not offered the vendor: {:?}",
+        empty[0].refusal
+    );
+    if !common::have("nginx") {
+        return;
+    }
+    // The premise: nginx sends no header for the empty value, on 200 as on 404.
+    let server = common::nginx::serve(
+        b"location = /ok { add_header Content-Security-Policy \"\"; return 200; }\n\
+          location = /gone { add_header Content-Security-Policy \"\" always; return 404; }\n",
+    )
+    .unwrap();
+    assert!(server
+        .header_values("/ok", "Content-Security-Policy")
+        .is_empty());
+    assert!(server
+        .header_values("/gone", "Content-Security-Policy")
+        .is_empty());
+}
+
 /// NGX202's premise: a location with an add_header of its own loses the server's CSP.
 #[test]
 fn a_location_with_its_own_add_header_drops_the_server_csp() {

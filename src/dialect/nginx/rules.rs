@@ -65,7 +65,10 @@ pub static RULES: &[Rule] = &[
         name: "csp-add-header-without-always",
         what: "`add_header Content-Security-Policy ...` without the `always` parameter.",
         why: "Without `always`, nginx adds the header only to 200, 201, 204, 206, 301, 302, 303, \
-              304, 307 and 308 responses: error pages (404, 500, ...) go out without a CSP.",
+              304, 307 and 308 responses: error pages (404, 500, ...) go out without a CSP. \
+              An empty value (`add_header Content-Security-Policy \"\";`, the idiom after \
+              `proxy_hide_header` that clears the header) is never sent, so it gets no NGX203; \
+              it is no policy to patch either.",
         example: "add_header Content-Security-Policy \"default-src 'self'\";\n\nUse instead:\n\nadd_header Content-Security-Policy \"default-src 'self'\" always;",
     },
     Rule {

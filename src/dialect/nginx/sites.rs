@@ -120,7 +120,9 @@ impl<'a> Finder<'a> {
         let word = &d.args[1];
         let mapped = unescape(self.src, word.span.clone(), word.quote);
         self.header_value(word, &mapped, disposition, outer, "add_header")?;
-        if always.is_none() {
+        // `add_header Content-Security-Policy "";` (after `proxy_hide_header`, to clear the
+        // upstream's header) sends nothing on any response: no error page is left without it.
+        if always.is_none() && !mapped.is_empty() {
             self.scan.diagnostics.push(
                 Diagnostic::warning(
                     "NGX203",
