@@ -481,7 +481,10 @@ fn load(
         path.to_path_buf()
     };
     let template = crate::template::detect(path, &src, kind, &opts.template);
-    let scan = crate::template::dialect(kind, template.as_ref()).find(&shown_path, &src);
+    let mut scan = crate::template::dialect(kind, template.as_ref()).find(&shown_path, &src);
+    if let Ok(found) = &mut scan {
+        found.shrink();
+    }
     // `--skip-unknown`: taken for a server config by its content alone (logrotate's
     // `/var/log/*.log { ... }` reads like nginx), it does not parse and never names the
     // header: not a web-server config, so not an error.
