@@ -161,7 +161,8 @@ mod tests {
     #[test]
     fn help_says_what_was_seen() {
         // Cacti lib/html.php prints the meta from a function.
-        let meta = b"print \"<meta http-equiv='Content-Security-Policy' content='\" . $csp . \"'>\";\n";
+        let meta =
+            b"print \"<meta http-equiv='Content-Security-Policy' content='\" . $csp . \"'>\";\n";
         assert!(help(meta, 30).starts_with("a <meta http-equiv> tag that code prints"));
         let header = b"$response->headers->set('Content-Security-Policy', $csp);\n";
         assert!(help(header, 25).starts_with("the header is set here from a variable"));

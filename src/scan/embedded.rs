@@ -281,10 +281,17 @@ mod tests {
         let (at, what) = sender("defaults/main.yml", dev_sec).unwrap();
         assert_eq!(&dev_sec[at..at + 23], "Content-Security-Policy");
         assert!(what.contains("variables file"));
-        assert!(sender("vars.yml", "csp: Content-Security-Policy default-src 'self'").is_some());
+        assert!(sender(
+            "vars.yml",
+            "csp: Content-Security-Policy default-src 'self'"
+        )
+        .is_some());
         // The same words in a shell script or a bare mention are no such item.
         assert_eq!(sender("vars.yml", "  - Content-Security-Policy\n"), None);
-        assert_eq!(sender("notes.txt", "- Content-Security-Policy \"x\"\n"), None);
+        assert_eq!(
+            sender("notes.txt", "- Content-Security-Policy \"x\"\n"),
+            None
+        );
     }
 
     #[test]
