@@ -593,9 +593,11 @@ fn embedded_sender(path: &Path, src: &[u8]) -> Option<Diagnostic> {
                 ),
             )
             .at(crate::diag::Location::of(path, src, offset))
-            .with_help(
-                "a server configuration under another name: name it with --dialect; else add the vendor's sources to it by hand (or to the configuration it is copied into, and run csppatch there), or --exclude it if it is not deployed",
-            ),
+            .with_help(if what.contains("variables file") {
+                "a template writes this value into the server configuration (a loop such as `add_header {{ header }};`), where csppatch cannot see it: add the vendor's sources to this value by hand, or run csppatch on the rendered configuration"
+            } else {
+                "a server configuration under another name: name it with --dialect; else add the vendor's sources to it by hand (or to the configuration it is copied into, and run csppatch there), or --exclude it if it is not deployed"
+            }),
         )
 }
 

@@ -68,10 +68,32 @@ fn warning(f: &ScannedFile, at: usize) -> Diagnostic {
          name or value built at run time, a framework call, a template expression): check it by hand",
     )
     .at(location(f, at))
-    .with_help(
-        "csppatch reads literal header()/add_header/Header/header values and <meta> tags; a \
-         policy it cannot see may still block the vendor",
-    )
+    .with_help(help(&f.src, at))
+}
+
+/// What was seen at the line, and what to do, by the kind of line: a `<meta>` that code
+/// prints (Cacti's `html.php` echoes it from a function), else a header whose name or value
+/// comes from a variable, a loop or a framework call.
+fn help(src: &[u8], at: usize) -> &'static str {
+    let start = src[..at]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let end = src[at..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(src.len(), |p| at + p);
+    let line = String::from_utf8_lossy(&src[start..end]).to_ascii_lowercase();
+    if line.contains("http-equiv") || line.contains("<meta") {
+        "a <meta http-equiv> tag that code prints (an echo or print in a function, a string \
+         built at run time), not one written in the page: csppatch cannot see the policy it \
+         holds; add the vendor's sources where that string is built, and check the page with \
+         `csppatch probe URL`"
+    } else {
+        "the header is set here from a variable, a loop or a framework call, so its policy is \
+         not written on this line: add the vendor's sources where the value is defined, and \
+         check the page with `csppatch probe URL`"
+    }
 }
 
 /// Offsets where the header name appears in a line that could set it: not a comment, not a
@@ -134,7 +156,17 @@ fn line_of(src: &[u8], offset: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::mentions;
+    use super::{help, mentions};
+
+    #[test]
+    fn help_says_what_was_seen() {
+        // Cacti lib/html.php prints the meta from a function.
+        let meta =
+            b"print \"<meta http-equiv='Content-Security-Policy' content='\" . $csp . \"'>\";\n";
+        assert!(help(meta, 30).starts_with("a <meta http-equiv> tag that code prints"));
+        let header = b"$response->headers->set('Content-Security-Policy', $csp);\n";
+        assert!(help(header, 25).starts_with("the header is set here from a variable"));
+    }
 
     #[test]
     fn mentions_that_could_set_a_policy() {

@@ -8,7 +8,8 @@ declare_rule! {
     name: "unread-csp",
     what: "A file names Content-Security-Policy on a line where csppatch recognises no policy: \
            a header name from a variable, `$response->headers->set(...)`, `$this->header(...)`, \
-           a value from a template variable, a header built in a loop. A warning at that line; \
+           a value from a template variable, a header built in a loop, a `<meta>` printed by code. \
+           A warning at that line; \
            `--check` does not pass.",
     why: "The policy sent there may block the vendor; saying \"nothing blocks the vendor\" \
           would be a false all-clear.",

@@ -78,6 +78,13 @@ pub fn first_sender(path: &Path, src: &[u8]) -> Option<(usize, &'static str)> {
         if trimmed.ends_with(b"http-equiv") {
             return Some((at_line, "a `<meta http-equiv>`"));
         }
+        if is_vars_header(path, trimmed, &lower[at + NEEDLE.len()..]) {
+            return Some((
+                at_line,
+                "a header and its value in a variables file (an Ansible list such as dev-sec's \
+                 `nginx_add_header`, emitted by a template loop)",
+            ));
+        }
         if is_header_entry(trimmed, &lower[at + NEEDLE.len()..]) {
             return Some((
                 at_line,
@@ -116,6 +123,34 @@ pub fn first_sender(path: &Path, src: &[u8]) -> Option<(usize, &'static str)> {
         }
     }
     None
+}
+
+/// A YAML variables file (Ansible defaults/vars, Helm values) whose list item or value is the
+/// header's name followed by its value, the arguments of an nginx `add_header` or an Apache
+/// `Header set` that a template writes in a loop: dev-sec's nginx_hardening has
+/// `- Content-Security-Policy "script-src 'self'"` in `nginx_add_header`, and its template
+/// `add_header {{ header }};` never names the header.
+fn is_vars_header(path: &Path, before: &[u8], after: &[u8]) -> bool {
+    if !matches!(lower_ext(path).as_str(), "yml" | "yaml") {
+        return false;
+    }
+    // The scalar starts with the name: a list item (`- `, maybe quoted) or a key's value.
+    let item = before.iter().all(|&b| b.is_ascii_whitespace() || b == b'-');
+    let value = before.ends_with(b":") && !before.contains(&b'#');
+    if !(item || value) {
+        return false;
+    }
+    // Then whitespace and a value: a quoted policy, or a directive (`default-src`, `frame-ancestors`).
+    if !after.first().is_some_and(|b| b.is_ascii_whitespace()) {
+        return false;
+    }
+    let rest = after.trim_ascii();
+    rest.starts_with(b"\"")
+        || rest.starts_with(b"'")
+        || rest.starts_with(b"\\\"")
+        || find(rest, b"-src").is_some()
+        || find(rest, b"frame-ancestors").is_some()
+        || find(rest, b"upgrade-insecure-requests").is_some()
 }
 
 /// A header map or list names the header as a key (`"Content-Security-Policy": [...]` in
@@ -241,6 +276,22 @@ mod tests {
         )
         .is_some());
         assert!(sender("values.yaml", "  - name: Content-Security-Policy").is_some());
+        // dev-sec/ansible-collection-hardening roles/nginx_hardening/defaults/main.yml
+        let dev_sec = "nginx_add_header:\n  - X-Frame-Options SAMEORIGIN\n  - Content-Security-Policy \"script-src 'self'; object-src 'self'\"\n";
+        let (at, what) = sender("defaults/main.yml", dev_sec).unwrap();
+        assert_eq!(&dev_sec[at..at + 23], "Content-Security-Policy");
+        assert!(what.contains("variables file"));
+        assert!(sender(
+            "vars.yml",
+            "csp: Content-Security-Policy default-src 'self'"
+        )
+        .is_some());
+        // The same words in a shell script or a bare mention are no such item.
+        assert_eq!(sender("vars.yml", "  - Content-Security-Policy\n"), None);
+        assert_eq!(
+            sender("notes.txt", "- Content-Security-Policy \"x\"\n"),
+            None
+        );
     }
 
     #[test]

@@ -131,7 +131,7 @@ pub fn process(
     {
         let at = Location::of(path, src, site.span.start);
         let inside = tags_in_value(site, tags);
-        apply(site, &inside, tags, src);
+        apply(site, &inside, tags, src, engine);
         site.context = unmask(&site.context);
         let blocks = open_blocks(engine, tags, src, site.span.start);
         if let Some(branch) = describe_branch(&blocks, tags, src) {
@@ -177,7 +177,7 @@ pub fn process(
 }
 
 /// Mark the tags' text opaque, give it readable stand-ins, and refuse what cannot be patched.
-fn apply(site: &mut Site, inside: &[InValue], tags: &[Tag], src: &[u8]) {
+fn apply(site: &mut Site, inside: &[InValue], tags: &[Tag], src: &[u8], engine: Engine) {
     if inside.is_empty() {
         return;
     }
@@ -204,6 +204,21 @@ fn apply(site: &mut Site, inside: &[InValue], tags: &[Tag], src: &[u8]) {
         }
     }
     site.value.opaque.sort_by_key(|o| o.start);
+    // envsubst substitutes raw text before nginx reads the file, as Caddy does `{$ENV}`: it
+    // may hold `;` and whole directives, so the directive that holds it is neither changed
+    // nor copied (README, "What is refused").
+    if engine == Engine::Envsubst {
+        for t in inside {
+            site.value.notes.push(crate::site::OpaqueNote {
+                range: t.text.clone(),
+                what: format!(
+                    "{}, which envsubst substitutes into the file before nginx reads it",
+                    named(tags, t.tag, src)
+                ),
+                reach: crate::site::Reach::Any,
+            });
+        }
+    }
     // Every byte replaced was ASCII and became ASCII.
     site.value.text = String::from_utf8(text).unwrap_or_default();
     if site.refusal.is_some() {

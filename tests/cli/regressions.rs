@@ -804,3 +804,37 @@ fn an_invalid_source_in_a_value_with_variants_is_said_once() {
         );
     }
 }
+
+/// dev-sec/ansible-collection-hardening roles/nginx_hardening: the template writes
+/// `add_header {{ header }};` in a loop, the CSP is an item of `nginx_add_header` in
+/// defaults/main.yml. `--check` passed with E012 "nothing blocks the vendor".
+#[test]
+fn a_csp_in_a_template_loops_variables_does_not_pass_check() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "role/templates/hardening.conf.j2",
+        "{% for header in nginx_add_header %}\nadd_header {{ header }};\n{% endfor %}\n",
+    );
+    write(
+        dir.path(),
+        "role/defaults/main.yml",
+        "nginx_add_header:\n  - X-Frame-Options SAMEORIGIN\n  - Content-Security-Policy \"script-src 'self'\"\n",
+    );
+    let out = run_in(dir.path(), &["role", "--vendor", "muserelay", "--check"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("role/defaults/main.yml:3:5: warning[E065]"),
+        "{err}"
+    );
+    assert!(!err.contains("E012"), "{err}");
+    // Without the CSP item nothing is left unchecked: the same run passes.
+    write(
+        dir.path(),
+        "role/defaults/main.yml",
+        "nginx_add_header:\n  - X-Frame-Options SAMEORIGIN\n",
+    );
+    let out = run_in(dir.path(), &["role", "--vendor", "muserelay", "--check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
