@@ -26,14 +26,25 @@ fn http_preamble(dir: &Path) -> String {
 /// A complete nginx.conf serving `server_body` (raw bytes, kept exactly: CRLF, escapes) on
 /// 127.0.0.1:`port`.
 pub fn wrap_server(dir: &Path, port: u16, server_body: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "    server {{\n        listen 127.0.0.1:{port};\n        server_name localhost;\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(server_body);
+    body.extend_from_slice(b"\n    }\n");
+    wrap_http(dir, &body)
+}
+
+/// A complete nginx.conf whose `http { }` block holds `http_body` (its `server`s) as it is.
+pub fn wrap_http(dir: &Path, http_body: &[u8]) -> Vec<u8> {
     let mut conf = format!(
-        "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n{pre}    server {{\n        listen 127.0.0.1:{port};\n        server_name localhost;\n",
+        "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n{pre}",
         d = dir.display(),
         pre = http_preamble(dir),
     )
     .into_bytes();
-    conf.extend_from_slice(server_body);
-    conf.extend_from_slice(b"\n    }\n}\n");
+    conf.extend_from_slice(http_body);
+    conf.extend_from_slice(b"}\n");
     conf
 }
 

@@ -75,17 +75,13 @@ fn upstream_policy_note_is_where_the_browser_receives_two_policies() {
     };
     assert_eq!(noted, vec![pass("location / {"), pass("location /other/")]);
 
-    let dir = tempfile::tempdir().unwrap();
+    // Served on the port nginx::start picks: only the front's `listen` line changes.
+    let listen = format!("listen 127.0.0.1:{front};");
     let server = common::nginx::start(|d, port| {
-        let body = patched.replace(&front.to_string(), &port.to_string());
-        format!(
-            "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n    access_log off;\n    proxy_temp_path {d}/proxy;\n    client_body_temp_path {d}/body;\n{body}}}\n",
-            d = d.display()
-        )
-        .into_bytes()
+        let body = patched.replace(&listen, &format!("listen 127.0.0.1:{port};"));
+        common::nginx::wrap_http(d, body.as_bytes())
     })
     .unwrap();
-    drop(dir);
     for (path, policies) in [
         ("/", 2),
         ("/other/", 2),

@@ -16,8 +16,9 @@ use crate::site::Disposition;
 use super::sites::block_label;
 use super::syntax::{parse, Directive};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Inherit {
+    #[default]
     On,
     Off,
     Merge,
@@ -162,6 +163,7 @@ fn clears_csp(arg: &[u8]) -> bool {
 }
 
 /// What a level inherits from the levels around it.
+#[derive(Default)]
 struct Outer<'l> {
     headers: Vec<Header>,
     mode: Inherit,
@@ -169,18 +171,6 @@ struct Outer<'l> {
     /// The modules whose inherited hide list holds the CSP.
     hidden: Vec<&'static str>,
     cleared: bool,
-}
-
-impl Default for Outer<'_> {
-    fn default() -> Self {
-        Self {
-            headers: Vec::new(),
-            mode: Inherit::On,
-            level: None,
-            hidden: Vec::new(),
-            cleared: false,
-        }
-    }
 }
 
 struct Tree<'f, 'a> {
