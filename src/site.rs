@@ -129,6 +129,10 @@ pub struct FileScan {
     pub server_root: Option<String>,
     /// Lints about the file as it is (location from the dialect, severity as it sees fit).
     pub diagnostics: Vec<crate::diag::Diagnostic>,
+    /// Sites the server never sends because a later directive in the same block replaces the
+    /// header (nginx headers-more: of two `more_set_headers` for one header in a block, only
+    /// the last is sent): (index in `sites`, offset of the replacing directive).
+    pub replaced: Vec<(usize, usize)>,
 }
 
 impl FileScan {
@@ -140,5 +144,6 @@ impl FileScan {
         self.refs.shrink_to_fit();
         self.includes.shrink_to_fit();
         self.diagnostics.shrink_to_fit();
+        self.replaced.shrink_to_fit();
     }
 }

@@ -9,7 +9,7 @@ use crate::options::PatchOptions;
 use crate::report::{FileChange, LiteralEdit, SiteReport};
 use crate::scan::FileSet;
 use crate::site::Site;
-use crate::splice::{self, Failure, SitePatch};
+use crate::splice::{self, Failure, SitePatch, SiteRef};
 
 use super::link::{link, Active};
 use super::location;
@@ -132,13 +132,16 @@ fn plan_files(chunk: &[Active], set: &FileSet, options: &PatchOptions, out: &mut
     while start < chunk.len() {
         let file = chunk[start].file;
         let end = start + chunk[start..].iter().take_while(|a| a.file == file).count();
-        let sites: Vec<&Site> = chunk[start..end].iter().map(|a| a.site.as_ref()).collect();
-        let replaced = super::superseded::superseded(set.files[file].dialect, &sites);
+        let sites: Vec<(&Site, &SiteRef)> = chunk[start..end]
+            .iter()
+            .map(|a| (a.site.as_ref(), &a.which))
+            .collect();
+        let f = &set.files[file];
+        let replaced = super::superseded::superseded(f.dialect, f.scan.as_ref().ok(), &sites);
         let planned: Vec<(&Active, MergeOutcome, usize)> = chunk[start..end]
             .iter()
             .zip(replaced)
             .filter_map(|(a, by)| {
-                let by = by.map(|j| &chunk[start + j].site);
                 plan_site(a, by, set, options, &mut merges, out).map(|(o, row)| (a, o, row))
             })
             .collect();
@@ -153,7 +156,7 @@ fn plan_files(chunk: &[Active], set: &FileSet, options: &PatchOptions, out: &mut
 /// the file must change for it.
 fn plan_site(
     a: &Active,
-    replaced_by: Option<&std::borrow::Cow<'_, Site>>,
+    replaced_by: Option<super::superseded::Replacer>,
     set: &FileSet,
     options: &PatchOptions,
     merges: &mut HashMap<(String, Delivery), MergeOutcome>,
@@ -219,12 +222,13 @@ fn plan_site(
         return None;
     }
     if let Some(by) = replaced_by {
-        let line = location(file, by.span.start).line;
+        let line = location(file, by.offset).line;
         out.diagnostics.push(
             Diagnostic::warning(
                 "E043",
                 format!(
-                    "never sent: the `Header set` of line {line} in the same scope replaces this {}; left as it is",
+                    "never sent: the {} of line {line} in the same scope replaces this {}; left as it is",
+                    by.what,
                     a.site.disposition.header_name()
                 ),
             )

@@ -1,29 +1,58 @@
-//! Apache's `Header set` replaces the header: of several `Header set Content-Security-Policy`
+//! Apache's `Header set` replaces the header (and so does nginx headers-more's
+//! `more_set_headers`, see `dialect/nginx/sites.rs`): of several `Header set Content-Security-Policy`
 //! lines in the same scope and table, only the last is sent (campulse-demo.unistra.fr.conf
 //! sets it three times in a row). Patching an earlier one would change nothing the browser
 //! sees, and calling it locked or patched would be untrue, so it is reported as never sent
 //! (E043) and left as it is (README, "Never a false all-clear").
 
 use crate::dialect::DialectKind;
-use crate::site::Site;
+use crate::site::{FileScan, Site};
+use crate::splice::SiteRef;
 
-/// For each of `sites` (one file's, in file order), the index of the later site that
-/// replaces it, if any.
-pub fn superseded(dialect: DialectKind, sites: &[&Site]) -> Vec<Option<usize>> {
-    let mut out = vec![None; sites.len()];
+/// What replaces a site: the offset of the directive and how to name it in E043.
+pub struct Replacer {
+    pub offset: usize,
+    pub what: &'static str,
+}
+
+/// For each of `sites` (one file's, in file order, with where each is in `scan`), what
+/// replaces it, if anything: a later Apache `Header set` in the same scope and table, or
+/// (recorded by the nginx scan, `FileScan::replaced`) a later `more_set_headers` in the
+/// same block.
+pub fn superseded(
+    dialect: DialectKind,
+    scan: Option<&FileScan>,
+    sites: &[(&Site, &SiteRef)],
+) -> Vec<Option<Replacer>> {
+    let mut out: Vec<Option<Replacer>> = sites.iter().map(|_| None).collect();
+    if dialect == DialectKind::Nginx {
+        let Some(scan) = scan else { return out };
+        for (i, (_, which)) in sites.iter().enumerate() {
+            let SiteRef::Direct(si) = which else { continue };
+            if let Some(&(_, offset)) = scan.replaced.iter().find(|(r, _)| r == si) {
+                out[i] = Some(Replacer {
+                    offset,
+                    what: "`more_set_headers`",
+                });
+            }
+        }
+        return out;
+    }
     if dialect != DialectKind::Apache {
         return out;
     }
-    for (i, a) in sites.iter().enumerate() {
+    for (i, (a, _)) in sites.iter().enumerate() {
         if !replaces(&a.context) {
             continue;
         }
         out[i] = sites
             .iter()
-            .enumerate()
             .skip(i + 1)
-            .filter(|(_, b)| b.context == a.context && b.disposition == a.disposition)
-            .map(|(j, _)| j)
+            .filter(|(b, _)| b.context == a.context && b.disposition == a.disposition)
+            .map(|(b, _)| Replacer {
+                offset: b.span.start,
+                what: "`Header set`",
+            })
             .next_back();
     }
     out

@@ -123,6 +123,13 @@ pub fn process(
         notes.push(Diagnostic::note("TPL004", message).at(Location::of(path, src, first.offset)));
         scan.includes.clear();
     }
+    // A `more_set_headers` replaces an earlier one (nginx's scan, `FileScan::replaced`) only
+    // where both are rendered together: in the same template branch, not one in `{% if %}`
+    // and the other in its `{% else %}` (YunoHost's security.conf.inc.j2).
+    let sites = &scan.sites;
+    scan.replaced.retain(|&(i, by)| {
+        open_blocks(engine, tags, src, sites[i].span.start) == open_blocks(engine, tags, src, by)
+    });
     for (direct, site) in scan
         .sites
         .iter_mut()

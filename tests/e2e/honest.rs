@@ -353,3 +353,212 @@ fn php_page_template_meta_is_patched_and_php_serves_it_to_chromium() {
     let after = widget::violations(&url(server.port));
     widget::assert_muserelay_patched(&before, &after);
 }
+
+/// headers-more's `more_set_headers`, measured here with real nginx: of two for one header in
+/// a block only the last is sent; one filtered by `-s`/`-t` does not replace an earlier one
+/// for the other responses; a location's own `more_set_headers` replaces the server's, an
+/// `add_header` is sent beside it. The first of the pair is never sent: E043, left as it is.
+/// (The shape of sofmeright/DD-UI's README nginx example: a `form-action` and a
+/// `frame-ancestors` policy set one after the other in a server block.)
+#[test]
+fn nginx_sends_only_the_last_more_set_headers_and_that_is_the_one_patched() {
+    const MODULE: &str = "/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so";
+    if !common::have("nginx")
+        || !common::available(
+            std::path::Path::new(MODULE).exists(),
+            "nginx's headers-more module is not installed",
+        )
+    {
+        println!("skipped: nginx or its headers-more module missing");
+        return;
+    }
+    let body = "\
+more_set_headers \"Content-Security-Policy: script-src 'self'\";
+more_set_headers \"Content-Security-Policy: default-src 'self'\";
+location /filtered {
+    more_set_headers \"Content-Security-Policy: img-src 'self'\";
+    more_set_headers -s 404 \"Content-Security-Policy: style-src 'self'\";
+    return 200 \"f\";
+}
+location /both {
+    add_header Content-Security-Policy \"font-src 'self'\" always;
+    return 200 \"b\";
+}
+location / {
+    return 200 \"p\";
+}
+";
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.conf");
+    fs::write(&site, body).unwrap();
+    let out = common::csppatch()
+        .args([
+            "--dialect",
+            "nginx",
+            "--vendor",
+            "muserelay",
+            "--color",
+            "never",
+        ])
+        .arg(&site)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let e043: Vec<&str> = err.lines().filter(|l| l.contains("[E043]")).collect();
+    assert_eq!(e043.len(), 1, "{err}");
+    assert!(
+        e043[0].contains(
+            "site.conf:1:18: warning[E043]: never sent: the `more_set_headers` of line 2"
+        ),
+        "{err}"
+    );
+    let patched = fs::read_to_string(&site).unwrap();
+    // The replaced line is byte-identical; every other site got the vendor.
+    assert!(
+        patched.starts_with(body.lines().next().unwrap()),
+        "{patched}"
+    );
+    for want in [
+        "more_set_headers \"Content-Security-Policy: default-src 'self'; worker-src 'self'; script-src 'self' https://muserelay.com;",
+        "more_set_headers \"Content-Security-Policy: img-src 'self' https://muserelay.com data:\";",
+        "more_set_headers -s 404 \"Content-Security-Policy: style-src 'self' https://muserelay.com 'unsafe-inline'\";",
+    ] {
+        assert!(patched.contains(want), "{want}\n{patched}");
+    }
+    // Outside the values, nothing changed.
+    let strip = |t: &str| {
+        t.lines()
+            .map(|l| l.split('"').step_by(2).collect::<Vec<_>>().join("\""))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(body), strip(&patched));
+
+    // What nginx sends, after the patch.
+    let server = nginx::start(|d, port| {
+        let mut conf = format!("load_module {MODULE};\n").into_bytes();
+        conf.extend(nginx::wrap_server(d, port, patched.as_bytes()));
+        conf
+    })
+    .expect("nginx with the patched site");
+    let csp = |path: &str| server.csp(path);
+    let root = csp("/");
+    assert_eq!(root.len(), 1, "only the last more_set_headers: {root:?}");
+    assert!(
+        root[0].starts_with(
+            "default-src 'self'; worker-src 'self'; script-src 'self' https://muserelay.com"
+        ),
+        "{root:?}"
+    );
+    // `-s 404` replaces the header only on a 404: a 200 gets the unfiltered one.
+    let filtered = csp("/filtered");
+    assert_eq!(filtered.len(), 1, "{filtered:?}");
+    assert!(
+        filtered[0].starts_with("img-src 'self' https://muserelay.com"),
+        "{filtered:?}"
+    );
+    // The location's add_header is sent beside the server's more_set_headers (a `font-src`
+    // alone blocks no script: it needs nothing and is as it was).
+    let mut both = csp("/both");
+    both.sort();
+    assert_eq!(both.len(), 2, "{both:?}");
+    assert!(
+        both[0].contains("script-src 'self' https://muserelay.com"),
+        "{both:?}"
+    );
+    assert_eq!(both[1], "font-src 'self'");
+}
+
+/// A framework's header array, outside any `wp_headers` filter: `$headers['Content-Security-
+/// Policy'] = "..."` in a method that builds a response (the shape of a small PHP app's
+/// `withSecurityHeaders()`, the Response object written out with `header()`), and a
+/// download handler's `default-src 'none'` for SVG files beside it. The literal is what is
+/// sent, so it is patched (it was E041, "cannot read", before); the SVG policy forbids scripts
+/// and is left as it is (E040); php -S serves the page and Chromium runs the widget.
+#[test]
+fn php_header_array_of_a_response_is_patched_and_served() {
+    if !common::have("php") || !common::have("chromium") {
+        println!("skipped: php or chromium missing");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    widget::write_site(root, MUSERELAY_LOADS);
+    let page = widget::page(MUSERELAY_LOADS);
+    fs::write(root.join("page.html"), &page).unwrap();
+    let app = "<?php
+final class App
+{
+    public function withSecurityHeaders(array $response): array
+    {
+        $headers = $response['headers'] + ['X-Content-Type-Options' => 'nosniff'];
+        if (empty($_GET['debug'])) {
+            $headers['Content-Security-Policy'] = \"default-src 'self'; img-src 'self' data:\";
+        }
+        return ['headers' => $headers, 'body' => $response['body']];
+    }
+
+    public function brandingHeaders(string $mime): array
+    {
+        $headers = ['Content-Type' => $mime];
+        if ($mime === 'image/svg+xml') {
+            $headers['Content-Security-Policy'] = \"default-src 'none'\";
+        }
+        return $headers;
+    }
+}
+
+$app = new App();
+if (($_GET['file'] ?? '') === 'logo.svg') {
+    $out = ['headers' => $app->brandingHeaders('image/svg+xml'), 'body' => '<svg xmlns=\"http://www.w3.org/2000/svg\"/>'];
+} else {
+    $out = $app->withSecurityHeaders(['headers' => [], 'body' => file_get_contents(__DIR__ . '/page.html')]);
+}
+foreach ($out['headers'] as $name => $value) {
+    header($name . ': ' . $value);
+}
+echo $out['body'];
+";
+    fs::write(root.join("index.php"), app).unwrap();
+    let url = |port: u16| format!("http://127.0.0.1:{port}/index.php");
+    let server = common::php::start(root, None, &[]);
+    let before = widget::violations(&url(server.port));
+    let svg_before = server.header_values("/index.php?file=logo.svg", "content-security-policy");
+    drop(server);
+    assert!(
+        !widget::blocked(&before, "muserelay.com").is_empty(),
+        "{before:?}"
+    );
+    assert_eq!(svg_before, vec![b"default-src 'none'".to_vec()]);
+
+    let out = common::csppatch()
+        .args(["index.php", "--vendor", "muserelay", "--color", "never"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("E041"), "{err}");
+    assert!(
+        err.contains("index.php:8: Content-Security-Policy (App::withSecurityHeaders()"),
+        "{err}"
+    );
+    assert!(err.contains("index.php:17:51: warning[E040]"), "{err}");
+    let after = fs::read_to_string(root.join("index.php")).unwrap();
+    let changed: Vec<(&str, &str)> = app
+        .lines()
+        .zip(after.lines())
+        .filter(|(b, a)| b != a)
+        .collect();
+    assert_eq!(changed.len(), 1, "only the page policy's line: {changed:?}");
+    assert!(changed[0].0.contains("img-src 'self' data:"), "{changed:?}");
+    common::php::lint(&root.join("index.php")).expect("php -l");
+
+    let server = common::php::start(root, None, &[]);
+    let after_v = widget::violations(&url(server.port));
+    widget::assert_muserelay_patched(&before, &after_v);
+    assert_eq!(
+        server.header_values("/index.php?file=logo.svg", "content-security-policy"),
+        svg_before
+    );
+}

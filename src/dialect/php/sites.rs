@@ -328,10 +328,20 @@ impl<'a> Finder<'a> {
             .filter(|f| f.hooked_to("wp_headers"))
             .map(|f| f.body.clone())
             .collect();
-        for body in filters {
+        for body in &filters {
             for p in body.clone() {
-                self.header_array_entry(p, body.end);
+                self.header_array_entry(p, body.end, true);
             }
+        }
+        // A framework's header array (`$headers['Content-Security-Policy'] = "..."` handed to a
+        // Response, a middleware's `'Content-Security-Policy' => "..."`): the literal is the
+        // value sent, wherever the array goes (README, "PHP").
+        for p in 0..self.code.len() {
+            if filters.iter().any(|b| b.contains(&p)) {
+                continue;
+            }
+            let end = hooks::enclosing(&self.funcs, p).map_or(self.code.len(), |f| f.body.end);
+            self.header_array_entry(p, end, false);
         }
     }
 
@@ -614,7 +624,12 @@ impl<'a> Finder<'a> {
     }
 
     /// `$h['Content-Security-Policy'] = expr;` or `'Content-Security-Policy' => expr`.
-    fn header_array_entry(&mut self, p: usize, body_end: usize) {
+    /// `$headers['Content-Security-Policy'] = ...` or `'Content-Security-Policy' => ...` up to
+    /// `body_end`. `hooked`: in a `wp_headers` filter, where the array is the response's
+    /// headers whatever its value; elsewhere a wholly run-time value (Tiki's
+    /// `$prefs['http_header_content_security_policy_value']`) is no site, and the line is left to
+    /// E041 ("cannot read the policy here").
+    fn header_array_entry(&mut self, p: usize, body_end: usize, hooked: bool) {
         let code = self.code;
         let is_csp_key = |r: Range<usize>| {
             hooks::literal_text(code, r).and_then(|k| Disposition::from_header_name(k.as_bytes()))
@@ -649,6 +664,12 @@ impl<'a> Finder<'a> {
         for (value, variant) in self.values(value_start..end) {
             let start = leading_blanks(&value.elems);
             let elems = trim_end(&value.elems[start..]);
+            let literal_text = elems
+                .iter()
+                .any(|e| matches!(e, Elem::Byte { b, .. } if !b.is_ascii_whitespace()));
+            if !hooked && !literal_text && value.notes.is_empty() {
+                continue;
+            }
             let inlined = inlined_in(&value, start, elems.len());
             let mut site = self.site(
                 disposition,
