@@ -155,13 +155,6 @@ fn is_none(t: &str) -> bool {
     t.eq_ignore_ascii_case("'none'")
 }
 
-fn parsed(tokens: &[String]) -> Vec<Source> {
-    tokens
-        .iter()
-        .filter_map(|t| Source::parse(t).ok())
-        .collect()
-}
-
 /// Would 'unsafe-inline' in `tokens` take effect for `class`? (CSP3 §6.7.3.2: a nonce or hash,
 /// or for scripts 'strict-dynamic', makes browsers ignore it.)
 pub fn unsafe_inline_effective(tokens: &[String], class: Class) -> bool {
@@ -271,13 +264,18 @@ fn signature_with(
 fn compute_signature(tokens: &[String], class: Class, script_check: bool) -> Vec<String> {
     use Destination as D;
     use InlineKind as I;
-    let sources = parsed(tokens);
+    // Each token parsed once, kept beside its text (the URL entries are the tokens as written).
+    let pairs: Vec<(&String, Source)> = tokens
+        .iter()
+        .filter_map(|t| Source::parse(t).ok().map(|s| (t, s)))
+        .collect();
+    let sources: Vec<&Source> = pairs.iter().map(|(_, s)| s).collect();
     let has = |k: Keyword| sources.iter().any(|s| s.keyword() == Some(k));
     let urls = || {
-        tokens
+        pairs
             .iter()
-            .filter(|t| Source::parse(t).is_ok_and(|s| s.matches_urls()))
-            .map(|t| format!("url:{t}"))
+            .filter(|(_, s)| s.matches_urls())
+            .map(|(t, _)| format!("url:{t}"))
     };
     let nonces = || {
         sources.iter().filter_map(|s| match s {
@@ -407,14 +405,22 @@ fn compare(
     };
     let before_sig = signature(b.tokens, class, b.script_check);
     // A class that moved from a URL check to script-src's check (or back) must not care.
-    if signature(b.tokens, class, a.script_check) != before_sig {
+    // (The same flag is the same signature: no second look-up.)
+    if a.script_check != b.script_check && signature(b.tokens, class, a.script_check) != before_sig
+    {
         return Change::Changed;
     }
     let after_sig = signature(a.tokens, class, a.script_check);
     if after_sig == before_sig {
         return Change::Same;
     }
-    if after_sig != signature_with(b.tokens, Some(text), class, a.script_check) {
+    // The usual case: the new list is the old one plus `text`, so "before, plus the source"
+    // is the new list's signature itself; only a list changed otherwise (a `'none'` dropped,
+    // a copy) needs the longer list's signature computed.
+    let appended = a.tokens.len() == b.tokens.len() + 1
+        && a.tokens[..b.tokens.len()] == *b.tokens
+        && a.tokens[b.tokens.len()] == text;
+    if !appended && after_sig != signature_with(b.tokens, Some(text), class, a.script_check) {
         return Change::Changed;
     }
     if source.is_nonce_or_hash() && unsafe_inline_effective(b.tokens, class) {
@@ -550,8 +556,13 @@ impl PolicyPlan {
         };
         let mut trial = self.clone();
         trial.add(x, text, copy_source(self));
+        let bad = acceptable(self, &trial);
+        if bad.is_empty() {
+            // Nothing to pin: the plan below would be this trial again, checked again.
+            return Some(trial);
+        }
         let mut pinned = self.clone();
-        for (class, browser) in acceptable(self, &trial) {
+        for (class, browser) in bad {
             let leaf = class.chain(browser)[0];
             if leaf == x || matches!(leaf, "default-src" | "child-src") {
                 return None;
