@@ -437,7 +437,7 @@ fn merge_requirement(
     }
     for (policy, plan) in list.policies.iter().zip(plans.iter_mut()) {
         let Some(plan) = plan else { continue };
-        let before = plan.clone();
+        let before = Snapshot::of(plan);
         let label = lint::policy_label(list, policy);
         let ok = match &targets {
             Targets::NoFallback(name) => {
@@ -456,12 +456,12 @@ fn merge_requirement(
             ),
         };
         if !ok {
-            *plan = before;
+            before.restore(plan);
             continue;
         }
         let mut any = false;
-        for d in &plan.directives {
-            let old = before.get(&d.name).map_or(0, |b| b.added.len());
+        for (i, d) in plan.directives.iter().enumerate() {
+            let old = before.added_len(i);
             for s in &d.added[old..] {
                 any = true;
                 added.push(Added {
@@ -491,6 +491,53 @@ fn merge_requirement(
                 }
             }
         }
+    }
+}
+
+/// What `restore` needs to put a plan back as it was before one requirement: the plan only
+/// grows (directives appended, sources appended to a directive, its `'none'` dropped), so
+/// lengths do, except for a directive holding `'none'`, whose tokens are kept. (A clone of the
+/// whole plan per requirement and policy was a tenth of the merge.)
+struct Snapshot {
+    directives: usize,
+    /// Per directive: tokens and additions before, and the tokens themselves when a `'none'`
+    /// among them would be dropped by an addition.
+    lens: Vec<(usize, usize, Option<Vec<String>>)>,
+}
+
+impl Snapshot {
+    fn of(plan: &PolicyPlan) -> Snapshot {
+        Snapshot {
+            directives: plan.directives.len(),
+            lens: plan
+                .directives
+                .iter()
+                .map(|d| {
+                    let nones = d.tokens.iter().any(|t| t.eq_ignore_ascii_case("'none'"));
+                    (
+                        d.tokens.len(),
+                        d.added.len(),
+                        nones.then(|| d.tokens.clone()),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn restore(self, plan: &mut PolicyPlan) {
+        plan.directives.truncate(self.directives);
+        for (d, (tokens, added, saved)) in plan.directives.iter_mut().zip(self.lens) {
+            match saved {
+                Some(t) => d.tokens = t,
+                None => d.tokens.truncate(tokens),
+            }
+            d.added.truncate(added);
+        }
+    }
+
+    /// Sources added to directive `i` before (0 for a directive created since).
+    fn added_len(&self, i: usize) -> usize {
+        self.lens.get(i).map_or(0, |l| l.1)
     }
 }
 
@@ -672,4 +719,39 @@ pub fn apply(text: &str, edits: &[TextEdit]) -> String {
     }
     out.push_str(&text[at..]);
     out
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    use super::*;
+
+    #[test]
+    fn a_restored_plan_is_the_plan_before_the_requirement() {
+        // A 'none' that an addition drops, sources appended, a directive created and pins.
+        let list = parse("form-action 'none'; default-src 'self'; script-src 'self' 'none'");
+        let mut plan = initial_plan(&list.policies[0]);
+        let before = format!("{plan:?}");
+        let snapshot = Snapshot::of(&plan);
+        let vendor = Source::parse("https://x.example").unwrap();
+        assert!(plan.append_no_fallback("form-action", &vendor, "https://x.example"));
+        let classes = [Class::Load(super::super::eval::Destination::Script)];
+        for browser in Browser::ALL {
+            plan.ensure(classes[0], browser, &vendor, "https://x.example", &classes)
+                .unwrap();
+        }
+        let connect = Class::Load(super::super::eval::Destination::Connect);
+        plan.ensure(
+            connect,
+            Browser::Csp3,
+            &vendor,
+            "https://x.example",
+            &[connect],
+        )
+        .unwrap();
+        assert!(plan.directives.len() > 3, "{plan:?}");
+        assert_ne!(format!("{plan:?}"), before);
+        assert_eq!(snapshot.added_len(0), 0);
+        snapshot.restore(&mut plan);
+        assert_eq!(format!("{plan:?}"), before);
+    }
 }
