@@ -366,6 +366,53 @@ fn matches_no_url_cached(source: &Source) -> Option<String> {
     why
 }
 
+/// A requirement's source as parsed, and (when it parses) its canonical text and targets.
+type Compiled = (
+    Result<Source, super::source::SourceError>,
+    Option<(String, Result<Targets, Unusable>)>,
+);
+
+/// [`compiled`] results: (directive, source) and the answer.
+type CompiledMemo = FxHashMap<u64, ((String, String), Compiled)>;
+
+thread_local! {
+    /// [`compiled`] by directive and source: a run merges the same few requirements into every
+    /// site, and parsed, printed and classified them again on each. Bounded.
+    static COMPILED: std::cell::RefCell<CompiledMemo> = std::cell::RefCell::new(CompiledMemo::default());
+}
+
+/// `parse_vendor_source`, then `to_string` and `targets` of a requirement, memoized.
+fn compiled(directive: &str, source: &str) -> Compiled {
+    let key = (directive, source);
+    let hash = super::fxhash::hash_of(&key);
+    let hit = COMPILED.with(|m| {
+        m.borrow()
+            .get(&hash)
+            .filter(|((d, s), _)| (d.as_str(), s.as_str()) == key)
+            .map(|(_, c)| c.clone())
+    });
+    if let Some(hit) = hit {
+        return hit;
+    }
+    let parsed = super::source::parse_vendor_source(source, true);
+    let rest = parsed
+        .as_ref()
+        .ok()
+        .map(|s| (s.to_string(), targets(directive, s)));
+    let value = (parsed, rest);
+    COMPILED.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= 256 {
+            m.clear();
+        }
+        m.insert(
+            hash,
+            ((directive.to_string(), source.to_string()), value.clone()),
+        );
+    });
+    value
+}
+
 fn merge_requirement(
     list: &PolicyList,
     plans: &mut [Option<PolicyPlan>],
@@ -378,7 +425,8 @@ fn merge_requirement(
     let vendor = req.vendor.as_str();
     // As strict as the vendor presets (unquoted keywords, stray quotes); whether http:/ws:
     // may be used was decided when the requirement was made.
-    let source = match super::source::parse_vendor_source(req.source.trim(), true) {
+    let (parsed, compiled) = compiled(&directive, req.source.trim());
+    let source = match parsed {
         Ok(s) => s,
         Err(e) => {
             diagnostics.push(lint::invalid_requirement(
@@ -402,12 +450,12 @@ fn merge_requirement(
         return;
     }
     // Keywords in their canonical lower case; hosts as the vendor wrote them.
-    let text = source.to_string();
+    let (text, targets) = compiled.expect("compiled with the source");
     if options.delivery == Delivery::Meta && info(&directive).is_some_and(|i| i.meta_ignored) {
         diagnostics.push(lint::meta_ignored_needed(vendor, &directive));
         return;
     }
-    let targets = match targets(&directive, &source) {
+    let targets = match targets {
         Ok(t) => t,
         Err(why) => {
             diagnostics.push(match why {
