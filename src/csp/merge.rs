@@ -366,6 +366,53 @@ fn matches_no_url_cached(source: &Source) -> Option<String> {
     why
 }
 
+/// A requirement's source as parsed, and (when it parses) its canonical text and targets.
+type Compiled = (
+    Result<Source, super::source::SourceError>,
+    Option<(String, Result<Targets, Unusable>)>,
+);
+
+/// [`compiled`] results: (directive, source) and the answer.
+type CompiledMemo = FxHashMap<u64, ((String, String), Compiled)>;
+
+thread_local! {
+    /// [`compiled`] by directive and source: a run merges the same few requirements into every
+    /// site, and parsed, printed and classified them again on each. Bounded.
+    static COMPILED: std::cell::RefCell<CompiledMemo> = std::cell::RefCell::new(CompiledMemo::default());
+}
+
+/// `parse_vendor_source`, then `to_string` and `targets` of a requirement, memoized.
+fn compiled(directive: &str, source: &str) -> Compiled {
+    let key = (directive, source);
+    let hash = super::fxhash::hash_of(&key);
+    let hit = COMPILED.with(|m| {
+        m.borrow()
+            .get(&hash)
+            .filter(|((d, s), _)| (d.as_str(), s.as_str()) == key)
+            .map(|(_, c)| c.clone())
+    });
+    if let Some(hit) = hit {
+        return hit;
+    }
+    let parsed = super::source::parse_vendor_source(source, true);
+    let rest = parsed
+        .as_ref()
+        .ok()
+        .map(|s| (s.to_string(), targets(directive, s)));
+    let value = (parsed, rest);
+    COMPILED.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= 256 {
+            m.clear();
+        }
+        m.insert(
+            hash,
+            ((directive.to_string(), source.to_string()), value.clone()),
+        );
+    });
+    value
+}
+
 fn merge_requirement(
     list: &PolicyList,
     plans: &mut [Option<PolicyPlan>],
@@ -378,7 +425,8 @@ fn merge_requirement(
     let vendor = req.vendor.as_str();
     // As strict as the vendor presets (unquoted keywords, stray quotes); whether http:/ws:
     // may be used was decided when the requirement was made.
-    let source = match super::source::parse_vendor_source(req.source.trim(), true) {
+    let (parsed, compiled) = compiled(&directive, req.source.trim());
+    let source = match parsed {
         Ok(s) => s,
         Err(e) => {
             diagnostics.push(lint::invalid_requirement(
@@ -402,12 +450,12 @@ fn merge_requirement(
         return;
     }
     // Keywords in their canonical lower case; hosts as the vendor wrote them.
-    let text = source.to_string();
+    let (text, targets) = compiled.expect("compiled with the source");
     if options.delivery == Delivery::Meta && info(&directive).is_some_and(|i| i.meta_ignored) {
         diagnostics.push(lint::meta_ignored_needed(vendor, &directive));
         return;
     }
-    let targets = match targets(&directive, &source) {
+    let targets = match targets {
         Ok(t) => t,
         Err(why) => {
             diagnostics.push(match why {
@@ -437,7 +485,7 @@ fn merge_requirement(
     }
     for (policy, plan) in list.policies.iter().zip(plans.iter_mut()) {
         let Some(plan) = plan else { continue };
-        let before = plan.clone();
+        let before = Snapshot::of(plan);
         let label = lint::policy_label(list, policy);
         let ok = match &targets {
             Targets::NoFallback(name) => {
@@ -456,12 +504,12 @@ fn merge_requirement(
             ),
         };
         if !ok {
-            *plan = before;
+            before.restore(plan);
             continue;
         }
         let mut any = false;
-        for d in &plan.directives {
-            let old = before.get(&d.name).map_or(0, |b| b.added.len());
+        for (i, d) in plan.directives.iter().enumerate() {
+            let old = before.added_len(i);
             for s in &d.added[old..] {
                 any = true;
                 added.push(Added {
@@ -491,6 +539,53 @@ fn merge_requirement(
                 }
             }
         }
+    }
+}
+
+/// What `restore` needs to put a plan back as it was before one requirement: the plan only
+/// grows (directives appended, sources appended to a directive, its `'none'` dropped), so
+/// lengths do, except for a directive holding `'none'`, whose tokens are kept. (A clone of the
+/// whole plan per requirement and policy was a tenth of the merge.)
+struct Snapshot {
+    directives: usize,
+    /// Per directive: tokens and additions before, and the tokens themselves when a `'none'`
+    /// among them would be dropped by an addition.
+    lens: Vec<(usize, usize, Option<Vec<String>>)>,
+}
+
+impl Snapshot {
+    fn of(plan: &PolicyPlan) -> Snapshot {
+        Snapshot {
+            directives: plan.directives.len(),
+            lens: plan
+                .directives
+                .iter()
+                .map(|d| {
+                    let nones = d.tokens.iter().any(|t| t.eq_ignore_ascii_case("'none'"));
+                    (
+                        d.tokens.len(),
+                        d.added.len(),
+                        nones.then(|| d.tokens.clone()),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn restore(self, plan: &mut PolicyPlan) {
+        plan.directives.truncate(self.directives);
+        for (d, (tokens, added, saved)) in plan.directives.iter_mut().zip(self.lens) {
+            match saved {
+                Some(t) => d.tokens = t,
+                None => d.tokens.truncate(tokens),
+            }
+            d.added.truncate(added);
+        }
+    }
+
+    /// Sources added to directive `i` before (0 for a directive created since).
+    fn added_len(&self, i: usize) -> usize {
+        self.lens.get(i).map_or(0, |l| l.1)
     }
 }
 
@@ -672,4 +767,39 @@ pub fn apply(text: &str, edits: &[TextEdit]) -> String {
     }
     out.push_str(&text[at..]);
     out
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    use super::*;
+
+    #[test]
+    fn a_restored_plan_is_the_plan_before_the_requirement() {
+        // A 'none' that an addition drops, sources appended, a directive created and pins.
+        let list = parse("form-action 'none'; default-src 'self'; script-src 'self' 'none'");
+        let mut plan = initial_plan(&list.policies[0]);
+        let before = format!("{plan:?}");
+        let snapshot = Snapshot::of(&plan);
+        let vendor = Source::parse("https://x.example").unwrap();
+        assert!(plan.append_no_fallback("form-action", &vendor, "https://x.example"));
+        let classes = [Class::Load(super::super::eval::Destination::Script)];
+        for browser in Browser::ALL {
+            plan.ensure(classes[0], browser, &vendor, "https://x.example", &classes)
+                .unwrap();
+        }
+        let connect = Class::Load(super::super::eval::Destination::Connect);
+        plan.ensure(
+            connect,
+            Browser::Csp3,
+            &vendor,
+            "https://x.example",
+            &[connect],
+        )
+        .unwrap();
+        assert!(plan.directives.len() > 3, "{plan:?}");
+        assert_ne!(format!("{plan:?}"), before);
+        assert_eq!(snapshot.added_len(0), 0);
+        snapshot.restore(&mut plan);
+        assert_eq!(format!("{plan:?}"), before);
+    }
 }

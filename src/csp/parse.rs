@@ -141,6 +141,41 @@ impl PolicyList {
 
 /// Parse a policy list (a header value, or a meta tag's `content`) the way browsers do.
 pub fn parse(text: &str) -> PolicyList {
+    if text.len() > PARSE_MEMO_MAX {
+        return parse_uncached(text);
+    }
+    let hit = PARSED.with(|m| {
+        m.borrow()
+            .iter()
+            .flatten()
+            .find(|l| l.text == text)
+            .cloned()
+    });
+    if let Some(hit) = hit {
+        return hit;
+    }
+    let list = parse_uncached(text);
+    PARSED.with(|m| {
+        let mut m = m.borrow_mut();
+        // The older entry goes: a site's value and its merged value alternate.
+        m.swap(0, 1);
+        m[0] = Some(list.clone());
+    });
+    list
+}
+
+/// Longest value kept by the parse memo (a policy is ~200 bytes; a huge one is parsed anew).
+const PARSE_MEMO_MAX: usize = 16 * 1024;
+
+thread_local! {
+    /// The last two lists parsed: the pipeline reads one site's value seven times (the merge,
+    /// the lock and semicolon checks, the refusal checks, the splice) and its merged value
+    /// twice, and a copy costs about half of a parse (no tokenizing, no source validation).
+    /// `parse` is a pure function of the text, so a hit is the same list.
+    static PARSED: std::cell::RefCell<[Option<PolicyList>; 2]> = const { std::cell::RefCell::new([None, None]) };
+}
+
+fn parse_uncached(text: &str) -> PolicyList {
     let mut policies = Vec::new();
     for (index, span) in split_spans(text, b',', 0..text.len())
         .into_iter()

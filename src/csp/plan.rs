@@ -155,23 +155,72 @@ fn is_none(t: &str) -> bool {
     t.eq_ignore_ascii_case("'none'")
 }
 
-fn parsed(tokens: &[String]) -> Vec<Source> {
-    tokens
-        .iter()
-        .filter_map(|t| Source::parse(t).ok())
-        .collect()
-}
-
 /// Would 'unsafe-inline' in `tokens` take effect for `class`? (CSP3 §6.7.3.2: a nonce or hash,
 /// or for scripts 'strict-dynamic', makes browsers ignore it.)
 pub fn unsafe_inline_effective(tokens: &[String], class: Class) -> bool {
     let (mut inline, mut nonce_or_hash, mut strict) = (false, false, false);
-    for s in tokens.iter().filter_map(|t| Source::parse(t).ok()) {
-        inline |= s.keyword() == Some(Keyword::UnsafeInline);
-        nonce_or_hash |= s.is_nonce_or_hash();
-        strict |= s.keyword() == Some(Keyword::StrictDynamic);
+    for t in tokens {
+        let s = token_sig(t);
+        inline |= s.keyword == Some(Keyword::UnsafeInline);
+        nonce_or_hash |= s.nonce.is_some() || s.hash.is_some();
+        strict |= s.keyword == Some(Keyword::StrictDynamic);
     }
     inline && !nonce_or_hash && !(class.is_script() && strict)
+}
+
+/// What one token contributes to a signature, from its parse (an invalid token: nothing).
+#[derive(Clone, Default)]
+struct TokenSig {
+    keyword: Option<Keyword>,
+    /// A source that matches URLs (host, scheme, 'self').
+    url: bool,
+    /// `nonce:<value>` for a nonce source.
+    nonce: Option<Rc<str>>,
+    /// `hash:<alg>-<base64, + and / for - and _>` for a hash source.
+    hash: Option<Rc<str>>,
+}
+
+/// Entries of the token memo before it starts over.
+const TOKEN_MEMO: usize = 4096;
+
+thread_local! {
+    /// `token_sig` by token text: a signature is asked for every class of every list the plan
+    /// tries, and each used to parse every token of its list again (a host source's parse is
+    /// most of a signature's cost); the same tokens recur across a policy's directives and
+    /// copies, and `'self'`, `data:`, `https:` across sites. Bounded: cleared at `TOKEN_MEMO`.
+    static TOKEN_SIGS: std::cell::RefCell<FxHashMap<String, TokenSig>> =
+        std::cell::RefCell::new(FxHashMap::default());
+}
+
+fn token_sig(t: &str) -> TokenSig {
+    if let Some(hit) = TOKEN_SIGS.with(|m| m.borrow().get(t).cloned()) {
+        return hit;
+    }
+    let sig = match Source::parse(t) {
+        Err(_) => TokenSig::default(),
+        Ok(s) => TokenSig {
+            keyword: s.keyword(),
+            url: s.matches_urls(),
+            nonce: match &s {
+                Source::Nonce(v) => Some(format!("nonce:{v}").into()),
+                _ => None,
+            },
+            hash: match &s {
+                Source::Hash(..) => Some(
+                    format!("hash:{}", s.to_string().replace('-', "+").replace('_', "/")).into(),
+                ),
+                _ => None,
+            },
+        },
+    };
+    TOKEN_SIGS.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= TOKEN_MEMO {
+            m.clear();
+        }
+        m.insert(t.to_string(), sig.clone());
+    });
+    sig
 }
 
 /// One memoized signature: the token list it is for (to rule out a hash collision).
@@ -271,28 +320,23 @@ fn signature_with(
 fn compute_signature(tokens: &[String], class: Class, script_check: bool) -> Vec<String> {
     use Destination as D;
     use InlineKind as I;
-    let sources = parsed(tokens);
-    let has = |k: Keyword| sources.iter().any(|s| s.keyword() == Some(k));
+    // Each token's part, memoized by its text (the URL entries are the tokens as written).
+    let sigs: Vec<TokenSig> = tokens.iter().map(|t| token_sig(t)).collect();
+    let has = |k: Keyword| sigs.iter().any(|s| s.keyword == Some(k));
     let urls = || {
         tokens
             .iter()
-            .filter(|t| Source::parse(t).is_ok_and(|s| s.matches_urls()))
-            .map(|t| format!("url:{t}"))
+            .zip(&sigs)
+            .filter(|(_, s)| s.url)
+            .map(|(t, _)| format!("url:{t}"))
     };
     let nonces = || {
-        sources.iter().filter_map(|s| match s {
-            Source::Nonce(v) => Some(format!("nonce:{v}")),
-            _ => None,
-        })
+        sigs.iter()
+            .filter_map(|s| s.nonce.as_deref().map(str::to_string))
     };
     let hashes = || {
-        sources.iter().filter_map(|s| match s {
-            Source::Hash(..) => Some(format!(
-                "hash:{}",
-                s.to_string().replace('-', "+").replace('_', "/")
-            )),
-            _ => None,
-        })
+        sigs.iter()
+            .filter_map(|s| s.hash.as_deref().map(str::to_string))
     };
     let mut sig: Vec<String> = match class {
         Class::Load(d) if d == D::Script || (d == D::Worker && script_check) => {
@@ -407,14 +451,22 @@ fn compare(
     };
     let before_sig = signature(b.tokens, class, b.script_check);
     // A class that moved from a URL check to script-src's check (or back) must not care.
-    if signature(b.tokens, class, a.script_check) != before_sig {
+    // (The same flag is the same signature: no second look-up.)
+    if a.script_check != b.script_check && signature(b.tokens, class, a.script_check) != before_sig
+    {
         return Change::Changed;
     }
     let after_sig = signature(a.tokens, class, a.script_check);
-    if after_sig == before_sig {
+    if Rc::ptr_eq(&after_sig, &before_sig) || after_sig == before_sig {
         return Change::Same;
     }
-    if after_sig != signature_with(b.tokens, Some(text), class, a.script_check) {
+    // The usual case: the new list is the old one plus `text`, so "before, plus the source"
+    // is the new list's signature itself; only a list changed otherwise (a `'none'` dropped,
+    // a copy) needs the longer list's signature computed.
+    let appended = a.tokens.len() == b.tokens.len() + 1
+        && a.tokens[..b.tokens.len()] == *b.tokens
+        && a.tokens[b.tokens.len()] == text;
+    if !appended && after_sig != signature_with(b.tokens, Some(text), class, a.script_check) {
         return Change::Changed;
     }
     if source.is_nonce_or_hash() && unsafe_inline_effective(b.tokens, class) {
@@ -423,6 +475,83 @@ fn compare(
     } else {
         Change::Widened
     }
+}
+
+/// The directive of a plan that governs `class` in `browser`, by a look-up of a directive's
+/// tokens by name: its name (the chain's) and tokens.
+fn governing_by<'a>(
+    look: &impl Fn(&str) -> Option<&'a [String]>,
+    class: Class,
+    browser: Browser,
+) -> Option<(&'static str, &'a [String])> {
+    class
+        .chain(browser)
+        .iter()
+        .find_map(|n| look(n).map(|t| (*n, t)))
+}
+
+/// The (class, browser) pairs whose verdicts differ between two plans (given as look-ups of
+/// a directive's tokens by name) otherwise than by `source` for a target class.
+fn acceptable<'a>(
+    before: impl Fn(&str) -> Option<&'a [String]>,
+    after: impl Fn(&str) -> Option<&'a [String]>,
+    source: &Source,
+    text: &str,
+    targets: &[Class],
+) -> Vec<(Class, Browser)> {
+    let mut bad = Vec::new();
+    // A class whose chain is the same in a later browser gets the same answer there (the
+    // verdict is a function of the chain, the look-ups and the class): most chains are.
+    let mut verdicts: [Option<(&'static [&'static str], bool)>; 16] = [None; 16];
+    for browser in Browser::ALL {
+        for (ci, class) in Class::ALL.into_iter().enumerate() {
+            let chain = class.chain(browser);
+            if let Some((seen, ok)) = verdicts[ci] {
+                if seen == chain {
+                    if !ok {
+                        bad.push((class, browser));
+                    }
+                    continue;
+                }
+            }
+            // Most classes are governed by the same, untouched directive before and after:
+            // same name (so the same kind of check), same tokens, same verdicts.
+            let (b, a) = (
+                governing_by(&before, class, browser),
+                governing_by(&after, class, browser),
+            );
+            let untouched = match (b, a) {
+                (None, None) => true,
+                (Some(b), Some(a)) => b.0 == a.0 && b.1 == a.1,
+                _ => false,
+            };
+            if untouched {
+                verdicts[ci] = Some((chain, true));
+                continue;
+            }
+            let governance = |g: Option<(&str, &'a [String])>| {
+                g.map(|(name, tokens)| Governance {
+                    tokens,
+                    script_check: class == Class::Load(Destination::Script)
+                        || (class == Class::Load(Destination::Worker) && name == "script-src"),
+                })
+            };
+            let change = compare(
+                governance(b).as_ref(),
+                governance(a).as_ref(),
+                source,
+                text,
+                class,
+            );
+            let ok =
+                change == Change::Same || (change == Change::Widened && targets.contains(&class));
+            verdicts[ci] = Some((chain, ok));
+            if !ok {
+                bad.push((class, browser));
+            }
+        }
+    }
+    bad
 }
 
 impl PolicyPlan {
@@ -492,15 +621,19 @@ impl PolicyPlan {
         });
     }
 
-    /// The plan with `source` added to `x` (pins first), if it changes no class outside
-    /// `targets` in any browser, and the target classes only by `source`.
+    /// Add `source` to `x` (pins first) if that changes no class outside `targets` in any
+    /// browser, and the target classes only by `source`: `true`, the plan is changed; `false`,
+    /// the plan is as it was.
+    ///
+    /// The trial without pins is made in place and undone when it fails (one directive's
+    /// tokens saved, not the whole plan cloned): it is the usual outcome.
     fn with_source_in(
-        &self,
+        &mut self,
         x: &'static str,
         source: &Source,
         text: &str,
         targets: &[Class],
-    ) -> Option<PolicyPlan> {
+    ) -> bool {
         let copy_source = |plan: &PolicyPlan| -> Option<(&'static str, Vec<String>)> {
             if plan.get(x).is_some() {
                 return None;
@@ -514,57 +647,73 @@ impl PolicyPlan {
                     .find_map(|n| plan.get(n).map(|d| (*n, d.tokens.clone())))
             })
         };
-        let acceptable = |before: &PolicyPlan, after: &PolicyPlan| -> Vec<(Class, Browser)> {
-            let mut bad = Vec::new();
-            for browser in Browser::ALL {
-                for class in Class::ALL {
-                    // Most classes are governed by the same, untouched directive before and
-                    // after: same name (so the same kind of check), same tokens, same verdicts.
-                    let (b, a) = (
-                        before.governing(class, browser),
-                        after.governing(class, browser),
-                    );
-                    let untouched = match (b, a) {
-                        (None, None) => true,
-                        (Some(b), Some(a)) => b.name == a.name && b.tokens == a.tokens,
-                        _ => false,
-                    };
-                    if untouched {
-                        continue;
+        let copy = copy_source(self);
+        let saved: Option<(Vec<String>, usize)> =
+            self.get(x).map(|d| (d.tokens.clone(), d.added.len()));
+        self.add(x, text, copy);
+        let bad = {
+            let this = &*self;
+            acceptable(
+                |n| {
+                    if n == x {
+                        saved.as_ref().map(|(t, _)| t.as_slice())
+                    } else {
+                        this.get(n).map(|d| d.tokens.as_slice())
                     }
-                    let change = compare(
-                        before.governance(class, browser).as_ref(),
-                        after.governance(class, browser).as_ref(),
-                        source,
-                        text,
-                        class,
-                    );
-                    let ok = change == Change::Same
-                        || (change == Change::Widened && targets.contains(&class));
-                    if !ok {
-                        bad.push((class, browser));
-                    }
-                }
-            }
-            bad
+                },
+                |n| this.get(n).map(|d| d.tokens.as_slice()),
+                source,
+                text,
+                targets,
+            )
         };
-        let mut trial = self.clone();
-        trial.add(x, text, copy_source(self));
+        if bad.is_empty() {
+            return true;
+        }
+        // Undo the trial: `add` changed only `x` (or pushed it last).
+        match saved {
+            Some((tokens, added)) => {
+                let d = self
+                    .directives
+                    .iter_mut()
+                    .find(|d| d.name == x)
+                    .expect("x was present");
+                d.tokens = tokens;
+                d.added.truncate(added);
+            }
+            None => {
+                self.directives.pop();
+            }
+        }
         let mut pinned = self.clone();
-        for (class, browser) in acceptable(self, &trial) {
+        for (class, browser) in bad {
             let leaf = class.chain(browser)[0];
             if leaf == x || matches!(leaf, "default-src" | "child-src") {
-                return None;
+                return false;
             }
             if pinned.get(leaf).is_some() {
                 continue;
             }
-            let from = self.governing(class, browser)?.clone();
+            let Some(from) = self.governing(class, browser) else {
+                return false;
+            };
+            let from = from.clone();
             pinned.pin(leaf, &from);
         }
         let copy = copy_source(&pinned);
         pinned.add(x, text, copy);
-        acceptable(self, &pinned).is_empty().then_some(pinned)
+        let ok = acceptable(
+            |n| self.get(n).map(|d| d.tokens.as_slice()),
+            |n| pinned.get(n).map(|d| d.tokens.as_slice()),
+            source,
+            text,
+            targets,
+        )
+        .is_empty();
+        if ok {
+            *self = pinned;
+        }
+        ok
     }
 
     /// Make `class` allow `source` in `browser`, changing nothing else. `Ok(false)`: nothing to
@@ -603,8 +752,7 @@ impl PolicyPlan {
             )
         });
         for (_, x) in candidates {
-            if let Some(plan) = self.with_source_in(x, source, text, targets) {
-                *self = plan;
+            if self.with_source_in(x, source, text, targets) {
                 return Ok(true);
             }
         }
