@@ -211,3 +211,56 @@ fn caddy_upstream_note_is_where_the_browser_receives_two_policies() {
         }
     }
 }
+
+/// Behind `proxy:fcgi://` (PHP-FPM), the backend's headers land in the `always` table: there
+/// `Header set` is the one sent beside them, and `Header always set` replaces them.
+const APACHE_FCGI_SITE: &str = r#"LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so
+LoadModule proxy_fcgi_module /usr/lib/apache2/modules/mod_proxy_fcgi.so
+<Location /onsuccess/>
+    Header set Content-Security-Policy "script-src 'self'"
+    SetHandler "proxy:fcgi://127.0.0.1:{app}"
+</Location>
+<Location /always/>
+    Header always set Content-Security-Policy "script-src 'self'"
+    SetHandler "proxy:fcgi://127.0.0.1:{app}"
+</Location>
+<Location /alwaysunset/>
+    Header always unset Content-Security-Policy
+    Header set Content-Security-Policy "script-src 'self'"
+    ProxyPass fcgi://127.0.0.1:{app}/
+</Location>
+"#;
+
+#[test]
+fn apache_fcgi_backend_note_is_where_the_browser_receives_two_policies() {
+    if !common::have("apache2") || !common::have("python3") {
+        return;
+    }
+    let backend = common::fcgi::start("Content-Security-Policy: script-src 'none'");
+    let site = APACHE_FCGI_SITE.replace("{app}", &backend.port.to_string());
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join("sites");
+    std::fs::create_dir(&conf).unwrap();
+    std::fs::write(conf.join("site.conf"), &site).unwrap();
+    let run = common::run_in(tmp.path(), &["sites", "--vendor", "muserelay"], &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        noted(&run.stderr, "APA312"),
+        vec![line_after(&site, "Location /onsuccess/", "SetHandler")],
+        "{}",
+        run.stderr
+    );
+    let patched = std::fs::read_to_string(conf.join("site.conf")).unwrap();
+    let server = common::apache::Tree::new(&patched, &[]).start();
+    for (path, policies) in [("/onsuccess/", 2), ("/always/", 1), ("/alwaysunset/", 1)] {
+        let csp = server.csp(path);
+        assert_eq!(csp.len(), policies, "{path}: {csp:?}");
+        assert!(
+            csp.iter().any(|p| p.contains("https://muserelay.com")),
+            "{path}: {csp:?}"
+        );
+        if policies == 2 {
+            assert!(csp.contains(&"script-src 'none'".to_string()), "{csp:?}");
+        }
+    }
+}
