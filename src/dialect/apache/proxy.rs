@@ -1,7 +1,7 @@
 //! APA312: a policy mod_headers sends beside the one a proxied backend sends.
 //!
 //! Which of mod_headers' two tables a backend's headers land in depends on the protocol
-//! (measured with httpd 2.4 and a backend that sends its own policy, tests/e2e/upstream_csp_apache.rs):
+//! (measured with httpd 2.4 and a backend that sends its own policy, tests/e2e/upstream_csp_servers.rs):
 //!
 //! - `http`/`https`/`h2`/`ws` (mod_proxy_http), `uwsgi` and `ajp` read the backend's response
 //!   into `headers_out`, the `onsuccess` table: `Header set` replaces the backend's policy,
