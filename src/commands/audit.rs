@@ -105,7 +105,8 @@ pub struct VendorCheck {
 /// dropped by a nested block, or replaced.
 pub const TRAP_CODES: &[&str] = &[
     "NGX202", "NGX203", "NGX204", "NGX206", "APA302", "APA303", "APA304", "APA305", "APA306",
-    "APA311", "CDY406", "CDY408", "E043", "E011", "HTM601", "HTM603", "PHP502", "PHP504", "PHP505",
+    "APA311", "APA312", "CDY406", "CDY408", "CDY409", "E043", "E011", "HTM601", "HTM603", "PHP502",
+    "PHP504", "PHP505",
 ];
 
 /// A caveat of the merge that means the vendor stays blocked whatever is added.

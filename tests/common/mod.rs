@@ -4,6 +4,7 @@
 pub mod apache;
 pub mod browser;
 pub mod caddy;
+pub mod fcgi;
 pub mod http;
 pub mod json;
 pub mod nginx;

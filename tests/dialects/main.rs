@@ -31,3 +31,4 @@ mod php_decode;
 mod php_encode;
 mod php_snapshots;
 mod php_tokenizer;
+mod upstream_notes;

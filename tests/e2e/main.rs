@@ -27,6 +27,7 @@ mod honest;
 mod probe_browsers;
 mod templates;
 mod upstream_csp;
+mod upstream_csp_servers;
 mod vars_caddy;
 mod vars_nginx;
 mod vars_nginx_variants;

@@ -111,6 +111,7 @@ pub(crate) fn check(
         }
     }
     out.extend(echo(config, src, path));
+    out.extend(super::proxy::notes(path, src, config, csp));
 
     // APA307: `.htaccess` needs AllowOverride FileInfo.
     if let (true, Some(first)) = (super::is_htaccess(path), sites.first()) {

@@ -34,6 +34,7 @@ mod format;
 mod header;
 mod lexer;
 mod lints;
+mod proxy;
 mod rules;
 mod sections;
 mod validate;

@@ -187,4 +187,26 @@ pub static RULES: &[Rule] = &[
                   <Location /embed>\n    Header unset Content-Security-Policy\n</Location>\n\n\
                   Use instead:\n<Location /embed>\n    Header always unset Content-Security-Policy\n</Location>",
     },
+    Rule {
+        code: "APA312",
+        name: "backend-may-send-csp",
+        what: "A file that sends a Content-Security-Policy with `Header` hands requests to a \
+               backend (`ProxyPass`, `ProxyPassMatch`, `RewriteRule ... [P]`, `SetHandler \
+               \"proxy:...\"`) and sends its policy in the other of mod_headers' two tables \
+               than the one the backend's headers land in, with no `Header unset` of that \
+               table for those requests. A note: csppatch cannot know whether the application \
+               sends a policy of its own.",
+        why: "mod_proxy_http (and uwsgi, ajp) puts the backend's headers in the `onsuccess` \
+              table, so `Header always set` is sent beside the application's policy; \
+              mod_proxy_fcgi and scgi read a CGI response into the `always` table, so there \
+              `Header set` is. Measured with httpd 2.4: the browser receives both policies and \
+              enforces both, so a vendor added to httpd's is still blocked by the \
+              application's (Nextcloud, Grafana, WordPress plugins and most frameworks' \
+              security middleware send one). `Header always unset` does not touch the \
+              `onsuccess` table, and an `early` unset runs before the backend answers.",
+        example: "<Location />\n    ProxyPass http://app:3000/\n    Header always set Content-Security-Policy \"script-src 'self'\"\n</Location>\n\n\
+                  Use instead, where httpd's policy is the one that should apply:\n\
+                  <Location />\n    ProxyPass http://app:3000/\n    Header unset Content-Security-Policy\n    Header always set Content-Security-Policy \"script-src 'self'\"\n</Location>\n\n\
+                  (behind `SetHandler \"proxy:fcgi://...\"`: `Header always unset`, or `Header always set` alone)",
+    },
 ];

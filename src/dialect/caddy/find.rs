@@ -129,6 +129,7 @@ pub fn scan_with_ops(path: &Path, src: &[u8]) -> Result<(FileScan, Vec<FoundOp>)
         w.vars = BlockVars::collect(&lexed.tokens, &block.segments);
         w.collect_matchers(&block.segments);
         w.directives(&block.segments, &context, false)?;
+        w.upstream(&block.segments);
     }
     w.comment_joins();
     w.shared_vars();
@@ -237,6 +238,107 @@ impl Walker<'_> {
             }
         }
         Ok(())
+    }
+
+    /// CDY409: a policy a `header` writes before an upstream answers, beside the upstream's.
+    fn upstream(&mut self, segments: &[Vec<usize>]) {
+        let (mut senders, mut proxies) = (Vec::new(), Vec::new());
+        self.upstream_walk(segments, &mut Vec::new(), &mut senders, &mut proxies);
+        for (place, directive) in proxies {
+            let Some(&(_, field, add)) = senders.iter().find(|(p, _, _)| !exclusive(p, &place))
+            else {
+                continue;
+            };
+            let line = line_col(self.src, self.tok(field).span.start).0;
+            let name = self.text(directive);
+            let how = if add {
+                "`+` adds it to any policy already there"
+            } else {
+                "without `defer`, Caddy writes it before the upstream answers, then adds the \
+                 upstream's"
+            };
+            self.lint(
+                Diagnostic::note(
+                    code::UPSTREAM_CSP,
+                    format!(
+                        "`{name}` passes requests to an upstream: if the application sends its \
+                         own Content-Security-Policy, Caddy sends it beside the one `header` \
+                         sets at line {line} ({how}), browsers enforce both, and the vendor \
+                         must be allowed by the application's policy too, which csppatch \
+                         cannot read"
+                    ),
+                )
+                .with_help(format!(
+                    "see what a browser receives with `csppatch probe <url> --vendor NAME`; if \
+                     the application's policy should not apply, `header_down \
+                     -Content-Security-Policy` in this `{name}` block drops it, or set this \
+                     policy (without `+`) in a `header {{ ... defer }}` block, which replaces it"
+                )),
+                self.tok(directive).span.start,
+            );
+        }
+    }
+
+    /// The enforced policies `header` writes before the response (place, field token, `+`)
+    /// and the proxies whose upstream's policy reaches the browser (place, directive token),
+    /// where a place is the path of (segment index, is a `handle`) down the nested blocks.
+    #[allow(clippy::type_complexity)]
+    fn upstream_walk(
+        &self,
+        segments: &[Vec<usize>],
+        place: &mut Vec<(usize, bool)>,
+        senders: &mut Vec<(Vec<(usize, bool)>, usize, bool)>,
+        proxies: &mut Vec<(Vec<(usize, bool)>, usize)>,
+    ) {
+        let enforced = |name: &[u8]| csp_name(name) == Some(Disposition::Enforce);
+        for (i, seg) in segments.iter().enumerate() {
+            let Some(&first) = seg.first() else { continue };
+            let here = |place: &Vec<(usize, bool)>, handle: bool| {
+                let mut p = place.clone();
+                p.push((i, handle));
+                p
+            };
+            match self.text(first).as_str() {
+                "header" => {
+                    let h = parse_header(&self.lexed.tokens, seg);
+                    if h.error.is_some() {
+                        continue;
+                    }
+                    // Caddy 2.6 defers a `header` block that deletes a field.
+                    let deferred = h.deferred || h.ops.iter().any(|o| o.kind == OpKind::Delete);
+                    for op in &h.ops {
+                        let add = op.kind == OpKind::Add;
+                        if op.value.is_some()
+                            && enforced(&op.name)
+                            && (add || (op.kind == OpKind::Set && !deferred))
+                        {
+                            senders.push((here(place, false), op.field, add));
+                        }
+                    }
+                }
+                name @ ("route" | "handle" | "handle_path") => {
+                    let (_, inner) = self.nested(seg);
+                    place.push((i, name != "route"));
+                    self.upstream_walk(&inner, place, senders, proxies);
+                    place.pop();
+                }
+                "reverse_proxy" | "php_fastcgi" => {
+                    let (_, inner) = self.nested(seg);
+                    let cleared = inner.iter().any(|line| {
+                        line.first()
+                            .is_some_and(|&t| self.tok(t).is("header_down"))
+                            && parse_header_down(&self.lexed.tokens, line)
+                                .ops
+                                .iter()
+                                .any(|o| o.kind == OpKind::Delete && enforced(&o.name))
+                    });
+                    if !cleared {
+                        proxies.push((here(place, false), first));
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 
     /// The label (`handle /api/*`) and the directive segments of a block directive, split
@@ -677,6 +779,16 @@ impl Walker<'_> {
             }
         }
     }
+}
+
+/// Do two places serve different requests? Only sibling `handle` blocks do: Caddy runs the
+/// first that matches. A `route` or a `handle` that does not answer falls through to the
+/// directives after it (measured: `handle /x/* { header ... }` beside `reverse_proxy`).
+fn exclusive(a: &[(usize, bool)], b: &[(usize, bool)]) -> bool {
+    a.iter()
+        .zip(b)
+        .find(|(x, y)| x != y)
+        .is_some_and(|(x, y)| x.1 && y.1)
 }
 
 /// The disposition of a header name, case-insensitively.

@@ -53,6 +53,9 @@ pub struct HeaderDirective {
     pub ops: Vec<HeaderOp>,
     /// What Caddy refuses in this directive (the token it names, its message).
     pub error: Option<(usize, String)>,
+    /// `defer` in the block: the operations wait until the response is written (after a
+    /// `reverse_proxy` upstream answered). A deletion defers them too.
+    pub deferred: bool,
 }
 
 /// Read a `header` segment (its first token is `header`).
@@ -84,6 +87,7 @@ pub fn parse_header(toks: &[Token], segment: &[usize]) -> HeaderDirective {
         }
         while d.next_block(0) {
             if d.val_is("defer") {
+                out.deferred = true;
                 continue;
             }
             let Some(field) = d.current() else { break };

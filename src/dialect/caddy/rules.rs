@@ -12,6 +12,7 @@ pub const COMMENT_JOINS_LINE: &str = "CDY405";
 pub const NESTED_DELETE: &str = "CDY406";
 pub const IMPORT_FROM_ENV: &str = "CDY407";
 pub const DEFAULT_ONLY: &str = "CDY408";
+pub const UPSTREAM_CSP: &str = "CDY409";
 
 pub static RULES: &[Rule] = &[
     Rule {
@@ -138,5 +139,25 @@ pub static RULES: &[Rule] = &[
                   Use instead (when this policy should always be sent):\n\n\
                   header {\n    Content-Security-Policy \"default-src 'self'\"\n    defer\n}\nreverse_proxy app:3000\n\n\
                   or patch the policy the upstream sends as well.",
+    },
+    Rule {
+        code: UPSTREAM_CSP,
+        name: "upstream-may-send-csp",
+        what: "A `header Content-Security-Policy \"...\"` without `defer` (or any \
+               `header +Content-Security-Policy`) reaches requests that a `reverse_proxy` or \
+               `php_fastcgi` hands to an upstream, which has no `header_down \
+               -Content-Security-Policy`. A note: csppatch cannot know whether the \
+               application sends a policy of its own.",
+        why: "Without `defer`, Caddy writes the field before the upstream answers and then \
+              adds the upstream's headers to it: measured with Caddy 2.6, the browser \
+              receives both policies and enforces both, so a vendor added to Caddy's is still \
+              blocked by the application's. With `defer` (or a deletion in the same `header` \
+              block, which defers it too) Caddy's value replaces the upstream's; `+` adds it \
+              in any case. Nested `handle` or `route` blocks do not keep the two apart: \
+              only sibling `handle` blocks serve different requests.",
+        example: "header Content-Security-Policy \"script-src 'self'\"\nreverse_proxy app:3000\n\n\
+                  Use instead, where Caddy's policy is the one that should apply:\n\n\
+                  header {\n    Content-Security-Policy \"script-src 'self'\"\n    defer\n}\nreverse_proxy app:3000\n\n\
+                  or drop the upstream's policy:\n\nreverse_proxy app:3000 {\n    header_down -Content-Security-Policy\n}",
     },
 ];
