@@ -142,8 +142,9 @@ impl Assignments {
         within: Option<&str>,
     ) {
         for (i, d) in directives.iter().enumerate() {
-            let name = d.name.value(src);
-            let skip: &[usize] = match name.as_slice() {
+            let name = d.name.bytes(src);
+            let name: &[u8] = &name;
+            let skip: &[usize] = match name {
                 b"set" => &[0, 1],
                 b"map" => &[1],
                 b"add_header" if is_csp_header(d, src) => &[1],
@@ -151,7 +152,7 @@ impl Assignments {
             };
             if name == b"set" {
                 if let [var, word] = d.args.as_slice() {
-                    if let Some(n) = var.value(src).strip_prefix(b"$") {
+                    if let Some(n) = var.bytes(src).strip_prefix(b"$") {
                         self.by_name
                             .entry(String::from_utf8_lossy(n).into_owned())
                             .or_default()
@@ -165,7 +166,7 @@ impl Assignments {
                 }
             }
             for (k, w) in d.args.iter().enumerate() {
-                let names = names_in(&w.value(src));
+                let names = names_in(&w.bytes(src));
                 let counts = if name == b"set" && k == 1 {
                     &mut self.read_in_sets
                 } else if skip.contains(&k) || (name == b"more_set_headers" && is_csp_line(w, src))
@@ -202,7 +203,7 @@ impl Assignments {
     fn map(&mut self, d: &Directive, src: &[u8]) {
         for entry in d.children() {
             for w in entry.args.iter() {
-                self.read_elsewhere.extend(names_in(&w.value(src)));
+                self.read_elsewhere.extend(names_in(&w.bytes(src)));
             }
         }
         let [_, var] = d.args.as_slice() else {
@@ -587,7 +588,7 @@ fn line_of(src: &[u8], offset: usize) -> usize {
 
 fn is_csp_header(d: &Directive, src: &[u8]) -> bool {
     d.args.first().is_some_and(|h| {
-        crate::site::Disposition::from_header_name(&h.value(src)).is_some()
+        crate::site::Disposition::from_header_name(&h.bytes(src)).is_some()
     })
 }
 

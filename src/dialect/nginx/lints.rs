@@ -103,12 +103,13 @@ enum Item {
 fn outline(directives: &[Directive], src: &[u8]) -> Vec<Item> {
     let mut out = Vec::new();
     for d in directives {
-        match d.name.text(src).as_str() {
-            "add_header" => out.push(Item::Header {
+        let name = d.name.bytes(src);
+        match &*name {
+            b"add_header" => out.push(Item::Header {
                 name: d.args.first().map(|a| a.value(src)).unwrap_or_default(),
                 offset: d.span.start,
             }),
-            "add_header_inherit" => out.push(Item::Inherit(
+            b"add_header_inherit" => out.push(Item::Inherit(
                 match d.args.first().map(|a| a.text(src)).as_deref() {
                     Some("merge") => Some(Inherit::Merge),
                     Some("off") => Some(Inherit::Off),
@@ -116,10 +117,10 @@ fn outline(directives: &[Directive], src: &[u8]) -> Vec<Item> {
                     _ => None,
                 },
             )),
-            "include" => out.push(Item::Include {
+            b"include" => out.push(Item::Include {
                 offset: d.span.start,
             }),
-            "more_clear_headers" => {
+            b"more_clear_headers" => {
                 let clears = d.args.iter().any(|a| {
                     let v = a.value(src).to_ascii_lowercase();
                     !v.starts_with(b"-") && clears_csp(&v)
@@ -128,18 +129,18 @@ fn outline(directives: &[Directive], src: &[u8]) -> Vec<Item> {
                     out.push(Item::Cleared);
                 }
             }
-            "http" | "server" | "location" | "if" => out.push(Item::Block {
+            b"http" | b"server" | b"location" | b"if" => out.push(Item::Block {
                 label: block_label(d, src),
                 offset: d.span.start,
                 children: outline(d.children(), src),
             }),
             name => {
-                if let Some(&(pass, _)) = UPSTREAMS.iter().find(|(p, _)| *p == name) {
+                if let Some(&(pass, _)) = UPSTREAMS.iter().find(|(p, _)| p.as_bytes() == name) {
                     out.push(Item::Pass {
                         directive: pass,
                         offset: d.span.start,
                     });
-                } else if let Some(&(pass, _)) = UPSTREAMS.iter().find(|(_, h)| *h == name) {
+                } else if let Some(&(pass, _)) = UPSTREAMS.iter().find(|(_, h)| h.as_bytes() == name) {
                     let csp = d.args.first().is_some_and(|a| {
                         a.value(src)
                             .eq_ignore_ascii_case(b"content-security-policy")

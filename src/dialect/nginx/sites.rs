@@ -67,8 +67,9 @@ impl<'a> Finder<'a> {
         outer: &mut Vec<String>,
     ) -> Result<(), Diagnostic> {
         for (i, d) in directives.iter().enumerate() {
-            let name = d.name.value(self.src);
-            match name.as_slice() {
+            let name = d.name.bytes(self.src);
+            let name: &[u8] = &name;
+            match name {
                 b"add_header" => self.add_header(d, outer)?,
                 b"more_set_headers" => self.more_set_headers(d, outer)?,
                 b"set" => self.set(d, outer),
@@ -111,7 +112,7 @@ impl<'a> Finder<'a> {
         let Some(header) = d.args.first() else {
             return Ok(());
         };
-        let Some(disposition) = Disposition::from_header_name(&header.value(self.src)) else {
+        let Some(disposition) = Disposition::from_header_name(&header.bytes(self.src)) else {
             return Ok(());
         };
         if !(2..=3).contains(&d.args.len()) {
@@ -123,7 +124,7 @@ impl<'a> Finder<'a> {
         }
         let always = d.args.get(2);
         if let Some(extra) = always {
-            if extra.value(self.src) != b"always" {
+            if *extra.bytes(self.src) != *b"always" {
                 return Err(self.refuse(
                     extra.span.start,
                     "add_header",

@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use nom::bytes::complete::{take, take_till, take_while, take_while1};
+use nom::bytes::complete::{take, take_till, take_while1};
 use nom::IResult;
 
 /// nginx reads its configuration through a buffer of this size (`NGX_CONF_BUFFER`); a token
@@ -88,53 +88,50 @@ fn comment(input: &[u8]) -> IResult<&[u8], &[u8]> {
     Ok((rest, &input[..input.len() - rest.len()]))
 }
 
-/// One unit of a word: `\` and the byte it quotes, `$` with the `{`s that directly follow it
-/// (nginx's `variable` flag keeps `{` in the word), or any other byte not in `stop`.
-/// `Ok(None)`: at a stop byte. `Err(())`: the input ended inside an escape.
-fn word_unit(input: &[u8], stop: impl Fn(u8) -> bool) -> Result<Option<usize>, ()> {
-    match input.first() {
-        None => Ok(None),
-        Some(b'\\') => {
-            if input.len() < 2 {
-                Err(())
-            } else {
-                Ok(Some(2))
-            }
-        }
-        Some(b'$') => {
-            let braces: IResult<&[u8], &[u8]> = take_while(|b| b == b'{')(&input[1..]);
-            Ok(Some(1 + braces.map_or(0, |(_, b)| b.len())))
-        }
-        Some(&b) if stop(b) => Ok(None),
-        Some(_) => Ok(Some(1)),
-    }
-}
+// The units of a word: `\` and the byte it quotes, `$` with the `{`s that directly follow it
+// (nginx's `variable` flag keeps `{` in the word), or any other byte that does not end the word.
+// The input ending inside an escape ends the file inside the statement.
 
 /// A bare word: units until a space, `;` or `{`. Returns its length, or `None` when the file
-/// ends before the word does (nginx: unexpected end of file).
+/// ends before the word does (nginx: unexpected end of file). One loop over
+/// the bytes: this runs for nearly every byte of a file.
 fn bare_word(input: &[u8]) -> Option<usize> {
     let mut len = 0;
-    loop {
-        match word_unit(&input[len..], |b| is_space(b) || b == b';' || b == b'{') {
-            Ok(Some(n)) => len += n,
-            Ok(None) if len < input.len() => return Some(len),
-            Ok(None) | Err(()) => return None,
+    while let Some(&b) = input.get(len) {
+        match b {
+            b'\\' if len + 1 < input.len() => len += 2,
+            b'\\' => return None,
+            b'$' => {
+                len += 1;
+                while input.get(len) == Some(&b'{') {
+                    len += 1;
+                }
+            }
+            b if is_space(b) || b == b';' || b == b'{' => return Some(len),
+            _ => len += 1,
         }
     }
+    None
 }
 
 /// A quoted word starting at its opening quote. Returns its length including both quotes, or
-/// `None` when the closing quote is missing.
+/// `None` when the closing quote is missing. Only the quote, `\` and `$` end a run of plain
+/// bytes (the units above), so the word is crossed with memchr from one to the next.
 fn quoted_word(input: &[u8]) -> Option<usize> {
     let quote = input[0];
     let mut len = 1;
     loop {
-        if input.get(len) == Some(&quote) {
-            return Some(len + 1);
-        }
-        match word_unit(&input[len..], |b| b == quote) {
-            Ok(Some(n)) => len += n,
-            _ => return None,
+        let at = len + memchr::memchr3(quote, b'\\', b'$', &input[len..])?;
+        match input[at] {
+            b if b == quote => return Some(at + 1),
+            b'\\' if at + 1 < input.len() => len = at + 2,
+            b'\\' => return None,
+            _ => {
+                len = at + 1;
+                while input.get(len) == Some(&b'{') {
+                    len += 1;
+                }
+            }
         }
     }
 }
