@@ -427,3 +427,80 @@ impl Change {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::{Mode, PatchOptions};
+
+    /// The text of a run over `dir`: streamed (as `--dry-run` prints it) or whole.
+    fn text(dir: &std::path::Path, streamed: bool) -> (Vec<u8>, Vec<u8>) {
+        let choice = crate::commands::VendorChoice {
+            vendors: vec!["muserelay".into()],
+            ..Default::default()
+        };
+        let options = PatchOptions {
+            paths: vec![dir.to_path_buf()],
+            requirements: choice.requirements().unwrap().requirements,
+            scan: crate::scan::ScanOptions {
+                system_root: dir.to_path_buf(),
+                ..Default::default()
+            },
+            mode: Mode::DryRun,
+            validate: false,
+            validate_cmd: None,
+            removal: None,
+            hard_links: crate::commit::HardLinks::Refuse,
+            include_locked: false,
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        if streamed {
+            let mut stream = Stream::new(Streams::PLAIN, Verbosity::Normal, false, &mut out);
+            let report = crate::pipeline::run_with(&options, Some(&mut stream));
+            assert!(report.files.is_empty() && report.sites.is_empty());
+            stream.finish(&report, &mut err).unwrap();
+        } else {
+            let report = crate::pipeline::run(&options);
+            write_text(
+                &report,
+                Streams::PLAIN,
+                Verbosity::Normal,
+                &mut out,
+                &mut err,
+            )
+            .unwrap();
+        }
+        (out, err)
+    }
+
+    /// Enough sites for the plan's threads and many parts, groups of the same change, single
+    /// rows, a locked policy and warnings in changed files (shown with their line as read).
+    #[test]
+    fn streamed_output_is_the_whole_report() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..700 {
+            let policy = match i % 5 {
+                0 | 1 => "default-src 'self'".to_string(),
+                2 => format!("default-src 'self'; script-src 'self' https://s{i}.example"),
+                3 => format!("script-src 'self' htp:/bad{i}; img-src 'self'"),
+                _ => "frame-ancestors 'none'".to_string(),
+            };
+            std::fs::write(
+                dir.path().join(format!("site{i:04}.conf")),
+                format!("server {{\n    server_name s{i}.example;\n    add_header Content-Security-Policy \"{policy}\" always;\n}}\n"),
+            )
+            .unwrap();
+        }
+        let whole = text(dir.path(), false);
+        let streamed = text(dir.path(), true);
+        let err = String::from_utf8_lossy(&whole.1);
+        assert!(
+            err.contains("sites: Content-Security-Policy, the same change in each"),
+            "{err}"
+        );
+        assert!(err.contains("warning["), "{err}");
+        assert!(whole.0.len() > 10_000);
+        assert!(streamed.0 == whole.0, "the diffs differ");
+        assert_eq!(String::from_utf8_lossy(&streamed.1), err);
+    }
+}
