@@ -67,7 +67,6 @@ pub fn plan(
             plan_files(chunk, set, options, &mut merges, &mut part);
             keep(part);
         }
-        drop(keep);
         return out;
     }
     few_arenas();
@@ -109,7 +108,6 @@ pub fn plan(
             h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         }
     });
-    drop(keep);
     out
 }
 
