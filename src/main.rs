@@ -180,6 +180,19 @@ fn patch(ui: Ui, args: &PatchArgs, keep: Option<&[String]>) -> u8 {
         },
         include_locked: args.include_locked,
     };
+    if args.format == Format::Text && mode != Mode::Write && !options.validate {
+        // Streamed (issue 10): each file's diff is printed as soon as it is planned, and its
+        // bytes dropped; the per-site report, the diagnostics and the summary follow at the
+        // end, as `show_report` prints them.
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+        let mut err = std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr().lock());
+        let mut stream =
+            render::patch::Stream::new(ui.streams, ui.verbosity, keep.is_some(), &mut out);
+        let mut report = csppatch::pipeline::run_with(&options, Some(&mut stream));
+        report.diagnostics.splice(0..0, reqs.notes);
+        let rendered = stream.finish(&report, &mut err);
+        return printed(rendered.and_then(|()| out.flush()), &mut err, &report);
+    }
     let mut report = csppatch::run(&options);
     report.diagnostics.splice(0..0, reqs.notes);
     show_report(ui, args.format, &report)
@@ -197,9 +210,14 @@ fn show_report(ui: Ui, format: Format, report: &Report) -> u8 {
         }
         Format::Json => json_doc::write(&json_doc::patch(report), &mut out),
     }
-    .and_then(|()| out.flush())
-    .and_then(|()| err.flush());
-    match rendered {
+    .and_then(|()| out.flush());
+    printed(rendered, &mut err, report)
+}
+
+/// The run's exit code once its report is printed (`rendered`, `err` not yet flushed), or 2
+/// when it cannot be printed.
+fn printed(rendered: std::io::Result<()>, err: &mut dyn Write, report: &Report) -> u8 {
+    match rendered.and_then(|()| err.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             let _ = writeln!(err, "error: cannot print the report: {e}");
             exit::BAD_INPUT.max(report.exit_code)

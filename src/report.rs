@@ -36,6 +36,48 @@ pub struct Report {
     )]
     pub left_modified: Vec<PathBuf>,
     pub exit_code: u8,
+    /// A streamed run ([`Sink`]): the counts of the files and sites handed to the sink, which
+    /// are not kept in `files` and `sites`.
+    #[serde(skip)]
+    pub tally: Option<Tally>,
+    /// A streamed run: the bytes as read of each changed file a diagnostic points at (the
+    /// diagnostics show its line as read, not as it is on disk now).
+    #[serde(skip)]
+    pub sources: Vec<(PathBuf, std::sync::Arc<[u8]>)>,
+}
+
+/// What a streamed run handed to its [`Sink`], counted for the summary and the exit code.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// Changed files.
+    pub files: usize,
+    /// Site rows (changed or not).
+    pub sites: usize,
+    pub added: usize,
+    pub removed: usize,
+    pub locked: usize,
+}
+
+impl Tally {
+    /// Count one part's files and site rows.
+    pub fn add(&mut self, files: &[FileChange], sites: &[SiteReport]) {
+        self.files += files.len();
+        self.sites += sites.len();
+        self.added += sites.iter().map(|s| s.added.len()).sum::<usize>();
+        self.removed += sites
+            .iter()
+            .flat_map(|s| &s.removed)
+            .map(|r| r.sources.len())
+            .sum::<usize>();
+        self.locked += sites.iter().filter(|s| s.locked.is_some()).count();
+    }
+}
+
+/// Where a streamed run (text output without validation, not writing) sends each part of the
+/// plan as soon as it is done, in file order: the changed files and the site rows, which the
+/// run then drops (issue 10: a 100,000-vhost run held every file's old and new bytes).
+pub trait Sink {
+    fn part(&mut self, files: Vec<FileChange>, sites: Vec<SiteReport>);
 }
 
 /// A changed file: its bytes before and after. JSON readers get the path, the diff, and both
@@ -167,7 +209,7 @@ impl Report {
                 .filter(|d| d.code == code && (may_hold || d.severity != Severity::Note))
                 .count()
         };
-        let none_found = self.sites.is_empty();
+        let none_found = self.site_count() == 0;
         [
             ("E041", "CSP not readable", false),
             ("E011", "CSP outside the paths", false),
@@ -185,24 +227,43 @@ impl Report {
         .collect()
     }
 
+    /// What the counts are over: the files and sites kept, or those a streamed run sent.
+    fn tally_or_own(&self) -> Tally {
+        match self.tally {
+            Some(t) => t,
+            None => {
+                let mut t = Tally::default();
+                t.add(&self.files, &self.sites);
+                t
+            }
+        }
+    }
+
+    /// Files whose bytes change (or changed).
+    pub fn changed_files(&self) -> usize {
+        self.tally_or_own().files
+    }
+
+    /// CSP sites considered.
+    pub fn site_count(&self) -> usize {
+        self.tally.map_or(self.sites.len(), |t| t.sites)
+    }
+
     /// Sources added, over every site.
     pub fn added_count(&self) -> usize {
-        self.sites.iter().map(|s| s.added.len()).sum()
+        self.tally_or_own().added
     }
 
     /// Sources removed (`csppatch remove`), over every site.
     pub fn removed_count(&self) -> usize {
-        self.sites
-            .iter()
-            .flat_map(|s| &s.removed)
-            .map(|r| r.sources.len())
-            .sum()
+        self.tally_or_own().removed
     }
 }
 
 /// The one-line summary, the last line of every text run (also under `--quiet`).
 pub fn summary(report: &Report) -> String {
-    let changed = report.files.len();
+    let tally = report.tally_or_own();
+    let changed = tally.files;
     let (sources, done) = if report.removal {
         (report.removed_count(), "removed")
     } else {
@@ -212,8 +273,8 @@ pub fn summary(report: &Report) -> String {
         "{} file{} read, {} CSP site{}, {} source{} {done} in {} file{}",
         report.files_read,
         plural(report.files_read),
-        report.sites.len(),
-        plural(report.sites.len()),
+        tally.sites,
+        plural(tally.sites),
         sources,
         plural(sources),
         changed,
@@ -223,8 +284,7 @@ pub fn summary(report: &Report) -> String {
         0 => what,
         n => format!("{what}, {n} path{} excluded", plural(n)),
     };
-    let locked = report.sites.iter().filter(|s| s.locked.is_some()).count();
-    let what = match locked {
+    let what = match tally.locked {
         0 => what,
         n => format!(
             "{what}, {n} locked polic{} left as {}",

@@ -16,7 +16,7 @@ use crate::commit::{HardLinks, Staged};
 use crate::diag::{Diagnostic, Location};
 use crate::exit;
 use crate::options::{Mode, PatchOptions};
-use crate::report::Report;
+use crate::report::{FileChange, Report, Sink, Tally};
 use crate::scan::{self, ScannedFile};
 
 pub(crate) use plan::about_run_time_source;
@@ -24,6 +24,15 @@ pub use plan::Plan;
 pub use write::{Next, Validation};
 
 pub fn run(options: &PatchOptions) -> Report {
+    run_with(options, None)
+}
+
+/// A run whose plan goes to `sink` part by part as it is done, in file order (the diffs and
+/// site rows are not kept: the report has their [`Tally`]); the rest of the report (the
+/// diagnostics, sorted over the whole run) is as [`run`] gives it. Only for a run that
+/// neither writes nor validates: both need every file's new bytes at once.
+pub fn run_with(options: &PatchOptions, sink: Option<&mut dyn Sink>) -> Report {
+    debug_assert!(sink.is_none() || (options.mode != Mode::Write && !options.validate));
     let set = scan::scan(&options.paths, &options.scan);
     let mut report = Report {
         mode: Some(options.mode),
@@ -35,7 +44,31 @@ pub fn run(options: &PatchOptions) -> Report {
         ..Default::default()
     };
 
-    let plan = plan::plan(&set, options);
+    let streamed = sink.is_some();
+    let mut tally = Tally::default();
+    // E027 for the streamed files, said (as in `run`) only if the run has no error.
+    let mut links = Vec::new();
+    let plan = match sink {
+        Some(sink) => {
+            let mut each = |part: &mut plan::Plan| {
+                tally.add(&part.files, &part.sites);
+                links.extend(hard_links(
+                    &staged(&part.files),
+                    options.hard_links,
+                    options.mode,
+                ));
+                sink.part(
+                    std::mem::take(&mut part.files),
+                    std::mem::take(&mut part.sites),
+                );
+            };
+            plan::plan(&set, options, Some(&mut each))
+        }
+        None => plan::plan(&set, options, None),
+    };
+    if streamed {
+        report.tally = Some(tally);
+    }
     report.sites = plan.sites;
     report.diagnostics.extend(plan.diagnostics);
     report.diagnostics.extend(unread::unread(&set));
@@ -50,26 +83,28 @@ pub fn run(options: &PatchOptions) -> Report {
     report.exit_code = if report.has_errors() {
         exit::BAD_INPUT
     } else if options.mode == Mode::Check
-        && (!report.files.is_empty() || !report.not_checked().is_empty())
+        && (report.changed_files() > 0 || !report.not_checked().is_empty())
     {
         exit::CHANGES
     } else {
         exit::OK
     };
+    if streamed {
+        if !report.has_errors() && report.changed_files() > 0 {
+            report.diagnostics.extend(links);
+            if report.has_errors() {
+                report.exit_code = exit::BAD_INPUT;
+            }
+        }
+        report.sources = read_sources(&set, &plan.changed, &report.diagnostics);
+        return report;
+    }
     if report.has_errors() || report.files.is_empty() {
         return report;
     }
 
     let files = std::mem::take(&mut report.files);
-    let staged: Vec<Staged> = files
-        .iter()
-        .map(|f| Staged {
-            path: &f.path,
-            target: &f.target,
-            original: &f.before,
-            new: &f.after,
-        })
-        .collect();
+    let staged = staged(&files);
     report
         .diagnostics
         .extend(hard_links(&staged, options.hard_links, options.mode));
@@ -113,6 +148,39 @@ pub fn run(options: &PatchOptions) -> Report {
     drop(staged);
     report.files = files;
     report
+}
+
+fn staged(files: &[FileChange]) -> Vec<Staged<'_>> {
+    files
+        .iter()
+        .map(|f| Staged {
+            path: &f.path,
+            target: &f.target,
+            original: &f.before,
+            new: &f.after,
+        })
+        .collect()
+}
+
+/// The bytes as read of each changed file (`changed`: indices in `set`) that a diagnostic
+/// points at: a streamed run's diagnostics show those lines as [`run`]'s do, from the bytes
+/// read, not from the disk.
+fn read_sources(
+    set: &scan::FileSet,
+    changed: &[usize],
+    diagnostics: &[Diagnostic],
+) -> Vec<(std::path::PathBuf, std::sync::Arc<[u8]>)> {
+    let named: std::collections::HashSet<&std::path::Path> = diagnostics
+        .iter()
+        .filter_map(|d| d.location.as_ref())
+        .map(|l| l.path.as_path())
+        .collect();
+    changed
+        .iter()
+        .map(|&i| &set.files[i])
+        .filter(|f| named.contains(f.path.as_path()))
+        .map(|f| (f.path.clone(), f.src.clone()))
+        .collect()
 }
 
 /// Each diagnostic once, in the order given (sorted by file:line:col and code). A value

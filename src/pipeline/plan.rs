@@ -32,46 +32,87 @@ pub struct Plan {
     pub found: bool,
 }
 
-/// Link the variables, merge every site, patch every file.
-pub fn plan(set: &FileSet, options: &PatchOptions) -> Plan {
+/// Link the variables, merge every site, patch every file. With `each`, every part of the
+/// plan (a run of whole files) is handed to it as soon as it and the parts before it are done,
+/// in file order; what it leaves in the part is kept in the plan (a streamed run takes the
+/// files and the site rows, and keeps the diagnostics).
+pub fn plan(
+    set: &FileSet,
+    options: &PatchOptions,
+    mut each: Option<&mut dyn FnMut(&mut Plan)>,
+) -> Plan {
     let mut out = Plan::default();
     let active = link(set, &mut out.diagnostics);
     out.found = active.iter().any(|a| a.in_scope);
-    // `active` is sorted by file: cut it into contiguous runs of whole files, one per thread,
-    // each merged and patched one file at a time (its merges dropped once the file is
-    // patched), then joined in file order: the same sites, files and diagnostics in the same
-    // order as one thread gives.
-    let jobs = jobs(active.len());
-    if jobs < 2 {
-        plan_files(&active, set, options, &mut out);
-        return out;
-    }
-    let chunks = split_by_file(&active, jobs);
-    few_arenas();
-    let parts: Vec<Plan> = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .iter()
-            .map(|chunk| {
-                scope.spawn(move || {
-                    let mut part = Plan::default();
-                    plan_files(chunk, set, options, &mut part);
-                    part
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    for part in parts {
+    let mut keep = |mut part: Plan| {
+        if let Some(f) = each.as_mut() {
+            f(&mut part);
+        }
         out.sites.extend(part.sites);
         out.diagnostics.extend(part.diagnostics);
         out.files.extend(part.files);
         out.changed.extend(part.changed);
+    };
+    // `active` is sorted by file: cut it into contiguous parts of whole files, taken in turn
+    // by the threads, each merged and patched one file at a time (its merges dropped once the
+    // file is patched), then joined in file order: the same sites, files and diagnostics in
+    // the same order as one thread gives. Small parts, so that a streamed run holds only the
+    // few parts done ahead of the one it waits for.
+    let jobs = jobs(active.len());
+    let chunks = split_by_file(&active, active.len().div_ceil(SITES_PER_PART).max(jobs));
+    if jobs < 2 {
+        let mut merges = HashMap::new();
+        for chunk in &chunks {
+            let mut part = Plan::default();
+            plan_files(chunk, set, options, &mut merges, &mut part);
+            keep(part);
+        }
+        return out;
     }
+    few_arenas();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    // Bounded: when the parts are used more slowly than they are made, the threads wait.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Plan)>(2 * jobs);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..jobs)
+            .map(|_| {
+                let tx = tx.clone();
+                let (chunks, next) = (&chunks, &next);
+                scope.spawn(move || {
+                    // One cache per thread, kept from part to part.
+                    let mut merges = HashMap::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(chunk) = chunks.get(k) else { break };
+                        let mut part = Plan::default();
+                        plan_files(chunk, set, options, &mut merges, &mut part);
+                        if tx.send((k, part)).is_err() {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        // The parts in file order: those done ahead wait here for the one before them.
+        let mut ahead: std::collections::BTreeMap<usize, Plan> = Default::default();
+        let mut want = 0;
+        for (k, part) in rx.iter() {
+            ahead.insert(k, part);
+            while let Some(part) = ahead.remove(&want) {
+                keep(part);
+                want += 1;
+            }
+        }
+        for h in handles {
+            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        }
+    });
     out
 }
+
+/// Sites per part of the plan (a part is whole files: it may hold a few more).
+const SITES_PER_PART: usize = 64;
 
 /// glibc gives each thread its own malloc arena (up to 8 per core), and each keeps the memory
 /// freed in it: with the plan's threads the 10,000-vhost run's peak went from 57 to 75 MiB.
@@ -125,9 +166,14 @@ fn split_by_file<'a, 'b>(active: &'a [Active<'b>], n: usize) -> Vec<&'a [Active<
 /// Merge and patch the files of `chunk` (sorted by file), one file at a time (its merges are
 /// dropped once the file is patched: on a large tree, holding every merge costs more than the
 /// tree).
-fn plan_files(chunk: &[Active], set: &FileSet, options: &PatchOptions, out: &mut Plan) {
+fn plan_files(
+    chunk: &[Active],
+    set: &FileSet,
+    options: &PatchOptions,
     // A site of many pages or vhosts often has the same policy everywhere: merge it once.
-    let mut merges: HashMap<(String, Delivery), MergeOutcome> = HashMap::new();
+    merges: &mut HashMap<(String, Delivery), MergeOutcome>,
+    out: &mut Plan,
+) {
     let mut start = 0;
     while start < chunk.len() {
         let file = chunk[start].file;
@@ -142,7 +188,7 @@ fn plan_files(chunk: &[Active], set: &FileSet, options: &PatchOptions, out: &mut
             .iter()
             .zip(replaced)
             .filter_map(|(a, by)| {
-                plan_site(a, by, set, options, &mut merges, out).map(|(o, row)| (a, o, row))
+                plan_site(a, by, set, options, merges, out).map(|(o, row)| (a, o, row))
             })
             .collect();
         if !planned.is_empty() && patch(set, file, &planned, out) {

@@ -11,7 +11,7 @@ use std::io::Write;
 use super::diagnostic::{self, Sources};
 use super::{diff, style, thousands, Palette, Streams, Verbosity};
 use crate::diag::Severity;
-use crate::report::{summary, Report, SiteReport};
+use crate::report::{summary, FileChange, Report, SiteReport};
 
 /// Sites with the same change, from this many on, are shown as one group.
 pub const GROUP_AT: usize = 6;
@@ -35,11 +35,93 @@ pub fn write_text(
         // The diffs come before the report on a terminal that shows both streams: the caller
         // may buffer each stream.
         out.flush()?;
-        write_sites(report, streams.err, err)?;
+        let mut groups = Groups::new(report.removal);
+        for site in &report.sites {
+            groups.add(site);
+        }
+        groups.write(streams.err, err)?;
     }
+    write_tail(report, streams, verbosity, err)
+}
+
+/// A run's text report as it goes ([`crate::pipeline::run_with`]): each file's diff written
+/// to `out` as soon as the file is planned, its site rows folded into their groups; then
+/// [`Stream::finish`] writes the rest as [`write_text`] does. The same bytes on both streams
+/// as [`write_text`] on the whole report.
+pub struct Stream<'w> {
+    streams: Streams,
+    verbosity: Verbosity,
+    out: &'w mut dyn Write,
+    groups: Groups,
+    /// The first write that failed: nothing more is written.
+    failed: Option<std::io::Error>,
+}
+
+impl<'w> Stream<'w> {
+    /// `removal`: a `csppatch remove` run (its rows say what was removed).
+    pub fn new(
+        streams: Streams,
+        verbosity: Verbosity,
+        removal: bool,
+        out: &'w mut dyn Write,
+    ) -> Self {
+        Stream {
+            streams,
+            verbosity,
+            out,
+            groups: Groups::new(removal),
+            failed: None,
+        }
+    }
+
+    /// The per-site report, the diagnostics, the validators and the summary of the finished
+    /// run, on `err` (after the last diff is flushed).
+    pub fn finish(self, report: &Report, err: &mut dyn Write) -> std::io::Result<()> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        if self.verbosity != Verbosity::Quiet {
+            self.out.flush()?;
+            self.groups.write(self.streams.err, err)?;
+        }
+        write_tail(report, self.streams, self.verbosity, err)
+    }
+}
+
+impl crate::report::Sink for Stream<'_> {
+    fn part(&mut self, files: Vec<FileChange>, sites: Vec<SiteReport>) {
+        if self.verbosity == Verbosity::Quiet || self.failed.is_some() {
+            return;
+        }
+        for f in files {
+            if let Err(e) = self
+                .out
+                .write_all(&diff::paint(&f.diff(), self.streams.out))
+            {
+                self.failed = Some(e);
+                return;
+            }
+        }
+        for site in &sites {
+            self.groups.add(site);
+        }
+    }
+}
+
+/// After the diffs and the site rows: the diagnostics, the validators, the summary.
+fn write_tail(
+    report: &Report,
+    streams: Streams,
+    verbosity: Verbosity,
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    let quiet = verbosity == Verbosity::Quiet;
     let mut sources = Sources::new();
     for f in &report.files {
         sources.insert(&f.path, &f.before);
+    }
+    for (path, bytes) in &report.sources {
+        sources.insert(path, bytes);
     }
     let shown: Vec<_> = report
         .diagnostics
@@ -64,50 +146,101 @@ pub fn write_text(
     writeln!(err, "{}", summary(report))
 }
 
-/// What changed in each changed site, grouped where the same change repeats.
-fn write_sites(report: &Report, paint: Palette, err: &mut dyn Write) -> std::io::Result<()> {
-    // Groups in the order of their first site; each site in exactly one. Found by hash (a run
-    // of 10,000 distinct changes compared each with every group before), and one `Change` kept
-    // per group, not per site (a large run's changes mostly repeat).
-    let mut index: std::collections::HashMap<Change, usize> = std::collections::HashMap::new();
-    let mut groups: Vec<Vec<&SiteReport>> = Vec::new();
-    for site in report.sites.iter().filter(|s| s.changed) {
-        let change = if report.removal {
+/// The changed sites, grouped where the same change repeats: groups in the order of their
+/// first site, each site in exactly one. Found by hash (a run of 10,000 distinct changes
+/// compared each with every group before), one `Change` kept per group, not per site (a large
+/// run's changes mostly repeat), and of each site only what is printed: its place, scope and
+/// literals, for at most the rows a group shows.
+struct Groups {
+    removal: bool,
+    index: std::collections::HashMap<Change, usize>,
+    groups: Vec<Group>,
+}
+
+struct Group {
+    /// Sites in the group.
+    count: usize,
+    /// The first sites' rows: every one while fewer than [`GROUP_AT`], then the [`LISTED`].
+    rows: Vec<Row>,
+}
+
+/// What the report prints of one site.
+struct Row {
+    place: String,
+    scope: String,
+    /// `    written into ...`, if any.
+    literals: Option<String>,
+}
+
+impl Groups {
+    fn new(removal: bool) -> Self {
+        Groups {
+            removal,
+            index: Default::default(),
+            groups: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, site: &SiteReport) {
+        if !site.changed {
+            return;
+        }
+        let change = if self.removal {
             Change::removal(site)
         } else {
             Change::of(site)
         };
-        match index.get(&change) {
-            Some(&g) => groups[g].push(site),
+        let g = match self.index.get(&change) {
+            Some(&g) => g,
             None => {
-                index.insert(change, groups.len());
-                groups.push(vec![site]);
+                self.index.insert(change, self.groups.len());
+                self.groups.push(Group {
+                    count: 0,
+                    rows: Vec::new(),
+                });
+                self.groups.len() - 1
             }
-        }
-    }
-    let mut changes: Vec<Option<Change>> = (0..groups.len()).map(|_| None).collect();
-    for (change, g) in index {
-        changes[g] = Some(change);
-    }
-    for (change, sites) in changes.into_iter().flatten().zip(groups) {
-        let change = &change;
-        if sites.len() >= GROUP_AT {
-            write_group(change, &sites, paint, err)?;
+        };
+        let group = &mut self.groups[g];
+        group.count += 1;
+        if group.count < GROUP_AT {
+            group.rows.push(Row {
+                place: place(site),
+                scope: scope(site),
+                literals: literals(site),
+            });
         } else {
-            for site in sites {
-                writeln!(
-                    err,
-                    "{} {} ({})",
-                    paint.paint(style::BOLD, &format!("{}:", place(site))),
-                    change.header,
-                    scope(site)
-                )?;
-                change.write_lines(err)?;
-                write_literals(site, err)?;
-            }
+            group.rows.truncate(LISTED);
         }
     }
-    Ok(())
+
+    fn write(self, paint: Palette, err: &mut dyn Write) -> std::io::Result<()> {
+        let mut changes: Vec<Option<Change>> = (0..self.groups.len()).map(|_| None).collect();
+        for (change, g) in self.index {
+            changes[g] = Some(change);
+        }
+        for (change, group) in changes.into_iter().flatten().zip(self.groups) {
+            let change = &change;
+            if group.count >= GROUP_AT {
+                write_group(change, &group, paint, err)?;
+            } else {
+                for row in &group.rows {
+                    writeln!(
+                        err,
+                        "{} {} ({})",
+                        paint.paint(style::BOLD, &format!("{}:", row.place)),
+                        change.header,
+                        row.scope
+                    )?;
+                    change.write_lines(err)?;
+                    if let Some(l) = &row.literals {
+                        writeln!(err, "{l}")?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// ```text
@@ -119,11 +252,11 @@ fn write_sites(report: &Report, paint: Palette, err: &mut dyn Write) -> std::io:
 /// ```
 fn write_group(
     change: &Change,
-    sites: &[&SiteReport],
+    group: &Group,
     paint: Palette,
     err: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let head = format!("{} sites:", thousands(sites.len()));
+    let head = format!("{} sites:", thousands(group.count));
     writeln!(
         err,
         "{} {}, the same change in each",
@@ -131,14 +264,14 @@ fn write_group(
         change.header
     )?;
     change.write_lines(err)?;
-    for site in sites.iter().take(LISTED) {
-        writeln!(err, "  at {} ({})", place(site), scope(site))?;
+    for row in group.rows.iter().take(LISTED) {
+        writeln!(err, "  at {} ({})", row.place, row.scope)?;
     }
-    if sites.len() > LISTED {
+    if group.count > LISTED {
         writeln!(
             err,
             "  and {} more (--format json lists every site)",
-            thousands(sites.len() - LISTED)
+            thousands(group.count - LISTED)
         )?;
     }
     Ok(())
@@ -146,7 +279,7 @@ fn write_group(
 
 /// Where the change of a value built from variables was written:
 /// `    written into `$csp_script` (line 9)`.
-fn write_literals(site: &SiteReport, err: &mut dyn Write) -> std::io::Result<()> {
+fn literals(site: &SiteReport) -> Option<String> {
     let named: Vec<String> = site
         .literals
         .iter()
@@ -156,9 +289,9 @@ fn write_literals(site: &SiteReport, err: &mut dyn Write) -> std::io::Result<()>
         })
         .collect();
     if named.is_empty() {
-        return Ok(());
+        return None;
     }
-    writeln!(err, "    written into {}", named.join(", "))
+    Some(format!("    written into {}", named.join(", ")))
 }
 
 fn place(site: &SiteReport) -> String {
@@ -292,5 +425,82 @@ impl Change {
             writeln!(err, "    {d:width$}  {text}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::{Mode, PatchOptions};
+
+    /// The text of a run over `dir`: streamed (as `--dry-run` prints it) or whole.
+    fn text(dir: &std::path::Path, streamed: bool) -> (Vec<u8>, Vec<u8>) {
+        let choice = crate::commands::VendorChoice {
+            vendors: vec!["muserelay".into()],
+            ..Default::default()
+        };
+        let options = PatchOptions {
+            paths: vec![dir.to_path_buf()],
+            requirements: choice.requirements().unwrap().requirements,
+            scan: crate::scan::ScanOptions {
+                system_root: dir.to_path_buf(),
+                ..Default::default()
+            },
+            mode: Mode::DryRun,
+            validate: false,
+            validate_cmd: None,
+            removal: None,
+            hard_links: crate::commit::HardLinks::Refuse,
+            include_locked: false,
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        if streamed {
+            let mut stream = Stream::new(Streams::PLAIN, Verbosity::Normal, false, &mut out);
+            let report = crate::pipeline::run_with(&options, Some(&mut stream));
+            assert!(report.files.is_empty() && report.sites.is_empty());
+            stream.finish(&report, &mut err).unwrap();
+        } else {
+            let report = crate::pipeline::run(&options);
+            write_text(
+                &report,
+                Streams::PLAIN,
+                Verbosity::Normal,
+                &mut out,
+                &mut err,
+            )
+            .unwrap();
+        }
+        (out, err)
+    }
+
+    /// Enough sites for the plan's threads and many parts, groups of the same change, single
+    /// rows, a locked policy and warnings in changed files (shown with their line as read).
+    #[test]
+    fn streamed_output_is_the_whole_report() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..700 {
+            let policy = match i % 5 {
+                0 | 1 => "default-src 'self'".to_string(),
+                2 => format!("default-src 'self'; script-src 'self' https://s{i}.example"),
+                3 => format!("script-src 'self' htp:/bad{i}; img-src 'self'"),
+                _ => "frame-ancestors 'none'".to_string(),
+            };
+            std::fs::write(
+                dir.path().join(format!("site{i:04}.conf")),
+                format!("server {{\n    server_name s{i}.example;\n    add_header Content-Security-Policy \"{policy}\" always;\n}}\n"),
+            )
+            .unwrap();
+        }
+        let whole = text(dir.path(), false);
+        let streamed = text(dir.path(), true);
+        let err = String::from_utf8_lossy(&whole.1);
+        assert!(
+            err.contains("sites: Content-Security-Policy, the same change in each"),
+            "{err}"
+        );
+        assert!(err.contains("warning["), "{err}");
+        assert!(whole.0.len() > 10_000);
+        assert!(streamed.0 == whole.0, "the diffs differ");
+        assert_eq!(String::from_utf8_lossy(&streamed.1), err);
     }
 }
