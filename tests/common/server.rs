@@ -139,6 +139,26 @@ impl Server {
         self.get(path).csp()
     }
 
+    /// A front patched for MuseRelay before an application that sends its own
+    /// `script-src 'none'`: each `(path, n)` receives `n` policies, one of them with the
+    /// vendor, and the application's beside it where there are two (NGX206, APA312, CDY409).
+    pub fn assert_front_and_app_policies(&self, expected: &[(&str, usize)]) {
+        for &(path, policies) in expected {
+            let csp = self.csp(path);
+            assert_eq!(csp.len(), policies, "{path}: {csp:?}");
+            assert!(
+                csp.iter().any(|p| p.contains("https://muserelay.com")),
+                "{path}: {csp:?}"
+            );
+            if policies == 2 {
+                assert!(
+                    csp.contains(&"script-src 'none'".to_string()),
+                    "{path}: {csp:?}"
+                );
+            }
+        }
+    }
+
     /// What headless Chromium blocked on the widget probe page at `path` (see
     /// [`super::widget::violations`]).
     pub fn violations(&self, path: &str) -> Vec<String> {

@@ -340,13 +340,8 @@ fn php_page_template_meta_is_patched_and_php_serves_it_to_chromium() {
     );
     let after_php = fs::read_to_string(root.join("index.php")).unwrap();
     // Only the meta's value changed: every other line, PHP tags included, is as it was.
-    let changed: Vec<(&str, &str)> = php
-        .lines()
-        .zip(after_php.lines())
-        .filter(|(b, a)| b != a)
-        .collect();
-    assert_eq!(changed.len(), 1, "{changed:?}");
-    assert!(changed[0].0.contains("http-equiv"), "{changed:?}");
+    let (old, _) = one_changed_line(&php, &after_php);
+    assert!(old.contains("http-equiv"), "{old}");
     common::php::lint(&root.join("index.php")).expect("php -l");
 
     let server = common::php::start(root, None, &[]);
@@ -545,13 +540,11 @@ echo $out['body'];
     );
     assert!(err.contains("index.php:17:51: warning[E040]"), "{err}");
     let after = fs::read_to_string(root.join("index.php")).unwrap();
-    let changed: Vec<(&str, &str)> = app
-        .lines()
-        .zip(after.lines())
-        .filter(|(b, a)| b != a)
-        .collect();
-    assert_eq!(changed.len(), 1, "only the page policy's line: {changed:?}");
-    assert!(changed[0].0.contains("img-src 'self' data:"), "{changed:?}");
+    let (old, _) = one_changed_line(app, &after);
+    assert!(
+        old.contains("img-src 'self' data:"),
+        "only the page policy's line: {old}"
+    );
     common::php::lint(&root.join("index.php")).expect("php -l");
 
     let server = common::php::start(root, None, &[]);
@@ -561,4 +554,17 @@ echo $out['body'];
         server.header_values("/index.php?file=logo.svg", "content-security-policy"),
         svg_before
     );
+}
+
+/// The one line that differs between `before` and `after` (as (old, new)), which must have
+/// the same number of lines.
+fn one_changed_line<'a>(before: &'a str, after: &'a str) -> (&'a str, &'a str) {
+    assert_eq!(before.lines().count(), after.lines().count(), "{after}");
+    let changed: Vec<(&str, &str)> = before
+        .lines()
+        .zip(after.lines())
+        .filter(|(b, a)| b != a)
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    changed[0]
 }
