@@ -18,6 +18,19 @@ fn app() -> (tempfile::TempDir, common::server::Server) {
     (dir, server)
 }
 
+/// csppatch (MuseRelay) on `site` as `sites/site.conf` of a fresh directory: its run (exit 0
+/// asserted) and the patched file.
+fn patch_apache_site(site: &str) -> (common::Run, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join("sites");
+    std::fs::create_dir(&conf).unwrap();
+    std::fs::write(conf.join("site.conf"), site).unwrap();
+    let run = common::run_in(tmp.path(), &["sites", "--vendor", "muserelay"], &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let patched = std::fs::read_to_string(conf.join("site.conf")).unwrap();
+    (run, patched)
+}
+
 /// The lines of `src` the run's `note[CODE]`s are at (all in one file).
 fn noted(stderr: &str, code: &str) -> Vec<usize> {
     stderr
@@ -82,12 +95,7 @@ fn apache_backend_note_is_where_the_browser_receives_two_policies() {
     }
     let (_app_dir, backend) = app();
     let site = APACHE_SITE.replace("{app}", &backend.port.to_string());
-    let tmp = tempfile::tempdir().unwrap();
-    let conf = tmp.path().join("sites");
-    std::fs::create_dir(&conf).unwrap();
-    std::fs::write(conf.join("site.conf"), &site).unwrap();
-    let run = common::run_in(tmp.path(), &["sites", "--vendor", "muserelay"], &[]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let (run, patched) = patch_apache_site(&site);
     assert_eq!(
         noted(&run.stderr, "APA312"),
         vec![
@@ -99,7 +107,6 @@ fn apache_backend_note_is_where_the_browser_receives_two_policies() {
         "{}",
         run.stderr
     );
-    let patched = std::fs::read_to_string(conf.join("site.conf")).unwrap();
     let server =
         common::apache::Tree::new(&patched, &[("www/static/index.html", b"static\n")]).start();
     server.assert_front_and_app_policies(&[
@@ -218,19 +225,13 @@ fn apache_fcgi_backend_note_is_where_the_browser_receives_two_policies() {
     }
     let backend = common::fcgi::start("Content-Security-Policy: script-src 'none'");
     let site = APACHE_FCGI_SITE.replace("{app}", &backend.port.to_string());
-    let tmp = tempfile::tempdir().unwrap();
-    let conf = tmp.path().join("sites");
-    std::fs::create_dir(&conf).unwrap();
-    std::fs::write(conf.join("site.conf"), &site).unwrap();
-    let run = common::run_in(tmp.path(), &["sites", "--vendor", "muserelay"], &[]);
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let (run, patched) = patch_apache_site(&site);
     assert_eq!(
         noted(&run.stderr, "APA312"),
         vec![line_after(&site, "Location /onsuccess/", "SetHandler")],
         "{}",
         run.stderr
     );
-    let patched = std::fs::read_to_string(conf.join("site.conf")).unwrap();
     let server = common::apache::Tree::new(&patched, &[]).start();
     server.assert_front_and_app_policies(&[
         ("/onsuccess/", 2),

@@ -336,11 +336,16 @@ impl<'a> Finder<'a> {
         // A framework's header array (`$headers['Content-Security-Policy'] = "..."` handed to a
         // Response, a middleware's `'Content-Security-Policy' => "..."`): the literal is the
         // value sent, wherever the array goes (README, "PHP").
-        for p in 0..self.code.len() {
-            if filters.iter().any(|b| b.contains(&p)) {
+        let code = self.code;
+        for p in 0..code.len() {
+            // Only an entry's first token (`$name[`, `'...' =>`) looks for its function: that
+            // search runs over every function of the file.
+            let entry = code.tok(p).kind == Kind::Variable && code.is(p + 1, "[")
+                || matches!(code.tok(p).kind, Kind::Str(_)) && code.is(p + 1, "=>");
+            if !entry || filters.iter().any(|b| b.contains(&p)) {
                 continue;
             }
-            let end = hooks::enclosing(&self.funcs, p).map_or(self.code.len(), |f| f.body.end);
+            let end = hooks::enclosing(&self.funcs, p).map_or(code.len(), |f| f.body.end);
             self.header_array_entry(p, end, false);
         }
     }
