@@ -94,33 +94,34 @@ impl Dialect for Nginx {
 
     /// `name args;` lines and `{` blocks, and the directives every site config has.
     fn sniff(&self, head: &Head<'_>) -> Sniff {
-        const DIRECTIVES: &[&str] = &[
-            "server",
-            "location",
-            "add_header",
-            "listen",
-            "server_name",
-            "root",
-            "proxy_pass",
-            "fastcgi_pass",
-            "upstream",
-            "http",
-            "events",
-            "map",
-            "include",
-            "more_set_headers",
-            "try_files",
-            "index",
-            "return",
-            "rewrite",
-        ];
         let mut score = 0;
         for (t, first) in head.lines() {
             let ends = t.ends_with(';') || t.ends_with('{');
             if t.ends_with(';') || t.ends_with('{') && !t.starts_with('<') {
                 score += 1;
             }
-            if DIRECTIVES.contains(&first) && ends {
+            let directive = matches!(
+                first,
+                "server"
+                    | "location"
+                    | "add_header"
+                    | "listen"
+                    | "server_name"
+                    | "root"
+                    | "proxy_pass"
+                    | "fastcgi_pass"
+                    | "upstream"
+                    | "http"
+                    | "events"
+                    | "map"
+                    | "include"
+                    | "more_set_headers"
+                    | "try_files"
+                    | "index"
+                    | "return"
+                    | "rewrite"
+            );
+            if directive && ends {
                 score += 2;
             }
         }
