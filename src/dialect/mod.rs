@@ -107,6 +107,13 @@ pub trait Dialect: Send + Sync {
     /// A file the real server would refuse to parse is an `Err` with the file:line.
     fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic>;
 
+    /// [`Dialect::find`] for the read-back of a patched file (`splice.rs`): every site,
+    /// binding and reference read exactly as `find` reads them, but the lints about the file
+    /// (`FileScan::diagnostics`) may be left out, since the read-back never reports them.
+    fn find_sites(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
+        self.find(path, src)
+    }
+
     /// `fragment` escaped so that it can be spliced into the raw value of `site` at file offset
     /// `at` (inside `site.span`) and decode back to `fragment`; `None` when that cannot be done
     /// in place (a bare word that would need quotes), and the whole value is then re-encoded.
