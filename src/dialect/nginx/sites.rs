@@ -524,12 +524,14 @@ pub fn block_label(d: &Directive, src: &[u8]) -> String {
             (None, None) => "server".into(),
         };
     }
-    let args: Vec<String> = d.args.iter().map(|a| a.text(src)).collect();
-    if args.is_empty() {
-        name
-    } else {
-        format!("{name} {}", args.join(" "))
+    // The name and each argument, one string grown in place (a label per block of every
+    // file: the tree check makes one for each).
+    let mut label = name;
+    for a in &d.args {
+        label.push(' ');
+        label.push_str(&String::from_utf8_lossy(&a.bytes(src)));
     }
+    label
 }
 
 #[cfg(test)]
