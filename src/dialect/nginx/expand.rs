@@ -344,7 +344,7 @@ impl Assignments {
         let mut last = 0;
         for o in &plain.opaque {
             // The literal text before the reference, as the plain decoding has it.
-            push_text(&mut d, &plain, last..o.start);
+            push_text(&mut d, plain, last..o.start);
             last = o.end;
             let stand_in = &plain.text[o.clone()];
             let reference = plain.raw(o.start)?.start..plain.raw(o.end - 1)?.end;
@@ -417,7 +417,7 @@ impl Assignments {
             );
             d.pieces[at].variant = several;
         }
-        push_text(&mut d, &plain, last..plain.text.len());
+        push_text(&mut d, plain, last..plain.text.len());
         Some(d)
     }
 
