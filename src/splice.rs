@@ -226,7 +226,7 @@ fn alike(dialect: &dyn Dialect, file: &ScannedFile, splices: &[Splice], p: &Site
     let Ok(new) = edit::apply(&file.src, splices) else {
         return false;
     };
-    dialect.find(&file.path, &new).is_ok_and(|scan| {
+    dialect.find_sites(&file.path, &new).is_ok_and(|scan| {
         let same_count = file.scan.as_ref().is_ok_and(|b| {
             b.sites.len() == scan.sites.len() && b.bindings.len() == scan.bindings.len()
         });
@@ -563,7 +563,7 @@ fn read_back(
 ) -> Result<FileScan, String> {
     let before = file.scan.as_ref().map_err(|d| d.message.clone())?;
     let after = crate::template::dialect(file.dialect, file.template.as_ref())
-        .find(&file.path, new)
+        .find_sites(&file.path, new)
         .map_err(|d| d.message)?;
     if after.sites.len() != before.sites.len() || after.bindings.len() != before.bindings.len() {
         return Err(format!(

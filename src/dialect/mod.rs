@@ -107,6 +107,13 @@ pub trait Dialect: Send + Sync {
     /// A file the real server would refuse to parse is an `Err` with the file:line.
     fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic>;
 
+    /// [`Dialect::find`] for the read-back of a patched file (`splice.rs`): every site,
+    /// binding and reference read exactly as `find` reads them, but the lints about the file
+    /// (`FileScan::diagnostics`) may be left out, since the read-back never reports them.
+    fn find_sites(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
+        self.find(path, src)
+    }
+
     /// `fragment` escaped so that it can be spliced into the raw value of `site` at file offset
     /// `at` (inside `site.span`) and decode back to `fragment`; `None` when that cannot be done
     /// in place (a bare word that would need quotes), and the whole value is then re-encoded.
@@ -255,18 +262,32 @@ pub struct ConfigFile<'a> {
 pub struct Head<'a> {
     pub bytes: &'a [u8],
     pub lower: &'a str,
+    /// [`Head::lines`], split once for every dialect's sniff.
+    lines: Vec<(&'a str, &'a str)>,
 }
 
-impl Head<'_> {
+impl<'a> Head<'a> {
+    pub fn new(bytes: &'a [u8], lower: &'a str) -> Head<'a> {
+        let lines = lower
+            .lines()
+            .filter_map(|line| {
+                let t = line.trim();
+                if t.is_empty() || t.starts_with('#') {
+                    return None;
+                }
+                Some((t, t.split_whitespace().next().unwrap_or("")))
+            })
+            .collect();
+        Head {
+            bytes,
+            lower,
+            lines,
+        }
+    }
+
     /// Each line that is not blank or a `#` comment, trimmed, with its first word.
-    pub fn lines(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.lower.lines().filter_map(|line| {
-            let t = line.trim();
-            if t.is_empty() || t.starts_with('#') {
-                return None;
-            }
-            Some((t, t.split_whitespace().next().unwrap_or("")))
-        })
+    pub fn lines(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
+        self.lines.iter().copied()
     }
 }
 
@@ -404,10 +425,7 @@ pub fn detect_guess(path: &Path, head: &[u8]) -> Option<(DialectKind, Option<Dia
         return None;
     }
     let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
-    let head = Head {
-        bytes: head,
-        lower: &lower,
-    };
+    let head = Head::new(head, &lower);
     let mut scores: Vec<(i32, DialectKind)> = Vec::new();
     for k in DialectKind::all() {
         match k.dialect().sniff(&head) {
@@ -429,7 +447,7 @@ pub fn detect_guess(path: &Path, head: &[u8]) -> Option<(DialectKind, Option<Dia
 
 /// Does `hay` contain `needle`? (For content markers in a file's head.)
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(hay, needle).is_some()
 }
 
 #[cfg(test)]

@@ -314,6 +314,11 @@ pub fn unknown_noted_directives(value: &Decoded) -> Option<String> {
 }
 
 fn refusal(value: &Decoded, noted_only: bool) -> Option<String> {
+    if value.opaque.is_empty() {
+        // Nothing only known at request time (most values): no directive name can touch it,
+        // and the policy need not be parsed.
+        return None;
+    }
     let list = crate::csp::parse::parse(&value.text);
     let parts: Vec<String> = list
         .policies

@@ -219,6 +219,15 @@ impl Dialect for Finder<'_> {
         self.kind.dialect().claims_name(name, ext, head)
     }
 
+    /// A template's sites come out of the whole `find` (its tags are unmasked there); a plain
+    /// file's from the dialect's own.
+    fn find_sites(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
+        match self.template {
+            None => self.kind.dialect().find_sites(path, src),
+            Some(_) => self.find(path, src),
+        }
+    }
+
     fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
         let inner = self.kind.dialect();
         let Some(t) = self.template else {

@@ -22,7 +22,7 @@ use std::ops::Range;
 use crate::site::{Decoded, OpaqueNote, PieceOf, Reach};
 
 use super::syntax::{unescape, Directive, Word};
-use super::value::{self, Mapped};
+use super::value;
 
 /// How many `set`s deep a chain is followed (`set $a "$b"; set $b "$c"` ...).
 const MAX_DEPTH: usize = 8;
@@ -235,12 +235,10 @@ impl Assignments {
         }
     }
 
-    /// Decode a header value (`bytes`, at block path `path`) with its variables expanded:
-    /// once, or once per combination of the values its variables can have.
-    pub fn expand(&self, bytes: &[Mapped], path: &[usize], src: &[u8]) -> Expansion {
-        let Ok(alone) = value::decode_complex(bytes) else {
-            return Expansion::Plain;
-        };
+    /// Decode a header value (`alone`: as written, its references opaque, at block path
+    /// `path`) with its variables expanded: once, or once per combination of the values its
+    /// variables can have.
+    pub fn expand(&self, alone: &Decoded, path: &[usize], src: &[u8]) -> Expansion {
         if alone.opaque.is_empty() {
             return Expansion::Plain;
         }
@@ -260,7 +258,7 @@ impl Assignments {
         let mut names: Vec<String> = Vec::new();
         let mut combinations = 1usize;
         while let Some(mut pick) = queue.pop_front() {
-            let d = self.expand_in(bytes, path, src, &mut Vec::new(), &mut pick);
+            let d = self.expand_in(alone, path, src, &mut Vec::new(), &mut pick);
             if let Some((name, n)) = pick.need.take() {
                 if !names.contains(&name) {
                     names.push(name.clone());
@@ -289,7 +287,7 @@ impl Assignments {
                 over: true,
                 ..Pick::default()
             };
-            let Some(d) = self.expand_in(bytes, path, src, &mut Vec::new(), &mut pick) else {
+            let Some(d) = self.expand_in(alone, path, src, &mut Vec::new(), &mut pick) else {
                 return Expansion::Plain;
             };
             let ends_directive = names.iter().any(|n| {
@@ -333,20 +331,20 @@ impl Assignments {
         }
     }
 
+    /// `plain`: a value as written (decoded, its references opaque).
     fn expand_in(
         &self,
-        bytes: &[Mapped],
+        plain: &Decoded,
         path: &[usize],
         src: &[u8],
         chain: &mut Vec<String>,
         pick: &mut Pick,
     ) -> Option<Decoded> {
-        let plain = value::decode_complex(bytes).ok()?;
         let mut d = Decoded::default();
         let mut last = 0;
         for o in &plain.opaque {
             // The literal text before the reference, as the plain decoding has it.
-            push_text(&mut d, &plain, last..o.start);
+            push_text(&mut d, plain, last..o.start);
             last = o.end;
             let stand_in = &plain.text[o.clone()];
             let reference = plain.raw(o.start)?.start..plain.raw(o.end - 1)?.end;
@@ -392,17 +390,20 @@ impl Assignments {
                 continue;
             }
             let inner = unescape(src, a.word.span.clone(), a.word.quote);
+            let inner = value::decode_complex(&inner).ok();
             chain.push(name.clone());
-            let value = self.expand_in(&inner, path, src, chain, pick);
+            let value = inner
+                .as_ref()
+                .and_then(|inner| self.expand_in(inner, path, src, chain, pick));
             chain.pop();
             if pick.need.is_some() {
                 return None;
             }
-            let Some(value) = value else {
+            let (Some(value), Some(inner)) = (value, inner) else {
                 d.push_noted(stand_in, reference, note(stand_in, "nginx refuses its value"));
                 continue;
             };
-            let value = value.finish(value::decode_complex(&inner).ok()?);
+            let value = value.finish(inner);
             let at = d.pieces.len();
             d.push_value(
                 reference,
@@ -416,7 +417,7 @@ impl Assignments {
             );
             d.pieces[at].variant = several;
         }
-        push_text(&mut d, &plain, last..plain.text.len());
+        push_text(&mut d, plain, last..plain.text.len());
         Some(d)
     }
 

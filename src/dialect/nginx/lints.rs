@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use crate::diag::{Diagnostic, Location};
 use crate::dialect::TreeFile;
@@ -24,10 +25,11 @@ enum Inherit {
     Merge,
 }
 
-/// An `add_header` and where it is.
+/// An `add_header` and where it is. Names and labels are shared (`Rc`): a level's headers
+/// are copied into every level that inherits them.
 #[derive(Debug, Clone)]
 struct Header {
-    name: String,
+    name: Rc<str>,
     csp: Option<Disposition>,
     file: usize,
     offset: usize,
@@ -45,7 +47,7 @@ struct Pass {
 /// through includes.
 #[derive(Debug, Default)]
 struct Level {
-    label: String,
+    label: Rc<str>,
     file: usize,
     offset: usize,
     headers: Vec<Header>,
@@ -75,7 +77,8 @@ const UPSTREAMS: &[(&str, &str)] = &[
 #[derive(Debug)]
 enum Item {
     Header {
-        name: Vec<u8>,
+        name: Rc<str>,
+        csp: Option<Disposition>,
         offset: usize,
     },
     Inherit(Option<Inherit>),
@@ -94,7 +97,7 @@ enum Item {
     /// `more_clear_headers` naming the CSP (or a wildcard that covers it).
     Cleared,
     Block {
-        label: String,
+        label: Rc<str>,
         offset: usize,
         children: Vec<Item>,
     },
@@ -105,10 +108,14 @@ fn outline(directives: &[Directive], src: &[u8]) -> Vec<Item> {
     for d in directives {
         let name = d.name.bytes(src);
         match &*name {
-            b"add_header" => out.push(Item::Header {
-                name: d.args.first().map(|a| a.value(src)).unwrap_or_default(),
-                offset: d.span.start,
-            }),
+            b"add_header" => {
+                let name = d.args.first().map(|a| a.bytes(src)).unwrap_or_default();
+                out.push(Item::Header {
+                    name: String::from_utf8_lossy(&name).into(),
+                    csp: Disposition::from_header_name(&name),
+                    offset: d.span.start,
+                })
+            }
             b"add_header_inherit" => out.push(Item::Inherit(
                 match d.args.first().map(|a| a.text(src)).as_deref() {
                     Some("merge") => Some(Inherit::Merge),
@@ -130,7 +137,7 @@ fn outline(directives: &[Directive], src: &[u8]) -> Vec<Item> {
                 }
             }
             b"http" | b"server" | b"location" | b"if" => out.push(Item::Block {
-                label: block_label(d, src),
+                label: block_label(d, src).into(),
                 offset: d.span.start,
                 children: outline(d.children(), src),
             }),
@@ -193,7 +200,7 @@ pub fn check_tree(files: &[TreeFile<'_>]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for root in tree.roots() {
         let mut top = Level {
-            label: format!("top level of {}", crate::diag::quoted(files[root].path)),
+            label: format!("top level of {}", crate::diag::quoted(files[root].path)).into(),
             file: root,
             ..Level::default()
         };
@@ -244,9 +251,9 @@ impl Tree<'_, '_> {
     fn collect(&self, file: usize, items: &[Item], level: &mut Level, stack: &mut Vec<usize>) {
         for item in items {
             match item {
-                Item::Header { name, offset } => level.headers.push(Header {
-                    name: String::from_utf8_lossy(name).into_owned(),
-                    csp: Disposition::from_header_name(name),
+                Item::Header { name, csp, offset } => level.headers.push(Header {
+                    name: name.clone(),
+                    csp: *csp,
                     file,
                     offset: *offset,
                 }),

@@ -94,33 +94,34 @@ impl Dialect for Nginx {
 
     /// `name args;` lines and `{` blocks, and the directives every site config has.
     fn sniff(&self, head: &Head<'_>) -> Sniff {
-        const DIRECTIVES: &[&str] = &[
-            "server",
-            "location",
-            "add_header",
-            "listen",
-            "server_name",
-            "root",
-            "proxy_pass",
-            "fastcgi_pass",
-            "upstream",
-            "http",
-            "events",
-            "map",
-            "include",
-            "more_set_headers",
-            "try_files",
-            "index",
-            "return",
-            "rewrite",
-        ];
         let mut score = 0;
         for (t, first) in head.lines() {
             let ends = t.ends_with(';') || t.ends_with('{');
             if t.ends_with(';') || t.ends_with('{') && !t.starts_with('<') {
                 score += 1;
             }
-            if DIRECTIVES.contains(&first) && ends {
+            let directive = matches!(
+                first,
+                "server"
+                    | "location"
+                    | "add_header"
+                    | "listen"
+                    | "server_name"
+                    | "root"
+                    | "proxy_pass"
+                    | "fastcgi_pass"
+                    | "upstream"
+                    | "http"
+                    | "events"
+                    | "map"
+                    | "include"
+                    | "more_set_headers"
+                    | "try_files"
+                    | "index"
+                    | "return"
+                    | "rewrite"
+            );
+            if directive && ends {
                 score += 2;
             }
         }
@@ -128,11 +129,12 @@ impl Dialect for Nginx {
     }
 
     fn find(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
-        let directives = parse_file(path, src)?;
-        let mut finder = sites::Finder::new(path, src);
-        finder.assignments = expand::Assignments::collect(&directives, src);
-        finder.walk(&directives, &[])?;
-        Ok(finder.scan)
+        find(path, src, true)
+    }
+
+    /// Without NGX201, NGX203 and NGX205, which only speak about the file.
+    fn find_sites(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
+        find(path, src, false)
     }
 
     fn encode_fragment(
@@ -268,6 +270,16 @@ impl Dialect for Nginx {
     }
 }
 
+/// [`Nginx::find`]; `lints`: with the warnings about the file's values (else only its sites,
+/// bindings, references and includes).
+fn find(path: &Path, src: &[u8], lints: bool) -> Result<FileScan, Diagnostic> {
+    let directives = parse_file(path, src)?;
+    let mut finder = sites::Finder::new(path, src, &directives);
+    finder.lints = lints;
+    finder.walk()?;
+    Ok(finder.scan)
+}
+
 /// [`Nginx::encode_fragment`]; `references`: variables `fragment` may name besides the
 /// site's own.
 fn fragment_bytes(
@@ -351,4 +363,40 @@ fn splits_escape(src: &[u8], from: usize, at: usize) -> bool {
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_read_back_reads_the_sites_find_reads_without_the_lints() {
+        let long = "x".repeat(3700);
+        let src = format!(
+            "map $host $csp {{\n    default \"img-src data:\";\n}}\n\
+             server {{\n    server_name a.example;\n    set $extra \"font-src data:\";\n    \
+             add_header Content-Security-Policy \"default-src 'self'; $extra\";\n    \
+             add_header Content-Security-Policy-Report-Only $csp always;\n    include snippets/*.conf;\n    \
+             location / {{\n        add_header Content-Security-Policy \"default-src 'self';\n            \
+             script-src 'self'\" always;\n        \
+             more_set_headers 'Content-Security-Policy: img-src {long}';\n    }}\n}}\n"
+        );
+        let path = Path::new("site.conf");
+        let found = Nginx.find(path, src.as_bytes()).unwrap();
+        let codes: Vec<&str> = found.diagnostics.iter().map(|d| d.code).collect();
+        for code in ["NGX201", "NGX203", "NGX205"] {
+            assert!(codes.contains(&code), "{code} in {codes:?}");
+        }
+        let read = Nginx.find_sites(path, src.as_bytes()).unwrap();
+        assert!(read.diagnostics.is_empty(), "{:?}", read.diagnostics);
+        let shown = |s: &FileScan| {
+            format!(
+                "{:?} {:?} {:?} {:?} {:?}",
+                s.sites, s.bindings, s.refs, s.includes, s.replaced
+            )
+        };
+        assert_eq!(found.sites.len(), 3);
+        assert_eq!(found.bindings.len(), 2);
+        assert_eq!(shown(&read), shown(&found));
+    }
 }

@@ -1,6 +1,7 @@
 //! Finding CSP sites in one parsed nginx file: `add_header`, headers-more `more_set_headers`,
 //! and the `set` / `map` values a CSP header can take through a variable.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -19,9 +20,14 @@ pub const EMPTY_BINDING: &str = "empty: no CSP for these responses";
 pub struct Finder<'a> {
     pub path: &'a Path,
     pub src: &'a [u8],
+    /// The file's statements.
+    top: &'a [Directive],
     pub scan: FileScan,
-    /// The file's `set`s, for values built from variables.
-    pub assignments: Assignments,
+    /// The file's `set`s, for values built from variables: collected when the first header
+    /// value that names a variable needs them (most files have none).
+    assignments: OnceCell<Assignments>,
+    /// Report the warnings about values (NGX201, NGX203, NGX205) in `scan.diagnostics`.
+    pub lints: bool,
     /// Indices of the blocks around the directive being visited, `if` blocks left out (see
     /// `expand.rs`).
     blocks: Vec<usize>,
@@ -35,12 +41,14 @@ pub struct Finder<'a> {
 }
 
 impl<'a> Finder<'a> {
-    pub fn new(path: &'a Path, src: &'a [u8]) -> Self {
+    pub fn new(path: &'a Path, src: &'a [u8], top: &'a [Directive]) -> Self {
         Finder {
             path,
             src,
+            top,
             scan: FileScan::default(),
-            assignments: Assignments::default(),
+            assignments: OnceCell::new(),
+            lints: true,
             blocks: Vec::new(),
             block_ids: vec![0],
             next_block: 1,
@@ -52,19 +60,31 @@ impl<'a> Finder<'a> {
         Location::of(self.path, self.src, offset)
     }
 
-    /// Visit `directives` (one block's statements) under the context labels `outer`.
-    pub fn walk(&mut self, directives: &[Directive], outer: &[String]) -> Result<(), Diagnostic> {
-        let mut labels = outer.to_vec();
-        self.walk_in(directives, &mut labels)
+    /// The context of a site inside the blocks `outer`, then inside `more` (a `set`, a `map`
+    /// and its key).
+    fn context(&self, outer: &[Around], more: &[&str]) -> String {
+        let labels: Vec<&str> = outer
+            .iter()
+            .map(|a| a.label.get_or_init(|| block_label(a.block, self.src)).as_str())
+            .chain(more.iter().copied())
+            .collect();
+        context_string(&labels)
     }
 
-    /// `walk` with the block labels as one stack, pushed and popped around each block: a copy
-    /// of the outer labels per block cost memory quadratic in the nesting (10,000 nested
-    /// `location`s: 3.5 GB).
-    fn walk_in(
+    /// Visit the file's statements.
+    pub fn walk(&mut self) -> Result<(), Diagnostic> {
+        let top = self.top;
+        self.walk_in(top, &mut Vec::new())
+    }
+
+    /// `walk` with the blocks around as one stack, pushed and popped around each block: a
+    /// copy of the outer labels per block cost memory quadratic in the nesting (10,000 nested
+    /// `location`s: 3.5 GB). A block's label is made when a site's context first needs it
+    /// (most blocks hold no CSP site).
+    fn walk_in<'d>(
         &mut self,
-        directives: &[Directive],
-        outer: &mut Vec<String>,
+        directives: &'d [Directive],
+        outer: &mut Vec<Around<'d>>,
     ) -> Result<(), Diagnostic> {
         for (i, d) in directives.iter().enumerate() {
             let name = d.name.bytes(self.src);
@@ -78,7 +98,10 @@ impl<'a> Finder<'a> {
                 _ => {}
             }
             if !d.children().is_empty() && name != b"map" {
-                outer.push(block_label(d, self.src));
+                outer.push(Around {
+                    block: d,
+                    label: OnceCell::new(),
+                });
                 let is_if = name == b"if";
                 if !is_if {
                     self.blocks.push(i);
@@ -108,7 +131,7 @@ impl<'a> Finder<'a> {
 
     /// `add_header NAME VALUE [always]` (ngx_http_headers_add: TAKE23, the third must be
     /// "always").
-    fn add_header(&mut self, d: &Directive, outer: &[String]) -> Result<(), Diagnostic> {
+    fn add_header(&mut self, d: &Directive, outer: &[Around]) -> Result<(), Diagnostic> {
         let Some(header) = d.args.first() else {
             return Ok(());
         };
@@ -137,7 +160,7 @@ impl<'a> Finder<'a> {
         self.header_value(word, &mapped, disposition, outer, "add_header")?;
         // `add_header Content-Security-Policy "";` (after `proxy_hide_header`, to clear the
         // upstream's header) sends nothing on any response: no error page is left without it.
-        if always.is_none() && !mapped.is_empty() {
+        if self.lints && always.is_none() && !mapped.is_empty() {
             self.scan.diagnostics.push(
                 Diagnostic::warning(
                     "NGX203",
@@ -161,7 +184,7 @@ impl<'a> Finder<'a> {
     /// one header in a block, only the last is sent (each clears the header, then sets it),
     /// unless the later one is filtered by `-s`/`-t` (it then replaces it only on some
     /// responses). The earlier one is recorded as replaced (E043), not patched.
-    fn more_set_headers(&mut self, d: &Directive, outer: &[String]) -> Result<(), Diagnostic> {
+    fn more_set_headers(&mut self, d: &Directive, outer: &[Around]) -> Result<(), Diagnostic> {
         let mut skip_next = false;
         let mut filtered = false;
         let mut headers = Vec::new();
@@ -213,14 +236,14 @@ impl<'a> Finder<'a> {
         word: &Word,
         value: &[Mapped],
         disposition: Disposition,
-        outer: &[String],
+        outer: &[Around],
         directive: &str,
     ) -> Result<(), Diagnostic> {
         let decoded = value::decode_complex(value).map_err(|e| {
             let at = value.get(e.at).map_or(word.span.start, |(_, r)| r.start);
             self.refuse(at, directive, e.message)
         })?;
-        let context = context_string(outer);
+        let context = self.context(outer, &[]);
         let only = value::only_variable(&decoded);
         if let Some(name) = only {
             self.scan.refs.push(VarRef {
@@ -231,8 +254,14 @@ impl<'a> Finder<'a> {
             });
             return Ok(());
         }
-        let (variants, too_many) = match self.assignments.expand(value, &self.blocks, self.src)
-        {
+        let expansion = if decoded.opaque.is_empty() {
+            Expansion::Plain
+        } else {
+            self.assignments
+                .get_or_init(|| Assignments::collect(self.top, self.src))
+                .expand(&decoded, &self.blocks, self.src)
+        };
+        let (variants, too_many) = match expansion {
             Expansion::Plain => (vec![(decoded, None)], None),
             Expansion::One(d) => (vec![(d, None)], None),
             Expansion::Variants(v) => (v.into_iter().map(|(d, l)| (d, Some(l))).collect(), None),
@@ -255,11 +284,11 @@ impl<'a> Finder<'a> {
                 site.refusal = crate::site::unknown_directives(&site.value);
             }
             // Said once for the header, not once per variant.
-            if !warned && site.repaired.is_some() {
+            if self.lints && !warned && site.repaired.is_some() {
                 self.line_break_warning(&site, word);
                 warned = true;
             }
-            if first {
+            if self.lints && first {
                 self.near_limit(&site, word);
             }
             first = false;
@@ -352,7 +381,7 @@ impl<'a> Finder<'a> {
     }
 
     /// `set $var VALUE`.
-    fn set(&mut self, d: &Directive, outer: &[String]) {
+    fn set(&mut self, d: &Directive, outer: &[Around]) {
         let [var, word] = d.args.as_slice() else {
             return;
         };
@@ -360,12 +389,12 @@ impl<'a> Finder<'a> {
             return;
         };
         let name = String::from_utf8_lossy(&name).into_owned();
-        let context = context_string(&push(outer, format!("set ${name}")));
+        let context = self.context(outer, &[format!("set ${name}").as_str()]);
         self.binding(word, name, context);
     }
 
     /// `map SOURCE $var { KEY VALUE; ... default VALUE; }`: every value is a binding.
-    fn map(&mut self, d: &Directive, outer: &[String]) {
+    fn map(&mut self, d: &Directive, outer: &[Around]) {
         let [source, var] = d.args.as_slice() else {
             return;
         };
@@ -385,7 +414,7 @@ impl<'a> Finder<'a> {
             };
             // As written, so that `""` and `\default` stay recognisable.
             let key = String::from_utf8_lossy(&self.src[entry.name.span.clone()]).into_owned();
-            let context = context_string(&push(&push(outer, label.clone()), key));
+            let context = self.context(outer, &[label.as_str(), key.as_str()]);
             self.binding(word, name.clone(), context);
         }
     }
@@ -453,19 +482,19 @@ fn split_header(bytes: &[Mapped]) -> Option<(Vec<u8>, &[Mapped])> {
     Some((key, &bytes[value_start..]))
 }
 
-fn push(outer: &[String], label: String) -> Vec<String> {
-    let mut v = outer.to_vec();
-    v.push(label);
-    v
+/// A block around the directive being visited, and its label once a context needed it.
+struct Around<'d> {
+    block: &'d Directive,
+    label: OnceCell<String>,
 }
 
 /// `server example.com > location /api`; `http` is left out when something follows it.
-pub fn context_string(labels: &[String]) -> String {
+pub fn context_string(labels: &[&str]) -> String {
     let shown: Vec<&str> = labels
         .iter()
         .enumerate()
-        .filter(|(i, l)| !(l.as_str() == "http" && *i + 1 < labels.len()))
-        .map(|(_, l)| l.as_str())
+        .filter(|(i, l)| !(**l == "http" && *i + 1 < labels.len()))
+        .map(|(_, l)| *l)
         .collect();
     if shown.is_empty() {
         "top level".into()
@@ -495,12 +524,14 @@ pub fn block_label(d: &Directive, src: &[u8]) -> String {
             (None, None) => "server".into(),
         };
     }
-    let args: Vec<String> = d.args.iter().map(|a| a.text(src)).collect();
-    if args.is_empty() {
-        name
-    } else {
-        format!("{name} {}", args.join(" "))
+    // The name and each argument, one string grown in place (a label per block of every
+    // file: the tree check makes one for each).
+    let mut label = name;
+    for a in &d.args {
+        label.push(' ');
+        label.push_str(&String::from_utf8_lossy(&a.bytes(src)));
     }
+    label
 }
 
 #[cfg(test)]
@@ -542,7 +573,7 @@ mod tests {
 
     #[test]
     fn contexts_drop_http_when_something_follows() {
-        let l = |v: &[&str]| context_string(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let l = context_string;
         assert_eq!(
             l(&["http", "server a", "location /"]),
             "server a > location /"

@@ -43,9 +43,10 @@ pub fn decode_complex(bytes: &[Mapped]) -> Result<Decoded, ValueError> {
             continue;
         }
         let len = variable_len(bytes, i)?;
-        let stand_in: Vec<u8> = bytes[i..i + len].iter().map(|(b, _)| *b).collect();
+        // `$`, `{`, `}`, digits, letters and `_`: ASCII.
+        let stand_in: String = bytes[i..i + len].iter().map(|(b, _)| char::from(*b)).collect();
         let raw = bytes[i].1.start..bytes[i + len - 1].1.end;
-        d.push_opaque(&String::from_utf8_lossy(&stand_in), raw);
+        d.push_opaque(&stand_in, raw);
         i += len;
     }
     Ok(d)
@@ -94,6 +95,43 @@ fn variable_len(bytes: &[Mapped], i: usize) -> Result<usize, ValueError> {
 /// Literal bytes: each character keeps the raw range of all the bytes (and escapes) it came
 /// from, so an edit never splits an escape.
 fn push_literal(d: &mut Decoded, bytes: &[Mapped]) {
+    let mut i = 0;
+    while i < bytes.len() {
+        let (b, raw) = &bytes[i];
+        if b.is_ascii() && raw.len() == 1 {
+            // Most of a policy: ASCII bytes that are themselves, one after the other in the
+            // file, pushed as one run.
+            let at = raw.start;
+            let n = bytes[i..]
+                .iter()
+                .enumerate()
+                .take_while(|(k, (b, r))| b.is_ascii() && *r == (at + k..at + k + 1))
+                .count();
+            d.push_ascii(at, bytes[i..i + n].iter().map(|(b, _)| *b));
+            i += n;
+            continue;
+        }
+        if b.is_ascii() {
+            // An escape (`\"`) for one byte.
+            d.push_char(char::from(*b), raw.clone());
+            i += 1;
+            continue;
+        }
+        // A stretch of bytes above ASCII, decoded as UTF-8 (an ASCII byte never belongs to a
+        // multi-byte character nor to an invalid sequence, so the stretch decodes as it does
+        // inside the whole literal).
+        let end = bytes[i..]
+            .iter()
+            .position(|(b, _)| b.is_ascii())
+            .map_or(bytes.len(), |p| i + p);
+        push_utf8(d, &bytes[i..end]);
+        i = end;
+    }
+}
+
+/// [`push_literal`] of bytes that are not ASCII: each character, or each invalid sequence
+/// (as U+FFFD), with the raw range of its bytes.
+fn push_utf8(d: &mut Decoded, bytes: &[Mapped]) {
     let plain: Vec<u8> = bytes.iter().map(|(b, _)| *b).collect();
     let mut at = 0;
     for chunk in plain.utf8_chunks() {
@@ -288,6 +326,24 @@ mod tests {
         let d = decode_complex(&bytes).unwrap();
         assert_eq!(d.text, "a\u{fffd}b");
         assert_eq!(d.raw(1), Some(1..2));
+    }
+
+    #[test]
+    fn each_character_maps_to_the_raw_bytes_it_came_from() {
+        // `"a\"é b"`: a plain byte, an escape, a two-byte character, then plain bytes again.
+        let src = "\"a\\\"é b\"".as_bytes();
+        let d = decode_complex(&super::super::unescape(src, 0..src.len(), Quote::Double)).unwrap();
+        assert_eq!(d.text, "a\"é b");
+        let raws: Vec<_> = (0..d.text.len()).map(|i| d.raw(i)).collect();
+        assert_eq!(
+            raws,
+            [1..2, 2..4, 4..6, 4..6, 6..7, 7..8].map(Some),
+            "an escape and a character keep their whole raw range"
+        );
+        assert_eq!(d.raw_range(0..2), Some(1..4));
+        assert_eq!(d.raw_range(4..6), Some(6..8));
+        assert_eq!(d.raw_insertion_point(3), None, "inside the character");
+        assert_eq!(d.raw_insertion_point(4), Some(6));
     }
 
     #[test]
