@@ -16,6 +16,7 @@
 //! Nothing here re-prints text: every token knows its span in the input, so edits are splices.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use super::source::{Source, SourceError};
 
@@ -140,9 +141,13 @@ impl PolicyList {
 }
 
 /// Parse a policy list (a header value, or a meta tag's `content`) the way browsers do.
-pub fn parse(text: &str) -> PolicyList {
+///
+/// Shared, not copied: the pipeline reads one site's value about seven times and its merged
+/// value twice, and a copy of a list cost a third of a parse (every token's text and source
+/// allocated again, and freed again).
+pub fn parse(text: &str) -> Arc<PolicyList> {
     if text.len() > PARSE_MEMO_MAX {
-        return parse_uncached(text);
+        return Arc::new(parse_uncached(text));
     }
     let hit = PARSED.with(|m| {
         m.borrow()
@@ -154,7 +159,7 @@ pub fn parse(text: &str) -> PolicyList {
     if let Some(hit) = hit {
         return hit;
     }
-    let list = parse_uncached(text);
+    let list = Arc::new(parse_uncached(text));
     PARSED.with(|m| {
         let mut m = m.borrow_mut();
         // The older entry goes: a site's value and its merged value alternate.
@@ -164,15 +169,19 @@ pub fn parse(text: &str) -> PolicyList {
     list
 }
 
+/// [`parse`], for a caller that changes the list.
+pub fn parse_owned(text: &str) -> PolicyList {
+    Arc::unwrap_or_clone(parse(text))
+}
+
 /// Longest value kept by the parse memo (a policy is ~200 bytes; a huge one is parsed anew).
 const PARSE_MEMO_MAX: usize = 16 * 1024;
 
 thread_local! {
     /// The last two lists parsed: the pipeline reads one site's value seven times (the merge,
     /// the lock and semicolon checks, the refusal checks, the splice) and its merged value
-    /// twice, and a copy costs about half of a parse (no tokenizing, no source validation).
-    /// `parse` is a pure function of the text, so a hit is the same list.
-    static PARSED: std::cell::RefCell<[Option<PolicyList>; 2]> = const { std::cell::RefCell::new([None, None]) };
+    /// twice. `parse` is a pure function of the text, so a hit is the same list.
+    static PARSED: std::cell::RefCell<[Option<Arc<PolicyList>>; 2]> = const { std::cell::RefCell::new([None, None]) };
 }
 
 fn parse_uncached(text: &str) -> PolicyList {
