@@ -477,17 +477,40 @@ fn compare(
     }
 }
 
-/// The directive of a plan that governs `class` in `browser`, by a look-up of a directive's
-/// tokens by name: its name (the chain's) and tokens.
-fn governing_by<'a>(
-    look: &impl Fn(&str) -> Option<&'a [String]>,
-    class: Class,
-    browser: Browser,
-) -> Option<(&'static str, &'a [String])> {
-    class
-        .chain(browser)
-        .iter()
-        .find_map(|n| look(n).map(|t| (*n, t)))
+/// Most directive names a chain can hold (there are 16).
+const CHAIN_NAMES: usize = 24;
+
+/// Every directive name of any class's chain, and each (class, browser) chain as indexes into
+/// those names: [`acceptable`] looks every name up once per plan, not once per chain element
+/// of every class of every browser (each look-up a string compare with every directive).
+struct Chains {
+    names: Vec<&'static str>,
+    /// By class (index in [`Class::ALL`]) and browser (index in [`Browser::ALL`]).
+    ids: [[Vec<u8>; 2]; 16],
+}
+
+fn chains() -> &'static Chains {
+    static CHAINS: std::sync::OnceLock<Chains> = std::sync::OnceLock::new();
+    CHAINS.get_or_init(|| {
+        let mut names: Vec<&'static str> = Vec::new();
+        let ids = Class::ALL.map(|class| {
+            Browser::ALL.map(|browser| {
+                class
+                    .chain(browser)
+                    .iter()
+                    .map(|n| {
+                        let i = names.iter().position(|m| m == n).unwrap_or_else(|| {
+                            names.push(n);
+                            names.len() - 1
+                        });
+                        u8::try_from(i).expect("few names")
+                    })
+                    .collect()
+            })
+        });
+        assert!(names.len() <= CHAIN_NAMES);
+        Chains { names, ids }
+    })
 }
 
 /// The (class, browser) pairs whose verdicts differ between two plans (given as look-ups of
@@ -499,13 +522,20 @@ fn acceptable<'a>(
     text: &str,
     targets: &[Class],
 ) -> Vec<(Class, Browser)> {
+    let table = chains();
+    let (mut before_of, mut after_of): ([Option<&'a [String]>; CHAIN_NAMES], _) =
+        ([None; CHAIN_NAMES], [None; CHAIN_NAMES]);
+    for (i, n) in table.names.iter().enumerate() {
+        before_of[i] = before(n);
+        after_of[i] = after(n);
+    }
     let mut bad = Vec::new();
     // A class whose chain is the same in a later browser gets the same answer there (the
     // verdict is a function of the chain, the look-ups and the class): most chains are.
-    let mut verdicts: [Option<(&'static [&'static str], bool)>; 16] = [None; 16];
-    for browser in Browser::ALL {
+    let mut verdicts: [Option<(&'static [u8], bool)>; 16] = [None; 16];
+    for (bi, browser) in Browser::ALL.into_iter().enumerate() {
         for (ci, class) in Class::ALL.into_iter().enumerate() {
-            let chain = class.chain(browser);
+            let chain: &'static [u8] = &table.ids[ci][bi];
             if let Some((seen, ok)) = verdicts[ci] {
                 if seen == chain {
                     if !ok {
@@ -514,26 +544,30 @@ fn acceptable<'a>(
                     continue;
                 }
             }
+            // The governing directive: the first of the chain present (its name's index).
+            let governing = |of: &[Option<&'a [String]>; CHAIN_NAMES]| {
+                chain
+                    .iter()
+                    .find_map(|&i| of[usize::from(i)].map(|t| (i, t)))
+            };
             // Most classes are governed by the same, untouched directive before and after:
             // same name (so the same kind of check), same tokens, same verdicts.
-            let (b, a) = (
-                governing_by(&before, class, browser),
-                governing_by(&after, class, browser),
-            );
+            let (b, a) = (governing(&before_of), governing(&after_of));
             let untouched = match (b, a) {
                 (None, None) => true,
-                (Some(b), Some(a)) => b.0 == a.0 && b.1 == a.1,
+                (Some(b), Some(a)) => b.0 == a.0 && (std::ptr::eq(b.1, a.1) || b.1 == a.1),
                 _ => false,
             };
             if untouched {
                 verdicts[ci] = Some((chain, true));
                 continue;
             }
-            let governance = |g: Option<(&str, &'a [String])>| {
-                g.map(|(name, tokens)| Governance {
+            let governance = |g: Option<(u8, &'a [String])>| {
+                g.map(|(i, tokens)| Governance {
                     tokens,
                     script_check: class == Class::Load(Destination::Script)
-                        || (class == Class::Load(Destination::Worker) && name == "script-src"),
+                        || (class == Class::Load(Destination::Worker)
+                            && table.names[usize::from(i)] == "script-src"),
                 })
             };
             let change = compare(
