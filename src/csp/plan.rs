@@ -223,12 +223,17 @@ fn token_sig(t: &str) -> TokenSig {
     sig
 }
 
-/// One memoized signature: the token list it is for (to rule out a hash collision).
+/// What a list means for one class ([`signature`]): its entries, each a tag and a text,
+/// sorted, without repeats, and encoded in one byte string ([`encode_into`]), so that two
+/// signatures are equal exactly when their entries are.
+pub(crate) type Signature = Rc<[u8]>;
+
+/// One memoized signature: the token list it is for, encoded (to rule out a hash collision).
 struct SignatureEntry {
-    tokens: Vec<String>,
+    tokens: Vec<u8>,
     class: Class,
     script_check: bool,
-    signature: Rc<[String]>,
+    signature: Signature,
 }
 
 type SignatureMemo = FxHashMap<u64, SignatureEntry>;
@@ -239,9 +244,12 @@ const SIGNATURE_MEMO: usize = 1024;
 thread_local! {
     /// `signature` results: one merge asks for the same few token lists thousands of times
     /// (every class, every browser, every candidate directive), and sites share most of
-    /// their lists. Keyed by the Fx hash of the tokens (and the one being added, if any), the
-    /// class and the flag; the entry holds the tokens. Bounded: cleared at `SIGNATURE_MEMO`.
+    /// their lists. Keyed by the Fx hash of the encoded tokens (and the one being added, if
+    /// any), the class and the flag; the entry holds the encoded tokens. Bounded: cleared at
+    /// `SIGNATURE_MEMO`.
     static SIGNATURES: std::cell::RefCell<SignatureMemo> = std::cell::RefCell::new(SignatureMemo::default());
+    /// The buffer a look-up encodes its tokens into (one per thread, not one per look-up).
+    static SIGNATURE_KEY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Bound the memoized signatures (called at the start of each merge: the memo is a pure
@@ -255,6 +263,17 @@ pub fn reset_memo() {
     });
 }
 
+/// Append `texts` to `out` as one byte string: each text's length (4 bytes), then its bytes.
+/// Two lists encode alike exactly when they are alike (a memo key in one allocation, compared
+/// with one `memcmp`, where a list of strings took one allocation and compare per text).
+pub(crate) fn encode_into<'s>(out: &mut Vec<u8>, texts: impl IntoIterator<Item = &'s str>) {
+    for t in texts {
+        let len = u32::try_from(t.len()).expect("a token under 4 GiB");
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(t.as_bytes());
+    }
+}
+
 /// What a list means for one class: two lists with the same signature give every request of
 /// the class the same verdict (CSP3 §6.7). Entries are tagged (`url:`, `nonce:`...) and sorted.
 ///
@@ -264,7 +283,7 @@ pub fn reset_memo() {
 /// - inline checks (§6.7.3.2-3): "allow all inline" alone, or else the nonces (elements only)
 ///   and hashes (elements, or anything next to 'unsafe-hashes');
 /// - eval: 'unsafe-eval' (and, for wasm, 'wasm-unsafe-eval').
-pub(crate) fn signature(tokens: &[String], class: Class, script_check: bool) -> Rc<[String]> {
+pub(crate) fn signature(tokens: &[String], class: Class, script_check: bool) -> Signature {
     signature_with(tokens, None, class, script_check)
 }
 
@@ -274,74 +293,75 @@ fn signature_with(
     extra: Option<&str>,
     class: Class,
     script_check: bool,
-) -> Rc<[String]> {
+) -> Signature {
     use std::hash::{Hash, Hasher};
+    let texts = || tokens.iter().map(String::as_str).chain(extra);
+    let mut key = SIGNATURE_KEY.with(|k| std::mem::take(&mut *k.borrow_mut()));
+    key.clear();
+    encode_into(&mut key, texts());
     let mut h = super::fxhash::FxHasher::default();
-    for t in tokens.iter().map(String::as_str).chain(extra) {
-        t.hash(&mut h);
-    }
+    h.write(&key);
     class.hash(&mut h);
     script_check.hash(&mut h);
-    let key = h.finish();
-    let same = |e: &SignatureEntry| {
-        e.class == class
-            && e.script_check == script_check
-            && e.tokens.len() == tokens.len() + usize::from(extra.is_some())
-            && e.tokens
-                .iter()
-                .map(String::as_str)
-                .eq(tokens.iter().map(String::as_str).chain(extra))
-    };
-    if let Some(hit) = SIGNATURES.with(|m| {
+    let hash = h.finish();
+    let hit = SIGNATURES.with(|m| {
         m.borrow()
-            .get(&key)
-            .filter(|e| same(e))
+            .get(&hash)
+            .filter(|e| e.class == class && e.script_check == script_check && e.tokens == key)
             .map(|e| e.signature.clone())
-    }) {
-        return hit;
-    }
-    let mut all = tokens.to_vec();
-    all.extend(extra.map(str::to_string));
-    let sig: Rc<[String]> = compute_signature(&all, class, script_check).into();
-    SIGNATURES.with(|m| {
-        m.borrow_mut().insert(
-            key,
-            SignatureEntry {
-                tokens: all,
-                class,
-                script_check,
-                signature: sig.clone(),
-            },
-        )
     });
+    let sig = match hit {
+        Some(sig) => sig,
+        None => {
+            let all: Vec<&str> = texts().collect();
+            let sig: Signature = compute_signature(&all, class, script_check).into();
+            SIGNATURES.with(|m| {
+                m.borrow_mut().insert(
+                    hash,
+                    SignatureEntry {
+                        tokens: key.clone(),
+                        class,
+                        script_check,
+                        signature: sig.clone(),
+                    },
+                )
+            });
+            sig
+        }
+    };
+    SIGNATURE_KEY.with(|k| *k.borrow_mut() = key);
     sig
 }
 
-fn compute_signature(tokens: &[String], class: Class, script_check: bool) -> Vec<String> {
+/// One entry of a signature: a tag and a text. (No two different entries print alike as
+/// `tag` + `text`: the nonce and hash entries are untagged but start with `nonce:`, `hash:`.)
+type Entry<'t> = (&'static str, &'t str);
+
+fn compute_signature<S: AsRef<str>>(tokens: &[S], class: Class, script_check: bool) -> Vec<u8> {
     use Destination as D;
     use InlineKind as I;
     // Each token's part, memoized by its text (the URL entries are the tokens as written).
-    let sigs: Vec<TokenSig> = tokens.iter().map(|t| token_sig(t)).collect();
+    let sigs: Vec<TokenSig> = tokens.iter().map(|t| token_sig(t.as_ref())).collect();
     let has = |k: Keyword| sigs.iter().any(|s| s.keyword == Some(k));
     let urls = || {
         tokens
             .iter()
             .zip(&sigs)
             .filter(|(_, s)| s.url)
-            .map(|(t, _)| format!("url:{t}"))
+            .map(|(t, _)| ("url:", t.as_ref()))
     };
     let nonces = || {
         sigs.iter()
-            .filter_map(|s| s.nonce.as_deref().map(str::to_string))
+            .filter_map(|s| s.nonce.as_deref().map(|n| ("", n)))
     };
     let hashes = || {
         sigs.iter()
-            .filter_map(|s| s.hash.as_deref().map(str::to_string))
+            .filter_map(|s| s.hash.as_deref().map(|h| ("", h)))
     };
-    let mut sig: Vec<String> = match class {
+    let mut sig: Vec<Entry> = match class {
         Class::Load(d) if d == D::Script || (d == D::Worker && script_check) => {
-            let mut v: Vec<String> = if has(Keyword::StrictDynamic) {
-                vec!["strict-dynamic".to_string()]
+            let mut v: Vec<Entry> = if has(Keyword::StrictDynamic) {
+                vec![("strict-dynamic", "")]
             } else {
                 urls().collect()
             };
@@ -362,7 +382,7 @@ fn compute_signature(tokens: &[String], class: Class, script_check: bool) -> Vec
                 && hashes().next().is_none()
                 && !(scriptish && has(Keyword::StrictDynamic));
             if allow_all {
-                vec!["allow-all-inline".to_string()]
+                vec![("allow-all-inline", "")]
             } else {
                 let mut v = Vec::new();
                 if element {
@@ -377,17 +397,19 @@ fn compute_signature(tokens: &[String], class: Class, script_check: bool) -> Vec
         Class::Eval => {
             let mut v = Vec::new();
             if has(Keyword::UnsafeEval) {
-                v.push("eval".to_string());
+                v.push(("eval", ""));
             }
             if has(Keyword::UnsafeEval) || has(Keyword::WasmUnsafeEval) {
-                v.push("wasm-eval".to_string());
+                v.push(("wasm-eval", ""));
             }
             v
         }
     };
-    sig.sort();
+    sig.sort_unstable();
     sig.dedup();
-    sig
+    let mut out = Vec::new();
+    encode_into(&mut out, sig.iter().flat_map(|(tag, text)| [*tag, *text]));
+    out
 }
 
 /// The tokens of `tokens` that matter in a directive called `name`, for a copy: a created
