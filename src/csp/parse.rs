@@ -185,37 +185,41 @@ thread_local! {
 }
 
 fn parse_uncached(text: &str) -> PolicyList {
-    let mut policies = Vec::new();
-    for (index, span) in split_spans(text, b',', 0..text.len())
-        .into_iter()
+    let policies = split_spans(text, b',', 0..text.len())
         .enumerate()
-    {
-        let directives = parse_policy(text, span.clone());
-        policies.push(Policy {
+        .map(|(index, span)| Policy {
             index,
+            directives: parse_policy(text, span.clone()),
             span,
-            directives,
-        });
-    }
+        })
+        .collect();
     PolicyList {
         text: text.to_string(),
         policies,
     }
 }
 
-/// Strictly split `text[range]` on `sep`, returning absolute spans.
-fn split_spans(text: &str, sep: u8, range: Range<usize>) -> Vec<Range<usize>> {
-    let bytes = text.as_bytes();
-    let mut spans = Vec::new();
-    let mut start = range.start;
-    for i in range.clone() {
-        if bytes[i] == sep {
-            spans.push(start..i);
-            start = i + 1;
+/// Strictly split `text[range]` on `sep`, giving absolute spans (one more than separators).
+fn split_spans(
+    text: &str,
+    sep: u8,
+    range: Range<usize>,
+) -> impl Iterator<Item = Range<usize>> + '_ {
+    let bytes = &text.as_bytes()[..range.end];
+    let mut start = Some(range.start);
+    std::iter::from_fn(move || {
+        let from = start?;
+        match memchr::memchr(sep, &bytes[from..]) {
+            Some(i) => {
+                start = Some(from + i + 1);
+                Some(from..from + i)
+            }
+            None => {
+                start = None;
+                Some(from..bytes.len())
+            }
         }
-    }
-    spans.push(start..range.end);
-    spans
+    })
 }
 
 fn trim_span(text: &str, span: Range<usize>) -> Range<usize> {
@@ -231,11 +235,10 @@ fn trim_span(text: &str, span: Range<usize>) -> Range<usize> {
 }
 
 /// Spans of the whitespace-separated words of `text[span]`.
-fn words(text: &str, span: Range<usize>) -> Vec<Range<usize>> {
+fn words(text: &str, span: Range<usize>) -> impl Iterator<Item = Range<usize>> + '_ {
     let bytes = text.as_bytes();
-    let mut out = Vec::new();
     let mut i = span.start;
-    while i < span.end {
+    std::iter::from_fn(move || {
         while i < span.end && is_ascii_whitespace(bytes[i]) {
             i += 1;
         }
@@ -243,11 +246,8 @@ fn words(text: &str, span: Range<usize>) -> Vec<Range<usize>> {
         while i < span.end && !is_ascii_whitespace(bytes[i]) {
             i += 1;
         }
-        if start < i {
-            out.push(start..i);
-        }
-    }
-    out
+        (start < i).then(|| start..i)
+    })
 }
 
 fn parse_policy(text: &str, span: Range<usize>) -> Vec<Directive> {
@@ -257,14 +257,11 @@ fn parse_policy(text: &str, span: Range<usize>) -> Vec<Directive> {
         if token.is_empty() {
             continue;
         }
-        let parts = words(text, token.clone());
-        // `parts` is not empty: the token is non-empty and trimmed.
-        let name_span = parts[0].clone();
+        let mut parts = words(text, token.clone());
+        // There is a first word: the token is non-empty and trimmed.
+        let name_span = parts.next().expect("a non-empty token");
         let name = text[name_span.clone()].to_ascii_lowercase();
-        let sources = parts[1..]
-            .iter()
-            .map(|s| Token::new(&text[s.clone()], s.clone()))
-            .collect();
+        let sources: Vec<Token> = parts.map(|s| Token::new(&text[s.clone()], s)).collect();
         let state = if !text[token.clone()].is_ascii() {
             DirectiveState::NonAscii
         } else if let Some(first) = directives
