@@ -372,8 +372,9 @@ type Compiled = (
     Option<(String, Result<Targets, Unusable>)>,
 );
 
-/// [`compiled`] results: (directive, source) and the answer.
-type CompiledMemo = FxHashMap<u64, ((String, String), Compiled)>;
+/// [`compiled`] results: (directive, source) and the answer (shared: a copy of a parsed host
+/// and its targets was most of a hit).
+type CompiledMemo = FxHashMap<u64, ((String, String), std::rc::Rc<Compiled>)>;
 
 thread_local! {
     /// [`compiled`] by directive and source: a run merges the same few requirements into every
@@ -382,7 +383,7 @@ thread_local! {
 }
 
 /// `parse_vendor_source`, then `to_string` and `targets` of a requirement, memoized.
-fn compiled(directive: &str, source: &str) -> Compiled {
+fn compiled(directive: &str, source: &str) -> std::rc::Rc<Compiled> {
     let key = (directive, source);
     let hash = super::fxhash::hash_of(&key);
     let hit = COMPILED.with(|m| {
@@ -399,7 +400,7 @@ fn compiled(directive: &str, source: &str) -> Compiled {
         .as_ref()
         .ok()
         .map(|s| (s.to_string(), targets(directive, s)));
-    let value = (parsed, rest);
+    let value = std::rc::Rc::new((parsed, rest));
     COMPILED.with(|m| {
         let mut m = m.borrow_mut();
         if m.len() >= 256 {
@@ -425,7 +426,8 @@ fn merge_requirement(
     let vendor = req.vendor.as_str();
     // As strict as the vendor presets (unquoted keywords, stray quotes); whether http:/ws:
     // may be used was decided when the requirement was made.
-    let (parsed, compiled) = compiled(&directive, req.source.trim());
+    let compiled = compiled(&directive, req.source.trim());
+    let (parsed, compiled) = &*compiled;
     let source = match parsed {
         Ok(s) => s,
         Err(e) => {
@@ -450,7 +452,7 @@ fn merge_requirement(
         return;
     }
     // Keywords in their canonical lower case; hosts as the vendor wrote them.
-    let (text, targets) = compiled.expect("compiled with the source");
+    let (text, targets) = compiled.as_ref().expect("compiled with the source");
     if options.delivery == Delivery::Meta && info(&directive).is_some_and(|i| i.meta_ignored) {
         diagnostics.push(lint::meta_ignored_needed(vendor, &directive));
         return;
