@@ -637,14 +637,14 @@ impl PolicyPlan {
         }
     }
 
-    /// Add `text` to directive `name`, creating it as a copy of `copy` when absent.
+    /// Add `text` to directive `name`, creating it when absent from `copy`: the directive it
+    /// is copied from and the tokens taken ([`copy_for`]).
     fn add(&mut self, name: &str, text: &str, copy: Option<(&str, Vec<String>)>) {
         let d = match self.directives.iter().position(|d| d.name == name) {
             Some(i) => &mut self.directives[i],
             None => {
-                let (from, tokens) = copy.map_or((None, Vec::new()), |(f, t)| {
-                    (Some(f.to_string()), copy_for(name, &t))
-                });
+                let (from, tokens) =
+                    copy.map_or((None, Vec::new()), |(f, t)| (Some(f.to_string()), t));
                 self.directives.push(PlannedDirective {
                     name: name.to_string(),
                     tokens,
@@ -700,19 +700,32 @@ impl PolicyPlan {
                 let i = chain.iter().position(|n| *n == x)?;
                 chain[i + 1..]
                     .iter()
-                    .find_map(|n| plan.get(n).map(|d| (*n, d.tokens.clone())))
+                    .find_map(|n| plan.get(n).map(|d| (*n, copy_for(x, &d.tokens))))
             })
         };
         let copy = copy_source(self);
-        let saved: Option<(Vec<String>, usize)> =
-            self.get(x).map(|d| (d.tokens.clone(), d.added.len()));
+        // X's tokens before, for the look-ups and the undo: `add` only appends `text`, unless
+        // it drops a `'none'`, so only then are they copied (the usual trial fails: a copy of
+        // them per trial was most of its allocations). (copy, length, additions)
+        let saved: Option<(Option<Vec<String>>, usize, usize)> = self.get(x).map(|d| {
+            let nones = d.tokens.iter().any(|t| is_none(t));
+            (
+                nones.then(|| d.tokens.clone()),
+                d.tokens.len(),
+                d.added.len(),
+            )
+        });
         self.add(x, text, copy);
         let bad = {
             let this = &*self;
+            let x_before: Option<&[String]> = saved.as_ref().map(|(copy, len, _)| match copy {
+                Some(t) => t.as_slice(),
+                None => &this.get(x).expect("x was present").tokens[..*len],
+            });
             acceptable(
                 |n| {
                     if n == x {
-                        saved.as_ref().map(|(t, _)| t.as_slice())
+                        x_before
                     } else {
                         this.get(n).map(|d| d.tokens.as_slice())
                     }
@@ -728,13 +741,16 @@ impl PolicyPlan {
         }
         // Undo the trial: `add` changed only `x` (or pushed it last).
         match saved {
-            Some((tokens, added)) => {
+            Some((copy, len, added)) => {
                 let d = self
                     .directives
                     .iter_mut()
                     .find(|d| d.name == x)
                     .expect("x was present");
-                d.tokens = tokens;
+                match copy {
+                    Some(tokens) => d.tokens = tokens,
+                    None => d.tokens.truncate(len),
+                }
                 d.added.truncate(added);
             }
             None => {
