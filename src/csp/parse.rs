@@ -337,6 +337,28 @@ mod tests {
     }
 
     #[test]
+    fn a_memo_hit_is_the_same_list_not_a_copy() {
+        let text = "script-src 'self' https://memo.example; img-src data:";
+        let (a, b) = (parse(text), parse(text));
+        assert!(Arc::ptr_eq(&a, &b));
+        let other = parse("img-src 'none'");
+        assert!(!Arc::ptr_eq(&a, &other));
+        // Whatever the memo holds, a list is the parse of its own text.
+        assert_eq!(other.text, "img-src 'none'");
+        assert_eq!(parse(text).policies[0].directives[0].sources.len(), 2);
+    }
+
+    #[test]
+    fn separators_at_the_ends_give_empty_spans() {
+        let spans: Vec<_> = split_spans(";a;;b;", b';', 0..6).collect();
+        assert_eq!(spans, vec![0..0, 1..2, 3..3, 4..5, 6..6]);
+        let inner: Vec<_> = split_spans("x;a;b;y", b';', 2..5).collect();
+        assert_eq!(inner, vec![2..3, 4..5]);
+        let words: Vec<_> = words("  a  bc ", 0..8).collect();
+        assert_eq!(words, vec![2..3, 5..7]);
+    }
+
+    #[test]
     fn invalid_tokens_stay_and_say_why() {
         let list = parse("media-src <customdomain> mediastream:");
         let d = &list.policies[0].directives[0];

@@ -867,6 +867,55 @@ mod chain_tests {
     }
 
     #[test]
+    fn encoded_lists_are_equal_only_when_the_lists_are() {
+        let enc = |texts: &[&str]| {
+            let mut out = Vec::new();
+            encode_into(&mut out, texts.iter().copied());
+            out
+        };
+        assert_ne!(enc(&["ab"]), enc(&["a", "b"]));
+        assert_ne!(enc(&["a", ""]), enc(&["a"]));
+        assert_ne!(enc(&["url:", "x"]), enc(&["url:x"]));
+        assert_eq!(enc(&["'self'", "x"]), enc(&["'self'", "x"]));
+    }
+
+    #[test]
+    fn signatures_ignore_order_and_repeats_but_not_hosts() {
+        let list = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let load = Class::Load(Destination::Image);
+        let a = signature(
+            &list(&["'self'", "https://a.example", "data:"]),
+            load,
+            false,
+        );
+        let b = signature(
+            &list(&["data:", "https://a.example", "'self'", "data:"]),
+            load,
+            false,
+        );
+        let c = signature(
+            &list(&["'self'", "https://b.example", "data:"]),
+            load,
+            false,
+        );
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        // For inline styles a host means nothing: 'unsafe-inline' alone decides.
+        let style = Class::Inline(InlineKind::StyleAttribute);
+        let d = signature(
+            &list(&["https://a.example", "'unsafe-inline'"]),
+            style,
+            false,
+        );
+        let e = signature(
+            &list(&["'unsafe-inline'", "https://b.example"]),
+            style,
+            false,
+        );
+        assert_eq!(d, e);
+    }
+
+    #[test]
     fn signature_with_an_extra_token_is_the_signature_of_the_longer_list() {
         let tokens: Vec<String> = ["'self'", "https://a.example", "'nonce-abc'"]
             .iter()

@@ -558,6 +558,40 @@ pub fn parse_vendor_source(text: &str, allow_insecure: bool) -> Result<Source, S
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_scheme_separator_is_the_first_colon_slash_slash() {
+        for t in [
+            "https://a.example",
+            "a.example",
+            "x:y://z",
+            "a:/b://c",
+            "::/",
+            "a:",
+            "://",
+        ] {
+            assert_eq!(scheme_separator(t), t.find("://"), "{t}");
+        }
+    }
+
+    #[test]
+    fn keywords_and_prefixes_are_case_insensitive() {
+        assert_eq!(
+            Source::parse("'SELF'"),
+            Ok(Source::Keyword(Keyword::SelfOrigin))
+        );
+        assert_eq!(
+            Source::parse("'NoNcE-abc='"),
+            Ok(Source::Nonce("abc=".into()))
+        );
+        assert!(matches!(
+            Source::parse("'SHA256-abc='"),
+            Ok(Source::Hash(HashAlgorithm::Sha256, _))
+        ));
+        assert!(Source::parse("'selfish'").is_err());
+        assert!(lower_eq(b"Unsafe-Inline", "unsafe-inline"));
+        assert!(!lower_eq(b"unsafe-inlin", "unsafe-inline"));
+    }
+
     use super::*;
 
     #[test]
