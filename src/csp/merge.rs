@@ -442,7 +442,7 @@ fn merge_requirement(
     };
     // Valid by the grammar, but browsers rewrite it into a source that matches no URL (the
     // callers refuse it first with E060; a library caller gets the refusal here).
-    if let Some(why) = matches_no_url_cached(&source) {
+    if let Some(why) = matches_no_url_cached(source) {
         diagnostics.push(lint::invalid_requirement(
             vendor,
             &directive,
@@ -462,28 +462,28 @@ fn merge_requirement(
         Err(why) => {
             diagnostics.push(match why {
                 Unusable::UnknownDirective => {
-                    lint::invalid_requirement(vendor, &directive, &text, "no such directive")
+                    lint::invalid_requirement(vendor, &directive, text, "no such directive")
                 }
                 Unusable::NotSourceList => lint::invalid_requirement(
                     vendor,
                     &directive,
-                    &text,
+                    text,
                     "this directive does not take a source list",
                 ),
                 Unusable::Deprecated(instead) => lint::invalid_requirement(
                     vendor,
                     &directive,
-                    &text,
+                    text,
                     &format!("the directive is deprecated; use {instead}"),
                 ),
-                Unusable::Refused(why) => lint::invalid_requirement(vendor, &directive, &text, why),
-                Unusable::NoEffect(why) => lint::no_effect(vendor, &directive, &text, why),
+                Unusable::Refused(why) => lint::invalid_requirement(vendor, &directive, text, why),
+                Unusable::NoEffect(why) => lint::no_effect(vendor, &directive, text, why),
             });
             return;
         }
     };
     if directive == "default-src" {
-        diagnostics.push(lint::default_src_expanded(vendor, &text));
+        diagnostics.push(lint::default_src_expanded(vendor, text));
     }
     for (policy, plan) in list.policies.iter().zip(plans.iter_mut()) {
         let Some(plan) = plan else { continue };
@@ -491,7 +491,7 @@ fn merge_requirement(
         let label = lint::policy_label(list, policy);
         let ok = match &targets {
             Targets::NoFallback(name) => {
-                plan.append_no_fallback(name, &source, &text);
+                plan.append_no_fallback(name, source, text);
                 true
             }
             Targets::Classes(classes) => apply_classes(
@@ -499,8 +499,8 @@ fn merge_requirement(
                 &label,
                 vendor,
                 &directive,
-                &source,
-                &text,
+                source,
+                text,
                 classes,
                 diagnostics,
             ),
@@ -523,8 +523,8 @@ fn merge_requirement(
             }
         }
         if let Targets::Classes(classes) = &targets {
-            if any && classes.iter().any(|c| c.is_script()) && risky_for_scripts(&source) {
-                diagnostics.push(lint::risky_script_source(vendor, &text, &directive));
+            if any && classes.iter().any(|c| c.is_script()) && risky_for_scripts(source) {
+                diagnostics.push(lint::risky_script_source(vendor, text, &directive));
             }
             let script_load = Class::Load(super::eval::Destination::Script);
             if source.matches_urls() && classes.contains(&script_load) {
@@ -537,7 +537,7 @@ fn merge_requirement(
                     })
                 });
                 if let Some(g) = strict {
-                    diagnostics.push(lint::strict_dynamic(vendor, &text, &g.name, &label));
+                    diagnostics.push(lint::strict_dynamic(vendor, text, &g.name, &label));
                 }
             }
         }

@@ -246,7 +246,7 @@ fn words(text: &str, span: Range<usize>) -> impl Iterator<Item = Range<usize>> +
         while i < span.end && !is_ascii_whitespace(bytes[i]) {
             i += 1;
         }
-        (start < i).then(|| start..i)
+        (start < i).then_some(start..i)
     })
 }
 
