@@ -300,7 +300,7 @@ fn header_policies(page: &Page, warnings: &mut Vec<Warning>) -> Vec<PolicySource
         out.push(PolicySource {
             place,
             disposition,
-            list: parse(&text),
+            list: crate::csp::parse::parse_owned(&text),
             text,
             ignored: None,
         });
@@ -420,7 +420,7 @@ fn meta_policies(page: &Page, warnings: &mut Vec<Warning>) -> Vec<PolicySource> 
             None => None,
         };
         let text = site.value.text.clone();
-        let mut list = parse(&text);
+        let mut list = crate::csp::parse::parse_owned(&text);
         for p in &mut list.policies {
             p.directives
                 .retain(|d| !crate::csp::directives::info(&d.name).is_some_and(|i| i.meta_ignored));

@@ -372,8 +372,9 @@ type Compiled = (
     Option<(String, Result<Targets, Unusable>)>,
 );
 
-/// [`compiled`] results: (directive, source) and the answer.
-type CompiledMemo = FxHashMap<u64, ((String, String), Compiled)>;
+/// [`compiled`] results: (directive, source) and the answer (shared: a copy of a parsed host
+/// and its targets was most of a hit).
+type CompiledMemo = FxHashMap<u64, ((String, String), std::rc::Rc<Compiled>)>;
 
 thread_local! {
     /// [`compiled`] by directive and source: a run merges the same few requirements into every
@@ -382,7 +383,7 @@ thread_local! {
 }
 
 /// `parse_vendor_source`, then `to_string` and `targets` of a requirement, memoized.
-fn compiled(directive: &str, source: &str) -> Compiled {
+fn compiled(directive: &str, source: &str) -> std::rc::Rc<Compiled> {
     let key = (directive, source);
     let hash = super::fxhash::hash_of(&key);
     let hit = COMPILED.with(|m| {
@@ -399,7 +400,7 @@ fn compiled(directive: &str, source: &str) -> Compiled {
         .as_ref()
         .ok()
         .map(|s| (s.to_string(), targets(directive, s)));
-    let value = (parsed, rest);
+    let value = std::rc::Rc::new((parsed, rest));
     COMPILED.with(|m| {
         let mut m = m.borrow_mut();
         if m.len() >= 256 {
@@ -425,7 +426,8 @@ fn merge_requirement(
     let vendor = req.vendor.as_str();
     // As strict as the vendor presets (unquoted keywords, stray quotes); whether http:/ws:
     // may be used was decided when the requirement was made.
-    let (parsed, compiled) = compiled(&directive, req.source.trim());
+    let compiled = compiled(&directive, req.source.trim());
+    let (parsed, compiled) = &*compiled;
     let source = match parsed {
         Ok(s) => s,
         Err(e) => {
@@ -440,7 +442,7 @@ fn merge_requirement(
     };
     // Valid by the grammar, but browsers rewrite it into a source that matches no URL (the
     // callers refuse it first with E060; a library caller gets the refusal here).
-    if let Some(why) = matches_no_url_cached(&source) {
+    if let Some(why) = matches_no_url_cached(source) {
         diagnostics.push(lint::invalid_requirement(
             vendor,
             &directive,
@@ -450,7 +452,7 @@ fn merge_requirement(
         return;
     }
     // Keywords in their canonical lower case; hosts as the vendor wrote them.
-    let (text, targets) = compiled.expect("compiled with the source");
+    let (text, targets) = compiled.as_ref().expect("compiled with the source");
     if options.delivery == Delivery::Meta && info(&directive).is_some_and(|i| i.meta_ignored) {
         diagnostics.push(lint::meta_ignored_needed(vendor, &directive));
         return;
@@ -460,28 +462,28 @@ fn merge_requirement(
         Err(why) => {
             diagnostics.push(match why {
                 Unusable::UnknownDirective => {
-                    lint::invalid_requirement(vendor, &directive, &text, "no such directive")
+                    lint::invalid_requirement(vendor, &directive, text, "no such directive")
                 }
                 Unusable::NotSourceList => lint::invalid_requirement(
                     vendor,
                     &directive,
-                    &text,
+                    text,
                     "this directive does not take a source list",
                 ),
                 Unusable::Deprecated(instead) => lint::invalid_requirement(
                     vendor,
                     &directive,
-                    &text,
+                    text,
                     &format!("the directive is deprecated; use {instead}"),
                 ),
-                Unusable::Refused(why) => lint::invalid_requirement(vendor, &directive, &text, why),
-                Unusable::NoEffect(why) => lint::no_effect(vendor, &directive, &text, why),
+                Unusable::Refused(why) => lint::invalid_requirement(vendor, &directive, text, why),
+                Unusable::NoEffect(why) => lint::no_effect(vendor, &directive, text, why),
             });
             return;
         }
     };
     if directive == "default-src" {
-        diagnostics.push(lint::default_src_expanded(vendor, &text));
+        diagnostics.push(lint::default_src_expanded(vendor, text));
     }
     for (policy, plan) in list.policies.iter().zip(plans.iter_mut()) {
         let Some(plan) = plan else { continue };
@@ -489,7 +491,7 @@ fn merge_requirement(
         let label = lint::policy_label(list, policy);
         let ok = match &targets {
             Targets::NoFallback(name) => {
-                plan.append_no_fallback(name, &source, &text);
+                plan.append_no_fallback(name, source, text);
                 true
             }
             Targets::Classes(classes) => apply_classes(
@@ -497,8 +499,8 @@ fn merge_requirement(
                 &label,
                 vendor,
                 &directive,
-                &source,
-                &text,
+                source,
+                text,
                 classes,
                 diagnostics,
             ),
@@ -521,8 +523,8 @@ fn merge_requirement(
             }
         }
         if let Targets::Classes(classes) = &targets {
-            if any && classes.iter().any(|c| c.is_script()) && risky_for_scripts(&source) {
-                diagnostics.push(lint::risky_script_source(vendor, &text, &directive));
+            if any && classes.iter().any(|c| c.is_script()) && risky_for_scripts(source) {
+                diagnostics.push(lint::risky_script_source(vendor, text, &directive));
             }
             let script_load = Class::Load(super::eval::Destination::Script);
             if source.matches_urls() && classes.contains(&script_load) {
@@ -535,7 +537,7 @@ fn merge_requirement(
                     })
                 });
                 if let Some(g) = strict {
-                    diagnostics.push(lint::strict_dynamic(vendor, &text, &g.name, &label));
+                    diagnostics.push(lint::strict_dynamic(vendor, text, &g.name, &label));
                 }
             }
         }

@@ -16,6 +16,7 @@
 //! Nothing here re-prints text: every token knows its span in the input, so edits are splices.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use super::source::{Source, SourceError};
 
@@ -140,9 +141,13 @@ impl PolicyList {
 }
 
 /// Parse a policy list (a header value, or a meta tag's `content`) the way browsers do.
-pub fn parse(text: &str) -> PolicyList {
+///
+/// Shared, not copied: the pipeline reads one site's value about seven times and its merged
+/// value twice, and a copy of a list cost a third of a parse (every token's text and source
+/// allocated again, and freed again).
+pub fn parse(text: &str) -> Arc<PolicyList> {
     if text.len() > PARSE_MEMO_MAX {
-        return parse_uncached(text);
+        return Arc::new(parse_uncached(text));
     }
     let hit = PARSED.with(|m| {
         m.borrow()
@@ -154,7 +159,7 @@ pub fn parse(text: &str) -> PolicyList {
     if let Some(hit) = hit {
         return hit;
     }
-    let list = parse_uncached(text);
+    let list = Arc::new(parse_uncached(text));
     PARSED.with(|m| {
         let mut m = m.borrow_mut();
         // The older entry goes: a site's value and its merged value alternate.
@@ -164,49 +169,57 @@ pub fn parse(text: &str) -> PolicyList {
     list
 }
 
+/// [`parse`], for a caller that changes the list.
+pub fn parse_owned(text: &str) -> PolicyList {
+    Arc::unwrap_or_clone(parse(text))
+}
+
 /// Longest value kept by the parse memo (a policy is ~200 bytes; a huge one is parsed anew).
 const PARSE_MEMO_MAX: usize = 16 * 1024;
 
 thread_local! {
     /// The last two lists parsed: the pipeline reads one site's value seven times (the merge,
     /// the lock and semicolon checks, the refusal checks, the splice) and its merged value
-    /// twice, and a copy costs about half of a parse (no tokenizing, no source validation).
-    /// `parse` is a pure function of the text, so a hit is the same list.
-    static PARSED: std::cell::RefCell<[Option<PolicyList>; 2]> = const { std::cell::RefCell::new([None, None]) };
+    /// twice. `parse` is a pure function of the text, so a hit is the same list.
+    static PARSED: std::cell::RefCell<[Option<Arc<PolicyList>>; 2]> = const { std::cell::RefCell::new([None, None]) };
 }
 
 fn parse_uncached(text: &str) -> PolicyList {
-    let mut policies = Vec::new();
-    for (index, span) in split_spans(text, b',', 0..text.len())
-        .into_iter()
+    let policies = split_spans(text, b',', 0..text.len())
         .enumerate()
-    {
-        let directives = parse_policy(text, span.clone());
-        policies.push(Policy {
+        .map(|(index, span)| Policy {
             index,
+            directives: parse_policy(text, span.clone()),
             span,
-            directives,
-        });
-    }
+        })
+        .collect();
     PolicyList {
         text: text.to_string(),
         policies,
     }
 }
 
-/// Strictly split `text[range]` on `sep`, returning absolute spans.
-fn split_spans(text: &str, sep: u8, range: Range<usize>) -> Vec<Range<usize>> {
-    let bytes = text.as_bytes();
-    let mut spans = Vec::new();
-    let mut start = range.start;
-    for i in range.clone() {
-        if bytes[i] == sep {
-            spans.push(start..i);
-            start = i + 1;
+/// Strictly split `text[range]` on `sep`, giving absolute spans (one more than separators).
+fn split_spans(
+    text: &str,
+    sep: u8,
+    range: Range<usize>,
+) -> impl Iterator<Item = Range<usize>> + '_ {
+    let bytes = &text.as_bytes()[..range.end];
+    let mut start = Some(range.start);
+    std::iter::from_fn(move || {
+        let from = start?;
+        match memchr::memchr(sep, &bytes[from..]) {
+            Some(i) => {
+                start = Some(from + i + 1);
+                Some(from..from + i)
+            }
+            None => {
+                start = None;
+                Some(from..bytes.len())
+            }
         }
-    }
-    spans.push(start..range.end);
-    spans
+    })
 }
 
 fn trim_span(text: &str, span: Range<usize>) -> Range<usize> {
@@ -222,11 +235,10 @@ fn trim_span(text: &str, span: Range<usize>) -> Range<usize> {
 }
 
 /// Spans of the whitespace-separated words of `text[span]`.
-fn words(text: &str, span: Range<usize>) -> Vec<Range<usize>> {
+fn words(text: &str, span: Range<usize>) -> impl Iterator<Item = Range<usize>> + '_ {
     let bytes = text.as_bytes();
-    let mut out = Vec::new();
     let mut i = span.start;
-    while i < span.end {
+    std::iter::from_fn(move || {
         while i < span.end && is_ascii_whitespace(bytes[i]) {
             i += 1;
         }
@@ -234,11 +246,8 @@ fn words(text: &str, span: Range<usize>) -> Vec<Range<usize>> {
         while i < span.end && !is_ascii_whitespace(bytes[i]) {
             i += 1;
         }
-        if start < i {
-            out.push(start..i);
-        }
-    }
-    out
+        (start < i).then_some(start..i)
+    })
 }
 
 fn parse_policy(text: &str, span: Range<usize>) -> Vec<Directive> {
@@ -248,14 +257,11 @@ fn parse_policy(text: &str, span: Range<usize>) -> Vec<Directive> {
         if token.is_empty() {
             continue;
         }
-        let parts = words(text, token.clone());
-        // `parts` is not empty: the token is non-empty and trimmed.
-        let name_span = parts[0].clone();
+        let mut parts = words(text, token.clone());
+        // There is a first word: the token is non-empty and trimmed.
+        let name_span = parts.next().expect("a non-empty token");
         let name = text[name_span.clone()].to_ascii_lowercase();
-        let sources = parts[1..]
-            .iter()
-            .map(|s| Token::new(&text[s.clone()], s.clone()))
-            .collect();
+        let sources: Vec<Token> = parts.map(|s| Token::new(&text[s.clone()], s)).collect();
         let state = if !text[token.clone()].is_ascii() {
             DirectiveState::NonAscii
         } else if let Some(first) = directives
@@ -328,6 +334,28 @@ mod tests {
         assert!(list.policies[1].is_empty());
         assert!(list.policies[2].is_empty());
         assert_eq!(list.enforced().count(), 1);
+    }
+
+    #[test]
+    fn a_memo_hit_is_the_same_list_not_a_copy() {
+        let text = "script-src 'self' https://memo.example; img-src data:";
+        let (a, b) = (parse(text), parse(text));
+        assert!(Arc::ptr_eq(&a, &b));
+        let other = parse("img-src 'none'");
+        assert!(!Arc::ptr_eq(&a, &other));
+        // Whatever the memo holds, a list is the parse of its own text.
+        assert_eq!(other.text, "img-src 'none'");
+        assert_eq!(parse(text).policies[0].directives[0].sources.len(), 2);
+    }
+
+    #[test]
+    fn separators_at_the_ends_give_empty_spans() {
+        let spans: Vec<_> = split_spans(";a;;b;", b';', 0..6).collect();
+        assert_eq!(spans, vec![0..0, 1..2, 3..3, 4..5, 6..6]);
+        let inner: Vec<_> = split_spans("x;a;b;y", b';', 2..5).collect();
+        assert_eq!(inner, vec![2..3, 4..5]);
+        let words: Vec<_> = words("  a  bc ", 0..8).collect();
+        assert_eq!(words, vec![2..3, 5..7]);
     }
 
     #[test]

@@ -223,12 +223,17 @@ fn token_sig(t: &str) -> TokenSig {
     sig
 }
 
-/// One memoized signature: the token list it is for (to rule out a hash collision).
+/// What a list means for one class ([`signature`]): its entries, each a tag and a text,
+/// sorted, without repeats, and encoded in one byte string ([`encode_into`]), so that two
+/// signatures are equal exactly when their entries are.
+pub(crate) type Signature = Rc<[u8]>;
+
+/// One memoized signature: the token list it is for, encoded (to rule out a hash collision).
 struct SignatureEntry {
-    tokens: Vec<String>,
+    tokens: Vec<u8>,
     class: Class,
     script_check: bool,
-    signature: Rc<[String]>,
+    signature: Signature,
 }
 
 type SignatureMemo = FxHashMap<u64, SignatureEntry>;
@@ -239,9 +244,12 @@ const SIGNATURE_MEMO: usize = 1024;
 thread_local! {
     /// `signature` results: one merge asks for the same few token lists thousands of times
     /// (every class, every browser, every candidate directive), and sites share most of
-    /// their lists. Keyed by the Fx hash of the tokens (and the one being added, if any), the
-    /// class and the flag; the entry holds the tokens. Bounded: cleared at `SIGNATURE_MEMO`.
+    /// their lists. Keyed by the Fx hash of the encoded tokens (and the one being added, if
+    /// any), the class and the flag; the entry holds the encoded tokens. Bounded: cleared at
+    /// `SIGNATURE_MEMO`.
     static SIGNATURES: std::cell::RefCell<SignatureMemo> = std::cell::RefCell::new(SignatureMemo::default());
+    /// The buffer a look-up encodes its tokens into (one per thread, not one per look-up).
+    static SIGNATURE_KEY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Bound the memoized signatures (called at the start of each merge: the memo is a pure
@@ -255,6 +263,17 @@ pub fn reset_memo() {
     });
 }
 
+/// Append `texts` to `out` as one byte string: each text's length (4 bytes), then its bytes.
+/// Two lists encode alike exactly when they are alike (a memo key in one allocation, compared
+/// with one `memcmp`, where a list of strings took one allocation and compare per text).
+pub(crate) fn encode_into<'s>(out: &mut Vec<u8>, texts: impl IntoIterator<Item = &'s str>) {
+    for t in texts {
+        let len = u32::try_from(t.len()).expect("a token under 4 GiB");
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(t.as_bytes());
+    }
+}
+
 /// What a list means for one class: two lists with the same signature give every request of
 /// the class the same verdict (CSP3 §6.7). Entries are tagged (`url:`, `nonce:`...) and sorted.
 ///
@@ -264,7 +283,7 @@ pub fn reset_memo() {
 /// - inline checks (§6.7.3.2-3): "allow all inline" alone, or else the nonces (elements only)
 ///   and hashes (elements, or anything next to 'unsafe-hashes');
 /// - eval: 'unsafe-eval' (and, for wasm, 'wasm-unsafe-eval').
-pub(crate) fn signature(tokens: &[String], class: Class, script_check: bool) -> Rc<[String]> {
+pub(crate) fn signature(tokens: &[String], class: Class, script_check: bool) -> Signature {
     signature_with(tokens, None, class, script_check)
 }
 
@@ -274,74 +293,75 @@ fn signature_with(
     extra: Option<&str>,
     class: Class,
     script_check: bool,
-) -> Rc<[String]> {
+) -> Signature {
     use std::hash::{Hash, Hasher};
+    let texts = || tokens.iter().map(String::as_str).chain(extra);
+    let mut key = SIGNATURE_KEY.with(|k| std::mem::take(&mut *k.borrow_mut()));
+    key.clear();
+    encode_into(&mut key, texts());
     let mut h = super::fxhash::FxHasher::default();
-    for t in tokens.iter().map(String::as_str).chain(extra) {
-        t.hash(&mut h);
-    }
+    h.write(&key);
     class.hash(&mut h);
     script_check.hash(&mut h);
-    let key = h.finish();
-    let same = |e: &SignatureEntry| {
-        e.class == class
-            && e.script_check == script_check
-            && e.tokens.len() == tokens.len() + usize::from(extra.is_some())
-            && e.tokens
-                .iter()
-                .map(String::as_str)
-                .eq(tokens.iter().map(String::as_str).chain(extra))
-    };
-    if let Some(hit) = SIGNATURES.with(|m| {
+    let hash = h.finish();
+    let hit = SIGNATURES.with(|m| {
         m.borrow()
-            .get(&key)
-            .filter(|e| same(e))
+            .get(&hash)
+            .filter(|e| e.class == class && e.script_check == script_check && e.tokens == key)
             .map(|e| e.signature.clone())
-    }) {
-        return hit;
-    }
-    let mut all = tokens.to_vec();
-    all.extend(extra.map(str::to_string));
-    let sig: Rc<[String]> = compute_signature(&all, class, script_check).into();
-    SIGNATURES.with(|m| {
-        m.borrow_mut().insert(
-            key,
-            SignatureEntry {
-                tokens: all,
-                class,
-                script_check,
-                signature: sig.clone(),
-            },
-        )
     });
+    let sig = match hit {
+        Some(sig) => sig,
+        None => {
+            let all: Vec<&str> = texts().collect();
+            let sig: Signature = compute_signature(&all, class, script_check).into();
+            SIGNATURES.with(|m| {
+                m.borrow_mut().insert(
+                    hash,
+                    SignatureEntry {
+                        tokens: key.clone(),
+                        class,
+                        script_check,
+                        signature: sig.clone(),
+                    },
+                )
+            });
+            sig
+        }
+    };
+    SIGNATURE_KEY.with(|k| *k.borrow_mut() = key);
     sig
 }
 
-fn compute_signature(tokens: &[String], class: Class, script_check: bool) -> Vec<String> {
+/// One entry of a signature: a tag and a text. (No two different entries print alike as
+/// `tag` + `text`: the nonce and hash entries are untagged but start with `nonce:`, `hash:`.)
+type Entry<'t> = (&'static str, &'t str);
+
+fn compute_signature<S: AsRef<str>>(tokens: &[S], class: Class, script_check: bool) -> Vec<u8> {
     use Destination as D;
     use InlineKind as I;
     // Each token's part, memoized by its text (the URL entries are the tokens as written).
-    let sigs: Vec<TokenSig> = tokens.iter().map(|t| token_sig(t)).collect();
+    let sigs: Vec<TokenSig> = tokens.iter().map(|t| token_sig(t.as_ref())).collect();
     let has = |k: Keyword| sigs.iter().any(|s| s.keyword == Some(k));
     let urls = || {
         tokens
             .iter()
             .zip(&sigs)
             .filter(|(_, s)| s.url)
-            .map(|(t, _)| format!("url:{t}"))
+            .map(|(t, _)| ("url:", t.as_ref()))
     };
     let nonces = || {
         sigs.iter()
-            .filter_map(|s| s.nonce.as_deref().map(str::to_string))
+            .filter_map(|s| s.nonce.as_deref().map(|n| ("", n)))
     };
     let hashes = || {
         sigs.iter()
-            .filter_map(|s| s.hash.as_deref().map(str::to_string))
+            .filter_map(|s| s.hash.as_deref().map(|h| ("", h)))
     };
-    let mut sig: Vec<String> = match class {
+    let mut sig: Vec<Entry> = match class {
         Class::Load(d) if d == D::Script || (d == D::Worker && script_check) => {
-            let mut v: Vec<String> = if has(Keyword::StrictDynamic) {
-                vec!["strict-dynamic".to_string()]
+            let mut v: Vec<Entry> = if has(Keyword::StrictDynamic) {
+                vec![("strict-dynamic", "")]
             } else {
                 urls().collect()
             };
@@ -362,7 +382,7 @@ fn compute_signature(tokens: &[String], class: Class, script_check: bool) -> Vec
                 && hashes().next().is_none()
                 && !(scriptish && has(Keyword::StrictDynamic));
             if allow_all {
-                vec!["allow-all-inline".to_string()]
+                vec![("allow-all-inline", "")]
             } else {
                 let mut v = Vec::new();
                 if element {
@@ -377,17 +397,19 @@ fn compute_signature(tokens: &[String], class: Class, script_check: bool) -> Vec
         Class::Eval => {
             let mut v = Vec::new();
             if has(Keyword::UnsafeEval) {
-                v.push("eval".to_string());
+                v.push(("eval", ""));
             }
             if has(Keyword::UnsafeEval) || has(Keyword::WasmUnsafeEval) {
-                v.push("wasm-eval".to_string());
+                v.push(("wasm-eval", ""));
             }
             v
         }
     };
-    sig.sort();
+    sig.sort_unstable();
     sig.dedup();
-    sig
+    let mut out = Vec::new();
+    encode_into(&mut out, sig.iter().flat_map(|(tag, text)| [*tag, *text]));
+    out
 }
 
 /// The tokens of `tokens` that matter in a directive called `name`, for a copy: a created
@@ -477,17 +499,40 @@ fn compare(
     }
 }
 
-/// The directive of a plan that governs `class` in `browser`, by a look-up of a directive's
-/// tokens by name: its name (the chain's) and tokens.
-fn governing_by<'a>(
-    look: &impl Fn(&str) -> Option<&'a [String]>,
-    class: Class,
-    browser: Browser,
-) -> Option<(&'static str, &'a [String])> {
-    class
-        .chain(browser)
-        .iter()
-        .find_map(|n| look(n).map(|t| (*n, t)))
+/// Most directive names a chain can hold (there are 16).
+const CHAIN_NAMES: usize = 24;
+
+/// Every directive name of any class's chain, and each (class, browser) chain as indexes into
+/// those names: [`acceptable`] looks every name up once per plan, not once per chain element
+/// of every class of every browser (each look-up a string compare with every directive).
+struct Chains {
+    names: Vec<&'static str>,
+    /// By class (index in [`Class::ALL`]) and browser (index in [`Browser::ALL`]).
+    ids: [[Vec<u8>; 2]; 16],
+}
+
+fn chains() -> &'static Chains {
+    static CHAINS: std::sync::OnceLock<Chains> = std::sync::OnceLock::new();
+    CHAINS.get_or_init(|| {
+        let mut names: Vec<&'static str> = Vec::new();
+        let ids = Class::ALL.map(|class| {
+            Browser::ALL.map(|browser| {
+                class
+                    .chain(browser)
+                    .iter()
+                    .map(|n| {
+                        let i = names.iter().position(|m| m == n).unwrap_or_else(|| {
+                            names.push(n);
+                            names.len() - 1
+                        });
+                        u8::try_from(i).expect("few names")
+                    })
+                    .collect()
+            })
+        });
+        assert!(names.len() <= CHAIN_NAMES);
+        Chains { names, ids }
+    })
 }
 
 /// The (class, browser) pairs whose verdicts differ between two plans (given as look-ups of
@@ -499,13 +544,20 @@ fn acceptable<'a>(
     text: &str,
     targets: &[Class],
 ) -> Vec<(Class, Browser)> {
+    let table = chains();
+    let (mut before_of, mut after_of): ([Option<&'a [String]>; CHAIN_NAMES], _) =
+        ([None; CHAIN_NAMES], [None; CHAIN_NAMES]);
+    for (i, n) in table.names.iter().enumerate() {
+        before_of[i] = before(n);
+        after_of[i] = after(n);
+    }
     let mut bad = Vec::new();
     // A class whose chain is the same in a later browser gets the same answer there (the
     // verdict is a function of the chain, the look-ups and the class): most chains are.
-    let mut verdicts: [Option<(&'static [&'static str], bool)>; 16] = [None; 16];
-    for browser in Browser::ALL {
+    let mut verdicts: [Option<(&'static [u8], bool)>; 16] = [None; 16];
+    for (bi, browser) in Browser::ALL.into_iter().enumerate() {
         for (ci, class) in Class::ALL.into_iter().enumerate() {
-            let chain = class.chain(browser);
+            let chain: &'static [u8] = &table.ids[ci][bi];
             if let Some((seen, ok)) = verdicts[ci] {
                 if seen == chain {
                     if !ok {
@@ -514,26 +566,30 @@ fn acceptable<'a>(
                     continue;
                 }
             }
+            // The governing directive: the first of the chain present (its name's index).
+            let governing = |of: &[Option<&'a [String]>; CHAIN_NAMES]| {
+                chain
+                    .iter()
+                    .find_map(|&i| of[usize::from(i)].map(|t| (i, t)))
+            };
             // Most classes are governed by the same, untouched directive before and after:
             // same name (so the same kind of check), same tokens, same verdicts.
-            let (b, a) = (
-                governing_by(&before, class, browser),
-                governing_by(&after, class, browser),
-            );
+            let (b, a) = (governing(&before_of), governing(&after_of));
             let untouched = match (b, a) {
                 (None, None) => true,
-                (Some(b), Some(a)) => b.0 == a.0 && b.1 == a.1,
+                (Some(b), Some(a)) => b.0 == a.0 && (std::ptr::eq(b.1, a.1) || b.1 == a.1),
                 _ => false,
             };
             if untouched {
                 verdicts[ci] = Some((chain, true));
                 continue;
             }
-            let governance = |g: Option<(&str, &'a [String])>| {
-                g.map(|(name, tokens)| Governance {
+            let governance = |g: Option<(u8, &'a [String])>| {
+                g.map(|(i, tokens)| Governance {
                     tokens,
                     script_check: class == Class::Load(Destination::Script)
-                        || (class == Class::Load(Destination::Worker) && name == "script-src"),
+                        || (class == Class::Load(Destination::Worker)
+                            && table.names[usize::from(i)] == "script-src"),
                 })
             };
             let change = compare(
@@ -581,14 +637,14 @@ impl PolicyPlan {
         }
     }
 
-    /// Add `text` to directive `name`, creating it as a copy of `copy` when absent.
+    /// Add `text` to directive `name`, creating it when absent from `copy`: the directive it
+    /// is copied from and the tokens taken ([`copy_for`]).
     fn add(&mut self, name: &str, text: &str, copy: Option<(&str, Vec<String>)>) {
         let d = match self.directives.iter().position(|d| d.name == name) {
             Some(i) => &mut self.directives[i],
             None => {
-                let (from, tokens) = copy.map_or((None, Vec::new()), |(f, t)| {
-                    (Some(f.to_string()), copy_for(name, &t))
-                });
+                let (from, tokens) =
+                    copy.map_or((None, Vec::new()), |(f, t)| (Some(f.to_string()), t));
                 self.directives.push(PlannedDirective {
                     name: name.to_string(),
                     tokens,
@@ -644,19 +700,32 @@ impl PolicyPlan {
                 let i = chain.iter().position(|n| *n == x)?;
                 chain[i + 1..]
                     .iter()
-                    .find_map(|n| plan.get(n).map(|d| (*n, d.tokens.clone())))
+                    .find_map(|n| plan.get(n).map(|d| (*n, copy_for(x, &d.tokens))))
             })
         };
         let copy = copy_source(self);
-        let saved: Option<(Vec<String>, usize)> =
-            self.get(x).map(|d| (d.tokens.clone(), d.added.len()));
+        // X's tokens before, for the look-ups and the undo: `add` only appends `text`, unless
+        // it drops a `'none'`, so only then are they copied (the usual trial fails: a copy of
+        // them per trial was most of its allocations). (copy, length, additions)
+        let saved: Option<(Option<Vec<String>>, usize, usize)> = self.get(x).map(|d| {
+            let nones = d.tokens.iter().any(|t| is_none(t));
+            (
+                nones.then(|| d.tokens.clone()),
+                d.tokens.len(),
+                d.added.len(),
+            )
+        });
         self.add(x, text, copy);
         let bad = {
             let this = &*self;
+            let x_before: Option<&[String]> = saved.as_ref().map(|(copy, len, _)| match copy {
+                Some(t) => t.as_slice(),
+                None => &this.get(x).expect("x was present").tokens[..*len],
+            });
             acceptable(
                 |n| {
                     if n == x {
-                        saved.as_ref().map(|(t, _)| t.as_slice())
+                        x_before
                     } else {
                         this.get(n).map(|d| d.tokens.as_slice())
                     }
@@ -672,13 +741,16 @@ impl PolicyPlan {
         }
         // Undo the trial: `add` changed only `x` (or pushed it last).
         match saved {
-            Some((tokens, added)) => {
+            Some((copy, len, added)) => {
                 let d = self
                     .directives
                     .iter_mut()
                     .find(|d| d.name == x)
                     .expect("x was present");
-                d.tokens = tokens;
+                match copy {
+                    Some(tokens) => d.tokens = tokens,
+                    None => d.tokens.truncate(len),
+                }
                 d.added.truncate(added);
             }
             None => {
@@ -792,6 +864,55 @@ mod chain_tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn encoded_lists_are_equal_only_when_the_lists_are() {
+        let enc = |texts: &[&str]| {
+            let mut out = Vec::new();
+            encode_into(&mut out, texts.iter().copied());
+            out
+        };
+        assert_ne!(enc(&["ab"]), enc(&["a", "b"]));
+        assert_ne!(enc(&["a", ""]), enc(&["a"]));
+        assert_ne!(enc(&["url:", "x"]), enc(&["url:x"]));
+        assert_eq!(enc(&["'self'", "x"]), enc(&["'self'", "x"]));
+    }
+
+    #[test]
+    fn signatures_ignore_order_and_repeats_but_not_hosts() {
+        let list = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let load = Class::Load(Destination::Image);
+        let a = signature(
+            &list(&["'self'", "https://a.example", "data:"]),
+            load,
+            false,
+        );
+        let b = signature(
+            &list(&["data:", "https://a.example", "'self'", "data:"]),
+            load,
+            false,
+        );
+        let c = signature(
+            &list(&["'self'", "https://b.example", "data:"]),
+            load,
+            false,
+        );
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        // For inline styles a host means nothing: 'unsafe-inline' alone decides.
+        let style = Class::Inline(InlineKind::StyleAttribute);
+        let d = signature(
+            &list(&["https://a.example", "'unsafe-inline'"]),
+            style,
+            false,
+        );
+        let e = signature(
+            &list(&["'unsafe-inline'", "https://b.example"]),
+            style,
+            false,
+        );
+        assert_eq!(d, e);
     }
 
     #[test]

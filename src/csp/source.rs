@@ -170,18 +170,21 @@ impl Source {
         if text.is_empty() {
             return Err(err(text, "it is empty"));
         }
-        if let Some(bad) = text.bytes().find(|c| {
-            c.is_ascii_whitespace() || c.is_ascii_control() || matches!(c, b';' | b',' | b'"')
-        }) {
-            return Err(err(
-                text,
-                format!(
-                    "it contains {:?}, which would split or end the policy",
-                    bad as char
-                ),
-            ));
+        // One pass: the first splitting byte anywhere is the error, else a non-ASCII one.
+        let mut ascii = true;
+        for c in text.bytes() {
+            if c.is_ascii_whitespace() || c.is_ascii_control() || matches!(c, b';' | b',' | b'"') {
+                return Err(err(
+                    text,
+                    format!(
+                        "it contains {:?}, which would split or end the policy",
+                        c as char
+                    ),
+                ));
+            }
+            ascii &= c.is_ascii();
         }
-        if !text.is_ascii() {
+        if !ascii {
             return Err(err(
                 text,
                 "it contains non-ASCII characters (write an internationalised host in punycode)",
@@ -192,7 +195,8 @@ impl Source {
         }
         // A quote is a valid path character (RFC 3986 sub-delims), so only the part before the
         // path decides whether a stray quote makes the token a broken keyword.
-        let before_path = match text.find("://") {
+        let sep = scheme_separator(text);
+        let before_path = match sep {
             Some(i) => &text[..i + 3 + text[i + 3..].find('/').unwrap_or(text.len() - i - 3)],
             None => &text[..text.find('/').unwrap_or(text.len())],
         };
@@ -208,7 +212,7 @@ impl Source {
             }
             return Err(err(text, "not a scheme"));
         }
-        parse_host_source(text)
+        parse_host_source(text, sep)
     }
 
     pub fn keyword(&self) -> Option<Keyword> {
@@ -247,18 +251,31 @@ impl Source {
 
 pub use super::cover::covers;
 
+/// `text` ASCII-lowercased is `lower` (a private loop: adding calls to the standard library's
+/// case-insensitive compare changed how it was inlined elsewhere, into a slower shared copy).
+fn lower_eq(text: &[u8], lower: &str) -> bool {
+    text.len() == lower.len()
+        && text
+            .iter()
+            .zip(lower.bytes())
+            .all(|(a, b)| a.to_ascii_lowercase() == b)
+}
+
 fn parse_quoted(text: &str) -> Result<Source, SourceError> {
     if text.len() < 3 || !text.ends_with('\'') {
         return Err(err(text, "an opening quote without its closing quote"));
     }
     let inner = &text[1..text.len() - 1];
-    let lower = inner.to_ascii_lowercase();
+    // ASCII (checked by the caller): compared lower-cased, without a lower-case copy.
+    let starts = |prefix: &str| {
+        inner.len() >= prefix.len() && lower_eq(&inner.as_bytes()[..prefix.len()], prefix)
+    };
     for k in Keyword::ALL {
-        if k.as_str()[1..k.as_str().len() - 1] == lower {
+        if lower_eq(inner.as_bytes(), &k.as_str()[1..k.as_str().len() - 1]) {
             return Ok(Source::Keyword(k));
         }
     }
-    if lower.starts_with("nonce-") {
+    if starts("nonce-") {
         let value = &inner[6..];
         return if is_base64_value(value) {
             Ok(Source::Nonce(value.to_string()))
@@ -274,7 +291,7 @@ fn parse_quoted(text: &str) -> Result<Source, SourceError> {
         ("sha384-", HashAlgorithm::Sha384),
         ("sha512-", HashAlgorithm::Sha512),
     ] {
-        if lower.starts_with(prefix) {
+        if starts(prefix) {
             let value = &inner[prefix.len()..];
             return if is_base64_value(value) {
                 Ok(Source::Hash(alg, value.to_string()))
@@ -289,8 +306,23 @@ fn parse_quoted(text: &str) -> Result<Source, SourceError> {
     Err(err(text, "not a CSP keyword, nonce or hash"))
 }
 
-fn parse_host_source(text: &str) -> Result<Source, SourceError> {
-    let (scheme, rest) = match text.find("://") {
+/// Where `://` is in `text` (`str::find("://")`, without building a substring searcher).
+fn scheme_separator(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b':', &b[from..]) {
+        let at = from + i;
+        if b[at + 1..].starts_with(b"//") {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// `sep`: where `://` is in `text` ([`scheme_separator`]).
+fn parse_host_source(text: &str, sep: Option<usize>) -> Result<Source, SourceError> {
+    let (scheme, rest) = match sep {
         Some(i) => {
             let scheme = &text[..i];
             if !is_scheme(scheme) {
@@ -526,6 +558,40 @@ pub fn parse_vendor_source(text: &str, allow_insecure: bool) -> Result<Source, S
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_scheme_separator_is_the_first_colon_slash_slash() {
+        for t in [
+            "https://a.example",
+            "a.example",
+            "x:y://z",
+            "a:/b://c",
+            "::/",
+            "a:",
+            "://",
+        ] {
+            assert_eq!(scheme_separator(t), t.find("://"), "{t}");
+        }
+    }
+
+    #[test]
+    fn keywords_and_prefixes_are_case_insensitive() {
+        assert_eq!(
+            Source::parse("'SELF'"),
+            Ok(Source::Keyword(Keyword::SelfOrigin))
+        );
+        assert_eq!(
+            Source::parse("'NoNcE-abc='"),
+            Ok(Source::Nonce("abc=".into()))
+        );
+        assert!(matches!(
+            Source::parse("'SHA256-abc='"),
+            Ok(Source::Hash(HashAlgorithm::Sha256, _))
+        ));
+        assert!(Source::parse("'selfish'").is_err());
+        assert!(lower_eq(b"Unsafe-Inline", "unsafe-inline"));
+        assert!(!lower_eq(b"unsafe-inlin", "unsafe-inline"));
+    }
+
     use super::*;
 
     #[test]

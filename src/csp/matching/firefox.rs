@@ -57,16 +57,37 @@ fn permits_port(
 }
 
 fn permits(h: &HostSource, scheme: &str, url: &Url, ctx: &Context, from_self: bool) -> bool {
+    permits_parts(
+        &h.host,
+        h.port,
+        h.path.as_deref(),
+        scheme,
+        url,
+        ctx,
+        from_self,
+    )
+}
+
+/// [`permits`] for a host-source given by its parts (`'self'`'s, without building one).
+fn permits_parts(
+    host: &str,
+    port: Option<Port>,
+    path: Option<&str>,
+    scheme: &str,
+    url: &Url,
+    ctx: &Context,
+    from_self: bool,
+) -> bool {
     if !permits_scheme(scheme, url.scheme(), from_self) {
         return false;
     }
-    if !super::chromium::host_matches(&h.host, url) {
+    if !super::chromium::host_matches(host, url) {
         return false;
     }
-    if !permits_port(scheme, h.port, url.scheme(), url.port()) {
+    if !permits_port(scheme, port, url.scheme(), url.port()) {
         return false;
     }
-    ctx.redirect_count > 0 || super::path_prefix_matches(h.path.as_deref(), url)
+    ctx.redirect_count > 0 || super::path_prefix_matches(path, url)
 }
 
 /// The scheme and port part of a host-source, for `source::covers`.
@@ -94,11 +115,13 @@ pub(super) fn self_matches(url: &Url, origin: &Origin, ctx: &Context) -> bool {
     if url.host().is_none() {
         return false;
     }
-    let h = HostSource {
-        scheme: Some(origin.scheme.clone()),
-        host: origin.host.clone(),
-        port: origin.port.map(Port::Number),
-        path: None,
-    };
-    permits(&h, &origin.scheme, url, ctx, true)
+    permits_parts(
+        &origin.host,
+        origin.port.map(Port::Number),
+        None,
+        &origin.scheme,
+        url,
+        ctx,
+        true,
+    )
 }
