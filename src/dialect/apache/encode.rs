@@ -244,3 +244,44 @@ pub fn fragment(site: &Site, src: &[u8], at: usize, fragment: &str) -> Option<Ve
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn site(src: &[u8]) -> Site {
+        super::super::scan(Path::new("s.conf"), src).unwrap().sites.remove(0)
+    }
+
+    /// A bare value ending its physical line: a fragment ending in a backslash there would
+    /// continue the line into the next one (a different file structure, read whole).
+    #[test]
+    fn a_fragment_that_would_continue_the_line_is_refused() {
+        for next in ["# after\n", "Header set X y\n", "</VirtualHost>\n"] {
+            let src = format!("<VirtualHost *:80>\nHeader set Content-Security-Policy x\n{next}");
+            let src = if next.starts_with("</") {
+                src
+            } else {
+                format!("{src}</VirtualHost>\n")
+            };
+            let s = site(src.as_bytes());
+            assert_eq!(fragment(&s, src.as_bytes(), s.span.end, "a\\"), None, "{next}");
+            // Elsewhere in the word the same fragment is written.
+            assert!(fragment(&s, src.as_bytes(), s.span.start, "a\\").is_some());
+        }
+    }
+
+    /// The logical line re-read alone spans its continuation lines.
+    #[test]
+    fn a_value_on_continuation_lines_is_re_read_whole() {
+        let src = b"Header set Content-Security-Policy \"a; \\\n    b 'self'\"\nHeader set X y\n";
+        let s = site(src);
+        let at = s.value.raw_insertion_point(s.value.text.len()).unwrap();
+        let bytes = fragment(&s, src, at, " c%d").unwrap();
+        assert_eq!(bytes, b" c%%d");
+        let v = value(&s, src, "a; b 'self'; c \"q\"").unwrap();
+        assert_eq!(v, br#""a; b 'self'; c \"q\"""#);
+    }
+}
