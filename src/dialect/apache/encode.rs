@@ -8,11 +8,12 @@
 //! Every result is checked by reading the patched file again with [`super::scan`]: what is
 //! returned decodes to exactly the requested text, or nothing is returned.
 
+use std::ops::Range;
 use std::path::Path;
 
-use crate::site::Site;
+use crate::site::{Decoded, Site};
 
-use super::lexer::is_space;
+use super::lexer::{self, is_space};
 
 /// The quote that opens the site's raw value, if any.
 fn quote_of(site: &Site, src: &[u8]) -> Option<u8> {
@@ -43,24 +44,78 @@ fn escape_into(out: &mut Vec<u8>, ch: char, quote: Option<u8>) -> Result<(), Str
     Ok(())
 }
 
-/// The value's text as it decodes from `candidate` (the whole file, patched), with the text
-/// of its opaque parts.
-fn reread(site: &Site, candidate: &[u8]) -> Option<(String, Vec<String>)> {
+/// The value's text as it decodes from the file `src` with `range` replaced by `bytes`, and
+/// the text of its opaque parts; `None` when the patched file has no site there, or does not
+/// parse.
+///
+/// Only the site's logical line is read again when the patch leaves it one line ending where
+/// it ended: every other line then reads as before, so the whole file parses as before (the
+/// site came from `src` read without an error), and [`super::scan`] of the whole patched file
+/// would find exactly what [`super::header_line_value`] finds on that line. Debug builds
+/// check that against the whole file's read.
+fn reread(
+    site: &Site,
+    src: &[u8],
+    range: Range<usize>,
+    bytes: &[u8],
+) -> Option<(String, Vec<String>)> {
+    let local = reread_line(site, src, range.clone(), bytes);
+    #[cfg(debug_assertions)]
+    if let Some(local) = &local {
+        debug_assert_eq!(
+            local,
+            &reread_file(site, &spliced(src, range.clone(), bytes)),
+            "the line read alone and the whole file disagree"
+        );
+    }
+    local.unwrap_or_else(|| reread_file(site, &spliced(src, range, bytes)))
+}
+
+/// [`reread`] from the site's line alone; `None`: only the whole file can tell.
+fn reread_line(
+    site: &Site,
+    src: &[u8],
+    range: Range<usize>,
+    bytes: &[u8],
+) -> Option<Option<(String, Vec<String>)>> {
+    let (line, terminated) = lexer::line_around(src, site.span.start);
+    if range.start < line.start || range.end > line.end || range.start > range.end {
+        return None;
+    }
+    let mut patched = Vec::with_capacity(line.len() + bytes.len());
+    patched.extend_from_slice(&src[line.start..range.start]);
+    patched.extend_from_slice(bytes);
+    patched.extend_from_slice(&src[range.end..line.end]);
+    let read = lexer::one_line(&patched, line.start, terminated)?;
+    let found = super::header_line_value(&read).ok()?;
+    Some(
+        found
+            .filter(|(start, _)| *start == site.span.start)
+            .map(|(_, value)| texts(value)),
+    )
+}
+
+/// [`reread`] from the whole patched file.
+fn reread_file(site: &Site, candidate: &[u8]) -> Option<(String, Vec<String>)> {
     let scan = super::scan(Path::new(""), candidate).ok()?;
     let found = scan
         .sites
         .into_iter()
         .find(|s| s.span.start == site.span.start)?;
-    let opaque = found
-        .value
-        .opaque
-        .iter()
-        .map(|r| found.value.text[r.clone()].to_string())
-        .collect();
-    Some((found.value.text, opaque))
+    Some(texts(found.value))
 }
 
-fn spliced(src: &[u8], range: std::ops::Range<usize>, bytes: &[u8]) -> Vec<u8> {
+/// A value's text and the text of its opaque parts.
+fn texts(value: Decoded) -> (String, Vec<String>) {
+    let opaque = value
+        .opaque
+        .iter()
+        .map(|r| value.text[r.clone()].to_string())
+        .collect();
+    (value.text, opaque)
+}
+
+fn spliced(src: &[u8], range: Range<usize>, bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(src.len() + bytes.len());
     out.extend_from_slice(&src[..range.start]);
     out.extend_from_slice(bytes);
@@ -68,7 +123,7 @@ fn spliced(src: &[u8], range: std::ops::Range<usize>, bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-fn opaque_parts(site: &Site) -> Vec<(String, std::ops::Range<usize>)> {
+fn opaque_parts(site: &Site) -> Vec<(String, Range<usize>)> {
     site.value
         .opaque
         .iter()
@@ -109,7 +164,7 @@ pub fn value(site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {
         rest = &rest[ch.len_utf8()..];
     }
     out.extend(quote);
-    match reread(site, &spliced(src, site.span.clone(), &out)) {
+    match reread(site, src, site.span.clone(), &out) {
         Some((text, opaque)) if text == value && opaque == expected_opaque => Ok(out),
         Some((text, _)) => Err(format!(
             "cannot write this value exactly: httpd would send {text:?} (a `${{...}}` that httpd \
@@ -119,16 +174,44 @@ pub fn value(site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {
     }
 }
 
+/// The text positions (character boundaries) whose insertion point
+/// ([`Decoded::raw_insertion_point`]) is the file offset `at`. The same function, from each
+/// byte's raw range looked up once instead of three times per position.
+fn insertion_positions(site: &Site, at: usize) -> Vec<usize> {
+    let text = &site.value.text;
+    let raws: Vec<Option<Range<usize>>> = (0..text.len()).map(|i| site.value.raw(i)).collect();
+    // `raw` of a position past the text is `None`.
+    let raw = |i: usize| raws.get(i).cloned().flatten();
+    let point = |p: usize| {
+        let inside_unit = p > 0 && matches!((raw(p - 1), raw(p)), (Some(b), Some(a)) if b == a);
+        if inside_unit {
+            None
+        } else if p == 0 {
+            raw(0).map(|r| r.start)
+        } else {
+            raw(p - 1).map(|r| r.end)
+        }
+    };
+    let positions: Vec<usize> = (0..=text.len())
+        .filter(|&p| text.is_char_boundary(p) && point(p) == Some(at))
+        .collect();
+    debug_assert_eq!(
+        positions,
+        (0..=text.len())
+            .filter(|&p| text.is_char_boundary(p))
+            .filter(|&p| site.value.raw_insertion_point(p) == Some(at))
+            .collect::<Vec<_>>()
+    );
+    positions
+}
+
 /// `fragment` escaped for insertion at file offset `at` inside the site's raw value, checked
 /// to decode to the old text with `fragment` inserted where `at` points.
 pub fn fragment(site: &Site, src: &[u8], at: usize, fragment: &str) -> Option<Vec<u8>> {
     if at < site.span.start || at > site.span.end {
         return None;
     }
-    let positions: Vec<usize> = (0..=site.value.text.len())
-        .filter(|&p| site.value.text.is_char_boundary(p))
-        .filter(|&p| site.value.raw_insertion_point(p) == Some(at))
-        .collect();
+    let positions = insertion_positions(site, at);
     if positions.is_empty() {
         return None;
     }
@@ -149,7 +232,7 @@ pub fn fragment(site: &Site, src: &[u8], at: usize, fragment: &str) -> Option<Ve
     // The fragment adds no run-time part: a `${VAR}` in it would be expanded by httpd.
     let old_opaque: Vec<String> = opaque_parts(site).into_iter().map(|(t, _)| t).collect();
     candidates.into_iter().find(|bytes| {
-        reread(site, &spliced(src, at..at, bytes)).is_some_and(|(text, opaque)| {
+        reread(site, src, at..at, bytes).is_some_and(|(text, opaque)| {
             opaque == old_opaque
                 && positions.iter().any(|&p| {
                     let old = &site.value.text;
@@ -160,4 +243,45 @@ pub fn fragment(site: &Site, src: &[u8], at: usize, fragment: &str) -> Option<Ve
                 })
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn site(src: &[u8]) -> Site {
+        super::super::scan(Path::new("s.conf"), src).unwrap().sites.remove(0)
+    }
+
+    /// A bare value ending its physical line: a fragment ending in a backslash there would
+    /// continue the line into the next one (a different file structure, read whole).
+    #[test]
+    fn a_fragment_that_would_continue_the_line_is_refused() {
+        for next in ["# after\n", "Header set X y\n", "</VirtualHost>\n"] {
+            let src = format!("<VirtualHost *:80>\nHeader set Content-Security-Policy x\n{next}");
+            let src = if next.starts_with("</") {
+                src
+            } else {
+                format!("{src}</VirtualHost>\n")
+            };
+            let s = site(src.as_bytes());
+            assert_eq!(fragment(&s, src.as_bytes(), s.span.end, "a\\"), None, "{next}");
+            // Elsewhere in the word the same fragment is written.
+            assert!(fragment(&s, src.as_bytes(), s.span.start, "a\\").is_some());
+        }
+    }
+
+    /// The logical line re-read alone spans its continuation lines.
+    #[test]
+    fn a_value_on_continuation_lines_is_re_read_whole() {
+        let src = b"Header set Content-Security-Policy \"a; \\\n    b 'self'\"\nHeader set X y\n";
+        let s = site(src);
+        let at = s.value.raw_insertion_point(s.value.text.len()).unwrap();
+        let bytes = fragment(&s, src, at, " c%d").unwrap();
+        assert_eq!(bytes, b" c%%d");
+        let v = value(&s, src, "a; b 'self'; c \"q\"").unwrap();
+        assert_eq!(v, br#""a; b 'self'; c \"q\"""#);
+    }
 }

@@ -54,24 +54,25 @@ fn stand_in(units: &[Unit]) -> String {
     word.text()
 }
 
-fn pieces(u: &[Unit]) -> Result<(Vec<Piece>, Vec<Range<usize>>), FormatError> {
-    let mut out = Vec::new();
+/// The pieces of the format string `u`, in order, handed to `emit` (no vector of them: most
+/// are single bytes); the raw ranges of its line breaks.
+fn pieces(u: &[Unit], mut emit: impl FnMut(Piece)) -> Result<Vec<Range<usize>>, FormatError> {
     let mut breaks = Vec::new();
     let mut i = 0;
     while i < u.len() {
         let raw = u[i].raw();
         match u[i].byte() {
             None => {
-                out.push(Piece::Opaque(stand_in(&u[i..=i]), raw));
+                emit(Piece::Opaque(stand_in(&u[i..=i]), raw));
                 i += 1;
             }
             Some(b'%') => match u.get(i + 1) {
                 None => {
-                    out.push(Piece::Literal(b'%', raw));
+                    emit(Piece::Literal(b'%', raw));
                     i += 1;
                 }
                 Some(n) if n.byte() == Some(b'%') => {
-                    out.push(Piece::Literal(b'%', raw.start..n.raw().end));
+                    emit(Piece::Literal(b'%', raw.start..n.raw().end));
                     i += 2;
                 }
                 Some(_) => {
@@ -87,7 +88,7 @@ fn pieces(u: &[Unit]) -> Result<(Vec<Piece>, Vec<Range<usize>>), FormatError> {
                     }
                     match u.get(j) {
                         Some(Unit::Byte { byte, raw: end }) if TAGS.contains(byte) => {
-                            out.push(Piece::Opaque(stand_in(&u[i..=j]), raw.start..end.end));
+                            emit(Piece::Opaque(stand_in(&u[i..=j]), raw.start..end.end));
                             i = j + 1;
                         }
                         Some(Unit::Env { raw: end, .. }) => {
@@ -123,64 +124,67 @@ fn pieces(u: &[Unit]) -> Result<(Vec<Piece>, Vec<Range<usize>>), FormatError> {
                         if b == b'\n' || b == b'\r' {
                             breaks.push(range.clone());
                         }
-                        out.push(Piece::Literal(b, range));
+                        emit(Piece::Literal(b, range));
                         i += 2;
                     }
                     None => {
-                        out.push(Piece::Literal(b'\\', raw));
+                        emit(Piece::Literal(b'\\', raw));
                         i += 1;
                     }
                 }
             }
             Some(b) => {
-                out.push(Piece::Literal(b, raw));
+                emit(Piece::Literal(b, raw));
                 i += 1;
             }
         }
     }
-    Ok((out, breaks))
+    Ok(breaks)
 }
 
 /// Decode the value `word` of a `Header set|add|append|merge|setifempty` line.
 pub fn decode(word: &Word) -> Result<Formatted, FormatError> {
-    let (pieces, line_breaks) = pieces(&word.units)?;
+    let n = word.units.len();
     let mut value = Decoded::default();
-    let mut sent = Vec::new();
-    // A run of bytes copied unchanged from consecutive file bytes.
-    let mut run: Option<(usize, Vec<u8>)> = None;
-    let flush = |run: &mut Option<(usize, Vec<u8>)>, value: &mut Decoded| {
-        if let Some((at, bytes)) = run.take() {
-            value.push_literal(at, &bytes);
+    value.text.reserve(n);
+    let mut sent = Vec::with_capacity(n);
+    // A run of bytes copied unchanged from consecutive file bytes: where it starts, and its
+    // bytes (one buffer for every run: a vector per run was an allocation and its growth).
+    let mut run_at: Option<usize> = None;
+    let mut run = Vec::with_capacity(n);
+    let flush = |run_at: &mut Option<usize>, run: &mut Vec<u8>, value: &mut Decoded| {
+        if let Some(at) = run_at.take() {
+            value.push_literal(at, run);
+            run.clear();
         }
     };
     let mut utf8 = true;
-    for piece in pieces {
-        match piece {
-            Piece::Literal(b, raw) if raw.len() == 1 => {
-                sent.push(b);
-                match &mut run {
-                    Some((at, bytes)) if *at + bytes.len() == raw.start => bytes.push(b),
-                    _ => {
-                        flush(&mut run, &mut value);
-                        run = Some((raw.start, vec![b]));
-                    }
+    let line_breaks = pieces(&word.units, |piece| match piece {
+        Piece::Literal(b, raw) if raw.len() == 1 => {
+            sent.push(b);
+            match run_at {
+                Some(at) if at + run.len() == raw.start => run.push(b),
+                _ => {
+                    flush(&mut run_at, &mut run, &mut value);
+                    run_at = Some(raw.start);
+                    run.push(b);
                 }
             }
-            Piece::Literal(b, raw) => {
-                flush(&mut run, &mut value);
-                sent.push(b);
-                // Escapes only ever produce ASCII bytes.
-                utf8 &= b.is_ascii();
-                value.push_char(char::from(b), raw);
-            }
-            Piece::Opaque(text, raw) => {
-                flush(&mut run, &mut value);
-                sent.extend_from_slice(text.as_bytes());
-                value.push_opaque(&text, raw);
-            }
         }
-    }
-    flush(&mut run, &mut value);
+        Piece::Literal(b, raw) => {
+            flush(&mut run_at, &mut run, &mut value);
+            sent.push(b);
+            // Escapes only ever produce ASCII bytes.
+            utf8 &= b.is_ascii();
+            value.push_char(char::from(b), raw);
+        }
+        Piece::Opaque(text, raw) => {
+            flush(&mut run_at, &mut run, &mut value);
+            sent.extend_from_slice(text.as_bytes());
+            value.push_opaque(&text, raw);
+        }
+    })?;
+    flush(&mut run_at, &mut run, &mut value);
     utf8 &= value.text.as_bytes() == sent.as_slice();
     Ok(Formatted {
         value,

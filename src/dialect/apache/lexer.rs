@@ -162,10 +162,18 @@ pub fn logical_lines(src: &[u8]) -> Vec<LogicalLine> {
     let mut lines = Vec::new();
     let mut current: Option<LogicalLine> = None;
     for_each_token(src, |token| {
-        let line = current.get_or_insert_with(|| LogicalLine {
-            span: token.span.start..token.span.start,
-            text: Vec::new(),
-            at: Vec::new(),
+        let line = current.get_or_insert_with(|| {
+            // Sized for its first physical line: growing byte by byte was a realloc cascade
+            // per line (and `at` is 8 bytes a byte).
+            let len = src[token.span.start..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .unwrap_or(src.len() - token.span.start);
+            LogicalLine {
+                span: token.span.start..token.span.start,
+                text: Vec::with_capacity(len),
+                at: Vec::with_capacity(len),
+            }
         });
         line.span.end = token.span.end;
         match token.kind {
@@ -179,6 +187,70 @@ pub fn logical_lines(src: &[u8]) -> Vec<LogicalLine> {
     });
     lines.extend(current);
     lines
+}
+
+/// Does the LF at `src[lf]` continue its logical line (`\` LF or `\` CR LF, no NUL before
+/// it on its physical line)? The rule of [`tokenize`], for one line end.
+fn continues(src: &[u8], lf: usize) -> bool {
+    let start = src[..lf]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let content = &src[start..lf];
+    !content.contains(&0) && (content.ends_with(b"\\") || content.ends_with(b"\\\r"))
+}
+
+/// The logical line holding file offset `offset` (not itself a line end): its file range, as
+/// [`logical_lines`] would give it, and whether an LF ends it (else the file does).
+pub fn line_around(src: &[u8], offset: usize) -> (Range<usize>, bool) {
+    let before = |end: usize| {
+        src[..end]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1)
+    };
+    let mut start = before(offset);
+    while start > 0 && continues(src, start - 1) {
+        start = before(start - 1);
+    }
+    let mut from = offset;
+    loop {
+        match src[from..].iter().position(|&b| b == b'\n') {
+            None => return (start..src.len(), false),
+            Some(n) if continues(src, from + n) => from += n + 1,
+            Some(n) => return (start..from + n + 1, true),
+        }
+    }
+}
+
+/// `src`, the bytes of one logical line at file offset `base`, read as [`logical_lines`]
+/// reads it there: `None` unless the bytes are exactly one logical line, ended by an LF
+/// that is their last byte when `terminated`, else by the end of the file.
+pub fn one_line(src: &[u8], base: usize, terminated: bool) -> Option<LogicalLine> {
+    let mut line = LogicalLine {
+        span: base..base + src.len(),
+        text: Vec::with_capacity(src.len()),
+        at: Vec::with_capacity(src.len()),
+    };
+    let mut newlines = 0;
+    let mut last_is_newline = false;
+    for_each_token(src, |token| {
+        last_is_newline = token.kind == TokenKind::Newline;
+        match token.kind {
+            TokenKind::Space | TokenKind::Text => {
+                line.text.extend_from_slice(&src[token.span.clone()]);
+                line.at.extend(base + token.span.start..base + token.span.end);
+            }
+            TokenKind::Continuation | TokenKind::Dead => {}
+            TokenKind::Newline => newlines += 1,
+        }
+    });
+    let ok = if terminated {
+        newlines == 1 && last_is_newline
+    } else {
+        newlines == 0
+    };
+    (ok && !src.is_empty()).then_some(line)
 }
 
 #[cfg(test)]
@@ -226,6 +298,33 @@ mod tests {
     #[test]
     fn comment_lines_continue_too() {
         assert_eq!(joined(b"# a \\\nHeader set X y\n"), ["# a Header set X y"]);
+    }
+
+    #[test]
+    fn one_line_reads_a_line_as_the_whole_file_does() {
+        let files: &[&[u8]] = &[
+            b"a \\\n  b\nc\\\r\nd\r\ne\0f\\\ng\\\\\nh\n\n\\\n",
+            b"x\\\r\r\ny\\",
+            b"\n\\\nz",
+            b"q\\\n",
+        ];
+        for src in files {
+            let lines = logical_lines(src);
+            let tokens = tokenize(src);
+            for offset in 0..src.len() {
+                let line = lines.iter().find(|l| l.span.contains(&offset)).unwrap();
+                let ends_with_newline = tokens
+                    .iter()
+                    .any(|t| t.kind == TokenKind::Newline && t.span.end == line.span.end);
+                let (range, terminated) = line_around(src, offset);
+                assert_eq!((range.clone(), terminated), (line.span.clone(), ends_with_newline));
+                let alone = one_line(&src[range.clone()], range.start, terminated).unwrap();
+                assert_eq!(&alone, line, "{offset} in {src:?}");
+                // Read with the other ending, or cut short, it is not one line.
+                assert!(one_line(&src[range.clone()], range.start, !terminated).is_none());
+            }
+        }
+        assert!(one_line(b"a\nb\n", 0, true).is_none());
     }
 
     #[test]

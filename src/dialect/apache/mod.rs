@@ -338,19 +338,18 @@ fn site(
         refusal: None,
         binding: None,
     };
-    if word.bytes().starts_with(b"expr=") {
-        // mod_headers evaluates such a value as an ap_expr string (httpd 2.4.10+).
-        site.value = verbatim(word);
-        site.refusal = Some(
-            "the value is an `expr=` string expression, computed per request: csppatch \
-             cannot edit it"
-                .into(),
-        );
-        return Ok(site);
-    }
-    let formatted = match format::decode(word) {
-        Ok(f) => f,
-        Err(format::FormatError::Unrecognized { raw, message }) => {
+    let formatted = match sent(word) {
+        Sent::Expr => {
+            site.value = verbatim(word);
+            site.refusal = Some(
+                "the value is an `expr=` string expression, computed per request: csppatch \
+                 cannot edit it"
+                    .into(),
+            );
+            return Ok(site);
+        }
+        Sent::Format(Ok(f)) => f,
+        Sent::Format(Err(format::FormatError::Unrecognized { raw, message })) => {
             return Err(Diagnostic::error(
                 "APA004",
                 format!("httpd refuses this Header line: {message}"),
@@ -358,7 +357,7 @@ fn site(
             .at(location(path, src, raw.start))
             .with_help("write a literal `%` as `%%`"));
         }
-        Err(format::FormatError::DependsOnVariable { raw }) => {
+        Sent::Format(Err(format::FormatError::DependsOnVariable { raw })) => {
             site.value = verbatim(word);
             site.refusal = Some(format!(
                 "the `%` at {} is followed by a ${{...}} variable: what mod_headers sends \
@@ -409,6 +408,57 @@ fn site(
         );
     }
     Ok(site)
+}
+
+/// How mod_headers reads a value word.
+enum Sent {
+    /// `expr=...`: an ap_expr string expression (httpd 2.4.10+), evaluated per request.
+    Expr,
+    /// A format string.
+    Format(Result<format::Formatted, format::FormatError>),
+}
+
+fn sent(word: &Word) -> Sent {
+    if word.starts_with(b"expr=") {
+        Sent::Expr
+    } else {
+        Sent::Format(format::decode(word))
+    }
+}
+
+/// What [`scan`] finds on the one logical line `line` of a file it reads without an error
+/// elsewhere, when the line is a `Header` directive: the value of the site it holds (`None`:
+/// no site there, or the file is refused, by this line). The patched line of an encoder's
+/// check, read alone: `Err(())` when it is no longer a `Header` line, and only the whole file
+/// can tell.
+pub(crate) fn header_line_value(line: &LogicalLine) -> Result<Option<(usize, Decoded)>, ()> {
+    let content = line.content();
+    if content.is_empty() || content[0] == b'#' {
+        return Err(());
+    }
+    let mut words = words::split(line);
+    if words.is_empty() || !words[0].is("Header") {
+        return Err(());
+    }
+    let name = words.remove(0);
+    // As `scan` does: a broken line is refused (it names a CSP header) or skipped.
+    let Ok(header) = header::parse(&words, name.span.start) else {
+        return Ok(None);
+    };
+    if Disposition::from_header_name(&header.name).is_none() || !header.action.sends_value() {
+        return Ok(None);
+    }
+    let Some(word) = header.value else {
+        return Ok(None);
+    };
+    let value = match sent(word) {
+        Sent::Expr | Sent::Format(Err(format::FormatError::DependsOnVariable { .. })) => {
+            verbatim(word)
+        }
+        Sent::Format(Ok(f)) => f.value,
+        Sent::Format(Err(format::FormatError::Unrecognized { .. })) => return Ok(None),
+    };
+    Ok(Some((word.span.start, value)))
 }
 
 /// A value httpd does not decode further: its word, byte for byte.

@@ -127,11 +127,11 @@ pub fn build(lines: &[LogicalLine]) -> Result<Document, StructureError> {
         let Some(first) = words.first() else {
             continue;
         };
-        let name = first.bytes();
-        if name.starts_with(b"</") {
-            close(&mut config, &mut open, line, first, &name)?;
-        } else if name.starts_with(b"<") {
-            let section = open_section(open, line, &words, &name)?;
+        // Only a section's name is needed as bytes: a directive's is compared unit by unit.
+        if first.starts_with(b"</") {
+            close(&mut config, &mut open, line, first, &first.bytes())?;
+        } else if first.starts_with(b"<") {
+            let section = open_section(open, line, &words, &first.bytes())?;
             config.sections.push(section);
             open = Some(config.sections.len() - 1);
         } else {

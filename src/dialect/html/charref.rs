@@ -146,8 +146,14 @@ pub fn decode(src: &[u8], range: Range<usize>, templates: &[Range<usize>]) -> (D
                 i += 1;
             }
             c if c < 0x80 => {
-                d.push_literal(i, &[c]);
-                i += 1;
+                // The run of ASCII bytes that stand for themselves, in one push: byte by byte,
+                // it was most of the decode (`push_literal` merges them into one run alike).
+                let end = src[i..limit]
+                    .iter()
+                    .position(|&b| !b.is_ascii() || matches!(b, b'&' | b'\r' | 0))
+                    .map_or(limit, |n| i + n);
+                d.push_literal(i, &src[i..end]);
+                i = end;
             }
             _ => {
                 let end = (i + 4).min(limit);
@@ -216,6 +222,33 @@ mod tests {
             "''\u{FFFD}€\u{FFFD}&#;&#xZ"
         );
         assert_eq!(text("a\r\nb\rc&NotEqualTilde;"), "a\nb\nc\u{2242}\u{338}");
+    }
+
+    #[test]
+    fn runs_of_plain_bytes_decode_as_byte_by_byte() {
+        let raw = b"a b;c\r\nd&amp;e\xc3\xa9f\0g&h {{x}} i";
+        let templates = [raw.len() - 7..raw.len() - 2];
+        let (d, _) = decode(raw, 1..raw.len(), &templates);
+        // Byte by byte, as before runs were pushed at once.
+        let mut each = Decoded::default();
+        for (i, &b) in raw.iter().enumerate().skip(1).take(4) {
+            each.push_literal(i, &[b]);
+        }
+        each.push_char('\n', 5..7);
+        each.push_literal(7, b"d");
+        each.push_char('&', 8..13);
+        each.push_literal(13, b"e");
+        each.push_char('\u{e9}', 14..16);
+        each.push_literal(16, b"f");
+        each.push_char('\u{FFFD}', 17..18);
+        for i in 18..22 {
+            each.push_literal(i, &raw[i..i + 1]);
+        }
+        each.push_opaque("{{x}}", templates[0].clone());
+        each.push_literal(raw.len() - 2, b" ");
+        each.push_literal(raw.len() - 1, b"i");
+        assert_eq!(d, each);
+        assert_eq!(d.text, " b;c\nd&e\u{e9}f\u{FFFD}g&h {{x}} i");
     }
 
     #[test]

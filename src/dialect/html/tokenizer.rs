@@ -236,6 +236,24 @@ impl Tokenizer<'_> {
         let len = self.src.len();
         let mut text = self.pos;
         while self.pos < len {
+            // Only `<` can start markup, and `{`, `<` or `@` a template tag: the bytes before
+            // the next of them are text, skipped at once (asking at each byte was a third of
+            // the tokenizer).
+            let template = self.template;
+            let skip = self.src[self.pos..]
+                .iter()
+                .position(|&b| b == b'<' || template && matches!(b, b'{' | b'@'));
+            match skip {
+                Some(0) => {}
+                Some(n) => {
+                    self.pos += n;
+                    continue;
+                }
+                None => {
+                    self.pos = len;
+                    continue;
+                }
+            }
             let i = self.pos;
             if let Some(end) = self.template_at(i) {
                 // A template tag is not page text (it renders to something else).
@@ -528,15 +546,19 @@ impl Tokenizer<'_> {
                 j = end;
                 continue;
             }
-            let c = self.src[j];
-            let ends = match quote {
+            let ends = |c: u8| match quote {
                 Some(q) => c == q,
                 None => is_ws(c) || c == b'>',
             };
-            if ends {
+            if ends(self.src[j]) {
                 break;
             }
-            j += 1;
+            // The bytes up to the next that ends the value or may open a template tag.
+            let template = self.template;
+            j += 1 + self.src[j + 1..]
+                .iter()
+                .position(|&c| ends(c) || template && matches!(c, b'{' | b'<' | b'@'))
+                .unwrap_or(len - j - 1);
         }
         let token_end = if quote.is_some() { j + 1 } else { j };
         let value = AttrValue {
