@@ -141,6 +141,12 @@ impl FileScan {
     pub fn shrink(&mut self) {
         self.sites.shrink_to_fit();
         self.bindings.shrink_to_fit();
+        // A value's text grew a character at a time (nginx decodes escapes byte by byte):
+        // its `String` held up to twice its length.
+        for site in self.sites.iter_mut().chain(&mut self.bindings) {
+            site.value.text.shrink_to_fit();
+            site.context.shrink_to_fit();
+        }
         self.refs.shrink_to_fit();
         self.includes.shrink_to_fit();
         self.diagnostics.shrink_to_fit();

@@ -1,7 +1,6 @@
 //! Linking: the variable bindings CSP headers take their value from (nginx `map`/`set`),
 //! across the whole configuration, and the list of every site a run considers.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::diag::Diagnostic;
@@ -18,11 +17,35 @@ pub struct Active<'t> {
     pub which: SiteRef,
     /// Borrowed from the scan; a variable's value is copied, as the header that refers to it
     /// decides its disposition.
-    pub site: Cow<'t, Site>,
+    pub site: SiteOf<'t>,
     /// In a file the user named (or one it includes), or a `map`/`set` value that a CSP
     /// header in such a file takes its value from: the policy of the user's sites, wherever
     /// it is defined.
     pub in_scope: bool,
+}
+
+/// A site of the scan, or a variable's value copied: two words, where a `Cow<Site>` took a
+/// whole `Site` (264 bytes) for each of the run's sites, though all but the few bound values
+/// are borrowed (24 MB of a 100,000-vhost run).
+pub enum SiteOf<'t> {
+    Scanned(&'t Site),
+    Bound(Box<Site>),
+}
+
+impl std::ops::Deref for SiteOf<'_> {
+    type Target = Site;
+    fn deref(&self) -> &Site {
+        match self {
+            SiteOf::Scanned(s) => s,
+            SiteOf::Bound(s) => s,
+        }
+    }
+}
+
+impl AsRef<Site> for SiteOf<'_> {
+    fn as_ref(&self) -> &Site {
+        self
+    }
 }
 
 /// Activate the variable bindings that CSP headers refer to (nginx `map`/`set`), across the
@@ -46,7 +69,7 @@ pub fn link<'t>(set: &'t FileSet, diagnostics: &mut Vec<Diagnostic>) -> Vec<Acti
             active.push(Active {
                 file: fi,
                 which: SiteRef::Direct(si),
-                site: Cow::Borrowed(site),
+                site: SiteOf::Scanned(site),
                 in_scope: f.in_scope,
             });
         }
@@ -109,7 +132,7 @@ pub fn link<'t>(set: &'t FileSet, diagnostics: &mut Vec<Diagnostic>) -> Vec<Acti
         active.push(Active {
             file: fi,
             which: SiteRef::Binding(bi),
-            site: Cow::Owned(site),
+            site: SiteOf::Bound(Box::new(site)),
             in_scope: from_scope,
         });
     }

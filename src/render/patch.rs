@@ -164,12 +164,42 @@ struct Group {
     rows: Vec<Row>,
 }
 
-/// What the report prints of one site.
+/// What the report prints of one site: its place, its scope and (`    written into ...`)
+/// its literals, if any, in one string (a 100,000-site run keeps a row for every site whose
+/// change is its own: three strings each were 30 MB).
 struct Row {
-    place: String,
-    scope: String,
-    /// `    written into ...`, if any.
-    literals: Option<String>,
+    text: Box<str>,
+    place: u32,
+    scope: u32,
+}
+
+impl Row {
+    fn new(site: &SiteReport) -> Row {
+        let mut text = place(site);
+        let place = text.len() as u32;
+        text.push_str(&scope(site));
+        let scope = text.len() as u32;
+        if let Some(l) = literals(site) {
+            text.push_str(&l);
+        }
+        Row {
+            text: text.into_boxed_str(),
+            place,
+            scope,
+        }
+    }
+
+    fn place(&self) -> &str {
+        &self.text[..self.place as usize]
+    }
+
+    fn scope(&self) -> &str {
+        &self.text[self.place as usize..self.scope as usize]
+    }
+
+    fn literals(&self) -> Option<&str> {
+        Some(&self.text[self.scope as usize..]).filter(|l| !l.is_empty())
+    }
 }
 
 impl Groups {
@@ -196,7 +226,8 @@ impl Groups {
                 self.index.insert(change, self.groups.len());
                 self.groups.push(Group {
                     count: 0,
-                    rows: Vec::new(),
+                    // Most groups keep one row: room for one, not the four a first push makes.
+                    rows: Vec::with_capacity(1),
                 });
                 self.groups.len() - 1
             }
@@ -204,11 +235,7 @@ impl Groups {
         let group = &mut self.groups[g];
         group.count += 1;
         if group.count < GROUP_AT {
-            group.rows.push(Row {
-                place: place(site),
-                scope: scope(site),
-                literals: literals(site),
-            });
+            group.rows.push(Row::new(site));
         } else {
             group.rows.truncate(LISTED);
         }
@@ -228,12 +255,12 @@ impl Groups {
                     writeln!(
                         err,
                         "{} {} ({})",
-                        paint.paint(style::BOLD, &format!("{}:", row.place)),
+                        paint.paint(style::BOLD, &format!("{}:", row.place())),
                         change.header,
-                        row.scope
+                        row.scope()
                     )?;
                     change.write_lines(err)?;
-                    if let Some(l) = &row.literals {
+                    if let Some(l) = row.literals() {
                         writeln!(err, "{l}")?;
                     }
                 }
@@ -265,7 +292,7 @@ fn write_group(
     )?;
     change.write_lines(err)?;
     for row in group.rows.iter().take(LISTED) {
-        writeln!(err, "  at {} ({})", row.place, row.scope)?;
+        writeln!(err, "  at {} ({})", row.place(), row.scope())?;
     }
     if group.count > LISTED {
         writeln!(
@@ -317,9 +344,43 @@ fn scope(site: &SiteReport) -> String {
 #[derive(PartialEq, Eq, Hash)]
 struct Change {
     header: &'static str,
-    lines: Vec<(String, String)>,
+    /// Each line's directive and text, in one string (see [`Lines`]): the key of every group
+    /// is kept to the end, and most changes of a large run are their own group.
+    lines: Box<str>,
     /// What to say when `lines` is empty (the policy was only rewritten).
     none: &'static str,
+}
+
+/// A change's lines as one string, each directive and text prefixed by its length (so two
+/// different lists never make the same string).
+#[derive(Default)]
+struct Lines(String);
+
+impl Lines {
+    fn push(&mut self, directive: &str, text: &str) {
+        use std::fmt::Write as _;
+        let _ = write!(
+            self.0,
+            "{}:{directive}{}:{text}",
+            directive.len(),
+            text.len()
+        );
+    }
+
+    fn done(self) -> Box<str> {
+        self.0.into_boxed_str()
+    }
+
+    /// The `(directive, text)` pairs of a string [`Lines::done`] made.
+    fn read(mut s: &str) -> impl Iterator<Item = (&str, &str)> {
+        fn field<'a>(s: &mut &'a str) -> Option<&'a str> {
+            let (len, rest) = s.split_once(':')?;
+            let (f, rest) = rest.split_at_checked(len.parse().ok()?)?;
+            *s = rest;
+            Some(f)
+        }
+        std::iter::from_fn(move || Some((field(&mut s)?, field(&mut s)?)))
+    }
 }
 
 impl Change {
@@ -332,7 +393,7 @@ impl Change {
             .max()
             .unwrap_or(0)
             + 1;
-        let mut lines: Vec<(String, String)> = Vec::new();
+        let mut lines = Lines::default();
         for p in 0..policies {
             let tag = if policies > 1 {
                 format!(" [policy {}]", p + 1)
@@ -347,7 +408,7 @@ impl Change {
                 }
             }
             for (d, sources) in appended {
-                lines.push((d.to_string(), format!("+ {}{tag}", sources.join(" "))));
+                lines.push(d, &format!("+ {}{tag}", sources.join(" ")));
             }
             for c in site.created.iter().filter(|c| c.policy == p) {
                 let from = c
@@ -360,15 +421,15 @@ impl Change {
                 } else {
                     ""
                 };
-                lines.push((
-                    c.directive.clone(),
-                    format!("new{from}: {}{why}{tag}", c.sources.join(" ")),
-                ));
+                lines.push(
+                    &c.directive,
+                    &format!("new{from}: {}{why}{tag}", c.sources.join(" ")),
+                );
             }
         }
         Change {
             header: site.disposition.header_name(),
-            lines,
+            lines: lines.done(),
             none: "rewritten on one line (no source added)",
         }
     }
@@ -381,37 +442,34 @@ impl Change {
     /// ```
     fn removal(site: &SiteReport) -> Change {
         let several = site.removed.iter().any(|r| r.policy > 0);
-        let lines = site
-            .removed
-            .iter()
-            .map(|r| {
-                let tag = if several {
-                    format!(" [policy {}]", r.policy + 1)
-                } else {
-                    String::new()
-                };
-                let sources = if r.sources.is_empty() {
-                    String::new()
-                } else {
-                    format!("- {}", r.sources.join(" "))
-                };
-                let text = if r.dropped {
-                    let from = r
-                        .copied_from
-                        .as_deref()
-                        .map(|f| format!(", {f} applies again"))
-                        .unwrap_or_default();
-                    let colon = if sources.is_empty() { "" } else { ": " };
-                    format!("removed (the rest was csppatch's copy{from}){colon}{sources}")
-                } else {
-                    sources
-                };
-                (r.directive.clone(), format!("{text}{tag}"))
-            })
-            .collect();
+        let mut lines = Lines::default();
+        for r in &site.removed {
+            let tag = if several {
+                format!(" [policy {}]", r.policy + 1)
+            } else {
+                String::new()
+            };
+            let sources = if r.sources.is_empty() {
+                String::new()
+            } else {
+                format!("- {}", r.sources.join(" "))
+            };
+            let text = if r.dropped {
+                let from = r
+                    .copied_from
+                    .as_deref()
+                    .map(|f| format!(", {f} applies again"))
+                    .unwrap_or_default();
+                let colon = if sources.is_empty() { "" } else { ": " };
+                format!("removed (the rest was csppatch's copy{from}){colon}{sources}")
+            } else {
+                sources
+            };
+            lines.push(&r.directive, &format!("{text}{tag}"));
+        }
         Change {
             header: site.disposition.header_name(),
-            lines,
+            lines: lines.done(),
             none: "rewritten on one line (no source removed)",
         }
     }
@@ -420,8 +478,11 @@ impl Change {
         if self.lines.is_empty() {
             writeln!(err, "    {}", self.none)?;
         }
-        let width = self.lines.iter().map(|(d, _)| d.len()).max().unwrap_or(0);
-        for (d, text) in &self.lines {
+        let width = Lines::read(&self.lines)
+            .map(|(d, _)| d.len())
+            .max()
+            .unwrap_or(0);
+        for (d, text) in Lines::read(&self.lines) {
             writeln!(err, "    {d:width$}  {text}")?;
         }
         Ok(())
@@ -502,5 +563,26 @@ mod tests {
         assert!(whole.0.len() > 10_000);
         assert!(streamed.0 == whole.0, "the diffs differ");
         assert_eq!(String::from_utf8_lossy(&streamed.1), err);
+    }
+
+    /// A change's lines read back as they were pushed, whatever their text holds (digits and
+    /// `:` as a length prefix has them), and two lists that join to the same text differ.
+    #[test]
+    fn lines_read_back_as_pushed() {
+        let pairs = [
+            ("script-src", "+ https://a.example:8443 'sha256-1:2'"),
+            ("3:x", ""),
+            ("", "12:ab"),
+        ];
+        let mut lines = Lines::default();
+        for (d, t) in pairs {
+            lines.push(d, t);
+        }
+        let done = lines.done();
+        assert_eq!(Lines::read(&done).collect::<Vec<_>>(), pairs);
+        let (mut a, mut b) = (Lines::default(), Lines::default());
+        a.push("ab", "c");
+        b.push("a", "bc");
+        assert_ne!(a.done(), b.done());
     }
 }
