@@ -227,8 +227,8 @@ mod tests {
     #[test]
     fn runs_of_plain_bytes_decode_as_byte_by_byte() {
         let raw = b"a b;c\r\nd&amp;e\xc3\xa9f\0g&h {{x}} i";
-        let templates = [raw.len() - 7..raw.len() - 2];
-        let (d, _) = decode(raw, 1..raw.len(), &templates);
+        let template = raw.len() - 7..raw.len() - 2;
+        let (d, _) = decode(raw, 1..raw.len(), std::slice::from_ref(&template));
         // Byte by byte, as before runs were pushed at once.
         let mut each = Decoded::default();
         for (i, &b) in raw.iter().enumerate().skip(1).take(4) {
@@ -244,7 +244,7 @@ mod tests {
         for i in 18..22 {
             each.push_literal(i, &raw[i..i + 1]);
         }
-        each.push_opaque("{{x}}", templates[0].clone());
+        each.push_opaque("{{x}}", template.clone());
         each.push_literal(raw.len() - 2, b" ");
         each.push_literal(raw.len() - 1, b"i");
         assert_eq!(d, each);
