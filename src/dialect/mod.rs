@@ -241,8 +241,9 @@ pub struct TreeFile<'a> {
     pub path: &'a Path,
     pub src: &'a [u8],
     pub scan: &'a FileScan,
-    /// For each of `scan.includes`, the files it resolved to (in glob order).
-    pub included: &'a [Vec<std::path::PathBuf>],
+    /// For each of `scan.includes`, the files it resolved to (in glob order), as indices into
+    /// the slice of `TreeFile`s this one is in.
+    pub included: &'a [Vec<usize>],
     /// The configuration's main file (nginx.conf, apache2.conf, the top Caddyfile).
     pub is_root: bool,
 }

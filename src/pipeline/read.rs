@@ -2,7 +2,7 @@
 //! the files in scope, and each dialect's checks over the whole configuration.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::diag::Diagnostic;
 use crate::dialect::{Dialect, TreeFile};
@@ -32,12 +32,22 @@ fn check_tree(dialect: &dyn Dialect, set: &FileSet, files: &[usize]) -> Vec<Diag
         .iter()
         .filter_map(|&i| Some((&set.files[i], set.files[i].scan.as_ref().ok()?)))
         .collect();
-    let included: Vec<Vec<Vec<PathBuf>>> = parsed
+    // Includes as indices into `parsed`: a file that is not there (it does not parse, or it
+    // belongs to another dialect) is left out, as it has no outline to follow.
+    let mut view_of = vec![None; set.files.len()];
+    for (k, &i) in files
+        .iter()
+        .filter(|&&i| set.files[i].scan.is_ok())
+        .enumerate()
+    {
+        view_of[i] = Some(k);
+    }
+    let included: Vec<Vec<Vec<usize>>> = parsed
         .iter()
         .map(|(f, _)| {
             f.included
                 .iter()
-                .map(|t| t.iter().map(|&j| set.files[j].path.clone()).collect())
+                .map(|t| t.iter().filter_map(|&j| view_of[j]).collect())
                 .collect()
         })
         .collect();

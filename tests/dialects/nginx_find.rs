@@ -277,12 +277,18 @@ impl Tree {
 
     fn check(&self, root: &Path) -> (String, Vec<Diagnostic>) {
         let scans: Vec<FileScan> = self.files.iter().map(|(p, src)| find(p, src)).collect();
-        let included: Vec<Vec<Vec<PathBuf>>> = scans
+        // As the pipeline gives them: each include's targets as indices into the tree.
+        let included: Vec<Vec<Vec<usize>>> = scans
             .iter()
             .map(|s| {
                 s.includes
                     .iter()
-                    .map(|i| self.resolve(&i.pattern))
+                    .map(|i| {
+                        self.resolve(&i.pattern)
+                            .iter()
+                            .filter_map(|t| self.files.iter().position(|(p, _)| p == t))
+                            .collect()
+                    })
                     .collect()
             })
             .collect();

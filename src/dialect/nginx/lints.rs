@@ -6,8 +6,8 @@
 //! Includes are followed (h5bp sets its headers in included snippets), so these checks run on
 //! [`TreeFile`]s, whose `included` lists the files each include resolved to.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::diag::{Diagnostic, Location};
@@ -47,7 +47,9 @@ struct Pass {
 /// through includes.
 #[derive(Debug, Default)]
 struct Level {
-    label: Rc<str>,
+    /// The block is the directive at `offset` in `file`, or (`top`) the top level of `file`:
+    /// its label (`server example.com`) is made only for a message ([`Tree::label`]).
+    top: bool,
     file: usize,
     offset: usize,
     headers: Vec<Header>,
@@ -60,7 +62,15 @@ struct Level {
     hides: Vec<(&'static str, bool)>,
     /// A headers-more `more_clear_headers` that clears the CSP, whatever the module.
     cleared: bool,
-    children: Vec<Level>,
+}
+
+/// A block met while collecting a level, collected and checked after the level itself.
+struct Block<'i> {
+    file: usize,
+    offset: usize,
+    items: &'i [Item],
+    /// The files being included when it was met (for the include cycle check).
+    stack: Vec<usize>,
 }
 
 /// The upstream modules, by their pass directive and their hide directive.
@@ -73,7 +83,10 @@ const UPSTREAMS: &[(&str, &str)] = &[
 ];
 
 /// What the checks need of a file, without the rest of its syntax tree (which, for every
-/// file of a 10,000-vhost configuration at once, was most of csppatch's memory).
+/// file of a 10,000-vhost configuration at once, was most of csppatch's memory). Every file's
+/// outline is held at once, so it is kept small: a block has no label (it is made again from
+/// the file when a message needs it), and a block with nothing in it is left out (it inherits
+/// everything and adds nothing, so no check can fire there).
 #[derive(Debug)]
 enum Item {
     Header {
@@ -97,13 +110,12 @@ enum Item {
     /// `more_clear_headers` naming the CSP (or a wildcard that covers it).
     Cleared,
     Block {
-        label: Rc<str>,
         offset: usize,
-        children: Vec<Item>,
+        children: Box<[Item]>,
     },
 }
 
-fn outline(directives: &[Directive], src: &[u8]) -> Vec<Item> {
+fn outline(directives: &[Directive], src: &[u8]) -> Box<[Item]> {
     let mut out = Vec::new();
     for d in directives {
         let name = d.name.bytes(src);
@@ -136,11 +148,15 @@ fn outline(directives: &[Directive], src: &[u8]) -> Vec<Item> {
                     out.push(Item::Cleared);
                 }
             }
-            b"http" | b"server" | b"location" | b"if" => out.push(Item::Block {
-                label: block_label(d, src).into(),
-                offset: d.span.start,
-                children: outline(d.children(), src),
-            }),
+            b"http" | b"server" | b"location" | b"if" => {
+                let children = outline(d.children(), src);
+                if !children.is_empty() {
+                    out.push(Item::Block {
+                        offset: d.span.start,
+                        children,
+                    })
+                }
+            }
             name => {
                 if let Some(&(pass, _)) = UPSTREAMS.iter().find(|(p, _)| p.as_bytes() == name) {
                     out.push(Item::Pass {
@@ -157,7 +173,20 @@ fn outline(directives: &[Directive], src: &[u8]) -> Vec<Item> {
             }
         }
     }
-    out
+    out.into_boxed_slice()
+}
+
+/// The block directive that starts at `offset`, at any depth.
+fn block_at(directives: &[Directive], offset: usize) -> Option<&Directive> {
+    directives.iter().find_map(|d| {
+        if d.span.start == offset {
+            Some(d)
+        } else if d.span.contains(&offset) {
+            block_at(d.children(), offset)
+        } else {
+            None
+        }
+    })
 }
 
 /// Whether a `more_clear_headers` argument (lower-cased) names the CSP: the name itself or a
@@ -183,9 +212,9 @@ struct Outer<'l> {
 
 struct Tree<'f, 'a> {
     files: &'f [TreeFile<'a>],
-    parsed: Vec<Option<Vec<Item>>>,
-    /// Path -> index in `files`, for following includes without a scan per include.
-    index: HashMap<&'a Path, usize>,
+    parsed: Vec<Option<Box<[Item]>>>,
+    /// Block labels made so far, by (file, offset).
+    labels: RefCell<HashMap<(usize, usize), Rc<str>>>,
 }
 
 pub fn check_tree(files: &[TreeFile<'_>]) -> Vec<Diagnostic> {
@@ -195,22 +224,23 @@ pub fn check_tree(files: &[TreeFile<'_>]) -> Vec<Diagnostic> {
             .iter()
             .map(|f| parse(f.src).ok().map(|d| outline(&d, f.src)))
             .collect(),
-        index: files.iter().enumerate().map(|(i, f)| (f.path, i)).collect(),
+        labels: RefCell::default(),
     };
     let mut out = Vec::new();
     for root in tree.roots() {
         let mut top = Level {
-            label: format!("top level of {}", crate::diag::quoted(files[root].path)).into(),
+            top: true,
             file: root,
             ..Level::default()
         };
         let mut stack = vec![root];
+        let mut blocks = Vec::new();
         if let Some(directives) = &tree.parsed[root] {
-            tree.collect(root, directives, &mut top, &mut stack);
+            tree.collect(root, directives, &mut top, &mut stack, &mut blocks);
         }
         // The top level of nginx.conf has no add_header; that of a snippet nothing includes
         // stands for whatever block the user includes it in.
-        tree.check(&top, &Outer::default(), &mut out);
+        tree.check(&top, blocks, &Outer::default(), &mut out);
     }
     let mut seen = HashSet::new();
     out.retain(|d| {
@@ -233,22 +263,42 @@ impl Tree<'_, '_> {
         if !roots.is_empty() {
             return roots;
         }
-        let included: HashSet<&Path> = self
-            .files
-            .iter()
-            .flat_map(|f| f.included.iter().flatten().map(PathBuf::as_path))
-            .collect();
-        (0..self.files.len())
-            .filter(|&i| !included.contains(self.files[i].path))
-            .collect()
+        let mut included = vec![false; self.files.len()];
+        for &j in self.files.iter().flat_map(|f| f.included.iter().flatten()) {
+            included[j] = true;
+        }
+        (0..self.files.len()).filter(|&i| !included[i]).collect()
     }
 
-    fn file_index(&self, path: &Path) -> Option<usize> {
-        self.index.get(path).copied()
+    /// How messages name a level: `top level of "nginx.conf"`, `server example.com`.
+    fn label(&self, level: &Level) -> Rc<str> {
+        let key = (level.file, level.offset);
+        if let Some(label) = self.labels.borrow().get(&key) {
+            return label.clone();
+        }
+        let f = &self.files[level.file];
+        let label: Rc<str> = if level.top {
+            format!("top level of {}", crate::diag::quoted(f.path)).into()
+        } else {
+            // The file parsed when its outline was made, so it parses now.
+            let directives = parse(f.src).unwrap_or_default();
+            block_at(&directives, level.offset)
+                .map_or_else(|| "block".to_string(), |d| block_label(d, f.src))
+                .into()
+        };
+        self.labels.borrow_mut().insert(key, label.clone());
+        label
     }
 
     /// Gather the items of `file` into `level`, following includes in place.
-    fn collect(&self, file: usize, items: &[Item], level: &mut Level, stack: &mut Vec<usize>) {
+    fn collect<'i>(
+        &'i self,
+        file: usize,
+        items: &'i [Item],
+        level: &mut Level,
+        stack: &mut Vec<usize>,
+        blocks: &mut Vec<Block<'i>>,
+    ) {
         for item in items {
             match item {
                 Item::Header { name, csp, offset } => level.headers.push(Header {
@@ -258,7 +308,9 @@ impl Tree<'_, '_> {
                     offset: *offset,
                 }),
                 Item::Inherit(inherit) => level.inherit = inherit.or(level.inherit),
-                Item::Include { offset } => self.follow_include(file, *offset, level, stack),
+                Item::Include { offset } => {
+                    self.follow_include(file, *offset, level, stack, blocks)
+                }
                 Item::Pass { directive, offset } => level.passes.push(Pass {
                     directive,
                     file,
@@ -266,46 +318,36 @@ impl Tree<'_, '_> {
                 }),
                 Item::Hide { module, csp } => level.hides.push((module, *csp)),
                 Item::Cleared => level.cleared = true,
-                Item::Block {
-                    label,
-                    offset,
-                    children,
-                } => {
-                    let mut child = Level {
-                        label: label.clone(),
-                        file,
-                        offset: *offset,
-                        ..Level::default()
-                    };
-                    self.collect(file, children, &mut child, stack);
-                    level.children.push(child);
-                }
+                Item::Block { offset, children } => blocks.push(Block {
+                    file,
+                    offset: *offset,
+                    items: children,
+                    stack: stack.clone(),
+                }),
             }
         }
     }
 
-    fn follow_include(
-        &self,
+    fn follow_include<'i>(
+        &'i self,
         file: usize,
         offset: usize,
         level: &mut Level,
         stack: &mut Vec<usize>,
+        blocks: &mut Vec<Block<'i>>,
     ) {
         let f = &self.files[file];
         let Some(k) = f.scan.includes.iter().position(|i| i.offset == offset) else {
             return;
         };
-        for path in f.included.get(k).into_iter().flatten() {
-            let Some(target) = self.file_index(path) else {
-                continue;
-            };
+        for &target in f.included.get(k).into_iter().flatten() {
             // nginx itself would recurse until it runs out of file descriptors.
             if stack.contains(&target) || stack.len() > 32 {
                 continue;
             }
             if let Some(items) = &self.parsed[target] {
                 stack.push(target);
-                self.collect(target, items, level, stack);
+                self.collect(target, items, level, stack, blocks);
                 stack.pop();
             }
         }
@@ -325,7 +367,13 @@ impl Tree<'_, '_> {
         }
     }
 
-    fn check(&self, level: &Level, outer: &Outer<'_>, out: &mut Vec<Diagnostic>) {
+    fn check(
+        &self,
+        level: &Level,
+        blocks: Vec<Block<'_>>,
+        outer: &Outer<'_>,
+        out: &mut Vec<Diagnostic>,
+    ) {
         let inherited = outer.headers.as_slice();
         let mode = level.inherit.unwrap_or(outer.mode);
         let own = &level.headers;
@@ -356,8 +404,15 @@ impl Tree<'_, '_> {
             hidden,
             cleared,
         };
-        for child in &level.children {
-            self.check(child, &inner, out);
+        for mut b in blocks {
+            let mut child = Level {
+                file: b.file,
+                offset: b.offset,
+                ..Level::default()
+            };
+            let mut inner_blocks = Vec::new();
+            self.collect(b.file, b.items, &mut child, &mut b.stack, &mut inner_blocks);
+            self.check(&child, inner_blocks, &inner, out);
         }
     }
 
@@ -385,6 +440,7 @@ impl Tree<'_, '_> {
                 .iter()
                 .find(|(p, _)| *p == pass.directive)
                 .map_or("proxy_hide_header", |(_, h)| *h);
+            let label = self.label(level);
             out.push(
                 Diagnostic::note(
                     "NGX206",
@@ -393,7 +449,7 @@ impl Tree<'_, '_> {
                          Content-Security-Policy, it reaches the browser beside the one added at \
                          {}, browsers enforce both, and the vendor must be allowed by the \
                          application's policy too, which csppatch cannot read",
-                        level.label,
+                        label,
                         pass.directive,
                         self.place(csp, pass.file),
                     ),
@@ -402,8 +458,7 @@ impl Tree<'_, '_> {
                 .with_help(format!(
                     "see what a browser receives with `csppatch probe <url> --vendor NAME`; \
                      if the application's policy should not apply, `{hide} \
-                     Content-Security-Policy;` in `{}` drops it",
-                    level.label
+                     Content-Security-Policy;` in `{label}` drops it",
                 )),
             );
         }
@@ -431,15 +486,16 @@ impl Tree<'_, '_> {
             .collect();
         let from = outer.map_or_else(
             || "the enclosing level".to_string(),
-            |o| format!("`{}`", o.label),
+            |o| format!("`{}`", self.label(o)),
         );
+        let label = self.label(level);
         out.push(
             Diagnostic::warning(
                 "NGX202",
                 format!(
                     "`{}` has its own add_header ({} at {}), so it inherits none from {from}: \
                      {} is not sent for requests handled here",
-                    level.label,
+                    label,
                     own[0].name,
                     self.place(&own[0], level.file),
                     names.join(", "),
@@ -449,7 +505,7 @@ impl Tree<'_, '_> {
             .with_help(format!(
                 "repeat the {} add_header inside `{}` (or include the snippet that sets it); \
                  with nginx 1.29.3 or later, `add_header_inherit merge;` keeps the outer headers",
-                first_lost.name, level.label
+                first_lost.name, label
             )),
         );
     }
@@ -476,7 +532,7 @@ impl Tree<'_, '_> {
                     format!(
                         "`{}` sends {} {} headers (the first at {}): browsers enforce every \
                          policy they receive, so a source must be allowed by all of them",
-                        level.label,
+                        self.label(level),
                         same.len(),
                         disposition.header_name(),
                         self.place(same[0], second.file),
