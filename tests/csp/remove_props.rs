@@ -204,9 +204,21 @@ fn header(list: &str, reqs: &[Requirement]) -> String {
     .text
 }
 
+/// Cases to run: `PROPTEST_CASES`, else 400.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(400)
+}
+
 proptest! {
+    // About half the generated policies hold a vendor source or another shape a property
+    // leaves out (`prop_assume!`): proptest's fixed 1,024 rejects stopped a 5,000-case run
+    // with "Too many global rejects" before any property failed, so they scale with the cases.
     #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(400),
+        cases: cases(),
+        max_global_rejects: cases().saturating_mul(4).max(1024),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]
@@ -300,4 +312,25 @@ fn a_pin_holding_a_vendor_source_copied_from_its_fallback_goes_with_the_vendor()
     assert!(merged.contains("worker-src https://x.example"), "{merged}");
     let out = remove(&merged, &v, &[]);
     assert_eq!(out.outcome.text, p, "merged: {merged}");
+}
+
+/// Found by `PROPTEST_CASES=20000` (`sources_p_had_are_kept`): for `child-src`, the merge
+/// creates `frame-src` and `worker-src` from `default-src`, then `script-src` (worker-src's
+/// nearer fallback) after them; remove took `script-src` for worker-src's fallback, found no
+/// copy at worker-src's start, took the copied vendor source for the vendor's own, and left
+/// `worker-src 'none'` behind (and `frame-src` with it).
+#[test]
+fn a_copy_made_before_a_nearer_fallback_was_created_is_still_a_copy() {
+    let had = "default-src https://cdn.vendor.example 'strict-dynamic'";
+    let v = [
+        Requirement::new("child-src", "https://cdn.vendor.example", "vendorx"),
+        Requirement::new("child-src", "https://vendor.example", "vendorx"),
+    ];
+    let merged = header(had, &v);
+    assert!(
+        merged.contains("worker-src") && merged.find("worker-src") < merged.find("script-src"),
+        "the case needs worker-src created before script-src: {merged}"
+    );
+    let out = remove(&merged, &v, &[]);
+    assert_eq!(out.outcome.text, had, "merged: {merged}");
 }

@@ -182,6 +182,18 @@ fn fallback(dirs: &[Dir], i: usize) -> Option<usize> {
     })
 }
 
+/// [`fallback`], among the directives written before `i`.
+fn fallback_before(dirs: &[Dir], i: usize) -> Option<usize> {
+    let name = dirs[i].d.name.as_str();
+    Class::all().into_iter().find_map(|c| {
+        let chain = c.chain(Browser::Csp3);
+        let at = chain.iter().position(|n| *n == name)?;
+        chain[at + 1..]
+            .iter()
+            .find_map(|n| dirs[..i].iter().position(|d| !d.dropped && d.d.name == *n))
+    })
+}
+
 /// Do two plans give every class the same verdicts, in every browser generation?
 fn same_meaning(a: &PolicyPlan, b: &PolicyPlan) -> bool {
     Browser::ALL.iter().all(|&browser| {
@@ -287,9 +299,11 @@ fn choose_tokens(
     for i in 0..dirs.len() {
         let name = dirs[i].d.name.clone();
         // A directive created after its fallback starts with the fallback's copy: the run
-        // cannot reach into that copy (a vendor source there is the fallback's).
-        let floor = match fallback(dirs, i) {
-            Some(f) if f < i => {
+        // cannot reach into that copy (a vendor source there is the fallback's). The copy
+        // is of a fallback written before it: one the merge created later in the text
+        // (`worker-src` created, then `script-src`) did not exist when the copy was made.
+        let floor = match fallback_before(dirs, i) {
+            Some(f) => {
                 let copy = without_none(&copy_for(&name, &dirs[f].kept()));
                 let tokens = dirs[i].d.values();
                 if tokens.len() >= copy.len() && tokens[..copy.len()] == copy[..] {
