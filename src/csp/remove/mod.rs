@@ -170,27 +170,26 @@ fn plan_of(dirs: &[Dir]) -> PolicyPlan {
 /// The directive `dirs[i]` would be copied from by the merge: the first present directive
 /// after its name in a fallback chain holding it (as `plan::with_source_in` picks it).
 fn fallback(dirs: &[Dir], i: usize) -> Option<usize> {
+    fallback_among(dirs, i, dirs.len())
+}
+
+/// [`fallback`], among the directives written before `i`.
+fn fallback_before(dirs: &[Dir], i: usize) -> Option<usize> {
+    fallback_among(dirs, i, i)
+}
+
+/// [`fallback`], among `dirs[..end]`.
+fn fallback_among(dirs: &[Dir], i: usize, end: usize) -> Option<usize> {
     let name = dirs[i].d.name.as_str();
     Class::all().into_iter().find_map(|c| {
         let chain = c.chain(Browser::Csp3);
         let at = chain.iter().position(|n| *n == name)?;
         chain[at + 1..].iter().find_map(|n| {
-            dirs.iter()
+            dirs[..end]
+                .iter()
                 .position(|d| !d.dropped && d.d.name == *n)
                 .filter(|&k| k != i)
         })
-    })
-}
-
-/// [`fallback`], among the directives written before `i`.
-fn fallback_before(dirs: &[Dir], i: usize) -> Option<usize> {
-    let name = dirs[i].d.name.as_str();
-    Class::all().into_iter().find_map(|c| {
-        let chain = c.chain(Browser::Csp3);
-        let at = chain.iter().position(|n| *n == name)?;
-        chain[at + 1..]
-            .iter()
-            .find_map(|n| dirs[..i].iter().position(|d| !d.dropped && d.d.name == *n))
     })
 }
 
