@@ -609,7 +609,63 @@ fn read_back(
 
 #[cfg(test)]
 mod tests {
-    use super::same_effect;
+    use super::{read_back, same_effect, SitePatch, SiteRef};
+    use crate::csp::MergeOutcome;
+    use crate::dialect::DialectKind;
+    use crate::scan::ScannedFile;
+
+    /// An nginx file with one CSP, as the scan gives it.
+    fn scanned(src: &[u8]) -> ScannedFile {
+        let path = std::path::PathBuf::from("site.conf");
+        ScannedFile {
+            scan: DialectKind::Nginx.dialect().find(&path, src),
+            path: path.clone(),
+            target: path,
+            dialect: DialectKind::Nginx,
+            template: None,
+            src: src.into(),
+            included: Vec::new(),
+            in_scope: true,
+            is_root: false,
+            roots: Vec::new(),
+            relevant: true,
+        }
+    }
+
+    /// The read-back is what proves a patched file sends the merged policy: a value that
+    /// reads back as anything else is refused, and one that reads back as it is taken.
+    #[test]
+    fn a_patched_value_must_read_back_as_its_merge() {
+        let file = scanned(
+            b"server {\n    add_header Content-Security-Policy \"script-src 'self'\";\n}\n",
+        );
+        let site = &file.scan.as_ref().unwrap().sites[0];
+        let outcome = MergeOutcome {
+            text: "script-src 'self' https://w.example".into(),
+            ..Default::default()
+        };
+        let planned = [SitePatch {
+            which: SiteRef::Direct(0),
+            site,
+            outcome: &outcome,
+        }];
+        let good = b"server {\n    add_header Content-Security-Policy \"script-src 'self' https://w.example\";\n}\n";
+        let after = read_back(&file, good, &planned, false).unwrap();
+        assert_eq!(after.sites[0].value.text, outcome.text);
+        // One byte off (an escape nginx sends as it is), a source missing, a site lost.
+        for bad in [
+            &b"server {\n    add_header Content-Security-Policy \"script-src 'self' https://w.exampl\\e\";\n}\n"[..],
+            b"server {\n    add_header Content-Security-Policy \"script-src 'self'\";\n}\n",
+            b"server {\n    add_header X-Csp \"script-src 'self' https://w.example\";\n}\n",
+        ] {
+            let err = read_back(&file, bad, &planned, false).unwrap_err();
+            assert!(
+                err.starts_with("expected `script-src 'self' https://w.example`, read back")
+                    || err == "1 sites before, 0 after",
+                "{err}"
+            );
+        }
+    }
 
     #[test]
     fn policies_alike_when_their_first_directives_of_each_name_match() {
