@@ -440,6 +440,34 @@ fn h5bp_deployed() {
     );
 }
 
+/// A block that starts a file's first byte and the file's top level are two levels: each
+/// message names each by its own label (they share file and offset).
+#[test]
+fn a_block_at_a_files_first_byte_is_not_its_top_level() {
+    let prefix = PathBuf::from("/etc/nginx");
+    let tree = Tree {
+        files: vec![(
+            prefix.join("snippets/csp.conf"),
+            b"location / { add_header X-A 1; }\nadd_header Content-Security-Policy \"default-src 'self'\";\n"
+                .to_vec(),
+        )],
+        prefix: prefix.clone(),
+    };
+    let (_, diags) = tree.check(&prefix.join("nginx.conf"));
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0].code, "NGX202");
+    assert!(
+        diags[0]
+            .message
+            .starts_with("`location /` has its own add_header")
+            && diags[0]
+                .message
+                .contains("inherits none from `top level of "),
+        "{}",
+        diags[0].message
+    );
+}
+
 /// NGX201 points at the backslash that continues the line, not at an earlier escaped one.
 #[test]
 fn line_break_diagnostic_points_at_the_continuation() {

@@ -213,8 +213,9 @@ struct Outer<'l> {
 struct Tree<'f, 'a> {
     files: &'f [TreeFile<'a>],
     parsed: Vec<Option<Box<[Item]>>>,
-    /// Block labels made so far, by (file, offset).
-    labels: RefCell<HashMap<(usize, usize), Rc<str>>>,
+    /// Labels made so far, by (file, offset, top level): a block at a file's first byte
+    /// and the file's top level share the rest.
+    labels: RefCell<HashMap<(usize, usize, bool), Rc<str>>>,
 }
 
 pub fn check_tree(files: &[TreeFile<'_>]) -> Vec<Diagnostic> {
@@ -272,7 +273,7 @@ impl Tree<'_, '_> {
 
     /// How messages name a level: `top level of "nginx.conf"`, `server example.com`.
     fn label(&self, level: &Level) -> Rc<str> {
-        let key = (level.file, level.offset);
+        let key = (level.file, level.offset, level.top);
         if let Some(label) = self.labels.borrow().get(&key) {
             return label.clone();
         }
