@@ -28,18 +28,19 @@ pub fn diagnostics(set: &FileSet) -> Vec<Diagnostic> {
 
 /// The dialect's checks over a whole configuration, kept for files the user named.
 fn check_tree(dialect: &dyn Dialect, set: &FileSet, files: &[usize]) -> Vec<Diagnostic> {
-    let parsed: Vec<(&ScannedFile, &FileScan)> = files
+    let kept: Vec<usize> = files
+        .iter()
+        .copied()
+        .filter(|&i| set.files[i].scan.is_ok())
+        .collect();
+    let parsed: Vec<(&ScannedFile, &FileScan)> = kept
         .iter()
         .filter_map(|&i| Some((&set.files[i], set.files[i].scan.as_ref().ok()?)))
         .collect();
     // Includes as indices into `parsed`: a file that is not there (it does not parse, or it
     // belongs to another dialect) is left out, as it has no outline to follow.
     let mut view_of = vec![None; set.files.len()];
-    for (k, &i) in files
-        .iter()
-        .filter(|&&i| set.files[i].scan.is_ok())
-        .enumerate()
-    {
+    for (k, &i) in kept.iter().enumerate() {
         view_of[i] = Some(k);
     }
     let included: Vec<Vec<Vec<usize>>> = parsed
