@@ -42,12 +42,6 @@ impl std::ops::Deref for SiteOf<'_> {
     }
 }
 
-impl AsRef<Site> for SiteOf<'_> {
-    fn as_ref(&self) -> &Site {
-        self
-    }
-}
-
 /// Activate the variable bindings that CSP headers refer to (nginx `map`/`set`), across the
 /// whole configuration, and list every site to consider.
 pub fn link<'t>(set: &'t FileSet, diagnostics: &mut Vec<Diagnostic>) -> Vec<Active<'t>> {

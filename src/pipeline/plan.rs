@@ -180,7 +180,7 @@ fn plan_files(
         let end = start + chunk[start..].iter().take_while(|a| a.file == file).count();
         let sites: Vec<(&Site, &SiteRef)> = chunk[start..end]
             .iter()
-            .map(|a| (a.site.as_ref(), &a.which))
+            .map(|a| (&*a.site, &a.which))
             .collect();
         let f = &set.files[file];
         let replaced = super::superseded::superseded(f.dialect, f.scan.as_ref().ok(), &sites);

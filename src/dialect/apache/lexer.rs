@@ -60,6 +60,17 @@ pub struct LogicalLine {
 }
 
 impl LogicalLine {
+    /// Add what httpd reads of `token` (a token of `src`, the file's bytes from offset
+    /// `base`): a space or text token's bytes; nothing of a continuation, a dead byte or
+    /// the line end.
+    fn read(&mut self, src: &[u8], token: &Token, base: usize) {
+        if let TokenKind::Space | TokenKind::Text = token.kind {
+            self.text.extend_from_slice(&src[token.span.clone()]);
+            self.at
+                .extend(base + token.span.start..base + token.span.end);
+        }
+    }
+
     /// Range of `text` left after `cfg_trim_line` removes leading and trailing whitespace.
     pub fn trimmed(&self) -> Range<usize> {
         let start = self
@@ -176,13 +187,9 @@ pub fn logical_lines(src: &[u8]) -> Vec<LogicalLine> {
             }
         });
         line.span.end = token.span.end;
-        match token.kind {
-            TokenKind::Space | TokenKind::Text => {
-                line.text.extend_from_slice(&src[token.span.clone()]);
-                line.at.extend(token.span.clone());
-            }
-            TokenKind::Continuation | TokenKind::Dead => {}
-            TokenKind::Newline => lines.extend(current.take()),
+        line.read(src, &token, 0);
+        if token.kind == TokenKind::Newline {
+            lines.extend(current.take());
         }
     });
     lines.extend(current);
@@ -236,14 +243,8 @@ pub fn one_line(src: &[u8], base: usize, terminated: bool) -> Option<LogicalLine
     let mut last_is_newline = false;
     for_each_token(src, |token| {
         last_is_newline = token.kind == TokenKind::Newline;
-        match token.kind {
-            TokenKind::Space | TokenKind::Text => {
-                line.text.extend_from_slice(&src[token.span.clone()]);
-                line.at.extend(base + token.span.start..base + token.span.end);
-            }
-            TokenKind::Continuation | TokenKind::Dead => {}
-            TokenKind::Newline => newlines += 1,
-        }
+        newlines += usize::from(last_is_newline);
+        line.read(src, &token, base);
     });
     let ok = if terminated {
         newlines == 1 && last_is_newline

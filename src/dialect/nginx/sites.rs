@@ -524,8 +524,7 @@ pub fn block_label(d: &Directive, src: &[u8]) -> String {
             (None, None) => "server".into(),
         };
     }
-    // The name and each argument, one string grown in place (a label per block of every
-    // file: the tree check makes one for each).
+    // The name and each argument, one string grown in place.
     let mut label = name;
     for a in &d.args {
         label.push(' ');
