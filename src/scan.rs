@@ -452,7 +452,8 @@ fn load(
     } else {
         std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
     };
-    let src = match bounded::read(&target) {
+    // `meta` said a regular file: `read_seen_regular` checks the open file again.
+    let src = match bounded::read_seen_regular(&target) {
         Ok(Contents::Bytes(s)) => s,
         Ok(Contents::NotRegular(what)) => {
             out.diagnostics.push(not_regular(path, what, reached));

@@ -36,7 +36,7 @@ use super::source::{Keyword, Source};
 use super::targets::{targets, Targets, Unusable};
 
 /// One source a vendor needs under one directive.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Requirement {
     /// Lower-case directive name: the effective directive the vendor's requests are checked
     /// against (`script-src`, `connect-src`, `frame-src`...).
@@ -167,10 +167,43 @@ pub fn merge(
     requirements: &[Requirement],
     options: &MergeOptions,
 ) -> MergeOutcome {
-    super::plan::reset_memo();
     let list = parse(policy_list);
-    let mut diagnostics = lint::check(&list, options.delivery);
-    diagnostics.extend(lint::trusted_types(&list, requirements));
+    let lints = lints(&list, requirements, options);
+    finish(policy_list, lints, planned(&list, requirements, options))
+}
+
+/// The lints of a policy list as written: they may quote any part of it, so they are made from
+/// the site's own text even when its plan is shared ([`super::shape`]).
+pub(super) fn lints(
+    list: &PolicyList,
+    requirements: &[Requirement],
+    options: &MergeOptions,
+) -> Vec<Diagnostic> {
+    let mut diagnostics = lint::check(list, options.delivery);
+    diagnostics.extend(lint::trusted_types(list, requirements));
+    diagnostics
+}
+
+/// What the merge decided for a policy list, before its text is made: a pure function of the
+/// list's text, the requirements and the options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Planned {
+    pub edits: Vec<TextEdit>,
+    pub added: Vec<Added>,
+    pub pins: Vec<Pin>,
+    pub created: Vec<Created>,
+    /// The requirements' diagnostics, in order (not deduplicated): they name vendors,
+    /// sources, directives and policies by number, never a site's own sources.
+    pub diagnostics: Vec<Diagnostic>,
+    pub caveats: Vec<Caveat>,
+}
+
+pub(super) fn planned(
+    list: &PolicyList,
+    requirements: &[Requirement],
+    options: &MergeOptions,
+) -> Planned {
+    super::plan::reset_memo();
     // A policy browsers drop, or one csppatch cannot read with certainty, is not patched.
     let mut plans: Vec<Option<PolicyPlan>> = list
         .policies
@@ -185,16 +218,10 @@ pub fn merge(
         .collect();
     let mut added = Vec::new();
     let mut caveats = Vec::new();
+    let mut diagnostics = Vec::new();
     for (i, req) in requirements.iter().enumerate() {
         let start = diagnostics.len();
-        merge_requirement(
-            &list,
-            &mut plans,
-            req,
-            options,
-            &mut added,
-            &mut diagnostics,
-        );
+        merge_requirement(list, &mut plans, req, options, &mut added, &mut diagnostics);
         caveats.extend(diagnostics[start..].iter().map(|d| Caveat {
             requirement: i,
             code: d.code,
@@ -205,7 +232,7 @@ pub fn merge(
     let mut created = Vec::new();
     for (policy, plan) in list.policies.iter().zip(&plans) {
         if let Some(plan) = plan {
-            edits.extend(policy_edits(&list, policy, plan));
+            edits.extend(policy_edits(list, policy, plan));
             created.extend(
                 plan.directives
                     .iter()
@@ -225,7 +252,21 @@ pub fn merge(
             }));
         }
     }
-    let edits = coalesce(edits);
+    Planned {
+        edits: coalesce(edits),
+        added,
+        pins,
+        created,
+        diagnostics,
+        caveats,
+    }
+}
+
+/// The outcome of `planned` on `policy_list`, with the list's `lints` first (each diagnostic
+/// once).
+pub(super) fn finish(policy_list: &str, lints: Vec<Diagnostic>, planned: Planned) -> MergeOutcome {
+    let mut diagnostics = lints;
+    diagnostics.extend(planned.diagnostics);
     let mut seen = Vec::new();
     diagnostics.retain(|d| {
         let key = (d.code, d.message.clone());
@@ -234,13 +275,13 @@ pub fn merge(
         fresh
     });
     MergeOutcome {
-        text: apply(policy_list, &edits),
-        edits,
-        added,
-        pins,
-        created,
+        text: apply(policy_list, &planned.edits),
+        edits: planned.edits,
+        added: planned.added,
+        pins: planned.pins,
+        created: planned.created,
         diagnostics,
-        caveats,
+        caveats: planned.caveats,
     }
 }
 

@@ -36,6 +36,7 @@ pub mod parse;
 pub mod plan;
 pub mod probe;
 pub mod remove;
+pub mod shape;
 pub mod source;
 pub mod targets;
 
@@ -44,3 +45,4 @@ pub use merge::{
     merge, self_check, Added, Caveat, Created, MergeOptions, MergeOutcome, Pin, Requirement,
     TextEdit,
 };
+pub use shape::merge_shared;

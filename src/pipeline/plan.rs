@@ -352,7 +352,7 @@ fn plan_site(
     let outcome = merges
         .entry(key)
         .or_insert_with(|| {
-            csp::merge(
+            csp::merge_shared(
                 a.site.policy_text(),
                 &options.requirements,
                 &MergeOptions {

@@ -121,7 +121,7 @@ fn policy() -> impl Strategy<Value = String> {
     prop_oneof![3 => general, 1 => default_only]
 }
 
-fn policy_list() -> impl Strategy<Value = String> {
+pub(crate) fn policy_list() -> impl Strategy<Value = String> {
     (
         prop::collection::vec(policy(), 1..3),
         prop_oneof![Just(", "), Just(",")],
@@ -168,7 +168,7 @@ fn requirement() -> impl Strategy<Value = (String, String)> {
     (directive, source).prop_map(|(d, s)| (d.to_string(), s))
 }
 
-fn requirements() -> impl Strategy<Value = Vec<Requirement>> {
+pub(crate) fn requirements() -> impl Strategy<Value = Vec<Requirement>> {
     prop::collection::vec(requirement(), 1..5).prop_map(|pairs| {
         pairs
             .iter()

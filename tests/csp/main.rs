@@ -13,4 +13,5 @@ mod csp_parse;
 mod csp_props;
 mod csp_support;
 mod remove_props;
+mod shape_props;
 mod vendors_requests;
