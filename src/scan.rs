@@ -452,8 +452,8 @@ fn load(
     } else {
         std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
     };
-    // `meta` said a regular file: `read_seen_regular` checks the open file again.
-    let src = match bounded::read_seen_regular(&target) {
+    // `meta` said a regular file: `bounded::read` checks the open file again.
+    let src = match bounded::read(&target) {
         Ok(Contents::Bytes(s)) => s,
         Ok(Contents::NotRegular(what)) => {
             out.diagnostics.push(not_regular(path, what, reached));

@@ -45,20 +45,12 @@ pub fn non_regular(t: fs::FileType) -> Option<&'static str> {
 }
 
 /// Read `path` (symlinks followed) if it is a regular file of at most [`MAX_FILE`] bytes.
+/// The type is checked on the open file, not on the path before opening: a caller that walks
+/// a tree has just `stat`ed the path (one `stat` per file fewer), and the path may have been
+/// replaced by a FIFO since.
 pub fn read(path: &Path) -> std::io::Result<Contents> {
-    if let Some(what) = non_regular(fs::metadata(path)?.file_type()) {
-        return Ok(Contents::NotRegular(what));
-    }
-    read_seen_regular(path)
-}
-
-/// [`read`] of a path the caller has just seen to be a regular file (`fs::metadata`, links
-/// followed): the type is checked once more, on the open file, not on the path before opening
-/// (one `stat` per file fewer on a walk of a tree).
-pub fn read_seen_regular(path: &Path) -> std::io::Result<Contents> {
     use std::os::unix::fs::OpenOptionsExt;
-    // Checked again on the open file: the path may have been replaced by a FIFO since. A
-    // non-blocking open returns at once even for a FIFO without a writer; for a regular file
+    // A non-blocking open returns at once even for a FIFO without a writer; for a regular file
     // the flag changes nothing.
     let file = fs::OpenOptions::new()
         .read(true)
