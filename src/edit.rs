@@ -235,7 +235,7 @@ fn lines(bytes: &[u8]) -> Vec<&[u8]> {
 /// are kept as they are (a name that is not UTF-8 stays that name): [`unified_diff`] quotes.
 pub fn diff_label(path: &std::path::Path) -> std::path::PathBuf {
     use std::path::Component;
-    let Ok(abs) = std::path::absolute(path) else {
+    let Ok(abs) = absolute(path) else {
         return path.to_path_buf();
     };
     let mut clean = std::path::PathBuf::new();
@@ -248,10 +248,28 @@ pub fn diff_label(path: &std::path::Path) -> std::path::PathBuf {
             other => clean.push(other),
         }
     }
-    let cwd = std::env::current_dir().ok();
-    match cwd.as_deref().and_then(|c| clean.strip_prefix(c).ok()) {
+    match working_dir().and_then(|c| clean.strip_prefix(c).ok()) {
         Some(rel) if !rel.as_os_str().is_empty() => rel.to_path_buf(),
         _ => clean,
+    }
+}
+
+/// The current directory, read once per process: csppatch never changes it (nothing calls
+/// `set_current_dir`), and asking the kernel per file cost two `getcwd` per changed file on a
+/// fleet-size tree (README, Speed). `None` when it cannot be read (it was removed).
+pub fn working_dir() -> Option<&'static std::path::Path> {
+    static CWD: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    CWD.get_or_init(|| std::env::current_dir().ok()).as_deref()
+}
+
+/// [`std::path::absolute`], with a relative path joined to [`working_dir`] instead of a
+/// fresh `getcwd`: the same path (`.` components dropped, `..` and a trailing `/` kept).
+pub fn absolute(path: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
+    match working_dir() {
+        Some(cwd) if path.is_relative() && !path.as_os_str().is_empty() => {
+            std::path::absolute(cwd.join(path))
+        }
+        _ => std::path::absolute(path),
     }
 }
 
@@ -386,6 +404,28 @@ mod tests {
         );
         let outside = cwd.parent().unwrap().join("y.conf");
         assert_eq!(diff_label(Path::new("../y.conf")), outside);
+    }
+
+    /// The once-read working directory changes no path: each spelling comes out as
+    /// `std::path::absolute` makes it with a fresh `getcwd`.
+    #[test]
+    fn absolute_is_std_absolute() {
+        for p in [
+            ".", "./", "./a", "a/./b", "a/../b", "a/", "a//b", "../x", "/x//y/", "//x", "///x",
+            "/./a/.",
+        ] {
+            let p = Path::new(p);
+            assert_eq!(
+                absolute(p).unwrap(),
+                std::path::absolute(p).unwrap(),
+                "{p:?}"
+            );
+        }
+        assert!(absolute(Path::new("")).is_err());
+        assert_eq!(
+            working_dir(),
+            Some(std::env::current_dir().unwrap().as_path())
+        );
     }
 
     #[test]

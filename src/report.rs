@@ -89,6 +89,8 @@ pub struct FileChange {
     pub target: PathBuf,
     pub before: std::sync::Arc<[u8]>,
     pub after: Vec<u8>,
+    /// The file's hard-link count when it was read ([`crate::scan::ScannedFile::links`]).
+    pub links: u64,
 }
 
 impl FileChange {

@@ -38,6 +38,9 @@ pub struct ScannedFile {
     pub in_scope: bool,
     /// The server's main config file.
     pub is_root: bool,
+    /// Its hard-link count when it was read: what the pre-write E027 says without a `stat`
+    /// per changed file (the write checks the open file again).
+    pub links: u64,
     /// The main configs (indices into `FileSet::files`) that include this file, directly or not
     /// (a root lists itself): what `--validate` runs to check it.
     pub roots: Vec<usize>,
@@ -450,7 +453,7 @@ fn load(
     let target = if is_link {
         fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
     } else {
-        std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+        crate::edit::absolute(path).unwrap_or_else(|_| path.to_path_buf())
     };
     // `meta` said a regular file: `bounded::read` checks the open file again.
     let src = match bounded::read(&target) {
@@ -567,6 +570,7 @@ fn load(
         included: Vec::new(),
         in_scope: false,
         is_root: false,
+        links: meta.nlink(),
         roots: Vec::new(),
         relevant: false,
     });

@@ -627,6 +627,7 @@ mod tests {
             included: Vec::new(),
             in_scope: true,
             is_root: false,
+            links: 1,
             roots: Vec::new(),
             relevant: true,
         }

@@ -52,11 +52,7 @@ pub fn run_with(options: &PatchOptions, sink: Option<&mut dyn Sink>) -> Report {
         Some(sink) => {
             let mut each = |part: &mut plan::Plan| {
                 tally.add(&part.files, &part.sites);
-                links.extend(hard_links(
-                    &staged(&part.files),
-                    options.hard_links,
-                    options.mode,
-                ));
+                links.extend(hard_links(&part.files, options.hard_links, options.mode));
                 sink.part(
                     std::mem::take(&mut part.files),
                     std::mem::take(&mut part.sites),
@@ -107,7 +103,7 @@ pub fn run_with(options: &PatchOptions, sink: Option<&mut dyn Sink>) -> Report {
     let staged = staged(&files);
     report
         .diagnostics
-        .extend(hard_links(&staged, options.hard_links, options.mode));
+        .extend(hard_links(&files, options.hard_links, options.mode));
     if report.has_errors() {
         report.exit_code = exit::BAD_INPUT;
         drop(staged);
@@ -276,18 +272,16 @@ fn record_write(report: &mut Report, written: Result<(), crate::commit::CommitEr
 /// What happens to each file with several hard links, said before anything is written: by
 /// default it is refused (an error in write mode, nothing is written; a warning when only the
 /// diff is shown), else a note says what `--hard-links` does to it.
-fn hard_links(staged: &[Staged<'_>], links: HardLinks, mode: Mode) -> Vec<Diagnostic> {
-    use std::os::unix::fs::MetadataExt;
+/// The count is the one the scan read: the write checks the open file again
+/// (`commit::replace`), so a link made in between is still refused.
+fn hard_links(files: &[FileChange], links: HardLinks, mode: Mode) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for s in staged {
-        let Ok(meta) = std::fs::metadata(s.target) else {
-            continue;
-        };
-        let n = meta.nlink();
+    for f in files {
+        let n = f.links;
         if n < 2 {
             continue;
         }
-        let name = crate::diag::quoted(s.path);
+        let name = crate::diag::quoted(&f.path);
         out.push(match links {
             HardLinks::Refuse => {
                 let message = format!("{name}: {}", crate::commit::hard_link_refusal(n));

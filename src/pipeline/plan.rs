@@ -475,6 +475,7 @@ fn patch(
                 target: file.target.clone(),
                 before: file.src.clone(),
                 after: new,
+                links: file.links,
             });
             true
         }

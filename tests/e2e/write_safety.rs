@@ -428,6 +428,20 @@ fn hard_links_are_refused_unless_asked() {
     );
     assert_eq!(fs::read_to_string(&a).unwrap(), SITE);
 
+    // A dry run warns (the count is the file's, read by the scan, also through a symlink).
+    std::os::unix::fs::symlink("enabled.conf", dir.path().join("link.conf")).unwrap();
+    for name in ["enabled.conf", "link.conf"] {
+        let out = run(dir.path(), &[name, "--vendor", "turnstile", "--dry-run"]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(
+            err.contains("warning[E027]") && err.contains("2 hard links"),
+            "{name}: {err}"
+        );
+    }
+    fs::remove_file(dir.path().join("link.conf")).unwrap();
+    assert_eq!(fs::read_to_string(&a).unwrap(), SITE);
+
     let out = run(
         dir.path(),
         &[
