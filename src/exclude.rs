@@ -94,7 +94,7 @@ pub fn excluded(patterns: &[Exclude], path: &Path) -> bool {
 
 /// The components of `path` made absolute, `.` dropped and `..` applied.
 fn normal_parts(path: &Path) -> Vec<String> {
-    let abs = std::path::absolute(path).unwrap_or_else(|_| PathBuf::from(path));
+    let abs = crate::edit::absolute(path).unwrap_or_else(|_| PathBuf::from(path));
     let mut parts: Vec<String> = Vec::new();
     for c in abs.components() {
         match c {

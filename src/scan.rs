@@ -834,12 +834,14 @@ impl Scanner<'_> {
     }
 }
 
-/// `path` relative to the current directory when it is below it, else as it is.
+/// `path` relative to the current directory when it is below it, else as it is. The
+/// directory is resolved once per run (a `sites-enabled/` of symlinks calls this per file).
 fn shown(path: &Path) -> PathBuf {
-    let cwd = std::env::current_dir().and_then(fs::canonicalize);
+    static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let cwd = CWD.get_or_init(|| crate::edit::working_dir().and_then(|c| fs::canonicalize(c).ok()));
     match cwd
-        .ok()
-        .and_then(|c| path.strip_prefix(&c).ok().map(Path::to_path_buf))
+        .as_deref()
+        .and_then(|c| path.strip_prefix(c).ok().map(Path::to_path_buf))
     {
         Some(rel) if !rel.as_os_str().is_empty() => rel,
         _ => path.to_path_buf(),
