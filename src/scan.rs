@@ -834,15 +834,11 @@ impl Scanner<'_> {
     }
 }
 
-/// `path` relative to the current directory when it is below it, else as it is. The
-/// directory is resolved once per run (a `sites-enabled/` of symlinks calls this per file).
+/// `path` relative to the current directory when it is below it, else as it is. `getcwd`
+/// gives the directory with its symlinks resolved, as `path` (a canonicalized target) is.
 fn shown(path: &Path) -> PathBuf {
-    static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    let cwd = CWD.get_or_init(|| crate::edit::working_dir().and_then(|c| fs::canonicalize(c).ok()));
-    match cwd
-        .as_deref()
-        .and_then(|c| path.strip_prefix(c).ok().map(Path::to_path_buf))
-    {
+    let cwd = crate::edit::working_dir();
+    match cwd.and_then(|c| path.strip_prefix(c).ok().map(Path::to_path_buf)) {
         Some(rel) if !rel.as_os_str().is_empty() => rel,
         _ => path.to_path_buf(),
     }
