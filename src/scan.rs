@@ -339,7 +339,6 @@ fn load_walked(
     if jobs == 1 {
         return files.iter().map(one).collect();
     }
-    few_arenas();
     let blocks = files.len().div_ceil(BLOCK);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let work = || {
@@ -379,16 +378,6 @@ fn jobs(files: usize) -> usize {
                 .min(8)
         });
     cores.min(files / FILES_PER_THREAD).max(1)
-}
-
-/// Two malloc arenas, as the plan stage keeps (see `pipeline::plan`): glibc would give each
-/// thread its own, and every arena keeps what was freed in it.
-fn few_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets a tunable of the allocator; called before the threads start.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
 }
 
 /// What reading and scanning one file gave, before it joins the set ([`Scanner::commit`]):

@@ -69,7 +69,6 @@ pub fn plan(
         }
         return out;
     }
-    few_arenas();
     let next = std::sync::atomic::AtomicUsize::new(0);
     // Bounded: when the parts are used more slowly than they are made, the threads wait.
     let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Plan)>(2 * jobs);
@@ -113,17 +112,6 @@ pub fn plan(
 
 /// Sites per part of the plan (a part is whole files: it may hold a few more).
 const SITES_PER_PART: usize = 64;
-
-/// glibc gives each thread its own malloc arena (up to 8 per core), and each keeps the memory
-/// freed in it: with the plan's threads the 10,000-vhost run's peak went from 57 to 75 MiB.
-/// Two arenas keep it at 61-63 MiB with the same time (measured: one arena, two, the default).
-fn few_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets a tunable of the allocator; called before the threads start.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
 
 /// Sites from which a second thread pays for itself (below, one thread: no spawn at all).
 const SITES_PER_THREAD: usize = 256;
