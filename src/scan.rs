@@ -97,6 +97,7 @@ pub fn scan(paths: &[PathBuf], opts: &ScanOptions) -> FileSet {
         opts,
         set: FileSet::default(),
         by_id: HashMap::new(),
+        by_path: HashMap::new(),
         glob_cache: HashMap::new(),
     };
     let mut given = Vec::new();
@@ -149,6 +150,12 @@ struct Scanner<'a> {
     opts: &'a ScanOptions,
     set: FileSet,
     by_id: HashMap<(u64, u64), usize>,
+    /// The set's files by the path they were walked or included by, as spelled then (its bytes:
+    /// hashing and comparing a `Path` parses its components, a tenth of the include stage): an
+    /// include that names one again (the main config's `include sites/*.conf` over the walked
+    /// vhosts, every vhost's `include snippets/x.conf`) is that file without a `stat`. Files
+    /// named on the command line are not here: an include still checks `--exclude` for them.
+    by_path: HashMap<std::ffi::OsString, usize>,
     glob_cache: HashMap<(Vec<PathBuf>, String), Vec<PathBuf>>,
 }
 
@@ -206,7 +213,7 @@ impl Scanner<'_> {
         }
         let walker = walkdir::WalkDir::new(path)
             .follow_links(true)
-            .sort_by_file_name()
+            .sort_by(crate::dialect::include::by_name)
             .into_iter();
         // `--exclude` prunes a directory whole.
         let opts = self.opts;
@@ -259,8 +266,9 @@ impl Scanner<'_> {
             drop(files);
             for w in chunk {
                 match w {
-                    Walked::File(..) => {
+                    Walked::File(path, _) => {
                         if let Some(i) = loaded.next().and_then(|l| self.commit(l)) {
+                            self.by_path.insert(path.into_os_string(), i);
                             given.push(i);
                         }
                     }
@@ -757,7 +765,10 @@ impl Scanner<'_> {
                 }
                 let mut targets = Vec::new();
                 for p in paths {
-                    if let Some(t) = self.add_file(&p, Some(kind), Reached::Included) {
+                    if let Some(&t) = self.by_path.get(p.as_os_str()) {
+                        targets.push(t);
+                    } else if let Some(t) = self.add_file(&p, Some(kind), Reached::Included) {
+                        self.by_path.insert(p.into_os_string(), t);
                         targets.push(t);
                     }
                 }
@@ -794,8 +805,9 @@ impl Scanner<'_> {
             return hit.clone();
         }
         let mut out = Vec::new();
+        let known = |p: &Path| self.by_path.contains_key(p.as_os_str());
         for base in bases {
-            out = kind.dialect().expand_include(&base.join(pattern));
+            out = kind.dialect().expand_include(&base.join(pattern), &known);
             // A killed run's temporary file is never configuration, however it is reached
             // (Caddy's glob and Apache's directory include match dotfiles).
             out.retain(|p| !temp_name::is_temp(p));

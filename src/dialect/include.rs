@@ -35,14 +35,19 @@ pub fn glob_matches(path: &Path, dotfiles: Dotfiles) -> Vec<PathBuf> {
     } else {
         Vec::new()
     };
-    out.sort();
+    // glob yields its matches sorted already (by name at each level, as this sort does):
+    // checking costs a comparison a match, sorting 100,000 of them again cost 1% of a run.
+    if !out.is_sorted() {
+        out.sort();
+    }
     out
 }
 
-/// [`glob_matches`] that are regular files (nginx and Caddy read files only).
-pub fn glob_files(path: &Path, dotfiles: Dotfiles) -> Vec<PathBuf> {
+/// [`glob_matches`] that are regular files (nginx and Caddy read files only); one `known`
+/// says is such a file is not looked at again.
+pub fn glob_files(path: &Path, dotfiles: Dotfiles, known: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
     let mut out = glob_matches(path, dotfiles);
-    out.retain(|p| p.is_file());
+    out.retain(|p| known(p) || p.is_file());
     out
 }
 
@@ -51,10 +56,75 @@ pub fn glob_files(path: &Path, dotfiles: Dotfiles) -> Vec<PathBuf> {
 pub fn directory_files(dir: &Path) -> Vec<PathBuf> {
     walkdir::WalkDir::new(dir)
         .follow_links(true)
-        .sort_by_file_name()
+        .sort_by(by_name)
         .into_iter()
         .flatten()
         .filter(|e| e.file_type().is_file())
         .map(walkdir::DirEntry::into_path)
         .collect()
+}
+
+/// Directory entries by name, as walkdir's `sort_by_file_name` orders them: by the bytes of
+/// the last component. Those are the bytes after the path's last `/` (an entry's path is its
+/// directory's joined with its name), found without parsing the path into components,
+/// which made the sort of a 100,000-file directory 2% of a run.
+pub fn by_name(a: &walkdir::DirEntry, b: &walkdir::DirEntry) -> std::cmp::Ordering {
+    name_bytes(a.path()).cmp(name_bytes(b.path()))
+}
+
+/// The bytes after `path`'s last `/` (all of it when it has none).
+fn name_bytes(path: &Path) -> &[u8] {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    bytes
+        .iter()
+        .rposition(|&b| b == b'/')
+        .map_or(bytes, |i| &bytes[i + 1..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `by_name` walks a tree in the order walkdir's own `sort_by_file_name` does, on names
+    /// where a path's bytes and its components order differently (`a/…` and `a.d/…`, `a-`
+    /// and `a.`), upper case, a dotfile and a name that is not ASCII.
+    #[test]
+    fn by_name_orders_a_walk_as_sort_by_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["a", "a.d", "a-d", "B", "b/c"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        for f in [
+            "a/z", "a.d/y", "a-d/x", "a.conf", "a-conf", "A", ".hidden", "\u{fc}", "b/c/1", "b/0",
+        ] {
+            std::fs::write(dir.path().join(f), "").unwrap();
+        }
+        let walk = |w: walkdir::WalkDir| -> Vec<PathBuf> {
+            w.into_iter().map(|e| e.unwrap().into_path()).collect()
+        };
+        let theirs = walk(walkdir::WalkDir::new(dir.path()).sort_by_file_name());
+        let ours = walk(walkdir::WalkDir::new(dir.path()).sort_by(by_name));
+        assert_eq!(ours.len(), 17);
+        assert_eq!(ours, theirs);
+        // Not the order of the walk unsorted, nor of the paths' bytes.
+        let mut bytes = ours.clone();
+        bytes.sort_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+        assert_ne!(ours, bytes);
+    }
+
+    /// Matches come out sorted whichever order the glob gives them.
+    #[test]
+    fn glob_matches_are_sorted() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["b.conf", "a.conf", "c.conf", "a-b.conf"] {
+            std::fs::write(dir.path().join(f), "").unwrap();
+        }
+        let got = glob_matches(&dir.path().join("*.conf"), Dotfiles::Skip);
+        let names: Vec<_> = got
+            .iter()
+            .map(|p| p.file_name().unwrap().to_owned())
+            .collect();
+        assert_eq!(names, ["a-b.conf", "a.conf", "b.conf", "c.conf"]);
+    }
 }

@@ -144,10 +144,10 @@ impl Dialect for Apache {
 
     /// A wildcard matches by `apr_fnmatch` with `APR_FNM_PERIOD` (no dotfiles); a directory,
     /// named or matched, is read whole, dotfiles included (httpd's `config.c`).
-    fn expand_include(&self, path: &Path) -> Vec<PathBuf> {
+    fn expand_include(&self, path: &Path, known: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
         let mut files = Vec::new();
         for p in include::glob_matches(path, Dotfiles::Skip) {
-            if p.is_dir() {
+            if !known(&p) && p.is_dir() {
                 files.extend(include::directory_files(&p));
             } else {
                 files.push(p);

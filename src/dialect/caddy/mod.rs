@@ -218,8 +218,8 @@ impl Dialect for Caddy {
     // `include_bases`: the default, the importing file's directory (parse.go's `doImport`).
 
     /// Caddy's `import` globs with Go's `filepath.Glob`, which lets `*` match a leading dot.
-    fn expand_include(&self, path: &Path) -> Vec<PathBuf> {
-        include::glob_files(path, Dotfiles::Match)
+    fn expand_include(&self, path: &Path, known: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
+        include::glob_files(path, Dotfiles::Match, known)
     }
 
     fn validate_main_config(&self, root: &ConfigFile<'_>) -> Result<Option<Validator>, String> {

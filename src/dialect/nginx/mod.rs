@@ -244,8 +244,8 @@ impl Dialect for Nginx {
 
     /// `ngx_open_glob` is glob(3) without `GLOB_PERIOD`: `conf.d/*` skips an editor's
     /// `conf.d/.#site.conf`.
-    fn expand_include(&self, path: &Path) -> Vec<PathBuf> {
-        include::glob_files(path, Dotfiles::Skip)
+    fn expand_include(&self, path: &Path, known: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
+        include::glob_files(path, Dotfiles::Skip, known)
     }
 
     fn validate_main_config(&self, root: &ConfigFile<'_>) -> Result<Option<Validator>, String> {
