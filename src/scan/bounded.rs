@@ -49,6 +49,12 @@ pub fn non_regular(t: fs::FileType) -> Option<&'static str> {
 /// a tree has just `stat`ed the path (one `stat` per file fewer), and the path may have been
 /// replaced by a FIFO since.
 pub fn read(path: &Path) -> std::io::Result<Contents> {
+    let (file, meta) = open(path)?;
+    read_open(&file, &meta)
+}
+
+/// `path` opened for [`read_open`], and its metadata from the open file (`fstat`).
+pub fn open(path: &Path) -> std::io::Result<(fs::File, fs::Metadata)> {
     use std::os::unix::fs::OpenOptionsExt;
     // A non-blocking open returns at once even for a FIFO without a writer; for a regular file
     // the flag changes nothing.
@@ -57,15 +63,20 @@ pub fn read(path: &Path) -> std::io::Result<Contents> {
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
     let meta = file.metadata()?;
+    Ok((file, meta))
+}
+
+/// [`read`] of a file [`open`] gave, with the metadata it gave.
+pub fn read_open(file: &fs::File, meta: &fs::Metadata) -> std::io::Result<Contents> {
     if let Some(what) = non_regular(meta.file_type()) {
         return Ok(Contents::NotRegular(what));
     }
     let mut bytes = Vec::with_capacity(meta.len().min(MAX_FILE) as usize);
-    (&file).take(MAX_FILE + 1).read_to_end(&mut bytes)?;
+    file.take(MAX_FILE + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 <= MAX_FILE {
         return Ok(Contents::Bytes(bytes));
     }
-    let csp = mentions_csp_streamed(bytes, &file)?;
+    let csp = mentions_csp_streamed(bytes, file)?;
     Ok(Contents::TooLarge { csp })
 }
 
