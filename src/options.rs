@@ -39,3 +39,19 @@ pub struct Removal {
     /// The requirements of the `--keep` vendors.
     pub keep: Vec<Requirement>,
 }
+
+/// The threads a run may use: `CSPPATCH_JOBS` if set (1: one thread, nothing beside the main
+/// one), else the machine's cores, at most 8. Each stage takes no more than its work
+/// justifies (README, "Speed").
+pub fn threads() -> usize {
+    std::env::var("CSPPATCH_JOBS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .min(8)
+        })
+}

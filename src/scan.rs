@@ -372,20 +372,12 @@ fn load_walked(
     parts.into_iter().flat_map(|(_, l)| l).collect()
 }
 
-/// Threads for the scan: `CSPPATCH_JOBS` if set (1: one thread), else the machine's cores, at
-/// most 8 (as the plan stage), and no more than the files justify.
+/// Threads for the scan: the run's [`threads`](crate::options::threads), no more than the
+/// files justify.
 fn jobs(files: usize) -> usize {
-    let cores = std::env::var("CSPPATCH_JOBS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-                .min(8)
-        });
-    cores.min(files / FILES_PER_THREAD).max(1)
+    crate::options::threads()
+        .min(files / FILES_PER_THREAD)
+        .max(1)
 }
 
 /// What reading and scanning one file gave, before it joins the set ([`Scanner::commit`]):

@@ -116,20 +116,12 @@ const SITES_PER_PART: usize = 64;
 /// Sites from which a second thread pays for itself (below, one thread: no spawn at all).
 const SITES_PER_THREAD: usize = 256;
 
-/// Threads for the plan stage: `CSPPATCH_JOBS` if set (1: one thread), else the machine's
-/// cores, at most 8, and no more than the sites justify.
+/// Threads for the plan stage: the run's [`threads`](crate::options::threads), no more than
+/// the sites justify.
 fn jobs(sites: usize) -> usize {
-    let cores = std::env::var("CSPPATCH_JOBS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-                .min(8)
-        });
-    cores.min(sites / SITES_PER_THREAD).max(1)
+    crate::options::threads()
+        .min(sites / SITES_PER_THREAD)
+        .max(1)
 }
 
 /// `active` (sorted by file) in at most `n` contiguous runs of about equal length, never
