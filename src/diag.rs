@@ -245,11 +245,8 @@ pub fn line_col(src: &[u8], offset: usize) -> (usize, usize) {
     if src.len() < INDEX_FROM {
         let offset = offset.min(src.len());
         let before = &src[..offset];
-        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let line_start = before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |p| p + 1);
+        let line = memchr::memchr_iter(b'\n', before).count() + 1;
+        let line_start = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
         return (line, offset - line_start + 1);
     }
     index_of(src, offset).line_col(offset)

@@ -44,6 +44,9 @@ pub fn lex(src: &[u8]) -> Result<Vec<Tag>, LexError> {
 /// The lines from `# Nginx UI Template Start` to `# Nginx UI Template End`, inclusive
 /// (nginx-ui reads the file line by line and drops those, wherever they are).
 pub(crate) fn nginx_ui_header(src: &[u8]) -> Option<std::ops::Range<usize>> {
+    // A file without the opening line has no header: one search, where reading every line
+    // as text was a tenth of the unread-CSP check over 10,000 vhosts.
+    memchr::memmem::find(src, NGINX_UI_START.as_bytes())?;
     let mut start = None;
     let mut at = 0;
     for line in src.split_inclusive(|&b| b == b'\n') {
