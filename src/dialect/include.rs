@@ -64,22 +64,12 @@ pub fn directory_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Directory entries by name, as walkdir's `sort_by_file_name` orders them: by the bytes of
-/// the last component. Those are the bytes after the path's last `/` (an entry's path is its
-/// directory's joined with its name), found without parsing the path into components,
-/// which made the sort of a 100,000-file directory 2% of a run.
+/// Directory entries by name, as walkdir's `sort_by_file_name` orders them, without parsing
+/// each path for its last component (that made sorting a 100,000-file directory 2% of a
+/// run): the entries sorted are one directory's, each path that directory's joined with the
+/// entry's name, so their bytes are the same up to the name and order as the names do.
 pub fn by_name(a: &walkdir::DirEntry, b: &walkdir::DirEntry) -> std::cmp::Ordering {
-    name_bytes(a.path()).cmp(name_bytes(b.path()))
-}
-
-/// The bytes after `path`'s last `/` (all of it when it has none).
-fn name_bytes(path: &Path) -> &[u8] {
-    use std::os::unix::ffi::OsStrExt;
-    let bytes = path.as_os_str().as_bytes();
-    bytes
-        .iter()
-        .rposition(|&b| b == b'/')
-        .map_or(bytes, |i| &bytes[i + 1..])
+    a.path().as_os_str().cmp(b.path().as_os_str())
 }
 
 #[cfg(test)]

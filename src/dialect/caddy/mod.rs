@@ -96,8 +96,8 @@ impl Dialect for Caddy {
         // Lowercase as Caddy spells them: Apache's `Header`, `RewriteRule` and `Options` are
         // capitalised (the head's `lower` text would mistake them).
         const EXACT: &[&str] = &["header", "vars", "basicauth", "log", "try_files", "rewrite", "root"];
-        let text = String::from_utf8_lossy(head.bytes);
-        let exact = text
+        let exact = head
+            .text
             .lines()
             .map(str::trim)
             .filter(|t| !t.starts_with('#') && !t.ends_with(';'))
