@@ -327,57 +327,21 @@ enum Walked {
     Said(Diagnostic),
 }
 
-/// Walked files from which a second thread pays for itself.
-const FILES_PER_THREAD: usize = 64;
 /// Walked entries loaded (in parallel) before they are added to the set.
 const WALK_CHUNK: usize = 2048;
-/// Files a thread takes at a time (small: files differ in size, threads finish together).
-const BLOCK: usize = 16;
 
-/// [`load`] each walked file, on up to [`jobs`] threads; the results in the order of `files`.
+/// [`load`] each walked file, on up to [`jobs_for`](crate::options::jobs_for) threads; the
+/// results in the order of `files`.
 fn load_walked(
     opts: &ScanOptions,
     known: &HashMap<(u64, u64), usize>,
     files: &[(&Path, bool)],
 ) -> Vec<Loaded> {
-    let one = |&(path, link): &(&Path, bool)| {
-        load(opts, known, path, opts.dialect, Reached::Walked, Some(link))
-    };
-    let jobs = jobs(files.len());
-    if jobs == 1 {
-        return files.iter().map(one).collect();
-    }
-    let blocks = files.len().div_ceil(BLOCK);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if b >= blocks {
-                break done;
-            }
-            let block = &files[b * BLOCK..((b + 1) * BLOCK).min(files.len())];
-            done.push((b, block.iter().map(one).collect::<Vec<_>>()));
-        }
-    };
-    let mut parts = std::thread::scope(|s| {
-        let handles: Vec<_> = (1..jobs).map(|_| s.spawn(work)).collect();
-        let mut parts = work();
-        for h in handles {
-            parts.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
-        }
-        parts
-    });
-    parts.sort_unstable_by_key(|&(b, _)| b);
-    parts.into_iter().flat_map(|(_, l)| l).collect()
-}
-
-/// Threads for the scan: the run's [`threads`](crate::options::threads), no more than the
-/// files justify.
-fn jobs(files: usize) -> usize {
-    crate::options::threads()
-        .min(files / FILES_PER_THREAD)
-        .max(1)
+    crate::options::par_map(
+        crate::options::jobs_for(files.len()),
+        files,
+        |&(path, link)| load(opts, known, path, opts.dialect, Reached::Walked, Some(link)),
+    )
 }
 
 /// What reading and scanning one file gave, before it joins the set ([`Scanner::commit`]):
