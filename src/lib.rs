@@ -13,6 +13,7 @@ pub mod edit;
 pub mod exclude;
 pub mod exit;
 pub mod options;
+pub mod par;
 pub mod pipeline;
 pub mod probe;
 pub mod render;

@@ -330,18 +330,16 @@ enum Walked {
 /// Walked entries loaded (in parallel) before they are added to the set.
 const WALK_CHUNK: usize = 2048;
 
-/// [`load`] each walked file, on up to [`jobs_for`](crate::options::jobs_for) threads; the
+/// [`load`] each walked file, on up to [`jobs_for`](crate::par::jobs_for) threads; the
 /// results in the order of `files`.
 fn load_walked(
     opts: &ScanOptions,
     known: &HashMap<(u64, u64), usize>,
     files: &[(&Path, bool)],
 ) -> Vec<Loaded> {
-    crate::options::par_map(
-        crate::options::jobs_for(files.len()),
-        files,
-        |&(path, link)| load(opts, known, path, opts.dialect, Reached::Walked, Some(link)),
-    )
+    crate::par::par_map(crate::par::jobs_for(files.len()), files, |&(path, link)| {
+        load(opts, known, path, opts.dialect, Reached::Walked, Some(link))
+    })
 }
 
 /// What reading and scanning one file gave, before it joins the set ([`Scanner::commit`]):

@@ -116,12 +116,10 @@ const SITES_PER_PART: usize = 64;
 /// Sites from which a second thread pays for itself (below, one thread: no spawn at all).
 const SITES_PER_THREAD: usize = 256;
 
-/// Threads for the plan stage: the run's [`threads`](crate::options::threads), no more than
+/// Threads for the plan stage: the run's [`threads`](crate::par::threads), no more than
 /// the sites justify.
 fn jobs(sites: usize) -> usize {
-    crate::options::threads()
-        .min(sites / SITES_PER_THREAD)
-        .max(1)
+    crate::par::threads().min(sites / SITES_PER_THREAD).max(1)
 }
 
 /// `active` (sorted by file) in at most `n` contiguous runs of about equal length, never

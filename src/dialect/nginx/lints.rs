@@ -224,7 +224,7 @@ pub fn check_tree(files: &[TreeFile<'_>]) -> Vec<Diagnostic> {
         files,
         // Each file parsed and outlined on the run's threads: this was a serial 8% of a
         // 10,000-vhost run's instructions.
-        parsed: crate::options::par_map(crate::options::jobs_for(files.len()), files, |f| {
+        parsed: crate::par::par_map(crate::par::jobs_for(files.len()), files, |f| {
             parse(f.src).ok().map(|d| outline(&d, f.src))
         }),
         labels: RefCell::default(),
