@@ -544,6 +544,27 @@ fn fifos_devices_and_oversized_files_are_refused_with_their_path() {
     );
     assert!(err.contains("pipe.conf") && err.contains("FIFO"), "{err}");
 
+    // The same directory walked: a walked file is opened without a stat first (the walk saw
+    // its type), so the FIFO and the device must still be seen as such and never read.
+    let out = run_bounded(
+        d,
+        &[
+            "--check",
+            "conf-enabled",
+            "--dialect",
+            "apache",
+            "--vendor",
+            "turnstile",
+        ],
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("evil.conf") && err.contains("a character device") && err.contains("E007"),
+        "{err}"
+    );
+    assert!(err.contains("pipe.conf") && err.contains("FIFO"), "{err}");
+    assert!(err.contains("csp.conf"), "{err}");
+
     let out = run_bounded(
         d,
         &[
