@@ -3,18 +3,22 @@
 
 /// The threads a run may use: `CSPPATCH_JOBS` if set (1: one thread, nothing beside the main
 /// one), else the machine's cores, at most 8. Each stage takes no more than its work
-/// justifies (README, "Speed").
+/// justifies (README, "Speed"). Read once per process: the core count reads the cgroup's
+/// files, and the scan asks once per chunk of walked files.
 pub fn threads() -> usize {
-    std::env::var("CSPPATCH_JOBS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-                .min(8)
-        })
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::env::var("CSPPATCH_JOBS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+                    .min(8)
+            })
+    })
 }
 
 /// Items a thread takes at a time in [`par_map`] (small: items differ in size, so threads
@@ -53,7 +57,7 @@ pub fn par_map<T: Sync, R: Send>(jobs: usize, items: &[T], f: impl Fn(&T) -> R +
 }
 
 /// Items from which a second thread pays for itself (below, [`par_map`] gets one thread).
-pub const ITEMS_PER_THREAD: usize = 64;
+const ITEMS_PER_THREAD: usize = 64;
 
 /// Threads for `items` items of work: the run's [`threads`], no more than the work justifies.
 pub fn jobs_for(items: usize) -> usize {

@@ -420,7 +420,8 @@ fn load(
     } else {
         crate::edit::absolute(path).unwrap_or_else(|_| path.to_path_buf())
     };
-    // `meta` said a regular file: `bounded::read` checks the open file again.
+    // `meta` said a regular file: `bounded::read` checks the open file again (a walked file's
+    // `meta` is the open file's own).
     let read = match &opened {
         Some(file) => bounded::read_open(file, &meta),
         None => bounded::read(&target),

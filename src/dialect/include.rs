@@ -43,8 +43,8 @@ pub fn glob_matches(path: &Path, dotfiles: Dotfiles) -> Vec<PathBuf> {
     out
 }
 
-/// [`glob_matches`] that are regular files (nginx and Caddy read files only); one `known`
-/// says is such a file is not looked at again.
+/// [`glob_matches`] that are regular files (nginx and Caddy read files only); a match `known`
+/// says is one is not looked at again.
 pub fn glob_files(path: &Path, dotfiles: Dotfiles, known: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
     let mut out = glob_matches(path, dotfiles);
     out.retain(|p| known(p) || p.is_file());
