@@ -21,6 +21,7 @@ mod regressions;
 mod remove_cli;
 mod rules_cli;
 mod structure;
+mod threads;
 mod vendors_files;
 mod vendors_listing;
 mod vendors_presets;
