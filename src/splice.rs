@@ -300,9 +300,7 @@ fn splices_for(
         } else {
             None
         };
-        let mut out = Vec::with_capacity(outcome.edits.len());
-        let mut done = 0;
-        for e in &outcome.edits {
+        let refusal = |e: &csp::TextEdit| {
             if let Some(why) = site.value.substituted_conflict(e) {
                 return Err(why);
             }
@@ -312,33 +310,75 @@ fn splices_for(
                     &site.value.text[e.range.clone()]
                 ));
             }
-            if pieces {
+            Ok(())
+        };
+        if pieces {
+            let mut out = Vec::with_capacity(outcome.edits.len());
+            let mut done = 0;
+            for e in &outcome.edits {
+                refusal(e)?;
                 match place::splice(dialect, site, src, e, around, &outcome.created)? {
                     Some(s) => out.extend(s),
                     None => break,
                 }
                 done += 1;
-                continue;
             }
-            let Some(raw) = site
-                .value
-                .raw_range(e.range.clone())
-                .or_else(|| deletion_span(site, e))
-            else {
-                break;
-            };
-            let bytes = match &layout {
-                Some(l) if e.range.is_empty() && e.text.contains(&l.separator) => {
-                    l.encode(dialect, site, src, raw.start, &e.text)
+            if done == outcome.edits.len() {
+                return Ok(out);
+            }
+        } else {
+            // The edits up to the first that is refused or has no place in the file; that
+            // first one's refusal is only given once every edit before it is written, as one
+            // edit at a time would find it.
+            let mut placed = Vec::with_capacity(outcome.edits.len());
+            let mut stop = None;
+            for e in &outcome.edits {
+                if let Err(why) = refusal(e) {
+                    stop = Some(Err(why));
+                    break;
                 }
-                _ => dialect.encode_fragment(site, src, raw.start, &e.text),
+                match site
+                    .value
+                    .raw_range(e.range.clone())
+                    .or_else(|| deletion_span(site, e))
+                {
+                    Some(raw) => placed.push((raw, e)),
+                    None => {
+                        stop = Some(Ok(()));
+                        break;
+                    }
+                }
+            }
+            let laid_out = |e: &csp::TextEdit| {
+                layout
+                    .as_ref()
+                    .filter(|l| e.range.is_empty() && e.text.contains(&l.separator))
             };
-            let Some(bytes) = bytes else { break };
-            out.push(Splice { range: raw, bytes });
-            done += 1;
-        }
-        if done == outcome.edits.len() {
-            return Ok(out);
+            let encoded: Option<Vec<Vec<u8>>> = if placed.iter().any(|(_, e)| laid_out(e).is_some())
+            {
+                placed
+                    .iter()
+                    .map(|(raw, e)| match laid_out(e) {
+                        Some(l) => l.encode(dialect, site, src, raw.start, &e.text),
+                        None => dialect.encode_fragment(site, src, raw.start, &e.text),
+                    })
+                    .collect()
+            } else {
+                dialect.encode_fragments(site, src, &placed)
+            };
+            if let Some(encoded) = encoded {
+                match stop {
+                    Some(Err(why)) => return Err(why),
+                    Some(Ok(())) => {}
+                    None => {
+                        return Ok(placed
+                            .into_iter()
+                            .zip(encoded)
+                            .map(|((range, _), bytes)| Splice { range, bytes })
+                            .collect())
+                    }
+                }
+            }
         }
     }
     if !site.value.pieces.is_empty() {

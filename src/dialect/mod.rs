@@ -7,8 +7,10 @@
 //! how the server resolves includes, and how the server's own validator checks a file. It
 //! never prints the file back: the pipeline splices byte ranges.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use crate::csp::TextEdit;
 use crate::diag::Diagnostic;
 use crate::rule::Rule;
 use crate::site::{FileScan, Site};
@@ -124,6 +126,19 @@ pub trait Dialect: Send + Sync {
         at: usize,
         fragment: &str,
     ) -> Option<Vec<u8>>;
+
+    /// [`Dialect::encode_fragment`] for each of a value's edits, in order: each edit with the
+    /// file bytes it replaces (empty for an insertion). `None` as soon as one cannot be written
+    /// in place. A dialect may prove them all with one read of the patched value instead of
+    /// one read per edit (Apache does), as long as the bytes are those one by one would give.
+    fn encode_fragments(
+        &self,
+        site: &Site,
+        src: &[u8],
+        edits: &[(Range<usize>, &TextEdit)],
+    ) -> Option<Vec<Vec<u8>>> {
+        fragments_one_by_one(self, site, src, edits)
+    }
 
     /// [`Dialect::encode_fragment`] for a source list copied from another directive of a value
     /// built from variables, written as the literal it came from wrote it: `references` are
@@ -409,6 +424,20 @@ const NOT_CONFIG: &[&str] = &[
 /// Pick the dialect of a file by name, then by content. `None`: not a configuration csppatch
 /// knows (a PEM file, an image, a README). A template's name is
 /// `template::detect_dialect`'s to read first (`nginx.conf.j2` is nginx).
+/// [`Dialect::encode_fragments`] as a call to [`Dialect::encode_fragment`] per edit, in order,
+/// stopping at the first that cannot be written.
+pub fn fragments_one_by_one<D: Dialect + ?Sized>(
+    dialect: &D,
+    site: &Site,
+    src: &[u8],
+    edits: &[(Range<usize>, &TextEdit)],
+) -> Option<Vec<Vec<u8>>> {
+    edits
+        .iter()
+        .map(|(raw, e)| dialect.encode_fragment(site, src, raw.start, &e.text))
+        .collect()
+}
+
 pub fn detect(path: &Path, head: &[u8]) -> Option<DialectKind> {
     detect_guess(path, head).map(|(k, _)| k)
 }

@@ -8,11 +8,13 @@
 //! exactly the tags it had (the same tags, in the same order, none added).
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Mutex;
 
+use crate::csp::TextEdit;
 use crate::diag::{Diagnostic, Location};
-use crate::dialect::{Dialect, DialectKind, TreeFile};
+use crate::dialect::{fragments_one_by_one, Dialect, DialectKind, TreeFile};
 use crate::site::{FileScan, Site};
 
 use super::mask::{mask, Masked};
@@ -279,6 +281,20 @@ impl Dialect for Finder<'_> {
             return None;
         }
         Some(bytes)
+    }
+
+    /// Without a template, the dialect's own; with one, edit by edit (each is checked against
+    /// the template's tags).
+    fn encode_fragments(
+        &self,
+        site: &Site,
+        src: &[u8],
+        edits: &[(Range<usize>, &TextEdit)],
+    ) -> Option<Vec<Vec<u8>>> {
+        match self.template {
+            None => self.kind.dialect().encode_fragments(site, src, edits),
+            Some(_) => fragments_one_by_one(self, site, src, edits),
+        }
     }
 
     /// Only without a template: a copy is then written as the text it sends.

@@ -11,6 +11,7 @@
 use std::ops::Range;
 use std::path::Path;
 
+use crate::csp::TextEdit;
 use crate::site::{Decoded, Site};
 
 use super::lexer::{self, is_space};
@@ -245,6 +246,80 @@ pub fn fragment(site: &Site, src: &[u8], at: usize, fragment: &str) -> Option<Ve
     })
 }
 
+/// [`fragment`] for each of a value's edits (each with the file bytes it replaces), proven
+/// with one read of the line patched with them all instead of one read per edit; when that
+/// read does not prove them, the edits one by one. Debug builds check that both give the
+/// same bytes.
+pub fn fragments(
+    site: &Site,
+    src: &[u8],
+    edits: &[(Range<usize>, &TextEdit)],
+) -> Option<Vec<Vec<u8>>> {
+    let one_by_one = || {
+        edits
+            .iter()
+            .map(|(raw, e)| fragment(site, src, raw.start, &e.text))
+            .collect::<Option<Vec<_>>>()
+    };
+    if edits.is_empty() {
+        return Some(Vec::new());
+    }
+    let at_once = fragments_at_once(site, src, edits);
+    #[cfg(debug_assertions)]
+    if at_once.is_some() {
+        debug_assert_eq!(at_once, one_by_one(), "one read and one read per edit disagree");
+    }
+    at_once.or_else(one_by_one)
+}
+
+/// The edits escaped as [`fragment`] escapes them, when the site's line patched with all of
+/// them reads back as the old text with every edit made and the same opaque parts. `None`
+/// for what only [`fragment`] handles: edits out of order or sharing a point, a bare word
+/// that would need quotes, a `%` just before an edit.
+fn fragments_at_once(
+    site: &Site,
+    src: &[u8],
+    edits: &[(Range<usize>, &TextEdit)],
+) -> Option<Vec<Vec<u8>>> {
+    let quote = quote_of(site, src);
+    let old = &site.value.text;
+    let mut escaped = Vec::with_capacity(edits.len());
+    let mut expected = String::with_capacity(old.len() + 64);
+    let mut patched = Vec::with_capacity(site.span.len() + 64);
+    let (mut raw_at, mut text_at) = (site.span.start, 0);
+    for (i, (raw, e)) in edits.iter().enumerate() {
+        let in_order = if i == 0 {
+            raw.start >= raw_at && e.range.start >= text_at
+        } else {
+            raw.start > raw_at && e.range.start > text_at
+        };
+        if !in_order || raw.end < raw.start || raw.end > site.span.end {
+            return None;
+        }
+        if quote.is_none() && (e.text.is_empty() || e.text.bytes().any(is_space)) {
+            return None;
+        }
+        if raw.start > 0 && src[raw.start - 1] == b'%' {
+            return None;
+        }
+        let mut bytes = Vec::with_capacity(e.text.len());
+        for ch in e.text.chars() {
+            escape_into(&mut bytes, ch, quote).ok()?;
+        }
+        expected.push_str(old.get(text_at..e.range.start)?);
+        expected.push_str(&e.text);
+        patched.extend_from_slice(&src[raw_at..raw.start]);
+        patched.extend_from_slice(&bytes);
+        escaped.push(bytes);
+        (raw_at, text_at) = (raw.end, e.range.end);
+    }
+    expected.push_str(old.get(text_at..)?);
+    patched.extend_from_slice(&src[raw_at..site.span.end]);
+    let old_opaque: Vec<String> = opaque_parts(site).into_iter().map(|(t, _)| t).collect();
+    let (text, opaque) = reread(site, src, site.span.clone(), &patched)?;
+    (text == expected && opaque == old_opaque).then_some(escaped)
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -271,6 +346,39 @@ mod tests {
             // Elsewhere in the word the same fragment is written.
             assert!(fragment(&s, src.as_bytes(), s.span.start, "a\\").is_some());
         }
+    }
+
+    /// A value's edits proven by one read of the patched line give the bytes each edit
+    /// proven alone gives; what only one edit at a time can write still gets written.
+    #[test]
+    fn edits_proven_at_once_are_the_edits_proven_one_by_one() {
+        let src = b"Header set Content-Security-Policy \"script-src 'self'; img-src data:\"\n";
+        let s = site(src);
+        let at = |p: usize| at_of(&s, p);
+        let edit = |p: usize, text: &str| TextEdit {
+            range: p..p,
+            text: text.into(),
+        };
+        let (a, b) = (edit(17, " https://a.example"), edit(s.value.text.len(), "; x \"%"));
+        let edits = [(at(17)..at(17), &a), (at(b.range.start)..at(b.range.start), &b)];
+        let once = fragments_at_once(&s, src, &edits).unwrap();
+        assert_eq!(once, [b" https://a.example".to_vec(), br#"; x \"%%"#.to_vec()]);
+        assert_eq!(fragments(&s, src, &edits).unwrap(), once);
+        // Out of order, or two at one point: only one at a time says.
+        let swapped = [edits[1].clone(), edits[0].clone()];
+        assert_eq!(fragments_at_once(&s, src, &swapped), None);
+        // After a `%` that ends the value, the edit is written `%%`-first, one at a time.
+        let src = b"Header set Content-Security-Policy \"img-src a%\"\n";
+        let s = site(src);
+        let end = s.value.text.len();
+        let c = edit(end, " b");
+        let edits = [(at_of(&s, end)..at_of(&s, end), &c)];
+        assert_eq!(fragments_at_once(&s, src, &edits), None);
+        assert_eq!(fragments(&s, src, &edits).unwrap(), [b"% b".to_vec()]);
+    }
+
+    fn at_of(s: &Site, p: usize) -> usize {
+        s.value.raw_insertion_point(p).unwrap()
     }
 
     /// The logical line re-read alone spans its continuation lines.

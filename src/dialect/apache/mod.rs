@@ -18,11 +18,12 @@
 //! `.htaccess` lines are limited to 8191 bytes (APA006) and `apache2 -t` never reads them:
 //! run [`Dialect::find`] again on a patched `.htaccess`, with its path, to catch it.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Location};
 use crate::rule::Rule;
-use crate::csp::Delivery;
+use crate::csp::{Delivery, TextEdit};
 use crate::site::{Decoded, Disposition, FileScan, Include, Repair, Site};
 use crate::validator::Validator;
 
@@ -115,6 +116,15 @@ impl Dialect for Apache {
         fragment: &str,
     ) -> Option<Vec<u8>> {
         encode::fragment(site, src, at, fragment)
+    }
+
+    fn encode_fragments(
+        &self,
+        site: &Site,
+        src: &[u8],
+        edits: &[(Range<usize>, &TextEdit)],
+    ) -> Option<Vec<Vec<u8>>> {
+        encode::fragments(site, src, edits)
     }
 
     fn encode_value(&self, site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {
