@@ -108,6 +108,11 @@ impl Dialect for Apache {
         scan(path, src)
     }
 
+    /// Without the APA3xx lints of [`lints::check`], which only speak about the file.
+    fn find_sites(&self, path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
+        read(path, src, false)
+    }
+
     fn encode_fragment(
         &self,
         site: &Site,
@@ -214,6 +219,11 @@ pub(crate) fn location(path: &Path, src: &[u8], offset: usize) -> Location {
 
 /// `find`: every CSP site, include and lint of one file.
 pub(crate) fn scan(path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
+    read(path, src, true)
+}
+
+/// [`scan`]; `lint`: with the lints about the file ([`lints::check`]).
+fn read(path: &Path, src: &[u8], lint: bool) -> Result<FileScan, Diagnostic> {
     if src.starts_with(b"\xef\xbb\xbf") {
         return Err(Diagnostic::error(
             "APA005",
@@ -302,8 +312,10 @@ pub(crate) fn scan(path: &Path, src: &[u8]) -> Result<FileScan, Diagnostic> {
         h.site = Some(scan.sites.len());
         scan.sites.push(site);
     }
-    scan.diagnostics
-        .extend(lints::check(path, src, &config, &csp, &scan.sites));
+    if lint {
+        scan.diagnostics
+            .extend(lints::check(path, src, &config, &csp, &scan.sites));
+    }
     Ok(scan)
 }
 
