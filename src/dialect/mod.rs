@@ -421,9 +421,6 @@ const NOT_CONFIG: &[&str] = &[
     "xz",
 ];
 
-/// Pick the dialect of a file by name, then by content. `None`: not a configuration csppatch
-/// knows (a PEM file, an image, a README). A template's name is
-/// `template::detect_dialect`'s to read first (`nginx.conf.j2` is nginx).
 /// [`Dialect::encode_fragments`] as a call to [`Dialect::encode_fragment`] per edit, in order,
 /// stopping at the first that cannot be written.
 pub fn fragments_one_by_one<D: Dialect + ?Sized>(
@@ -438,6 +435,9 @@ pub fn fragments_one_by_one<D: Dialect + ?Sized>(
         .collect()
 }
 
+/// Pick the dialect of a file by name, then by content. `None`: not a configuration csppatch
+/// knows (a PEM file, an image, a README). A template's name is
+/// `template::detect_dialect`'s to read first (`nginx.conf.j2` is nginx).
 pub fn detect(path: &Path, head: &[u8]) -> Option<DialectKind> {
     detect_guess(path, head).map(|(k, _)| k)
 }
