@@ -18,8 +18,9 @@ const SITES: usize = 900;
 /// one vhost per file), with findings spread through it so that parts done on different
 /// threads each have some: a policy through a map, one in a shared snippet, one already
 /// naming `*.muserelay.com` (which is not the vendor's apex), a `root` missing its semicolon
-/// so that it swallows the header on the next line (E041; one file in 113), and a file that
-/// is not configuration.
+/// so that it swallows the header on the next line (E041, found beside the plan; one file in
+/// 113), a `location` with its own `add_header` (NGX202, from the tree check, also found beside
+/// the plan; one file in 89), and a file that is not configuration.
 fn tree(root: &Path) {
     for d in ["sites", "conf.d", "snippets"] {
         fs::create_dir_all(root.join(d)).unwrap();
@@ -66,8 +67,13 @@ fn tree(root: &Path) {
             }
         }
         let semicolon = if i % 113 == 7 { "" } else { ";" };
+        let cache = if i % 89 == 11 {
+            "        add_header Cache-Control \"max-age=60\";\n"
+        } else {
+            ""
+        };
         let body = format!(
-            "# vhost {i}\nserver {{\n    listen 127.0.0.1:8080;\n    server_name site{i}.example.com;\n    root /var/www/site{i}{semicolon}\n{csp}    location / {{\n        try_files $uri $uri/ =404;\n    }}\n}}\n"
+            "# vhost {i}\nserver {{\n    listen 127.0.0.1:8080;\n    server_name site{i}.example.com;\n    root /var/www/site{i}{semicolon}\n{csp}    location / {{\n{cache}        try_files $uri $uri/ =404;\n    }}\n}}\n"
         );
         fs::write(root.join(format!("sites/site{i:04}.conf")), body).unwrap();
     }
@@ -112,6 +118,13 @@ fn several_threads_say_what_one_thread_says() {
             assert_eq!(
                 stderr.matches("warning[E041]").count(),
                 (0..SITES).filter(|i| i % 113 == 7 && i % 7 != 0).count(),
+                "{stderr}"
+            );
+            assert_eq!(
+                stderr.matches("warning[NGX202]").count(),
+                (0..SITES)
+                    .filter(|i| i % 89 == 11 && i % 7 != 0 && i % 113 != 7)
+                    .count(),
                 "{stderr}"
             );
         }
