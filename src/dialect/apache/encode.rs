@@ -265,10 +265,10 @@ pub fn fragments(
         return Some(Vec::new());
     }
     let at_once = fragments_at_once(site, src, edits);
-    #[cfg(debug_assertions)]
-    if at_once.is_some() {
-        debug_assert_eq!(at_once, one_by_one(), "one read and one read per edit disagree");
-    }
+    debug_assert!(
+        at_once.is_none() || at_once == one_by_one(),
+        "one read and one read per edit disagree"
+    );
     at_once.or_else(one_by_one)
 }
 
