@@ -243,8 +243,30 @@ impl Decoded {
     }
 
     /// [`Decoded::raw`] of every text byte, in order.
-    pub fn raw_ranges(&self) -> impl Iterator<Item = Range<usize>> + '_ {
-        (0..self.text.len()).filter_map(|i| self.raw(i))
+    pub fn raw_ranges(&self) -> impl Iterator<Item = Range<usize>> + Clone + '_ {
+        // Run by run rather than a search per byte: runs are pushed as the text grows, so
+        // they are in text order and apart, and a byte no run covers has no raw bytes.
+        debug_assert!(
+            self.runs
+                .windows(2)
+                .all(|w| w[0].text_start + w[0].len <= w[1].text_start),
+            "runs in text order, apart"
+        );
+        let len = self.text.len();
+        self.runs.iter().flat_map(move |r| {
+            let start = r.text_start as usize;
+            let end = (start + r.len as usize).min(len).max(start);
+            let raw = r.raw_start as usize;
+            let whole = raw..raw + r.raw_len as usize;
+            let literal = r.literal;
+            (0..end - start).map(move |off| {
+                if literal {
+                    raw + off..raw + off + 1
+                } else {
+                    whole.clone()
+                }
+            })
+        })
     }
 
     /// File offset where text inserted at `text` position `pos` goes: right after the raw
@@ -373,6 +395,45 @@ mod tests {
             raws, want,
             "a literal that is not UTF-8 maps to all its bytes"
         );
+    }
+
+    /// `raw_ranges` walks the runs; it says what `raw` says of each text byte, with text no
+    /// run covers (pushed straight into `text`) left out as `raw` leaves it out.
+    #[test]
+    fn raw_ranges_are_raw_of_every_byte() {
+        let mut d = Decoded::default();
+        d.push_literal(3, b"ab");
+        d.push_char('\u{e9}', 5..11);
+        d.push_opaque("$v", 11..13);
+        d.text.push_str("zz");
+        d.push_literal(20, &[b'c', 0xff]);
+        let mut inner = Decoded::default();
+        inner.push_literal(40, b"in");
+        inner.push_char('"', 42..44);
+        d.push_value(
+            30..34,
+            &inner,
+            PieceOf {
+                span: 40..44,
+                name: "$in".into(),
+                origin: "line 1".into(),
+                editable: true,
+            },
+        );
+        d.push_literal(50, b"!");
+        let by_byte: Vec<_> = (0..d.text.len()).filter_map(|i| d.raw(i)).collect();
+        assert_eq!(d.raw_ranges().collect::<Vec<_>>(), by_byte);
+        assert_eq!(
+            by_byte.len(),
+            d.text.len() - 2,
+            "the two bytes no run covers"
+        );
+        assert_eq!(
+            by_byte[2],
+            5..11,
+            "both bytes of \u{e9} have its whole escape"
+        );
+        assert_eq!(by_byte[by_byte.len() - 2], 42..44);
     }
 
     #[test]

@@ -178,8 +178,24 @@ pub fn decode(src: &[u8], range: Range<usize>, templates: &[Range<usize>]) -> (D
 /// `text` escaped for an attribute value quoted with `quote` (`None`: unquoted). `None` when
 /// it cannot be written there (whitespace or quotes in an unquoted value, a NUL).
 pub fn escape(text: &str, quote: Option<u8>) -> Option<Vec<u8>> {
+    // Bytes that stand for themselves are copied a stretch at a time: every byte the match
+    // below changes or refuses is ASCII, and no byte of a multi-byte character is.
+    let plain = |b: u8| {
+        !b.is_ascii()
+            || (b.is_ascii_graphic()
+                && !matches!(b, b'&' | b'"' | b'\'' | b'{' | b'<' | b'=' | b'>' | b'`'))
+            || (b == b' ' && quote.is_some())
+    };
     let mut out = Vec::with_capacity(text.len());
-    for ch in text.chars() {
+    let mut rest = text;
+    while !rest.is_empty() {
+        let n = rest.bytes().position(|b| !plain(b)).unwrap_or(rest.len());
+        out.extend_from_slice(&rest.as_bytes()[..n]);
+        rest = &rest[n..];
+        let Some(ch) = rest.chars().next() else {
+            break;
+        };
+        rest = &rest[ch.len_utf8()..];
         match ch {
             '&' => out.extend_from_slice(b"&amp;"),
             '"' if quote == Some(b'"') => out.extend_from_slice(b"&quot;"),
@@ -266,5 +282,25 @@ mod tests {
             assert_eq!(decode(&raw, 0..raw.len(), &[]).0.text, t);
         }
         assert!(escape("a b", None).is_none());
+    }
+
+    /// Stretches of plain text are copied whole, multi-byte characters included; what is
+    /// escaped or refused depends on the quote.
+    #[test]
+    fn escape_bytes_by_quote() {
+        let t = "é https://a.example/x?y=1&z 'n\"{\r<`";
+        assert_eq!(
+            escape(t, Some(b'"')).unwrap(),
+            "é https://a.example/x?y=1&amp;z 'n&quot;&#123;&#13;&lt;`".as_bytes()
+        );
+        assert_eq!(
+            escape(t, Some(b'\'')).unwrap(),
+            "é https://a.example/x?y=1&amp;z &#39;n\"&#123;&#13;&lt;`".as_bytes()
+        );
+        assert_eq!(escape("ü&ü", None).unwrap(), "ü&amp;ü".as_bytes());
+        for refused in ["a=b", "a`", "a\tb", "x\0"] {
+            assert_eq!(escape(refused, None), None, "{refused:?}");
+        }
+        assert_eq!(escape("x\0", Some(b'"')), None);
     }
 }

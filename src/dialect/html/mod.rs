@@ -12,10 +12,11 @@ mod entities;
 mod rules;
 mod tokenizer;
 
+use std::ops::Range;
 use std::path::Path;
 
 use crate::diag::{line_col, Diagnostic, Location};
-use crate::csp::Delivery;
+use crate::csp::{Delivery, TextEdit};
 use crate::site::{Disposition, FileScan, Site};
 
 use super::{Dialect, Head, Sniff};
@@ -286,6 +287,15 @@ impl Dialect for Html {
         encode_fragment(site, src, at, fragment)
     }
 
+    fn encode_fragments(
+        &self,
+        site: &Site,
+        src: &[u8],
+        edits: &[(Range<usize>, &TextEdit)],
+    ) -> Option<Vec<Vec<u8>>> {
+        encode_fragments(site, src, edits)
+    }
+
     fn encode_value(&self, site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {
         encode_value(site, src, value)
     }
@@ -326,6 +336,14 @@ fn templates_in(src: &[u8], quote: Option<u8>) -> Option<tokenizer::AttrValue> {
     })
 }
 
+/// The text position of file offset `at` in a value whose text bytes come from `raw` (in
+/// order): the number of text bytes whose raw bytes end by `at`; `None` when a later one
+/// starts before it (`at` inside a character reference).
+fn text_split(raw: impl Iterator<Item = Range<usize>> + Clone, at: usize) -> Option<usize> {
+    let split = raw.clone().take_while(|r| r.end <= at).count();
+    (!raw.skip(split).any(|r| r.start < at)).then_some(split)
+}
+
 pub fn encode_fragment(site: &Site, src: &[u8], at: usize, fragment: &str) -> Option<Vec<u8>> {
     let (quote, inner) = value_token(site, src);
     if at < inner.start || at > inner.end {
@@ -334,14 +352,87 @@ pub fn encode_fragment(site: &Site, src: &[u8], at: usize, fragment: &str) -> Op
     let escaped = charref::escape(fragment, quote)?;
     // Check by decoding the patched value again, as the browser will.
     let d = &site.value;
-    let split = d.raw_ranges().take_while(|r| r.end <= at).count();
-    if d.raw_ranges().skip(split).any(|r| r.start < at) {
-        return None;
-    }
+    let split = text_split(d.raw_ranges(), at)?;
     let patched = [&src[inner.start..at], &escaped[..], &src[at..inner.end]].concat();
     let v = templates_in(&patched, quote)?;
     let (new, _) = charref::decode(&patched, 0..patched.len(), &v.templates);
     let expected = format!("{}{fragment}{}", &d.text[..split], &d.text[split..]);
+    (new.text == expected && new.opaque.len() == d.opaque.len()).then_some(escaped)
+}
+
+/// [`encode_fragment`] for each of a value's edits (each with the file bytes it replaces),
+/// proven with one decoding of the value patched with them all instead of one per edit; when
+/// that does not prove them, the edits one by one. Debug builds check that both give the
+/// same bytes.
+pub fn encode_fragments(
+    site: &Site,
+    src: &[u8],
+    edits: &[(Range<usize>, &TextEdit)],
+) -> Option<Vec<Vec<u8>>> {
+    if edits.is_empty() {
+        return Some(Vec::new());
+    }
+    let one_by_one = || {
+        edits
+            .iter()
+            .map(|(raw, e)| encode_fragment(site, src, raw.start, &e.text))
+            .collect::<Option<Vec<_>>>()
+    };
+    let at_once = fragments_at_once(site, src, edits);
+    debug_assert!(
+        at_once.is_none() || at_once == one_by_one(),
+        "one decoding and one decoding per edit disagree"
+    );
+    at_once.or_else(one_by_one)
+}
+
+/// The edits escaped as [`encode_fragment`] escapes them, when the value patched with all of
+/// them decodes to the old text with every edit inserted and the same opaque parts. `None`
+/// for what only [`encode_fragment`] handles: an edit that replaces bytes, edits out of
+/// order or sharing a point.
+fn fragments_at_once(
+    site: &Site,
+    src: &[u8],
+    edits: &[(Range<usize>, &TextEdit)],
+) -> Option<Vec<Vec<u8>>> {
+    let (quote, inner) = value_token(site, src);
+    let d = &site.value;
+    // `text_split` of each edit's point in one walk: the points go up, and so does the
+    // prefix of bytes that end by them; the check after it is a suffix minimum.
+    let raw: Vec<Range<usize>> = d.raw_ranges().collect();
+    let mut min_start = vec![usize::MAX; raw.len() + 1];
+    for (j, r) in raw.iter().enumerate().rev() {
+        min_start[j] = min_start[j + 1].min(r.start);
+    }
+    let mut split = 0;
+    let mut escaped = Vec::with_capacity(edits.len());
+    let mut expected = String::with_capacity(d.text.len() + 64);
+    let mut patched = Vec::with_capacity(inner.len() + 64);
+    let (mut raw_at, mut text_at) = (inner.start, 0);
+    for (i, (r, e)) in edits.iter().enumerate() {
+        let at = r.start;
+        let in_order = if i == 0 { at >= raw_at } else { at > raw_at };
+        if !in_order || !r.is_empty() || at > inner.end {
+            return None;
+        }
+        while split < raw.len() && raw[split].end <= at {
+            split += 1;
+        }
+        if min_start[split] < at {
+            return None;
+        }
+        let bytes = charref::escape(&e.text, quote)?;
+        expected.push_str(d.text.get(text_at..split)?);
+        expected.push_str(&e.text);
+        patched.extend_from_slice(&src[raw_at..at]);
+        patched.extend_from_slice(&bytes);
+        escaped.push(bytes);
+        (raw_at, text_at) = (at, split);
+    }
+    expected.push_str(d.text.get(text_at..)?);
+    patched.extend_from_slice(&src[raw_at..inner.end]);
+    let v = templates_in(&patched, quote)?;
+    let (new, _) = charref::decode(&patched, 0..patched.len(), &v.templates);
     (new.text == expected && new.opaque.len() == d.opaque.len()).then_some(escaped)
 }
 
@@ -386,6 +477,41 @@ mod tests {
             encode_fragment(site, src, at, " 'b&'").as_deref(),
             Some(&b" 'b&amp;'"[..])
         );
+    }
+
+    /// A value's edits proven by one decoding of the patched value give the bytes each edit
+    /// proven alone gives; what only one edit at a time can write still gets written.
+    #[test]
+    fn edits_proven_at_once_are_the_edits_proven_one_by_one() {
+        let src = b"<meta http-equiv=Content-Security-Policy content='script-src &apos;self&apos;; img-src data:'>";
+        let scan = Html.find(Path::new("a.html"), src).unwrap();
+        let s = &scan.sites[0];
+        assert_eq!(s.value.text, "script-src 'self'; img-src data:");
+        let at = |p: usize| s.value.raw_insertion_point(p).unwrap();
+        let edit = |p: usize, text: &str| TextEdit {
+            range: p..p,
+            text: text.into(),
+        };
+        let (a, b) = (edit(17, " https://a.example"), edit(s.value.text.len(), "; x 'é&"));
+        let edits = [(at(17)..at(17), &a), (at(b.range.start)..at(b.range.start), &b)];
+        let once = fragments_at_once(s, src, &edits).unwrap();
+        assert_eq!(
+            once,
+            [b" https://a.example".to_vec(), "; x &#39;é&amp;".as_bytes().to_vec()]
+        );
+        assert_eq!(encode_fragments(s, src, &edits).unwrap(), once);
+        // Out of order, two at one point, a replacement: only one at a time says.
+        let swapped = [edits[1].clone(), edits[0].clone()];
+        assert_eq!(fragments_at_once(s, src, &swapped), None);
+        assert_eq!(encode_fragments(s, src, &swapped).unwrap(), [once[1].clone(), once[0].clone()]);
+        let twice = [edits[0].clone(), edits[0].clone()];
+        assert_eq!(fragments_at_once(s, src, &twice), None);
+        assert!(encode_fragments(s, src, &twice).is_some());
+        let replaced = [(at(11)..at(11) + 6, &a)];
+        assert_eq!(fragments_at_once(s, src, &replaced), None);
+        // Inside `&apos;`: no file offset between its bytes, refused both ways.
+        let inside = [(at(11) + 2..at(11) + 2, &a)];
+        assert_eq!(encode_fragments(s, src, &inside), None);
     }
 
     #[test]

@@ -16,9 +16,10 @@ mod strings;
 mod syntax;
 mod vars;
 
+use std::ops::Range;
 use std::path::Path;
 
-use crate::csp::Delivery;
+use crate::csp::{Delivery, TextEdit};
 use crate::diag::Diagnostic;
 use crate::site::{FileScan, Site};
 
@@ -99,6 +100,18 @@ impl Dialect for Php {
             return super::html::encode_fragment(site, src, at, fragment);
         }
         encode::fragment(site, src, at, fragment)
+    }
+
+    fn encode_fragments(
+        &self,
+        site: &Site,
+        src: &[u8],
+        edits: &[(Range<usize>, &TextEdit)],
+    ) -> Option<Vec<Vec<u8>>> {
+        if site.delivery == Delivery::Meta {
+            return super::html::encode_fragments(site, src, edits);
+        }
+        super::fragments_one_by_one(self, site, src, edits)
     }
 
     fn encode_value(&self, site: &Site, src: &[u8], value: &str) -> Result<Vec<u8>, String> {
