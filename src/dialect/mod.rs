@@ -435,6 +435,31 @@ pub fn fragments_one_by_one<D: Dialect + ?Sized>(
         .collect()
 }
 
+/// [`Dialect::encode_fragments`] proven with one read of the value patched with every edit
+/// (`at_once`), else with `fragment` per edit, in order. Debug builds check that both give
+/// the same bytes when `at_once` proves them.
+pub fn fragments_at_once_or_one_by_one(
+    edits: &[(Range<usize>, &TextEdit)],
+    fragment: impl Fn(usize, &str) -> Option<Vec<u8>>,
+    at_once: impl FnOnce() -> Option<Vec<Vec<u8>>>,
+) -> Option<Vec<Vec<u8>>> {
+    if edits.is_empty() {
+        return Some(Vec::new());
+    }
+    let one_by_one = || {
+        edits
+            .iter()
+            .map(|(raw, e)| fragment(raw.start, &e.text))
+            .collect::<Option<Vec<_>>>()
+    };
+    let at_once = at_once();
+    debug_assert!(
+        at_once.is_none() || at_once == one_by_one(),
+        "one read and one read per edit disagree"
+    );
+    at_once.or_else(one_by_one)
+}
+
 /// Pick the dialect of a file by name, then by content. `None`: not a configuration csppatch
 /// knows (a PEM file, an image, a README). A template's name is
 /// `template::detect_dialect`'s to read first (`nginx.conf.j2` is nginx).

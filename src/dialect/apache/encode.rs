@@ -255,21 +255,11 @@ pub fn fragments(
     src: &[u8],
     edits: &[(Range<usize>, &TextEdit)],
 ) -> Option<Vec<Vec<u8>>> {
-    let one_by_one = || {
-        edits
-            .iter()
-            .map(|(raw, e)| fragment(site, src, raw.start, &e.text))
-            .collect::<Option<Vec<_>>>()
-    };
-    if edits.is_empty() {
-        return Some(Vec::new());
-    }
-    let at_once = fragments_at_once(site, src, edits);
-    debug_assert!(
-        at_once.is_none() || at_once == one_by_one(),
-        "one read and one read per edit disagree"
-    );
-    at_once.or_else(one_by_one)
+    crate::dialect::fragments_at_once_or_one_by_one(
+        edits,
+        |at, text| fragment(site, src, at, text),
+        || fragments_at_once(site, src, edits),
+    )
 }
 
 /// The edits escaped as [`fragment`] escapes them, when the site's line patched with all of

@@ -369,21 +369,11 @@ pub fn encode_fragments(
     src: &[u8],
     edits: &[(Range<usize>, &TextEdit)],
 ) -> Option<Vec<Vec<u8>>> {
-    if edits.is_empty() {
-        return Some(Vec::new());
-    }
-    let one_by_one = || {
-        edits
-            .iter()
-            .map(|(raw, e)| encode_fragment(site, src, raw.start, &e.text))
-            .collect::<Option<Vec<_>>>()
-    };
-    let at_once = fragments_at_once(site, src, edits);
-    debug_assert!(
-        at_once.is_none() || at_once == one_by_one(),
-        "one decoding and one decoding per edit disagree"
-    );
-    at_once.or_else(one_by_one)
+    crate::dialect::fragments_at_once_or_one_by_one(
+        edits,
+        |at, text| encode_fragment(site, src, at, text),
+        || fragments_at_once(site, src, edits),
+    )
 }
 
 /// The edits escaped as [`encode_fragment`] escapes them, when the value patched with all of
